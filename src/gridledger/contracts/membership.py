@@ -1,0 +1,343 @@
+"""The membership contract: who belongs to the community, in which role.
+
+Founding members come from the genesis document. A household applies with a
+role and its registration data (seed 003 Tables 1–2: for a buyer its customer
+type, identity, credit record and purpose; for a seller its generation type,
+identity, installed capacity and credit record). The regulator audits the
+application and approves or rejects it (seed 004 §2.3, weak central
+management: the regulator admits and removes members but cannot rewrite any
+transaction). The regulator can revoke a member; a member can exit. Smart-meter
+keys are bound to a member by the regulator or the operator, who install the
+meters; a meter key belongs to one member at a time.
+
+State (namespace ``membership``):
+
+- ``member/<address>`` → `Member`
+- ``roster`` → sorted list of every address that ever applied
+- ``meter/<meter public key hex>`` → address of the member it is bound to
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from gridledger.contracts.registry import Access, Contract
+from gridledger.crypto import InvalidPublicKey, address_of, is_address, validate_public_key
+from gridledger.ledger import (
+    ROLES,
+    Context,
+    ContractRejected,
+    Genesis,
+    NotAMember,
+    NotAuthorised,
+    StateReader,
+    decode,
+)
+
+NAMESPACE = "membership"
+contract = Contract(NAMESPACE)
+
+APPLICABLE_ROLES = ("consumer", "producer", "prosumer", "storage")
+"""Roles a household may apply for; operator and regulator are founded in genesis."""
+
+SELLER_ROLES = ("producer", "prosumer", "storage")
+REQUIRED_REGISTRATION = {
+    "consumer": ("customer_type", "basic_information", "credit_record", "purpose"),
+    "producer": ("generation_type", "basic_information", "installed_capacity_w", "credit_record"),
+    "prosumer": ("generation_type", "basic_information", "installed_capacity_w", "credit_record"),
+    "storage": ("basic_information", "storage_capacity_wh", "credit_record"),
+}
+"""Registration fields each role must supply (seed 003 Tables 1–2; storage by analogy)."""
+
+MAX_REGISTRATION_FIELDS = 32
+MAX_TEXT = 512
+
+
+class Status:
+    PENDING = "pending"
+    ACTIVE = "active"
+    REJECTED = "rejected"
+    REVOKED = "revoked"
+    EXITED = "exited"
+
+
+class Member(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    address: str
+    public_key: bytes
+    name: str
+    role: str
+    status: str
+    registration: dict[str, Any]
+    meter_keys: list[str]
+    since_height: int
+    """Height of the block that last changed the status."""
+    reason: str
+    """Why the status last changed (empty for approvals)."""
+
+
+def member_key(address: str) -> str:
+    return f"member/{address}"
+
+
+def read_member(state: StateReader, address: str) -> Member | None:
+    raw = state.get(NAMESPACE, member_key(address))
+    return None if raw is None else decode(raw, Member)
+
+
+def require_active_member(state: StateReader, address: str) -> Member:
+    """The member at `address` if active; otherwise `NotAMember` with its status."""
+    member = read_member(state, address)
+    if member is None:
+        raise NotAMember(address, "unknown")
+    if member.status != Status.ACTIVE:
+        raise NotAMember(address, member.status)
+    return member
+
+
+def check_active_member(state: StateReader, address: str) -> None:
+    """The registry's access check for ``member`` methods."""
+    require_active_member(state, address)
+
+
+def require_role(context: Context, roles: tuple[str, ...], action: str) -> Member:
+    member = require_active_member(context.overlay, context.sender)
+    if member.role not in roles:
+        raise NotAuthorised(context.sender, member.role, action)
+    return member
+
+
+def member_of_meter(state: StateReader, meter_key_hex: str) -> str | None:
+    """Address of the member the meter key is bound to, if any."""
+    raw = state.get(NAMESPACE, f"meter/{meter_key_hex}")
+    return None if raw is None else decode(raw, str)
+
+
+def _add_to_roster(context: Context, address: str) -> None:
+    roster = context.read(NAMESPACE, "roster", list[str]) or []
+    if address not in roster:
+        roster.append(address)
+        roster.sort()
+        context.write(NAMESPACE, "roster", roster)
+
+
+def roster(state: StateReader) -> list[str]:
+    raw = state.get(NAMESPACE, "roster")
+    return [] if raw is None else decode(raw, list[str])
+
+
+def _save(context: Context, member: Member) -> None:
+    context.write(NAMESPACE, member_key(member.address), member)
+
+
+def _bind(context: Context, address: str, meter_key_hex: str) -> None:
+    try:
+        validate_public_key(bytes.fromhex(meter_key_hex))
+    except ValueError as error:
+        raise ContractRejected(NAMESPACE, f"meter key {meter_key_hex!r} is not hex") from error
+    except InvalidPublicKey as error:
+        raise ContractRejected(NAMESPACE, f"meter key rejected: {error.reason}") from error
+    owner = member_of_meter(context.overlay, meter_key_hex)
+    if owner is not None:
+        raise ContractRejected(NAMESPACE, f"meter key {meter_key_hex} is bound to {owner}")
+    context.write(NAMESPACE, f"meter/{meter_key_hex}", address)
+
+
+@contract.genesis
+def write_genesis(context: Context, genesis: Genesis) -> None:
+    for founder in genesis.members:
+        public_key = bytes.fromhex(founder.public_key)
+        address = address_of(public_key)
+        for meter in founder.meter_keys:
+            _bind(context, address, meter)
+        _save(
+            context,
+            Member(
+                address,
+                public_key,
+                founder.name,
+                founder.role,
+                Status.ACTIVE,
+                dict(founder.registration),
+                list(founder.meter_keys),
+                0,
+                "founder",
+            ),
+        )
+        _add_to_roster(context, address)
+
+
+def _check_registration(role: str, registration: dict[str, Any]) -> None:
+    if len(registration) > MAX_REGISTRATION_FIELDS:
+        raise ContractRejected(NAMESPACE, f"at most {MAX_REGISTRATION_FIELDS} registration fields")
+    missing = [f for f in REQUIRED_REGISTRATION[role] if f not in registration]
+    if missing:
+        raise ContractRejected(NAMESPACE, f"registration for {role} lacks {', '.join(missing)}")
+    for name, value in registration.items():
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise ContractRejected(NAMESPACE, f"registration.{name} must be text or an integer")
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            raise ContractRejected(NAMESPACE, f"registration.{name} is over {MAX_TEXT} characters")
+    for name in ("installed_capacity_w", "storage_capacity_wh"):
+        value = registration.get(name)
+        if value is not None and (not isinstance(value, int) or value <= 0):
+            raise ContractRejected(NAMESPACE, f"registration.{name} must be a positive integer")
+
+
+class ApplyArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: str
+    role: str
+    registration: dict[str, Any] = {}
+
+
+@contract.method(ApplyArgs, access=Access.ANYONE)
+def apply(context: Context, args: ApplyArgs) -> None:
+    """Apply to join the community with a role and registration data; the regulator decides."""
+    if args.role not in APPLICABLE_ROLES:
+        raise ContractRejected(
+            NAMESPACE,
+            f"role {args.role!r} cannot be applied for; "
+            f"choose one of {', '.join(APPLICABLE_ROLES)}",
+        )
+    if not args.name or len(args.name) > 100:
+        raise ContractRejected(NAMESPACE, "name must be 1 to 100 characters")
+    existing = read_member(context.overlay, context.sender)
+    if existing is not None and existing.status in (Status.PENDING, Status.ACTIVE, Status.REVOKED):
+        raise ContractRejected(NAMESPACE, f"{context.sender} is already {existing.status}")
+    _check_registration(args.role, args.registration)
+    _save(
+        context,
+        Member(
+            context.sender,
+            context.sender_key,
+            args.name,
+            args.role,
+            Status.PENDING,
+            dict(args.registration),
+            [],
+            context.height,
+            "",
+        ),
+    )
+    _add_to_roster(context, context.sender)
+    context.emit(NAMESPACE, "applied", address=context.sender, role=args.role, name=args.name)
+
+
+class DecideArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    address: str
+    reason: str = ""
+
+
+def _target(context: Context, address: str, expected_status: str) -> Member:
+    if not is_address(address):
+        raise ContractRejected(NAMESPACE, f"{address!r} is not an address")
+    member = read_member(context.overlay, address)
+    if member is None:
+        raise ContractRejected(NAMESPACE, f"{address} has not applied")
+    if member.status != expected_status:
+        raise ContractRejected(NAMESPACE, f"{address} is {member.status}, not {expected_status}")
+    return member
+
+
+def _change_status(context: Context, member: Member, status: str, reason: str) -> None:
+    _save(
+        context,
+        msgspec.structs.replace(member, status=status, since_height=context.height, reason=reason),
+    )
+    context.emit(NAMESPACE, status, address=member.address, by=context.sender, reason=reason)
+
+
+@contract.method(DecideArgs)
+def approve(context: Context, args: DecideArgs) -> None:
+    """The regulator admits a pending applicant."""
+    require_role(context, ("regulator",), "approve members")
+    _change_status(
+        context, _target(context, args.address, Status.PENDING), Status.ACTIVE, args.reason
+    )
+
+
+@contract.method(DecideArgs)
+def reject(context: Context, args: DecideArgs) -> None:
+    """The regulator turns down a pending applicant, with a reason."""
+    require_role(context, ("regulator",), "reject members")
+    if not args.reason:
+        raise ContractRejected(NAMESPACE, "a rejection needs a reason")
+    _change_status(
+        context, _target(context, args.address, Status.PENDING), Status.REJECTED, args.reason
+    )
+
+
+@contract.method(DecideArgs)
+def revoke(context: Context, args: DecideArgs) -> None:
+    """The regulator removes an active member, with a reason."""
+    require_role(context, ("regulator",), "revoke members")
+    if args.address == context.sender:
+        raise ContractRejected(NAMESPACE, "the regulator cannot revoke itself")
+    if not args.reason:
+        raise ContractRejected(NAMESPACE, "a revocation needs a reason")
+    _change_status(
+        context, _target(context, args.address, Status.ACTIVE), Status.REVOKED, args.reason
+    )
+
+
+class ExitArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    reason: str = ""
+
+
+@contract.method(ExitArgs)
+def exit_(context: Context, args: ExitArgs) -> None:
+    """A member leaves the community; the last regulator cannot leave."""
+    member = require_active_member(context.overlay, context.sender)
+    if member.role == "regulator":
+        others = [a for a in roster(context.overlay) if a != member.address]
+        if not any(
+            (m := read_member(context.overlay, a)) is not None
+            and m.role == "regulator"
+            and m.status == Status.ACTIVE
+            for a in others
+        ):
+            raise ContractRejected(NAMESPACE, "the last regulator cannot exit")
+    _change_status(context, member, Status.EXITED, args.reason)
+
+
+class BindMeterArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    member: str
+    meter_key: str
+    """Hex of the meter's 32-byte Ed25519 public key."""
+
+
+@contract.method(BindMeterArgs)
+def bind_meter(context: Context, args: BindMeterArgs) -> None:
+    """The regulator or operator binds a smart meter's key to an active member."""
+    require_role(context, ("regulator", "operator"), "bind meters")
+    member = require_active_member(context.overlay, args.member)
+    key = args.meter_key.lower()
+    _bind(context, member.address, key)
+    _save(context, msgspec.structs.replace(member, meter_keys=[*member.meter_keys, key]))
+    context.emit(NAMESPACE, "meter_bound", member=member.address, meter_key=key)
+
+
+class UnbindMeterArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    meter_key: str
+
+
+@contract.method(UnbindMeterArgs)
+def unbind_meter(context: Context, args: UnbindMeterArgs) -> None:
+    """The regulator or operator removes a meter key (a replaced or broken meter)."""
+    require_role(context, ("regulator", "operator"), "unbind meters")
+    key = args.meter_key.lower()
+    owner = member_of_meter(context.overlay, key)
+    if owner is None:
+        raise ContractRejected(NAMESPACE, f"meter key {key} is not bound")
+    context.delete(NAMESPACE, f"meter/{key}")
+    member = read_member(context.overlay, owner)
+    if member is not None:
+        _save(
+            context,
+            msgspec.structs.replace(member, meter_keys=[k for k in member.meter_keys if k != key]),
+        )
+    context.emit(NAMESPACE, "meter_unbound", member=owner, meter_key=key)
+
+
+assert set(REQUIRED_REGISTRATION) == set(APPLICABLE_ROLES) and set(APPLICABLE_ROLES) < set(ROLES)

@@ -1,0 +1,131 @@
+"""How contracts are declared, registered and dispatched by name.
+
+A contract is a set of pure functions over its own state namespace. Each
+method declares the msgspec type of its arguments and who may call it:
+
+- ``anyone``: any holder of a valid key (``membership.apply``);
+- ``member``: only an active member (everything else).
+
+Finer rules (only the regulator approves, only the issuer mints) are checked
+inside the method and refused with `NotAuthorised`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+
+from gridledger.ledger import (
+    Context,
+    Genesis,
+    InvalidArguments,
+    StateReader,
+    UnknownContract,
+    UnknownMethod,
+)
+
+
+class Access(StrEnum):
+    ANYONE = "anyone"
+    MEMBER = "member"
+
+
+Handler = Callable[[Context, Any], None]
+GenesisHook = Callable[[Context, Genesis], None]
+MemberCheck = Callable[[StateReader, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    name: str
+    args_type: type[msgspec.Struct]
+    handler: Handler
+    access: Access
+    doc: str
+
+
+@dataclass(slots=True)
+class Contract:
+    """A named contract: its methods and the hook that writes its genesis state."""
+
+    name: str
+    methods: dict[str, Method] = field(default_factory=dict)
+    genesis_hook: GenesisHook | None = None
+
+    def method(
+        self, args_type: type[msgspec.Struct], access: Access = Access.MEMBER
+    ) -> Callable[[Handler], Handler]:
+        """Decorator: register a function as a method named after the function."""
+
+        def register(handler: Handler) -> Handler:
+            name = handler.__name__.removesuffix("_")
+            self.methods[name] = Method(
+                name, args_type, handler, access, (handler.__doc__ or "").strip()
+            )
+            return handler
+
+        return register
+
+    def genesis(self, hook: GenesisHook) -> GenesisHook:
+        """Decorator: register the function that writes this contract's genesis state."""
+        self.genesis_hook = hook
+        return hook
+
+
+def convert_arguments(contract: str, method: Method, args: Mapping[str, Any]) -> Any:
+    """Turn the raw argument map into the method's typed arguments, naming any bad field."""
+    try:
+        return msgspec.convert(dict(args), method.args_type, strict=True)
+    except msgspec.ValidationError as error:
+        raise InvalidArguments(contract, method.name, str(error)) from error
+
+
+class Registry:
+    """The set of contracts a chain runs; implements the ledger's `Dispatcher`."""
+
+    def __init__(self, contracts: Sequence[Contract], member_check: MemberCheck) -> None:
+        self.contracts: dict[str, Contract] = {c.name: c for c in contracts}
+        self._order = [c.name for c in contracts]
+        self._member_check = member_check
+
+    def method_of(self, contract: str, method: str) -> Method:
+        found = self.contracts.get(contract)
+        if found is None:
+            raise UnknownContract(contract)
+        entry = found.methods.get(method)
+        if entry is None:
+            raise UnknownMethod(contract, method)
+        return entry
+
+    def check_access(self, state: StateReader, sender: str, contract: str, method: str) -> None:
+        entry = self.method_of(contract, method)
+        if entry.access is Access.MEMBER:
+            self._member_check(state, sender)
+
+    def dispatch(self, context: Context, contract: str, method: str, args: dict[str, Any]) -> None:
+        entry = self.method_of(contract, method)
+        entry.handler(context, convert_arguments(contract, entry, args))
+
+    def apply_genesis(self, context: Context, genesis: Genesis) -> None:
+        for name in self._order:
+            hook = self.contracts[name].genesis_hook
+            if hook is not None:
+                hook(context, genesis)
+
+    def describe(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Every method with its access rule, argument schema and documentation."""
+        result: dict[str, dict[str, dict[str, Any]]] = {}
+        for name in self._order:
+            result[name] = {
+                method.name: {
+                    "access": str(method.access),
+                    "doc": method.doc,
+                    "arguments": msgspec.json.schema(method.args_type),
+                }
+                for method in self.contracts[name].methods.values()
+            }
+        return result

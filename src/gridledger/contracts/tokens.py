@@ -1,0 +1,179 @@
+"""The tokens contract: the community currency, in integer micro-units.
+
+The issuer (members whose role is in ``parameters.tokens.issuer_roles``, by
+default the operator) mints currency when a member pays in money from outside
+and burns it when a member cashes out (the fiat on-ramp of seed 001 §4.1).
+Members transfer to each other. Balances never go negative: every debit is
+checked first.
+
+Other contracts move money with `move` (escrow, settlement); they name the
+reason, which is recorded as an event. Accounts need not be members:
+contracts keep their own accounts, named ``<contract>:<purpose>`` (for
+example ``market:escrow`` or ``grid``).
+
+State (namespace ``tokens``):
+
+- ``balance/<account>`` → int, micro-units (absent means zero)
+- ``supply`` → int, micro-units in circulation
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from gridledger.contracts.membership import read_member, require_role
+from gridledger.contracts.registry import Contract
+from gridledger.crypto import address_of
+from gridledger.ledger import (
+    Context,
+    ContractRejected,
+    Genesis,
+    InsufficientFunds,
+    StateReader,
+    decode,
+)
+from gridledger.ledger.encoding import MAX_INTEGER
+
+NAMESPACE = "tokens"
+contract = Contract(NAMESPACE)
+DEFAULT_ISSUER_ROLES = ("operator",)
+
+
+def balance_key(account: str) -> str:
+    return f"balance/{account}"
+
+
+def balance_of(state: StateReader, account: str) -> int:
+    """Balance of `account` in micro-units (0 if it never held any)."""
+    raw = state.get(NAMESPACE, balance_key(account))
+    return 0 if raw is None else decode(raw, int)
+
+
+def total_supply(state: StateReader) -> int:
+    raw = state.get(NAMESPACE, "supply")
+    return 0 if raw is None else decode(raw, int)
+
+
+def _set_balance(context: Context, account: str, amount_micro: int) -> None:
+    if amount_micro == 0:
+        context.delete(NAMESPACE, balance_key(account))
+    else:
+        context.write(NAMESPACE, balance_key(account), amount_micro)
+
+
+def _check_amount(amount_micro: int) -> None:
+    if amount_micro <= 0:
+        raise ContractRejected(NAMESPACE, f"amount {amount_micro} must be positive")
+    if amount_micro > MAX_INTEGER:
+        raise ContractRejected(NAMESPACE, f"amount {amount_micro} exceeds 64 bits")
+
+
+def move(context: Context, source: str, target: str, amount_micro: int, reason: str) -> None:
+    """Move `amount_micro` from `source` to `target`; refuse with `InsufficientFunds`."""
+    if amount_micro < 0:
+        raise ContractRejected(NAMESPACE, f"cannot move a negative amount {amount_micro}")
+    if amount_micro == 0 or source == target:
+        return
+    available = balance_of(context.overlay, source)
+    if available < amount_micro:
+        raise InsufficientFunds(source, available, amount_micro)
+    _set_balance(context, source, available - amount_micro)
+    _set_balance(context, target, balance_of(context.overlay, target) + amount_micro)
+    context.emit(
+        NAMESPACE, "moved", source=source, target=target, amount_micro=amount_micro, reason=reason
+    )
+
+
+def issuer_roles(state: StateReader) -> tuple[str, ...]:
+    raw = state.get(NAMESPACE, "issuer_roles")
+    return DEFAULT_ISSUER_ROLES if raw is None else tuple(decode(raw, list[str]))
+
+
+@contract.genesis
+def write_genesis(context: Context, genesis: Genesis) -> None:
+    params = genesis.parameters.get(NAMESPACE, {})
+    roles = params.get("issuer_roles", list(DEFAULT_ISSUER_ROLES))
+    context.write(NAMESPACE, "issuer_roles", list(roles))
+    supply = 0
+    for founder in genesis.members:
+        if founder.balance_micro:
+            account = address_of(bytes.fromhex(founder.public_key))
+            _set_balance(context, account, founder.balance_micro)
+            supply += founder.balance_micro
+    context.write(NAMESPACE, "supply", supply)
+
+
+class TransferArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    to: str
+    amount_micro: int
+    memo: str = ""
+
+
+@contract.method(TransferArgs)
+def transfer(context: Context, args: TransferArgs) -> None:
+    """Pay `amount_micro` to another active member."""
+    _check_amount(args.amount_micro)
+    if len(args.memo) > 256:
+        raise ContractRejected(NAMESPACE, "memo is over 256 characters")
+    recipient = read_member(context.overlay, args.to)
+    if recipient is None or recipient.status != "active":
+        status = "unknown" if recipient is None else recipient.status
+        raise ContractRejected(NAMESPACE, f"recipient {args.to} is not an active member ({status})")
+    if args.to == context.sender:
+        raise ContractRejected(NAMESPACE, "cannot transfer to oneself")
+    available = balance_of(context.overlay, context.sender)
+    if available < args.amount_micro:
+        raise InsufficientFunds(context.sender, available, args.amount_micro)
+    _set_balance(context, context.sender, available - args.amount_micro)
+    _set_balance(context, args.to, balance_of(context.overlay, args.to) + args.amount_micro)
+    context.emit(
+        NAMESPACE,
+        "transferred",
+        source=context.sender,
+        target=args.to,
+        amount_micro=args.amount_micro,
+        memo=args.memo,
+    )
+
+
+class MintArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    to: str
+    amount_micro: int
+    reference: str = ""
+    """The outside payment this issue stands for (a bank reference, say)."""
+
+
+@contract.method(MintArgs)
+def mint(context: Context, args: MintArgs) -> None:
+    """The issuer creates currency for a member who paid in from outside."""
+    require_role(context, issuer_roles(context.overlay), "mint currency")
+    _check_amount(args.amount_micro)
+    recipient = read_member(context.overlay, args.to)
+    if recipient is None or recipient.status != "active":
+        raise ContractRejected(NAMESPACE, f"recipient {args.to} is not an active member")
+    supply = total_supply(context.overlay) + args.amount_micro
+    if supply > MAX_INTEGER:
+        raise ContractRejected(NAMESPACE, "supply would exceed 64 bits")
+    _set_balance(context, args.to, balance_of(context.overlay, args.to) + args.amount_micro)
+    context.write(NAMESPACE, "supply", supply)
+    context.emit(
+        NAMESPACE, "minted", to=args.to, amount_micro=args.amount_micro, reference=args.reference
+    )
+
+
+class BurnArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    amount_micro: int
+    reference: str = ""
+
+
+@contract.method(BurnArgs)
+def burn(context: Context, args: BurnArgs) -> None:
+    """The issuer destroys currency from its own balance (a member cashed out)."""
+    require_role(context, issuer_roles(context.overlay), "burn currency")
+    _check_amount(args.amount_micro)
+    available = balance_of(context.overlay, context.sender)
+    if available < args.amount_micro:
+        raise InsufficientFunds(context.sender, available, args.amount_micro)
+    _set_balance(context, context.sender, available - args.amount_micro)
+    context.write(NAMESPACE, "supply", total_supply(context.overlay) - args.amount_micro)
+    context.emit(NAMESPACE, "burned", amount_micro=args.amount_micro, reference=args.reference)

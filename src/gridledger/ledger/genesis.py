@@ -1,0 +1,99 @@
+"""The genesis document: the chain id, the founding members and the parameters.
+
+It is a JSON file that the founding members agree on. Block 0 commits to it:
+its ``previous_hash`` is the SHA-256 of the canonical encoding of the
+document, so two chains started from different documents can never be
+confused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from gridledger.crypto import InvalidPublicKey, sha256, validate_public_key
+from gridledger.ledger.encoding import check_no_floats, encode
+from gridledger.ledger.errors import DecodingError, GenesisError
+
+ROLES = ("consumer", "producer", "prosumer", "storage", "operator", "regulator")
+"""The roles a member can hold (DESIGN.md, Market and settlement)."""
+
+
+class GenesisMember(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: str
+    role: str
+    public_key: str
+    """Hex of the member's 32-byte Ed25519 public key."""
+    balance_micro: int = 0
+    """Opening balance in micro-units of the community currency."""
+    meter_keys: list[str] = []
+    """Hex public keys of the member's smart meters."""
+    registration: dict[str, Any] = {}
+
+
+class Genesis(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    chain_id: str
+    genesis_time_ms: int
+    members: list[GenesisMember]
+    parameters: dict[str, Any] = {}
+    """Contract parameters by contract name (``{"market": {...}}``), integers only."""
+
+
+def genesis_hash(genesis: Genesis) -> bytes:
+    """SHA-256 of the canonical encoding of the genesis document."""
+    return sha256(encode(genesis))
+
+
+def load_genesis(text: str | bytes) -> Genesis:
+    """Parse and validate a genesis document given as JSON."""
+    try:
+        genesis = msgspec.json.decode(text, type=Genesis)
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        raise GenesisError("(document)", str(error)) from error
+    validate_genesis(genesis)
+    return genesis
+
+
+def dump_genesis(genesis: Genesis) -> bytes:
+    """Pretty JSON for a genesis document."""
+    return msgspec.json.format(msgspec.json.encode(genesis), indent=2)
+
+
+def validate_genesis(genesis: Genesis) -> None:
+    """Raise `GenesisError` naming the first field that is wrong."""
+    if not genesis.chain_id or len(genesis.chain_id) > 64:
+        raise GenesisError("chain_id", "must be 1 to 64 characters")
+    if genesis.genesis_time_ms < 0:
+        raise GenesisError("genesis_time_ms", "must not be negative")
+    if not genesis.members:
+        raise GenesisError("members", "a community needs at least one member")
+    seen_keys: set[str] = set()
+    seen_names: set[str] = set()
+    for index, member in enumerate(genesis.members):
+        where = f"members[{index}]"
+        if member.role not in ROLES:
+            raise GenesisError(f"{where}.role", f"{member.role!r} is not one of {', '.join(ROLES)}")
+        for field_name, key_hex in [("public_key", member.public_key)] + [
+            (f"meter_keys[{i}]", k) for i, k in enumerate(member.meter_keys)
+        ]:
+            try:
+                validate_public_key(bytes.fromhex(key_hex))
+            except ValueError as error:
+                raise GenesisError(f"{where}.{field_name}", "not hexadecimal") from error
+            except InvalidPublicKey as error:
+                raise GenesisError(f"{where}.{field_name}", error.reason) from error
+            if key_hex in seen_keys:
+                raise GenesisError(f"{where}.{field_name}", "key used twice")
+            seen_keys.add(key_hex)
+        if member.name in seen_names:
+            raise GenesisError(f"{where}.name", f"name {member.name!r} used twice")
+        seen_names.add(member.name)
+        if member.balance_micro < 0:
+            raise GenesisError(f"{where}.balance_micro", "must not be negative")
+    if not any(member.role == "regulator" for member in genesis.members):
+        raise GenesisError("members", "the community needs a regulator")
+    try:
+        check_no_floats(genesis.parameters, "parameters")
+    except DecodingError as error:
+        raise GenesisError("parameters", error.reason) from error

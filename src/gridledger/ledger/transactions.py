@@ -1,0 +1,173 @@
+"""Transactions: the signed envelope and its stateless checks.
+
+A `Transaction` says who (``sender``, a 32-byte Ed25519 public key) asks which
+contract to run which method with which typed arguments, on which chain, as
+the sender's ``nonce``-th transaction. A `SignedTransaction` pairs it with an
+`Authorization`. Today the only authorisation is one Ed25519 signature; the
+field is a tagged union so that ring signatures or multi-signature can be
+added as new variants without changing the transaction itself.
+
+The transaction id is the SHA-256 of the canonical bytes of the signed
+envelope. What is signed is `SIGNING_DOMAIN` followed by the canonical bytes
+of the `Transaction`, so a signature can never be replayed as a signature of
+some other kind of message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from gridledger.crypto import (
+    InvalidPublicKey,
+    address_of,
+    is_valid_signature,
+    sha256,
+    validate_public_key,
+)
+from gridledger.crypto.keys import KeyPair
+from gridledger.ledger.encoding import (
+    ENCODING_VERSION,
+    MAX_TRANSACTION_BYTES,
+    check_no_floats,
+    decode,
+    encode,
+)
+from gridledger.ledger.errors import (
+    BadSignature,
+    DecodingError,
+    InvalidSenderKey,
+    MalformedTransaction,
+    OversizedTransaction,
+    UnsupportedVersion,
+    WrongChain,
+)
+
+SIGNING_DOMAIN = b"gridledger/transaction/v1\x00"
+"""Prefix of every signed message; separates transaction signatures from any other."""
+
+
+class Transaction(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    """The body of a transaction: everything the signature covers."""
+
+    version: int
+    chain_id: str
+    sender: bytes
+    """The sender's 32-byte Ed25519 public key."""
+    nonce: int
+    """The sender's transaction count before this one (0 for the first)."""
+    contract: str
+    method: str
+    args: dict[str, Any]
+    """Typed arguments: integers (64-bit), strings, bytes, booleans, None, lists, maps."""
+
+
+class Ed25519Authorization(
+    msgspec.Struct, frozen=True, array_like=True, tag="ed25519", forbid_unknown_fields=True
+):
+    """One Ed25519 signature by `Transaction.sender` over the signing bytes."""
+
+    signature: bytes
+
+
+Authorization = Ed25519Authorization
+"""Union of the authorisation schemes (one today; new schemes become new tagged variants)."""
+
+
+class SignedTransaction(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    """A transaction with its authorisation: what is submitted, ordered and stored."""
+
+    transaction: Transaction
+    authorization: Authorization
+
+
+def signing_bytes(transaction: Transaction) -> bytes:
+    """The exact bytes an Ed25519 signature covers."""
+    return SIGNING_DOMAIN + encode(transaction)
+
+
+def sign_transaction(transaction: Transaction, keys: KeyPair) -> SignedTransaction:
+    """Sign `transaction` with `keys` (whose public key must be the sender)."""
+    if keys.public_key != transaction.sender:
+        raise ValueError("the signing key is not the transaction's sender")
+    signature = keys.sign(signing_bytes(transaction))
+    return SignedTransaction(transaction, Ed25519Authorization(signature))
+
+
+def make_transaction(
+    keys: KeyPair,
+    chain_id: str,
+    nonce: int,
+    contract: str,
+    method: str,
+    args: dict[str, Any] | None = None,
+) -> SignedTransaction:
+    """Build and sign a transaction in one step."""
+    body = Transaction(
+        version=ENCODING_VERSION,
+        chain_id=chain_id,
+        sender=keys.public_key,
+        nonce=nonce,
+        contract=contract,
+        method=method,
+        args=dict(args or {}),
+    )
+    return sign_transaction(body, keys)
+
+
+def encode_transaction(signed: SignedTransaction) -> bytes:
+    """Canonical bytes of a signed transaction."""
+    return encode(signed)
+
+
+def transaction_id(raw: bytes) -> bytes:
+    """Id of a transaction: SHA-256 of its canonical bytes (also defined for malformed bytes)."""
+    return sha256(raw)
+
+
+def sender_address(transaction: Transaction) -> str:
+    """Address of the transaction's sender."""
+    return address_of(transaction.sender)
+
+
+def decode_transaction(raw: bytes) -> SignedTransaction:
+    """Decode and check the shape of a signed transaction.
+
+    Raises `OversizedTransaction`, `MalformedTransaction` or
+    `UnsupportedVersion`. Does not check the signature or the chain.
+    """
+    if len(raw) > MAX_TRANSACTION_BYTES:
+        raise OversizedTransaction(len(raw), MAX_TRANSACTION_BYTES)
+    try:
+        signed = decode(raw, SignedTransaction)
+        check_no_floats(signed.transaction.args, "args")
+    except DecodingError as error:
+        raise MalformedTransaction(error.reason) from error
+    body = signed.transaction
+    if body.version != ENCODING_VERSION:
+        raise UnsupportedVersion(body.version, ENCODING_VERSION)
+    if body.nonce < 0:
+        raise MalformedTransaction(f"nonce {body.nonce} is negative")
+    if not body.contract or not body.method:
+        raise MalformedTransaction("contract and method must be non-empty")
+    return signed
+
+
+def validate_transaction(raw: bytes, chain_id: str) -> SignedTransaction:
+    """All stateless checks of a transaction: size, encoding, version, chain, key, signature.
+
+    These need no state, so a node runs them in parallel before execution
+    (DESIGN.md, Transactions and blocks). Returns the decoded transaction.
+    """
+    signed = decode_transaction(raw)
+    body = signed.transaction
+    if body.chain_id != chain_id:
+        raise WrongChain(expected=chain_id, got=body.chain_id)
+    try:
+        validate_public_key(body.sender)
+    except InvalidPublicKey as error:
+        raise InvalidSenderKey(body.sender.hex(), error.reason) from error
+    if not is_valid_signature(body.sender, signing_bytes(body), signed.authorization.signature):
+        raise BadSignature(sender_address(body))
+    return signed
