@@ -52,4 +52,5 @@ __all__ = [
     "sha256",
     "validate_public_key",
     "verify_proof",
+    "verify_signature",
 ]

@@ -103,9 +103,9 @@ class Context:
     def delete(self, namespace: str, key: str) -> None:
         self.overlay.delete(namespace, key)
 
-    def emit(self, contract: str, name: str, **attributes: Any) -> None:
+    def emit(self, contract: str, event: str, /, **attributes: Any) -> None:
         """Report an event; it is written into the transaction's receipt."""
-        self.events.append(Event(contract, name, attributes))
+        self.events.append(Event(contract, event, attributes))
 
 
 class Dispatcher(Protocol):

@@ -116,7 +116,7 @@ class State:
             yield state_key, self._data[state_key]
 
     def keys_with_prefix(self, namespace: str, prefix: str) -> list[str]:
-        """Keys of `namespace` starting with `prefix`, sorted. Linear: for queries, not contracts."""
+        """Keys of `namespace` starting with `prefix`, sorted (a linear scan, for queries)."""
         return sorted(k for (ns, k) in self._data if ns == namespace and k.startswith(prefix))
 
     def _lattice_after(self, writes: Mapping[StateKey, bytes | None]) -> LatticeHash:
