@@ -31,6 +31,7 @@ __all__ = [
     "priority_key",
     "validate_order",
     "with_residual",
+    "with_sequence",
 ]
 
 REGULATOR = "REGULATOR"
@@ -173,6 +174,22 @@ def with_residual(order: Order, residual_wh: int) -> Order:
         order.expiry_s,
         order.delivery_period,
         order.sequence,
+    )
+
+
+def with_sequence(order: Order, sequence: int) -> Order:
+    """``order`` with another insertion sequence."""
+    return Order(
+        order.order_id,
+        order.owner,
+        order.side,
+        order.energy_wh,
+        order.residual_wh,
+        order.price_micro_per_kwh,
+        order.order_time_s,
+        order.expiry_s,
+        order.delivery_period,
+        sequence,
     )
 
 

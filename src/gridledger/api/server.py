@@ -1,0 +1,53 @@
+"""Run a node's API with uvicorn, in the foreground or in a background thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import uvicorn
+
+from gridledger.api.app import create_app
+from gridledger.node import Node
+
+
+def serve_node(
+    node: Node, host: str = "127.0.0.1", port: int = 8545, log_level: str = "warning"
+) -> None:
+    """Serve `node` until interrupted (Ctrl-C or SIGTERM)."""
+    config = uvicorn.Config(
+        create_app(node), host=host, port=port, log_level=log_level, access_log=False, lifespan="on"
+    )
+    uvicorn.Server(config).run()
+
+
+class BackgroundServer:
+    """A node's API served from a thread of this process (for the demo and for tests)."""
+
+    def __init__(self, node: Node, host: str = "127.0.0.1", port: int = 0) -> None:
+        config = uvicorn.Config(
+            create_app(node),
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="api", daemon=True)
+
+    def start(self, timeout_s: float = 10.0) -> str:
+        """Start serving and return the base URL."""
+        self.thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.01)
+        sockets = self.server.servers[0].sockets
+        host, port = sockets[0].getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

@@ -1,0 +1,395 @@
+"""The order book of one delivery period, kept in explicit price-time priority.
+
+Priority (seed 000 §2.2 (6)): buys by limit price descending, sells by limit
+price ascending; at equal price, earlier ``order_time_s`` first, then lower
+``sequence``. Nothing depends on hash or set order, so every peer that applies
+the same operations holds the same book and produces the same trades.
+
+Layout, chosen for speed: each side is a *ladder* with one FIFO (a deque) per
+price level in a dict, plus a sorted list of the level keys maintained with
+``bisect`` whose best level is at the end (so taking the best level off is an
+O(1) ``list.pop``). Orders are found by id in a dict. A cancel marks the entry
+dead and leaves it in its FIFO (lazy deletion): dead entries are dropped when
+they reach the head of their level, and a level disappears as soon as its last
+live order does, so the best price is always a live one. Expiry uses a heap of
+``(expiry_s, push number, entry)`` with the same lazy deletion.
+
+The book does not match; the mechanisms in :mod:`gridledger.market.matching`
+and :mod:`gridledger.market.auction` do, through the underscore methods at the
+end of the class, which are meant for them only. A book may therefore be
+crossed between clearing moments (high-low matching and the call auction
+collect orders first and clear later).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from heapq import heapify, heappop, heappush
+
+from gridledger.market.errors import DuplicateOrder, InvalidOrder, UnknownOrder
+from gridledger.market.orders import (
+    Order,
+    Side,
+    priority_key,
+    validate_order,
+    with_residual,
+    with_sequence,
+)
+
+__all__ = ["OrderBook", "PriceLevel"]
+
+
+@dataclass(frozen=True, slots=True)
+class PriceLevel:
+    """Aggregated depth at one limit price: total residual (Wh) and number of orders."""
+
+    price_micro_per_kwh: int
+    residual_wh: int
+    orders: int
+
+
+class _Entry:
+    """A resting order with its mutable residual (Wh); ``key`` is its ladder key."""
+
+    __slots__ = ("key", "live", "order", "residual")
+
+    def __init__(self, order: Order) -> None:
+        self.order = order
+        price = order.price_micro_per_kwh
+        self.key = price if order.side is Side.BUY else -price
+        self.residual = order.residual_wh
+        self.live = True
+
+
+def _arrives_after(first: _Entry, second: _Entry) -> bool:
+    """Time priority inside one price level: later time, then higher sequence."""
+    a, b = first.order, second.order
+    return (a.order_time_s, a.sequence) > (b.order_time_s, b.sequence)
+
+
+class _Level:
+    __slots__ = ("entries", "live")
+
+    def __init__(self) -> None:
+        self.entries: deque[_Entry] = deque()
+        self.live = 0
+
+
+class _Ladder:
+    """One side of the book. Keys are the price for buys and minus the price for sells,
+    so on both sides a larger key is better and the best level is ``keys[-1]``."""
+
+    __slots__ = ("keys", "levels")
+
+    def __init__(self) -> None:
+        self.levels: dict[int, _Level] = {}
+        self.keys: list[int] = []
+
+    def insert(self, entry: _Entry) -> None:
+        key = entry.key
+        level = self.levels.get(key)
+        if level is None:
+            level = self.levels[key] = _Level()
+            insort(self.keys, key)
+        entries = level.entries
+        if entries and _arrives_after(entries[-1], entry):
+            # Rare: issued before orders already resting at this price. Keep time order.
+            index = len(entries)
+            while index > 0 and _arrives_after(entries[index - 1], entry):
+                index -= 1
+            entries.insert(index, entry)
+        else:
+            entries.append(entry)
+        level.live += 1
+
+    def unlink(self, entry: _Entry) -> None:
+        """Account for ``entry`` having just died; drop its level if it was the last."""
+        key = entry.key
+        level = self.levels[key]
+        level.live -= 1
+        if level.live == 0:
+            del self.levels[key]
+            keys = self.keys
+            if keys[-1] == key:
+                keys.pop()
+            else:
+                del keys[bisect_left(keys, key)]
+        elif level.entries[0] is entry:
+            level.entries.popleft()
+
+    def head(self) -> _Entry | None:
+        keys = self.keys
+        if not keys:
+            return None
+        entries = self.levels[keys[-1]].entries
+        entry = entries[0]
+        while not entry.live:
+            entries.popleft()
+            entry = entries[0]
+        return entry
+
+    def live_levels(self) -> Iterator[tuple[int, list[_Entry]]]:
+        """(key, live entries in time order) from the best level down."""
+        for key in reversed(self.keys):
+            yield key, [e for e in self.levels[key].entries if e.live]
+
+
+class OrderBook:
+    """Resting orders of one delivery period, in price-time priority.
+
+    Public operations: :meth:`add`, :meth:`cancel`, :meth:`amend`,
+    :meth:`expire`, :meth:`get`, :meth:`best_bid`, :meth:`best_ask`,
+    :meth:`best`, :meth:`depth`, :meth:`orders`, :meth:`orders_of`,
+    :meth:`owners`, iteration (buys then sells, each in priority order),
+    ``len`` and ``in`` (by order id). Errors leave the book unchanged.
+    """
+
+    __slots__ = (
+        "_asks",
+        "_bids",
+        "_expiries",
+        "_index",
+        "_next_sequence",
+        "_owners",
+        "_period",
+        "_pushes",
+    )
+
+    def __init__(self, delivery_period: int) -> None:
+        if type(delivery_period) is not int or delivery_period < 0:
+            raise InvalidOrder(
+                field="delivery_period",
+                value=delivery_period,
+                reason="a book's delivery period is a non-negative integer",
+            )
+        self._period = delivery_period
+        self._bids = _Ladder()
+        self._asks = _Ladder()
+        self._index: dict[str, _Entry] = {}
+        self._owners: dict[str, dict[str, _Entry]] = {}
+        self._expiries: list[tuple[int, int, _Entry]] = []
+        self._pushes = 0
+        self._next_sequence = 0
+
+    # -- reading -------------------------------------------------------------------------
+
+    @property
+    def delivery_period(self) -> int:
+        """The delivery period every order in this book belongs to."""
+        return self._period
+
+    @property
+    def next_sequence(self) -> int:
+        """The sequence :meth:`add` gives with ``assign_sequence=True``: one above any seen."""
+        return self._next_sequence
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __contains__(self, order_id: object) -> bool:
+        return order_id in self._index
+
+    def __iter__(self) -> Iterator[Order]:
+        yield from self.orders(Side.BUY)
+        yield from self.orders(Side.SELL)
+
+    def get(self, order_id: str) -> Order:
+        """The resting order ``order_id`` with its residual now; raises :class:`UnknownOrder`."""
+        return self._view(self._entry(order_id))
+
+    def best_bid(self) -> int | None:
+        """Highest resting buy limit (micro/kWh), or None if no buy rests."""
+        keys = self._bids.keys
+        return keys[-1] if keys else None
+
+    def best_ask(self) -> int | None:
+        """Lowest resting sell limit (micro/kWh), or None if no sell rests."""
+        keys = self._asks.keys
+        return -keys[-1] if keys else None
+
+    def best(self, side: Side) -> Order | None:
+        """The order served first on ``side``, or None."""
+        entry = self._ladder(side).head()
+        return None if entry is None else self._view(entry)
+
+    def orders(self, side: Side) -> tuple[Order, ...]:
+        """All resting orders on ``side`` in priority order."""
+        return tuple(self._view(e) for e in self._entries(side))
+
+    def depth(self, side: Side) -> tuple[PriceLevel, ...]:
+        """Residual (Wh) and order count per price level, best price first."""
+        sign = 1 if side is Side.BUY else -1
+        return tuple(
+            PriceLevel(sign * key, sum(e.residual for e in entries), len(entries))
+            for key, entries in self._ladder(side).live_levels()
+        )
+
+    def orders_of(self, owner: str) -> tuple[Order, ...]:
+        """``owner``'s resting orders: buys then sells, each in priority order."""
+        entries = self._owners.get(owner, {}).values()
+        ranked = sorted(entries, key=lambda e: (e.order.side is Side.SELL, priority_key(e.order)))
+        return tuple(self._view(e) for e in ranked)
+
+    def owners(self) -> tuple[str, ...]:
+        """Owners with at least one resting order, sorted."""
+        return tuple(sorted(self._owners))
+
+    # -- changing ------------------------------------------------------------------------
+
+    def add(self, order: Order, *, assign_sequence: bool = False) -> Order:
+        """Rest ``order`` (validated) and return it as stored.
+
+        With ``assign_sequence`` the book replaces the order's sequence with
+        :attr:`next_sequence`; otherwise the caller's sequence is kept and the
+        counter moves above it. Raises :class:`InvalidOrder` (including a
+        delivery period other than the book's) or :class:`DuplicateOrder`.
+        """
+        self._check_new(order)
+        if assign_sequence:
+            order = with_sequence(order, self._next_sequence)
+        self._insert(_Entry(order))
+        return order
+
+    def cancel(self, order_id: str) -> Order:
+        """Remove ``order_id`` and return it with the residual it had."""
+        entry = self._entry(order_id)
+        view = self._view(entry)
+        self._remove(entry)
+        return view
+
+    def amend(
+        self,
+        order_id: str,
+        *,
+        now_s: int,
+        price_micro_per_kwh: int | None = None,
+        energy_wh: int | None = None,
+        sequence: int | None = None,
+    ) -> Order:
+        """Change the limit price and/or the total energy of a resting order.
+
+        An amended order loses its time priority: it gets ``order_time_s =
+        now_s`` and a new sequence (the next one unless given), exactly as if it
+        had been cancelled and submitted again. ``energy_wh`` is the new
+        original quantity; what was already filled stays filled, so it must
+        exceed the filled energy. Returns the amended order.
+        """
+        entry = self._entry(order_id)
+        if price_micro_per_kwh is None and energy_wh is None:
+            raise InvalidOrder(
+                field="price_micro_per_kwh",
+                value=None,
+                reason="an amendment must change the price or the energy",
+            )
+        old = entry.order
+        filled = old.energy_wh - entry.residual
+        energy = old.energy_wh if energy_wh is None else energy_wh
+        if type(energy) is not int or energy <= filled:
+            raise InvalidOrder(
+                field="energy_wh",
+                value=energy,
+                reason=f"must exceed the {filled} Wh already filled",
+            )
+        price = old.price_micro_per_kwh if price_micro_per_kwh is None else price_micro_per_kwh
+        amended = Order(
+            old.order_id,
+            old.owner,
+            old.side,
+            energy,
+            energy - filled,
+            price,
+            now_s,
+            old.expiry_s,
+            old.delivery_period,
+            self._next_sequence if sequence is None else sequence,
+        )
+        validate_order(amended)
+        self._remove(entry)
+        self._insert(_Entry(amended))
+        return amended
+
+    def expire(self, now_s: int) -> tuple[Order, ...]:
+        """Remove every order with ``expiry_s <= now_s``; return them by expiry, time, sequence."""
+        heap = self._expiries
+        expired: list[Order] = []
+        while heap and heap[0][0] <= now_s:
+            entry = heappop(heap)[2]
+            if entry.live:
+                expired.append(self._view(entry))
+                self._remove(entry)
+        expired.sort(key=lambda o: (o.expiry_s, o.order_time_s, o.sequence, o.order_id))
+        return tuple(expired)
+
+    # -- for the matching mechanisms -----------------------------------------------------
+
+    def _ladder(self, side: Side) -> _Ladder:
+        return self._bids if side is Side.BUY else self._asks
+
+    def _entry(self, order_id: str) -> _Entry:
+        entry = self._index.get(order_id)
+        if entry is None:
+            raise UnknownOrder(order_id=order_id)
+        return entry
+
+    def _entries(self, side: Side) -> list[_Entry]:
+        """Live entries on ``side`` in priority order (a snapshot, safe to mutate the book)."""
+        return [e for _, level in self._ladder(side).live_levels() for e in level]
+
+    def _entries_of(self, owner: str) -> list[_Entry]:
+        return list(self._owners.get(owner, {}).values())
+
+    def _head(self, side: Side) -> _Entry | None:
+        return (self._bids if side is Side.BUY else self._asks).head()
+
+    @staticmethod
+    def _view(entry: _Entry) -> Order:
+        return with_residual(entry.order, entry.residual)
+
+    def _check_new(self, order: Order) -> None:
+        validate_order(order)
+        if order.delivery_period != self._period:
+            raise InvalidOrder(
+                field="delivery_period",
+                value=order.delivery_period,
+                reason=f"this book is for delivery period {self._period}",
+            )
+        if order.order_id in self._index:
+            raise DuplicateOrder(order_id=order.order_id)
+
+    def _insert(self, entry: _Entry) -> None:
+        order = entry.order
+        (self._bids if order.side is Side.BUY else self._asks).insert(entry)
+        self._index[order.order_id] = entry
+        owned = self._owners.get(order.owner)
+        if owned is None:
+            owned = self._owners[order.owner] = {}
+        owned[order.order_id] = entry
+        self._pushes += 1
+        heappush(self._expiries, (order.expiry_s, self._pushes, entry))
+        if order.sequence >= self._next_sequence:
+            self._next_sequence = order.sequence + 1
+        if len(self._expiries) > 2 * len(self._index) + 1024:
+            self._compact_expiries()
+
+    def _remove(self, entry: _Entry) -> None:
+        entry.live = False
+        order = entry.order
+        (self._bids if order.side is Side.BUY else self._asks).unlink(entry)
+        del self._index[order.order_id]
+        owned = self._owners[order.owner]
+        del owned[order.order_id]
+        if not owned:
+            del self._owners[order.owner]
+
+    def _fill(self, entry: _Entry, energy_wh: int) -> None:
+        """Reduce ``entry``'s residual by ``energy_wh``; remove it once nothing is left."""
+        entry.residual -= energy_wh
+        if entry.residual == 0:
+            self._remove(entry)
+
+    def _compact_expiries(self) -> None:
+        self._expiries = [item for item in self._expiries if item[2].live]
+        heapify(self._expiries)

@@ -1,0 +1,231 @@
+"""The node: mempool, block cutting, execution, storage and queries, without I/O loops.
+
+`Node` is synchronous and thread-safe. It is driven either by the solo
+ordering service (``node/service.py``: cuts a block when enough transactions
+are pending or a timeout after the first one), or directly, by a simulation
+that calls `cut_block` with its own clock so that runs are reproducible.
+
+Committing a block: build it from the oldest pending transactions (executing
+them on the current state), store block + receipts + state writes in one
+storage transaction, then make the new state current and tell listeners.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gridledger.contracts import Registry, default_registry
+from gridledger.crypto import address_of
+from gridledger.ledger import (
+    Block,
+    BlockHeader,
+    DuplicateTransaction,
+    Genesis,
+    NonceMismatch,
+    Receipt,
+    SignedTransaction,
+    State,
+    TransactionError,
+    block_hash,
+    build_block,
+    commit_execution,
+    genesis_block,
+    read_nonce,
+    transaction_id,
+)
+from gridledger.ledger.encoding import MAX_BLOCK_BYTES
+from gridledger.node.errors import StorageError
+from gridledger.node.memory_storage import MemoryStorage
+from gridledger.node.mempool import Mempool, PendingTransaction
+from gridledger.node.storage import SQLiteStorage, Storage
+from gridledger.node.verifier import Verifier
+
+
+@dataclass(frozen=True, slots=True)
+class CutterConfig:
+    """When the solo cutter closes a block (Fabric's BatchSize and BatchTimeout)."""
+
+    max_transactions: int = 2000
+    max_bytes: int = 4 * 1024 * 1024
+    timeout_ms: int = 100
+    """Milliseconds after the first pending transaction before a block is cut anyway."""
+
+    def __post_init__(self) -> None:
+        if self.max_transactions < 1:
+            raise ValueError(f"max_transactions must be at least 1, got {self.max_transactions}")
+        if not 1024 <= self.max_bytes <= MAX_BLOCK_BYTES:
+            raise ValueError(f"max_bytes must be 1024..{MAX_BLOCK_BYTES}, got {self.max_bytes}")
+        if self.timeout_ms < 1:
+            raise ValueError(f"timeout_ms must be at least 1, got {self.timeout_ms}")
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedBlock:
+    block: Block
+    hash: bytes
+    receipts: list[Receipt]
+    senders: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """The outcome of submitting one transaction: its id, and the error if refused."""
+
+    transaction_id: bytes
+    error: TransactionError | None = None
+
+
+Listener = Callable[[CommittedBlock], None]
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class Node:
+    storage: Storage
+    registry: Registry
+    state: State
+    head: BlockHeader
+    genesis: Genesis
+    cutter: CutterConfig = field(default_factory=CutterConfig)
+    mempool: Mempool = field(default_factory=Mempool)
+    clock_ms: Callable[[], int] = wall_clock_ms
+    listeners: list[Listener] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.verifier = Verifier(self.genesis.chain_id)
+        self._commit_lock = threading.Lock()
+        self.head_hash = block_hash(self.head)
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls, storage: Storage, genesis: Genesis, registry: Registry | None = None, **options: Any
+    ) -> Node:
+        """Start a new chain from `genesis` in an empty `storage`."""
+        registry = registry or default_registry()
+        if storage.head() is not None:
+            raise StorageError(getattr(storage, "path", "?"), "already holds a chain")
+        block0, state = genesis_block(genesis, registry)
+        storage.initialise(genesis, block0, dict(state.items()))
+        return cls(storage, registry, state, block0.header, genesis, **options)
+
+    @classmethod
+    def open(cls, storage: Storage, registry: Registry | None = None, **options: Any) -> Node:
+        """Resume from what `storage` holds: the last committed block and its state."""
+        registry = registry or default_registry()
+        genesis = storage.genesis()
+        head = storage.head()
+        if genesis is None or head is None:
+            raise StorageError(
+                getattr(storage, "path", "?"), "holds no chain; run `gridledger init`"
+            )
+        state = State.from_entries(storage.load_state())
+        if state.state_hash() != head.state_hash:
+            raise StorageError(
+                getattr(storage, "path", "?"),
+                f"stored state does not match block {head.height}'s state hash; "
+                "run `gridledger verify` to find the damage",
+            )
+        return cls(storage, registry, state, head, genesis, **options)
+
+    @classmethod
+    def open_path(cls, path: str | Path, genesis: Genesis | None = None, **options: Any) -> Node:
+        """Open the SQLite chain at `path`, creating it from `genesis` if it is empty."""
+        storage = SQLiteStorage(path)
+        if storage.head() is None:
+            if genesis is None:
+                raise StorageError(str(path), "holds no chain and no genesis was given")
+            return cls.create(storage, genesis, **options)
+        return cls.open(storage, **options)
+
+    @classmethod
+    def in_memory(cls, genesis: Genesis, **options: Any) -> Node:
+        return cls.create(MemoryStorage(), genesis, **options)
+
+    @property
+    def chain_id(self) -> str:
+        return self.genesis.chain_id
+
+    # -- submission ----------------------------------------------------------------------
+
+    def submit_many(self, raws: Sequence[bytes]) -> list[Admission]:
+        """Check and admit transactions (in order); one `Admission` per transaction."""
+        outcomes = self.verifier.check(raws)
+        admissions: list[Admission] = []
+        for raw, outcome in zip(raws, outcomes, strict=True):
+            tx_id = transaction_id(raw)
+            if isinstance(outcome, TransactionError):
+                admissions.append(Admission(tx_id, outcome))
+                continue
+            try:
+                self._admit(tx_id, raw, outcome)
+            except TransactionError as error:
+                admissions.append(Admission(tx_id, error))
+            else:
+                admissions.append(Admission(tx_id))
+        return admissions
+
+    def submit(self, raw: bytes) -> bytes:
+        """Admit one transaction and return its id; raise its `TransactionError` if refused."""
+        admission = self.submit_many([raw])[0]
+        if admission.error is not None:
+            raise admission.error
+        return admission.transaction_id
+
+    def _admit(self, tx_id: bytes, raw: bytes, signed: SignedTransaction) -> None:
+        body = signed.transaction
+        sender = address_of(body.sender)
+        if self.mempool.contains(tx_id) or self.storage.has_transaction(tx_id):
+            raise DuplicateTransaction(tx_id.hex())
+        state = self.state
+        committed_nonce = read_nonce(state, sender)
+        if body.nonce < committed_nonce:
+            raise NonceMismatch(sender, expected=committed_nonce, got=body.nonce)
+        self.registry.check_access(state, sender, body.contract, body.method)
+        self.registry.method_of(body.contract, body.method)
+        self.mempool.add(PendingTransaction(tx_id, raw, signed, sender), committed_nonce)
+
+    # -- block cutting -------------------------------------------------------------------
+
+    def cut_block(self, timestamp_ms: int | None = None) -> CommittedBlock | None:
+        """Cut, execute, store and commit one block of pending transactions (None if none)."""
+        with self._commit_lock:
+            taken = self.mempool.take(self.cutter.max_transactions, self.cutter.max_bytes)
+            if not taken:
+                return None
+            return self._commit(taken, self.clock_ms() if timestamp_ms is None else timestamp_ms)
+
+    def cut_empty_block(self, timestamp_ms: int) -> CommittedBlock:
+        """Commit a block with no transactions: moves block time forward (simulations)."""
+        with self._commit_lock:
+            return self._commit([], timestamp_ms)
+
+    def _commit(self, taken: list[PendingTransaction], timestamp_ms: int) -> CommittedBlock:
+        raws = [p.raw for p in taken]
+        block, execution = build_block(
+            self.state, self.head, raws, timestamp_ms, self.registry, [p.signed for p in taken]
+        )
+        new_hash = block_hash(block.header)
+        senders = [p.sender for p in taken]
+        self.storage.append_block(block, new_hash, execution.receipts, senders, execution.writes)
+        commit_execution(self.state, execution)
+        self.head = block.header
+        self.head_hash = new_hash
+        self.mempool.committed(senders)
+        committed = CommittedBlock(block, new_hash, execution.receipts, senders)
+        for listener in list(self.listeners):
+            listener(committed)
+        return committed
+
+    def close(self) -> None:
+        self.verifier.close()
+        self.storage.close()

@@ -1,0 +1,125 @@
+"""`MemoryStorage`: the `Storage` interface held in memory, for tests and throw-away runs."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+
+from gridledger.ledger import Block, BlockHeader, Genesis, Receipt, StateKey, block_hash
+from gridledger.node.errors import StorageError
+from gridledger.node.storage import TransactionLocation
+
+
+class MemoryStorage:
+    """Keeps blocks, receipts and state in dictionaries; nothing survives the process."""
+
+    path = ":memory:"
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._genesis: Genesis | None = None
+        self._blocks: list[Block] = []
+        self._hashes: dict[bytes, int] = {}
+        self._receipts: list[list[Receipt]] = []
+        self._senders: list[list[str]] = []
+        self._ids: dict[bytes, tuple[int, int]] = {}
+        self._state: dict[StateKey, bytes] = {}
+        self._heights: dict[StateKey, int] = {}
+
+    def initialise(
+        self, genesis: Genesis, block0: Block, entries: Mapping[StateKey, bytes]
+    ) -> None:
+        with self._lock:
+            if self._blocks:
+                raise StorageError(self.path, "already holds a chain")
+            self._genesis = genesis
+            self._blocks.append(block0)
+            self._hashes[block_hash(block0.header)] = 0
+            self._receipts.append([])
+            self._senders.append([])
+            self._state = dict(entries)
+            self._heights = dict.fromkeys(entries, 0)
+
+    def genesis(self) -> Genesis | None:
+        return self._genesis
+
+    def head(self) -> BlockHeader | None:
+        with self._lock:
+            return self._blocks[-1].header if self._blocks else None
+
+    def load_state(self) -> dict[StateKey, bytes]:
+        with self._lock:
+            return dict(self._state)
+
+    def state_heights(self) -> dict[StateKey, int]:
+        with self._lock:
+            return dict(self._heights)
+
+    def append_block(
+        self,
+        block: Block,
+        block_hash: bytes,
+        receipts: list[Receipt],
+        senders: list[str],
+        writes: Mapping[StateKey, bytes | None],
+    ) -> None:
+        with self._lock:
+            height = block.header.height
+            if height != len(self._blocks):
+                raise StorageError(
+                    self.path, f"block {height} does not follow {len(self._blocks) - 1}"
+                )
+            self._blocks.append(block)
+            self._hashes[block_hash] = height
+            self._receipts.append(list(receipts))
+            self._senders.append(list(senders))
+            for position, receipt in enumerate(receipts):
+                self._ids.setdefault(receipt.transaction_id, (height, position))
+            for key, value in writes.items():
+                if value is None:
+                    self._state.pop(key, None)
+                    self._heights.pop(key, None)
+                else:
+                    self._state[key] = value
+                    self._heights[key] = height
+
+    def block(self, height: int) -> Block | None:
+        with self._lock:
+            return self._blocks[height] if 0 <= height < len(self._blocks) else None
+
+    def blocks(self) -> Iterator[Block]:
+        yield from list(self._blocks)
+
+    def height_of_hash(self, block_hash: bytes) -> int | None:
+        return self._hashes.get(block_hash)
+
+    def receipts(self, height: int) -> list[Receipt]:
+        with self._lock:
+            return list(self._receipts[height]) if 0 <= height < len(self._receipts) else []
+
+    def find_transaction(self, transaction_id: bytes) -> TransactionLocation | None:
+        with self._lock:
+            found = self._ids.get(transaction_id)
+            if found is None:
+                return None
+            height, position = found
+            return TransactionLocation(height, position, self._receipts[height][position])
+
+    def has_transaction(self, transaction_id: bytes) -> bool:
+        return transaction_id in self._ids
+
+    def transactions_of(self, sender: str, limit: int) -> list[tuple[int, int, bytes, int]]:
+        found: list[tuple[int, int, bytes, int]] = []
+        with self._lock:
+            for height in range(len(self._blocks) - 1, -1, -1):
+                senders = self._senders[height]
+                for position in range(len(senders) - 1, -1, -1):
+                    if senders[position] == sender:
+                        receipt = self._receipts[height][position]
+                        found.append((height, position, receipt.transaction_id, receipt.code))
+                        if len(found) >= limit:
+                            return found
+        return found
+
+    def close(self) -> None:
+        return None

@@ -1,0 +1,95 @@
+"""The mempool: transactions admitted but not yet in a block.
+
+Admission checks what can be checked before ordering: the stateless checks
+(done by the caller, in parallel), duplicates (already pending or already
+committed), the sender's right to call the method and the sender's nonce.
+A sender's transactions must arrive in nonce order: the mempool tracks the
+next nonce it expects from each sender with transactions outstanding, so a
+client can pipeline many transactions without waiting for blocks.
+
+Limits: a maximum number of pending transactions and a maximum number of
+pending bytes; beyond them `MempoolFull` asks the client to retry later.
+Transactions leave in arrival order (FIFO), which is the order of execution.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from gridledger.ledger import DuplicateTransaction, NonceMismatch, SignedTransaction
+from gridledger.node.errors import MempoolFull
+
+
+@dataclass(frozen=True, slots=True)
+class PendingTransaction:
+    transaction_id: bytes
+    raw: bytes
+    signed: SignedTransaction
+    sender: str
+
+
+class Mempool:
+    def __init__(self, max_transactions: int = 200_000, max_bytes: int = 256 * 1024 * 1024) -> None:
+        self.max_transactions = max_transactions
+        self.max_bytes = max_bytes
+        self._pending: OrderedDict[bytes, PendingTransaction] = OrderedDict()
+        self._bytes = 0
+        self._next_nonce: dict[str, int] = {}
+        self._outstanding: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    @property
+    def pending_bytes(self) -> int:
+        return self._bytes
+
+    def contains(self, transaction_id: bytes) -> bool:
+        return transaction_id in self._pending
+
+    def add(self, pending: PendingTransaction, committed_nonce: int) -> None:
+        """Admit `pending`; `committed_nonce` is the sender's nonce in the committed state."""
+        with self._lock:
+            if pending.transaction_id in self._pending:
+                raise DuplicateTransaction(pending.transaction_id.hex())
+            if len(self._pending) >= self.max_transactions:
+                raise MempoolFull(len(self._pending), self.max_transactions, "transactions")
+            if self._bytes + len(pending.raw) > self.max_bytes:
+                raise MempoolFull(self._bytes, self.max_bytes, "bytes")
+            expected = self._next_nonce.get(pending.sender, committed_nonce)
+            nonce = pending.signed.transaction.nonce
+            if nonce != expected:
+                raise NonceMismatch(pending.sender, expected=expected, got=nonce)
+            self._pending[pending.transaction_id] = pending
+            self._bytes += len(pending.raw)
+            self._next_nonce[pending.sender] = expected + 1
+            self._outstanding[pending.sender] = self._outstanding.get(pending.sender, 0) + 1
+
+    def take(self, max_transactions: int, max_bytes: int) -> list[PendingTransaction]:
+        """Remove and return the oldest transactions that fit the limits (at least one)."""
+        taken: list[PendingTransaction] = []
+        size = 0
+        with self._lock:
+            while self._pending and len(taken) < max_transactions:
+                tx_id, pending = next(iter(self._pending.items()))
+                if taken and size + len(pending.raw) > max_bytes:
+                    break
+                del self._pending[tx_id]
+                size += len(pending.raw)
+                self._bytes -= len(pending.raw)
+                taken.append(pending)
+        return taken
+
+    def committed(self, senders: list[str]) -> None:
+        """Forget nonce tracking for senders whose outstanding transactions are all committed."""
+        with self._lock:
+            for sender in senders:
+                left = self._outstanding.get(sender, 0) - 1
+                if left <= 0:
+                    self._outstanding.pop(sender, None)
+                    self._next_nonce.pop(sender, None)
+                else:
+                    self._outstanding[sender] = left

@@ -1,0 +1,93 @@
+"""The solo ordering service: cuts blocks in the node process, on asyncio.
+
+A block is cut when `CutterConfig.max_transactions` are pending, or
+`CutterConfig.timeout_ms` after the first pending transaction (Fabric's
+BatchSize and BatchTimeout). Cutting runs in a worker thread so the API stays
+responsive. The service also turns committed blocks into asyncio events:
+waiters for a transaction's commit, and subscribers to the block stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+
+from gridledger.node.core import Admission, CommittedBlock, Node
+
+
+class SoloService:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._waiters: dict[bytes, list[asyncio.Future[tuple[CommittedBlock, int]]]] = {}
+        self._subscribers: set[asyncio.Queue[CommittedBlock | None]] = set()
+        node.listeners.append(self._on_commit_threadsafe)
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.create_task(self._run(), name="solo-cutter")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for queue in list(self._subscribers):
+            queue.put_nowait(None)
+
+    async def submit_many(self, raws: Sequence[bytes]) -> list[Admission]:
+        admissions = await asyncio.to_thread(self.node.submit_many, raws)
+        self._wakeup.set()
+        return admissions
+
+    def waiter(self, transaction_id: bytes) -> asyncio.Future[tuple[CommittedBlock, int]]:
+        """A future resolved with (block, position) when the transaction commits."""
+        assert self._loop is not None
+        future: asyncio.Future[tuple[CommittedBlock, int]] = self._loop.create_future()
+        self._waiters.setdefault(transaction_id, []).append(future)
+        return future
+
+    def forget(
+        self, transaction_id: bytes, future: asyncio.Future[tuple[CommittedBlock, int]]
+    ) -> None:
+        futures = self._waiters.get(transaction_id)
+        if futures and future in futures:
+            futures.remove(future)
+            if not futures:
+                del self._waiters[transaction_id]
+
+    def subscribe(self) -> asyncio.Queue[CommittedBlock | None]:
+        queue: asyncio.Queue[CommittedBlock | None] = asyncio.Queue(maxsize=1000)
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[CommittedBlock | None]) -> None:
+        self._subscribers.discard(queue)
+
+    async def _run(self) -> None:
+        cutter = self.node.cutter
+        while True:
+            if len(self.node.mempool) == 0:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            if len(self.node.mempool) < cutter.max_transactions:
+                await asyncio.sleep(cutter.timeout_ms / 1000)
+            await asyncio.to_thread(self.node.cut_block)
+
+    def _on_commit_threadsafe(self, committed: CommittedBlock) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._on_commit, committed)
+
+    def _on_commit(self, committed: CommittedBlock) -> None:
+        for position, receipt in enumerate(committed.receipts):
+            for future in self._waiters.pop(receipt.transaction_id, []):
+                if not future.done():
+                    future.set_result((committed, position))
+        for queue in list(self._subscribers):
+            if queue.full():  # a slow reader loses its oldest block rather than stalling the node
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(committed)

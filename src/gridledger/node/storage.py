@@ -1,0 +1,303 @@
+"""Where a peer keeps its chain and its state.
+
+`Storage` is the small interface the node uses; `SQLiteStorage` keeps
+everything in one SQLite file in WAL mode, `MemoryStorage` keeps it in memory
+for tests and throw-away simulations.
+
+A block, its receipts and the state writes it produces are stored in one
+SQLite transaction (``append_block``): after a crash at any point the file
+holds either all of them or none, so a restarted peer resumes at the last
+committed block and loses nothing that was reported as committed.
+``synchronous=FULL`` makes the commit durable before it is acknowledged.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from gridledger.ledger import (
+    Block,
+    BlockHeader,
+    Genesis,
+    Receipt,
+    StateKey,
+    decode,
+    decode_block,
+    dump_genesis,
+    encode,
+    encode_block,
+    load_genesis,
+)
+from gridledger.node.errors import StorageError
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS blocks (
+    height INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL UNIQUE,
+    block BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS transactions (
+    height INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    id BLOB NOT NULL,
+    code INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    receipt BLOB NOT NULL,
+    PRIMARY KEY (height, position)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS transactions_by_id ON transactions (id);
+CREATE INDEX IF NOT EXISTS transactions_by_sender ON transactions (sender, height);
+CREATE TABLE IF NOT EXISTS state (
+    namespace TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    height INTEGER NOT NULL,
+    PRIMARY KEY (namespace, key)
+) WITHOUT ROWID;
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionLocation:
+    height: int
+    position: int
+    receipt: Receipt
+
+
+class Storage(Protocol):
+    def initialise(
+        self, genesis: Genesis, block0: Block, entries: Mapping[StateKey, bytes]
+    ) -> None:
+        """Store the genesis document, block 0 and the genesis state. Only on an empty store."""
+
+    def genesis(self) -> Genesis | None: ...
+
+    def head(self) -> BlockHeader | None: ...
+
+    def load_state(self) -> dict[StateKey, bytes]: ...
+
+    def state_heights(self) -> dict[StateKey, int]:
+        """For each stored state entry, the height of the block that last wrote it."""
+
+    def append_block(
+        self,
+        block: Block,
+        block_hash: bytes,
+        receipts: list[Receipt],
+        senders: list[str],
+        writes: Mapping[StateKey, bytes | None],
+    ) -> None:
+        """Store a block with its receipts and its state writes, atomically."""
+
+    def block(self, height: int) -> Block | None: ...
+
+    def height_of_hash(self, block_hash: bytes) -> int | None: ...
+
+    def receipts(self, height: int) -> list[Receipt]: ...
+
+    def find_transaction(self, transaction_id: bytes) -> TransactionLocation | None: ...
+
+    def has_transaction(self, transaction_id: bytes) -> bool: ...
+
+    def blocks(self) -> Iterator[Block]:
+        """Every stored block, in height order."""
+
+    def transactions_of(self, sender: str, limit: int) -> list[tuple[int, int, bytes, int]]:
+        """(height, position, id, code) of the sender's latest transactions, newest first."""
+
+    def close(self) -> None: ...
+
+
+class SQLiteStorage:
+    """A peer's chain and state in one SQLite file (WAL mode, synchronous=FULL)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as error:
+            raise StorageError(self.path, f"not a usable SQLite database ({error})") from error
+        self._lock = threading.RLock()
+        version = self._meta("schema_version")
+        if version is not None and decode(version, int) != SCHEMA_VERSION:
+            raise StorageError(self.path, f"schema version {decode(version, int)} is not supported")
+
+    def _meta(self, key: str) -> bytes | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def initialise(
+        self, genesis: Genesis, block0: Block, entries: Mapping[StateKey, bytes]
+    ) -> None:
+        with self._lock:
+            if self.head() is not None:
+                raise StorageError(self.path, "already holds a chain")
+            from gridledger.ledger import block_hash
+
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "INSERT INTO meta VALUES ('schema_version', ?)", (encode(SCHEMA_VERSION),)
+                )
+                db.execute("INSERT INTO meta VALUES ('genesis', ?)", (dump_genesis(genesis),))
+                db.execute(
+                    "INSERT INTO blocks VALUES (0, ?, ?)",
+                    (block_hash(block0.header), encode_block(block0)),
+                )
+                db.executemany(
+                    "INSERT INTO state VALUES (?, ?, ?, 0)",
+                    [(ns, key, value) for (ns, key), value in entries.items()],
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def genesis(self) -> Genesis | None:
+        raw = self._meta("genesis")
+        return None if raw is None else load_genesis(raw)
+
+    def head(self) -> BlockHeader | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT block FROM blocks ORDER BY height DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else decode_block(bytes(row[0])).header
+
+    def load_state(self) -> dict[StateKey, bytes]:
+        with self._lock:
+            rows = self._db.execute("SELECT namespace, key, value FROM state").fetchall()
+        return {(ns, key): bytes(value) for ns, key, value in rows}
+
+    def state_heights(self) -> dict[StateKey, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT namespace, key, height FROM state").fetchall()
+        return {(ns, key): height for ns, key, height in rows}
+
+    def append_block(
+        self,
+        block: Block,
+        block_hash: bytes,
+        receipts: list[Receipt],
+        senders: list[str],
+        writes: Mapping[StateKey, bytes | None],
+    ) -> None:
+        height = block.header.height
+        tx_rows = [
+            (
+                height,
+                position,
+                receipt.transaction_id,
+                receipt.code,
+                senders[position],
+                encode(receipt),
+            )
+            for position, receipt in enumerate(receipts)
+        ]
+        upserts = [(ns, k, v, height) for (ns, k), v in writes.items() if v is not None]
+        deletes = [(ns, k) for (ns, k), v in writes.items() if v is None]
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "INSERT INTO blocks VALUES (?, ?, ?)", (height, block_hash, encode_block(block))
+                )
+                db.executemany("INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?)", tx_rows)
+                db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?)", upserts)
+                db.executemany("DELETE FROM state WHERE namespace = ? AND key = ?", deletes)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def block(self, height: int) -> Block | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT block FROM blocks WHERE height = ?", (height,)
+            ).fetchone()
+        return None if row is None else decode_block(bytes(row[0]))
+
+    def blocks(self) -> Iterator[Block]:
+        """Every stored block in height order (read in pages, for verification)."""
+        height = 0
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT height, block FROM blocks WHERE height >= ? ORDER BY height LIMIT 256",
+                    (height,),
+                ).fetchall()
+            if not rows:
+                return
+            for row_height, raw in rows:
+                yield decode_block(bytes(raw))
+                height = row_height + 1
+
+    def raw_block(self, height: int) -> bytes | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT block FROM blocks WHERE height = ?", (height,)
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def height_of_hash(self, block_hash: bytes) -> int | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT height FROM blocks WHERE hash = ?", (block_hash,)
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def stored_hash(self, height: int) -> bytes | None:
+        with self._lock:
+            row = self._db.execute("SELECT hash FROM blocks WHERE height = ?", (height,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def receipts(self, height: int) -> list[Receipt]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT receipt FROM transactions WHERE height = ? ORDER BY position", (height,)
+            ).fetchall()
+        return [decode(bytes(row[0]), Receipt) for row in rows]
+
+    def find_transaction(self, transaction_id: bytes) -> TransactionLocation | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT height, position, receipt FROM transactions WHERE id = ? "
+                "ORDER BY height, position LIMIT 1",
+                (transaction_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        return TransactionLocation(row[0], row[1], decode(bytes(row[2]), Receipt))
+
+    def has_transaction(self, transaction_id: bytes) -> bool:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM transactions WHERE id = ? LIMIT 1", (transaction_id,)
+            ).fetchone()
+        return row is not None
+
+    def transactions_of(self, sender: str, limit: int) -> list[tuple[int, int, bytes, int]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT height, position, id, code FROM transactions WHERE sender = ? "
+                "ORDER BY height DESC, position DESC LIMIT ?",
+                (sender, limit),
+            ).fetchall()
+        return [(h, p, bytes(i), c) for h, p, i, c in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
