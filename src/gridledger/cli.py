@@ -16,7 +16,7 @@ from gridledger.client import ClientError, HttpClient, LocalClient, Wallet
 from gridledger.crypto import generate_keypair, is_address
 from gridledger.keystore import KeyFileError, find_key, init_community, read_key, write_key
 from gridledger.ledger import GenesisError, LedgerError, load_genesis
-from gridledger.node import CutterConfig, Node, NodeError, SQLiteStorage
+from gridledger.node import CorruptChain, CutterConfig, Node, NodeError, SQLiteStorage
 
 app = typer.Typer(
     help="gridledger: a permissioned ledger and energy market for microgrids.",
@@ -187,7 +187,7 @@ def submit(
     url: str | None = typer.Option(DEFAULT_URL, "--url", help="Node API URL(s), comma-separated"),
     wait: bool = typer.Option(True, help="Wait for the transaction to commit"),
 ) -> None:
-    """Sign and submit a call, e.g. `gridledger submit tokens transfer -k alice -a to=gl… -a amount_micro=5`."""
+    """Sign and submit a call, e.g. `gridledger submit tokens transfer -k alice`."""
     try:
         keys = find_key(directory, key)
     except KeyFileError as error:
@@ -285,9 +285,10 @@ def verify(
     try:
         storage = SQLiteStorage(path)
         report = verify_storage(storage)
+    except CorruptChain as error:
+        message = f"chain is NOT sound: first bad block is {error.height}: {error.reason}"
+        raise fail(message) from error
     except NodeError as error:
-        if hasattr(error, "height"):
-            raise fail(f"chain is NOT sound: first bad block is {error.height}: {error.reason}")  # type: ignore[attr-defined]
         raise fail(str(error)) from error
     except LedgerError as error:
         raise fail(f"chain is NOT sound: {error}") from error

@@ -19,4 +19,5 @@ __all__ = [
     "SQLiteStorage",
     "SoloService",
     "Storage",
+    "StorageError",
 ]
