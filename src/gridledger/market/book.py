@@ -52,16 +52,18 @@ class PriceLevel:
 
 
 class _Entry:
-    """A resting order with its mutable residual (Wh); ``key`` is its ladder key."""
+    """A resting order with its mutable residual (Wh); ``key`` is its ladder key.
 
-    __slots__ = ("key", "live", "order", "residual")
+    An entry whose residual is 0 is dead (filled, cancelled, expired or amended
+    away) and is skipped wherever it is still referenced.
+    """
+
+    __slots__ = ("key", "order", "residual")
 
     def __init__(self, order: Order) -> None:
         self.order = order
-        price = order.price_micro_per_kwh
-        self.key = price if order.side is Side.BUY else -price
+        self.key = order.price_micro_per_kwh if order.side is Side.BUY else -order.price_micro_per_kwh
         self.residual = order.residual_wh
-        self.live = True
 
 
 def _arrives_after(first: _Entry, second: _Entry) -> bool:
@@ -126,7 +128,7 @@ class _Ladder:
             return None
         entries = self.levels[keys[-1]].entries
         entry = entries[0]
-        while not entry.live:
+        while not entry.residual:
             entries.popleft()
             entry = entries[0]
         return entry
@@ -134,7 +136,7 @@ class _Ladder:
     def live_levels(self) -> Iterator[tuple[int, list[_Entry]]]:
         """(key, live entries in time order) from the best level down."""
         for key in reversed(self.keys):
-            yield key, [e for e in self.levels[key].entries if e.live]
+            yield key, [e for e in self.levels[key].entries if e.residual]
 
 
 class OrderBook:
@@ -317,7 +319,7 @@ class OrderBook:
         expired: list[Order] = []
         while heap and heap[0][0] <= now_s:
             entry = heappop(heap)[2]
-            if entry.live:
+            if entry.residual:
                 expired.append(self._view(entry))
                 self._remove(entry)
         expired.sort(key=lambda o: (o.expiry_s, o.order_time_s, o.sequence, o.order_id))
@@ -375,7 +377,8 @@ class OrderBook:
             self._compact_expiries()
 
     def _remove(self, entry: _Entry) -> None:
-        entry.live = False
+        """Take ``entry`` out of the book (its residual becomes 0: dead)."""
+        entry.residual = 0
         order = entry.order
         (self._bids if order.side is Side.BUY else self._asks).unlink(entry)
         del self._index[order.order_id]
@@ -391,5 +394,5 @@ class OrderBook:
             self._remove(entry)
 
     def _compact_expiries(self) -> None:
-        self._expiries = [item for item in self._expiries if item[2].live]
+        self._expiries = [item for item in self._expiries if item[2].residual]
         heapify(self._expiries)

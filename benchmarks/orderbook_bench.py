@@ -1,0 +1,184 @@
+"""Order book throughput: continuous matching on arrival plus cancels, on a deep book.
+
+Run: ``.venv/bin/python benchmarks/orderbook_bench.py [--ops N] [--resting N] [--seed N]``
+
+1. Builds a book of ``--resting`` non-crossing orders (buys below, sells above
+   a mid price), each side spread over hundreds of price levels.
+2. Runs a deterministic (``random.Random(seed)``) workload of ``--ops``
+   operations: passive inserts that rest, aggressive inserts that cross the
+   spread and trade against one or more resting orders (continuous matching,
+   the unfilled remainder rests), and cancels of earlier orders (a cancel whose
+   order was meanwhile filled raises ``UnknownOrder`` and is counted as
+   missed). Every insert goes through ``match_continuous``, so validation,
+   expiry checks, self-trade prevention and match records are all included.
+
+The orders are generated before the clock starts; only book operations are
+timed. Prints a summary and, as its last line, one JSON object with the
+figures. Target: >= 250,000 orders/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import sys
+import time
+from dataclasses import dataclass
+
+from gridledger.market import (
+    Order,
+    OrderBook,
+    Side,
+    UnknownOrder,
+    match_continuous,
+    new_order,
+)
+
+MID_MICRO_PER_KWH = 50_000
+TICK = 10
+PERIOD = 7
+START_S = 1_700_000_000
+LIFETIME_S = 10_000_000  # nothing expires during the run
+OWNERS = 2_000
+MIX = {"passive_insert": 0.55, "aggressive_insert": 0.15, "cancel": 0.30}
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    resting: list[Order]
+    ops: list[Order | str]  # an Order is an insert, a str the id of an order to cancel
+
+
+def _passive_price(rng: random.Random, side: Side) -> int:
+    """Away from the mid, concentrated near it (geometric distance in ticks, 1..500)."""
+    ticks = min(500, 1 + int(rng.expovariate(1 / 40)))
+    sign = -1 if side is Side.BUY else 1
+    return MID_MICRO_PER_KWH + sign * ticks * TICK
+
+
+def _aggressive_price(rng: random.Random, side: Side) -> int:
+    """Through the mid by up to 60 ticks: crosses the best levels of the other side."""
+    ticks = rng.randint(0, 60)
+    sign = 1 if side is Side.BUY else -1
+    return MID_MICRO_PER_KWH + sign * ticks * TICK
+
+
+def _order(
+    rng: random.Random, n: int, side: Side, price: int, energy: int, now_s: int
+) -> Order:
+    return new_order(
+        f"o{n}",
+        f"m{rng.randrange(OWNERS)}",
+        side,
+        energy,
+        price,
+        order_time_s=now_s,
+        expiry_s=now_s + LIFETIME_S,
+        delivery_period=PERIOD,
+        sequence=n,
+    )
+
+
+def build_workload(seed: int, resting: int, ops: int) -> Workload:
+    """Deterministic orders for the initial book and the timed operations."""
+    rng = random.Random(seed)
+    initial: list[Order] = []
+    cancellable: list[str] = []
+    for n in range(resting):
+        side = Side.BUY if n % 2 == 0 else Side.SELL
+        order = _order(rng, n, side, _passive_price(rng, side), rng.randint(100, 5_000), START_S)
+        initial.append(order)
+        cancellable.append(order.order_id)
+    cut_passive = MIX["passive_insert"]
+    cut_aggressive = cut_passive + MIX["aggressive_insert"]
+    timed: list[Order | str] = []
+    for i in range(ops):
+        n = resting + i
+        now_s = START_S + 1 + i // 16
+        side = Side.BUY if rng.random() < 0.5 else Side.SELL
+        draw = rng.random()
+        if draw < cut_passive or (draw >= cut_aggressive and not cancellable):
+            order = _order(rng, n, side, _passive_price(rng, side), rng.randint(100, 5_000), now_s)
+            timed.append(order)
+            cancellable.append(order.order_id)
+        elif draw < cut_aggressive:
+            energy = rng.randint(500, 12_000)
+            timed.append(_order(rng, n, side, _aggressive_price(rng, side), energy, now_s))
+        else:
+            k = rng.randrange(len(cancellable))
+            cancellable[k], cancellable[-1] = cancellable[-1], cancellable[k]
+            timed.append(cancellable.pop())
+    return Workload(initial, timed)
+
+
+def run(workload: Workload) -> dict[str, object]:
+    """Build the book (timed separately), then time the mixed workload."""
+    book = OrderBook(PERIOD)
+    started = time.perf_counter()
+    for order in workload.resting:
+        book.add(order)
+    build_s = time.perf_counter() - started
+
+    inserts = cancels = missed = matches = traded_wh = 0
+    cancel = book.cancel
+    started = time.perf_counter()
+    for op in workload.ops:
+        if type(op) is str:
+            try:
+                cancel(op)
+            except UnknownOrder:
+                missed += 1
+            cancels += 1
+        else:
+            assert isinstance(op, Order)
+            result = match_continuous(book, op, op.order_time_s)
+            inserts += 1
+            matches += len(result.matches)
+            traded_wh += result.traded_wh
+    seconds = time.perf_counter() - started
+
+    ops = len(workload.ops)
+    return {
+        "benchmark": "orderbook",
+        "ops": ops,
+        "seconds": round(seconds, 4),
+        "orders_per_s": round(ops / seconds),
+        "initial_resting_orders": len(workload.resting),
+        "build_orders_per_s": round(len(workload.resting) / build_s),
+        "final_resting_orders": len(book),
+        "inserts": inserts,
+        "cancels": cancels,
+        "cancels_missed": missed,
+        "matches": matches,
+        "traded_wh": traded_wh,
+        "price_levels": len(book.depth(Side.BUY)) + len(book.depth(Side.SELL)),
+        "mix": MIX,
+        "python": platform.python_version(),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--ops", type=int, default=300_000)
+    parser.add_argument("--resting", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=20_240_601)
+    args = parser.parse_args(argv)
+
+    workload = build_workload(args.seed, args.resting, args.ops)
+    figures = run(workload)
+    print(f"order book benchmark (seed {args.seed}, Python {figures['python']})")
+    print(f"  initial book       {figures['initial_resting_orders']:>10,} orders")
+    print(f"  build              {figures['build_orders_per_s']:>10,} orders/s")
+    print(f"  workload           {figures['ops']:>10,} ops in {figures['seconds']} s")
+    print(f"    inserts          {figures['inserts']:>10,}  (continuous matching on arrival)")
+    print(f"    cancels          {figures['cancels']:>10,}  ({figures['cancels_missed']:,} missed)")
+    print(f"    matches          {figures['matches']:>10,}  ({figures['traded_wh']:,} Wh)")
+    print(f"  final book         {figures['final_resting_orders']:>10,} orders")
+    print(f"  throughput         {figures['orders_per_s']:>10,} orders/s (target 250,000)")
+    sys.stdout.write(json.dumps(figures, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,245 @@
+"""A small test community: named keys, a genesis document, and a chain to grow.
+
+Every key comes from `keypair_from_name`, so the same name gives the same key in
+every run. The community has a regulator, an operator, two prosumers and two
+consumers with opening balances, and one meter bound to a prosumer at genesis.
+
+    community = Community.create()
+    block, execution = community.commit([community.tx("alice", "tokens", "transfer", {...})])
+
+`Community.tx` signs with the sender's next nonce (the committed nonce plus the
+transactions already signed for the next block), so several transactions of one
+sender can go into one block; pass ``nonce=`` to override.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gridledger.contracts import Registry, default_registry
+from gridledger.contracts.membership import Member, read_member
+from gridledger.contracts.tokens import balance_of, total_supply
+from gridledger.crypto import KeyPair, keypair_from_name
+from gridledger.ledger import (
+    Block,
+    BlockHeader,
+    Execution,
+    Genesis,
+    GenesisMember,
+    Receipt,
+    State,
+    build_block,
+    commit_execution,
+    encode_transaction,
+    genesis_block,
+    make_transaction,
+    read_nonce,
+)
+
+CHAIN_ID = "gridledger-test"
+GENESIS_TIME_MS = 1_700_000_000_000
+BLOCK_INTERVAL_MS = 1_000
+NAMESPACE = "gridledger-tests"
+"""Key namespace for `keypair_from_name`, so test keys never equal demo keys."""
+
+# name -> (role, opening balance in micro-units)
+FOUNDERS: dict[str, tuple[str, int]] = {
+    "regulator": ("regulator", 0),
+    "operator": ("operator", 10_000_000),
+    "alice": ("prosumer", 1_000_000),
+    "bob": ("prosumer", 500_000),
+    "carol": ("consumer", 2_000_000),
+    "dave": ("consumer", 250_000),
+}
+OUTSIDERS = ("erin", "frank", "mallory")
+"""Names with keys but no membership."""
+
+GENESIS_METERS = {"alice": "alice-meter-1"}
+"""Meter keys (by key name) bound to a founder at genesis."""
+
+REGISTRATIONS: dict[str, dict[str, Any]] = {
+    "consumer": {
+        "customer_type": "resident",
+        "basic_information": "Flat 3, 12 Grid Street",
+        "credit_record": "good",
+        "purpose": "household load",
+    },
+    "producer": {
+        "generation_type": "solar",
+        "basic_information": "Barn roof, Field Lane",
+        "installed_capacity_w": 30_000,
+        "credit_record": "good",
+    },
+    "prosumer": {
+        "generation_type": "solar",
+        "basic_information": "4 Grid Street",
+        "installed_capacity_w": 5_000,
+        "credit_record": "good",
+    },
+    "storage": {
+        "basic_information": "Community battery, Depot",
+        "storage_capacity_wh": 200_000,
+        "credit_record": "good",
+    },
+}
+"""A complete, valid registration for each role a household may apply for."""
+
+
+def key(name: str) -> KeyPair:
+    """The reproducible test key pair called `name`."""
+    return keypair_from_name(name, namespace=NAMESPACE)
+
+
+def address(name: str) -> str:
+    return key(name).address
+
+
+def meter_key_hex(name: str) -> str:
+    """Hex public key of the meter called `name`."""
+    return key(name).public_key.hex()
+
+
+def make_genesis(
+    founders: dict[str, tuple[str, int]] | None = None,
+    meters: dict[str, str] | None = None,
+    parameters: dict[str, Any] | None = None,
+    chain_id: str = CHAIN_ID,
+) -> Genesis:
+    """A genesis document for `founders` (default: `FOUNDERS`)."""
+    founders = FOUNDERS if founders is None else founders
+    meters = GENESIS_METERS if meters is None else meters
+    members = [
+        GenesisMember(
+            name=name,
+            role=role,
+            public_key=key(name).public_key.hex(),
+            balance_micro=balance,
+            meter_keys=[meter_key_hex(meters[name])] if name in meters else [],
+        )
+        for name, (role, balance) in founders.items()
+    ]
+    return Genesis(
+        chain_id=chain_id,
+        genesis_time_ms=GENESIS_TIME_MS,
+        members=members,
+        parameters=dict(parameters or {}),
+    )
+
+
+def signed_raw(
+    sender: str | KeyPair,
+    nonce: int,
+    contract: str,
+    method: str,
+    args: dict[str, Any] | None = None,
+    chain_id: str = CHAIN_ID,
+) -> bytes:
+    """Canonical bytes of a transaction signed by `sender` (a key name or a key pair)."""
+    keys = key(sender) if isinstance(sender, str) else sender
+    return encode_transaction(make_transaction(keys, chain_id, nonce, contract, method, args))
+
+
+def balances(state: State) -> dict[str, int]:
+    """Every token account with a non-zero balance."""
+    from gridledger.contracts.tokens import NAMESPACE as TOKENS
+
+    prefix = "balance/"
+    return {
+        k.removeprefix(prefix): balance_of(state, k.removeprefix(prefix))
+        for k in state.keys_with_prefix(TOKENS, prefix)
+    }
+
+
+@dataclass
+class Community:
+    """A genesis, the chain grown from it so far, and the live state."""
+
+    genesis: Genesis
+    registry: Registry
+    state: State
+    chain: list[Block]
+    """Every block from block 0 (the genesis block) to the head."""
+    _signed: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, genesis: Genesis | None = None) -> Community:
+        genesis = make_genesis() if genesis is None else genesis
+        registry = default_registry()
+        block0, state = genesis_block(genesis, registry)
+        return cls(genesis, registry, state, [block0])
+
+    @property
+    def head(self) -> BlockHeader:
+        return self.chain[-1].header
+
+    @property
+    def blocks(self) -> list[Block]:
+        """The blocks after genesis, as `replay` takes them."""
+        return self.chain[1:]
+
+    def nonce(self, name: str) -> int:
+        """The committed next nonce of `name`."""
+        return read_nonce(self.state, address(name))
+
+    def balance(self, name: str) -> int:
+        """The committed token balance of the member called `name`."""
+        return balance_of(self.state, address(name))
+
+    def supply(self) -> int:
+        return total_supply(self.state)
+
+    def member(self, name: str) -> Member | None:
+        return read_member(self.state, address(name))
+
+    def tx(
+        self,
+        sender: str,
+        contract: str,
+        method: str,
+        args: dict[str, Any] | None = None,
+        nonce: int | None = None,
+    ) -> bytes:
+        """Sign a transaction from `sender`, by default with its next unused nonce."""
+        if nonce is None:
+            nonce = self.nonce(sender) + self._signed.get(sender, 0)
+            self._signed[sender] = self._signed.get(sender, 0) + 1
+        return signed_raw(sender, nonce, contract, method, args, self.genesis.chain_id)
+
+    def build(
+        self, raws: Sequence[bytes], timestamp_ms: int | None = None
+    ) -> tuple[Block, Execution]:
+        """Build the next block on the head without committing it."""
+        if timestamp_ms is None:
+            timestamp_ms = self.head.timestamp_ms + BLOCK_INTERVAL_MS
+        return build_block(self.state, self.head, list(raws), timestamp_ms, self.registry)
+
+    def commit(
+        self, raws: Sequence[bytes], timestamp_ms: int | None = None
+    ) -> tuple[Block, Execution]:
+        """Build the next block from `raws`, commit it to the state and append it to the chain."""
+        block, execution = self.build(raws, timestamp_ms)
+        commit_execution(self.state, execution)
+        self.chain.append(block)
+        self._signed.clear()
+        return block, execution
+
+    def run(self, sender: str, contract: str, method: str, args: dict[str, Any]) -> Receipt:
+        """Sign, commit in a block of its own, and return the receipt of one transaction."""
+        _, execution = self.commit([self.tx(sender, contract, method, args)])
+        return execution.receipts[0]
+
+    def apply_as(self, name: str, role: str, registration: dict[str, Any] | None = None) -> Receipt:
+        """`name` applies for `role` with the standard registration."""
+        data = REGISTRATIONS[role] if registration is None else registration
+        return self.run(
+            name, "membership", "apply", {"name": name, "role": role, "registration": data}
+        )
+
+    def admit(self, name: str, role: str = "consumer") -> None:
+        """`name` applies and the regulator approves; fails the test if either is refused."""
+        applied = self.apply_as(name, role)
+        assert applied.ok, applied.message
+        approved = self.run("regulator", "membership", "approve", {"address": address(name)})
+        assert approved.ok, approved.message
