@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from gridledger.contracts import membership, tokens
+from gridledger.contracts import membership, metering, parameters, tokens
 from gridledger.contracts.registry import Registry
 
 
 def default_registry() -> Registry:
-    """A registry of the standard contracts: membership, then tokens."""
-    return Registry([membership.contract, tokens.contract], membership.check_active_member)
+    """A registry of the standard contracts, in the order their genesis state is written."""
+    contracts = [membership.contract, tokens.contract, parameters.contract, metering.contract]
+    return Registry(contracts, membership.check_active_member)

@@ -1,0 +1,196 @@
+"""The metering contract: the energy flow, from smart meters to the chain.
+
+A reading says how much energy a member exported to and imported from the
+microgrid in one delivery period, in watt-hours, and is signed by a smart-meter
+key bound to that member (``membership.bind_meter``): meters are the oracles
+of seed 001. The transaction carrying it may be sent by the meter itself or
+relayed by any active member (a data concentrator, say); what makes it true is
+the meter's signature, over `reading_message`.
+
+Readings for a period are accepted only within the meter window after the
+period ends, and cannot be replaced: the first valid reading stands, so a
+member cannot revise its delivery after seeing the prices.
+
+Raw meter data (fifteen-second samples, say) stays off chain; its hash can be
+anchored here in batches, so it can later be shown unaltered (seed 001 §4.3).
+
+State (namespace ``metering``):
+
+- ``reading/<period>/<member>`` → `Reading`
+- ``anchor/<sha256 hex>`` → `Anchor`
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from gridledger.contracts import membership
+from gridledger.contracts.parameters import parameters_for
+from gridledger.contracts.registry import Access, Contract
+from gridledger.crypto import is_valid_signature
+from gridledger.ledger import Context, ContractRejected, NotAMember, StateReader, decode, encode
+from gridledger.ledger.encoding import MAX_INTEGER
+
+NAMESPACE = "metering"
+contract = Contract(NAMESPACE)
+
+READING_DOMAIN = b"gridledger/meter-reading/v1\x00"
+MAX_PERIOD_ENERGY_WH = 10_000_000
+"""Sanity bound: 10 MWh in one period is more than any household meter can pass."""
+
+
+class Reading(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    member: str
+    period: int
+    exported_wh: int
+    """Energy the member delivered into the microgrid during the period."""
+    imported_wh: int
+    """Energy the member drew from the microgrid during the period."""
+    meter_key: str
+    recorded_height: int
+    recorded_ms: int
+
+
+class Anchor(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    sha256: str
+    label: str
+    record_count: int
+    sender: str
+    height: int
+    timestamp_ms: int
+
+
+def reading_message(
+    chain_id: str, member: str, period: int, exported_wh: int, imported_wh: int
+) -> bytes:
+    """The bytes a meter signs for a reading."""
+    return READING_DOMAIN + encode([chain_id, member, period, exported_wh, imported_wh])
+
+
+def reading_key(period: int, member: str) -> str:
+    return f"reading/{period:012d}/{member}"
+
+
+def read_reading(state: StateReader, period: int, member: str) -> Reading | None:
+    raw = state.get(NAMESPACE, reading_key(period, member))
+    return None if raw is None else decode(raw, Reading)
+
+
+def meter_window(state: StateReader, period: int) -> tuple[int, int]:
+    """[start, end) of the meter window of `period`, in seconds since the epoch."""
+    parameters = parameters_for(state, period)
+    end_of_period = (period + 1) * parameters.period_seconds
+    return end_of_period, end_of_period + parameters.meter_window_seconds
+
+
+class RecordReadingArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    member: str
+    period: int
+    exported_wh: int
+    imported_wh: int
+    meter_key: str
+    """Hex of the meter's public key."""
+    signature: str
+    """Hex of the meter's Ed25519 signature over `reading_message`."""
+
+
+@contract.method(RecordReadingArgs, access=Access.ANYONE)
+def record_reading(context: Context, args: RecordReadingArgs) -> None:
+    """Record a member's metered export and import for one period, signed by its meter."""
+    meter_key = args.meter_key.lower()
+    sender_is_meter = context.sender_key.hex() == meter_key
+    if not sender_is_meter:
+        try:
+            membership.require_active_member(context.overlay, context.sender)
+        except NotAMember as error:
+            raise NotAMember(
+                context.sender,
+                f"{error.status}; only a meter or an active member may submit readings",
+            ) from error
+    for name, value in (("exported_wh", args.exported_wh), ("imported_wh", args.imported_wh)):
+        if not 0 <= value <= MAX_PERIOD_ENERGY_WH:
+            raise ContractRejected(NAMESPACE, f"{name} {value} outside [0, {MAX_PERIOD_ENERGY_WH}]")
+    if not 0 <= args.period <= MAX_INTEGER:
+        raise ContractRejected(NAMESPACE, f"period {args.period} is negative")
+    owner = membership.member_of_meter(context.overlay, meter_key)
+    if owner != args.member:
+        bound = "not bound to any member" if owner is None else f"bound to {owner}"
+        raise ContractRejected(NAMESPACE, f"meter {meter_key} is {bound}, not to {args.member}")
+    try:
+        signature = bytes.fromhex(args.signature)
+        key = bytes.fromhex(meter_key)
+    except ValueError as error:
+        raise ContractRejected(NAMESPACE, "meter_key and signature must be hex") from error
+    message = reading_message(
+        context.chain_id, args.member, args.period, args.exported_wh, args.imported_wh
+    )
+    if not is_valid_signature(key, message, signature):
+        raise ContractRejected(
+            NAMESPACE, f"the reading's signature does not verify for meter {meter_key}"
+        )
+    now_s = context.timestamp_ms // 1000
+    opens, closes = meter_window(context.overlay, args.period)
+    if not opens <= now_s < closes:
+        raise ContractRejected(
+            NAMESPACE,
+            f"readings for period {args.period} are accepted from "
+            f"{opens} to {closes} (s), now is {now_s}",
+        )
+    if read_reading(context.overlay, args.period, args.member) is not None:
+        raise ContractRejected(
+            NAMESPACE,
+            f"period {args.period} of {args.member} already has a "
+            "reading; readings cannot be replaced",
+        )
+    reading = Reading(
+        args.member,
+        args.period,
+        args.exported_wh,
+        args.imported_wh,
+        meter_key,
+        context.height,
+        context.timestamp_ms,
+    )
+    context.write(NAMESPACE, reading_key(args.period, args.member), reading)
+    context.emit(
+        NAMESPACE,
+        "reading",
+        member=args.member,
+        period=args.period,
+        exported_wh=args.exported_wh,
+        imported_wh=args.imported_wh,
+    )
+
+
+class AnchorArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    sha256: str
+    """Hex SHA-256 of the batch of raw meter data, as stored off chain."""
+    label: str
+    record_count: int = 0
+
+
+@contract.method(AnchorArgs)
+def anchor_batch(context: Context, args: AnchorArgs) -> None:
+    """Anchor the hash of a batch of raw meter data (seed 001 §4.3)."""
+    digest = args.sha256.lower()
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ContractRejected(NAMESPACE, "sha256 must be 64 hex digits")
+    if not 0 < len(args.label) <= 200:
+        raise ContractRejected(NAMESPACE, "label must be 1 to 200 characters")
+    if args.record_count < 0:
+        raise ContractRejected(NAMESPACE, "record_count must not be negative")
+    if context.get(NAMESPACE, f"anchor/{digest}") is not None:
+        raise ContractRejected(NAMESPACE, f"batch {digest} is already anchored")
+    context.write(
+        NAMESPACE,
+        f"anchor/{digest}",
+        Anchor(
+            digest,
+            args.label,
+            args.record_count,
+            context.sender,
+            context.height,
+            context.timestamp_ms,
+        ),
+    )
+    context.emit(NAMESPACE, "anchored", sha256=digest, label=args.label)

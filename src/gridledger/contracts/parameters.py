@@ -1,0 +1,146 @@
+"""Community market parameters: the rules every market contract reads.
+
+They come from the genesis document (``parameters.market``) and only the
+regulator can change them, and only for periods that have not started yet:
+a change is stored with the first delivery period it applies to, so every
+period is settled under the rules it was traded under.
+
+Units: seconds for durations, micro-units per kWh for prices, micro-units for
+money. A delivery period is ``timestamp_s // period_seconds``.
+
+State (namespace ``parameters``): ``market`` → list of `ScheduledParameters`,
+ordered by ``from_period``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from gridledger.contracts.membership import require_role
+from gridledger.contracts.registry import Contract
+from gridledger.ledger import Context, ContractRejected, Genesis, GenesisError, StateReader, decode
+
+NAMESPACE = "parameters"
+contract = Contract(NAMESPACE)
+
+MECHANISMS = ("high_low", "continuous", "call_auction")
+
+
+class MarketParameters(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    period_seconds: int = 3600
+    """Length of a delivery period (one hour by default, as in seeds 000, 001 and 003)."""
+    gate_closure_seconds: int = 300
+    """Orders for a period close this long before it starts (seed 001's 5-minute commit)."""
+    meter_window_seconds: int = 900
+    """Readings for a period are accepted for this long after it ends."""
+    feed_in_price_micro_per_kwh: int = 770_000
+    """What the grid pays for surplus (seed 003: 0.77 per kWh)."""
+    grid_price_micro_per_kwh: int = 850_000
+    """What the grid charges for energy (seed 003: 0.85 per kWh)."""
+    cap_price_micro_per_kwh: int = 850_000
+    """The regulator's standing offer, with unlimited volume (seed 000 §2.2 (4))."""
+    breakdown_penalty_micro: int = 1_000_000
+    """Paid by a producer who sold but delivered nothing (seed 000 eq. 1, σ)."""
+    mechanism: str = "high_low"
+
+
+class ScheduledParameters(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    from_period: int
+    parameters: MarketParameters
+
+
+def check_parameters(parameters: MarketParameters) -> None:
+    """Raise `ValueError` naming the first field that is out of range."""
+    if parameters.period_seconds < 60 or 86_400 % parameters.period_seconds:
+        raise ValueError("period_seconds must be at least 60 and divide a day")
+    if not 0 <= parameters.gate_closure_seconds < parameters.period_seconds:
+        raise ValueError("gate_closure_seconds must be in [0, period_seconds)")
+    if not 0 < parameters.meter_window_seconds <= 7 * 86_400:
+        raise ValueError("meter_window_seconds must be in (0, 7 days]")
+    if parameters.feed_in_price_micro_per_kwh < 0:
+        raise ValueError("feed_in_price_micro_per_kwh must not be negative")
+    if parameters.grid_price_micro_per_kwh < parameters.feed_in_price_micro_per_kwh:
+        raise ValueError("grid_price_micro_per_kwh must be at least the feed-in price")
+    if not (parameters.feed_in_price_micro_per_kwh <= parameters.cap_price_micro_per_kwh):
+        raise ValueError("cap_price_micro_per_kwh must be at least the feed-in price")
+    if parameters.breakdown_penalty_micro < 0:
+        raise ValueError("breakdown_penalty_micro must not be negative")
+    if parameters.mechanism not in MECHANISMS:
+        raise ValueError(f"mechanism must be one of {', '.join(MECHANISMS)}")
+
+
+def schedule(state: StateReader) -> list[ScheduledParameters]:
+    raw = state.get(NAMESPACE, "market")
+    return [] if raw is None else decode(raw, list[ScheduledParameters])
+
+
+def parameters_for(state: StateReader, period: int) -> MarketParameters:
+    """The parameters in force for delivery period `period`."""
+    current = MarketParameters()
+    for entry in schedule(state):
+        if entry.from_period <= period:
+            current = entry.parameters
+    return current
+
+
+def current_period(context: Context) -> int:
+    """The delivery period the block's timestamp falls in, under the parameters in force."""
+    return period_of(context.overlay, context.timestamp_ms)
+
+
+def period_of(state: StateReader, timestamp_ms: int) -> int:
+    """The delivery period a time falls in (period length never changes on a running chain)."""
+    return timestamp_ms // 1000 // parameters_for(state, 0).period_seconds
+
+
+def parse_parameters(raw: dict[str, Any], field: str) -> MarketParameters:
+    try:
+        parameters = msgspec.convert(raw, MarketParameters, strict=True)
+        check_parameters(parameters)
+    except (msgspec.ValidationError, ValueError) as error:
+        raise GenesisError(field, str(error)) from error
+    return parameters
+
+
+@contract.genesis
+def write_genesis(context: Context, genesis: Genesis) -> None:
+    parameters = parse_parameters(dict(genesis.parameters.get("market", {})), "parameters.market")
+    context.write(NAMESPACE, "market", [ScheduledParameters(0, parameters)])
+
+
+class ChangeArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    from_period: int
+    parameters: dict[str, Any]
+    """Only the fields that change; the others keep their value in force at `from_period`."""
+
+
+@contract.method(ChangeArgs)
+def change_market(context: Context, args: ChangeArgs) -> None:
+    """The regulator changes market parameters from a future delivery period on."""
+    require_role(context, ("regulator",), "change market parameters")
+    now = current_period(context)
+    if args.from_period <= now:
+        raise ContractRejected(
+            NAMESPACE, f"from_period {args.from_period} is not in the future (current period {now})"
+        )
+    base = msgspec.structs.asdict(parameters_for(context.overlay, args.from_period))
+    unknown = sorted(set(args.parameters) - set(base))
+    if unknown:
+        raise ContractRejected(NAMESPACE, f"unknown parameter(s): {', '.join(unknown)}")
+    try:
+        new = msgspec.convert({**base, **args.parameters}, MarketParameters, strict=True)
+        check_parameters(new)
+    except (msgspec.ValidationError, ValueError) as error:
+        raise ContractRejected(NAMESPACE, str(error)) from error
+    if new.period_seconds != parameters_for(context.overlay, args.from_period).period_seconds:
+        raise ContractRejected(NAMESPACE, "period_seconds cannot change on a running chain")
+    entries = [e for e in schedule(context.overlay) if e.from_period < args.from_period]
+    later = [e for e in schedule(context.overlay) if e.from_period > args.from_period]
+    context.write(
+        NAMESPACE, "market", [*entries, ScheduledParameters(args.from_period, new), *later]
+    )
+    context.emit(
+        NAMESPACE, "market_changed", from_period=args.from_period, changes=dict(args.parameters)
+    )
