@@ -206,7 +206,10 @@ def submit(
 @show_app.command("head")
 def show_head(directory: Path = DirOption, url: str | None = UrlOption) -> None:
     """The chain head."""
-    print_json(make_client(url, directory).head())
+    try:
+        print_json(make_client(url, directory).head())
+    except ClientError as error:
+        raise fail(str(error)) from error
 
 
 @show_app.command("block")
@@ -255,7 +258,11 @@ def show_member(who: str, directory: Path = DirOption, url: str | None = UrlOpti
 def show_members(directory: Path = DirOption, url: str | None = UrlOption) -> None:
     """Every member with role and status."""
     table = Table("name", "role", "status", "address")
-    for member in make_client(url, directory).members():
+    try:
+        members = make_client(url, directory).members()
+    except ClientError as error:
+        raise fail(str(error)) from error
+    for member in members:
         table.add_row(member["name"], member["role"], member["status"], member["address"])
     console.print(table)
 
@@ -263,7 +270,10 @@ def show_members(directory: Path = DirOption, url: str | None = UrlOption) -> No
 @show_app.command("balance")
 def show_balance(who: str, directory: Path = DirOption, url: str | None = UrlOption) -> None:
     """An account's balance (micro-units) and nonce, by address or key name."""
-    print_json(make_client(url, directory).account(_address_or_name(who, directory)))
+    try:
+        print_json(make_client(url, directory).account(_address_or_name(who, directory)))
+    except ClientError as error:
+        raise fail(str(error)) from error
 
 
 @app.command()
@@ -315,14 +325,26 @@ def demo(
 @app.command()
 def bench(
     url: str | None = typer.Option(
-        None, help="Load a running node at this URL (default: start one)"
+        None, help="Load a running node at this URL (default: start one as a separate process)"
     ),
     rate: int = typer.Option(3000, help="Send rate, transactions per second"),
     duration: float = typer.Option(60.0, help="Seconds of sending"),
     accounts: int = typer.Option(200, help="Sending accounts"),
     workload: str = typer.Option("transfer", help="transfer (token transfers)"),
+    directory: Path | None = typer.Option(
+        None,
+        "--dir",
+        "-d",
+        help="With --url: the community directory whose key files (active, funded members) send",
+    ),
+    drain_timeout: float | None = typer.Option(
+        None, help="Seconds to wait for commits after sending (default: the duration, 10..60)"
+    ),
 ) -> None:
-    """Load generator: signed transfers at a fixed send rate; reports like Hyperledger Caliper."""
+    """Load generator: signed transfers at a fixed send rate; reports like Hyperledger Caliper.
+
+    The last line of output is one JSON object with the figures.
+    """
     from gridledger.bench import run_bench
 
     sys.exit(
@@ -333,6 +355,8 @@ def bench(
             accounts=accounts,
             workload=workload,
             console=console,
+            directory=directory,
+            drain_timeout_s=drain_timeout,
         )
     )
 

@@ -56,7 +56,7 @@ class HttpClient:
     """A client of one or more peers' HTTP APIs; on a connection failure it tries the next."""
 
     def __init__(self, urls: str | Sequence[str], timeout_s: float = 30.0) -> None:
-        self.urls = [urls] if isinstance(urls, str) else list(urls)
+        self.urls = [u.rstrip("/") for u in ([urls] if isinstance(urls, str) else list(urls))]
         if not self.urls:
             raise ValueError("HttpClient needs at least one URL")
         self._current = 0
@@ -289,10 +289,17 @@ class Wallet:
     ) -> dict[str, Any]:
         """Sign and submit a call; with `wait`, return its committed receipt view."""
         raw = self.sign(contract, method, args)
+        used = self._nonce
         try:
             return self.client.submit(raw, wait=wait, timeout_ms=timeout_ms)
-        except ClientError:
-            self.resync()  # a refused transaction did not use its nonce
+        except ClientError as error:
+            expected = error.body.get("expected")
+            if error.error == "nonce_mismatch" and isinstance(expected, int):
+                self._nonce = expected  # the node says which nonce it waits for
+            elif used is not None and self._nonce == used:
+                self._nonce = used - 1  # a refused transaction did not use its nonce
+            else:
+                self.resync()
             raise
 
 

@@ -27,15 +27,14 @@ from gridledger.api.errors import (
 )
 from gridledger.api.views import (
     block_view,
-    committed_view,
     header_view,
     member_view,
     plain,
     transaction_view,
 )
 from gridledger.crypto import is_address
-from gridledger.ledger import MAX_TRANSACTION_BYTES
-from gridledger.node import Node, SoloService, queries
+from gridledger.ledger import MAX_TRANSACTION_BYTES, ResultCode
+from gridledger.node import CommittedBlock, Node, SoloService, queries
 
 MAX_BATCH = 10_000
 MAX_BATCH_BYTES = 64 * 1024 * 1024
@@ -72,6 +71,57 @@ async def _read_body(request: Request, limit: int) -> bytes:
                 413, "oversized", f"request body exceeds {limit} bytes", limit_bytes=limit
             )
     return bytes(body)
+
+
+_RESULT_NAMES = {int(code): code.slug for code in ResultCode}
+
+
+def _plain_attributes(attributes: dict[str, Any]) -> Any:
+    """`plain(attributes)`, without copying the common case of text and numbers only."""
+    for value in attributes.values():
+        if isinstance(value, bytes | dict | list | tuple):
+            return plain(attributes)
+    return attributes
+
+
+def stream_message(committed: CommittedBlock) -> bytes:
+    """The JSON of `committed_view(committed)`, built with less work per transaction."""
+    names = _RESULT_NAMES
+    transactions = [
+        {
+            "id": receipt.transaction_id.hex(),
+            "code": receipt.code,
+            "result": names.get(receipt.code) or queries.result_name(receipt.code),
+            "message": receipt.message,
+            "events": [
+                {
+                    "contract": event.contract,
+                    "name": event.name,
+                    "attributes": _plain_attributes(event.attributes),
+                }
+                for event in receipt.events
+            ],
+            "sender": sender,
+        }
+        for receipt, sender in zip(committed.receipts, committed.senders, strict=False)
+    ]
+    view = {
+        "type": "block",
+        "header": header_view(committed.block.header),
+        "transactions": transactions,
+    }
+    return msgspec.json.encode(view)
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    """Return when the client closes the stream (anything else it sends is ignored)."""
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+    except (WebSocketDisconnect, RuntimeError):  # closed under us: the client has gone too
+        return
 
 
 def create_app(node: Node, service: SoloService | None = None) -> FastAPI:
@@ -241,6 +291,8 @@ def create_app(node: Node, service: SoloService | None = None) -> FastAPI:
     ) -> dict[str, Any]:
         if height < 0:
             raise ApiError(400, "invalid_request", f"height: {height} is negative")
+        if height > node.head.height:
+            raise ApiError(404, "not_found", f"no block {height}; the head is {node.head.height}")
         block = queries.get_block(node, height)
         return block_view(block, node.storage.receipts(height), transactions)
 
@@ -307,22 +359,37 @@ def create_app(node: Node, service: SoloService | None = None) -> FastAPI:
     async def genesis() -> Response:
         return Response(msgspec.json.encode(node.genesis), media_type="application/json")
 
+    stream_cache: list[Any] = [None, ""]
+    """The last block sent on the stream and its JSON text."""
+
     @app.websocket("/v1/stream")
     async def stream(websocket: WebSocket) -> None:
         """Committed blocks with every receipt and event, as JSON messages, as they commit."""
         await websocket.accept()
         queue = solo.subscribe()
+        # Notice a client that leaves even when no block comes: otherwise the handler would
+        # wait for the next block forever and hold up the server's shutdown.
+        left = asyncio.ensure_future(_until_disconnect(websocket))
+        encoded = stream_cache
         try:
             await websocket.send_json({"type": "hello", **queries.head_summary(node)})
             while True:
-                committed = await queue.get()
+                getter = asyncio.ensure_future(queue.get())
+                await asyncio.wait({getter, left}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():
+                    getter.cancel()
+                    return
+                committed = getter.result()
                 if committed is None:
                     await websocket.close(code=1001, reason="node stopping")
                     return
-                await websocket.send_text(msgspec.json.encode(committed_view(committed)).decode())
+                if encoded[0] is not committed:  # encode each block once for all subscribers
+                    encoded[:] = [committed, stream_message(committed).decode()]
+                await websocket.send_text(encoded[1])
         except WebSocketDisconnect:
             return
         finally:
+            left.cancel()
             solo.unsubscribe(queue)
 
     return app

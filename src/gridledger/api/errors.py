@@ -36,7 +36,13 @@ class ApiError(Exception):
 
 
 def transaction_error_body(error: TransactionError) -> dict[str, Any]:
-    return {"error": error.code.slug, "code": int(error.code), "message": str(error)}
+    """The error's code, message and the values it carries (``expected``, ``got``, ...)."""
+    values = {
+        name: value
+        for name, value in vars(error).items()
+        if not name.startswith("_") and isinstance(value, (int, str)) and name != "args"
+    }
+    return {**values, "error": error.code.slug, "code": int(error.code), "message": str(error)}
 
 
 def transaction_error_status(error: TransactionError) -> int:

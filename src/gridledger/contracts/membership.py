@@ -149,7 +149,8 @@ def write_genesis(context: Context, genesis: Genesis) -> None:
     for founder in genesis.members:
         public_key = bytes.fromhex(founder.public_key)
         address = address_of(public_key)
-        for meter in founder.meter_keys:
+        meters = [meter.lower() for meter in founder.meter_keys]
+        for meter in meters:
             _bind(context, address, meter)
         _save(
             context,
@@ -160,7 +161,7 @@ def write_genesis(context: Context, genesis: Genesis) -> None:
                 founder.role,
                 Status.ACTIVE,
                 dict(founder.registration),
-                list(founder.meter_keys),
+                meters,
                 0,
                 "founder",
             ),
@@ -311,7 +312,12 @@ class BindMeterArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 def bind_meter(context: Context, args: BindMeterArgs) -> None:
     """The regulator or operator binds a smart meter's key to an active member."""
     require_role(context, ("regulator", "operator"), "bind meters")
-    member = require_active_member(context.overlay, args.member)
+    member = read_member(context.overlay, args.member)
+    if member is None or member.status != Status.ACTIVE:
+        status = "unknown" if member is None else member.status
+        # a contract refusal (not NotAMember): the operator's nonce is used, so these
+        # bytes cannot be replayed once the member becomes active
+        raise ContractRejected(NAMESPACE, f"{args.member} is not an active member ({status})")
     key = args.meter_key.lower()
     _bind(context, member.address, key)
     _save(context, msgspec.structs.replace(member, meter_keys=[*member.meter_keys, key]))

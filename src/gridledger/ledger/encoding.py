@@ -48,9 +48,13 @@ def decode(data: bytes, type_: type[T]) -> T:
     name = getattr(type_, "__name__", str(type_))
     try:
         value = msgspec.msgpack.decode(data, type=type_)
-    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as error:
         raise DecodingError(name, str(error)) from error
-    if _ENCODER.encode(value) != data:
+    try:
+        canonical = _ENCODER.encode(value)
+    except (TypeError, ValueError, msgspec.EncodeError) as error:  # e.g. map keys of mixed types
+        raise DecodingError(name, f"value cannot be encoded canonically ({error})") from error
+    if canonical != data:
         raise DecodingError(name, "bytes are not in canonical form")
     return value
 

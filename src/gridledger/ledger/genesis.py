@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from gridledger.crypto import InvalidPublicKey, sha256, validate_public_key
-from gridledger.ledger.encoding import check_no_floats, encode
+from gridledger.ledger.encoding import MAX_INTEGER, check_no_floats, encode
 from gridledger.ledger.errors import DecodingError, GenesisError
 
 ROLES = ("consumer", "producer", "prosumer", "storage", "operator", "regulator")
@@ -68,7 +68,8 @@ def validate_genesis(genesis: Genesis) -> None:
         raise GenesisError("genesis_time_ms", "must not be negative")
     if not genesis.members:
         raise GenesisError("members", "a community needs at least one member")
-    seen_keys: set[str] = set()
+    seen_keys: set[bytes] = set()
+    total_micro = 0
     seen_names: set[str] = set()
     for index, member in enumerate(genesis.members):
         where = f"members[{index}]"
@@ -78,22 +79,38 @@ def validate_genesis(genesis: Genesis) -> None:
             (f"meter_keys[{i}]", k) for i, k in enumerate(member.meter_keys)
         ]:
             try:
-                validate_public_key(bytes.fromhex(key_hex))
+                key = bytes.fromhex(key_hex)
+                validate_public_key(key)
             except ValueError as error:
                 raise GenesisError(f"{where}.{field_name}", "not hexadecimal") from error
             except InvalidPublicKey as error:
                 raise GenesisError(f"{where}.{field_name}", error.reason) from error
-            if key_hex in seen_keys:
+            if key in seen_keys:
                 raise GenesisError(f"{where}.{field_name}", "key used twice")
-            seen_keys.add(key_hex)
+            seen_keys.add(key)
         if member.name in seen_names:
             raise GenesisError(f"{where}.name", f"name {member.name!r} used twice")
         seen_names.add(member.name)
-        if member.balance_micro < 0:
-            raise GenesisError(f"{where}.balance_micro", "must not be negative")
+        if not 0 <= member.balance_micro <= MAX_INTEGER:
+            raise GenesisError(f"{where}.balance_micro", f"must be in [0, {MAX_INTEGER}]")
+        total_micro += member.balance_micro
+        if total_micro > MAX_INTEGER:
+            raise GenesisError(f"{where}.balance_micro", "opening balances exceed 64 bits in all")
+        try:
+            check_no_floats(member.registration, "registration")
+        except DecodingError as error:
+            raise GenesisError(f"{where}.registration", error.reason) from error
     if not any(member.role == "regulator" for member in genesis.members):
         raise GenesisError("members", "the community needs a regulator")
     try:
         check_no_floats(genesis.parameters, "parameters")
     except DecodingError as error:
         raise GenesisError("parameters", error.reason) from error
+    for section, value in genesis.parameters.items():
+        if not isinstance(value, dict):
+            raise GenesisError(f"parameters.{section}", "must be a map of parameter names")
+    roles = genesis.parameters.get("tokens", {}).get("issuer_roles", ["operator"])
+    if not isinstance(roles, list) or not roles or any(role not in ROLES for role in roles):
+        raise GenesisError(
+            "parameters.tokens.issuer_roles", f"must be a list of roles from {', '.join(ROLES)}"
+        )

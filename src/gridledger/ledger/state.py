@@ -23,6 +23,8 @@ alone: any peer can check a copy of the state against a block header.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -45,11 +47,48 @@ def entry_bytes(namespace: str, key: str, value: bytes) -> bytes:
     return LATTICE_DOMAIN + encode([namespace, key, value])
 
 
-def _expand(entries: list[bytes]) -> npt.NDArray[np.uint64]:
-    """Lane-wise sum (as uint64, not yet reduced) of the expansions of `entries`."""
+class _ExpansionCache:
+    """Expansions of the entries most recently added to a state.
+
+    An entry that one block adds is usually replaced by a later block (a balance, a
+    nonce), which must then subtract its expansion: remembering it saves expanding it
+    again. A memo of a pure function, so the hash is the same with or without it.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._expansions: OrderedDict[bytes, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def expansion(self, entry: bytes) -> bytes:
+        with self._lock:
+            found = self._expansions.pop(entry, None)  # an entry is replaced only once
+        if found is not None:
+            return found
+        return hashlib.shake_128(entry).digest(LATTICE_BYTES)
+
+    def expand_and_keep(self, entry: bytes) -> bytes:
+        expansion = hashlib.shake_128(entry).digest(LATTICE_BYTES)
+        with self._lock:
+            self._expansions[entry] = expansion
+            if len(self._expansions) > self.limit:
+                self._expansions.popitem(last=False)
+        return expansion
+
+
+_CACHE = _ExpansionCache(limit=16_384)
+
+
+def _expand(entries: list[bytes], keep: bool = False) -> npt.NDArray[np.uint64]:
+    """Lane-wise sum (as uint64, not yet reduced) of the expansions of `entries`.
+
+    `keep` remembers the expansions of entries just added to a state, for when a later
+    block replaces them (they are then removed, and their expansion is needed again).
+    """
     if not entries:
         return np.zeros(LATTICE_LANES, dtype=np.uint64)
-    blob = b"".join(hashlib.shake_128(entry).digest(LATTICE_BYTES) for entry in entries)
+    expand = _CACHE.expand_and_keep if keep else _CACHE.expansion
+    blob = b"".join([expand(entry) for entry in entries])
     lanes = np.frombuffer(blob, dtype="<u2").reshape(len(entries), LATTICE_LANES)
     total: npt.NDArray[np.uint64] = lanes.sum(axis=0, dtype=np.uint64)
     return total
@@ -63,9 +102,12 @@ class LatticeHash:
         default_factory=lambda: np.zeros(LATTICE_LANES, dtype=np.uint16)
     )
 
-    def update(self, added: list[bytes], removed: list[bytes]) -> None:
-        """Add the entries `added` and remove the entries `removed` (each an `entry_bytes`)."""
-        plus = _expand(added)
+    def update(self, added: list[bytes], removed: list[bytes], keep: bool = True) -> None:
+        """Add the entries `added` and remove the entries `removed` (each an `entry_bytes`).
+
+        `keep` remembers the expansions of `added` for when they are replaced later.
+        """
+        plus = _expand(added, keep)
         minus = _expand(removed)
         modulus = np.uint64(1 << 16)
         # (a + plus - minus) mod 2**16, computed without negative intermediates
@@ -92,7 +134,8 @@ class State:
     def __init__(self) -> None:
         self._data: dict[StateKey, bytes] = {}
         self._lattice = LatticeHash()
-        self._pending: tuple[Mapping[StateKey, bytes | None], LatticeHash] | None = None
+        self._pending: tuple[dict[StateKey, bytes | None], LatticeHash] | None = None
+        """The writes last passed to `hash_after` (a copy) and the lattice they give."""
 
     @classmethod
     def from_entries(cls, entries: Mapping[StateKey, bytes]) -> State:
@@ -100,7 +143,7 @@ class State:
         state = cls()
         state._data = dict(entries)
         state._lattice.update(
-            [entry_bytes(ns, key, value) for (ns, key), value in entries.items()], []
+            [entry_bytes(ns, key, value) for (ns, key), value in entries.items()], [], keep=False
         )
         return state
 
@@ -137,13 +180,13 @@ class State:
     def hash_after(self, writes: Mapping[StateKey, bytes | None]) -> bytes:
         """The state hash the state would have after `writes`, without applying them."""
         lattice = self._lattice_after(writes)
-        self._pending = (writes, lattice)
+        self._pending = (dict(writes), lattice)
         return lattice.digest()
 
     def apply_writes(self, writes: Mapping[StateKey, bytes | None]) -> None:
         """Merge a block's writes (None deletes) and update the state hash."""
         pending = self._pending
-        if pending is not None and pending[0] is writes:
+        if pending is not None and pending[0] == writes:
             lattice = pending[1]
         else:
             lattice = self._lattice_after(writes)
@@ -170,7 +213,9 @@ class State:
 def state_hash_of(entries: Mapping[StateKey, bytes]) -> bytes:
     """Hash of a state given as a plain mapping, computed from scratch (for verification)."""
     lattice = LatticeHash()
-    lattice.update([entry_bytes(ns, key, value) for (ns, key), value in entries.items()], [])
+    lattice.update(
+        [entry_bytes(ns, key, value) for (ns, key), value in entries.items()], [], keep=False
+    )
     return lattice.digest()
 
 

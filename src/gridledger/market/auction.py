@@ -35,7 +35,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import accumulate
 
-from gridledger.market.book import OrderBook, _Entry
+from gridledger.market.book import OrderBook
+from gridledger.market.ladder import Entry
 from gridledger.market.matching import pair_match, require_time
 from gridledger.market.orders import Order, Side, is_newer, priority_key
 from gridledger.market.prices import PriceBounds, PriceRule, effective_ask, effective_bid
@@ -123,9 +124,9 @@ def clear_call_auction(
     return MatchResult(tuple(matches), expired, tuple(cancelled))
 
 
-def _allocate(eligible: list[_Entry], volume_wh: int) -> list[tuple[_Entry, int]]:
+def _allocate(eligible: list[Entry], volume_wh: int) -> list[tuple[Entry, int]]:
     """Fill ``volume_wh`` from ``eligible`` (in priority order): the marginal order is rationed."""
-    fills: list[tuple[_Entry, int]] = []
+    fills: list[tuple[Entry, int]] = []
     remaining = volume_wh
     for entry in eligible:
         if remaining == 0:
@@ -137,8 +138,8 @@ def _allocate(eligible: list[_Entry], volume_wh: int) -> list[tuple[_Entry, int]
 
 
 def _pair_at(
-    buy_fills: list[tuple[_Entry, int]],
-    sell_fills: list[tuple[_Entry, int]],
+    buy_fills: list[tuple[Entry, int]],
+    sell_fills: list[tuple[Entry, int]],
     price: int,
     now_s: int,
     bounds: PriceBounds | None,

@@ -5,14 +5,14 @@ price ascending; at equal price, earlier ``order_time_s`` first, then lower
 ``sequence``. Nothing depends on hash or set order, so every peer that applies
 the same operations holds the same book and produces the same trades.
 
-Layout, chosen for speed: each side is a *ladder* with one FIFO (a deque) per
-price level in a dict, plus a sorted list of the level keys maintained with
-``bisect`` whose best level is at the end (so taking the best level off is an
-O(1) ``list.pop``). Orders are found by id in a dict. A cancel marks the entry
-dead and leaves it in its FIFO (lazy deletion): dead entries are dropped when
-they reach the head of their level, and a level disappears as soon as its last
-live order does, so the best price is always a live one. Expiry uses a heap of
-``(expiry_s, push number, entry)`` with the same lazy deletion.
+Layout, chosen for speed: each side is a :class:`~gridledger.market.ladder.Ladder`
+(a deque per price level in a dict, plus the sorted level keys kept with
+``bisect``); orders are found by id in a dict and by owner in a dict of dicts.
+A cancel marks the entry dead and leaves it where it is (lazy deletion); the
+ladder drops dead entries when they reach the head. Expiry keeps one
+bucket of entries per distinct ``expiry_s`` (orders tend to share expiry times,
+e.g. the period's gate closure) and a heap of those times, with the same lazy
+deletion; buckets are compacted when dead entries outnumber live orders.
 
 The book does not match; the mechanisms in :mod:`gridledger.market.matching`
 and :mod:`gridledger.market.auction` do, through the underscore methods at the
@@ -23,13 +23,12 @@ collect orders first and clear later).
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from heapq import heapify, heappop, heappush
 
 from gridledger.market.errors import DuplicateOrder, InvalidOrder, UnknownOrder
+from gridledger.market.ladder import Entry, Ladder
 from gridledger.market.orders import (
     Order,
     Side,
@@ -51,94 +50,6 @@ class PriceLevel:
     orders: int
 
 
-class _Entry:
-    """A resting order with its mutable residual (Wh); ``key`` is its ladder key.
-
-    An entry whose residual is 0 is dead (filled, cancelled, expired or amended
-    away) and is skipped wherever it is still referenced.
-    """
-
-    __slots__ = ("key", "order", "residual")
-
-    def __init__(self, order: Order) -> None:
-        self.order = order
-        self.key = order.price_micro_per_kwh if order.side is Side.BUY else -order.price_micro_per_kwh
-        self.residual = order.residual_wh
-
-
-def _arrives_after(first: _Entry, second: _Entry) -> bool:
-    """Time priority inside one price level: later time, then higher sequence."""
-    a, b = first.order, second.order
-    return (a.order_time_s, a.sequence) > (b.order_time_s, b.sequence)
-
-
-class _Level:
-    __slots__ = ("entries", "live")
-
-    def __init__(self) -> None:
-        self.entries: deque[_Entry] = deque()
-        self.live = 0
-
-
-class _Ladder:
-    """One side of the book. Keys are the price for buys and minus the price for sells,
-    so on both sides a larger key is better and the best level is ``keys[-1]``."""
-
-    __slots__ = ("keys", "levels")
-
-    def __init__(self) -> None:
-        self.levels: dict[int, _Level] = {}
-        self.keys: list[int] = []
-
-    def insert(self, entry: _Entry) -> None:
-        key = entry.key
-        level = self.levels.get(key)
-        if level is None:
-            level = self.levels[key] = _Level()
-            insort(self.keys, key)
-        entries = level.entries
-        if entries and _arrives_after(entries[-1], entry):
-            # Rare: issued before orders already resting at this price. Keep time order.
-            index = len(entries)
-            while index > 0 and _arrives_after(entries[index - 1], entry):
-                index -= 1
-            entries.insert(index, entry)
-        else:
-            entries.append(entry)
-        level.live += 1
-
-    def unlink(self, entry: _Entry) -> None:
-        """Account for ``entry`` having just died; drop its level if it was the last."""
-        key = entry.key
-        level = self.levels[key]
-        level.live -= 1
-        if level.live == 0:
-            del self.levels[key]
-            keys = self.keys
-            if keys[-1] == key:
-                keys.pop()
-            else:
-                del keys[bisect_left(keys, key)]
-        elif level.entries[0] is entry:
-            level.entries.popleft()
-
-    def head(self) -> _Entry | None:
-        keys = self.keys
-        if not keys:
-            return None
-        entries = self.levels[keys[-1]].entries
-        entry = entries[0]
-        while not entry.residual:
-            entries.popleft()
-            entry = entries[0]
-        return entry
-
-    def live_levels(self) -> Iterator[tuple[int, list[_Entry]]]:
-        """(key, live entries in time order) from the best level down."""
-        for key in reversed(self.keys):
-            yield key, [e for e in self.levels[key].entries if e.residual]
-
-
 class OrderBook:
     """Resting orders of one delivery period, in price-time priority.
 
@@ -152,12 +63,13 @@ class OrderBook:
     __slots__ = (
         "_asks",
         "_bids",
-        "_expiries",
+        "_expiring",
+        "_expiring_count",
+        "_expiry_times",
         "_index",
         "_next_sequence",
         "_owners",
         "_period",
-        "_pushes",
     )
 
     def __init__(self, delivery_period: int) -> None:
@@ -168,12 +80,13 @@ class OrderBook:
                 reason="a book's delivery period is a non-negative integer",
             )
         self._period = delivery_period
-        self._bids = _Ladder()
-        self._asks = _Ladder()
-        self._index: dict[str, _Entry] = {}
-        self._owners: dict[str, dict[str, _Entry]] = {}
-        self._expiries: list[tuple[int, int, _Entry]] = []
-        self._pushes = 0
+        self._bids = Ladder()
+        self._asks = Ladder()
+        self._index: dict[str, Entry] = {}
+        self._owners: dict[str, dict[str, Entry]] = {}
+        self._expiring: dict[int, list[Entry]] = {}  # expiry_s -> entries (some dead)
+        self._expiry_times: list[int] = []  # heap of the keys of _expiring
+        self._expiring_count = 0
         self._next_sequence = 0
 
     # -- reading -------------------------------------------------------------------------
@@ -252,7 +165,7 @@ class OrderBook:
         self._check_new(order)
         if assign_sequence:
             order = with_sequence(order, self._next_sequence)
-        self._insert(_Entry(order))
+        self._insert(Entry(order))
         return order
 
     def cancel(self, order_id: str) -> Order:
@@ -310,44 +223,46 @@ class OrderBook:
         )
         validate_order(amended)
         self._remove(entry)
-        self._insert(_Entry(amended))
+        self._insert(Entry(amended))
         return amended
 
     def expire(self, now_s: int) -> tuple[Order, ...]:
         """Remove every order with ``expiry_s <= now_s``; return them by expiry, time, sequence."""
-        heap = self._expiries
+        times = self._expiry_times
         expired: list[Order] = []
-        while heap and heap[0][0] <= now_s:
-            entry = heappop(heap)[2]
-            if entry.residual:
-                expired.append(self._view(entry))
-                self._remove(entry)
+        while times and times[0] <= now_s:
+            bucket = self._expiring.pop(heappop(times))
+            self._expiring_count -= len(bucket)
+            for entry in bucket:
+                if entry.residual:
+                    expired.append(self._view(entry))
+                    self._remove(entry)
         expired.sort(key=lambda o: (o.expiry_s, o.order_time_s, o.sequence, o.order_id))
         return tuple(expired)
 
     # -- for the matching mechanisms -----------------------------------------------------
 
-    def _ladder(self, side: Side) -> _Ladder:
+    def _ladder(self, side: Side) -> Ladder:
         return self._bids if side is Side.BUY else self._asks
 
-    def _entry(self, order_id: str) -> _Entry:
+    def _entry(self, order_id: str) -> Entry:
         entry = self._index.get(order_id)
         if entry is None:
             raise UnknownOrder(order_id=order_id)
         return entry
 
-    def _entries(self, side: Side) -> list[_Entry]:
+    def _entries(self, side: Side) -> list[Entry]:
         """Live entries on ``side`` in priority order (a snapshot, safe to mutate the book)."""
         return [e for _, level in self._ladder(side).live_levels() for e in level]
 
-    def _entries_of(self, owner: str) -> list[_Entry]:
+    def _entries_of(self, owner: str) -> list[Entry]:
         return list(self._owners.get(owner, {}).values())
 
-    def _head(self, side: Side) -> _Entry | None:
+    def _head(self, side: Side) -> Entry | None:
         return (self._bids if side is Side.BUY else self._asks).head()
 
     @staticmethod
-    def _view(entry: _Entry) -> Order:
+    def _view(entry: Entry) -> Order:
         return with_residual(entry.order, entry.residual)
 
     def _check_new(self, order: Order) -> None:
@@ -361,7 +276,7 @@ class OrderBook:
         if order.order_id in self._index:
             raise DuplicateOrder(order_id=order.order_id)
 
-    def _insert(self, entry: _Entry) -> None:
+    def _insert(self, entry: Entry) -> None:
         order = entry.order
         (self._bids if order.side is Side.BUY else self._asks).insert(entry)
         self._index[order.order_id] = entry
@@ -369,14 +284,19 @@ class OrderBook:
         if owned is None:
             owned = self._owners[order.owner] = {}
         owned[order.order_id] = entry
-        self._pushes += 1
-        heappush(self._expiries, (order.expiry_s, self._pushes, entry))
+        bucket = self._expiring.get(order.expiry_s)
+        if bucket is None:
+            self._expiring[order.expiry_s] = [entry]
+            heappush(self._expiry_times, order.expiry_s)
+        else:
+            bucket.append(entry)
+        self._expiring_count += 1
         if order.sequence >= self._next_sequence:
             self._next_sequence = order.sequence + 1
-        if len(self._expiries) > 2 * len(self._index) + 1024:
-            self._compact_expiries()
+        if self._expiring_count > 2 * len(self._index) + 1024:
+            self._compact_expiring()
 
-    def _remove(self, entry: _Entry) -> None:
+    def _remove(self, entry: Entry) -> None:
         """Take ``entry`` out of the book (its residual becomes 0: dead)."""
         entry.residual = 0
         order = entry.order
@@ -387,12 +307,21 @@ class OrderBook:
         if not owned:
             del self._owners[order.owner]
 
-    def _fill(self, entry: _Entry, energy_wh: int) -> None:
+    def _fill(self, entry: Entry, energy_wh: int) -> None:
         """Reduce ``entry``'s residual by ``energy_wh``; remove it once nothing is left."""
         entry.residual -= energy_wh
         if entry.residual == 0:
             self._remove(entry)
 
-    def _compact_expiries(self) -> None:
-        self._expiries = [item for item in self._expiries if item[2].residual]
-        heapify(self._expiries)
+    def _due(self, now_s: int) -> bool:
+        """True if some order may have expired by ``now_s`` (cheap check before :meth:`expire`)."""
+        times = self._expiry_times
+        return bool(times) and times[0] <= now_s
+
+    def _compact_expiring(self) -> None:
+        """Drop dead entries from the expiry buckets (amortised: runs when they dominate)."""
+        buckets = {t: [e for e in b if e.residual] for t, b in self._expiring.items()}
+        self._expiring = {t: b for t, b in buckets.items() if b}
+        self._expiry_times = list(self._expiring)
+        heapify(self._expiry_times)
+        self._expiring_count = sum(len(b) for b in self._expiring.values())

@@ -44,7 +44,8 @@ class InvalidOrder(MarketError):
     """One field of an order (or of an amendment) is not acceptable.
 
     ``field`` is the name of the offending :class:`~gridledger.market.orders.Order`
-    field, ``value`` what it held and ``reason`` the rule it broke.
+    field (or ``now_s`` for a clearing moment that is not a non-negative
+    integer), ``value`` what it held and ``reason`` the rule it broke.
     """
 
     def __init__(self, *, field: str, value: object, reason: str) -> None:

@@ -23,8 +23,9 @@ The mechanisms mutate the book they are given and return a
 
 from __future__ import annotations
 
-from gridledger.market.book import OrderBook, _Entry
+from gridledger.market.book import OrderBook
 from gridledger.market.errors import InvalidOrder, UnsupportedPriceRule
+from gridledger.market.ladder import Entry
 from gridledger.market.orders import (
     GRID,
     REGULATOR,
@@ -89,7 +90,7 @@ def pair_match(
     )
 
 
-def cancel_newer(book: OrderBook, first: _Entry, second: _Entry) -> Order:
+def cancel_newer(book: OrderBook, first: Entry, second: Entry) -> Order:
     """Self-trade prevention: remove the newer of two entries of one owner; return it."""
     newer = first if is_newer(first.order, second.order) else second
     view = book._view(newer)
@@ -179,8 +180,8 @@ def match_continuous(
         )
     if assign_sequence:
         incoming = with_sequence(incoming, book.next_sequence)
-    expired = book.expire(now_s) if book._expiries and book._expiries[0][0] <= now_s else ()
-    entry = _Entry(incoming)
+    expired = book.expire(now_s) if book._due(now_s) else ()
+    entry = Entry(incoming)
     is_buy = incoming.side is Side.BUY
     limit = incoming.price_micro_per_kwh
     effective = effective_bid(limit, bounds) if is_buy else effective_ask(limit, bounds)
@@ -188,7 +189,7 @@ def match_continuous(
     owner = incoming.owner
     matches: list[Match] = []
     cancelled: list[Order] = []
-    while entry.residual:
+    while entry.residual and opposite.keys:
         head = opposite.head()
         if head is None:
             break
@@ -226,11 +227,14 @@ def match_continuous(
         )
         entry.residual -= energy
         book._fill(head, energy)
-    resting = None
-    if entry.residual:
-        book._insert(entry)
-        resting = with_residual(incoming, entry.residual)
-    return MatchResult(tuple(matches), expired, tuple(cancelled), resting)
+    if not entry.residual:
+        return MatchResult(tuple(matches), expired, tuple(cancelled))
+    book._insert(entry)
+    if not matches and not cancelled:
+        return MatchResult((), expired, (), incoming)  # the common case: rested untouched
+    return MatchResult(
+        tuple(matches), expired, tuple(cancelled), with_residual(incoming, entry.residual)
+    )
 
 
 def match_against_standing_offers(book: OrderBook, now_s: int, bounds: PriceBounds) -> MatchResult:

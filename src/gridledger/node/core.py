@@ -160,14 +160,21 @@ class Node:
     def submit_many(self, raws: Sequence[bytes]) -> list[Admission]:
         """Check and admit transactions (in order); one `Admission` per transaction."""
         outcomes = self.verifier.check(raws)
+        ids = [transaction_id(raw) for raw in raws]
+        committed = self._committed_among(
+            [
+                tx_id
+                for tx_id, o in zip(ids, outcomes, strict=True)
+                if not isinstance(o, TransactionError)
+            ]
+        )
         admissions: list[Admission] = []
-        for raw, outcome in zip(raws, outcomes, strict=True):
-            tx_id = transaction_id(raw)
+        for tx_id, raw, outcome in zip(ids, raws, outcomes, strict=True):
             if isinstance(outcome, TransactionError):
                 admissions.append(Admission(tx_id, outcome))
                 continue
             try:
-                self._admit(tx_id, raw, outcome)
+                self._admit(tx_id, raw, outcome, tx_id in committed)
             except TransactionError as error:
                 admissions.append(Admission(tx_id, error))
             else:
@@ -181,10 +188,23 @@ class Node:
             raise admission.error
         return admission.transaction_id
 
-    def _admit(self, tx_id: bytes, raw: bytes, signed: SignedTransaction) -> None:
+    def _committed_among(self, ids: list[bytes]) -> set[bytes]:
+        """The ids among `ids` already in a stored block (one query for a batch when possible)."""
+        if not ids:
+            return set()
+        among = getattr(self.storage, "committed_among", None)
+        if among is not None:
+            return set(among(ids))
+        return {tx_id for tx_id in ids if self.storage.has_transaction(tx_id)}
+
+    def _admit(
+        self, tx_id: bytes, raw: bytes, signed: SignedTransaction, committed: bool | None = None
+    ) -> None:
         body = signed.transaction
         sender = address_of(body.sender)
-        if self.mempool.contains(tx_id) or self.storage.has_transaction(tx_id):
+        if committed is None:
+            committed = self.storage.has_transaction(tx_id)
+        if committed or self.mempool.contains(tx_id):
             raise DuplicateTransaction(tx_id.hex())
         state = self.state
         committed_nonce = read_nonce(state, sender)

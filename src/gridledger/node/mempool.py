@@ -15,7 +15,8 @@ Transactions leave in arrival order (FIFO), which is the order of execution.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from gridledger.ledger import DuplicateTransaction, NonceMismatch, SignedTransaction
@@ -38,6 +39,8 @@ class Mempool:
         self._bytes = 0
         self._next_nonce: dict[str, int] = {}
         self._outstanding: dict[str, int] = {}
+        self._admitted_at: deque[float] = deque()
+        """Monotonic admission time of each pending transaction, oldest first (FIFO)."""
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -46,6 +49,13 @@ class Mempool:
     @property
     def pending_bytes(self) -> int:
         return self._bytes
+
+    def oldest_age_s(self) -> float | None:
+        """Seconds since the oldest pending transaction was admitted (None when empty)."""
+        with self._lock:
+            if not self._admitted_at:
+                return None
+            return time.monotonic() - self._admitted_at[0]
 
     def contains(self, transaction_id: bytes) -> bool:
         return transaction_id in self._pending
@@ -64,6 +74,7 @@ class Mempool:
             if nonce != expected:
                 raise NonceMismatch(pending.sender, expected=expected, got=nonce)
             self._pending[pending.transaction_id] = pending
+            self._admitted_at.append(time.monotonic())
             self._bytes += len(pending.raw)
             self._next_nonce[pending.sender] = expected + 1
             self._outstanding[pending.sender] = self._outstanding.get(pending.sender, 0) + 1
@@ -78,6 +89,7 @@ class Mempool:
                 if taken and size + len(pending.raw) > max_bytes:
                     break
                 del self._pending[tx_id]
+                self._admitted_at.popleft()
                 size += len(pending.raw)
                 self._bytes -= len(pending.raw)
                 taken.append(pending)

@@ -69,12 +69,21 @@ class SoloService:
 
     async def _run(self) -> None:
         cutter = self.node.cutter
+        mempool = self.node.mempool
+        timeout_s = cutter.timeout_ms / 1000
         while True:
-            if len(self.node.mempool) == 0:
+            if len(mempool) == 0:
                 self._wakeup.clear()
                 await self._wakeup.wait()
-            if len(self.node.mempool) < cutter.max_transactions:
-                await asyncio.sleep(cutter.timeout_ms / 1000)
+            if len(mempool) < cutter.max_transactions:
+                # BatchTimeout counts from the oldest pending transaction's admission, so
+                # transactions that arrived while the previous block was being cut wait
+                # only for what is left of their timeout.
+                age = mempool.oldest_age_s()
+                if age is None:
+                    continue
+                if age < timeout_s:
+                    await asyncio.sleep(timeout_s - age)
             await asyncio.to_thread(self.node.cut_block)
 
     def _on_commit_threadsafe(self, committed: CommittedBlock) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -288,6 +288,28 @@ class SQLiteStorage:
                 "SELECT 1 FROM transactions WHERE id = ? LIMIT 1", (transaction_id,)
             ).fetchone()
         return row is not None
+
+    def committed_among(self, transaction_ids: Sequence[bytes]) -> set[bytes]:
+        """The ids among `transaction_ids` that are stored (one query per 500 ids)."""
+        found: set[bytes] = set()
+        with self._lock:
+            for start in range(0, len(transaction_ids), 500):
+                chunk = transaction_ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT id FROM transactions WHERE id IN ({marks})", chunk
+                ).fetchall()
+                found.update(bytes(row[0]) for row in rows)
+        return found
+
+    def transaction_index(self, height: int) -> list[tuple[int, bytes, int]]:
+        """(position, id, code) of each indexed transaction of block `height`, in order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT position, id, code FROM transactions WHERE height = ? ORDER BY position",
+                (height,),
+            ).fetchall()
+        return [(p, bytes(i), c) for p, i, c in rows]
 
     def transactions_of(self, sender: str, limit: int) -> list[tuple[int, int, bytes, int]]:
         with self._lock:

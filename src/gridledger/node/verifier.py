@@ -1,50 +1,200 @@
-"""Stateless checks of many transactions at once, spread over worker threads.
+"""Stateless checks of many transactions at once, spread over worker threads or processes.
 
-Signature verification is the costliest stateless check (about 100 µs per
-Ed25519 verification here). libsodium releases Python's GIL while it works,
-so a thread pool uses every core without the cost of sending transactions to
-other processes; `benchmarks/verify_bench.py` measures threads against
-processes on this machine (see benchmarks/README.md).
+Signature verification is the costliest stateless check (about 120 µs per
+Ed25519 verification on the 2-core development machine). libsodium releases
+Python's GIL while it verifies, so a thread pool can use every core; but the
+rest of each check (decoding, re-encoding the signed bytes) holds the GIL, and
+in a busy node every thread that wants the GIL back waits behind the block
+cutter, which holds it while it executes a block. `benchmarks/verify_bench.py`
+measures threads against processes on this machine, alone and inside a loaded
+node (see benchmarks/README.md): alone they are about even, inside the node
+processes win clearly. So:
+
+- batches of fewer than `PROCESS_BATCH` transactions (single submissions,
+  tests, simulations) are checked in a thread pool, as before;
+- larger batches go to a pool of worker processes, started in the background
+  the first time such a batch arrives (threads serve until it is ready). A
+  worker runs every check and answers only ok or not; the node then decodes
+  the accepted transactions itself, and runs the checks again for a refused
+  one to get its exact error. If the process pool fails, threads take over.
+
+The second costliest check is that the sender's key is a canonical point of
+prime order (`validate_public_key`, about 100 µs: a scalar multiplication by
+the group order). Its answer depends on the 32 key bytes alone, and a
+community has few senders who each send many transactions, so each checker
+remembers the keys that passed (`KeyCache`) and runs the same checks, in the
+same order and with the same errors as `validate_transaction`, without
+repeating that one for a key it has already accepted. Every signature is
+still verified.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
-from gridledger.ledger import SignedTransaction, TransactionError, validate_transaction
+from gridledger.crypto import is_valid_signature
+from gridledger.ledger import (
+    BadSignature,
+    SignedTransaction,
+    TransactionError,
+    WrongChain,
+    decode_transaction,
+    sender_address,
+    signing_bytes,
+    validate_transaction,
+)
 
 Outcome = SignedTransaction | TransactionError
 
 CHUNK = 64
+"""Transactions per thread-pool task."""
+
+PROCESS_BATCH = 32
+"""Batches of at least this many transactions are checked in worker processes."""
 
 
-def _check_chunk(raws: Sequence[bytes], chain_id: str) -> list[Outcome]:
+class KeyCache:
+    """Sender keys that `validate_public_key` accepted (a bounded set; cleared when full)."""
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self.limit = limit
+        self._keys: set[bytes] = set()
+
+    def __contains__(self, key: bytes) -> bool:
+        return key in self._keys
+
+    def add(self, key: bytes) -> None:
+        if len(self._keys) >= self.limit:
+            self._keys.clear()
+        self._keys.add(key)
+
+
+def check_transaction(raw: bytes, chain_id: str, known_keys: KeyCache) -> SignedTransaction:
+    """`validate_transaction`, skipping only the key check for a key already accepted."""
+    signed = decode_transaction(raw)
+    body = signed.transaction
+    if body.sender not in known_keys:
+        checked = validate_transaction(raw, chain_id)  # every check, the key's included
+        known_keys.add(body.sender)
+        return checked
+    if body.chain_id != chain_id:
+        raise WrongChain(expected=chain_id, got=body.chain_id)
+    if not is_valid_signature(body.sender, signing_bytes(body), signed.authorization.signature):
+        raise BadSignature(sender_address(body))
+    return signed
+
+
+def _check_chunk(raws: Sequence[bytes], chain_id: str, known_keys: KeyCache) -> list[Outcome]:
     outcomes: list[Outcome] = []
     for raw in raws:
         try:
-            outcomes.append(validate_transaction(raw, chain_id))
+            outcomes.append(check_transaction(raw, chain_id, known_keys))
         except TransactionError as error:
             outcomes.append(error)
     return outcomes
 
 
+_WORKER_KEYS = KeyCache()
+"""The key cache of a worker process."""
+
+
+def _accepted_in_worker(raws: Sequence[bytes], chain_id: str) -> list[bool]:
+    """In a worker process: whether each transaction passes every stateless check."""
+    return [
+        not isinstance(outcome, TransactionError)
+        for outcome in _check_chunk(raws, chain_id, _WORKER_KEYS)
+    ]
+
+
+def _ready() -> bool:
+    return True
+
+
 class Verifier:
-    """Runs `validate_transaction` over batches in a thread pool."""
+    """Runs the stateless checks of `validate_transaction` over batches, in parallel."""
 
     def __init__(self, chain_id: str, workers: int | None = None) -> None:
         self.chain_id = chain_id
         self.workers = workers or min(4, os.cpu_count() or 1)
+        self.known_keys = KeyCache()
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="verify")
+        self._processes: Executor | None = None
+        self._starting = False
+        self._closed = False
+        self._lock = threading.Lock()
 
     def check(self, raws: Sequence[bytes]) -> list[Outcome]:
         """The outcome of the stateless checks of each raw transaction, in order."""
+        if len(raws) >= PROCESS_BATCH and self.workers > 1:
+            processes = self._processes
+            if processes is None:
+                self._start_processes()
+            else:
+                try:
+                    return self._check_in_processes(processes, raws)
+                except Exception:  # a broken pool: threads take over for good
+                    self._stop_processes()
+        return self._check_in_threads(raws)
+
+    def _check_in_threads(self, raws: Sequence[bytes]) -> list[Outcome]:
         if len(raws) <= CHUNK or self.workers == 1:
-            return _check_chunk(raws, self.chain_id)
+            return _check_chunk(raws, self.chain_id, self.known_keys)
         chunks = [raws[i : i + CHUNK] for i in range(0, len(raws), CHUNK)]
-        results = self._pool.map(_check_chunk, chunks, [self.chain_id] * len(chunks))
+        results = self._pool.map(
+            _check_chunk,
+            chunks,
+            [self.chain_id] * len(chunks),
+            [self.known_keys] * len(chunks),
+        )
         return [outcome for chunk in results for outcome in chunk]
 
+    def _check_in_processes(self, processes: Executor, raws: Sequence[bytes]) -> list[Outcome]:
+        size = -(-len(raws) // self.workers)
+        chunks = [list(raws[i : i + size]) for i in range(0, len(raws), size)]
+        parts = processes.map(_accepted_in_worker, chunks, [self.chain_id] * len(chunks))
+        accepted = [ok for part in parts for ok in part]
+        outcomes: list[Outcome] = []
+        for raw, ok in zip(raws, accepted, strict=True):
+            if ok:
+                outcomes.append(decode_transaction(raw))  # the worker ran every check
+            else:
+                outcomes.extend(_check_chunk([raw], self.chain_id, self.known_keys))
+        return outcomes
+
+    def _start_processes(self) -> None:
+        with self._lock:
+            if self._starting or self._closed:
+                return
+            self._starting = True
+        threading.Thread(target=self._spawn, name="verify-spawn", daemon=True).start()
+
+    def _spawn(self) -> None:
+        try:
+            pool = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn")
+            )
+            for future in [pool.submit(_ready) for _ in range(self.workers)]:
+                future.result(timeout=60)
+        except Exception:  # no processes here: threads go on serving
+            return
+        with self._lock:
+            if self._closed:
+                pool.shutdown(wait=False, cancel_futures=True)
+                return
+            self._processes = pool
+
+    def _stop_processes(self) -> None:
+        with self._lock:
+            processes, self._processes = self._processes, None
+        if processes is not None:
+            processes.shutdown(wait=False, cancel_futures=True)
+
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        self._stop_processes()
         self._pool.shutdown(wait=False, cancel_futures=True)

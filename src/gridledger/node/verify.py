@@ -18,6 +18,7 @@ from gridledger.contracts import Registry, default_registry
 from gridledger.ledger import (
     BlockError,
     LedgerError,
+    Receipt,
     apply_block,
     block_hash,
     genesis_block,
@@ -68,6 +69,7 @@ def verify_storage(
         except BlockError as error:
             raise CorruptChain(height, str(error).removeprefix(f"block {height}: ")) from error
         stored = storage.receipts(height)
+        _check_index(storage, height, execution.receipts)
         if stored != execution.receipts:
             for position, (mine, theirs) in enumerate(
                 zip(execution.receipts, stored, strict=False)
@@ -122,3 +124,13 @@ def _compare_state(
     if bad:
         height, reason = min(bad)
         raise CorruptChain(height, reason)
+
+
+def _check_index(storage: SQLiteStorage, height: int, receipts: list[Receipt]) -> None:
+    """The transaction index (id and code columns) must agree with the replayed receipts."""
+    rows = storage.transaction_index(height)
+    if len(rows) != len(receipts):
+        raise CorruptChain(height, f"{len(rows)} transactions indexed, {len(receipts)} replayed")
+    for (position, tx_id, code), receipt in zip(rows, receipts, strict=True):
+        if tx_id != receipt.transaction_id or code != receipt.code:
+            raise CorruptChain(height, f"transaction index entry {position} differs from replay")

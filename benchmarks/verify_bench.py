@@ -1,0 +1,147 @@
+"""The stateless check of transactions: threads against processes, on this machine.
+
+Run: ``.venv/bin/python benchmarks/verify_bench.py [--transactions N] [--senders N] [--repeat N]``
+
+The node checks every submitted transaction before admission (decoding,
+chain, sender key, Ed25519 signature). libsodium releases the GIL while it
+verifies a signature, so a thread pool can use every core; a process pool
+pays for sending the raw transactions to the workers and the decoded results
+back. This measures, for the same signed token transfers:
+
+- ``inline``: one thread, `validate_transaction` on every transaction (every check,
+  the sender key's prime-order check included each time);
+- ``threads``: the node's `Verifier` (a thread pool; it remembers sender keys that
+  passed the key check, see node/verifier.py);
+- ``threads-nocache``: the same thread pool running `validate_transaction` every time;
+- ``processes``: a process pool running `validate_transaction` on chunks, the
+  decoded `SignedTransaction` sent back as the node needs it;
+- ``processes-cache``: a process pool running the node's cached check per chunk.
+
+Transactions are signed before the clock starts. Prints a table and, as its
+last line, one JSON object with the figures (transactions per second).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+
+from gridledger.bench import Sender, sign_all
+from gridledger.crypto import generate_keypair
+from gridledger.ledger import SignedTransaction, TransactionError, validate_transaction
+from gridledger.node.verifier import CHUNK, KeyCache, Verifier, _check_chunk
+
+CHAIN_ID = "gridledger-verify-bench"
+Outcome = SignedTransaction | TransactionError
+
+
+def _plain_chunk(raws: Sequence[bytes], chain_id: str) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    for raw in raws:
+        try:
+            outcomes.append(validate_transaction(raw, chain_id))
+        except TransactionError as error:
+            outcomes.append(error)
+    return outcomes
+
+
+_WORKER_KEYS = KeyCache()
+
+
+def _cached_chunk(raws: Sequence[bytes], chain_id: str) -> list[Outcome]:
+    return _check_chunk(raws, chain_id, _WORKER_KEYS)
+
+
+def pooled(
+    pool: Executor, fn: Callable[..., list[Outcome]], chunk: int
+) -> Callable[..., list[Outcome]]:
+    def check(raws: Sequence[bytes]) -> list[Outcome]:
+        chunks = [raws[i : i + chunk] for i in range(0, len(raws), chunk)]
+        parts = pool.map(fn, chunks, [CHAIN_ID] * len(chunks))
+        return [outcome for part in parts for outcome in part]
+
+    return check
+
+
+def measure(
+    check: Callable[[Sequence[bytes]], list[Outcome]], raws: list[bytes], batch: int, repeat: int
+) -> float:
+    """Best transactions per second over `repeat` passes of checking `raws` in batches."""
+    best = 0.0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        for i in range(0, len(raws), batch):
+            outcomes = check(raws[i : i + batch])
+            assert all(isinstance(o, SignedTransaction) for o in outcomes)
+        best = max(best, len(raws) / (time.perf_counter() - started))
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--transactions", type=int, default=20_000)
+    parser.add_argument("--senders", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=1_000, help="transactions per check call")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    workers = os.cpu_count() or 1
+
+    keys = [generate_keypair() for _ in range(args.senders)]
+    senders = [Sender(k, 0, keys[(i + 1) % len(keys)].address) for i, k in enumerate(keys)]
+    raws = sign_all(CHAIN_ID, senders, args.transactions)
+
+    results: dict[str, float] = {}
+    results["inline"] = measure(lambda r: _plain_chunk(r, CHAIN_ID), raws, args.batch, args.repeat)
+    verifier = Verifier(CHAIN_ID, workers)
+    results["threads"] = measure(verifier.check, raws, args.batch, args.repeat)
+    verifier.close()
+    with ThreadPoolExecutor(workers) as pool:
+        results["threads-nocache"] = measure(
+            pooled(pool, _plain_chunk, CHUNK), raws, args.batch, args.repeat
+        )
+    with ProcessPoolExecutor(workers) as pool:
+        pool.submit(_plain_chunk, raws[:1], CHAIN_ID).result()  # start the workers
+        results["processes"] = measure(
+            pooled(pool, _plain_chunk, max(CHUNK, args.batch // workers)),
+            raws,
+            args.batch,
+            args.repeat,
+        )
+        results["processes-cache"] = measure(
+            pooled(pool, _cached_chunk, max(CHUNK, args.batch // workers)),
+            raws,
+            args.batch,
+            args.repeat,
+        )
+
+    print(
+        f"stateless checks of {len(raws):,} signed transfers, {workers} workers, batches of "
+        f"{args.batch}, best of {args.repeat}"
+    )
+    for name, tps in results.items():
+        print(f"  {name:<16} {tps:>10,.0f} tx/s   {1e6 / tps:7.1f} us/tx")
+    fastest = max(results, key=lambda name: results[name])
+    print(f"fastest: {fastest}")
+    print(
+        json.dumps(
+            {
+                "benchmark": "verify",
+                "transactions": len(raws),
+                "senders": args.senders,
+                "batch": args.batch,
+                "workers": workers,
+                "tps": {name: round(tps) for name, tps in results.items()},
+                "fastest": fastest,
+                "machine": {"cpus": workers, "python": platform.python_version()},
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

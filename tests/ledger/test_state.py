@@ -1,0 +1,279 @@
+"""The world state and its lattice hash: a function of the entries alone, whatever the
+order or the path by which they were written; and the overlays that stage writes."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gridledger.crypto import sha256
+from gridledger.ledger import LatticeHash, Overlay, State, StateKey, encode, state_hash_of
+from gridledger.ledger.state import LATTICE_BYTES, LATTICE_LANES, entry_bytes
+
+namespaces = st.sampled_from(["ledger", "membership", "tokens", "market"])
+state_keys = st.tuples(namespaces, st.text(max_size=12))
+values = st.binary(max_size=24)
+entry_maps = st.dictionaries(state_keys, values, max_size=25)
+
+
+def empty_hash() -> bytes:
+    return sha256(bytes(LATTICE_BYTES))
+
+
+def test_the_empty_state_hashes_to_the_hash_of_zero_lanes() -> None:
+    assert State().state_hash() == empty_hash()
+    assert state_hash_of({}) == empty_hash()
+    assert LatticeHash().digest() == empty_hash()
+    assert LATTICE_LANES == 1024
+
+
+@settings(max_examples=60, deadline=None)
+@given(entry_maps, st.randoms(use_true_random=False))
+def test_hash_is_independent_of_insertion_order(
+    entries: dict[StateKey, bytes], rnd: random.Random
+) -> None:
+    items = list(entries.items())
+    rnd.shuffle(items)
+    one_by_one = State()
+    for state_key, value in items:
+        one_by_one.apply_writes({state_key: value})
+    reversed_batch = State()
+    reversed_batch.apply_writes(dict(reversed(items)))
+    expected = state_hash_of(entries)
+    assert one_by_one.state_hash() == expected
+    assert reversed_batch.state_hash() == expected
+    assert State.from_entries(entries).state_hash() == expected
+    assert dict(one_by_one.items()) == entries
+
+
+@settings(max_examples=60, deadline=None)
+@given(entry_maps, st.lists(st.dictionaries(state_keys, st.none() | values), max_size=6))
+def test_from_entries_matches_incremental_updates(
+    initial: dict[StateKey, bytes], batches: list[dict[StateKey, bytes | None]]
+) -> None:
+    state = State.from_entries(initial)
+    model = dict(initial)
+    for writes in batches:
+        predicted = state.hash_after(writes)
+        state.apply_writes(writes)
+        for state_key, value in writes.items():
+            if value is None:
+                model.pop(state_key, None)
+            else:
+                model[state_key] = value
+        assert state.state_hash() == predicted
+        assert dict(state.items()) == model
+        assert state.state_hash() == State.from_entries(model).state_hash()
+        assert state.state_hash() == state_hash_of(model)
+
+
+@settings(max_examples=40, deadline=None)
+@given(entry_maps, state_keys, values)
+def test_delete_then_reinsert_returns_to_the_same_hash(
+    entries: dict[StateKey, bytes], state_key: StateKey, value: bytes
+) -> None:
+    state = State.from_entries({**entries, state_key: value})
+    original = state.state_hash()
+    state.apply_writes({state_key: None})
+    assert state.get(*state_key) is None
+    assert state.state_hash() == state_hash_of({k: v for k, v in entries.items() if k != state_key})
+    state.apply_writes({state_key: value})
+    assert state.state_hash() == original
+
+
+@settings(max_examples=40, deadline=None)
+@given(entry_maps)
+def test_removing_every_entry_returns_to_the_empty_hash(entries: dict[StateKey, bytes]) -> None:
+    state = State.from_entries(entries)
+    state.apply_writes(dict.fromkeys(entries))
+    assert len(state) == 0
+    assert state.state_hash() == empty_hash()
+    assert not state._lattice.lanes.any()
+
+
+def test_the_hash_distinguishes_values_keys_and_namespaces() -> None:
+    base = State.from_entries({("tokens", "balance/a"): b"\x01"}).state_hash()
+    others = [
+        {("tokens", "balance/a"): b"\x02"},
+        {("tokens", "balance/b"): b"\x01"},
+        {("market", "balance/a"): b"\x01"},
+        {("tokens", "balance/a"): b"\x01", ("tokens", "balance/b"): b"\x01"},
+        # the entry encoding keeps namespace and key apart: no concatenation ambiguity
+        {("tokensb", "alance/a"): b"\x01"},
+        {("tokens", "balance/a\x01"): b""},
+    ]
+    hashes = {base} | {State.from_entries(o).state_hash() for o in others}
+    assert len(hashes) == len(others) + 1
+
+
+def test_two_copies_of_an_entry_do_not_cancel_or_collapse() -> None:
+    """A multiset hash: adding the same entry twice is not the same as adding it once."""
+    entry = entry_bytes("tokens", "supply", b"\x05")
+    once, twice = LatticeHash(), LatticeHash()
+    once.update([entry], [])
+    twice.update([entry, entry], [])
+    assert once.digest() != twice.digest()
+    twice.update([], [entry])
+    assert twice.digest() == once.digest()
+
+
+def expansion(entry: bytes) -> np.ndarray:
+    """The lanes one entry adds: SHAKE-128 of the entry bytes, read as little-endian uint16."""
+    return np.frombuffer(hashlib.shake_128(entry).digest(LATTICE_BYTES), dtype="<u2")
+
+
+def test_one_entry_adds_its_shake_128_expansion() -> None:
+    entry = entry_bytes("a", "b", b"c")
+    assert entry == b"gridledger/state-entry/v1\x00" + encode(["a", "b", b"c"])
+    lattice = LatticeHash()
+    lattice.update([entry], [])
+    assert np.array_equal(lattice.lanes, expansion(entry))
+    assert lattice.digest() == sha256(expansion(entry).astype("<u2").tobytes())
+
+
+def test_lattice_lanes_wrap_modulo_2_16() -> None:
+    entry = entry_bytes("a", "b", b"c")
+    full = LatticeHash(np.full(LATTICE_LANES, 0xFFFF, dtype=np.uint16))
+    full.update([entry], [])
+    expected = ((expansion(entry).astype(np.int64) - 1) % 65536).astype(np.uint16)
+    assert np.array_equal(full.lanes, expected)
+    assert full.lanes.dtype == np.uint16
+    empty = LatticeHash()
+    empty.update([], [entry])  # removing from zero wraps below zero
+    expected = ((-expansion(entry).astype(np.int64)) % 65536).astype(np.uint16)
+    assert np.array_equal(empty.lanes, expected)
+    empty.update([entry], [])
+    assert empty.digest() == empty_hash()
+
+
+def test_lattice_copy_is_independent() -> None:
+    lattice = LatticeHash()
+    copy = lattice.copy()
+    copy.update([entry_bytes("a", "b", b"c")], [])
+    assert lattice.digest() == empty_hash()
+    assert copy.digest() != empty_hash()
+
+
+def test_writing_the_same_value_again_changes_nothing() -> None:
+    state = State.from_entries({("tokens", "supply"): b"\x05"})
+    before = state.state_hash()
+    assert state.hash_after({("tokens", "supply"): b"\x05"}) == before
+    state.apply_writes({("tokens", "supply"): b"\x05", ("tokens", "absent"): None})
+    assert state.state_hash() == before
+    assert len(state) == 1
+
+
+def test_hash_after_predicts_without_applying() -> None:
+    state = State.from_entries({("a", "x"): b"1"})
+    before = state.state_hash()
+    predicted = state.hash_after({("a", "x"): None, ("a", "y"): b"2"})
+    assert state.state_hash() == before
+    assert state.get("a", "x") == b"1"
+    assert predicted == state_hash_of({("a", "y"): b"2"})
+
+
+def test_apply_writes_after_predicting_other_writes_uses_the_right_hash() -> None:
+    state = State.from_entries({("a", "x"): b"1"})
+    state.hash_after({("a", "x"): b"predicted but never applied"})
+    state.apply_writes({("a", "z"): b"3"})
+    assert state.state_hash() == state_hash_of({("a", "x"): b"1", ("a", "z"): b"3"})
+
+
+def test_apply_writes_is_not_fooled_by_a_dict_changed_after_hash_after() -> None:
+    state = State()
+    writes: dict[StateKey, bytes | None] = {("a", "x"): b"1"}
+    state.hash_after(writes)
+    writes[("a", "y")] = b"2"
+    state.apply_writes(writes)
+    assert state.state_hash() == state_hash_of({("a", "x"): b"1", ("a", "y"): b"2"})
+
+
+def test_copy_is_independent() -> None:
+    state = State.from_entries({("a", "x"): b"1"})
+    copy = state.copy()
+    copy.apply_writes({("a", "x"): None, ("a", "y"): b"2"})
+    assert dict(state.items()) == {("a", "x"): b"1"}
+    assert state.state_hash() == state_hash_of({("a", "x"): b"1"})
+    assert copy.state_hash() == state_hash_of({("a", "y"): b"2"})
+
+
+def test_items_are_sorted_and_prefix_queries_stay_in_their_namespace() -> None:
+    state = State()
+    state.apply_writes(
+        {
+            ("tokens", "balance/b"): b"2",
+            ("market", "balance/z"): b"9",
+            ("tokens", "supply"): b"3",
+            ("tokens", "balance/a"): b"1",
+        }
+    )
+    assert [k for k, _ in state.items()] == sorted(k for k, _ in state.items())
+    assert next(state.items())[0] == ("market", "balance/z")
+    assert state.keys_with_prefix("tokens", "balance/") == ["balance/a", "balance/b"]
+    assert state.keys_with_prefix("ledger", "") == []
+
+
+# --- overlays ---------------------------------------------------------------------------------
+
+
+def test_overlay_reads_through_shadows_and_deletes() -> None:
+    state = State.from_entries({("a", "x"): b"1", ("a", "y"): b"2"})
+    overlay = Overlay(state)
+    assert overlay.get("a", "x") == b"1"
+    overlay.put("a", "x", b"10")
+    overlay.delete("a", "y")
+    overlay.put("a", "z", b"3")
+    assert (overlay.get("a", "x"), overlay.get("a", "y"), overlay.get("a", "z")) == (
+        b"10",
+        None,
+        b"3",
+    )
+    assert overlay.writes == {("a", "x"): b"10", ("a", "y"): None, ("a", "z"): b"3"}
+    # the state underneath is untouched until the writes are applied
+    assert dict(state.items()) == {("a", "x"): b"1", ("a", "y"): b"2"}
+    state.apply_writes(overlay.writes)
+    assert dict(state.items()) == {("a", "x"): b"10", ("a", "z"): b"3"}
+
+
+def test_nested_overlays_merge_down_one_level_at_a_time() -> None:
+    state = State.from_entries({("a", "x"): b"1"})
+    block = Overlay(state)
+    block.put("a", "b", b"block")
+    tx = Overlay(block)
+    assert tx.get("a", "b") == b"block"
+    assert tx.get("a", "x") == b"1"
+    tx.delete("a", "x")
+    tx.put("a", "b", b"tx")
+    assert block.get("a", "x") == b"1" and block.get("a", "b") == b"block"
+    tx.merge_into_parent()
+    assert tx.writes == {}
+    assert block.writes == {("a", "b"): b"tx", ("a", "x"): None}
+    assert state.get("a", "x") == b"1"
+
+
+def test_a_dropped_overlay_leaves_no_trace() -> None:
+    state = State.from_entries({("a", "x"): b"1"})
+    block = Overlay(state)
+    refused = Overlay(block)
+    refused.put("a", "x", b"2")
+    del refused
+    assert block.writes == {}
+    assert block.get("a", "x") == b"1"
+
+
+def test_a_block_overlay_cannot_be_merged_into_a_state() -> None:
+    with pytest.raises(TypeError, match="apply_writes"):
+        Overlay(State()).merge_into_parent()
+
+
+def test_overlay_delete_then_put_keeps_the_last_write() -> None:
+    state = State.from_entries({("a", "x"): b"1"})
+    overlay = Overlay(state)
+    overlay.delete("a", "x")
+    overlay.put("a", "x", b"1")
+    assert state.hash_after(overlay.writes) == state.state_hash()

@@ -1,0 +1,112 @@
+"""`gridledger bench` end to end, at a low rate, against a node in its own process.
+
+Only correctness is checked here (the JSON line, every transfer committed);
+speed is measured by the bench itself, never by a test (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from gridledger.bench import Sender, percentile, sign_all
+from gridledger.crypto import keypair_from_name
+from gridledger.ledger import encode_transaction, make_transaction, validate_transaction
+
+
+def test_presigned_transfers_are_the_canonical_signed_transactions() -> None:
+    alice, bob = keypair_from_name("alice", "bench-test"), keypair_from_name("bob", "bench-test")
+    senders = [Sender(alice, 5, bob.address), Sender(bob, 0, alice.address)]
+    raws = sign_all("bench-chain", senders, 4)
+    expected = [
+        make_transaction(
+            keys, "bench-chain", nonce, "tokens", "transfer", {"to": to, "amount_micro": 1}
+        )
+        for keys, nonce, to in [
+            (alice, 5, bob.address),
+            (bob, 0, alice.address),
+            (alice, 6, bob.address),
+            (bob, 1, alice.address),
+        ]
+    ]
+    assert raws == [encode_transaction(signed) for signed in expected]
+    for raw in raws:
+        validate_transaction(raw, "bench-chain")
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.50) == 50.0
+    assert percentile(values, 0.99) == 99.0
+    assert percentile(values, 1.0) == 100.0
+    assert percentile([7.0], 0.99) == 7.0
+    assert percentile([], 0.5) == 0.0
+
+
+def test_bench_runs_against_a_subprocess_node_and_ends_with_a_json_line() -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gridledger.cli",
+            "bench",
+            "--rate",
+            "100",
+            "--duration",
+            "3",
+            "--accounts",
+            "10",
+            "--drain-timeout",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    lines = completed.stdout.strip().splitlines()
+    assert lines, completed.stderr
+    figures = json.loads(lines[-1])
+    assert completed.returncode == 0, (completed.stdout, completed.stderr)
+    assert figures["successes"] > 0
+    assert figures["failures"] == 0
+    assert figures["successes"] == figures["sent"] == 300
+    assert set(figures["latency_ms"]) == {"max", "min", "avg", "p50", "p95", "p99"}
+    for key in ("send_rate_tps", "throughput_tps", "duration_s", "rate", "accounts"):
+        assert key in figures
+    assert (
+        figures["latency_ms"]["min"] <= figures["latency_ms"]["p50"] <= figures["latency_ms"]["max"]
+    )
+
+
+def test_stream_message_is_the_json_of_committed_view() -> None:
+    import msgspec
+
+    from gridledger.api.app import stream_message
+    from gridledger.api.views import committed_view
+    from gridledger.node import Node
+    from tests.community import REGISTRATIONS, address, make_genesis, signed_raw
+
+    node = Node.in_memory(make_genesis())
+    raws = [
+        signed_raw("alice", 0, "tokens", "transfer", {"to": address("bob"), "amount_micro": 5}),
+        signed_raw(
+            "alice", 1, "tokens", "transfer", {"to": address("bob"), "amount_micro": 10**12}
+        ),
+        signed_raw("bob", 0, "tokens", "transfer", {"to": address("bob"), "amount_micro": 1}),
+        signed_raw(
+            "erin",
+            0,
+            "membership",
+            "apply",
+            {"name": "erin", "role": "consumer", "registration": REGISTRATIONS["consumer"]},
+        ),
+        signed_raw("regulator", 0, "membership", "approve", {"address": address("erin")}),
+    ]
+    admissions = node.submit_many(raws)
+    assert all(a.error is None for a in admissions), admissions
+    committed = node.cut_block()
+    assert committed is not None
+    assert len({r.code for r in committed.receipts}) > 1  # successes and refusals
+    assert stream_message(committed) == msgspec.json.encode(committed_view(committed))
