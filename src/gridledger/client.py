@@ -21,6 +21,7 @@ from gridledger.ledger import (
     encode_transaction,
     make_transaction,
 )
+from gridledger.node.errors import MempoolFull
 
 
 class ClientError(Exception):
@@ -173,7 +174,7 @@ class LocalClient:
             "nonce": queries.nonce(self.node, address),
         }
 
-    def _refuse(self, error: TransactionError, tx_id: bytes) -> ClientError:
+    def _refuse(self, error: TransactionError | MempoolFull, tx_id: bytes) -> ClientError:
         from gridledger.api.errors import transaction_error_body, transaction_error_status
 
         body = {**transaction_error_body(error), "id": tx_id.hex()}

@@ -400,12 +400,6 @@ class PausingRegistry(Registry):
         super().dispatch(context, contract, method, args)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG node/core.py Node._admit: the committed nonce is read before the mempool lock; "
-    "a block committing the sender's previous transaction in between makes the mempool forget "
-    "the sender, and a valid pipelined nonce is refused (NonceMismatch expected=n-1 got=n)",
-)
 def test_pipelined_transaction_admitted_while_its_predecessor_commits(tmp_path: Path) -> None:
     registry = PausingRegistry()
     node = Node.create(SQLiteStorage(tmp_path / "chain.sqlite"), make_genesis(), registry)
@@ -438,12 +432,6 @@ def test_pipelined_transaction_admitted_while_its_predecessor_commits(tmp_path: 
         node.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG node/core.py Node.cut_block + api/app.py get_transaction (and client.py "
-    "LocalClient.transaction): while its block is being built a transaction is neither in the "
-    "mempool nor in storage, and an admitted transaction is reported 404 not_found",
-)
 def test_transaction_being_committed_is_not_reported_unknown(tmp_path: Path) -> None:
     registry = PausingRegistry()
     node = Node.create(SQLiteStorage(tmp_path / "chain.sqlite"), make_genesis(), registry)

@@ -195,9 +195,9 @@ def create_app(node: Node, service: SoloService | None = None) -> FastAPI:
                 **transaction_error_body(admission.error),
                 "id": admission.transaction_id.hex(),
             }
-            return JSONResponse(
-                status_code=transaction_error_status(admission.error), content=body_out
-            )
+            status = transaction_error_status(admission.error)
+            headers = {"Retry-After": "1"} if status == 429 else None
+            return JSONResponse(status_code=status, content=body_out, headers=headers)
         if wait:
             view = await wait_for(admission.transaction_id, timeout_ms)
             return JSONResponse(

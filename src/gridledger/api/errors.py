@@ -35,8 +35,10 @@ class ApiError(Exception):
         super().__init__(message)
 
 
-def transaction_error_body(error: TransactionError) -> dict[str, Any]:
+def transaction_error_body(error: TransactionError | MempoolFull) -> dict[str, Any]:
     """The error's code, message and the values it carries (``expected``, ``got``, ...)."""
+    if isinstance(error, MempoolFull):
+        return {"error": "mempool_full", "message": str(error), "limit": error.limit}
     values = {
         name: value
         for name, value in vars(error).items()
@@ -45,7 +47,9 @@ def transaction_error_body(error: TransactionError) -> dict[str, Any]:
     return {**values, "error": error.code.slug, "code": int(error.code), "message": str(error)}
 
 
-def transaction_error_status(error: TransactionError) -> int:
+def transaction_error_status(error: TransactionError | MempoolFull) -> int:
+    if isinstance(error, MempoolFull):
+        return 429
     return STATUS_OF_CODE.get(error.code, 400)
 
 

@@ -39,7 +39,7 @@ from gridledger.ledger import (
     transaction_id,
 )
 from gridledger.ledger.encoding import MAX_BLOCK_BYTES
-from gridledger.node.errors import StorageError
+from gridledger.node.errors import MempoolFull, StorageError
 from gridledger.node.memory_storage import MemoryStorage
 from gridledger.node.mempool import Mempool, PendingTransaction
 from gridledger.node.storage import SQLiteStorage, Storage
@@ -77,7 +77,8 @@ class Admission:
     """The outcome of submitting one transaction: its id, and the error if refused."""
 
     transaction_id: bytes
-    error: TransactionError | None = None
+    error: TransactionError | MempoolFull | None = None
+    """Why it was refused: a `TransactionError`, or `MempoolFull` (retry later)."""
 
 
 Listener = Callable[[CommittedBlock], None]
@@ -175,7 +176,7 @@ class Node:
                 continue
             try:
                 self._admit(tx_id, raw, outcome, tx_id in committed)
-            except TransactionError as error:
+            except (TransactionError, MempoolFull) as error:
                 admissions.append(Admission(tx_id, error))
             else:
                 admissions.append(Admission(tx_id))
@@ -212,7 +213,9 @@ class Node:
             raise NonceMismatch(sender, expected=committed_nonce, got=body.nonce)
         self.registry.check_access(state, sender, body.contract, body.method)
         self.registry.method_of(body.contract, body.method)
-        self.mempool.add(PendingTransaction(tx_id, raw, signed, sender), committed_nonce)
+        self.mempool.add(
+            PendingTransaction(tx_id, raw, signed, sender), lambda: read_nonce(self.state, sender)
+        )
 
     # -- block cutting -------------------------------------------------------------------
 
@@ -240,7 +243,7 @@ class Node:
         commit_execution(self.state, execution)
         self.head = block.header
         self.head_hash = new_hash
-        self.mempool.committed(senders)
+        self.mempool.committed(taken)
         committed = CommittedBlock(block, new_hash, execution.receipts, senders)
         for listener in list(self.listeners):
             listener(committed)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gridledger.ledger import DuplicateTransaction, NonceMismatch, SignedTransaction
@@ -36,6 +37,8 @@ class Mempool:
         self.max_transactions = max_transactions
         self.max_bytes = max_bytes
         self._pending: OrderedDict[bytes, PendingTransaction] = OrderedDict()
+        self._in_flight: set[bytes] = set()
+        """Ids taken into a block that is being built and not yet committed."""
         self._bytes = 0
         self._next_nonce: dict[str, int] = {}
         self._outstanding: dict[str, int] = {}
@@ -58,18 +61,26 @@ class Mempool:
             return time.monotonic() - self._admitted_at[0]
 
     def contains(self, transaction_id: bytes) -> bool:
-        return transaction_id in self._pending
+        """Whether the transaction is waiting, or in a block being built (not yet committed)."""
+        return transaction_id in self._pending or transaction_id in self._in_flight
 
-    def add(self, pending: PendingTransaction, committed_nonce: int) -> None:
-        """Admit `pending`; `committed_nonce` is the sender's nonce in the committed state."""
+    def add(self, pending: PendingTransaction, committed_nonce: Callable[[], int]) -> None:
+        """Admit `pending`; `committed_nonce()` reads the sender's nonce in the committed state.
+
+        It is read under the mempool's lock, and only for a sender with nothing outstanding:
+        a block that commits the sender's last outstanding transaction updates the state
+        before it releases the sender's tracking, so the value read is never stale.
+        """
         with self._lock:
-            if pending.transaction_id in self._pending:
+            if pending.transaction_id in self._pending or pending.transaction_id in self._in_flight:
                 raise DuplicateTransaction(pending.transaction_id.hex())
             if len(self._pending) >= self.max_transactions:
                 raise MempoolFull(len(self._pending), self.max_transactions, "transactions")
             if self._bytes + len(pending.raw) > self.max_bytes:
                 raise MempoolFull(self._bytes, self.max_bytes, "bytes")
-            expected = self._next_nonce.get(pending.sender, committed_nonce)
+            expected = self._next_nonce.get(pending.sender)
+            if expected is None:
+                expected = committed_nonce()
             nonce = pending.signed.transaction.nonce
             if nonce != expected:
                 raise NonceMismatch(pending.sender, expected=expected, got=nonce)
@@ -89,16 +100,19 @@ class Mempool:
                 if taken and size + len(pending.raw) > max_bytes:
                     break
                 del self._pending[tx_id]
+                self._in_flight.add(tx_id)
                 self._admitted_at.popleft()
                 size += len(pending.raw)
                 self._bytes -= len(pending.raw)
                 taken.append(pending)
         return taken
 
-    def committed(self, senders: list[str]) -> None:
-        """Forget nonce tracking for senders whose outstanding transactions are all committed."""
+    def committed(self, taken: list[PendingTransaction]) -> None:
+        """Forget transactions now committed, and the nonce tracking of senders with none left."""
         with self._lock:
-            for sender in senders:
+            for pending in taken:
+                self._in_flight.discard(pending.transaction_id)
+                sender = pending.sender
                 left = self._outstanding.get(sender, 0) - 1
                 if left <= 0:
                     self._outstanding.pop(sender, None)
