@@ -243,3 +243,85 @@ class Community:
         assert applied.ok, applied.message
         approved = self.run("regulator", "membership", "approve", {"address": address(name)})
         assert approved.ok, approved.message
+
+
+# --- market and settlement helpers ------------------------------------------------------------
+
+PERIOD_SECONDS = 3600
+"""The default delivery period (parameters.MarketParameters)."""
+GATE_CLOSURE_SECONDS = 300
+METER_WINDOW_SECONDS = 900
+GENESIS_PERIOD = GENESIS_TIME_MS // 1000 // PERIOD_SECONDS
+"""The delivery period genesis falls in (472222: 1_699_999_200 s to 1_700_002_800 s)."""
+NEXT_PERIOD = GENESIS_PERIOD + 1
+"""The first period that starts after genesis: it starts at 1_700_002_800 s."""
+
+
+def period_start_s(period: int) -> int:
+    return period * PERIOD_SECONDS
+
+
+def gate_closure_s(period: int) -> int:
+    """The first second at which orders for `period` are refused (default parameters)."""
+    return period_start_s(period) - GATE_CLOSURE_SECONDS
+
+
+def meter_window_close_s(period: int) -> int:
+    """The first second at which `period` can be settled (default parameters)."""
+    return period_start_s(period + 1) + METER_WINDOW_SECONDS
+
+
+def reading_args(
+    meter: str,
+    member: str,
+    period: int,
+    exported_wh: int,
+    imported_wh: int,
+    chain_id: str = CHAIN_ID,
+) -> dict[str, Any]:
+    """Arguments of `metering.record_reading`, signed by the meter key called `meter`."""
+    from gridledger.contracts.metering import reading_message
+
+    message = reading_message(chain_id, address(member), period, exported_wh, imported_wh)
+    return {
+        "member": address(member),
+        "period": period,
+        "exported_wh": exported_wh,
+        "imported_wh": imported_wh,
+        "meter_key": meter_key_hex(meter),
+        "signature": key(meter).sign(message).hex(),
+    }
+
+
+def order_args(
+    side: str, energy_wh: int, price_micro_per_kwh: int, period: int, expiry_s: int = 0
+) -> dict[str, Any]:
+    """Arguments of `market.place_order`."""
+    args: dict[str, Any] = {
+        "side": side,
+        "energy_wh": energy_wh,
+        "price_micro_per_kwh": price_micro_per_kwh,
+        "period": period,
+    }
+    if expiry_s:
+        args["expiry_s"] = expiry_s
+    return args
+
+
+def commit_at(community: Community, seconds: int, raws: Sequence[bytes]) -> list[Receipt]:
+    """Commit `raws` in one block stamped `seconds` (since the epoch); return the receipts."""
+    _, execution = community.commit(raws, seconds * 1000)
+    return execution.receipts
+
+
+def run_at(
+    community: Community,
+    seconds: int,
+    sender: str,
+    contract: str,
+    method: str,
+    args: dict[str, Any],
+) -> Receipt:
+    """Sign and commit one transaction in a block stamped `seconds`; return its receipt."""
+    [receipt] = commit_at(community, seconds, [community.tx(sender, contract, method, args)])
+    return receipt

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from gridledger.contracts import membership, metering, parameters, tokens
+from gridledger.contracts import market, membership, metering, parameters, settlement, tokens
 from gridledger.contracts.registry import Registry
 
 
 def default_registry() -> Registry:
     """A registry of the standard contracts, in the order their genesis state is written."""
-    contracts = [membership.contract, tokens.contract, parameters.contract, metering.contract]
+    contracts = [
+        membership.contract,
+        tokens.contract,
+        parameters.contract,
+        metering.contract,
+        market.contract,
+        settlement.contract,
+    ]
     return Registry(contracts, membership.check_active_member)

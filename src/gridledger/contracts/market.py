@@ -1,0 +1,278 @@
+"""The market contract: orders, escrow and matching on the ledger (seed 000 §2.2).
+
+Active members place limit orders for a delivery period as transactions; the
+order book of each period lives in state and is run by the pure library in
+`gridledger.market`. State layout and queries: `gridledger.contracts.market_state`.
+
+Orders
+    ``place_order(side, energy_wh, price_micro_per_kwh, period, expiry_s=0)``.
+    The order time is the block timestamp (seconds); the order id is
+    ``"<period>-<sequence>"`` with the period's insertion sequence, which is
+    also the library's tie-breaker. Buys may be placed by consumers, producers,
+    prosumers and storage; sells only by producers, prosumers and storage.
+    ``expiry_s`` 0 means the end of the delivery period. An order is refused at
+    or after the period's gate closure (``gate_closure_seconds`` before the
+    period starts, so past periods too) and for periods starting more than a
+    week ahead. ``cancel_order(order_id)``: the owner only, before gate
+    closure (after it orders are firm).
+
+Mechanism
+    Taken from the parameters in force for the period when its first order
+    arrives, and fixed from then on for that period. ``continuous`` matches each
+    order on arrival (`match_continuous`, at the resting order's price);
+    ``high_low`` (`match_high_low`, midpoint rule) and ``call_auction``
+    (`clear_call_auction`) match when the book is cleared. Every mechanism is
+    bounded by ``PriceBounds(feed_in, cap)`` of the parameters in force for the
+    period: a buy limit above the regulator's cap trades at the cap, a sell
+    limit below the feed-in price at the feed-in price. Self-trade prevention
+    is the library's: the newer of two crossing orders of one owner is
+    cancelled. The standing offers themselves do not trade here: settlement
+    plays their part (unmet demand from the grid, surplus to the grid).
+
+Clearing
+    ``clear(period)``: any active member, once, at or after gate closure. The
+    clearing moment is the gate closure time itself, whatever the block time,
+    so an order takes part if it had not expired by then. After matching, every
+    order still open is closed as ``unfilled`` (nothing can trade after gate
+    closure) and its escrow released. Settlement clears a period nobody cleared.
+
+Escrow
+    A buy escrows ``trade_value_micro(energy_wh, min(limit, cap))`` in the token
+    account ``market:escrow``; refused with INSUFFICIENT_FUNDS when the buyer
+    lacks it. On each fill the trade's value stays in escrow (settlement pays it
+    out) and what the filled energy no longer needs (limit vs. trade price) is
+    released at once; cancel, expiry, self-trade cancellation and closing at
+    clear release the rest. If the regulator changes the cap for a period that
+    already has open buys, the next transaction touching the book re-prices
+    their escrow: surplus is released, a shortfall is topped up from the buyer,
+    and a buy whose owner cannot top up is closed as ``underfunded``.
+
+Expiry (the rule)
+    An order with ``expiry_s <= now`` is expired, but state changes only in
+    transactions, so it is closed and its escrow released the next time a
+    transaction touches its period's book: an order, a cancel, a bilateral
+    agreement or the clear (and so at the latest at settlement). Queries may
+    show it open until then.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from gridledger.contracts import market_bilateral as _bilateral  # noqa: F401 (registers methods)
+from gridledger.contracts.market_session import Session, within_horizon
+from gridledger.contracts.market_state import (
+    ESCROW,
+    MAX_ORDER_ENERGY_WH,
+    MAX_PRICE_MICRO_PER_KWH,
+    NAMESPACE,
+    SELLING_ROLES,
+    TRADING_ROLES,
+    OrderStatus,
+    StoredOrder,
+    Trade,
+    contract,
+    read_order,
+    trades_for_period,
+)
+from gridledger.contracts.membership import read_member, require_role
+from gridledger.ledger import Context, ContractRejected, NotAuthorised
+from gridledger.market import (
+    MarketError,
+    MatchResult,
+    PriceRule,
+    Side,
+    clear_call_auction,
+    match_continuous,
+    match_high_low,
+    trade_value_micro,
+)
+
+__all__ = ["ESCROW", "NAMESPACE", "close_for_settlement", "contract"]
+
+
+class PlaceOrderArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    side: str
+    """``"buy"`` or ``"sell"``."""
+    energy_wh: int
+    price_micro_per_kwh: int
+    """The limit: the most a buyer pays, the least a seller accepts."""
+    period: int
+    """The delivery period (``timestamp_s // period_seconds``)."""
+    expiry_s: int = 0
+    """When an unfilled order leaves the book (seconds); 0 = the end of the period."""
+
+
+def _check_order_args(args: PlaceOrderArgs) -> Side:
+    if args.side not in ("buy", "sell"):
+        raise ContractRejected(NAMESPACE, f"side {args.side!r} must be 'buy' or 'sell'")
+    if not 0 < args.energy_wh <= MAX_ORDER_ENERGY_WH:
+        raise ContractRejected(
+            NAMESPACE, f"energy_wh {args.energy_wh} outside [1, {MAX_ORDER_ENERGY_WH}]"
+        )
+    if not 0 <= args.price_micro_per_kwh <= MAX_PRICE_MICRO_PER_KWH:
+        raise ContractRejected(
+            NAMESPACE,
+            f"price_micro_per_kwh {args.price_micro_per_kwh} outside "
+            f"[0, {MAX_PRICE_MICRO_PER_KWH}]",
+        )
+    if args.period < 0:
+        raise ContractRejected(NAMESPACE, f"period {args.period} is negative")
+    return Side(args.side)
+
+
+@contract.method(PlaceOrderArgs)
+def place_order(context: Context, args: PlaceOrderArgs) -> None:
+    """Place a limit order for a delivery period; a buy escrows its maximum cost."""
+    side = _check_order_args(args)
+    if side is Side.SELL:
+        require_role(context, SELLING_ROLES, "sell energy")
+    else:
+        require_role(context, TRADING_ROLES, "buy energy")
+    session = Session(context, args.period)
+    session.require_before_gate("orders")
+    within_horizon(session, args.period)
+    now_s = session.now_s
+    expiry_s = args.expiry_s or session.period_end_s
+    if expiry_s <= now_s:
+        raise ContractRejected(NAMESPACE, f"expiry_s {expiry_s} is not after now ({now_s} s)")
+    session.reconcile_escrow()
+    sequence = session.take_sequence()
+    order_id = f"{args.period}-{sequence}"
+    escrow_price = min(args.price_micro_per_kwh, session.bounds.cap_price_micro_per_kwh)
+    escrow = trade_value_micro(args.energy_wh, escrow_price) if side is Side.BUY else 0
+    session.pay_in(context.sender, escrow, f"escrow {order_id}")
+    stored = StoredOrder(
+        order_id=order_id,
+        owner=context.sender,
+        side=str(side),
+        energy_wh=args.energy_wh,
+        residual_wh=args.energy_wh,
+        price_micro_per_kwh=args.price_micro_per_kwh,
+        order_time_s=now_s,
+        expiry_s=expiry_s,
+        period=args.period,
+        sequence=sequence,
+        status=OrderStatus.OPEN,
+        escrow_micro=escrow,
+        escrow_price_micro_per_kwh=escrow_price if side is Side.BUY else 0,
+        height=context.height,
+        closed_at_s=0,
+    )
+    incoming = session.add_order(stored)
+    try:
+        if session.mechanism == "continuous":
+            result = match_continuous(session.book, incoming, now_s, bounds=session.bounds)
+        else:
+            result = MatchResult((), session.book.expire(now_s))
+            session.book.add(incoming)
+    except MarketError as error:
+        raise ContractRejected(NAMESPACE, str(error)) from error
+    session.apply_result(result)
+    session.save()
+    context.emit(
+        NAMESPACE,
+        "order_placed",
+        order_id=order_id,
+        owner=context.sender,
+        side=str(side),
+        energy_wh=args.energy_wh,
+        price_micro_per_kwh=args.price_micro_per_kwh,
+        period=args.period,
+        escrow_micro=escrow,
+        trades=len(result.matches),
+    )
+
+
+class CancelOrderArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    order_id: str
+
+
+@contract.method(CancelOrderArgs)
+def cancel_order(context: Context, args: CancelOrderArgs) -> None:
+    """Withdraw one's own open order before gate closure; its escrow is released."""
+    stored = read_order(context.overlay, args.order_id)
+    if stored is None:
+        raise ContractRejected(NAMESPACE, f"no order {args.order_id!r}")
+    if stored.owner != context.sender:
+        member = read_member(context.overlay, context.sender)
+        role = "unknown" if member is None else member.role
+        raise NotAuthorised(context.sender, role, f"cancel order {args.order_id} of {stored.owner}")
+    if stored.status != OrderStatus.OPEN:
+        raise ContractRejected(NAMESPACE, f"order {args.order_id} is {stored.status}, not open")
+    session = Session(context, stored.period)
+    session.require_before_gate("cancellations")
+    session.apply_result(MatchResult((), session.book.expire(session.now_s)))
+    if session.orders[args.order_id].status == OrderStatus.OPEN:  # else it just expired
+        session.book.cancel(args.order_id)
+        session.close(args.order_id, OrderStatus.CANCELLED)  # emits order_closed
+    session.save()
+
+
+class ClearArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    period: int
+
+
+def _clear(session: Session) -> MatchResult:
+    """Match the period's book at its gate closure and close every order left open."""
+    moment = session.gate_closure_s
+    session.reconcile_escrow()
+    try:
+        if session.mechanism == "high_low":
+            result = match_high_low(
+                session.book, moment, rule=PriceRule.MIDPOINT, bounds=session.bounds
+            )
+        elif session.mechanism == "call_auction":
+            result = clear_call_auction(session.book, moment, bounds=session.bounds)
+        else:  # continuous: everything that could trade already has
+            result = MatchResult((), session.book.expire(moment))
+    except MarketError as error:
+        raise ContractRejected(NAMESPACE, str(error)) from error
+    session.apply_result(result)
+    for order_id in list(session.open_ids):
+        session.close(order_id, OrderStatus.UNFILLED)
+    session.mark_cleared()
+    return result
+
+
+@contract.method(ClearArgs)
+def clear(context: Context, args: ClearArgs) -> None:
+    """Clear a period's book once, at or after its gate closure (any active member)."""
+    session = Session(context, args.period)
+    if session.now_s < session.gate_closure_s:
+        raise ContractRejected(
+            NAMESPACE,
+            f"period {args.period} cannot be cleared before its gate closure at "
+            f"{session.gate_closure_s} s (now {session.now_s} s)",
+        )
+    if session.cleared:
+        raise ContractRejected(
+            NAMESPACE,
+            f"period {args.period} was already cleared at height {session.cleared_height}",
+        )
+    result = _clear(session)
+    session.save()
+    context.emit(
+        NAMESPACE,
+        "cleared",
+        period=args.period,
+        mechanism=session.mechanism,
+        trades=len(result.matches),
+        traded_wh=result.traded_wh,
+    )
+
+
+def close_for_settlement(context: Context, period: int) -> list[Trade]:
+    """For settlement: clear the period if nobody did, mark it settled, return its trades.
+
+    Refuses a period already settled. Afterwards no order of the period is open,
+    so the escrow left for it is exactly the sum of its trades' values.
+    """
+    session = Session(context, period)
+    if session.settled:
+        raise ContractRejected(NAMESPACE, f"period {period} is already settled")
+    if not session.cleared:
+        _clear(session)
+    session.mark_settled()
+    session.save()
+    return trades_for_period(context.overlay, period)

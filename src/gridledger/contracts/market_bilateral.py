@@ -1,0 +1,264 @@
+"""The bilateral path of seed 001 §4.1, as methods of the market contract.
+
+Seed 001's workflow is PublishInfo → MakeOffer → GetOffers → negotiation off
+chain → AllowTransaction → MakeTransaction. Here:
+
+- *PublishInfo* is the membership application (`membership.apply`);
+- *MakeOffer* is ``publish_offer(energy_wh, price_micro_per_kwh, period,
+  production_cost_micro_per_kwh=0, expiry_s=0)`` by a seller before the
+  period's gate closure (seed 001's 55 + 5 minutes: negotiation until gate
+  closure, then the chain commits); the price must lie between the seller's
+  production cost (and the feed-in price) and the grid price (and the cap);
+- *GetOffers* is a query (`offers_for_period`);
+- *AllowTransaction* is ``agree(offer_id, agreement_id, energy_wh,
+  price_micro_per_kwh, seller_signature)``: an agreement signed by BOTH
+  parties in one transaction. The buyer sends it (its transaction signature is
+  its consent) carrying the seller's Ed25519 signature, made with the seller's
+  member key, over `agreement_message` (chain id, offer id, agreement id, buyer,
+  energy, price). The negotiated price may differ from the published one but
+  obeys the same bounds. An agreement id can be used once per offer, so the
+  seller's signature cannot be replayed. The buyer's cost,
+  ``trade_value_micro(energy_wh, price)``, is escrowed and the agreement is
+  recorded as a trade of kind ``bilateral``;
+- *MakeTransaction* is settlement: the agreement is paid at metered delivery
+  exactly like a trade from the book.
+
+``withdraw_offer(offer_id)`` lets the seller take back what is not yet agreed.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from gridledger.contracts.market_session import Session, within_horizon
+from gridledger.contracts.market_state import (
+    MAX_ORDER_ENERGY_WH,
+    NAMESPACE,
+    SELLING_ROLES,
+    TRADING_ROLES,
+    Offer,
+    Trade,
+    agreement_key,
+    contract,
+    offer_key,
+    read_offer,
+    read_period,
+)
+from gridledger.contracts.membership import read_member, require_role
+from gridledger.crypto import is_valid_signature
+from gridledger.ledger import Context, ContractRejected, NotAuthorised, StateReader, encode
+from gridledger.market import MatchResult, trade_value_micro
+
+AGREEMENT_DOMAIN = b"gridledger/bilateral-agreement/v1\x00"
+
+
+def agreement_message(
+    chain_id: str,
+    offer_id: str,
+    agreement_id: str,
+    buyer: str,
+    energy_wh: int,
+    price_micro_per_kwh: int,
+) -> bytes:
+    """The bytes a seller signs to agree to sell to `buyer` from its offer."""
+    return AGREEMENT_DOMAIN + encode(
+        [chain_id, offer_id, agreement_id, buyer, energy_wh, price_micro_per_kwh]
+    )
+
+
+def offers_for_period(state: StateReader, period: int) -> list[Offer]:
+    """Every offer published for `period`, in publication order (seed 001 GetOffers)."""
+    book = read_period(state, period)
+    offers: list[Offer] = []
+    for index in range(0 if book is None else book.offer_count):
+        offer = read_offer(state, f"{period}-o{index}")
+        if offer is not None:
+            offers.append(offer)
+    return offers
+
+
+def _price_range(session: Session, production_cost: int) -> tuple[int, int]:
+    parameters = session.parameters
+    low = max(parameters.feed_in_price_micro_per_kwh, production_cost)
+    high = min(parameters.cap_price_micro_per_kwh, parameters.grid_price_micro_per_kwh)
+    return low, high
+
+
+def _check_price(session: Session, price: int, production_cost: int) -> None:
+    low, high = _price_range(session, production_cost)
+    if not low <= price <= high:
+        raise ContractRejected(
+            NAMESPACE,
+            f"price {price} micro/kWh must lie between the production cost / feed-in price "
+            f"({low}) and the grid price / cap ({high})",
+        )
+
+
+class PublishOfferArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    energy_wh: int
+    price_micro_per_kwh: int
+    period: int
+    production_cost_micro_per_kwh: int = 0
+    expiry_s: int = 0
+    """0 = the period's gate closure."""
+
+
+@contract.method(PublishOfferArgs)
+def publish_offer(context: Context, args: PublishOfferArgs) -> None:
+    """A seller offers energy for a period at a price (seed 001 MakeOffer)."""
+    require_role(context, SELLING_ROLES, "publish offers")
+    if not 0 < args.energy_wh <= MAX_ORDER_ENERGY_WH:
+        raise ContractRejected(
+            NAMESPACE, f"energy_wh {args.energy_wh} outside [1, {MAX_ORDER_ENERGY_WH}]"
+        )
+    if args.production_cost_micro_per_kwh < 0:
+        raise ContractRejected(NAMESPACE, "production_cost_micro_per_kwh must not be negative")
+    session = Session(context, args.period)
+    session.require_before_gate("offers")
+    within_horizon(session, args.period)
+    _check_price(session, args.price_micro_per_kwh, args.production_cost_micro_per_kwh)
+    expiry_s = args.expiry_s or session.gate_closure_s
+    if expiry_s <= session.now_s:
+        raise ContractRejected(NAMESPACE, f"expiry_s {expiry_s} is not after now")
+    offer_id = f"{args.period}-o{session.offer_count}"
+    session.offer_count += 1
+    offer = Offer(
+        offer_id,
+        context.sender,
+        args.period,
+        args.energy_wh,
+        args.energy_wh,
+        args.price_micro_per_kwh,
+        args.production_cost_micro_per_kwh,
+        expiry_s,
+        "open",
+        context.height,
+    )
+    context.write(NAMESPACE, offer_key(offer_id), offer)
+    session.save()
+    context.emit(
+        NAMESPACE,
+        "offer_published",
+        offer_id=offer_id,
+        seller=context.sender,
+        energy_wh=args.energy_wh,
+        price_micro_per_kwh=args.price_micro_per_kwh,
+        period=args.period,
+    )
+
+
+class WithdrawOfferArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    offer_id: str
+
+
+@contract.method(WithdrawOfferArgs)
+def withdraw_offer(context: Context, args: WithdrawOfferArgs) -> None:
+    """The seller withdraws what is left of its offer."""
+    offer = read_offer(context.overlay, args.offer_id)
+    if offer is None:
+        raise ContractRejected(NAMESPACE, f"no offer {args.offer_id!r}")
+    if offer.seller != context.sender:
+        member = read_member(context.overlay, context.sender)
+        role = "unknown" if member is None else member.role
+        raise NotAuthorised(context.sender, role, f"withdraw offer {args.offer_id}")
+    if offer.status != "open":
+        raise ContractRejected(NAMESPACE, f"offer {args.offer_id} is {offer.status}")
+    context.write(
+        NAMESPACE, offer_key(offer.offer_id), msgspec.structs.replace(offer, status="withdrawn")
+    )
+    context.emit(NAMESPACE, "offer_withdrawn", offer_id=args.offer_id)
+
+
+class AgreeArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    offer_id: str
+    agreement_id: str
+    """Chosen by the parties; unique per offer (1 to 64 characters)."""
+    energy_wh: int
+    price_micro_per_kwh: int
+    seller_signature: str
+    """Hex of the seller's Ed25519 signature over `agreement_message`."""
+
+
+@contract.method(AgreeArgs)
+def agree(context: Context, args: AgreeArgs) -> None:
+    """The buyer records an agreement the seller signed; the buyer's cost is escrowed."""
+    require_role(context, TRADING_ROLES, "buy energy")
+    if not 0 < len(args.agreement_id) <= 64:
+        raise ContractRejected(NAMESPACE, "agreement_id must be 1 to 64 characters")
+    offer = read_offer(context.overlay, args.offer_id)
+    if offer is None:
+        raise ContractRejected(NAMESPACE, f"no offer {args.offer_id!r}")
+    if offer.seller == context.sender:
+        raise ContractRejected(NAMESPACE, "a seller cannot agree with its own offer")
+    if context.get(NAMESPACE, agreement_key(offer.offer_id, args.agreement_id)) is not None:
+        raise ContractRejected(
+            NAMESPACE, f"agreement {args.agreement_id} on offer {offer.offer_id} is already used"
+        )
+    session = Session(context, offer.period)
+    session.require_before_gate("agreements")
+    if offer.status != "open" or offer.expiry_s <= session.now_s:
+        status = offer.status if offer.status != "open" else f"expired at {offer.expiry_s} s"
+        raise ContractRejected(NAMESPACE, f"offer {args.offer_id} is {status}")
+    if not 0 < args.energy_wh <= offer.remaining_wh:
+        raise ContractRejected(
+            NAMESPACE,
+            f"energy_wh {args.energy_wh} outside [1, {offer.remaining_wh}] left in the offer",
+        )
+    _check_price(session, args.price_micro_per_kwh, offer.production_cost_micro_per_kwh)
+    seller = read_member(context.overlay, offer.seller)
+    if seller is None or seller.status != "active":
+        raise ContractRejected(NAMESPACE, f"seller {offer.seller} is not an active member")
+    message = agreement_message(
+        context.chain_id,
+        offer.offer_id,
+        args.agreement_id,
+        context.sender,
+        args.energy_wh,
+        args.price_micro_per_kwh,
+    )
+    try:
+        signature = bytes.fromhex(args.seller_signature)
+    except ValueError as error:
+        raise ContractRejected(NAMESPACE, "seller_signature must be hex") from error
+    if not is_valid_signature(seller.public_key, message, signature):
+        raise ContractRejected(
+            NAMESPACE, f"the seller's signature does not verify for {offer.seller}"
+        )
+    session.apply_result(MatchResult((), session.book.expire(session.now_s)))
+    value = trade_value_micro(args.energy_wh, args.price_micro_per_kwh)
+    session.pay_in(context.sender, value, f"escrow agreement {args.agreement_id}")
+    trade = session.append_trade(
+        Trade(
+            trade_id="",
+            period=offer.period,
+            kind="bilateral",
+            buy_order_id=f"agreement:{args.agreement_id}",
+            sell_order_id=offer.offer_id,
+            buyer=context.sender,
+            seller=offer.seller,
+            energy_wh=args.energy_wh,
+            price_micro_per_kwh=args.price_micro_per_kwh,
+            value_micro=0,
+            matched_at_s=session.now_s,
+            height=0,
+            mechanism="bilateral",
+            price_rule="agreed",
+            bid_price_micro_per_kwh=args.price_micro_per_kwh,
+            ask_price_micro_per_kwh=offer.price_micro_per_kwh,
+            buy_order_time_s=session.now_s,
+            sell_order_time_s=None,
+            buy_sequence=None,
+            sell_sequence=None,
+            clamped=False,
+        )
+    )
+    remaining = offer.remaining_wh - args.energy_wh
+    context.write(
+        NAMESPACE,
+        offer_key(offer.offer_id),
+        msgspec.structs.replace(
+            offer, remaining_wh=remaining, status="open" if remaining else "taken"
+        ),
+    )
+    context.write(NAMESPACE, agreement_key(offer.offer_id, args.agreement_id), trade.trade_id)
+    session.save()
