@@ -13,8 +13,9 @@ fresh :class:`Order` values that show the current residual.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+import msgspec
 
 from gridledger.market.errors import InvalidOrder
 
@@ -56,8 +57,7 @@ class Side(StrEnum):
         return Side.SELL if self is Side.BUY else Side.BUY
 
 
-@dataclass(frozen=True, slots=True)
-class Order:
+class Order(msgspec.Struct, frozen=True):
     """A limit order for one delivery period.
 
     ``energy_wh`` is the original quantity (Wh), ``residual_wh`` the part not

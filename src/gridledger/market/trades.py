@@ -15,8 +15,9 @@ cancelled by self-trade prevention) so that nothing leaves the book unseen.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+import msgspec
 
 from gridledger.market.orders import Order
 from gridledger.market.prices import PriceRule
@@ -33,8 +34,7 @@ class Mechanism(StrEnum):
     STANDING_OFFER = "standing_offer"
 
 
-@dataclass(frozen=True, slots=True)
-class MatchReason:
+class MatchReason(msgspec.Struct, frozen=True):
     """Why a match happened, for audit.
 
     Prices are the limits as submitted (micro/kWh); for a standing offer the
@@ -55,8 +55,7 @@ class MatchReason:
     clamped: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(msgspec.Struct, frozen=True):
     """One trade of ``energy_wh`` at ``price_micro_per_kwh`` for ``value_micro`` micro-units.
 
     ``buyer``/``seller`` are owners (``REGULATOR`` or ``GRID`` for a standing
@@ -76,8 +75,7 @@ class Match:
     reason: MatchReason
 
 
-@dataclass(frozen=True, slots=True)
-class MatchResult:
+class MatchResult(msgspec.Struct, frozen=True):
     """What one call of a mechanism did to the book.
 
     ``matches`` in the order made; ``expired`` the orders removed because
