@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gridledger.cli_market import market_app
 from gridledger.client import ClientError, HttpClient, LocalClient, Wallet
 from gridledger.crypto import generate_keypair, is_address
 from gridledger.keystore import KeyFileError, find_key, init_community, read_key, write_key
@@ -29,6 +30,7 @@ show_app = typer.Typer(
 )
 app.add_typer(keys_app, name="keys")
 app.add_typer(show_app, name="show")
+app.add_typer(market_app, name="market")
 console = Console()
 error_console = Console(stderr=True)
 

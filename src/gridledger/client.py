@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import httpx
 import msgspec
@@ -136,6 +137,43 @@ class HttpClient:
     def members(self) -> list[dict[str, Any]]:
         return list(self._request("GET", "/v1/members")["members"])
 
+    # -- market and settlement (reads; writes are signed calls through `Wallet`) --------------
+
+    def market_current(self) -> dict[str, Any]:
+        """The current period (by head time) and the next period open for orders."""
+        return self._request("GET", "/v1/market/current")
+
+    def parameters(self, period: int | None = None) -> dict[str, Any]:
+        """Market parameters in force for `period` (default: the current period)."""
+        params = {} if period is None else {"period": period}
+        return self._request("GET", "/v1/market/parameters", params=params)
+
+    def market_book(self, period: int) -> dict[str, Any]:
+        return self._request("GET", f"/v1/market/periods/{period}/book")
+
+    def market_orders(self, period: int, owner: str | None = None) -> dict[str, Any]:
+        params = {} if owner is None else {"owner": owner}
+        return self._request("GET", f"/v1/market/periods/{period}/orders", params=params)
+
+    def market_order(self, order_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/v1/market/orders/{quote(order_id, safe='')}")
+
+    def market_trades(self, period: int) -> dict[str, Any]:
+        return self._request("GET", f"/v1/market/periods/{period}/trades")
+
+    def market_offers(self, period: int) -> dict[str, Any]:
+        return self._request("GET", f"/v1/market/periods/{period}/offers")
+
+    def settlement(self, period: int) -> dict[str, Any]:
+        return self._request("GET", f"/v1/settlement/periods/{period}")
+
+    def statements(self, period: int) -> dict[str, Any]:
+        return self._request("GET", f"/v1/settlement/periods/{period}/statements")
+
+    def statement(self, period: int, member: str) -> dict[str, Any]:
+        path = f"/v1/settlement/periods/{period}/statements/{quote(member, safe='')}"
+        return self._request("GET", path)
+
     def get(self, path: str, **params: Any) -> dict[str, Any]:
         """Any other GET of the API, by path."""
         return self._request("GET", path, params=params)
@@ -252,6 +290,48 @@ class LocalClient:
         from gridledger.node import queries
 
         return [member_view(m) for m in queries.members(self.node)]
+
+    # -- market and settlement (the same views as the HTTP API) -------------------------------
+
+    def _view(self, name: str, *args: Any) -> dict[str, Any]:
+        from gridledger.api import market_routes
+        from gridledger.api.errors import ApiError
+
+        try:
+            return dict(getattr(market_routes, name)(self.node, *args))
+        except ApiError as error:
+            body = {"error": error.error, "message": error.message, **error.values}
+            raise ClientError(error.status, error.error, error.message, body) from error
+
+    def market_current(self) -> dict[str, Any]:
+        return self._view("current_view")
+
+    def parameters(self, period: int | None = None) -> dict[str, Any]:
+        return self._view("parameters_view", period)
+
+    def market_book(self, period: int) -> dict[str, Any]:
+        return self._view("book_view", period)
+
+    def market_orders(self, period: int, owner: str | None = None) -> dict[str, Any]:
+        return self._view("orders_view", period, owner)
+
+    def market_order(self, order_id: str) -> dict[str, Any]:
+        return self._view("order_view", order_id)
+
+    def market_trades(self, period: int) -> dict[str, Any]:
+        return self._view("trades_view", period)
+
+    def market_offers(self, period: int) -> dict[str, Any]:
+        return self._view("offers_view", period)
+
+    def settlement(self, period: int) -> dict[str, Any]:
+        return self._view("settlement_view", period)
+
+    def statements(self, period: int) -> dict[str, Any]:
+        return self._view("statements_view", period)
+
+    def statement(self, period: int, member: str) -> dict[str, Any]:
+        return self._view("statement_view", period, member)
 
 
 class Wallet:

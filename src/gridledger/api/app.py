@@ -25,6 +25,7 @@ from gridledger.api.errors import (
     transaction_error_body,
     transaction_error_status,
 )
+from gridledger.api.market_routes import install_market_routes
 from gridledger.api.views import (
     block_view,
     header_view,
@@ -145,6 +146,7 @@ def create_app(node: Node, service: SoloService | None = None) -> FastAPI:
     app.state.node = node
     app.state.service = solo
     install_error_handlers(app)
+    install_market_routes(app, node)
 
     async def wait_for(tx_id: bytes, timeout_ms: int) -> dict[str, Any]:
         future = solo.waiter(tx_id)
