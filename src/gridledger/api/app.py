@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from gridledger import __version__
+from gridledger.api.consistency import consistent_get
 from gridledger.api.errors import (
     ApiError,
     install_error_handlers,
@@ -146,6 +147,7 @@ def create_app(node: Node, service: SoloService | None = None) -> FastAPI:
     app.state.node = node
     app.state.service = solo
     install_error_handlers(app)
+    read = consistent_get(app, node)
     install_market_routes(app, node)
 
     async def wait_for(tx_id: bytes, timeout_ms: int) -> dict[str, Any]:
@@ -270,7 +272,7 @@ def create_app(node: Node, service: SoloService | None = None) -> FastAPI:
         payload = {"accepted": accepted, "rejected": len(raws) - accepted, "results": results}
         return Response(msgspec.json.encode(payload), media_type="application/json")
 
-    @app.get(
+    @read(
         "/v1/transactions/{transaction_id}",
         tags=["transactions"],
         summary="A committed transaction with its receipt and Merkle proofs",
@@ -283,11 +285,11 @@ def create_app(node: Node, service: SoloService | None = None) -> FastAPI:
             return {"id": transaction_id, "status": "pending"}
         return transaction_view(queries.find_transaction(node, tx_id))
 
-    @app.get("/v1/head", tags=["chain"], summary="The chain head")
+    @read("/v1/head", tags=["chain"], summary="The chain head")
     async def head() -> dict[str, Any]:
         return {**queries.head_summary(node), "header": header_view(node.head)}
 
-    @app.get("/v1/blocks/{height}", tags=["chain"], summary="A block by height")
+    @read("/v1/blocks/{height}", tags=["chain"], summary="A block by height")
     async def get_block(
         height: int, transactions: bool = Query(True, description="Include decoded transactions")
     ) -> dict[str, Any]:
@@ -298,7 +300,7 @@ def create_app(node: Node, service: SoloService | None = None) -> FastAPI:
         block = queries.get_block(node, height)
         return block_view(block, node.storage.receipts(height), transactions)
 
-    @app.get("/v1/blocks", tags=["chain"], summary="Recent block headers, newest first")
+    @read("/v1/blocks", tags=["chain"], summary="Recent block headers, newest first")
     async def list_blocks(
         limit: int = Query(20, ge=1, le=500), before: int | None = Query(None, ge=1)
     ) -> dict[str, Any]:
@@ -310,15 +312,15 @@ def create_app(node: Node, service: SoloService | None = None) -> FastAPI:
                 headers.append(header_view(block.header))
         return {"blocks": headers}
 
-    @app.get("/v1/members", tags=["members"], summary="Every member with role and status")
+    @read("/v1/members", tags=["members"], summary="Every member with role and status")
     async def list_members() -> dict[str, Any]:
         return {"members": [member_view(m) for m in queries.members(node)]}
 
-    @app.get("/v1/members/{address}", tags=["members"], summary="One member")
+    @read("/v1/members/{address}", tags=["members"], summary="One member")
     async def get_member(address: str) -> dict[str, Any]:
         return member_view(queries.member(node, _address(address)))
 
-    @app.get(
+    @read(
         "/v1/accounts/{address}",
         tags=["members"],
         summary="Balance (micro-units) and next nonce of an account",
@@ -331,7 +333,7 @@ def create_app(node: Node, service: SoloService | None = None) -> FastAPI:
             "nonce": queries.nonce(node, address),
         }
 
-    @app.get(
+    @read(
         "/v1/accounts/{address}/transactions",
         tags=["members"],
         summary="An account's latest transactions",
@@ -353,11 +355,11 @@ def create_app(node: Node, service: SoloService | None = None) -> FastAPI:
             ]
         }
 
-    @app.get("/v1/contracts", tags=["chain"], summary="Contracts, methods and argument schemas")
+    @read("/v1/contracts", tags=["chain"], summary="Contracts, methods and argument schemas")
     async def contracts() -> dict[str, Any]:
         return plain(node.registry.describe())  # type: ignore[no-any-return]
 
-    @app.get("/v1/genesis", tags=["chain"], summary="The genesis document")
+    @read("/v1/genesis", tags=["chain"], summary="The genesis document")
     async def genesis() -> Response:
         return Response(msgspec.json.encode(node.genesis), media_type="application/json")
 

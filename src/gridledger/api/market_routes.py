@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 from fastapi import FastAPI, Query
 
+from gridledger.api.consistency import consistent_get
 from gridledger.api.errors import ApiError
 from gridledger.contracts.market_bilateral import offers_for_period
 from gridledger.contracts.market_state import (
@@ -335,8 +336,9 @@ OwnerQuery = Query(None, description="Only this owner's orders (an address)")
 
 def install_market_routes(app: FastAPI, node: Node) -> None:
     """Add the market's and settlement's GET routes to `app` (tags market, settlement)."""
+    read = consistent_get(app, node)
 
-    @app.get(
+    @read(
         "/v1/market/current",
         tags=["market"],
         summary="The current delivery period and the next one open for orders",
@@ -345,7 +347,7 @@ def install_market_routes(app: FastAPI, node: Node) -> None:
     async def market_current() -> dict[str, Any]:
         return current_view(node)
 
-    @app.get(
+    @read(
         "/v1/market/parameters",
         tags=["market"],
         summary="Market parameters in force for a period, and the schedule of changes",
@@ -353,7 +355,7 @@ def install_market_routes(app: FastAPI, node: Node) -> None:
     async def market_parameters(period: int | None = PeriodQuery) -> dict[str, Any]:
         return parameters_view(node, period)
 
-    @app.get(
+    @read(
         "/v1/market/periods/{period}/book",
         tags=["market"],
         summary="Order book depth per price level, flags and time window of a period",
@@ -362,7 +364,7 @@ def install_market_routes(app: FastAPI, node: Node) -> None:
     async def market_book(period: int) -> dict[str, Any]:
         return book_view(node, period)
 
-    @app.get(
+    @read(
         "/v1/market/periods/{period}/orders",
         tags=["market"],
         summary="Orders of a period (optionally one owner's)",
@@ -371,7 +373,7 @@ def install_market_routes(app: FastAPI, node: Node) -> None:
     async def market_orders(period: int, owner: str | None = OwnerQuery) -> dict[str, Any]:
         return orders_view(node, period, owner)
 
-    @app.get(
+    @read(
         "/v1/market/orders/{order_id}",
         tags=["market"],
         summary="One order by id",
@@ -380,7 +382,7 @@ def install_market_routes(app: FastAPI, node: Node) -> None:
     async def market_order(order_id: str) -> dict[str, Any]:
         return order_view(node, order_id)
 
-    @app.get(
+    @read(
         "/v1/market/periods/{period}/trades",
         tags=["market"],
         summary="Trades of a period",
@@ -388,7 +390,7 @@ def install_market_routes(app: FastAPI, node: Node) -> None:
     async def market_trades(period: int) -> dict[str, Any]:
         return trades_view(node, period)
 
-    @app.get(
+    @read(
         "/v1/market/periods/{period}/offers",
         tags=["market"],
         summary="Bilateral offers published for a period",
@@ -397,7 +399,7 @@ def install_market_routes(app: FastAPI, node: Node) -> None:
     async def market_offers(period: int) -> dict[str, Any]:
         return offers_view(node, period)
 
-    @app.get(
+    @read(
         "/v1/settlement/periods/{period}",
         tags=["settlement"],
         summary="Settlement summary of a period",
@@ -406,7 +408,7 @@ def install_market_routes(app: FastAPI, node: Node) -> None:
     async def settlement_summary(period: int) -> dict[str, Any]:
         return settlement_view(node, period)
 
-    @app.get(
+    @read(
         "/v1/settlement/periods/{period}/statements",
         tags=["settlement"],
         summary="Every member's settlement statement of a period",
@@ -414,7 +416,7 @@ def install_market_routes(app: FastAPI, node: Node) -> None:
     async def settlement_statements(period: int) -> dict[str, Any]:
         return statements_view(node, period)
 
-    @app.get(
+    @read(
         "/v1/settlement/periods/{period}/statements/{member}",
         tags=["settlement"],
         summary="One member's settlement statement of a period",

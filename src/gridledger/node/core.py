@@ -103,6 +103,8 @@ class Node:
     def __post_init__(self) -> None:
         self.verifier = Verifier(self.genesis.chain_id)
         self._commit_lock = threading.Lock()
+        self.state_lock = threading.RLock()
+        """Held while a block's writes are applied; hold it to read several keys consistently."""
         self.head_hash = block_hash(self.head)
 
     # -- opening -------------------------------------------------------------------------
@@ -240,9 +242,10 @@ class Node:
         new_hash = block_hash(block.header)
         senders = [p.sender for p in taken]
         self.storage.append_block(block, new_hash, execution.receipts, senders, execution.writes)
-        commit_execution(self.state, execution)
-        self.head = block.header
-        self.head_hash = new_hash
+        with self.state_lock:  # readers see the state before or after a block, never within
+            commit_execution(self.state, execution)
+            self.head = block.header
+            self.head_hash = new_hash
         self.mempool.committed(taken)
         committed = CommittedBlock(block, new_hash, execution.receipts, senders)
         for listener in list(self.listeners):

@@ -33,6 +33,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -164,6 +165,16 @@ class Verifier:
             else:
                 outcomes.extend(_check_chunk([raw], self.chain_id, self.known_keys))
         return outcomes
+
+    def start_processes_and_wait(self, timeout_s: float = 60.0) -> Executor:
+        """Start the worker processes now and return their pool (for benchmarks and tests)."""
+        self._start_processes()
+        deadline = time.monotonic() + timeout_s
+        while self._processes is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the verify worker processes did not start")
+            time.sleep(0.01)
+        return self._processes
 
     def _start_processes(self) -> None:
         with self._lock:
