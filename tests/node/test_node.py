@@ -453,3 +453,15 @@ def test_transaction_being_committed_is_not_reported_unknown(tmp_path: Path) -> 
         assert seen == ["pending"], seen
     finally:
         node.close()
+
+
+def test_one_writer_per_chain_file(tmp_path: Path) -> None:
+    """A chain opened with open_path is locked until closed; a second writer is refused."""
+    path = tmp_path / "chain.sqlite"
+    first = Node.open_path(path, make_genesis())
+    with pytest.raises(StorageError, match="another process"):
+        Node.open_path(path)
+    first.close()
+    second = Node.open_path(path)
+    assert second.head.height == 0
+    second.close()

@@ -12,12 +12,13 @@ storage transaction, then make the new state current and tell listeners.
 
 from __future__ import annotations
 
+import fcntl
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from gridledger.contracts import Registry, default_registry
 from gridledger.crypto import address_of
@@ -84,6 +85,22 @@ class Admission:
 Listener = Callable[[CommittedBlock], None]
 
 
+def acquire_writer_lock(path: Path) -> IO[bytes]:
+    """Take the exclusive lock beside a chain file, or raise `StorageError` if it is taken."""
+    lock_path = path.with_name(path.name + ".lock")
+    handle = open(lock_path, "wb")  # noqa: SIM115 - held open for the node's lifetime
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as error:
+        handle.close()
+        raise StorageError(
+            str(path),
+            "another process (a running node?) has this chain open; "
+            "stop it, or talk to it with --url",
+        ) from error
+    return handle
+
+
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -99,6 +116,8 @@ class Node:
     mempool: Mempool = field(default_factory=Mempool)
     clock_ms: Callable[[], int] = wall_clock_ms
     listeners: list[Listener] = field(default_factory=list)
+    writer_lock: IO[bytes] | None = None
+    """The open lock file of a chain opened by `open_path` (released by `close`)."""
 
     def __post_init__(self) -> None:
         self.verifier = Verifier(self.genesis.chain_id)
@@ -142,13 +161,26 @@ class Node:
 
     @classmethod
     def open_path(cls, path: str | Path, genesis: Genesis | None = None, **options: Any) -> Node:
-        """Open the SQLite chain at `path`, creating it from `genesis` if it is empty."""
-        storage = SQLiteStorage(path)
-        if storage.head() is None:
-            if genesis is None:
-                raise StorageError(str(path), "holds no chain and no genesis was given")
-            return cls.create(storage, genesis, **options)
-        return cls.open(storage, **options)
+        """Open the SQLite chain at `path`, creating it from `genesis` if it is empty.
+
+        The node holds ``<path>.lock`` until it is closed: one chain file has one
+        writer, so a second process (a node, or an offline CLI command) cannot
+        append a competing block while a node runs.
+        """
+        lock = acquire_writer_lock(Path(path))
+        try:
+            storage = SQLiteStorage(path)
+            if storage.head() is None:
+                if genesis is None:
+                    raise StorageError(str(path), "holds no chain and no genesis was given")
+                node = cls.create(storage, genesis, **options)
+            else:
+                node = cls.open(storage, **options)
+        except BaseException:
+            lock.close()
+            raise
+        node.writer_lock = lock
+        return node
 
     @classmethod
     def in_memory(cls, genesis: Genesis, **options: Any) -> Node:
@@ -255,3 +287,6 @@ class Node:
     def close(self) -> None:
         self.verifier.close()
         self.storage.close()
+        if self.writer_lock is not None:
+            self.writer_lock.close()
+            self.writer_lock = None
