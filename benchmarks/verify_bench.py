@@ -10,12 +10,17 @@ back. This measures, for the same signed token transfers:
 
 - ``inline``: one thread, `validate_transaction` on every transaction (every check,
   the sender key's prime-order check included each time);
-- ``threads``: the node's `Verifier` (a thread pool; it remembers sender keys that
+- ``threads``: the node's `Verifier` thread pool (it remembers sender keys that
   passed the key check, see node/verifier.py);
 - ``threads-nocache``: the same thread pool running `validate_transaction` every time;
 - ``processes``: a process pool running `validate_transaction` on chunks, the
   decoded `SignedTransaction` sent back as the node needs it;
-- ``processes-cache``: a process pool running the node's cached check per chunk.
+- ``processes-node``: the node's `Verifier` process pool (what the node does with
+  batches of `PROCESS_BATCH` transactions or more): workers run the cached check and
+  answer ok or not, the node decodes the accepted transactions itself.
+
+Each is measured twice: alone, and ``+busy-gil``: beside a thread that runs
+Python without pause, as the block cutter does while it executes a block.
 
 Transactions are signed before the clock starts. Prints a table and, as its
 last line, one JSON object with the figures (transactions per second).
@@ -27,6 +32,7 @@ import argparse
 import json
 import os
 import platform
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -34,7 +40,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from gridledger.bench import Sender, sign_all
 from gridledger.crypto import generate_keypair
 from gridledger.ledger import SignedTransaction, TransactionError, validate_transaction
-from gridledger.node.verifier import CHUNK, KeyCache, Verifier, _check_chunk
+from gridledger.node.verifier import CHUNK, Verifier
 
 CHAIN_ID = "gridledger-verify-bench"
 Outcome = SignedTransaction | TransactionError
@@ -48,13 +54,6 @@ def _plain_chunk(raws: Sequence[bytes], chain_id: str) -> list[Outcome]:
         except TransactionError as error:
             outcomes.append(error)
     return outcomes
-
-
-_WORKER_KEYS = KeyCache()
-
-
-def _cached_chunk(raws: Sequence[bytes], chain_id: str) -> list[Outcome]:
-    return _check_chunk(raws, chain_id, _WORKER_KEYS)
 
 
 def pooled(
@@ -96,37 +95,63 @@ def main() -> None:
     raws = sign_all(CHAIN_ID, senders, args.transactions)
 
     results: dict[str, float] = {}
-    results["inline"] = measure(lambda r: _plain_chunk(r, CHAIN_ID), raws, args.batch, args.repeat)
-    verifier = Verifier(CHAIN_ID, workers)
-    results["threads"] = measure(verifier.check, raws, args.batch, args.repeat)
-    verifier.close()
-    with ThreadPoolExecutor(workers) as pool:
-        results["threads-nocache"] = measure(
-            pooled(pool, _plain_chunk, CHUNK), raws, args.batch, args.repeat
+
+    def run_all(suffix: str) -> None:
+        results["inline" + suffix] = measure(
+            lambda r: _plain_chunk(r, CHAIN_ID), raws, args.batch, args.repeat
         )
-    with ProcessPoolExecutor(workers) as pool:
-        pool.submit(_plain_chunk, raws[:1], CHAIN_ID).result()  # start the workers
-        results["processes"] = measure(
-            pooled(pool, _plain_chunk, max(CHUNK, args.batch // workers)),
-            raws,
-            args.batch,
-            args.repeat,
+        verifier = Verifier(CHAIN_ID, workers)
+        results["threads" + suffix] = measure(
+            verifier._check_in_threads, raws, args.batch, args.repeat
         )
-        results["processes-cache"] = measure(
-            pooled(pool, _cached_chunk, max(CHUNK, args.batch // workers)),
-            raws,
-            args.batch,
-            args.repeat,
+        verifier.close()
+        with ThreadPoolExecutor(workers) as pool:
+            results["threads-nocache" + suffix] = measure(
+                pooled(pool, _plain_chunk, CHUNK), raws, args.batch, args.repeat
+            )
+        with ProcessPoolExecutor(workers) as pool:
+            pool.submit(_plain_chunk, raws[:1], CHAIN_ID).result()  # start the workers
+            per_worker = max(CHUNK, args.batch // workers)
+            results["processes" + suffix] = measure(
+                pooled(pool, _plain_chunk, per_worker), raws, args.batch, args.repeat
+            )
+        verifier = Verifier(CHAIN_ID, workers)
+        processes = verifier.start_processes_and_wait()
+        results["processes-node" + suffix] = measure(
+            lambda r: verifier._check_in_processes(processes, r), raws, args.batch, args.repeat
         )
+        verifier.close()
+
+    run_all("")
+    # The same inside a busy node: another thread runs Python without pause (as the
+    # block cutter does while it executes a block), so it holds the GIL whenever it can.
+    stop = threading.Event()
+
+    def cutter() -> None:
+        total = 0
+        while not stop.is_set():
+            for i in range(1000):
+                total += i * i
+
+    busy = threading.Thread(target=cutter, daemon=True)
+    busy.start()
+    try:
+        run_all("+busy-gil")
+    finally:
+        stop.set()
+        busy.join()
 
     print(
         f"stateless checks of {len(raws):,} signed transfers, {workers} workers, batches of "
         f"{args.batch}, best of {args.repeat}"
     )
     for name, tps in results.items():
-        print(f"  {name:<16} {tps:>10,.0f} tx/s   {1e6 / tps:7.1f} us/tx")
-    fastest = max(results, key=lambda name: results[name])
-    print(f"fastest: {fastest}")
+        print(f"  {name:<25} {tps:>10,.0f} tx/s   {1e6 / tps:7.1f} us/tx")
+    alone = [name for name in results if "+" not in name]
+    beside = [name for name in results if "+" in name]
+    fastest = max(alone, key=lambda name: results[name])
+    fastest_busy = max(beside, key=lambda name: results[name])
+    print(f"fastest alone: {fastest}; fastest beside a busy Python thread: {fastest_busy}")
     print(
         json.dumps(
             {
@@ -137,6 +162,7 @@ def main() -> None:
                 "workers": workers,
                 "tps": {name: round(tps) for name, tps in results.items()},
                 "fastest": fastest,
+                "fastest_busy_gil": fastest_busy,
                 "machine": {"cpus": workers, "python": platform.python_version()},
             }
         )

@@ -110,3 +110,43 @@ def test_stream_message_is_the_json_of_committed_view() -> None:
     assert committed is not None
     assert len({r.code for r in committed.receipts}) > 1  # successes and refusals
     assert stream_message(committed) == msgspec.json.encode(committed_view(committed))
+
+
+def test_verifier_gives_the_same_outcomes_in_threads_and_in_processes() -> None:
+    from gridledger.ledger import TransactionError, make_transaction, sign_transaction
+    from gridledger.node.verifier import PROCESS_BATCH, Verifier
+    from tests.community import CHAIN_ID, key, signed_raw
+
+    good = [
+        signed_raw("alice", n, "tokens", "transfer", {"to": "gl" + "0" * 40, "amount_micro": 1})
+        for n in range(PROCESS_BATCH)
+    ]
+    body = make_transaction(key("bob"), CHAIN_ID, 0, "tokens", "transfer", {}).transaction
+    forged = encode_transaction(sign_transaction(body, key("bob")))[:-1] + b"\x00"
+    wrong_chain = signed_raw("carol", 0, "tokens", "transfer", {}, chain_id="elsewhere")
+    raws = [*good[:5], forged, b"\x93not a transaction", wrong_chain, *good[5:]]
+
+    def described(outcomes: list[object]) -> list[str]:
+        return [
+            f"{type(o).__name__}: {o}" if isinstance(o, TransactionError) else repr(o)
+            for o in outcomes
+        ]
+
+    verifier = Verifier(CHAIN_ID, workers=2)
+    try:
+        in_threads = verifier.check(raws)  # threads unless processes are enabled
+        verifier.start_processes_and_wait()
+        in_processes = verifier.check(raws)
+        again = verifier.check(raws)  # with the keys now remembered
+    finally:
+        verifier.close()
+    expected = []
+    for raw in raws:
+        try:
+            expected.append(validate_transaction(raw, CHAIN_ID))
+        except TransactionError as error:
+            expected.append(error)
+    assert described(in_threads) == described(expected)
+    assert described(in_processes) == described(expected)
+    assert described(again) == described(expected)
+    assert sum(isinstance(o, TransactionError) for o in expected) == 3

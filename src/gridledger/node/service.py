@@ -28,6 +28,8 @@ class SoloService:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        # a served node takes large batches: check them in worker processes (verifier.py)
+        self.node.verifier.enable_processes()
         self._task = asyncio.create_task(self._run(), name="solo-cutter")
 
     async def stop(self) -> None:

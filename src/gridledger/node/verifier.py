@@ -12,11 +12,13 @@ processes win clearly. So:
 
 - batches of fewer than `PROCESS_BATCH` transactions (single submissions,
   tests, simulations) are checked in a thread pool, as before;
-- larger batches go to a pool of worker processes, started in the background
-  the first time such a batch arrives (threads serve until it is ready). A
+- in a node that serves the API (`SoloService` calls `enable_processes`), larger
+  batches go to a pool of worker processes, started in the background the first
+  time such a batch arrives (threads serve until it is ready). A
   worker runs every check and answers only ok or not; the node then decodes
   the accepted transactions itself, and runs the checks again for a refused
   one to get its exact error. If the process pool fails, threads take over.
+  Workers exit by themselves when the node process ends, however it ends.
 
 The second costliest check is that the sender's key is a canonical point of
 prime order (`validate_public_key`, about 100 µs: a scalar multiplication by
@@ -31,6 +33,7 @@ still verified.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
 import time
@@ -115,6 +118,23 @@ def _ready() -> bool:
     return True
 
 
+def _exit_with_parent() -> None:
+    """In a worker process: exit as soon as the node process is gone, however it ended.
+
+    A node stopped by a signal may never shut its pool down (uvicorn re-raises SIGTERM
+    once it has stopped serving), and an idle worker would otherwise wait forever.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:  # pragma: no cover - always set in a spawned worker
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 class Verifier:
     """Runs the stateless checks of `validate_transaction` over batches, in parallel."""
 
@@ -123,6 +143,8 @@ class Verifier:
         self.workers = workers or min(4, os.cpu_count() or 1)
         self.known_keys = KeyCache()
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="verify")
+        self.use_processes = False
+        """Whether large batches may go to worker processes (`enable_processes`)."""
         self._processes: Executor | None = None
         self._starting = False
         self._closed = False
@@ -130,7 +152,7 @@ class Verifier:
 
     def check(self, raws: Sequence[bytes]) -> list[Outcome]:
         """The outcome of the stateless checks of each raw transaction, in order."""
-        if len(raws) >= PROCESS_BATCH and self.workers > 1:
+        if self.use_processes and len(raws) >= PROCESS_BATCH and self.workers > 1:
             processes = self._processes
             if processes is None:
                 self._start_processes()
@@ -166,8 +188,18 @@ class Verifier:
                 outcomes.extend(_check_chunk([raw], self.chain_id, self.known_keys))
         return outcomes
 
+    def enable_processes(self) -> None:
+        """Let large batches go to worker processes, started on first use.
+
+        The node's API server turns this on. Worker processes are started with the
+        ``spawn`` method, which imports the main module again in each worker: a script
+        that enables them must keep its work under ``if __name__ == "__main__":``.
+        """
+        self.use_processes = True
+
     def start_processes_and_wait(self, timeout_s: float = 60.0) -> Executor:
         """Start the worker processes now and return their pool (for benchmarks and tests)."""
+        self.use_processes = True
         self._start_processes()
         deadline = time.monotonic() + timeout_s
         while self._processes is None:
@@ -186,7 +218,9 @@ class Verifier:
     def _spawn(self) -> None:
         try:
             pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn")
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent,
             )
             for future in [pool.submit(_ready) for _ in range(self.workers)]:
                 future.result(timeout=60)
