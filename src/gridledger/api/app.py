@@ -126,8 +126,13 @@ async def _until_disconnect(websocket: WebSocket) -> None:
         return
 
 
-def create_app(node: Node, service: SoloService | None = None) -> FastAPI:
-    """The API of one node. The app starts the solo ordering service with its lifespan."""
+def create_app(node: Node, service: SoloService | None = None, close_node: bool = False) -> FastAPI:
+    """The API of one node. The app starts the solo ordering service with its lifespan.
+
+    With `close_node` the node is closed when the app shuts down (the `gridledger node`
+    process: uvicorn ends the process by re-raising SIGTERM after shutdown, so code after
+    the server's run never executes).
+    """
     solo = service or SoloService(node)
 
     @contextlib.asynccontextmanager
@@ -137,6 +142,8 @@ def create_app(node: Node, service: SoloService | None = None) -> FastAPI:
             yield
         finally:
             await solo.stop()
+            if close_node:
+                node.close()
 
     app = FastAPI(
         title="gridledger node API",

@@ -16,7 +16,12 @@ def serve_node(
 ) -> None:
     """Serve `node` until interrupted (Ctrl-C or SIGTERM)."""
     config = uvicorn.Config(
-        create_app(node), host=host, port=port, log_level=log_level, access_log=False, lifespan="on"
+        create_app(node, close_node=True),
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=False,
+        lifespan="on",
     )
     uvicorn.Server(config).run()
 

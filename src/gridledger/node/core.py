@@ -285,6 +285,10 @@ class Node:
         return committed
 
     def close(self) -> None:
+        """Release the verifier, the storage and the writer lock (safe to call twice)."""
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
         self.verifier.close()
         self.storage.close()
         if self.writer_lock is not None:
