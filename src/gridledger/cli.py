@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -56,9 +57,14 @@ def open_node(directory: Path, **options: Any) -> Node:
         raise fail(f"{genesis_file} not found; run `gridledger init --dir {directory}` first")
     try:
         genesis = load_genesis(genesis_file.read_bytes())
-        return Node.open_path(chain_path(directory), genesis, **options)
+        opened = Node.open_path(chain_path(directory), genesis, **options)
     except (GenesisError, NodeError) as error:
         raise fail(str(error)) from error
+    # close the chain (and release its writer lock) when the command ends, however it ends
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(opened.close)
+    return opened
 
 
 def print_json(value: Any) -> None:
