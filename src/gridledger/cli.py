@@ -51,13 +51,17 @@ def chain_path(directory: Path) -> Path:
     return directory / "chain.sqlite"
 
 
-def open_node(directory: Path, **options: Any) -> Node:
+def open_node(directory: Path, hold_lock: bool = False, **options: Any) -> Node:
+    """Open the community's chain; refuse while a node runs on it.
+
+    Only `gridledger node` holds the writer lock for its lifetime; other commands check it.
+    """
     genesis_file = directory / "genesis.json"
     if not genesis_file.exists():
         raise fail(f"{genesis_file} not found; run `gridledger init --dir {directory}` first")
     try:
         genesis = load_genesis(genesis_file.read_bytes())
-        opened = Node.open_path(chain_path(directory), genesis, **options)
+        opened = Node.open_path(chain_path(directory), genesis, hold_lock=hold_lock, **options)
     except (GenesisError, NodeError) as error:
         raise fail(str(error)) from error
     # close the chain (and release its writer lock) when the command ends, however it ends
@@ -104,7 +108,7 @@ def node(
     from gridledger.api import serve_node
 
     cutter = CutterConfig(max_transactions=block_transactions, timeout_ms=block_timeout_ms)
-    running = open_node(directory, cutter=cutter)
+    running = open_node(directory, hold_lock=True, cutter=cutter)
     console.print(
         f"node for chain [bold]{running.chain_id}[/bold] at height {running.head.height}"
         f", API on http://{host}:{port} (docs at /docs)"

@@ -160,14 +160,23 @@ class Node:
         return cls(storage, registry, state, head, genesis, **options)
 
     @classmethod
-    def open_path(cls, path: str | Path, genesis: Genesis | None = None, **options: Any) -> Node:
+    def open_path(
+        cls,
+        path: str | Path,
+        genesis: Genesis | None = None,
+        hold_lock: bool = True,
+        **options: Any,
+    ) -> Node:
         """Open the SQLite chain at `path`, creating it from `genesis` if it is empty.
 
         The node holds ``<path>.lock`` until it is closed: one chain file has one
         writer, so a second process (a node, or an offline CLI command) cannot
-        append a competing block while a node runs.
+        append a competing block while a node runs. A short-lived command passes
+        ``hold_lock=False``: it only checks that no node holds the lock.
         """
         lock = acquire_writer_lock(Path(path))
+        if not hold_lock:
+            lock.close()
         try:
             storage = SQLiteStorage(path)
             if storage.head() is None:
@@ -179,7 +188,7 @@ class Node:
         except BaseException:
             lock.close()
             raise
-        node.writer_lock = lock
+        node.writer_lock = lock if hold_lock else None
         return node
 
     @classmethod
