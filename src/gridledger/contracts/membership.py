@@ -26,7 +26,6 @@ import msgspec
 from gridledger.contracts.registry import Access, Contract
 from gridledger.crypto import InvalidPublicKey, address_of, is_address, validate_public_key
 from gridledger.ledger import (
-    ROLES,
     Context,
     ContractRejected,
     Genesis,
@@ -42,7 +41,6 @@ contract = Contract(NAMESPACE)
 APPLICABLE_ROLES = ("consumer", "producer", "prosumer", "storage")
 """Roles a household may apply for; operator and regulator are founded in genesis."""
 
-SELLER_ROLES = ("producer", "prosumer", "storage")
 REQUIRED_REGISTRATION = {
     "consumer": ("customer_type", "basic_information", "credit_record", "purpose"),
     "producer": ("generation_type", "basic_information", "installed_capacity_w", "credit_record"),
@@ -344,6 +342,3 @@ def unbind_meter(context: Context, args: UnbindMeterArgs) -> None:
             msgspec.structs.replace(member, meter_keys=[k for k in member.meter_keys if k != key]),
         )
     context.emit(NAMESPACE, "meter_unbound", member=owner, meter_key=key)
-
-
-assert set(REQUIRED_REGISTRATION) == set(APPLICABLE_ROLES) and set(APPLICABLE_ROLES) < set(ROLES)

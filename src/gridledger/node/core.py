@@ -255,7 +255,6 @@ class Node:
         if body.nonce < committed_nonce:
             raise NonceMismatch(sender, expected=committed_nonce, got=body.nonce)
         self.registry.check_access(state, sender, body.contract, body.method)
-        self.registry.method_of(body.contract, body.method)
         self.mempool.add(
             PendingTransaction(tx_id, raw, signed, sender), lambda: read_nonce(self.state, sender)
         )

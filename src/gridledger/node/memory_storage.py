@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 
-from gridledger.ledger import Block, BlockHeader, Genesis, Receipt, StateKey, block_hash
+from gridledger.ledger import Block, BlockHeader, Genesis, Receipt, StateKey
 from gridledger.node.errors import StorageError
 from gridledger.node.storage import TransactionLocation
 
@@ -19,7 +19,6 @@ class MemoryStorage:
         self._lock = threading.RLock()
         self._genesis: Genesis | None = None
         self._blocks: list[Block] = []
-        self._hashes: dict[bytes, int] = {}
         self._receipts: list[list[Receipt]] = []
         self._senders: list[list[str]] = []
         self._ids: dict[bytes, tuple[int, int]] = {}
@@ -34,7 +33,6 @@ class MemoryStorage:
                 raise StorageError(self.path, "already holds a chain")
             self._genesis = genesis
             self._blocks.append(block0)
-            self._hashes[block_hash(block0.header)] = 0
             self._receipts.append([])
             self._senders.append([])
             self._state = dict(entries)
@@ -70,7 +68,6 @@ class MemoryStorage:
                     self.path, f"block {height} does not follow {len(self._blocks) - 1}"
                 )
             self._blocks.append(block)
-            self._hashes[block_hash] = height
             self._receipts.append(list(receipts))
             self._senders.append(list(senders))
             for position, receipt in enumerate(receipts):
@@ -89,9 +86,6 @@ class MemoryStorage:
 
     def blocks(self) -> Iterator[Block]:
         yield from list(self._blocks)
-
-    def height_of_hash(self, block_hash: bytes) -> int | None:
-        return self._hashes.get(block_hash)
 
     def receipts(self, height: int) -> list[Receipt]:
         with self._lock:

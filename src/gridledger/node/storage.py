@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from gridledger.ledger import (
     Block,
@@ -99,8 +99,6 @@ class Storage(Protocol):
 
     def block(self, height: int) -> Block | None: ...
 
-    def height_of_hash(self, block_hash: bytes) -> int | None: ...
-
     def receipts(self, height: int) -> list[Receipt]: ...
 
     def find_transaction(self, transaction_id: bytes) -> TransactionLocation | None: ...
@@ -133,9 +131,15 @@ class SQLiteStorage:
         if version is not None and decode(version, int) != SCHEMA_VERSION:
             raise StorageError(self.path, f"schema version {decode(version, int)} is not supported")
 
+    def _first(self, sql: str, *params: object) -> Any:
+        """The first column of the first row `sql` returns, or None when there is no row."""
+        with self._lock:
+            row = self._db.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
     def _meta(self, key: str) -> bytes | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else bytes(row[0])
+        value = self._first("SELECT value FROM meta WHERE key = ?", key)
+        return None if value is None else bytes(value)
 
     def initialise(
         self, genesis: Genesis, block0: Block, entries: Mapping[StateKey, bytes]
@@ -170,11 +174,8 @@ class SQLiteStorage:
         return None if raw is None else load_genesis(raw)
 
     def head(self) -> BlockHeader | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT block FROM blocks ORDER BY height DESC LIMIT 1"
-            ).fetchone()
-        return None if row is None else decode_block(bytes(row[0])).header
+        raw = self._first("SELECT block FROM blocks ORDER BY height DESC LIMIT 1")
+        return None if raw is None else decode_block(bytes(raw)).header
 
     def load_state(self) -> dict[StateKey, bytes]:
         with self._lock:
@@ -224,11 +225,8 @@ class SQLiteStorage:
                 raise
 
     def block(self, height: int) -> Block | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT block FROM blocks WHERE height = ?", (height,)
-            ).fetchone()
-        return None if row is None else decode_block(bytes(row[0]))
+        raw = self._first("SELECT block FROM blocks WHERE height = ?", height)
+        return None if raw is None else decode_block(bytes(raw))
 
     def blocks(self) -> Iterator[Block]:
         """Every stored block in height order (read in pages, for verification)."""
@@ -245,24 +243,9 @@ class SQLiteStorage:
                 yield decode_block(bytes(raw))
                 height = row_height + 1
 
-    def raw_block(self, height: int) -> bytes | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT block FROM blocks WHERE height = ?", (height,)
-            ).fetchone()
-        return None if row is None else bytes(row[0])
-
-    def height_of_hash(self, block_hash: bytes) -> int | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT height FROM blocks WHERE hash = ?", (block_hash,)
-            ).fetchone()
-        return None if row is None else int(row[0])
-
     def stored_hash(self, height: int) -> bytes | None:
-        with self._lock:
-            row = self._db.execute("SELECT hash FROM blocks WHERE height = ?", (height,)).fetchone()
-        return None if row is None else bytes(row[0])
+        value = self._first("SELECT hash FROM blocks WHERE height = ?", height)
+        return None if value is None else bytes(value)
 
     def receipts(self, height: int) -> list[Receipt]:
         with self._lock:
@@ -283,11 +266,10 @@ class SQLiteStorage:
         return TransactionLocation(row[0], row[1], decode(bytes(row[2]), Receipt))
 
     def has_transaction(self, transaction_id: bytes) -> bool:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT 1 FROM transactions WHERE id = ? LIMIT 1", (transaction_id,)
-            ).fetchone()
-        return row is not None
+        return (
+            self._first("SELECT 1 FROM transactions WHERE id = ? LIMIT 1", transaction_id)
+            is not None
+        )
 
     def committed_among(self, transaction_ids: Sequence[bytes]) -> set[bytes]:
         """The ids among `transaction_ids` that are stored (one query per 500 ids)."""
