@@ -150,3 +150,61 @@ def test_verifier_gives_the_same_outcomes_in_threads_and_in_processes() -> None:
     assert described(in_processes) == described(expected)
     assert described(again) == described(expected)
     assert sum(isinstance(o, TransactionError) for o in expected) == 3
+
+
+def test_orders_workload_places_orders_that_commit_and_match() -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gridledger.cli",
+            "bench",
+            "--workload",
+            "orders",
+            "--rate",
+            "100",
+            "--duration",
+            "2",
+            "--accounts",
+            "10",
+            "--drain-timeout",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    lines = completed.stdout.strip().splitlines()
+    assert lines, completed.stderr
+    figures = json.loads(lines[-1])
+    assert completed.returncode == 0, (completed.stdout, completed.stderr)
+    assert figures["workload"] == "orders"
+    assert figures["successes"] == figures["sent"] == 200
+    market = figures["market"]
+    assert market["mechanism"] == "continuous"
+    assert market["orders"] == 200  # every order reached the period's book
+    assert market["trades"] > 0 and market["traded_wh"] > 0  # some crossed and traded
+    assert 0 < market["open_orders"] < 200  # and some rest
+
+
+def test_orders_are_for_a_period_open_through_the_run_and_alternate_sides() -> None:
+    from gridledger.bench.orders import GATE_CLOSURE_SECONDS, MARGIN_S, open_period, order_args
+
+    now_s, run_s = 1_800_000_000, 120.0
+    period = open_period(now_s, 3600, GATE_CLOSURE_SECONDS, run_s)
+    assert period * 3600 - GATE_CLOSURE_SECONDS >= now_s + run_s + MARGIN_S
+    assert (period - 1) * 3600 - GATE_CLOSURE_SECONDS < now_s + run_s + MARGIN_S
+    alice, bob = keypair_from_name("alice", "bench-test"), keypair_from_name("bob", "bench-test")
+    senders = [Sender(alice, 0, bob.address, "buy"), Sender(bob, 3, alice.address, "sell")]
+    raws = sign_all("bench-chain", senders, 4, period)
+    expected = [
+        make_transaction(
+            keys, "bench-chain", nonce, "market", "place_order", order_args(i, side, period)
+        )
+        for i, (keys, nonce, side) in enumerate(
+            [(alice, 0, "buy"), (bob, 3, "sell"), (alice, 1, "buy"), (bob, 4, "sell")]
+        )
+    ]
+    assert raws == [encode_transaction(signed) for signed in expected]
+    assert order_args(7, "buy", period) == order_args(7, "buy", period)  # deterministic

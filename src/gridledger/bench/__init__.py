@@ -9,8 +9,11 @@ The bench runs in its own process and talks to a node only through its API:
    node that is already running; it then needs the community directory
    (``--dir``) for the members' key files, and uses the active members with
    funds as senders.
-2. It signs every token transfer before the clock starts (in worker
-   processes), so signing never throttles the send rate.
+2. It signs every transaction before the clock starts (in worker
+   processes), so signing never throttles the send rate: token transfers
+   (``--workload transfer``), or market orders for one period that stays open
+   through the run (``--workload orders``, `gridledger.bench.orders`; the JSON
+   line then also holds what the run did to that period's book).
 3. It sends at a fixed rate: every `TICK_S` it submits the transactions that
    are due as one MessagePack batch (``POST /v1/transactions/batch``). The
    senders are split into `LANES` lanes with one request in flight each, so a

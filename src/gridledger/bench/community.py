@@ -1,5 +1,6 @@
 """The bench's senders: a temporary funded community, or the key files of a running one,
-and every transfer signed before the clock starts."""
+and every transaction (a transfer, or an order of the ``orders`` workload) signed before
+the clock starts."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import nacl.bindings
 
+from gridledger.bench.orders import order_args
 from gridledger.bench.settings import AMOUNT_MICRO, OPENING_BALANCE, SIGN_CHUNK, BenchError
 from gridledger.crypto import KeyPair, generate_keypair
 from gridledger.ledger import (
@@ -35,24 +38,39 @@ class Sender:
     keys: KeyPair
     first_nonce: int
     recipient: str
+    """Who its transfers go to (the transfer workload)."""
+    side: str = "buy"
+    """The side of its orders (the orders workload)."""
 
 
 def _sign_chunk(
-    chain_id: str, seeds: list[tuple[bytes, bytes, str]], jobs: list[tuple[int, int]]
+    chain_id: str,
+    seeds: list[tuple[bytes, bytes, str, str]],
+    jobs: list[tuple[int, int, int]],
+    period: int | None = None,
 ) -> list[bytes]:
-    """Canonical bytes of the transfers `jobs` = [(sender index, nonce)] (runs in a worker)."""
-    secret = [seed + public for seed, public, _ in seeds]
+    """Canonical bytes of `jobs` = [(sender index, nonce, index in the run)] (runs in a worker).
+
+    Transfers, or with `period` orders for that period (`orders.order_args`).
+    """
+    secret = [seed + public for seed, public, _, _ in seeds]
     raws: list[bytes] = []
-    for sender, nonce in jobs:
-        _, public, recipient = seeds[sender]
+    for sender, nonce, index in jobs:
+        _, public, recipient, side = seeds[sender]
+        if period is None:
+            contract, method = "tokens", "transfer"
+            args: dict[str, Any] = {"to": recipient, "amount_micro": AMOUNT_MICRO}
+        else:
+            contract, method = "market", "place_order"
+            args = order_args(index, side, period)
         body = Transaction(
             version=ENCODING_VERSION,
             chain_id=chain_id,
             sender=public,
             nonce=nonce,
-            contract="tokens",
-            method="transfer",
-            args={"to": recipient, "amount_micro": AMOUNT_MICRO},
+            contract=contract,
+            method=method,
+            args=args,
         )
         signature = nacl.bindings.crypto_sign(signing_bytes(body), secret[sender])[:64]
         raws.append(encode(SignedTransaction(body, Ed25519Authorization(signature))))
@@ -64,19 +82,26 @@ def schedule(senders: int, total: int) -> list[int]:
     return [i % senders for i in range(total)]
 
 
-def sign_all(chain_id: str, senders: list[Sender], total: int) -> list[bytes]:
-    """Sign `total` transfers, round robin over `senders`, each sender's nonces in order."""
-    seeds = [(s.keys.seed, s.keys.public_key, s.recipient) for s in senders]
+def sign_all(
+    chain_id: str, senders: list[Sender], total: int, period: int | None = None
+) -> list[bytes]:
+    """Sign `total` transactions, round robin over `senders`, each sender's nonces in order.
+
+    Transfers, or with `period` the orders workload's orders for that period.
+    """
+    seeds = [(s.keys.seed, s.keys.public_key, s.recipient, s.side) for s in senders]
     order = schedule(len(senders), total)
     jobs = [
-        (sender, senders[sender].first_nonce + i // len(senders)) for i, sender in enumerate(order)
+        (sender, senders[sender].first_nonce + i // len(senders), i)
+        for i, sender in enumerate(order)
     ]
     chunks = [jobs[i : i + SIGN_CHUNK] for i in range(0, len(jobs), SIGN_CHUNK)]
     if len(chunks) <= 1:
-        return _sign_chunk(chain_id, seeds, jobs)
+        return _sign_chunk(chain_id, seeds, jobs, period)
     workers = max(1, min(len(chunks), os.cpu_count() or 1))
     with ProcessPoolExecutor(workers) as pool:
-        parts = pool.map(_sign_chunk, [chain_id] * len(chunks), [seeds] * len(chunks), chunks)
+        count = len(chunks)
+        parts = pool.map(_sign_chunk, [chain_id] * count, [seeds] * count, chunks, [period] * count)
         return [raw for part in parts for raw in part]
 
 
@@ -84,9 +109,12 @@ def sign_all(chain_id: str, senders: list[Sender], total: int) -> list[bytes]:
 
 
 def bench_genesis(
-    accounts: int, chain_id: str = "gridledger-bench"
+    accounts: int, chain_id: str = "gridledger-bench", market: dict[str, Any] | None = None
 ) -> tuple[Genesis, list[KeyPair]]:
-    """A community of a regulator, an operator and `accounts` funded prosumers."""
+    """A community of a regulator, an operator and `accounts` funded prosumers.
+
+    `market`: market parameters for the genesis (the orders workload's).
+    """
     if accounts < 2:
         raise BenchError(f"--accounts must be at least 2, got {accounts}")
     keys = [generate_keypair() for _ in range(accounts)]
@@ -110,7 +138,10 @@ def bench_genesis(
         chain_id=chain_id,
         genesis_time_ms=time.time_ns() // 1_000_000,
         members=members,
-        parameters={"tokens": {"issuer_roles": ["operator"]}},
+        parameters={
+            "tokens": {"issuer_roles": ["operator"]},
+            **({"market": market} if market else {}),
+        },
     )
     return genesis, keys
 
@@ -121,8 +152,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def senders_of_directory(url: str, directory: Path, accounts: int, total: int) -> list[Sender]:
-    """Active, funded members whose key files are in `directory/keys`, with their nonces."""
+TRADING_ROLES = ("consumer", "producer", "prosumer", "storage")
+
+
+def senders_of_directory(
+    url: str, directory: Path, accounts: int, total: int, need_micro: int = AMOUNT_MICRO
+) -> list[Sender]:
+    """Active, funded members whose key files are in `directory/keys`, with their nonces.
+
+    Each needs `need_micro` per transaction (a transfer's amount, or for the orders
+    workload the most a buy escrows; only members of a trading role place orders,
+    consumers buying and the others alternating sides).
+    """
+    orders = need_micro != AMOUNT_MICRO
     from gridledger.keystore import KeyFileError, read_key
 
     key_files = sorted((directory / "keys").glob("*.key"))
@@ -136,10 +178,12 @@ def senders_of_directory(url: str, directory: Path, accounts: int, total: int) -
     with httpx.Client(timeout=30.0) as http:
         response = http.get(url + "/v1/members")
         response.raise_for_status()
-        active = sorted(m["address"] for m in response.json()["members"] if m["status"] == "active")
+        members = [m for m in response.json()["members"] if m["status"] == "active"]
+        active = sorted(m["address"] for m in members)
+        roles = {m["address"]: m["role"] for m in members}
         funded: list[tuple[KeyPair, int, int]] = []
         for address in active:
-            if address not in keys:
+            if address not in keys or (orders and roles[address] not in TRADING_ROLES):
                 continue
             account = http.get(f"{url}/v1/accounts/{address}").json()
             if account["balance_micro"] > 0:
@@ -151,11 +195,14 @@ def senders_of_directory(url: str, directory: Path, accounts: int, total: int) -
         )
     funded = funded[:accounts]
     per_sender = -(-total // len(funded))
-    poor = [pair.address for pair, _, balance in funded if balance < per_sender * AMOUNT_MICRO]
+    poor = [pair.address for pair, _, balance in funded if balance < per_sender * need_micro]
     if poor:
-        raise BenchError(f"members {', '.join(poor)} lack {per_sender} micro-units for the run")
+        raise BenchError(
+            f"members {', '.join(poor)} lack {per_sender * need_micro} micro-units for the run"
+        )
     senders: list[Sender] = []
     for pair, nonce, _ in funded:
         others = [a for a in active if a != pair.address]
-        senders.append(Sender(pair, nonce, others[len(senders) % len(others)]))
+        side = "buy" if roles[pair.address] == "consumer" or len(senders) % 2 == 0 else "sell"
+        senders.append(Sender(pair, nonce, others[len(senders) % len(others)], side))
     return senders

@@ -23,7 +23,9 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-def summarise(run: Run, rate: float, duration_s: float, accounts: int) -> dict[str, Any]:
+def summarise(
+    run: Run, rate: float, duration_s: float, accounts: int, workload: str = "transfer"
+) -> dict[str, Any]:
     sent = [i for i, s in enumerate(run.status) if s != UNSENT]
     ok = [i for i in sent if run.status[i] == COMMITTED_OK]
     failed_commit = sum(1 for i in sent if run.status[i] == COMMITTED_FAILED)
@@ -71,7 +73,7 @@ def summarise(run: Run, rate: float, duration_s: float, accounts: int) -> dict[s
         "duration_s": duration_s,
         "rate": rate,
         "accounts": accounts,
-        "workload": "transfer",
+        "workload": workload,
         "sent": len(sent),
         "failures_by_kind": {
             "rejected": rejected,

@@ -21,9 +21,18 @@ from gridledger.bench.community import (
     sign_all,
 )
 from gridledger.bench.load import drive
+from gridledger.bench.orders import (
+    GATE_CLOSURE_SECONDS,
+    MARKET_PARAMETERS,
+    PERIOD_SECONDS,
+    OrderPlan,
+    market_figures,
+    open_period,
+    plan_for_node,
+)
 from gridledger.bench.process import NodeProcess
 from gridledger.bench.report import report_table, summarise
-from gridledger.bench.settings import WORKLOADS, BenchError
+from gridledger.bench.settings import AMOUNT_MICRO, WORKLOADS, BenchError
 from gridledger.ledger import dump_genesis
 
 # -- entry point -----------------------------------------------------------------------------
@@ -90,19 +99,29 @@ def _run(
     node: NodeProcess | None = None
     workdir: Path | None = None
     try:
+        orders = workload == "orders"
+        plan: OrderPlan | None = None
+        run_s = duration_s + drain
         if url is None:
             workdir = Path(tempfile.mkdtemp(prefix="gridledger-bench-"))
-            genesis, keys = bench_genesis(accounts)
+            genesis, keys = bench_genesis(accounts, market=MARKET_PARAMETERS if orders else None)
             (workdir / "genesis.json").write_bytes(dump_genesis(genesis) + b"\n")
             node = NodeProcess(workdir, free_port(), node_options)
             console.print(
                 f"node pid {node.pid} on {node.url}, community of {accounts} accounts in {workdir}",
                 highlight=False,
             )
-            senders = [Sender(k, 0, keys[(i + 1) % len(keys)].address) for i, k in enumerate(keys)]
+            senders = [
+                Sender(k, 0, keys[(i + 1) % len(keys)].address, "buy" if i % 2 == 0 else "sell")
+                for i, k in enumerate(keys)
+            ]
             chain_id = genesis.chain_id
+            if orders:
+                now_s = genesis.genesis_time_ms // 1000
+                period = open_period(now_s, PERIOD_SECONDS, GATE_CLOSURE_SECONDS, run_s + 60)
+                plan = OrderPlan(period, 0)
             started = time.perf_counter()
-            raws = sign_all(chain_id, senders, total)
+            raws = sign_all(chain_id, senders, total, plan.period if plan else None)
             signing_s = time.perf_counter() - started
             node.wait_ready()
             target = node.url
@@ -112,14 +131,17 @@ def _run(
                 raise BenchError(
                     "--url needs --dir: the community directory with the members' keys"
                 )
-            senders = senders_of_directory(target, directory, accounts, total)
             with httpx.Client(timeout=30.0) as http:
                 chain_id = http.get(target + "/v1/head").json()["chain_id"]
+                plan = plan_for_node(http, target, run_s) if orders else None
+            need = plan.max_escrow_micro if plan else AMOUNT_MICRO
+            senders = senders_of_directory(target, directory, accounts, total, need)
             started = time.perf_counter()
-            raws = sign_all(chain_id, senders, total)
+            raws = sign_all(chain_id, senders, total, plan.period if plan else None)
             signing_s = time.perf_counter() - started
+        what = f"orders for period {plan.period}" if plan else "transfers"
         console.print(
-            f"signed {total:,} transfers from {len(senders)} accounts in {signing_s:.1f} s; "
+            f"signed {total:,} {what} from {len(senders)} accounts in {signing_s:.1f} s; "
             f"sending {rate:,} tps for {duration_s:g} s to {target}",
             highlight=False,
         )
@@ -136,7 +158,9 @@ def _run(
         )
         if node is not None and node.process.poll() is not None:
             raise BenchError(f"the node died during the run:\n{node.log_tail()}")
-        figures = summarise(run, rate, duration_s, len(senders))
+        figures = summarise(run, rate, duration_s, len(senders), workload)
+        if plan is not None:
+            figures["market"] = market_figures(target, plan.period)
         figures["signing_s"] = round(signing_s, 2)
         figures["node"] = "subprocess" if node is not None else target
         return figures

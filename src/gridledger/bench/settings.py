@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-WORKLOADS = ("transfer",)
+WORKLOADS = ("transfer", "orders")
+"""Token transfers, or market orders (`gridledger.bench.orders`)."""
 TICK_S = 0.025
 """How often each lane sends the transactions that are due (Caliper's fixed-rate controller)."""
 LANES = 2

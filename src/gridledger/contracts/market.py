@@ -43,16 +43,31 @@ Escrow
     out) and what the filled energy no longer needs (limit vs. trade price) is
     released at once; cancel, expiry, self-trade cancellation and closing at
     clear release the rest. If the regulator changes the cap for a period that
-    already has open buys, the next transaction touching the book re-prices
+    already has open buys, the next order or clear of the period re-prices
     their escrow: surplus is released, a shortfall is topped up from the buyer,
-    and a buy whose owner cannot top up is closed as ``underfunded``.
+    and a buy whose owner cannot top up is closed as ``underfunded``. (That
+    one transaction walks the open buys; the period record keeps the cap the
+    escrow was priced at, so the others do not.)
 
 Expiry (the rule)
     An order with ``expiry_s <= now`` is expired, but state changes only in
     transactions, so it is closed and its escrow released the next time a
     transaction touches its period's book: an order, a cancel, a bilateral
     agreement or the clear (and so at the latest at settlement). Queries may
-    show it open until then.
+    show it open until then. This needs no scan of the book: orders that can
+    expire while the book is open (an ``expiry_s`` before the period's end;
+    the default expiry is the period's end) are kept in an expiry index sorted
+    by (expiry, sequence), the period record holds the earliest, and a
+    transaction closes the due ones from the front, earliest first. (The index
+    is one list: an order with an explicit early expiry costs in proportion to
+    how many such orders are open; orders with the default expiry never touch
+    it.)
+
+Cost
+    An order reads and writes what it touches - the period record, its price
+    level's queue or the levels and orders it trades through (layout in
+    `gridledger.contracts.market_state`) - never the whole book; ``clear``
+    reads the whole book once.
 """
 
 from __future__ import annotations
@@ -67,11 +82,14 @@ from gridledger.contracts.market_state import (
     MAX_PRICE_MICRO_PER_KWH,
     NAMESPACE,
     SELLING_ROLES,
+    SIDES,
     TRADING_ROLES,
     OrderStatus,
     StoredOrder,
     Trade,
+    book_of,
     contract,
+    make_order_id,
     read_order,
     trades_for_period,
 )
@@ -80,10 +98,10 @@ from gridledger.ledger import Context, ContractRejected, NotAuthorised
 from gridledger.market import (
     MarketError,
     MatchResult,
+    Mechanism,
     PriceRule,
     Side,
     clear_call_auction,
-    match_continuous,
     match_high_low,
     trade_value_micro,
 )
@@ -103,6 +121,11 @@ class PlaceOrderArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """When an unfilled order leaves the book (seconds); 0 = the end of the period."""
 
 
+_SIDES = {"buy": Side.BUY, "sell": Side.SELL}
+_CONTINUOUS = str(Mechanism.CONTINUOUS)
+_RESTING = str(PriceRule.RESTING)
+
+
 def _check_order_args(args: PlaceOrderArgs) -> Side:
     if args.side not in ("buy", "sell"):
         raise ContractRejected(NAMESPACE, f"side {args.side!r} must be 'buy' or 'sell'")
@@ -118,7 +141,7 @@ def _check_order_args(args: PlaceOrderArgs) -> Side:
         )
     if args.period < 0:
         raise ContractRejected(NAMESPACE, f"period {args.period} is negative")
-    return Side(args.side)
+    return _SIDES[args.side]
 
 
 @contract.method(PlaceOrderArgs)
@@ -138,7 +161,7 @@ def place_order(context: Context, args: PlaceOrderArgs) -> None:
         raise ContractRejected(NAMESPACE, f"expiry_s {expiry_s} is not after now ({now_s} s)")
     session.reconcile_escrow()
     sequence = session.take_sequence()
-    order_id = f"{args.period}-{sequence}"
+    order_id = make_order_id(args.period, sequence)
     escrow_price = min(args.price_micro_per_kwh, session.bounds.cap_price_micro_per_kwh)
     escrow = trade_value_micro(args.energy_wh, escrow_price) if side is Side.BUY else 0
     session.pay_in(context.sender, escrow, f"escrow {order_id}")
@@ -159,16 +182,13 @@ def place_order(context: Context, args: PlaceOrderArgs) -> None:
         height=context.height,
         closed_at_s=0,
     )
-    incoming = session.add_order(stored)
-    try:
-        if session.mechanism == "continuous":
-            result = match_continuous(session.book, incoming, now_s, bounds=session.bounds)
-        else:
-            result = MatchResult((), session.book.expire(now_s))
-            session.book.add(incoming)
-    except MarketError as error:
-        raise ContractRejected(NAMESPACE, str(error)) from error
-    session.apply_result(result)
+    session.add_order(stored)
+    session.expire(now_s)
+    trades = 0
+    if session.mechanism == "continuous":
+        trades = match_on_arrival(session, sequence)
+    else:  # high_low and call_auction match when the book is cleared
+        session.rest(stored)
     session.save()
     context.emit(
         NAMESPACE,
@@ -180,8 +200,77 @@ def place_order(context: Context, args: PlaceOrderArgs) -> None:
         price_micro_per_kwh=args.price_micro_per_kwh,
         period=args.period,
         escrow_micro=escrow,
-        trades=len(result.matches),
+        trades=trades,
     )
+
+
+def match_on_arrival(session: Session, sequence: int) -> int:
+    """Continuous matching of the new open order `sequence`; the number of trades made.
+
+    The same rules as the library's `match_continuous` (a test checks they give
+    the same trades): the opposite side is walked from its best level, in time
+    priority inside a level, while the resting limit crosses the incoming one
+    (both as the price bounds make them); each trade is at the resting order's
+    effective limit. If the next resting order has the incoming order's owner,
+    the incoming order - always the newer - is cancelled (self-trade
+    prevention) with what is left of it. What remains otherwise rests.
+    """
+    incoming = session.order(sequence)
+    is_buy = incoming.side == "buy"
+    opposite = "sell" if is_buy else "buy"
+    limit = incoming.price_micro_per_kwh
+    feed_in = session.bounds.feed_in_price_micro_per_kwh
+    cap = session.bounds.cap_price_micro_per_kwh
+    effective = min(limit, cap) if is_buy else max(limit, feed_in)
+    residual = incoming.residual_wh
+    trades = 0
+    while residual:
+        best = session.best[opposite]
+        if best is None:
+            break
+        price = max(best, feed_in) if is_buy else min(best, cap)
+        if (effective < price) if is_buy else (price < effective):
+            break
+        resting = session.head(opposite, best)
+        if resting.owner == incoming.owner:
+            session.close(sequence, OrderStatus.SELF_TRADE)
+            return trades
+        energy = min(residual, resting.residual_wh)
+        buy, sell = (incoming, resting) if is_buy else (resting, incoming)
+        session.append_trade(
+            Trade(
+                trade_id="",
+                period=session.period,
+                kind="order",
+                buy_order_id=buy.order_id,
+                sell_order_id=sell.order_id,
+                buyer=buy.owner,
+                seller=sell.owner,
+                energy_wh=energy,
+                price_micro_per_kwh=price,
+                value_micro=0,
+                matched_at_s=session.now_s,
+                height=0,
+                mechanism=_CONTINUOUS,
+                price_rule=_RESTING,
+                bid_price_micro_per_kwh=buy.price_micro_per_kwh,
+                ask_price_micro_per_kwh=sell.price_micro_per_kwh,
+                buy_order_time_s=buy.order_time_s,
+                sell_order_time_s=sell.order_time_s,
+                buy_sequence=buy.sequence,
+                sell_sequence=sell.sequence,
+                clamped=effective != limit or price != best,
+            )
+        )
+        value = trade_value_micro(energy, price)
+        session.fill(sequence, energy, value)
+        if session.fill(resting.sequence, energy, value):
+            session.unrest(resting)
+        trades += 1
+        residual -= energy
+    if residual:
+        session.rest(session.order(sequence))
+    return trades
 
 
 class CancelOrderArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -202,10 +291,11 @@ def cancel_order(context: Context, args: CancelOrderArgs) -> None:
         raise ContractRejected(NAMESPACE, f"order {args.order_id} is {stored.status}, not open")
     session = Session(context, stored.period)
     session.require_before_gate("cancellations")
-    session.apply_result(MatchResult((), session.book.expire(session.now_s)))
-    if session.orders[args.order_id].status == OrderStatus.OPEN:  # else it just expired
-        session.book.cancel(args.order_id)
-        session.close(args.order_id, OrderStatus.CANCELLED)  # emits order_closed
+    session.expire(session.now_s)
+    current = session.order(stored.sequence)
+    if current.status == OrderStatus.OPEN:  # else it just expired
+        session.unrest(current)
+        session.close(stored.sequence, OrderStatus.CANCELLED)  # emits order_closed
     session.save()
 
 
@@ -214,23 +304,30 @@ class ClearArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 def _clear(session: Session) -> MatchResult:
-    """Match the period's book at its gate closure and close every order left open."""
+    """Match the period's book at its gate closure and close every order left open.
+
+    The one place the whole book is read: the open orders are loaded into the
+    library's `OrderBook`, the period's mechanism runs on it once, and after
+    it every order still open is closed as unfilled and the levels are deleted.
+    """
     moment = session.gate_closure_s
     session.reconcile_escrow()
+    session.expire(moment)
+    sequences = sorted(s for side in SIDES for s in session.sequences(side))
+    book = book_of([session.order(s) for s in sequences], session.period)
     try:
         if session.mechanism == "high_low":
-            result = match_high_low(
-                session.book, moment, rule=PriceRule.MIDPOINT, bounds=session.bounds
-            )
+            result = match_high_low(book, moment, rule=PriceRule.MIDPOINT, bounds=session.bounds)
         elif session.mechanism == "call_auction":
-            result = clear_call_auction(session.book, moment, bounds=session.bounds)
+            result = clear_call_auction(book, moment, bounds=session.bounds)
         else:  # continuous: everything that could trade already has
-            result = MatchResult((), session.book.expire(moment))
+            result = MatchResult((), book.expire(moment))
     except MarketError as error:
         raise ContractRejected(NAMESPACE, str(error)) from error
-    session.apply_result(result)
-    for order_id in list(session.open_ids):
-        session.close(order_id, OrderStatus.UNFILLED)
+    session.apply_clear_result(result)
+    for order in sorted(book, key=lambda order: order.sequence):
+        session.close(order.sequence, OrderStatus.UNFILLED)
+    session.drop_book()
     session.mark_cleared()
     return result
 

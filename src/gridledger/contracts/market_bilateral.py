@@ -47,7 +47,7 @@ from gridledger.contracts.market_state import (
 from gridledger.contracts.membership import read_member, require_role
 from gridledger.crypto import is_valid_signature
 from gridledger.ledger import Context, ContractRejected, NotAuthorised, StateReader, encode
-from gridledger.market import MatchResult, trade_value_micro
+from gridledger.market import trade_value_micro
 
 AGREEMENT_DOMAIN = b"gridledger/bilateral-agreement/v1\x00"
 
@@ -224,7 +224,7 @@ def agree(context: Context, args: AgreeArgs) -> None:
         raise ContractRejected(
             NAMESPACE, f"the seller's signature does not verify for {offer.seller}"
         )
-    session.apply_result(MatchResult((), session.book.expire(session.now_s)))
+    session.expire(session.now_s)
     value = trade_value_micro(args.energy_wh, args.price_micro_per_kwh)
     session.pay_in(context.sender, value, f"escrow agreement {args.agreement_id}")
     trade = session.append_trade(

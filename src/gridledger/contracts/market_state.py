@@ -4,16 +4,38 @@ The market contract's methods live in `gridledger.contracts.market` (orders,
 clearing) and `gridledger.contracts.market_bilateral` (seed 001's offers and
 signed agreements); both register on the one `contract` defined here.
 
-State (namespace ``market``), every key zero-padded so that sorted keys are
-chronological:
+State (namespace ``market``), every number zero-padded so that sorted keys are
+chronological (periods, trades) or by price (levels):
 
-- ``period/<period>`` → `PeriodBook`: the mechanism, the order ids in
-  insertion sequence (all, and those still open), the trade count, whether the
-  book was cleared and settled;
-- ``order/<order id>`` → `StoredOrder`; order ids are ``"<period>-<sequence>"``;
+- ``period/<period>`` → `PeriodBook`: the mechanism, the sequence counter,
+  counts of open orders, trades and offers, the best bid and ask, whether the
+  book was cleared and settled. Fixed in size, whatever the book holds;
+- ``order/<order id>`` → `StoredOrder`, one key per order, open or closed;
+  order ids are ``"<period>-<sequence>"``;
+- ``level/<period>/<side>/<price>`` → `Level`: the queue of the orders resting
+  at that limit price on that side, in time priority, as positions ``[head,
+  tail)`` and the number of open orders in it; the key exists while the level
+  holds an open order;
+- ``queue/<period>/<side>/<price>/<chunk>`` → the sequences at queue positions
+  ``chunk * QUEUE_CHUNK`` onwards (at most `QUEUE_CHUNK`), so appending or
+  taking the head reads and writes one short list whatever the level holds.
+  An order that leaves the level other than from its head (cancelled, expired)
+  stays in its chunk and is skipped when it reaches the head: that is paid
+  once, by the transaction that skips it;
+- ``prices/<period>/<side>`` → the limit prices that have a level on that side,
+  ascending;
+- ``expiring/<period>`` → ``[expiry_s, sequence]`` of the open orders that can
+  expire while the book is open (``expiry_s`` before the period's end), sorted;
 - ``trade/<period>/<n>`` → `Trade`, ``n`` from 0 in the order trades were made;
 - ``offer/<offer id>`` → `Offer` (bilateral path); offer ids ``"<period>-o<n>"``;
 - ``agreement/<offer id>/<agreement id>`` → trade id (spent agreement ids).
+
+So an order reads and writes the period record, the level and queue chunk it
+rests in or the levels and chunks it trades through, the orders it trades with
+and, only when a level appears or disappears, the side's price list: its cost
+follows the price levels crossed and the orders filled, not the size of the
+book. After the clear the levels, queues, price lists and expiry index are
+deleted (no order is open any more).
 
 Money: the escrow of open buy orders and of unsettled trades is held in the
 token account `ESCROW`. Invariant, for every period not yet settled::
@@ -63,7 +85,9 @@ class OrderStatus:
     """The cap rose and the buyer could not top up the escrow."""
 
 
-class StoredOrder(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+class StoredOrder(
+    msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True, gc=False
+):
     order_id: str
     owner: str
     side: str
@@ -85,7 +109,7 @@ class StoredOrder(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_f
     """Block time at which the order stopped being open (0 while open)."""
 
 
-class Trade(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+class Trade(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True, gc=False):
     """One trade, with the audit record of why it happened (the library's `MatchReason`)."""
 
     trade_id: str
@@ -113,18 +137,46 @@ class Trade(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=
     clamped: bool
 
 
-class PeriodBook(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+class PeriodBook(
+    msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True, gc=False
+):
+    """One period's book record: small and fixed in size, read by every order of the period."""
+
     period: int
     mechanism: str
     """Fixed when the period's first order (or its clear) arrives."""
     next_sequence: int
-    order_ids: list[str]
-    open_ids: list[str]
+    """Orders placed so far: ids ``"<period>-0"`` to ``"<period>-<next_sequence - 1>"``."""
+    open_count: int
+    """Orders still open (resting in a price level)."""
     trade_count: int
     offer_count: int
     cleared: bool
     cleared_height: int
     settled: bool
+    best_bid_micro_per_kwh: int | None
+    """The highest limit of an open buy (None: no buy rests)."""
+    best_ask_micro_per_kwh: int | None
+    """The lowest limit of an open sell (None: no sell rests)."""
+    escrow_cap_micro_per_kwh: int
+    """The cap the open buys' escrow was last priced against (re-priced when the cap changes)."""
+    next_expiry_s: int | None
+    """The earliest ``expiry_s`` in the expiry index (None: the index is empty)."""
+
+
+QUEUE_CHUNK = 64
+"""Queue positions per chunk of a level (one state value of at most 64 sequences)."""
+
+
+class Level(msgspec.Struct, array_like=True, forbid_unknown_fields=True, gc=False):
+    """One price level's queue: positions ``[head, tail)`` and its open orders (mutable)."""
+
+    head: int
+    """The first position not yet taken off (its order may have closed meanwhile)."""
+    tail: int
+    """The position the next order to rest here gets."""
+    live: int
+    """Open orders in the queue (the others are skipped when they reach the head)."""
 
 
 class Offer(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
@@ -150,6 +202,22 @@ def order_key(order_id: str) -> str:
     return f"order/{order_id}"
 
 
+def level_key(period: int, side: str, price_micro_per_kwh: int) -> str:
+    return f"level/{period:012d}/{side}/{price_micro_per_kwh:012d}"
+
+
+def chunk_key(period: int, side: str, price_micro_per_kwh: int, chunk: int) -> str:
+    return f"queue/{period:012d}/{side}/{price_micro_per_kwh:012d}/{chunk:09d}"
+
+
+def prices_key(period: int, side: str) -> str:
+    return f"prices/{period:012d}/{side}"
+
+
+def expiring_key(period: int) -> str:
+    return f"expiring/{period:012d}"
+
+
 def trade_key(period: int, index: int) -> str:
     return f"trade/{period:012d}/{index:06d}"
 
@@ -166,22 +234,69 @@ def make_order_id(period: int, sequence: int) -> str:
     return f"{period}-{sequence}"
 
 
+SIDES = ("buy", "sell")
+
+
 # -- queries (pure functions of the state) ----------------------------------------------------
+
+# The records every order reads are decoded by typed decoders directly: they were written
+# by `encode` (`Context.write`), so the canonical-form check of `ledger.decode` (decode,
+# re-encode, compare) would only repeat what is known; it costs about as much as the decode.
+# The records hold numbers and strings only, so they can never be part of a reference cycle
+# and are declared ``gc=False``: the collector does not track them.
+_PERIOD_BOOK = msgspec.msgpack.Decoder(PeriodBook)
+_STORED_ORDER = msgspec.msgpack.Decoder(StoredOrder)
+_LEVEL = msgspec.msgpack.Decoder(Level)
+_INTEGERS = msgspec.msgpack.Decoder(list[int])
 
 
 def read_period(state: StateReader, period: int) -> PeriodBook | None:
     raw = state.get(NAMESPACE, period_key(period))
-    return None if raw is None else decode(raw, PeriodBook)
+    return None if raw is None else _PERIOD_BOOK.decode(raw)
 
 
 def read_order(state: StateReader, order_id: str) -> StoredOrder | None:
     raw = state.get(NAMESPACE, order_key(order_id))
-    return None if raw is None else decode(raw, StoredOrder)
+    return None if raw is None else _STORED_ORDER.decode(raw)
 
 
 def read_offer(state: StateReader, offer_id: str) -> Offer | None:
     raw = state.get(NAMESPACE, offer_key(offer_id))
     return None if raw is None else decode(raw, Offer)
+
+
+def read_prices(state: StateReader, period: int, side: str) -> list[int]:
+    """Limit prices with open orders on `side` of `period`'s book, ascending."""
+    raw = state.get(NAMESPACE, prices_key(period, side))
+    return [] if raw is None else _INTEGERS.decode(raw)
+
+
+def read_level(state: StateReader, period: int, side: str, price_micro_per_kwh: int) -> Level:
+    """The queue at one limit price on `side` (empty if the level does not exist)."""
+    raw = state.get(NAMESPACE, level_key(period, side, price_micro_per_kwh))
+    return Level(0, 0, 0) if raw is None else _LEVEL.decode(raw)
+
+
+def read_chunk(
+    state: StateReader, period: int, side: str, price_micro_per_kwh: int, chunk: int
+) -> list[int]:
+    raw = state.get(NAMESPACE, chunk_key(period, side, price_micro_per_kwh, chunk))
+    return [] if raw is None else _INTEGERS.decode(raw)
+
+
+def queued_sequences(state: StateReader, period: int, side: str, price: int) -> list[int]:
+    """Sequences in one level's queue from its head, in time priority (some may be closed)."""
+    level = read_level(state, period, side, price)
+    queued: list[int] = []
+    for chunk in range(level.head // QUEUE_CHUNK, -(-level.tail // QUEUE_CHUNK)):
+        queued += read_chunk(state, period, side, price, chunk)
+    return queued[level.head % QUEUE_CHUNK :]
+
+
+def read_expiring(state: StateReader, period: int) -> list[tuple[int, int]]:
+    """``(expiry_s, sequence)`` of the open orders that can expire before the clear, sorted."""
+    raw = state.get(NAMESPACE, expiring_key(period))
+    return [] if raw is None else decode(raw, list[tuple[int, int]])
 
 
 def _load(state: StateReader, order_id: str) -> StoredOrder:
@@ -194,13 +309,26 @@ def _load(state: StateReader, order_id: str) -> StoredOrder:
 def orders_for_period(state: StateReader, period: int) -> list[StoredOrder]:
     """Every order placed for `period`, open or closed, in insertion sequence."""
     book = read_period(state, period)
-    return [] if book is None else [_load(state, i) for i in book.order_ids]
+    count = 0 if book is None else book.next_sequence
+    return [_load(state, make_order_id(period, sequence)) for sequence in range(count)]
+
+
+def open_on_side(state: StateReader, period: int, side: str) -> list[StoredOrder]:
+    """The open orders on `side` of `period`'s book, in priority order (best level first)."""
+    prices = read_prices(state, period, side)
+    best_first = reversed(prices) if side == "buy" else prices
+    orders = (
+        _load(state, make_order_id(period, s))
+        for price in best_first
+        for s in queued_sequences(state, period, side, price)
+    )
+    return [o for o in orders if o.status == OrderStatus.OPEN]
 
 
 def open_orders(state: StateReader, period: int) -> list[StoredOrder]:
     """The orders of `period` still open, in insertion sequence."""
-    book = read_period(state, period)
-    return [] if book is None else [_load(state, i) for i in book.open_ids]
+    orders = [o for side in SIDES for o in open_on_side(state, period, side)]
+    return sorted(orders, key=lambda o: o.sequence)
 
 
 def trades_for_period(state: StateReader, period: int) -> list[Trade]:
@@ -259,12 +387,14 @@ def depth(state: StateReader, period: int) -> Depth:
 
     Orders past their expiry still show until a transaction touches the book.
     """
-    book = book_of(open_orders(state, period), period)
 
-    def levels(side: Side) -> list[DepthLevel]:
+    def levels(side: str) -> list[DepthLevel]:
+        by_price: dict[int, list[StoredOrder]] = {}
+        for order in open_on_side(state, period, side):
+            by_price.setdefault(order.price_micro_per_kwh, []).append(order)
         return [
-            DepthLevel(level.price_micro_per_kwh, level.residual_wh, level.orders)
-            for level in book.depth(side)
+            DepthLevel(price, sum(o.residual_wh for o in orders), len(orders))
+            for price, orders in by_price.items()
         ]
 
-    return Depth(period, levels(Side.BUY), levels(Side.SELL))
+    return Depth(period, levels("buy"), levels("sell"))

@@ -278,16 +278,20 @@ class OrderBook:
 
     def _insert(self, entry: Entry) -> None:
         order = entry.order
+        order_id = order.order_id
         (self._bids if order.side is Side.BUY else self._asks).insert(entry)
-        self._index[order.order_id] = entry
-        owned = self._owners.get(order.owner)
+        self._index[order_id] = entry
+        owner = order.owner
+        owned = self._owners.get(owner)
         if owned is None:
-            owned = self._owners[order.owner] = {}
-        owned[order.order_id] = entry
-        bucket = self._expiring.get(order.expiry_s)
+            self._owners[owner] = {order_id: entry}
+        else:
+            owned[order_id] = entry
+        expiry = order.expiry_s
+        bucket = self._expiring.get(expiry)
         if bucket is None:
-            self._expiring[order.expiry_s] = [entry]
-            heappush(self._expiry_times, order.expiry_s)
+            self._expiring[expiry] = [entry]
+            heappush(self._expiry_times, expiry)
         else:
             bucket.append(entry)
         self._expiring_count += 1

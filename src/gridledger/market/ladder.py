@@ -73,16 +73,28 @@ class Ladder:
         level = self.levels.get(key)
         if level is None:
             level = self.levels[key] = Level()
-            insort(self.keys, key)
+            keys = self.keys
+            if not keys or key > keys[-1]:
+                keys.append(key)  # a new best level: no search needed
+            else:
+                insort(keys, key)
+            level.entries.append(entry)
+            level.live = 1
+            return
         entries = level.entries
-        if entries and arrives_after(entries[-1].order, entry.order):
-            # Rare: issued before orders already resting at this price. Keep time order.
-            index = len(entries)
-            while index > 0 and arrives_after(entries[index - 1].order, entry.order):
-                index -= 1
-            entries.insert(index, entry)
-        else:
-            entries.append(entry)
+        if entries:
+            last, order = entries[-1].order, entry.order
+            if last.order_time_s > order.order_time_s or (
+                last.order_time_s == order.order_time_s and last.sequence > order.sequence
+            ):
+                # Rare: issued before orders already resting at this price. Keep time order.
+                index = len(entries)
+                while index > 0 and arrives_after(entries[index - 1].order, order):
+                    index -= 1
+                entries.insert(index, entry)
+                level.live += 1
+                return
+        entries.append(entry)
         level.live += 1
 
     def unlink(self, entry: Entry) -> None:

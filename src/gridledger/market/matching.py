@@ -166,7 +166,8 @@ def match_continuous(
     be valid for the book, issued no later than ``now_s`` and not yet expired.
     With ``assign_sequence`` it gets the book's next sequence.
     """
-    require_time(now_s)
+    if type(now_s) is not int or now_s < 0:
+        require_time(now_s)
     book._check_new(incoming)
     if incoming.order_time_s > now_s:
         raise InvalidOrder(
@@ -180,28 +181,42 @@ def match_continuous(
         )
     if assign_sequence:
         incoming = with_sequence(incoming, book.next_sequence)
-    expired = book.expire(now_s) if book._due(now_s) else ()
+    times = book._expiry_times
+    expired = book.expire(now_s) if times and times[0] <= now_s else ()
     entry = Entry(incoming)
     is_buy = incoming.side is Side.BUY
     limit = incoming.price_micro_per_kwh
-    effective = effective_bid(limit, bounds) if is_buy else effective_ask(limit, bounds)
+    if bounds is None:
+        floor, cap = 0, limit  # no bound ever applies
+        effective = limit
+    else:
+        floor, cap = bounds.feed_in_price_micro_per_kwh, bounds.cap_price_micro_per_kwh
+        effective = (
+            (limit if limit < cap else cap) if is_buy else (limit if limit > floor else floor)
+        )
     opposite = book._asks if is_buy else book._bids
+    keys = opposite.keys
+    # The common case first: the best opposite limit does not cross, so the order rests.
+    if not keys or not _crosses(is_buy, effective, keys[-1], floor, cap, bounds is not None):
+        book._insert(entry)
+        return MatchResult((), expired, (), incoming)
     owner = incoming.owner
     matches: list[Match] = []
     cancelled: list[Order] = []
-    while entry.residual and opposite.keys:
+    while entry.residual and keys:
         head = opposite.head()
         if head is None:
             break
         rest = head.order
-        if is_buy:
-            price = effective_ask(rest.price_micro_per_kwh, bounds)
-            if effective < price:
-                break
+        rest_limit = rest.price_micro_per_kwh
+        if bounds is None:
+            price = rest_limit
+        elif is_buy:
+            price = rest_limit if rest_limit > floor else floor
         else:
-            price = effective_bid(rest.price_micro_per_kwh, bounds)
-            if price < effective:
-                break
+            price = rest_limit if rest_limit < cap else cap
+        if (effective < price) if is_buy else (price < effective):
+            break
         if rest.owner == owner:
             if is_newer(incoming, rest):
                 cancelled.append(with_residual(incoming, entry.residual))
@@ -210,8 +225,8 @@ def match_continuous(
             cancelled.append(book._view(head))  # the resting order is the newer one
             book._remove(head)
             continue
-        energy = min(entry.residual, head.residual)
-        clamped = effective != limit or price != rest.price_micro_per_kwh
+        energy = entry.residual if entry.residual < head.residual else head.residual
+        clamped = effective != limit or price != rest_limit
         buy_order, sell_order = (incoming, rest) if is_buy else (rest, incoming)
         matches.append(
             pair_match(
@@ -230,11 +245,24 @@ def match_continuous(
     if not entry.residual:
         return MatchResult(tuple(matches), expired, tuple(cancelled))
     book._insert(entry)
-    if not matches and not cancelled:
-        return MatchResult((), expired, (), incoming)  # the common case: rested untouched
     return MatchResult(
         tuple(matches), expired, tuple(cancelled), with_residual(incoming, entry.residual)
     )
+
+
+def _crosses(
+    is_buy: bool, effective: int, best_key: int, floor: int, cap: int, bounded: bool
+) -> bool:
+    """Whether the best opposite level (its ladder key) crosses the incoming effective limit."""
+    if is_buy:
+        ask = -best_key
+        if bounded and ask < floor:
+            ask = floor
+        return ask <= effective
+    bid = best_key
+    if bounded and bid > cap:
+        bid = cap
+    return bid >= effective
 
 
 def match_against_standing_offers(book: OrderBook, now_s: int, bounds: PriceBounds) -> MatchResult:
