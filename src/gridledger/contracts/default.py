@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from gridledger.contracts import market, membership, metering, parameters, settlement, tokens
+from gridledger.contracts import (
+    market,
+    membership,
+    metering,
+    parameters,
+    pricing,
+    settlement,
+    tokens,
+)
 from gridledger.contracts.registry import Registry
 
 
@@ -15,5 +23,6 @@ def default_registry() -> Registry:
         metering.contract,
         market.contract,
         settlement.contract,
+        pricing.contract,
     ]
     return Registry(contracts, membership.check_active_member)

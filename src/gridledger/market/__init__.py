@@ -2,7 +2,8 @@
 
 No I/O, no global settings, no floats: energy in Wh, prices in micro-units per
 kWh, money in micro-units, times in integer seconds. See DESIGN.md, "Market
-and settlement".
+and settlement". The exception is `pricing`, seed 003's pricing game: an
+off-chain solver in floats whose rounded result the pricing contract checks.
 """
 
 from gridledger.market.auction import ClearingPoint, clear_call_auction, uniform_clearing
@@ -46,6 +47,17 @@ from gridledger.market.prices import (
     require_within_bounds,
     trade_value_micro,
 )
+from gridledger.market.pricing import (
+    GameRule,
+    InvalidPricingGame,
+    PricingGame,
+    PricingOutcome,
+    Regime,
+    Seller,
+    best_response_load_wh,
+    preference_for_load,
+    solve_pricing_game,
+)
 from gridledger.market.trades import Match, MatchReason, MatchResult, Mechanism
 
 __all__ = [
@@ -55,8 +67,10 @@ __all__ = [
     "RESERVED_OWNERS",
     "ClearingPoint",
     "DuplicateOrder",
+    "GameRule",
     "InvalidBounds",
     "InvalidOrder",
+    "InvalidPricingGame",
     "MarketError",
     "Match",
     "MatchReason",
@@ -68,9 +82,14 @@ __all__ = [
     "PriceLevel",
     "PriceOutOfBounds",
     "PriceRule",
+    "PricingGame",
+    "PricingOutcome",
+    "Regime",
+    "Seller",
     "Side",
     "UnknownOrder",
     "UnsupportedPriceRule",
+    "best_response_load_wh",
     "clear_call_auction",
     "effective_ask",
     "effective_bid",
@@ -82,8 +101,10 @@ __all__ = [
     "new_order",
     "outranks",
     "pair_price",
+    "preference_for_load",
     "priority_key",
     "require_within_bounds",
+    "solve_pricing_game",
     "trade_value_micro",
     "uniform_clearing",
     "validate_order",
