@@ -1,0 +1,79 @@
+"""From a scenario's member specs to households with devices, forecasters and strategies."""
+
+from __future__ import annotations
+
+from gridledger.agents.devices import (
+    Battery,
+    PvSite,
+    SeriesProfile,
+    bdew_load_profile,
+    clear_sky_pv_profile,
+    series_profile,
+)
+from gridledger.agents.forecast import make_forecaster
+from gridledger.agents.household import Household, Variation
+from gridledger.simulation.community import HouseholdSpec
+from gridledger.simulation.scenario import PvSpec, Scenario, SiteSpec, start_seconds
+
+
+def pv_site(site: SiteSpec, pv: PvSpec) -> PvSite:
+    return PvSite(
+        site.latitude_deg,
+        site.longitude_deg,
+        site.altitude_m,
+        pv.tilt_deg,
+        pv.azimuth_deg,
+        site.performance_ratio,
+    )
+
+
+def build_household(
+    scenario: Scenario, spec: HouseholdSpec, trades_from_storage: bool
+) -> Household:
+    """A household's devices over the scenario's horizon (profiles computed once, cached)."""
+    start = start_seconds(scenario.horizon)
+    duration = scenario.horizon.periods * scenario.market.period_seconds
+    group = spec.group
+    pv: SeriesProfile | None = None
+    if group.pv is not None:
+        if group.pv.series is not None:
+            given = group.pv.series
+            pv = series_profile(start, given.step_seconds, given.energy_wh)
+        else:
+            site = pv_site(scenario.site, group.pv)
+            pv = clear_sky_pv_profile(site, start, duration, group.pv.peak_power_w)
+        if spec.size_factor != 1.0:
+            pv = pv.scaled(spec.size_factor)
+    load: SeriesProfile | None = None
+    if group.load is not None:
+        if group.load.series is not None:
+            given = group.load.series
+            load = series_profile(start, given.step_seconds, given.energy_wh)
+        else:
+            load = bdew_load_profile(group.load.profile, group.load.annual_kwh, start, duration)
+        if spec.size_factor != 1.0:
+            load = load.scaled(spec.size_factor)
+    battery = None
+    if group.battery is not None:
+        b = group.battery
+        battery = Battery(
+            b.capacity_wh,
+            b.max_charge_w,
+            b.max_discharge_w,
+            b.round_trip_efficiency_permille,
+            b.initial_state_of_charge_wh,
+        )
+    forecast = group.forecast
+    return Household(
+        name=spec.name,
+        pv=pv,
+        load=load,
+        battery=battery,
+        forecaster=make_forecaster(forecast.kind, forecast.window, forecast.season),
+        variation=Variation(
+            pv=0.0 if group.pv is None else group.pv.variation,
+            load=0.0 if group.load is None else group.load.variation,
+        ),
+        trades_from_storage=trades_from_storage and battery is not None,
+        seed=f"{scenario.name}/{scenario.seed}",
+    )

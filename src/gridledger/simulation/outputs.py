@@ -1,0 +1,128 @@
+"""Write a finished run's results folder, every figure read back from the chain.
+
+Layout of ``DIR``::
+
+    community/          genesis.json, keys/, chain.sqlite (a normal community)
+    orders.csv          every order, as the market contract stored it
+    trades.csv          every trade, with its audit fields
+    periods.csv         per period: orders, trades, prices, energy, grid flows
+    settlements.csv     every member's settlement statement per period
+    balances.csv        opening (genesis) and final balance of every account holder
+    device_data.csv     raw device data per member and period (hashes anchored on chain)
+    kpis.json           the key figures (see `gridledger.simulation.kpis`)
+    plots/*.png         traded energy, mean price, energy flows
+    report.html         the key figures and the plots on one page
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+from gridledger.ledger import load_genesis
+from gridledger.simulation.kpis import compute_kpis, period_rows
+from gridledger.simulation.plots import write_plots
+from gridledger.simulation.records import ChainRecords, check_device_data, read_chain
+from gridledger.simulation.report import render_report
+from gridledger.simulation.runner import Runner, RunSummary, device_batch_digest, device_rows_csv
+
+TRADE_FIELDS = (
+    "trade_id",
+    "period",
+    "kind",
+    "buyer",
+    "seller",
+    "energy_wh",
+    "price_micro_per_kwh",
+    "value_micro",
+    "buy_order_id",
+    "sell_order_id",
+    "mechanism",
+    "price_rule",
+    "bid_price_micro_per_kwh",
+    "ask_price_micro_per_kwh",
+    "clamped",
+    "matched_at_s",
+    "height",
+)
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], fields: list[str] | None = None) -> None:
+    """Rows as CSV; the columns are ``fields`` or the first row's keys."""
+    columns = fields if fields is not None else (list(rows[0]) if rows else [])
+    with path.open("w", newline="") as file:
+        writer = csv.DictWriter(file, columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def named(
+    rows: list[dict[str, Any]], names: dict[str, str], **columns: str
+) -> list[dict[str, Any]]:
+    """Rows with a member-name column added for each address column (``address=name_column``)."""
+    return [
+        {**row, **{name: names.get(row[address], "") for address, name in columns.items()}}
+        for row in rows
+    ]
+
+
+def balance_rows(records: ChainRecords, opening: dict[str, int]) -> list[dict[str, Any]]:
+    rows = []
+    for member in records.members:
+        address = member["address"]
+        final = records.balances[address]
+        start = opening.get(address, 0)
+        rows.append(
+            {
+                "name": member["name"],
+                "address": address,
+                "role": member["role"],
+                "opening_micro": start,
+                "final_micro": final,
+                "change_micro": final - start,
+            }
+        )
+    return rows
+
+
+def chain_file_bytes(community: Path) -> int:
+    return sum(p.stat().st_size for p in community.iterdir() if p.name.startswith("chain.sqlite"))
+
+
+def write_results(
+    runner: Runner, summary: RunSummary, out: Path, close: bool = True
+) -> dict[str, Any]:
+    """Read the run back from the chain and write every result file; returns the KPIs.
+
+    Closes the runner's node first unless ``close`` is false (then the chain file
+    size is measured while it is open).
+    """
+    records = read_chain(runner.client, summary.periods)
+    check_device_data(summary.device_rows, records.anchors, device_batch_digest)
+    community = runner.directory
+    if close:
+        runner.close()
+    scenario = runner.scenario
+    kpis = compute_kpis(
+        records, summary.device_rows, scenario.name, scenario.seed, chain_file_bytes(community)
+    )
+    genesis = load_genesis((community / "genesis.json").read_bytes())
+    opening = {m["address"]: 0 for m in records.members}
+    by_key = {m["public_key"]: m["address"] for m in records.members}
+    for member in genesis.members:
+        opening[by_key[member.public_key]] = member.balance_micro
+    rows = period_rows(records, summary.device_rows)
+    names = {m["address"]: m["name"] for m in records.members}
+    write_csv(out / "orders.csv", named(records.orders, names, owner="owner_name"))
+    trades = named(records.trades, names, buyer="buyer_name", seller="seller_name")
+    write_csv(out / "trades.csv", trades, [*TRADE_FIELDS, "buyer_name", "seller_name"])
+    write_csv(out / "periods.csv", rows)
+    write_csv(out / "settlements.csv", named(records.statements, names, member="member_name"))
+    write_csv(out / "balances.csv", balance_rows(records, opening))
+    (out / "device_data.csv").write_text(device_rows_csv(summary.device_rows))
+    (out / "kpis.json").write_text(json.dumps(kpis, indent=2) + "\n")
+    write_plots(rows, out / "plots")
+    (out / "report.html").write_text(render_report(kpis, scenario.description))
+    return kpis

@@ -1,0 +1,454 @@
+"""The simulation runner: households trade on an embedded node, in simulated time.
+
+Every period goes through the market's whole life on the chain, each step a
+block stamped with the simulated clock (Unix milliseconds):
+
+1. orders, shortly before gate closure (``gate_closure_seconds`` before the
+   period starts): each household's strategy sees its expected position and
+   the community's price history and its bids are signed as
+   ``market.place_order``;
+2. clearing, at gate closure: the operator sends ``market.clear``;
+3. readings, just after the period ends: the devices run (actual generation,
+   load, battery dispatch), each household's meter key signs its export and
+   import (``metering.record_reading``), and the operator anchors the SHA-256
+   of the period's raw device data (``metering.anchor_batch``; the data goes
+   to ``device_data.csv``, as seed 001 §4.3 keeps raw data off chain);
+4. settlement, when the meter window closes: the operator sends
+   ``settlement.settle`` and every strategy learns its outcome, read back from
+   the chain.
+
+Steps of neighbouring periods interleave; they run in time order. Agents use
+only the client (`LocalClient`); the runner itself touches the node only to
+create it and to cut blocks at simulated times.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from gridledger.agents.household import Household, Metered
+from gridledger.agents.interfaces import Bid, MarketView, Outcome, PriceBand, Strategy
+from gridledger.client import LocalClient, Wallet
+from gridledger.contracts.metering import reading_message
+from gridledger.crypto import KeyPair
+from gridledger.market import trade_value_micro
+from gridledger.node import CutterConfig, Node
+from gridledger.simulation.community import (
+    OPERATOR,
+    REGULATOR,
+    build_genesis,
+    expand_members,
+    member_keys,
+    meter_keys,
+    write_community,
+)
+from gridledger.simulation.households import build_household
+from gridledger.simulation.scenario import Scenario, ScenarioError, start_seconds
+from gridledger.simulation.strategies import STORAGE_TRADING, make_regulator, make_strategy
+
+DEVICE_DATA_FIELDS = (
+    "period",
+    "member",
+    "name",
+    "generation_wh",
+    "consumption_wh",
+    "charged_wh",
+    "discharged_wh",
+    "state_of_charge_wh",
+    "exported_wh",
+    "imported_wh",
+)
+
+# step kinds, in the order they run when they fall on the same second
+ORDERS, CLEAR, READINGS, SETTLE = 0, 1, 2, 3
+
+
+@dataclass(frozen=True, order=True)
+class Step:
+    time_s: int
+    kind: int
+    period: int
+
+
+@dataclass
+class Agent:
+    """One household member: devices, strategy, keys and randomness."""
+
+    name: str
+    role: str
+    household: Household
+    strategy: Strategy
+    wallet: Wallet
+    meter: KeyPair
+    meter_wallet: Wallet
+    rng: random.Random
+
+
+class OperatorAgent(Protocol):
+    """A market operator that acts on the chain before each period's orders (seed 003)."""
+
+    def before_orders(self, runner: Runner, period: int) -> None: ...
+
+    def posted_price(self, period: int) -> int | None:
+        """The price posted for ``period``, as read back from the chain (None if none)."""
+        ...
+
+
+@dataclass
+class RunSummary:
+    periods: list[int]
+    height: int
+    head_hash: str
+    device_rows: list[dict[str, int | str]] = field(default_factory=list)
+
+
+Progress = Callable[[int, int, str], None]
+"""Called with (steps done, steps in all, what just ran)."""
+
+
+def schedule(scenario: Scenario) -> list[Step]:
+    """Every step of every period, in the order they run."""
+    market = scenario.market
+    length = market.period_seconds
+    first = start_seconds(scenario.horizon) // length
+    lead = min(60, max(1, (length - market.gate_closure_seconds) // 2))
+    after = min(60, market.meter_window_seconds // 2)
+    steps: list[Step] = []
+    for period in range(first, first + scenario.horizon.periods):
+        start = period * length
+        steps.append(Step(start - market.gate_closure_seconds - lead, ORDERS, period))
+        steps.append(Step(start - market.gate_closure_seconds, CLEAR, period))
+        steps.append(Step(start + length + after, READINGS, period))
+        steps.append(Step(start + length + market.meter_window_seconds, SETTLE, period))
+    return sorted(steps)
+
+
+def period_band(parameters: dict[str, Any]) -> PriceBand:
+    p = parameters["parameters"]
+    return PriceBand(
+        p["feed_in_price_micro_per_kwh"],
+        p["grid_price_micro_per_kwh"],
+        p["cap_price_micro_per_kwh"],
+    )
+
+
+def mean_price(trades: list[dict[str, Any]]) -> int | None:
+    """Volume-weighted mean trade price (micro-units per kWh), None without trades."""
+    energy: int = sum(t["energy_wh"] for t in trades)
+    if energy == 0:
+        return None
+    value: int = sum(t["energy_wh"] * t["price_micro_per_kwh"] for t in trades)
+    return round(value / energy)
+
+
+def device_batch_digest(rows: list[dict[str, int | str]]) -> str:
+    """SHA-256 (hex) of a period's device data as CSV (the bytes anchored on chain)."""
+    return hashlib.sha256(device_rows_csv(rows, header=False).encode()).hexdigest()
+
+
+def device_rows_csv(rows: list[dict[str, int | str]], header: bool = True) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, DEVICE_DATA_FIELDS, lineterminator="\n")
+    if header:
+        writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+class Runner:
+    """Runs one scenario on a fresh community in ``directory`` (which must not hold one)."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        directory: Path,
+        operator_agent: OperatorAgent | None = None,
+        cutter: CutterConfig | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.directory = directory
+        self.households = expand_members(scenario)
+        self.steps = schedule(scenario)
+        genesis_time_ms = (self.steps[0].time_s - 10) * 1000
+        self.genesis = build_genesis(scenario, self.households, genesis_time_ms)
+        directory.mkdir(parents=True, exist_ok=True)
+        if (directory / "genesis.json").exists():
+            raise ScenarioError("", f"{directory} already holds a community; choose a new --out")
+        write_community(directory, scenario, self.households, self.genesis)
+        self.node = Node.open_path(
+            directory / "chain.sqlite",
+            self.genesis,
+            cutter=cutter or CutterConfig(max_transactions=2000),
+        )
+        self.client = LocalClient(self.node)
+        self.operator = Wallet(member_keys(scenario, OPERATOR), self.client)
+        self.regulator = Wallet(member_keys(scenario, REGULATOR), self.client)
+        self.operator_agent = operator_agent
+        self.agents = [self._agent(spec) for spec in self.households]
+        regulator = scenario.regulator
+        self.cap_policy = make_regulator(regulator.kind, dict(regulator.params))
+        self.price_history: list[int] = []
+        self.device_rows: list[dict[str, int | str]] = []
+        self.time_s = genesis_time_ms // 1000
+
+    def _agent(self, spec: Any) -> Agent:
+        group = spec.group
+        where = f"members[{spec.group_index}].strategy"
+        strategy = make_strategy(
+            group.strategy.kind, dict(group.strategy.params), where, self.operator_agent
+        )
+        trades_from_storage = group.strategy.kind in STORAGE_TRADING
+        meter = meter_keys(self.scenario, spec.name)
+        return Agent(
+            name=spec.name,
+            role=group.role,
+            household=build_household(self.scenario, spec, trades_from_storage),
+            strategy=strategy,
+            wallet=Wallet(member_keys(self.scenario, spec.name), self.client),
+            meter=meter,
+            meter_wallet=Wallet(meter, self.client),
+            rng=random.Random(f"{self.scenario.name}/{self.scenario.seed}/{spec.name}/strategy"),
+        )
+
+    # -- the clock ---------------------------------------------------------------------------
+
+    def commit(self, time_s: int, raws: list[bytes]) -> None:
+        """Submit ``raws`` and cut blocks stamped ``time_s`` until they are all committed."""
+        self.time_s = max(self.time_s, time_s)
+        if raws:
+            result = self.client.submit_batch(raws)
+            if result["rejected"]:
+                refused = next(r for r in result["results"] if r["status"] == "rejected")
+                raise RuntimeError(f"the node refused a simulation transaction: {refused}")
+        self.client.commit(self.time_s * 1000)
+
+    def run(self, progress: Progress | None = None) -> RunSummary:
+        """Run every step; returns the periods run and the chain head."""
+        self.commit(
+            self.time_s + 1,
+            [
+                self.operator.sign(
+                    "settlement",
+                    "fund_grid",
+                    {"amount_micro": self.scenario.grid_funding_micro, "reference": "simulation"},
+                )
+            ]
+            if self.scenario.grid_funding_micro
+            else [],
+        )
+        actions = {
+            ORDERS: self.place_orders,
+            CLEAR: self.clear,
+            READINGS: self.record_readings,
+            SETTLE: self.settle,
+        }
+        names = {ORDERS: "orders", CLEAR: "clear", READINGS: "readings", SETTLE: "settle"}
+        for done, step in enumerate(self.steps, start=1):
+            actions[step.kind](step.period, step.time_s)
+            if progress is not None:
+                progress(done, len(self.steps), f"{names[step.kind]} {step.period}")
+        head = self.client.head()
+        periods = sorted({s.period for s in self.steps})
+        return RunSummary(periods, int(head["height"]), str(head["hash"]), self.device_rows)
+
+    # -- the steps ---------------------------------------------------------------------------
+
+    def place_orders(self, period: int, time_s: int) -> None:
+        self.regulate(period, time_s - 2)
+        if self.operator_agent is not None:
+            self.time_s = max(self.time_s, time_s - 1)
+            self.operator_agent.before_orders(self, period)
+        seconds = self.scenario.market.period_seconds
+        start = period * seconds
+        band = period_band(self.client.parameters(period))
+        history = tuple(self.price_history)
+        raws: list[bytes] = []
+        for agent in self.agents:
+            position = agent.household.expected_position(start, seconds)
+            view = MarketView(
+                period=period,
+                prices=band,
+                price_history_micro_per_kwh=history,
+                surplus_wh=position.surplus_wh,
+                deficit_wh=position.deficit_wh,
+                storage=agent.household.storage_view(seconds),
+            )
+            for bid in agent.strategy.bid(view, agent.rng):
+                raws.append(agent.wallet.sign("market", "place_order", order_args(bid, period)))
+        self.commit(time_s, raws)
+
+    def regulate(self, period: int, time_s: int) -> None:
+        """The regulator posts a new cap for ``period`` (still in the future) if its policy
+        proposes one (seed 000 §2.2 (4): damp price swings)."""
+        from gridledger.agents.regulator import change_market_arguments
+
+        if self.cap_policy is None:
+            return
+        band = period_band(self.client.parameters(period))
+        proposal = self.cap_policy.propose(period, band, tuple(self.price_history))
+        if proposal is not None:
+            args = change_market_arguments(proposal)
+            self.commit(time_s, [self.regulator.sign("parameters", "change_market", args)])
+
+    def clear(self, period: int, time_s: int) -> None:
+        self.commit(time_s, [self.operator.sign("market", "clear", {"period": period})])
+        price = mean_price(self.client.market_trades(period)["trades"])
+        if price is not None:
+            self.price_history.append(price)
+
+    def record_readings(self, period: int, time_s: int) -> None:
+        seconds = self.scenario.market.period_seconds
+        start = period * seconds
+        committed = committed_exports(self.client.market_trades(period)["trades"])
+        chain_id = self.client.chain_id()
+        raws: list[bytes] = []
+        rows: list[dict[str, int | str]] = []
+        for agent in self.agents:
+            address = agent.wallet.address
+            metered = agent.household.deliver(period, start, seconds, committed.get(address, 0))
+            rows.append(device_row(period, address, agent.name, metered))
+            message = reading_message(
+                chain_id, address, period, metered.exported_wh, metered.imported_wh
+            )
+            args = {
+                "member": address,
+                "period": period,
+                "exported_wh": metered.exported_wh,
+                "imported_wh": metered.imported_wh,
+                "meter_key": agent.meter.public_key.hex(),
+                "signature": agent.meter.sign(message).hex(),
+            }
+            raws.append(agent.meter_wallet.sign("metering", "record_reading", args))
+        raws.append(
+            self.operator.sign(
+                "metering",
+                "anchor_batch",
+                {
+                    "sha256": device_batch_digest(rows),
+                    "label": f"device data, period {period}",
+                    "record_count": len(rows),
+                },
+            )
+        )
+        self.device_rows.extend(rows)
+        self.commit(time_s, raws)
+
+    def settle(self, period: int, time_s: int) -> None:
+        self.commit(time_s, [self.operator.sign("settlement", "settle", {"period": period})])
+        trades = self.client.market_trades(period)["trades"]
+        outcomes = outcomes_of(
+            period,
+            self.client.market_orders(period)["orders"],
+            trades,
+            self.client.statements(period)["statements"],
+            period_band(self.client.parameters(period)).grid_micro_per_kwh,
+        )
+        nothing = Outcome(period, 0, 0, 0, 0, 0, 0, 0, mean_price(trades))
+        for agent in self.agents:
+            agent.strategy.learn(outcomes.get(agent.wallet.address, nothing))
+
+    def close(self) -> None:
+        self.node.close()
+
+
+def order_args(bid: Bid, period: int) -> dict[str, Any]:
+    return {
+        "side": bid.side,
+        "energy_wh": bid.energy_wh,
+        "price_micro_per_kwh": bid.price_micro_per_kwh,
+        "period": period,
+    }
+
+
+def committed_exports(trades: list[dict[str, Any]]) -> dict[str, int]:
+    """Per member, energy sold minus energy bought in the period's trades (Wh)."""
+    net: dict[str, int] = {}
+    for trade in trades:
+        net[trade["seller"]] = net.get(trade["seller"], 0) + trade["energy_wh"]
+        net[trade["buyer"]] = net.get(trade["buyer"], 0) - trade["energy_wh"]
+    return net
+
+
+def device_row(period: int, address: str, name: str, metered: Metered) -> dict[str, int | str]:
+    return {
+        "period": period,
+        "member": address,
+        "name": name,
+        "generation_wh": metered.generation_wh,
+        "consumption_wh": metered.consumption_wh,
+        "charged_wh": metered.charged_wh,
+        "discharged_wh": metered.discharged_wh,
+        "state_of_charge_wh": metered.state_of_charge_wh,
+        "exported_wh": metered.exported_wh,
+        "imported_wh": metered.imported_wh,
+    }
+
+
+def outcomes_of(
+    period: int,
+    orders: list[dict[str, Any]],
+    trades: list[dict[str, Any]],
+    statements: list[dict[str, Any]],
+    grid_price_micro_per_kwh: int,
+) -> dict[str, Outcome]:
+    """What became of every member's bids in a settled period, from the chain's records.
+
+    Members without orders, trades or a statement are absent (their outcome is all zeros).
+    """
+    price = mean_price(trades)
+    totals: dict[str, dict[str, int]] = {}
+
+    def of(member: str) -> dict[str, int]:
+        return totals.setdefault(member, dict.fromkeys(OUTCOME_FIELDS, 0))
+
+    for order in orders:
+        of(order["owner"])["offered_wh" if order["side"] == "sell" else "wanted_wh"] += order[
+            "energy_wh"
+        ]
+    for trade in trades:
+        seller, buyer = of(trade["seller"]), of(trade["buyer"])
+        seller["sold_wh"] += trade["energy_wh"]
+        seller["sold_value_micro"] += trade["value_micro"]
+        buyer["bought_wh"] += trade["energy_wh"]
+        buyer["bought_value_micro"] += trade["value_micro"]
+    for statement in statements:
+        shortfall = trade_value_micro(statement["shortfall_wh"], grid_price_micro_per_kwh)
+        of(statement["member"])["penalty_micro"] += statement["penalised_micro"] + shortfall
+    return {
+        member: Outcome(period=period, mean_price_micro_per_kwh=price, **values)
+        for member, values in totals.items()
+    }
+
+
+OUTCOME_FIELDS = (
+    "offered_wh",
+    "sold_wh",
+    "wanted_wh",
+    "bought_wh",
+    "sold_value_micro",
+    "bought_value_micro",
+    "penalty_micro",
+)
+
+
+def run_scenario(
+    scenario: Scenario,
+    directory: Path,
+    progress: Progress | None = None,
+    operator_agent: OperatorAgent | None = None,
+) -> tuple[Runner, RunSummary]:
+    """Run a scenario into ``directory``; the caller reads results and then closes the runner."""
+    runner = Runner(scenario, directory, operator_agent)
+    try:
+        summary = runner.run(progress)
+    except BaseException:
+        runner.close()
+        raise
+    return runner, summary

@@ -1,0 +1,378 @@
+"""Scenario files: a community, its market, its horizon and a seed, in YAML.
+
+A scenario names its members (or groups of alike members, with ``count``),
+their role, devices, forecaster and bidding strategy; the market's mechanism,
+period length and prices; the horizon (start and number of periods); and the
+seed every random draw derives from. Decoding is strict: an unknown field, a
+wrong type or a value out of range is a `ScenarioError` naming the field path,
+as in ``members[3].battery.capacity_wh: expected int, got str``.
+
+Units are the ledger's: watts, watt-hours, micro-units, micro-units per kWh;
+``annual_kwh`` for standard load profiles as their users quote them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import yaml
+
+from gridledger.agents.devices import BDEW_PROFILES
+from gridledger.agents.forecast import FORECASTERS
+
+TRADING_ROLES = ("consumer", "producer", "prosumer", "storage")
+MECHANISMS = ("high_low", "continuous", "call_auction")
+
+
+class ScenarioError(Exception):
+    """A scenario is wrong; ``field`` is the path of the offending field ("" for the file)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}" if field else reason)
+
+
+class Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    pass
+
+
+class SeriesSpec(Strict, frozen=True):
+    """A given series: whole watt-hours per step, from the horizon's start, repeated."""
+
+    energy_wh: list[int]
+    step_seconds: int = 3600
+
+
+class PvSpec(Strict, frozen=True):
+    """PV: a given series, or pvlib's clear-sky model for the scenario's site."""
+
+    peak_power_w: int = 0
+    tilt_deg: float = 30.0
+    azimuth_deg: float = 180.0
+    series: SeriesSpec | None = None
+    variation: float = 0.0
+    """Clouds: actual output is the model times a factor in [1 - variation, 1]."""
+
+
+class LoadSpec(Strict, frozen=True):
+    """Load: a given series, or a BDEW standard load profile with an annual energy."""
+
+    profile: str = "h0"
+    annual_kwh: int = 0
+    series: SeriesSpec | None = None
+    variation: float = 0.0
+    """Behaviour: actual load is the model times a factor in [1 - variation, 1 + variation]."""
+
+
+class BatterySpec(Strict, frozen=True):
+    capacity_wh: int
+    max_charge_w: int
+    max_discharge_w: int
+    round_trip_efficiency_permille: int = 900
+    initial_state_of_charge_wh: int = 0
+
+
+class StrategySpec(Strict, frozen=True):
+    kind: str = "zero_intelligence"
+    params: dict[str, Any] = {}
+
+
+class ForecastSpec(Strict, frozen=True):
+    kind: str = "persistence"
+    window: int = 3
+    season: int = 1
+
+
+class MemberSpec(Strict, frozen=True):
+    name: str
+    role: str
+    count: int = 1
+    """Members alike but for ``size_variation``: named ``<name>-001`` … when more than one."""
+    size_variation: float = 0.0
+    """Each copy's PV peak and annual load are scaled by a factor in [1 - v, 1 + v]."""
+    balance_micro: int = 1_000_000_000
+    pv: PvSpec | None = None
+    load: LoadSpec | None = None
+    battery: BatterySpec | None = None
+    strategy: StrategySpec = StrategySpec()
+    forecast: ForecastSpec = ForecastSpec()
+
+
+class MarketSpec(Strict, frozen=True):
+    mechanism: str = "call_auction"
+    period_seconds: int = 3600
+    gate_closure_seconds: int = 300
+    meter_window_seconds: int = 900
+    feed_in_price_micro_per_kwh: int = 770_000
+    grid_price_micro_per_kwh: int = 850_000
+    cap_price_micro_per_kwh: int = 850_000
+    breakdown_penalty_micro: int = 1_000_000
+
+
+class HorizonSpec(Strict, frozen=True):
+    start: str
+    """ISO 8601 time of the first delivery period's start (UTC unless an offset is given)."""
+    periods: int
+
+
+class SiteSpec(Strict, frozen=True):
+    latitude_deg: float = 52.52
+    longitude_deg: float = 13.40
+    altitude_m: float = 34.0
+    performance_ratio: float = 0.85
+
+
+class OperatorSpec(Strict, frozen=True):
+    """The market operator: a pricing agent posting prices, or none (plain order book)."""
+
+    kind: str = "none"
+    params: dict[str, Any] = {}
+
+
+class RegulatorSpec(Strict, frozen=True):
+    """The regulator's cap policy: ``none`` (the cap stays) or ``cap`` (seed 000 §2.2 (4))."""
+
+    kind: str = "none"
+    params: dict[str, Any] = {}
+
+
+class Scenario(Strict, frozen=True):
+    name: str
+    members: list[MemberSpec]
+    horizon: HorizonSpec
+    seed: int = 0
+    description: str = ""
+    market: MarketSpec = MarketSpec()
+    site: SiteSpec = SiteSpec()
+    operator: OperatorSpec = OperatorSpec()
+    regulator: RegulatorSpec = RegulatorSpec()
+    grid_funding_micro: int = 1_000_000_000_000
+    """What the operator moves into the grid account at the start, to pay feed-in."""
+
+
+def start_seconds(horizon: HorizonSpec) -> int:
+    """The horizon's start in Unix seconds."""
+    text = horizon.start.replace("Z", "+00:00")
+    moment = datetime.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return int(moment.timestamp())
+
+
+_PATH = re.compile(r"^(?P<reason>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+
+
+def _field_error(error: msgspec.ValidationError) -> ScenarioError:
+    """msgspec's "Expected `int`, got `str` - at `$.members[3].x`" as members[3].x: expected…"""
+    match = _PATH.match(str(error))
+    reason = str(error) if match is None else match["reason"]
+    path = "" if match is None or match["path"] is None else match["path"].lstrip(".")
+    reason = reason.replace("`", "")
+    return ScenarioError(path, reason[:1].lower() + reason[1:])
+
+
+def _require(condition: bool, field: str, reason: str) -> None:
+    if not condition:
+        raise ScenarioError(field, reason)
+
+
+def _check_member(member: MemberSpec, where: str, horizon_periods: int) -> None:
+    _require(
+        member.role in TRADING_ROLES, f"{where}.role", f"must be one of {', '.join(TRADING_ROLES)}"
+    )
+    _require(
+        re.fullmatch(r"[A-Za-z0-9_.-]{1,48}", member.name) is not None,
+        f"{where}.name",
+        "must be 1 to 48 letters, digits, '.', '_' or '-'",
+    )
+    _require(member.count >= 1, f"{where}.count", "must be at least 1")
+    _require(0 <= member.size_variation < 1, f"{where}.size_variation", "must be in [0, 1)")
+    _require(member.balance_micro >= 0, f"{where}.balance_micro", "must not be negative")
+    if member.role == "consumer":
+        _require(member.pv is None, f"{where}.pv", "a consumer has no generation; use prosumer")
+        _require(
+            member.battery is None, f"{where}.battery", "a consumer has no storage; use prosumer"
+        )
+    if member.pv is not None:
+        pv = member.pv
+        _require(pv.peak_power_w >= 0, f"{where}.pv.peak_power_w", "must not be negative")
+        _require(0 <= pv.variation <= 1, f"{where}.pv.variation", "must be in [0, 1]")
+        _require(
+            pv.series is not None or pv.peak_power_w > 0,
+            f"{where}.pv",
+            "give peak_power_w (clear-sky model) or a series",
+        )
+        if pv.series is not None:
+            _check_series(pv.series, f"{where}.pv.series")
+    if member.load is not None:
+        load = member.load
+        _require(
+            load.profile in BDEW_PROFILES,
+            f"{where}.load.profile",
+            f"must be one of {', '.join(BDEW_PROFILES)}",
+        )
+        _require(load.annual_kwh >= 0, f"{where}.load.annual_kwh", "must not be negative")
+        _require(0 <= load.variation <= 1, f"{where}.load.variation", "must be in [0, 1]")
+        if load.series is not None:
+            _check_series(load.series, f"{where}.load.series")
+    if member.battery is not None:
+        b = member.battery
+        for name in ("capacity_wh", "max_charge_w", "max_discharge_w"):
+            _require(getattr(b, name) >= 0, f"{where}.battery.{name}", "must not be negative")
+        _require(
+            0 < b.round_trip_efficiency_permille <= 1000,
+            f"{where}.battery.round_trip_efficiency_permille",
+            "must be in (0, 1000]",
+        )
+        _require(
+            0 <= b.initial_state_of_charge_wh <= b.capacity_wh,
+            f"{where}.battery.initial_state_of_charge_wh",
+            "must be in [0, capacity_wh]",
+        )
+    f = member.forecast
+    _require(
+        f.kind in FORECASTERS, f"{where}.forecast.kind", f"must be one of {', '.join(FORECASTERS)}"
+    )
+    _require(f.window >= 1, f"{where}.forecast.window", "must be at least 1")
+    _require(f.season >= 1, f"{where}.forecast.season", "must be at least 1")
+    del horizon_periods
+
+
+def _check_series(series: SeriesSpec, where: str) -> None:
+    _require(len(series.energy_wh) > 0, f"{where}.energy_wh", "must hold at least one value")
+    _require(all(e >= 0 for e in series.energy_wh), f"{where}.energy_wh", "must not be negative")
+    _require(series.step_seconds > 0, f"{where}.step_seconds", "must be positive")
+
+
+def check_scenario(scenario: Scenario) -> None:
+    """Raise `ScenarioError` naming the first field out of range."""
+    _require(
+        re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", scenario.name) is not None,
+        "name",
+        "must be 1 to 40 letters, digits, '.', '_' or '-'",
+    )
+    _require(len(scenario.members) > 0, "members", "a scenario needs at least one member")
+    _require(scenario.horizon.periods >= 1, "horizon.periods", "must be at least 1")
+    try:
+        start = start_seconds(scenario.horizon)
+    except ValueError as error:
+        raise ScenarioError("horizon.start", f"not an ISO 8601 time ({error})") from error
+    m = scenario.market
+    _require(
+        m.mechanism in MECHANISMS, "market.mechanism", f"must be one of {', '.join(MECHANISMS)}"
+    )
+    _require(
+        m.period_seconds >= 60 and 86_400 % m.period_seconds == 0,
+        "market.period_seconds",
+        "must be at least 60 and divide a day",
+    )
+    _require(
+        start % m.period_seconds == 0,
+        "horizon.start",
+        f"must fall on a period boundary (a multiple of {m.period_seconds} s)",
+    )
+    _require(
+        0 <= m.gate_closure_seconds < m.period_seconds,
+        "market.gate_closure_seconds",
+        "must be in [0, period_seconds)",
+    )
+    _require(
+        0 < m.meter_window_seconds <= 7 * 86_400,
+        "market.meter_window_seconds",
+        "must be in (0, 7 days]",
+    )
+    _require(
+        0 <= m.feed_in_price_micro_per_kwh <= m.grid_price_micro_per_kwh,
+        "market.grid_price_micro_per_kwh",
+        "must be at least the feed-in price",
+    )
+    _require(
+        m.feed_in_price_micro_per_kwh <= m.cap_price_micro_per_kwh,
+        "market.cap_price_micro_per_kwh",
+        "must be at least the feed-in price",
+    )
+    _require(
+        m.breakdown_penalty_micro >= 0, "market.breakdown_penalty_micro", "must not be negative"
+    )
+    _require(scenario.grid_funding_micro >= 0, "grid_funding_micro", "must not be negative")
+    names: set[str] = set()
+    for index, member in enumerate(scenario.members):
+        where = f"members[{index}]"
+        _check_member(member, where, scenario.horizon.periods)
+        for name in member_names(member):
+            _require(
+                name not in names and name not in ("operator", "regulator"),
+                f"{where}.name",
+                f"name {name!r} is used twice (operator and regulator are built in)",
+            )
+            names.add(name)
+
+
+def member_names(member: MemberSpec) -> list[str]:
+    """The names of a member group's households."""
+    if member.count == 1:
+        return [member.name]
+    return [f"{member.name}-{i:03d}" for i in range(1, member.count + 1)]
+
+
+def decode_scenario(data: Any) -> Scenario:
+    """A checked `Scenario` from decoded YAML (a mapping)."""
+    if not isinstance(data, dict):
+        raise ScenarioError("", "a scenario is a YAML mapping of fields")
+    try:
+        scenario = msgspec.convert(data, Scenario)
+    except msgspec.ValidationError as error:
+        raise _field_error(error) from error
+    check_scenario(scenario)
+    return scenario
+
+
+def parse_scenario(text: str) -> Scenario:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ScenarioError("", f"not valid YAML: {error}") from error
+    return decode_scenario(data)
+
+
+def shipped_scenarios() -> list[str]:
+    """Names of the scenarios shipped with gridledger."""
+    folder = resources.files("gridledger.simulation") / "scenarios"
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """A scenario from a YAML file, or by the name of a shipped scenario."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        try:
+            text = path.read_text()
+        except OSError as error:
+            raise ScenarioError("", f"cannot read {path}: {error.strerror}") from error
+        return parse_scenario(text)
+    name = str(name_or_path)
+    if name not in shipped_scenarios():
+        raise ScenarioError(
+            "",
+            f"no scenario file {name!r} and no shipped scenario of that name "
+            f"(shipped: {', '.join(shipped_scenarios())})",
+        )
+    folder = resources.files("gridledger.simulation") / "scenarios"
+    return parse_scenario((folder / f"{name}.yaml").read_text())
+
+
+def with_periods(scenario: Scenario, periods: int) -> Scenario:
+    """The same scenario over its first ``periods`` periods (a shortened run)."""
+    if periods < 1:
+        raise ScenarioError("periods", "must be at least 1")
+    return msgspec.structs.replace(
+        scenario, horizon=msgspec.structs.replace(scenario.horizon, periods=periods)
+    )
