@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from gridledger.cli_market import market_app
+from gridledger.cli_network import nats_service, network_app
+from gridledger.cli_simulate import simulate_command
 from gridledger.client import ClientError, HttpClient, LocalClient, Wallet
 from gridledger.crypto import generate_keypair, is_address
 from gridledger.keystore import KeyFileError, find_key, init_community, read_key, write_key
@@ -32,6 +34,8 @@ show_app = typer.Typer(
 app.add_typer(keys_app, name="keys")
 app.add_typer(show_app, name="show")
 app.add_typer(market_app, name="market")
+app.command("simulate")(simulate_command)
+app.add_typer(network_app, name="network")
 console = Console()
 error_console = Console(stderr=True)
 
@@ -103,18 +107,36 @@ def node(
     port: int = typer.Option(8545, help="API port"),
     block_transactions: int = typer.Option(2000, help="Cut a block at this many transactions"),
     block_timeout_ms: int = typer.Option(100, help="...or this long after the first pending one"),
+    ordering: str = typer.Option("solo", help="solo (cut blocks here) or nats (a JetStream log)"),
+    network: Path | None = typer.Option(
+        None, help="nats: the network.json of `gridledger network up` (block limits come from it)"
+    ),
+    peer: str | None = typer.Option(None, help="nats: this peer's name in network.json"),
+    results: Path | None = typer.Option(
+        None, "--results", help="Serve the simulation runs under DIR on the dashboard (read-only)"
+    ),
 ) -> None:
-    """Run a node with solo ordering and its HTTP/WebSocket API."""
+    """Run a node with its HTTP/WebSocket API; it orders solo, or as a peer of a nats network."""
     from gridledger.api import serve_node
 
+    if ordering not in ("solo", "nats"):
+        raise fail(f"--ordering must be solo or nats, got {ordering!r}")
+    if ordering == "nats" and (network is None or peer is None):
+        raise fail("--ordering nats needs --network NETWORK.json and --peer NAME")
+    if results is not None and not results.is_dir():
+        raise fail(f"--results {results}: not a directory")
     cutter = CutterConfig(max_transactions=block_transactions, timeout_ms=block_timeout_ms)
     running = open_node(directory, hold_lock=True, cutter=cutter)
+    service = None
+    if network is not None and peer is not None and ordering == "nats":
+        service = nats_service(running, network, peer)
     console.print(
         f"node for chain [bold]{running.chain_id}[/bold] at height {running.head.height}"
-        f", API on http://{host}:{port} (docs at /docs)"
+        f", {ordering} ordering, API on http://{host}:{port} (docs at /docs)"
     )
+    console.print(f"dashboard: http://{host}:{port}/dashboard/")
     try:
-        serve_node(running, host=host, port=port)
+        serve_node(running, host=host, port=port, service=service, results_dir=results)
     finally:
         running.close()
 
@@ -342,7 +364,10 @@ def bench(
     rate: int = typer.Option(3000, help="Send rate, transactions per second"),
     duration: float = typer.Option(60.0, help="Seconds of sending"),
     accounts: int = typer.Option(200, help="Sending accounts"),
-    workload: str = typer.Option("transfer", help="transfer (token transfers)"),
+    workload: str = typer.Option(
+        "transfer",
+        help="transfer (token transfers) or orders (market place_order, continuous matching)",
+    ),
     directory: Path | None = typer.Option(
         None,
         "--dir",

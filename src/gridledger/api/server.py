@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import uvicorn
 
 from gridledger.api.app import create_app
-from gridledger.node import Node
+from gridledger.node import Node, SoloService
 
 
 def serve_node(
-    node: Node, host: str = "127.0.0.1", port: int = 8545, log_level: str = "warning"
+    node: Node,
+    host: str = "127.0.0.1",
+    port: int = 8545,
+    log_level: str = "warning",
+    service: SoloService | None = None,
+    results_dir: Path | None = None,
 ) -> None:
-    """Serve `node` until interrupted (Ctrl-C or SIGTERM)."""
+    """Serve `node` until interrupted (Ctrl-C or SIGTERM); `service` orders (default: solo);
+    the dashboard shows the simulation runs under `results_dir`."""
+    app = create_app(node, service, close_node=True)
+    app.state.results_dir = results_dir
     config = uvicorn.Config(
-        create_app(node, close_node=True),
+        app,
         host=host,
         port=port,
         log_level=log_level,
@@ -29,9 +38,17 @@ def serve_node(
 class BackgroundServer:
     """A node's API served from a thread of this process (for the demo and for tests)."""
 
-    def __init__(self, node: Node, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        node: Node,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        results_dir: Path | None = None,
+    ) -> None:
+        app = create_app(node)
+        app.state.results_dir = results_dir
         config = uvicorn.Config(
-            create_app(node),
+            app,
             host=host,
             port=port,
             log_level="warning",

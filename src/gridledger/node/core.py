@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,9 @@ from gridledger.node.memory_storage import MemoryStorage
 from gridledger.node.mempool import Mempool, PendingTransaction
 from gridledger.node.storage import SQLiteStorage, Storage
 from gridledger.node.verifier import Verifier
+
+CHECKED_LIMIT = 200_000
+"""Admitted transactions remembered so their commit need not check them again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +129,9 @@ class Node:
         self.state_lock = threading.RLock()
         """Held while a block's writes are applied; hold it to read several keys consistently."""
         self.head_hash = block_hash(self.head)
+        self._checked: OrderedDict[bytes, SignedTransaction] = OrderedDict()
+        """Transactions that passed the stateless checks at admission (nats ordering), by id."""
+        self._checked_lock = threading.Lock()
 
     # -- opening -------------------------------------------------------------------------
 
@@ -275,19 +282,91 @@ class Node:
             return self._commit([], timestamp_ms)
 
     def _commit(self, taken: list[PendingTransaction], timestamp_ms: int) -> CommittedBlock:
-        raws = [p.raw for p in taken]
+        committed = self._store(
+            [p.raw for p in taken],
+            [p.signed for p in taken],
+            [p.sender for p in taken],
+            timestamp_ms,
+        )
+        self.mempool.committed(taken)
+        return self._tell(committed)
+
+    # -- ordered by a log (nats ordering, node/ordering.py) -------------------------------
+
+    def check_for_ordering(self, raws: Sequence[bytes]) -> list[Admission]:
+        """Admission before publishing to the ordering log: the stateless checks, and a refusal
+        of what can never commit (already committed, or a nonce the sender has used).
+
+        Nonce gaps are allowed: other peers publish too, and the log decides the order.
+        """
+        outcomes = self.verifier.check(raws)
+        ids = [transaction_id(raw) for raw in raws]
+        committed = self._committed_among(
+            [i for i, o in zip(ids, outcomes, strict=True) if not isinstance(o, TransactionError)]
+        )
+        admissions: list[Admission] = []
+        with self._checked_lock:
+            for tx_id, outcome in zip(ids, outcomes, strict=True):
+                if not isinstance(outcome, TransactionError):
+                    self._checked[tx_id] = outcome
+            while len(self._checked) > CHECKED_LIMIT:
+                self._checked.popitem(last=False)
+        for tx_id, outcome in zip(ids, outcomes, strict=True):
+            if isinstance(outcome, TransactionError):
+                admissions.append(Admission(tx_id, outcome))
+                continue
+            if tx_id in committed:
+                admissions.append(Admission(tx_id, DuplicateTransaction(tx_id.hex())))
+                continue
+            sender = address_of(outcome.transaction.sender)
+            used = read_nonce(self.state, sender)
+            if outcome.transaction.nonce < used:
+                error = NonceMismatch(sender, expected=used, got=outcome.transaction.nonce)
+                admissions.append(Admission(tx_id, error))
+                continue
+            admissions.append(Admission(tx_id))
+        return admissions
+
+    def commit_ordered(
+        self, raws: Sequence[bytes], timestamp_ms: int, log_position: int
+    ) -> CommittedBlock:
+        """Execute, store and commit the block the ordering log closed at `log_position`."""
+        with self._commit_lock:
+            # what this peer checked at admission is not checked again (same bytes, same id)
+            with self._checked_lock:
+                known = [self._checked.pop(transaction_id(raw), None) for raw in raws]
+            unknown = [raw for raw, k in zip(raws, known, strict=True) if k is None]
+            fresh = iter(self.verifier.check(unknown) if unknown else [])
+            outcomes = [next(fresh) if k is None else k for k in known]
+            senders = [
+                "" if isinstance(o, TransactionError) else address_of(o.transaction.sender)
+                for o in outcomes
+            ]
+            committed = self._store(list(raws), outcomes, senders, timestamp_ms, log_position)
+        return self._tell(committed)
+
+    def _store(
+        self,
+        raws: list[bytes],
+        prevalidated: Sequence[SignedTransaction | TransactionError],
+        senders: list[str],
+        timestamp_ms: int,
+        log_position: int | None = None,
+    ) -> CommittedBlock:
         block, execution = build_block(
-            self.state, self.head, raws, timestamp_ms, self.registry, [p.signed for p in taken]
+            self.state, self.head, raws, timestamp_ms, self.registry, prevalidated
         )
         new_hash = block_hash(block.header)
-        senders = [p.sender for p in taken]
-        self.storage.append_block(block, new_hash, execution.receipts, senders, execution.writes)
+        self.storage.append_block(
+            block, new_hash, execution.receipts, senders, execution.writes, log_position
+        )
         with self.state_lock:  # readers see the state before or after a block, never within
             commit_execution(self.state, execution)
             self.head = block.header
             self.head_hash = new_hash
-        self.mempool.committed(taken)
-        committed = CommittedBlock(block, new_hash, execution.receipts, senders)
+        return CommittedBlock(block, new_hash, execution.receipts, senders)
+
+    def _tell(self, committed: CommittedBlock) -> CommittedBlock:
         for listener in list(self.listeners):
             listener(committed)
         return committed

@@ -24,6 +24,7 @@ class MemoryStorage:
         self._ids: dict[bytes, tuple[int, int]] = {}
         self._state: dict[StateKey, bytes] = {}
         self._heights: dict[StateKey, int] = {}
+        self._log_position = 0
 
     def initialise(
         self, genesis: Genesis, block0: Block, entries: Mapping[StateKey, bytes]
@@ -60,6 +61,7 @@ class MemoryStorage:
         receipts: list[Receipt],
         senders: list[str],
         writes: Mapping[StateKey, bytes | None],
+        log_position: int | None = None,
     ) -> None:
         with self._lock:
             height = block.header.height
@@ -79,6 +81,11 @@ class MemoryStorage:
                 else:
                     self._state[key] = value
                     self._heights[key] = height
+            if log_position is not None:
+                self._log_position = log_position
+
+    def log_position(self) -> int:
+        return self._log_position
 
     def block(self, height: int) -> Block | None:
         with self._lock:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
+from typing import Any
 
 from gridledger.node.core import Admission, CommittedBlock, Node
 
@@ -87,6 +88,29 @@ class SoloService:
                 if age < timeout_s:
                     await asyncio.sleep(timeout_s - age)
             await asyncio.to_thread(self.node.cut_block)
+
+    def network_view(self) -> dict[str, Any]:
+        """``GET /v1/network`` in solo mode: one peer, every committed block final."""
+        height = self.node.head.height
+        return {
+            "mode": "solo",
+            "peer": "solo",
+            "public_key": None,
+            "head_height": height,
+            "finalized_height": height,
+            "peers": [
+                {
+                    "name": "solo",
+                    "public_key": None,
+                    "api_url": None,
+                    "attested_height": height,
+                    "agreed_height": height,
+                    "agrees": True,
+                    "conflict": None,
+                }
+            ],
+            "alarm": None,
+        }
 
     def _on_commit_threadsafe(self, committed: CommittedBlock) -> None:
         if self._loop is not None and not self._loop.is_closed():

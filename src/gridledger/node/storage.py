@@ -94,8 +94,16 @@ class Storage(Protocol):
         receipts: list[Receipt],
         senders: list[str],
         writes: Mapping[StateKey, bytes | None],
+        log_position: int | None = None,
     ) -> None:
-        """Store a block with its receipts and its state writes, atomically."""
+        """Store a block with its receipts and its state writes, atomically.
+
+        `log_position` (nats ordering) is the ordering-log sequence of the entry that
+        closed the block, stored in the same transaction (see `node/ordering.py`).
+        """
+
+    def log_position(self) -> int:
+        """The ordering-log sequence stored with the last block (0 if none)."""
 
     def block(self, height: int) -> Block | None: ...
 
@@ -194,6 +202,7 @@ class SQLiteStorage:
         receipts: list[Receipt],
         senders: list[str],
         writes: Mapping[StateKey, bytes | None],
+        log_position: int | None = None,
     ) -> None:
         height = block.header.height
         tx_rows = [
@@ -219,10 +228,19 @@ class SQLiteStorage:
                 db.executemany("INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?)", tx_rows)
                 db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?)", upserts)
                 db.executemany("DELETE FROM state WHERE namespace = ? AND key = ?", deletes)
+                if log_position is not None:
+                    db.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('log_position', ?)",
+                        (encode(log_position),),
+                    )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+    def log_position(self) -> int:
+        raw = self._meta("log_position")
+        return 0 if raw is None else decode(raw, int)
 
     def block(self, height: int) -> Block | None:
         raw = self._first("SELECT block FROM blocks WHERE height = ?", height)
