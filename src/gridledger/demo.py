@@ -45,6 +45,7 @@ def run_demo(directory: Path, port: int, serve: bool, console: Console) -> int:
     server = BackgroundServer(node, port=port)
     url = server.start()
     console.print(f"[bold]gridledger demo[/bold]: node for chain {genesis.chain_id} serving {url}")
+    console.print(f"dashboard: {url}/dashboard/ (live while the demo runs)")
     client = HttpClient(url)
     wallets = {
         name: Wallet(read_key(directory / "keys" / f"{name}.key"), client)
@@ -147,12 +148,16 @@ def run_demo(directory: Path, port: int, serve: bool, console: Console) -> int:
         f"  gridledger node --dir {directory}        # run this community's node "
         "(API docs at http://127.0.0.1:8545/docs)"
     )
+    console.print("  then open http://127.0.0.1:8545/dashboard/  # the community dashboard, live")
     console.print(f"  gridledger show members --dir {directory}")
     console.print(f"  gridledger show block {head['height']} --dir {directory}")
     console.print(f"  gridledger verify --dir {directory}      # re-check the chain yourself")
     console.print("  gridledger bench --rate 2800 --duration 60   # measure throughput and latency")
     if serve:
-        console.print(f"\nserving {url} (API docs at {url}/docs); Ctrl-C to stop")
+        console.print(
+            f"\nserving {url}: dashboard at {url}/dashboard/, API docs at {url}/docs;"
+            " Ctrl-C to stop"
+        )
         try:
             while True:
                 time.sleep(1)

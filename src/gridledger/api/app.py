@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from gridledger import __version__
 from gridledger.api.consistency import consistent_get
+from gridledger.api.dashboard import install_dashboard
 from gridledger.api.errors import (
     ApiError,
     install_error_handlers,
@@ -37,6 +38,8 @@ from gridledger.api.views import (
 from gridledger.crypto import is_address
 from gridledger.ledger import MAX_TRANSACTION_BYTES, ResultCode
 from gridledger.node import CommittedBlock, Node, SoloService, queries
+from gridledger.node.ordered_service import PeerHalted
+from gridledger.node.ordering import OrderingUnavailable
 
 MAX_BATCH = 10_000
 MAX_BATCH_BYTES = 64 * 1024 * 1024
@@ -126,6 +129,23 @@ async def _until_disconnect(websocket: WebSocket) -> None:
         return
 
 
+def install_ordering_handlers(app: FastAPI) -> None:
+    """The nats ordering service's refusals: 429 (retry) while it is unavailable; 409 halted."""
+
+    async def unavailable(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, OrderingUnavailable)
+        body = {"error": "ordering_unavailable", "message": str(error)}
+        return JSONResponse(status_code=429, content=body, headers={"Retry-After": "1"})
+
+    async def halted(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, PeerHalted)
+        body = {"error": "peer_halted", "message": str(error), "alarm": error.alarm}
+        return JSONResponse(status_code=409, content=body)
+
+    app.add_exception_handler(OrderingUnavailable, unavailable)
+    app.add_exception_handler(PeerHalted, halted)
+
+
 def create_app(node: Node, service: SoloService | None = None, close_node: bool = False) -> FastAPI:
     """The API of one node. The app starts the solo ordering service with its lifespan.
 
@@ -154,8 +174,10 @@ def create_app(node: Node, service: SoloService | None = None, close_node: bool 
     app.state.node = node
     app.state.service = solo
     install_error_handlers(app)
+    install_ordering_handlers(app)
     read = consistent_get(app, node)
     install_market_routes(app, node)
+    install_dashboard(app, node)
 
     async def wait_for(tx_id: bytes, timeout_ms: int) -> dict[str, Any]:
         future = solo.waiter(tx_id)
@@ -291,6 +313,14 @@ def create_app(node: Node, service: SoloService | None = None, close_node: bool 
         if node.mempool.contains(tx_id):
             return {"id": transaction_id, "status": "pending"}
         return transaction_view(queries.find_transaction(node, tx_id))
+
+    @read(
+        "/v1/network",
+        tags=["chain"],
+        summary="Ordering mode, this peer, the peers' attestations, finality and any alarm",
+    )
+    async def network() -> dict[str, Any]:
+        return solo.network_view()
 
     @read("/v1/head", tags=["chain"], summary="The chain head")
     async def head() -> dict[str, Any]:

@@ -1,0 +1,165 @@
+"""The community dashboard's routes: the page itself at ``/dashboard/`` (static files from
+`gridledger.dashboard`), its read-only API views (`dashboard_views`) and the simulation
+results a node was given with ``gridledger node --results DIR``.
+
+Results are served read-only. A run is a folder directly under DIR holding a
+``kpis.json`` (what ``gridledger simulate SCENARIO --out DIR/NAME`` writes); its files are
+served only when the resolved path stays inside the run's folder and has a known type, so
+``..``, absolute paths and symbolic links out of DIR are a 4xx, never a file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from gridledger.api.dashboard_views import install_dashboard_views
+from gridledger.api.errors import ApiError
+from gridledger.dashboard import STATIC_DIR
+from gridledger.node import Node
+
+RUN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+SERVED_TYPES = {
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".csv": "text/csv; charset=utf-8",
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".md": "text/plain; charset=utf-8",
+}
+MAX_LISTED_FILES = 500
+
+
+def results_dir_of(request: Request) -> Path:
+    """The results folder the node serves, or a 404 saying how to give it one."""
+    directory: Path | None = getattr(request.app.state, "results_dir", None)
+    if directory is None:
+        raise ApiError(
+            404,
+            "no_results",
+            "this node serves no simulation results; start it with `gridledger node --results DIR`",
+        )
+    if not directory.is_dir():
+        raise ApiError(404, "no_results", f"the results folder {directory} does not exist")
+    return directory
+
+
+def run_dir(results: Path, name: str) -> Path:
+    """The folder of the run called `name`; 400 for a name that is not a plain folder name."""
+    if not RUN_NAME.match(name) or ".." in name:
+        raise ApiError(400, "invalid_request", f"run: {name!r} is not a run name", field="run")
+    folder = results / name
+    if not (folder / "kpis.json").is_file() or not _inside(folder, results):
+        raise ApiError(404, "not_found", f"no run {name!r} (a folder with a kpis.json)")
+    return folder
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _kpis(folder: Path) -> Any:
+    try:
+        return json.loads((folder / "kpis.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        return {"error": f"kpis.json is unreadable: {error}"}
+
+
+def _files(folder: Path) -> list[str]:
+    """The servable files of a run (relative POSIX paths), the community chain excluded."""
+    found: list[str] = []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if relative.parts[0] == "community" or not path.is_file():
+            continue
+        if path.suffix.lower() in SERVED_TYPES and _inside(path, folder):
+            found.append(relative.as_posix())
+            if len(found) >= MAX_LISTED_FILES:
+                break
+    return found
+
+
+def runs_view(results: Path) -> dict[str, Any]:
+    runs = []
+    for folder in sorted(results.iterdir()):
+        if folder.is_dir() and RUN_NAME.match(folder.name) and (folder / "kpis.json").is_file():
+            runs.append({"name": folder.name, "kpis": _kpis(folder)})
+    return {"runs": runs}
+
+
+def run_view(results: Path, name: str) -> dict[str, Any]:
+    folder = run_dir(results, name)
+    files = _files(folder)
+    return {
+        "name": name,
+        "kpis": _kpis(folder),
+        "plots": [f for f in files if f.lower().endswith((".png", ".svg"))],
+        "tables": [f for f in files if f.lower().endswith(".csv")],
+        "report": "report.html" if "report.html" in files else None,
+        "files": files,
+    }
+
+
+def run_file(results: Path, name: str, relative: str) -> FileResponse:
+    folder = run_dir(results, name)
+    parts = relative.split("/")
+    if (
+        not relative
+        or relative.startswith("/")
+        or "\\" in relative
+        or any(part in ("", ".", "..") for part in parts)
+    ):
+        raise ApiError(400, "invalid_request", f"path: {relative!r} is not a file of the run")
+    path = folder / relative
+    media_type = SERVED_TYPES.get(path.suffix.lower())
+    if media_type is None:
+        raise ApiError(
+            400, "invalid_request", f"path: {path.suffix or 'no suffix'} files are not served"
+        )
+    if parts[0] == "community" or not _inside(path, folder) or not path.is_file():
+        raise ApiError(404, "not_found", f"run {name!r} has no file {relative!r}")
+    return FileResponse(path, media_type=media_type)
+
+
+def install_dashboard(app: FastAPI, node: Node) -> None:
+    """Serve the dashboard at ``/dashboard/``, its API views and the results routes.
+
+    The results folder is read from ``app.state.results_dir`` (a `Path`, or None) when a
+    request comes, so the node's runner can set it after `create_app`.
+    """
+    install_dashboard_views(app, node)
+    if not hasattr(app.state, "results_dir"):
+        app.state.results_dir = None
+
+    @app.get("/v1/results", tags=["dashboard"], summary="Simulation runs served by this node")
+    async def list_runs(request: Request) -> dict[str, Any]:
+        return runs_view(results_dir_of(request))
+
+    @app.get("/v1/results/{run}", tags=["dashboard"], summary="A run's KPIs, plots and tables")
+    async def get_run(request: Request, run: str) -> dict[str, Any]:
+        return run_view(results_dir_of(request), run)
+
+    @app.get(
+        "/v1/results/{run}/files/{path:path}",
+        tags=["dashboard"],
+        summary="One file of a run (plots, CSV tables, report.html), read-only",
+    )
+    async def get_run_file(request: Request, run: str, path: str) -> FileResponse:
+        return run_file(results_dir_of(request), run, path)
+
+    @app.get("/dashboard", include_in_schema=False)
+    async def dashboard_root() -> RedirectResponse:
+        return RedirectResponse("/dashboard/")
+
+    app.mount("/dashboard", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")

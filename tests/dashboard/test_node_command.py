@@ -1,0 +1,56 @@
+"""`gridledger node --results DIR` serves the dashboard and the runs under DIR from a
+separate process; `gridledger demo` prints the dashboard's address."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from tests.dashboard.scenario import write_results
+from tests.node.harness import NodeProcess, one_line, run_cli, write_community
+
+
+def test_node_serves_the_dashboard_and_its_results(
+    tmp_path: Path, start_node: Callable[..., NodeProcess]
+) -> None:
+    directory = tmp_path / "community"
+    write_community(directory)
+    results = write_results(tmp_path / "results")
+    node = start_node(directory, "--results", str(results))
+    page = httpx.get(f"{node.url}/dashboard/", timeout=10)
+    assert page.status_code == 200 and "gridledger" in page.text
+    runs = httpx.get(f"{node.url}/v1/results", timeout=10).json()["runs"]
+    assert [run["name"] for run in runs] == ["sunny-week"]
+    escape = httpx.get(f"{node.url}/v1/results/sunny-week/files/..%2F..%2Fsecret.txt", timeout=10)
+    assert escape.status_code == 400 and escape.json()["error"] == "invalid_request"
+    assert f"dashboard: {node.url}/dashboard/" in one_line(node.logs())
+
+
+def test_node_without_results_says_how_to_give_them(
+    tmp_path: Path, start_node: Callable[..., NodeProcess]
+) -> None:
+    directory = tmp_path / "community"
+    write_community(directory)
+    node = start_node(directory)
+    response = httpx.get(f"{node.url}/v1/results", timeout=10)
+    assert response.status_code == 404
+    assert response.json()["error"] == "no_results"
+    assert "--results" in response.json()["message"]
+
+
+def test_node_refuses_a_results_folder_that_does_not_exist(tmp_path: Path) -> None:
+    directory = tmp_path / "community"
+    write_community(directory)
+    result = run_cli("node", "--dir", str(directory), "--results", str(tmp_path / "missing"))
+    assert result.returncode != 0
+    assert "not a directory" in one_line(result.stderr)
+
+
+def test_demo_prints_the_dashboards_address(tmp_path: Path) -> None:
+    result = run_cli("demo", "--dir", str(tmp_path / "demo"), timeout_s=120)
+    assert result.returncode == 0, result.stderr
+    output = one_line(result.stdout)
+    assert "/dashboard/" in output
+    assert "http://127.0.0.1:8545/dashboard/" in output
