@@ -52,3 +52,18 @@ def test_names_give_reproducible_keys_and_addresses() -> None:
     assert is_address(a1.address)
     assert not is_address("gl" + "G" * 40)
     assert keypair_from_name("bob").address != a1.address
+
+
+def test_signatures_are_rfc8032_test_vector_1() -> None:
+    """RFC 8032 §7.1 TEST 1: the empty message under its fixed secret key."""
+    from gridledger.crypto import keypair_from_seed
+
+    seed = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+    keys = keypair_from_seed(seed)
+    assert keys.public_key.hex() == (
+        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+    )
+    assert keys.sign(b"").hex() == (
+        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+        "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+    )

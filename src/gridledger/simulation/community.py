@@ -16,8 +16,6 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-import nacl.bindings
-
 from gridledger.crypto import KeyPair, keypair_from_name
 from gridledger.keystore import write_key
 from gridledger.ledger import Genesis, GenesisMember, dump_genesis
@@ -55,31 +53,15 @@ def key_namespace(scenario: Scenario) -> str:
     return f"gridledger-simulation/{scenario.name}/{scenario.seed}"
 
 
-@dataclass(frozen=True, slots=True)
-class SimulationKeys(KeyPair):
-    """A key pair that signs without re-deriving itself.
-
-    `KeyPair.sign` builds a PyNaCl ``SigningKey`` from the seed for every
-    message, which costs a second scalar multiplication; libsodium's
-    ``crypto_sign`` with the 64-byte secret (seed + public key) gives the same
-    deterministic Ed25519 signature for about half the time. A simulation signs
-    two messages per household per period, so it matters.
-    """
-
-    def sign(self, message: bytes) -> bytes:
-        return nacl.bindings.crypto_sign(message, self.seed + self.public_key)[:64]
+def _keys(name: str, scenario: Scenario) -> KeyPair:
+    return keypair_from_name(name, namespace=key_namespace(scenario))
 
 
-def _keys(name: str, scenario: Scenario) -> SimulationKeys:
-    keys = keypair_from_name(name, namespace=key_namespace(scenario))
-    return SimulationKeys(keys.seed, keys.public_key)
-
-
-def member_keys(scenario: Scenario, name: str) -> SimulationKeys:
+def member_keys(scenario: Scenario, name: str) -> KeyPair:
     return _keys(name, scenario)
 
 
-def meter_keys(scenario: Scenario, name: str) -> SimulationKeys:
+def meter_keys(scenario: Scenario, name: str) -> KeyPair:
     return _keys(f"{name}-meter", scenario)
 
 
