@@ -19,7 +19,8 @@ timed, on a fresh book per run, ``--repeat`` runs, median reported; the same
 figure per second of the process's CPU time is reported beside it, since on a
 shared machine the wall-clock figure mostly measures the other processes. A
 calibration figure (``sum(range(1000))`` in microseconds; about 5-7 on a
-current desktop CPU) puts the machine's Python speed next to the result. Prints
+current desktop CPU) and the 1-minute load average put the machine's Python
+speed and how busy it was next to the result. Prints
 a summary and, as its last line, one JSON object with the figures.
 Target: >= 250,000 orders/s.
 """
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import platform
 import random
 import sys
@@ -205,6 +207,7 @@ def run(workload: Workload, repeat: int) -> dict[str, object]:
         "repeat": repeat,
         "python": platform.python_version(),
         "calibration_sum_range_1000_us": calibration_us(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 
@@ -231,6 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  per CPU second     {figures['cpu_orders_per_s']:>10,} orders/s (process CPU time)")
     calibration = figures["calibration_sum_range_1000_us"]
     print(f"  calibration        {calibration:>10} us per sum(range(1000))")
+    print(f"  load average (1m)  {figures['load_average_1m']:>10} (other processes share the CPU)")
     sys.stdout.write(json.dumps(figures, sort_keys=True) + "\n")
 
 

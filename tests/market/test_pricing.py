@@ -221,3 +221,10 @@ def test_literal_form_always_lands_on_the_feed_in_bound_in_a_shortage(
     outcome = solve_pricing_game(game(sellers, demands), GameRule.LITERAL)
     if outcome.regime is Regime.SHORTAGE:
         assert outcome.price_micro_per_kwh == FEED_IN
+
+
+def test_a_surplus_of_rounding_noise_is_no_trade_not_an_error() -> None:
+    """A 1 Wh seller whose best response eats its generation leaves ~1e-13 Wh: no trade."""
+    noise = game([Seller(1, preference_for_load(1, FEED_IN))], [1024])
+    assert 0.0 <= noise.forecast_supply_wh < 1e-3
+    assert solve_pricing_game(noise).regime is Regime.NO_TRADE

@@ -7,12 +7,16 @@ the same operations holds the same book and produces the same trades.
 
 Layout, chosen for speed: each side is a :class:`~gridledger.market.ladder.Ladder`
 (a deque per price level in a dict, plus the sorted level keys kept with
-``bisect``); orders are found by id in a dict and by owner in a dict of dicts.
-A cancel marks the entry dead and leaves it where it is (lazy deletion); the
-ladder drops dead entries when they reach the head. Expiry keeps one
-bucket of entries per distinct ``expiry_s`` (orders tend to share expiry times,
-e.g. the period's gate closure) and a heap of those times, with the same lazy
-deletion; buckets are compacted when dead entries outnumber live orders.
+``bisect``); orders are found by id in a dict (the only index a removal
+updates). A removal marks the entry dead (residual 0) and leaves it where it is
+as a tombstone (lazy deletion); the ladder drops tombstones when they reach the
+head and compacts a level where they pile up. Two more indexes are append-only
+with the same tombstones, and every reader skips dead entries: a list of
+entries per owner, and one bucket of entries per distinct ``expiry_s`` (orders
+tend to share expiry times, e.g. the period's gate closure) with a heap of
+those times. Both are compacted together once the entries added since the last
+compaction exceed twice the live orders plus 1,024, so they hold at most about
+three times the live orders and the work stays amortised O(1) per order.
 
 The book does not match; the mechanisms in :mod:`gridledger.market.matching`
 and :mod:`gridledger.market.auction` do, through the underscore methods at the
@@ -26,10 +30,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from heapq import heapify, heappop, heappush
+from typing import TypeVar
 
 from gridledger.market.errors import DuplicateOrder, InvalidOrder, UnknownOrder
 from gridledger.market.ladder import Entry, Ladder
 from gridledger.market.orders import (
+    BUY,
     Order,
     Side,
     priority_key,
@@ -39,6 +45,8 @@ from gridledger.market.orders import (
 )
 
 __all__ = ["OrderBook", "PriceLevel"]
+
+K = TypeVar("K")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +69,10 @@ class OrderBook:
     """
 
     __slots__ = (
+        "_added_since_compaction",
         "_asks",
         "_bids",
         "_expiring",
-        "_expiring_count",
         "_expiry_times",
         "_index",
         "_next_sequence",
@@ -83,10 +91,10 @@ class OrderBook:
         self._bids = Ladder()
         self._asks = Ladder()
         self._index: dict[str, Entry] = {}
-        self._owners: dict[str, dict[str, Entry]] = {}
+        self._owners: dict[str, list[Entry]] = {}  # owner -> entries (some dead)
         self._expiring: dict[int, list[Entry]] = {}  # expiry_s -> entries (some dead)
         self._expiry_times: list[int] = []  # heap of the keys of _expiring
-        self._expiring_count = 0
+        self._added_since_compaction = 0  # entries appended to the two lazy indexes
         self._next_sequence = 0
 
     # -- reading -------------------------------------------------------------------------
@@ -144,13 +152,16 @@ class OrderBook:
 
     def orders_of(self, owner: str) -> tuple[Order, ...]:
         """``owner``'s resting orders: buys then sells, each in priority order."""
-        entries = self._owners.get(owner, {}).values()
-        ranked = sorted(entries, key=lambda e: (e.order.side is Side.SELL, priority_key(e.order)))
+        ranked = sorted(
+            self._entries_of(owner),
+            key=lambda e: (e.order.side is Side.SELL, priority_key(e.order)),
+        )
         return tuple(self._view(e) for e in ranked)
 
     def owners(self) -> tuple[str, ...]:
         """Owners with at least one resting order, sorted."""
-        return tuple(sorted(self._owners))
+        owners = self._owners
+        return tuple(sorted(o for o, entries in owners.items() if any(e.residual for e in entries)))
 
     # -- changing ------------------------------------------------------------------------
 
@@ -165,15 +176,18 @@ class OrderBook:
         self._check_new(order)
         if assign_sequence:
             order = with_sequence(order, self._next_sequence)
-        self._insert(Entry(order))
+        self._insert(order, order.residual_wh)
         return order
 
     def cancel(self, order_id: str) -> Order:
         """Remove ``order_id`` and return it with the residual it had."""
-        entry = self._entry(order_id)
-        view = self._view(entry)
+        entry = self._index.get(order_id)
+        if entry is None:
+            raise UnknownOrder(order_id=order_id)
+        order = entry.order
+        residual = entry.residual
         self._remove(entry)
-        return view
+        return order if residual == order.residual_wh else with_residual(order, residual)
 
     def amend(
         self,
@@ -223,7 +237,7 @@ class OrderBook:
         )
         validate_order(amended)
         self._remove(entry)
-        self._insert(Entry(amended))
+        self._insert(amended, amended.residual_wh)
         return amended
 
     def expire(self, now_s: int) -> tuple[Order, ...]:
@@ -231,9 +245,7 @@ class OrderBook:
         times = self._expiry_times
         expired: list[Order] = []
         while times and times[0] <= now_s:
-            bucket = self._expiring.pop(heappop(times))
-            self._expiring_count -= len(bucket)
-            for entry in bucket:
+            for entry in self._expiring.pop(heappop(times)):
                 if entry.residual:
                     expired.append(self._view(entry))
                     self._remove(entry)
@@ -243,7 +255,7 @@ class OrderBook:
     # -- for the matching mechanisms -----------------------------------------------------
 
     def _ladder(self, side: Side) -> Ladder:
-        return self._bids if side is Side.BUY else self._asks
+        return self._bids if side is BUY else self._asks
 
     def _entry(self, order_id: str) -> Entry:
         entry = self._index.get(order_id)
@@ -256,10 +268,11 @@ class OrderBook:
         return [e for _, level in self._ladder(side).live_levels() for e in level]
 
     def _entries_of(self, owner: str) -> list[Entry]:
-        return list(self._owners.get(owner, {}).values())
+        """``owner``'s live entries, in the order they were added (a snapshot)."""
+        return [e for e in self._owners.get(owner, ()) if e.residual]
 
     def _head(self, side: Side) -> Entry | None:
-        return (self._bids if side is Side.BUY else self._asks).head()
+        return (self._bids if side is BUY else self._asks).head()
 
     @staticmethod
     def _view(entry: Entry) -> Order:
@@ -276,17 +289,22 @@ class OrderBook:
         if order.order_id in self._index:
             raise DuplicateOrder(order_id=order.order_id)
 
-    def _insert(self, entry: Entry) -> None:
-        order = entry.order
-        order_id = order.order_id
-        (self._bids if order.side is Side.BUY else self._asks).insert(entry)
-        self._index[order_id] = entry
-        owner = order.owner
-        owned = self._owners.get(owner)
-        if owned is None:
-            self._owners[owner] = {order_id: entry}
+    def _insert(self, order: Order, residual_wh: int) -> Entry:
+        """Rest a checked ``order`` with ``residual_wh`` left; index it by id, owner and expiry."""
+        price = order.price_micro_per_kwh
+        if order.side is BUY:
+            entry = Entry(order, residual_wh, price)
+            self._bids.insert(entry)
         else:
-            owned[order_id] = entry
+            entry = Entry(order, residual_wh, -price)
+            self._asks.insert(entry)
+        order_id = order.order_id
+        self._index[order_id] = entry
+        owned = self._owners.get(order.owner)
+        if owned is None:
+            self._owners[order.owner] = [entry]
+        else:
+            owned.append(entry)
         expiry = order.expiry_s
         bucket = self._expiring.get(expiry)
         if bucket is None:
@@ -294,22 +312,19 @@ class OrderBook:
             heappush(self._expiry_times, expiry)
         else:
             bucket.append(entry)
-        self._expiring_count += 1
         if order.sequence >= self._next_sequence:
             self._next_sequence = order.sequence + 1
-        if self._expiring_count > 2 * len(self._index) + 1024:
-            self._compact_expiring()
+        self._added_since_compaction += 1
+        if self._added_since_compaction > 2 * len(self._index) + 1024:
+            self._compact()
+        return entry
 
     def _remove(self, entry: Entry) -> None:
-        """Take ``entry`` out of the book (its residual becomes 0: dead)."""
+        """Take ``entry`` out of the book; lazy indexes keep it as a tombstone (residual 0)."""
         entry.residual = 0
         order = entry.order
-        (self._bids if order.side is Side.BUY else self._asks).unlink(entry)
+        (self._bids if order.side is BUY else self._asks).unlink(entry)
         del self._index[order.order_id]
-        owned = self._owners[order.owner]
-        del owned[order.order_id]
-        if not owned:
-            del self._owners[order.owner]
 
     def _fill(self, entry: Entry, energy_wh: int) -> None:
         """Reduce ``entry``'s residual by ``energy_wh``; remove it once nothing is left."""
@@ -322,10 +337,16 @@ class OrderBook:
         times = self._expiry_times
         return bool(times) and times[0] <= now_s
 
-    def _compact_expiring(self) -> None:
-        """Drop dead entries from the expiry buckets (amortised: runs when they dominate)."""
-        buckets = {t: [e for e in b if e.residual] for t, b in self._expiring.items()}
-        self._expiring = {t: b for t, b in buckets.items() if b}
+    def _compact(self) -> None:
+        """Drop tombstones from the owner lists and expiry buckets (amortised, see module doc)."""
+        self._owners = _live_lists(self._owners)
+        self._expiring = _live_lists(self._expiring)
         self._expiry_times = list(self._expiring)
         heapify(self._expiry_times)
-        self._expiring_count = sum(len(b) for b in self._expiring.values())
+        self._added_since_compaction = 0
+
+
+def _live_lists(lists: dict[K, list[Entry]]) -> dict[K, list[Entry]]:
+    """``lists`` without dead entries, and without the keys left with none."""
+    kept = ((key, [e for e in entries if e.residual]) for key, entries in lists.items())
+    return {key: entries for key, entries in kept if entries}

@@ -27,11 +27,13 @@ from gridledger.market.book import OrderBook
 from gridledger.market.errors import InvalidOrder, UnsupportedPriceRule
 from gridledger.market.ladder import Entry
 from gridledger.market.orders import (
+    BUY,
     GRID,
     REGULATOR,
     Order,
     Side,
     is_newer,
+    validate_order,
     with_residual,
     with_sequence,
 )
@@ -47,6 +49,9 @@ from gridledger.market.prices import (
 from gridledger.market.trades import Match, MatchReason, MatchResult, Mechanism
 
 __all__ = ["match_against_standing_offers", "match_continuous", "match_high_low"]
+
+CONTINUOUS = Mechanism.CONTINUOUS  # enum members as globals: cheaper to read per match
+RESTING = PriceRule.RESTING
 
 
 def require_time(now_s: object) -> None:
@@ -168,7 +173,9 @@ def match_continuous(
     """
     if type(now_s) is not int or now_s < 0:
         require_time(now_s)
-    book._check_new(incoming)
+    validate_order(incoming)
+    if incoming.delivery_period != book._period or incoming.order_id in book._index:
+        book._check_new(incoming)  # raises the precise error
     if incoming.order_time_s > now_s:
         raise InvalidOrder(
             field="order_time_s",
@@ -180,33 +187,70 @@ def match_continuous(
             field="expiry_s", value=incoming.expiry_s, reason=f"already expired at {now_s} s"
         )
     if assign_sequence:
-        incoming = with_sequence(incoming, book.next_sequence)
+        incoming = with_sequence(incoming, book._next_sequence)
     times = book._expiry_times
     expired = book.expire(now_s) if times and times[0] <= now_s else ()
-    entry = Entry(incoming)
-    is_buy = incoming.side is Side.BUY
+    # The common case first: the best opposite limit does not cross, so the order rests.
+    limit = incoming.price_micro_per_kwh
+    if incoming.side is BUY:
+        keys = book._asks.keys  # minus the ask prices
+        crosses = bool(keys) and (
+            limit + keys[-1] >= 0
+            if bounds is None
+            else _crosses_bounded(True, limit, keys[-1], bounds)
+        )
+    else:
+        keys = book._bids.keys
+        crosses = bool(keys) and (
+            keys[-1] >= limit
+            if bounds is None
+            else _crosses_bounded(False, limit, keys[-1], bounds)
+        )
+    if not crosses:
+        book._insert(incoming, incoming.residual_wh)
+        return MatchResult((), expired, (), incoming)
+    return _take_liquidity(book, incoming, now_s, bounds, expired)
+
+
+def _crosses_bounded(is_buy: bool, limit: int, best_key: int, bounds: PriceBounds) -> bool:
+    """Whether an incoming ``limit`` crosses the best opposite level (its ladder key), bounded."""
+    if is_buy:
+        return effective_bid(limit, bounds) >= effective_ask(-best_key, bounds)
+    return effective_bid(best_key, bounds) >= effective_ask(limit, bounds)
+
+
+def _take_liquidity(
+    book: OrderBook,
+    incoming: Order,
+    now_s: int,
+    bounds: PriceBounds | None,
+    expired: tuple[Order, ...],
+) -> MatchResult:
+    """The matching loop of :func:`match_continuous`, for an ``incoming`` order that crosses.
+
+    Walks the opposite ladder from its best level, skipping tombstones, while
+    the resting price (its effective limit: the trade price) crosses the
+    incoming effective limit; the remainder, if any, rests.
+    """
+    is_buy = incoming.side is BUY
     limit = incoming.price_micro_per_kwh
     if bounds is None:
-        floor, cap = 0, limit  # no bound ever applies
-        effective = limit
+        floor, cap = 0, limit  # never applied: prices stay the limits
     else:
         floor, cap = bounds.feed_in_price_micro_per_kwh, bounds.cap_price_micro_per_kwh
-        effective = (
-            (limit if limit < cap else cap) if is_buy else (limit if limit > floor else floor)
-        )
+    effective = limit if bounds is None else (min(limit, cap) if is_buy else max(limit, floor))
     opposite = book._asks if is_buy else book._bids
-    keys = opposite.keys
-    # The common case first: the best opposite limit does not cross, so the order rests.
-    if not keys or not _crosses(is_buy, effective, keys[-1], floor, cap, bounds is not None):
-        book._insert(entry)
-        return MatchResult((), expired, (), incoming)
+    keys, levels = opposite.keys, opposite.levels
     owner = incoming.owner
+    remaining = incoming.residual_wh
     matches: list[Match] = []
     cancelled: list[Order] = []
-    while entry.residual and keys:
-        head = opposite.head()
-        if head is None:
-            break
+    while remaining and keys:
+        level = levels[keys[-1]]
+        head = level[0]
+        while not head.residual:  # tombstones at the head of the best level
+            level.popleft()
+            head = level[0]
         rest = head.order
         rest_limit = rest.price_micro_per_kwh
         if bounds is None:
@@ -219,50 +263,37 @@ def match_continuous(
             break
         if rest.owner == owner:
             if is_newer(incoming, rest):
-                cancelled.append(with_residual(incoming, entry.residual))
-                entry.residual = 0
+                cancelled.append(with_residual(incoming, remaining))
+                remaining = 0
                 break
             cancelled.append(book._view(head))  # the resting order is the newer one
             book._remove(head)
             continue
-        energy = entry.residual if entry.residual < head.residual else head.residual
-        clamped = effective != limit or price != rest_limit
-        buy_order, sell_order = (incoming, rest) if is_buy else (rest, incoming)
+        residual = head.residual
+        energy = remaining if remaining < residual else residual
         matches.append(
             pair_match(
-                buy_order,
-                sell_order,
+                incoming if is_buy else rest,
+                rest if is_buy else incoming,
                 energy,
                 price,
                 now_s,
-                Mechanism.CONTINUOUS,
-                PriceRule.RESTING,
-                clamped,
+                CONTINUOUS,
+                RESTING,
+                effective != limit or price != rest_limit,
             )
         )
-        entry.residual -= energy
-        book._fill(head, energy)
-    if not entry.residual:
+        remaining -= energy
+        if energy == residual:
+            book._remove(head)
+        else:
+            head.residual = residual - energy
+    if not remaining:
         return MatchResult(tuple(matches), expired, tuple(cancelled))
-    book._insert(entry)
+    book._insert(incoming, remaining)
     return MatchResult(
-        tuple(matches), expired, tuple(cancelled), with_residual(incoming, entry.residual)
+        tuple(matches), expired, tuple(cancelled), with_residual(incoming, remaining)
     )
-
-
-def _crosses(
-    is_buy: bool, effective: int, best_key: int, floor: int, cap: int, bounded: bool
-) -> bool:
-    """Whether the best opposite level (its ladder key) crosses the incoming effective limit."""
-    if is_buy:
-        ask = -best_key
-        if bounded and ask < floor:
-            ask = floor
-        return ask <= effective
-    bid = best_key
-    if bounded and bid > cap:
-        bid = cap
-    return bid >= effective
 
 
 def match_against_standing_offers(book: OrderBook, now_s: int, bounds: PriceBounds) -> MatchResult:

@@ -20,9 +20,11 @@ import msgspec
 from gridledger.market.errors import InvalidOrder
 
 __all__ = [
+    "BUY",
     "GRID",
     "REGULATOR",
     "RESERVED_OWNERS",
+    "SELL",
     "Order",
     "Side",
     "filled_wh",
@@ -55,6 +57,15 @@ class Side(StrEnum):
     def opposite(self) -> Side:
         """The side an order of this side trades against."""
         return Side.SELL if self is Side.BUY else Side.BUY
+
+
+BUY = Side.BUY
+"""``Side.BUY`` as a module constant: reading an enum member through its class costs
+about 50 ns on CPython 3.11 (the enum metaclass), a global about 5; the book's hot paths
+compare sides with ``is BUY``."""
+
+SELL = Side.SELL
+"""``Side.SELL`` as a module constant (see :data:`BUY`)."""
 
 
 class Order(msgspec.Struct, frozen=True):
@@ -101,15 +112,20 @@ def validate_order(order: Order) -> None:
     price, times, period and sequence are non-negative integers (``bool`` and
     ``float`` refused); the order expires strictly after it is issued.
     """
-    # The valid case is one expression (this runs on every order the book takes);
-    # only a failing order pays for finding out which field is wrong.
+    # The valid case is one expression over locals (this runs on every order the book
+    # takes); only a failing order pays for finding out which field is wrong.
+    order_id = order.order_id
     owner = order.owner
     energy = order.energy_wh
     residual = order.residual_wh
+    price = order.price_micro_per_kwh
     time = order.order_time_s
+    expiry = order.expiry_s
+    period = order.delivery_period
+    sequence = order.sequence
     if not (
-        type(order.order_id) is str
-        and order.order_id
+        type(order_id) is str
+        and order_id
         and type(owner) is str
         and owner
         and owner not in RESERVED_OWNERS
@@ -117,16 +133,16 @@ def validate_order(order: Order) -> None:
         and type(energy) is int
         and type(residual) is int
         and 0 < residual <= energy
-        and type(order.price_micro_per_kwh) is int
-        and order.price_micro_per_kwh >= 0
+        and type(price) is int
+        and price >= 0
         and type(time) is int
         and time >= 0
-        and type(order.expiry_s) is int
-        and order.expiry_s > time
-        and type(order.delivery_period) is int
-        and order.delivery_period >= 0
-        and type(order.sequence) is int
-        and order.sequence >= 0
+        and type(expiry) is int
+        and expiry > time
+        and type(period) is int
+        and period >= 0
+        and type(sequence) is int
+        and sequence >= 0
     ):
         _explain_invalid(order)
 

@@ -197,6 +197,12 @@ def compromise_price(game: PricingGame) -> float:
     return (game.feed_in_price_micro_per_kwh + game.grid_price_micro_per_kwh) / 2.0
 
 
+NEGLIGIBLE_WH = 1e-3
+"""A supply or demand below a milliwatt-hour is nothing to trade: the chain counts whole
+Wh, and a surplus of float rounding noise (say 1e-13 Wh) would give the sellers a weight
+``D / (D + S)`` that rounds to exactly 1."""
+
+
 def short_side_weight(supply_wh: float, demand_wh: float) -> float:
     """The sellers' bargaining weight ``D / (D + S)``: more than 1/2 in a shortage."""
     return demand_wh / (demand_wh + supply_wh)
@@ -319,7 +325,7 @@ def solve_pricing_game(
     the symmetric bargain). Deterministic: a fixed scan and Brent's bounded search.
     """
     supply, demand = game.forecast_supply_wh, game.demand_wh
-    if supply <= 0.0 or demand <= 0.0:
+    if supply < NEGLIGIBLE_WH or demand < NEGLIGIBLE_WH:
         return _outcome(game, rule, Regime.NO_TRADE, None, 0.0)
     regime = Regime.SURPLUS if supply >= demand else Regime.SHORTAGE
     if rule is not GameRule.NASH and regime is Regime.SURPLUS:
