@@ -13,7 +13,8 @@ the simulated clock, committed to SQLite (WAL, ``synchronous=FULL``).
 
 Timed phases: ``setup`` (keys, genesis, device profiles, node), ``run`` (every
 step of every period, split by step kind: orders, clear, readings, settle) and
-``results`` (reading everything back from the chain, CSV files, KPIs, plots,
+``results`` (reading everything back from the chain: the market views per period and
+every stored block walked in-process; CSV files, KPIs, plots,
 report). Target: the whole run (setup + run + results) <= 120 s. Prints a
 summary and, as its last line, one JSON object with the figures.
 """

@@ -1,5 +1,5 @@
 """`gridledger market ...`: place and cancel orders, clear and settle periods, send meter
-readings, and show books, orders, trades and settlement statements.
+readings, and show books, orders, trades, posted prices and settlement statements.
 
 Every command works offline on the chain file of ``--dir`` (the default) or against a
 running node with ``--url``, like `gridledger show`; ``--json`` prints JSON (the API's
@@ -475,6 +475,33 @@ def trades(
         f"{view['count']} trade(s), {_num(view['traded_wh'])} Wh, {_num(view['value_micro'])} µ",
         highlight=False,
     )
+
+
+@market_app.command("price")
+def price(
+    period: int = typer.Argument(..., help="Delivery period"),
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The price the operator posted for a period (pricing contract, seed 003)."""
+    if period < 0:
+        raise fail(f"period {period} is negative")
+    with connect(url, directory) as client:
+        view = client.market_price(period)
+        names = {} if as_json else _names(client)
+    if as_json:
+        print_json(view)
+        return
+    console = _console()
+    console.print(
+        f"period {view['period']}: [bold]{_num(view['price_micro_per_kwh'])} µ/kWh[/bold] "
+        f"posted by {_who(view['operator'], names)} in block {view['height']} "
+        f"(revision {view['revision']}; from a forecast supply of {_num(view['supply_wh'])} Wh "
+        f"and demand of {_num(view['demand_wh'])} Wh)",
+        highlight=False,
+    )
+    console.print(_window_lines(view))
 
 
 STATEMENT_COLUMNS = (

@@ -9,7 +9,8 @@ interface and the same JSON shapes, for embedded simulations and tests. A
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -18,6 +19,7 @@ import msgspec
 
 from gridledger.crypto import KeyPair
 from gridledger.ledger import (
+    BlockHeader,
     TransactionError,
     encode_transaction,
     make_transaction,
@@ -33,6 +35,16 @@ class ClientError(Exception):
         self.error = error
         self.body = body or {}
         super().__init__(f"{error} ({status}): {message}")
+
+
+@dataclass(frozen=True)
+class StoredBlock:
+    """A committed block as stored: its header, raw transactions and their result codes."""
+
+    header: BlockHeader
+    transactions: list[bytes]
+    codes: list[int]
+    """Result code of each transaction, in block order (0: ok)."""
 
 
 class NodeUnavailable(ClientError):
@@ -164,6 +176,10 @@ class HttpClient:
     def market_offers(self, period: int) -> dict[str, Any]:
         return self._request("GET", f"/v1/market/periods/{period}/offers")
 
+    def market_price(self, period: int) -> dict[str, Any]:
+        """The price posted for `period` (pricing contract); `ClientError` 404 if none."""
+        return self._request("GET", f"/v1/market/periods/{period}/price")
+
     def settlement(self, period: int) -> dict[str, Any]:
         return self._request("GET", f"/v1/settlement/periods/{period}")
 
@@ -276,6 +292,25 @@ class LocalClient:
             raise ClientError(404, "not_found", str(error)) from error
         return block_view(block, self.node.storage.receipts(height), transactions)
 
+    def stored_blocks(self, first_height: int = 1) -> Iterator[StoredBlock]:
+        """Committed blocks from ``first_height`` on, in height order, as the node stores them.
+
+        In-process only (no JSON view, nothing decoded but the block): the header, each
+        transaction's raw bytes and its result code. Reading a whole chain back this way
+        costs a fraction of `block` per height (simulation results walk every block).
+        """
+        storage = self.node.storage
+        index = getattr(storage, "transaction_index", None)
+        for block in storage.blocks():
+            height = block.header.height
+            if height < first_height:
+                continue
+            if index is not None:
+                codes = [code for _, _, code in index(height)]
+            else:
+                codes = [receipt.code for receipt in storage.receipts(height)]
+            yield StoredBlock(block.header, list(block.transactions), codes)
+
     def member(self, address: str) -> dict[str, Any]:
         from gridledger.api.views import member_view
         from gridledger.node import NotFound, queries
@@ -323,6 +358,10 @@ class LocalClient:
 
     def market_offers(self, period: int) -> dict[str, Any]:
         return self._view("offers_view", period)
+
+    def market_price(self, period: int) -> dict[str, Any]:
+        """The price posted for `period` (pricing contract); `ClientError` 404 if none."""
+        return self._view("price_view", period)
 
     def settlement(self, period: int) -> dict[str, Any]:
         return self._view("settlement_view", period)

@@ -62,6 +62,21 @@ def test_persistence_forecast_follows_what_happened() -> None:
     assert home.expected_position(3600, 3600).surplus_wh == 1000  # last period, not the model
 
 
+def test_a_planned_period_delivers_what_an_unplanned_one_does() -> None:
+    """The device models computed for the plan are reused when the period is delivered."""
+    options = {"variation": Variation(pv=0.4, load=0.3), "seed": "s"}
+    planned = household([4000, 500, 2500], [900, 3000, 1200], Battery(6000, 2000, 2000), **options)
+    unplanned = household(
+        [4000, 500, 2500], [900, 3000, 1200], Battery(6000, 2000, 2000), **options
+    )
+    for period in range(6):
+        start = period * 3600
+        planned.expected_position(start, 3600)
+        planned.expected_position(start + 3600, 3600)  # plans run ahead of deliveries
+        assert planned.deliver(period, start, 3600) == unplanned.deliver(period, start, 3600)
+    assert planned.model_wh(3600, 3600) == unplanned.model_wh(3600, 3600)
+
+
 def test_a_storage_trader_dispatches_to_honour_its_trades() -> None:
     battery = Battery(10_000, 5000, 5000, 1000, 6000)
     home = household([0], [0], battery, trades_from_storage=True)

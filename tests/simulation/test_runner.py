@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +19,15 @@ from gridledger.ledger import load_genesis
 from gridledger.node import Node, SQLiteStorage
 from gridledger.node.verify import verify_storage
 from gridledger.simulation.community import member_keys
-from gridledger.simulation.records import DeviceDataMismatch, check_device_data
+from gridledger.simulation.records import DeviceDataMismatch, check_device_data, read_chain
 from gridledger.simulation.runner import (
     CLEAR,
+    DEVICE_DATA_FIELDS,
     ORDERS,
     READINGS,
     SETTLE,
     device_batch_digest,
+    device_rows_csv,
     outcomes_of,
     schedule,
 )
@@ -92,6 +96,55 @@ def test_results_agree_with_an_independent_read_of_the_chain(
         node.close()
     report = verify_storage(SQLiteStorage(community / "chain.sqlite"))
     assert report.head_hash.hex() == kpis["chain"]["head_hash"]
+
+
+def json_view_records(client: LocalClient, height: int) -> dict[str, Any]:
+    """Transaction counts, bytes and anchors by walking the JSON block view of every block."""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    size = 0
+    anchors: dict[int, str] = {}
+    for h in range(1, height + 1):
+        for entry in client.block(h, transactions=True)["transactions"]:
+            body = entry["transaction"]
+            size += body["size_bytes"]
+            counts[(body["contract"], body["method"], entry["result"])] += 1
+            if body["method"] == "anchor_batch" and entry["code"] == 0:
+                anchors[int(body["args"]["label"].rsplit(" ", 1)[1])] = body["args"]["sha256"]
+    return {"counts": counts, "bytes": size, "anchors": anchors}
+
+
+def test_reading_stored_blocks_agrees_with_the_json_block_view(
+    run: tuple[Path, dict[str, Any]],
+) -> None:
+    out, kpis = run
+    community = out / "community"
+    node = Node.open_path(
+        community / "chain.sqlite", load_genesis((community / "genesis.json").read_bytes())
+    )
+    try:
+        client = LocalClient(node)
+        periods = [int(r["period"]) for r in rows(out / "periods.csv")]
+        records = read_chain(client, periods)
+        viewed = json_view_records(client, records.height)
+    finally:
+        node.close()
+    assert records.transaction_counts == viewed["counts"]
+    assert records.transaction_bytes == viewed["bytes"] > 0
+    assert records.anchors == viewed["anchors"] and len(records.anchors) == 4
+    assert kpis["chain"]["transactions"]["total"] == sum(viewed["counts"].values())
+
+
+def test_device_data_csv_is_what_a_dict_writer_writes() -> None:
+    row = {f: index for index, f in enumerate(DEVICE_DATA_FIELDS)} | {"name": 'a "b", c'}
+    rows: list[dict[str, int | str]] = [row, {**row, "period": 8}]
+    expected = io.StringIO()
+    writer = csv.DictWriter(expected, DEVICE_DATA_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    assert device_rows_csv(rows) == expected.getvalue()
+    assert device_rows_csv(rows, header=False) == expected.getvalue().split("\n", 1)[1]
+    short: list[dict[str, int | str]] = [{"period": 7, "member": "gl0"}]
+    assert device_rows_csv(short, header=False) == "7,gl0,,,,,,,,\n"
 
 
 def test_metered_energy_matches_the_device_data_anchored_on_chain(

@@ -114,9 +114,17 @@ class Household:
     """Mixed into the per-period random factors so that reruns draw the same ones."""
     generation_history_wh: list[int] = field(default_factory=list)
     consumption_history_wh: list[int] = field(default_factory=list)
+    _planned_model_wh: dict[tuple[int, int], tuple[int, int]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Model values computed for `expected_position`, kept until the interval is delivered
+    (the models are pure: computing them once per period instead of twice)."""
 
     def model_wh(self, start_s: int, seconds: int) -> tuple[int, int]:
         """(generation, load) of the device models over the interval."""
+        known = self._planned_model_wh.get((start_s, seconds))
+        if known is not None:
+            return known
         generation = 0 if self.pv is None else self.pv.energy_wh(start_s, seconds)
         load = 0 if self.load is None else self.load.energy_wh(start_s, seconds)
         return generation, load
@@ -124,6 +132,7 @@ class Household:
     def forecast_wh(self, start_s: int, seconds: int) -> tuple[int, int]:
         """(generation, load) the household expects over the interval, from its forecaster."""
         model_generation, model_load = self.model_wh(start_s, seconds)
+        self._planned_model_wh[(start_s, seconds)] = (model_generation, model_load)
         generation = self.forecaster.forecast_wh(self.generation_history_wh, model_generation)
         load = self.forecaster.forecast_wh(self.consumption_history_wh, model_load)
         return (0 if self.pv is None else generation), (0 if self.load is None else load)
@@ -153,6 +162,7 @@ class Household:
     def actual_wh(self, period: int, start_s: int, seconds: int) -> tuple[int, int]:
         """(generation, load) as they happen: the model times this period's random factors."""
         model_generation, model_load = self.model_wh(start_s, seconds)
+        self._planned_model_wh.pop((start_s, seconds), None)
         draw = random.Random(f"{self.seed}/{self.name}/{period}")
         pv_factor = 1 - self.variation.pv * draw.random()
         load_factor = 1 + self.variation.load * (2 * draw.random() - 1)

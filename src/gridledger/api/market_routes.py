@@ -1,5 +1,5 @@
 """The market's and settlement's read API: parameters, order books, orders, trades, offers,
-settlement summaries and members' statements per delivery period.
+posted prices, settlement summaries and members' statements per delivery period.
 
 Every view is a plain function of a `Node` returning JSON-ready data, used by the HTTP
 routes installed by `install_market_routes` and by `gridledger.client.LocalClient`, so both
@@ -32,6 +32,7 @@ from gridledger.contracts.market_state import (
     trades_for_period,
 )
 from gridledger.contracts.parameters import MarketParameters, parameters_for, period_of, schedule
+from gridledger.contracts.pricing import posted_price
 from gridledger.contracts.settlement import (
     debt_of,
     read_settlement,
@@ -328,6 +329,32 @@ def statement_view(node: Node, period: int, member: str) -> dict[str, Any]:
     return {**_plain(found), "debt_now_micro": debt_of(state, member)}
 
 
+def price_view(node: Node, period: int) -> dict[str, Any]:
+    """The microgrid price the operator posted for `period` with the ``pricing`` contract
+    (seed 003; its latest revision), with the period's time window; 404 if none is posted.
+
+    ``supply_wh`` and ``demand_wh`` are the forecast totals the price was computed from;
+    ``revision`` counts replacements (0: the first posting); ``height`` and
+    ``timestamp_ms`` say which block posted it. The price is firm from gate closure on.
+    """
+    check_period(period)
+    state = node.state
+    found = posted_price(state, period)
+    if found is None:
+        raise ApiError(
+            404,
+            "not_found",
+            f"no price is posted for period {period} (the operator posts one with "
+            "pricing.post_price, seed 003)",
+            kind="price",
+            period=period,
+        )
+    return {
+        **_plain(found),
+        **_timing(state, period, _now_s(node), _is_settled(state, period)),
+    }
+
+
 # -- routes ------------------------------------------------------------------------------------
 
 PeriodQuery = Query(None, description="Delivery period (default: the current period)")
@@ -389,6 +416,15 @@ def install_market_routes(app: FastAPI, node: Node) -> None:
     )
     async def market_trades(period: int) -> dict[str, Any]:
         return trades_view(node, period)
+
+    @read(
+        "/v1/market/periods/{period}/price",
+        tags=["market"],
+        summary="The price the operator posted for a period (pricing contract, seed 003)",
+        description=price_view.__doc__ or "",
+    )
+    async def market_price(period: int) -> dict[str, Any]:
+        return price_view(node, period)
 
     @read(
         "/v1/market/periods/{period}/offers",

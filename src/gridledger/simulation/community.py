@@ -12,6 +12,7 @@ The directory is an ordinary gridledger community (``genesis.json``,
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,14 @@ def key_namespace(scenario: Scenario) -> str:
 
 
 def _keys(name: str, scenario: Scenario) -> KeyPair:
-    return keypair_from_name(name, namespace=key_namespace(scenario))
+    return _derived_keys(name, key_namespace(scenario))
+
+
+@functools.lru_cache(maxsize=8192)
+def _derived_keys(name: str, namespace: str) -> KeyPair:
+    """`keypair_from_name`, remembered: genesis, the key files and the agents each need every
+    household's two keys (a derivation is a scalar multiplication, about 30 µs)."""
+    return keypair_from_name(name, namespace=namespace)
 
 
 def member_keys(scenario: Scenario, name: str) -> KeyPair:

@@ -17,7 +17,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from gridledger.client import LocalClient
+from gridledger.ledger import SignedTransaction, Transaction
+from gridledger.node.queries import result_name
 
 ANCHOR_LABEL = re.compile(r"^device data, period (\d+)$")
 
@@ -85,24 +89,52 @@ def read_chain(client: LocalClient, periods: list[int]) -> ChainRecords:
 
 
 def _walk_blocks(client: LocalClient, records: ChainRecords) -> None:
-    for height in range(1, records.height + 1):
-        block = client.block(height, transactions=True)
-        if height == 1:
-            records.first_block_ms = int(block["header"]["timestamp_ms"])
-        records.last_block_ms = int(block["header"]["timestamp_ms"])
-        for entry in block["transactions"]:
-            body = entry["transaction"]
-            records.transaction_bytes += int(body.get("size_bytes", 0))
-            contract = str(body.get("contract", "?"))
-            method = str(body.get("method", "?"))
-            records.transaction_counts[(contract, method, str(entry["result"]))] += 1
-            if (contract, method) == ("pricing", "post_price") and entry["code"] == 0:
-                args = body["args"]
-                records.posted_prices[int(args["period"])] = int(args["price_micro_per_kwh"])
-            if (contract, method) == ("metering", "anchor_batch") and entry["code"] == 0:
-                label = ANCHOR_LABEL.match(str(body["args"].get("label", "")))
-                if label is not None:
-                    records.anchors[int(label[1])] = str(body["args"]["sha256"])
+    """Count every committed transaction by (contract, method, result) and pick up the
+    device-data anchors and posted prices, straight from the stored blocks.
+
+    Reads raw blocks in-process (`LocalClient.stored_blocks`) instead of the JSON block
+    view: the view decodes every receipt and converts every event to JSON types, about
+    five times the cost of this walk over a day of a thousand households.
+    """
+    first = True
+    for block in client.stored_blocks(1):
+        if first:
+            records.first_block_ms = block.header.timestamp_ms
+            first = False
+        records.last_block_ms = block.header.timestamp_ms
+        for raw, code in zip(block.transactions, block.codes, strict=True):
+            records.transaction_bytes += len(raw)
+            body = _body(raw)
+            contract, method = ("?", "?") if body is None else (body.contract, body.method)
+            records.transaction_counts[(contract, method, result_name(code))] += 1
+            if body is not None and code == 0:
+                _note(records, contract, method, body.args)
+
+
+def _body(raw: bytes) -> Transaction | None:
+    """The decoded body of a committed transaction (None if it does not decode).
+
+    Only the shape is decoded: a committed transaction passed every check at admission.
+    """
+    try:
+        return msgspec.msgpack.decode(raw, type=SignedTransaction).transaction
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        return None
+
+
+def _note(records: ChainRecords, contract: str, method: str, args: dict[str, Any]) -> None:
+    """Record a posted price (seed 003) or a device-data anchor from an accepted call."""
+    if (contract, method) == ("pricing", "post_price"):
+        records.posted_prices[int(args["period"])] = int(args["price_micro_per_kwh"])
+    elif (contract, method) == ("metering", "anchor_batch"):
+        label = ANCHOR_LABEL.match(str(args.get("label", "")))
+        if label is not None:
+            records.anchors[int(label[1])] = _hex(args["sha256"])
+
+
+def _hex(value: Any) -> str:
+    """A value as the JSON views show it: bytes as lower-case hex, anything else as text."""
+    return value.hex() if isinstance(value, bytes) else str(value)
 
 
 def check_device_data(
