@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gridledger.contracts import market_session, market_state
+from gridledger.contracts import market_levels, market_state
 from gridledger.contracts.market_state import (
     ESCROW,
     NAMESPACE,
@@ -117,7 +117,7 @@ def escrow_is_backed(chain: Community) -> None:
 def test_contract_matching_gives_the_library_trades(chunk: int, ops: list[Place | Cancel]) -> None:
     """With chunks of 1 or 3 entries the queues cross chunk boundaries all the time."""
     with (
-        patch.object(market_session, "QUEUE_CHUNK", chunk),
+        patch.object(market_levels, "QUEUE_CHUNK", chunk),
         patch.object(market_state, "QUEUE_CHUNK", chunk),
     ):
         check_against_library(ops)
@@ -215,7 +215,7 @@ def test_the_clear_matches_the_open_orders_as_the_library_does(
 ) -> None:
     """High-low and the call auction: orders rest at placement, the clear matches them all."""
     with (
-        patch.object(market_session, "QUEUE_CHUNK", chunk),
+        patch.object(market_levels, "QUEUE_CHUNK", chunk),
         patch.object(market_state, "QUEUE_CHUNK", chunk),
     ):
         chain = community(mechanism)

@@ -75,6 +75,7 @@ from __future__ import annotations
 import msgspec
 
 from gridledger.contracts import market_bilateral as _bilateral  # noqa: F401 (registers methods)
+from gridledger.contracts.market_clearing import clear_book, reconcile_escrow
 from gridledger.contracts.market_session import Session, within_horizon
 from gridledger.contracts.market_state import (
     ESCROW,
@@ -82,12 +83,10 @@ from gridledger.contracts.market_state import (
     MAX_PRICE_MICRO_PER_KWH,
     NAMESPACE,
     SELLING_ROLES,
-    SIDES,
     TRADING_ROLES,
     OrderStatus,
     StoredOrder,
     Trade,
-    book_of,
     contract,
     make_order_id,
     read_order,
@@ -96,13 +95,9 @@ from gridledger.contracts.market_state import (
 from gridledger.contracts.membership import read_member, require_role
 from gridledger.ledger import Context, ContractRejected, NotAuthorised
 from gridledger.market import (
-    MarketError,
-    MatchResult,
     Mechanism,
     PriceRule,
     Side,
-    clear_call_auction,
-    match_high_low,
     trade_value_micro,
 )
 
@@ -159,7 +154,7 @@ def place_order(context: Context, args: PlaceOrderArgs) -> None:
     expiry_s = args.expiry_s or session.period_end_s
     if expiry_s <= now_s:
         raise ContractRejected(NAMESPACE, f"expiry_s {expiry_s} is not after now ({now_s} s)")
-    session.reconcile_escrow()
+    reconcile_escrow(session)
     sequence = session.take_sequence()
     order_id = make_order_id(args.period, sequence)
     escrow_price = min(args.price_micro_per_kwh, session.bounds.cap_price_micro_per_kwh)
@@ -303,35 +298,6 @@ class ClearArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     period: int
 
 
-def _clear(session: Session) -> MatchResult:
-    """Match the period's book at its gate closure and close every order left open.
-
-    The one place the whole book is read: the open orders are loaded into the
-    library's `OrderBook`, the period's mechanism runs on it once, and after
-    it every order still open is closed as unfilled and the levels are deleted.
-    """
-    moment = session.gate_closure_s
-    session.reconcile_escrow()
-    session.expire(moment)
-    sequences = sorted(s for side in SIDES for s in session.sequences(side))
-    book = book_of([session.order(s) for s in sequences], session.period)
-    try:
-        if session.mechanism == "high_low":
-            result = match_high_low(book, moment, rule=PriceRule.MIDPOINT, bounds=session.bounds)
-        elif session.mechanism == "call_auction":
-            result = clear_call_auction(book, moment, bounds=session.bounds)
-        else:  # continuous: everything that could trade already has
-            result = MatchResult((), book.expire(moment))
-    except MarketError as error:
-        raise ContractRejected(NAMESPACE, str(error)) from error
-    session.apply_clear_result(result)
-    for order in sorted(book, key=lambda order: order.sequence):
-        session.close(order.sequence, OrderStatus.UNFILLED)
-    session.drop_book()
-    session.mark_cleared()
-    return result
-
-
 @contract.method(ClearArgs)
 def clear(context: Context, args: ClearArgs) -> None:
     """Clear a period's book once, at or after its gate closure (any active member)."""
@@ -347,7 +313,7 @@ def clear(context: Context, args: ClearArgs) -> None:
             NAMESPACE,
             f"period {args.period} was already cleared at height {session.cleared_height}",
         )
-    result = _clear(session)
+    result = clear_book(session)
     session.save()
     context.emit(
         NAMESPACE,
@@ -369,7 +335,7 @@ def close_for_settlement(context: Context, period: int) -> list[Trade]:
     if session.settled:
         raise ContractRejected(NAMESPACE, f"period {period} is already settled")
     if not session.cleared:
-        _clear(session)
+        clear_book(session)
     session.mark_settled()
     session.save()
     return trades_for_period(context.overlay, period)

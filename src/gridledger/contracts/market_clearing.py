@@ -1,0 +1,147 @@
+"""Clearing a period's book, and re-pricing escrow when the cap changes (internal).
+
+The clear is the one place the whole book is read: the open orders are loaded
+into the pure library's `OrderBook`, the period's mechanism runs on it once at
+the gate closure, its matches and cancellations are applied to the stored
+book through the `Session`, and every order still open is closed as unfilled.
+`reconcile_escrow` is shared with order placement: it walks the open buys only
+in the first transaction that sees a new cap.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from gridledger.contracts.market_session import Session
+from gridledger.contracts.market_state import (
+    NAMESPACE,
+    SIDES,
+    OrderStatus,
+    Trade,
+    book_of,
+)
+from gridledger.ledger import ContractRejected, InsufficientFunds
+from gridledger.market import (
+    MarketError,
+    Match,
+    MatchResult,
+    PriceRule,
+    clear_call_auction,
+    match_high_low,
+    trade_value_micro,
+)
+
+
+def reconcile_escrow(session: Session) -> None:
+    """Re-price open buys' escrow if the cap for the period changed since it was taken.
+
+    Walks every open buy, in insertion sequence, but only in the first
+    transaction that sees a new cap: the period record keeps the cap the
+    escrow was last priced against.
+    """
+    cap = session.bounds.cap_price_micro_per_kwh
+    if cap == session.escrow_cap:
+        return
+    session.escrow_cap = cap
+    for sequence in sorted(session.sequences("buy")):
+        stored = session.order(sequence)
+        price = min(stored.price_micro_per_kwh, cap)
+        if price == stored.escrow_price_micro_per_kwh:
+            continue
+        needed = trade_value_micro(stored.residual_wh, price)
+        held = stored.escrow_micro
+        order_id = stored.order_id
+        if needed < held:
+            session.release(stored.owner, held - needed, f"escrow {order_id} cap changed")
+        elif needed > held:
+            try:
+                session.pay_in(stored.owner, needed - held, f"escrow {order_id} cap changed")
+            except InsufficientFunds:
+                session.unrest(stored)
+                session.close(sequence, OrderStatus.UNDERFUNDED)
+                continue
+        session.update_order(
+            msgspec.structs.replace(stored, escrow_micro=needed, escrow_price_micro_per_kwh=price)
+        )
+
+
+def record_match(session: Session, match: Match) -> None:
+    """Store a match the library made at clear time and fill both orders."""
+    reason = match.reason
+    if match.value_micro != trade_value_micro(match.energy_wh, match.price_micro_per_kwh):
+        raise ContractRejected(NAMESPACE, f"match value {match.value_micro} is inconsistent")
+    session.append_trade(
+        Trade(
+            trade_id="",
+            period=session.period,
+            kind="order",
+            value_micro=0,
+            height=0,
+            buy_order_id=match.buy_order_id,
+            sell_order_id=match.sell_order_id,
+            buyer=match.buyer,
+            seller=match.seller,
+            energy_wh=match.energy_wh,
+            price_micro_per_kwh=match.price_micro_per_kwh,
+            matched_at_s=match.matched_at_s,
+            mechanism=str(reason.mechanism),
+            price_rule=str(reason.price_rule),
+            bid_price_micro_per_kwh=reason.bid_price_micro_per_kwh,
+            ask_price_micro_per_kwh=reason.ask_price_micro_per_kwh,
+            buy_order_time_s=reason.buy_order_time_s,
+            sell_order_time_s=reason.sell_order_time_s,
+            buy_sequence=reason.buy_sequence,
+            sell_sequence=reason.sell_sequence,
+            clamped=reason.clamped,
+        )
+    )
+    session.fill(_sequence_of(match.buy_order_id), match.energy_wh, match.value_micro)
+    session.fill(_sequence_of(match.sell_order_id), match.energy_wh, match.value_micro)
+
+
+def apply_clear_result(session: Session, result: MatchResult) -> None:
+    """Apply what a library mechanism did to the rebuilt book at clear time."""
+    for order in result.expired:
+        session.close(order.sequence, OrderStatus.EXPIRED)
+    # fills first: an order cancelled by self-trade prevention may have traded before
+    for match in result.matches:
+        record_match(session, match)
+    for order in result.cancelled:
+        session.close(order.sequence, OrderStatus.SELF_TRADE)
+
+
+def clear_book(session: Session) -> MatchResult:
+    """Match the period's book at its gate closure and close every order left open.
+
+    The one place the whole book is read: the open orders are loaded into the
+    library's `OrderBook`, the period's mechanism runs on it once, and after
+    it every order still open is closed as unfilled and the levels are deleted.
+    """
+    moment = session.gate_closure_s
+    reconcile_escrow(session)
+    session.expire(moment)
+    sequences = sorted(s for side in SIDES for s in session.sequences(side))
+    book = book_of([session.order(s) for s in sequences], session.period)
+    try:
+        if session.mechanism == "high_low":
+            result = match_high_low(book, moment, rule=PriceRule.MIDPOINT, bounds=session.bounds)
+        elif session.mechanism == "call_auction":
+            result = clear_call_auction(book, moment, bounds=session.bounds)
+        else:  # continuous: everything that could trade already has
+            result = MatchResult((), book.expire(moment))
+    except MarketError as error:
+        raise ContractRejected(NAMESPACE, str(error)) from error
+    apply_clear_result(session, result)
+    for order in sorted(book, key=lambda order: order.sequence):
+        session.close(order.sequence, OrderStatus.UNFILLED)
+    session.drop_book()
+    session.mark_cleared()
+    return result
+
+
+def _sequence_of(order_id: str) -> int:
+    """The sequence in an order id ``"<period>-<sequence>"``."""
+    return int(order_id.rsplit("-", 1)[1])
+
+
+__all__ = ["apply_clear_result", "clear_book", "reconcile_escrow", "record_match"]
