@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 from gridledger.bench import Sender, percentile, sign_all
+from gridledger.bench.report import us_per_transaction
 from gridledger.crypto import keypair_from_name
 from gridledger.ledger import encode_transaction, make_transaction, validate_transaction
 
@@ -78,12 +79,23 @@ def test_bench_runs_against_a_subprocess_node_and_ends_with_a_json_line() -> Non
     assert (
         figures["latency_ms"]["min"] <= figures["latency_ms"]["p50"] <= figures["latency_ms"]["max"]
     )
+    # the node's own process (its threads, not its verify workers), per committed transaction
+    assert figures["cpu_cores_busy"]["node_process_cpu_s"] >= 0
+    assert figures["node_process_us_per_tx"] == round(
+        figures["cpu_cores_busy"]["node_process_cpu_s"] / figures["successes"] * 1e6, 1
+    )
+
+
+def test_node_process_cpu_per_transaction_needs_a_node_and_commits() -> None:
+    assert us_per_transaction({"node_process_cpu_s": 0.5}, 2500) == 200.0
+    assert us_per_transaction({"node_process_cpu_s": 0.5}, 0) is None
+    assert us_per_transaction({"machine": 1.0}, 2500) is None
 
 
 def test_stream_message_is_the_json_of_committed_view() -> None:
     import msgspec
 
-    from gridledger.api.app import stream_message
+    from gridledger.api.stream import stream_message
     from gridledger.api.views import committed_view
     from gridledger.node import Node
     from tests.community import REGISTRATIONS, address, make_genesis, signed_raw

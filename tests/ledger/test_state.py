@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 
 from gridledger.crypto import sha256
 from gridledger.ledger import LatticeHash, Overlay, State, StateKey, encode, state_hash_of
-from gridledger.ledger.state import LATTICE_BYTES, LATTICE_LANES, entry_bytes
+from gridledger.ledger.state import (
+    LATTICE_BYTES,
+    LATTICE_LANES,
+    OFFLOAD_MIN,
+    entry_bytes,
+    lane_sum,
+)
 
 namespaces = st.sampled_from(["ledger", "membership", "tokens", "market"])
 state_keys = st.tuples(namespaces, st.text(max_size=12))
@@ -277,3 +283,57 @@ def test_overlay_delete_then_put_keeps_the_last_write() -> None:
     overlay.delete("a", "x")
     overlay.put("a", "x", b"1")
     assert state.hash_after(overlay.writes) == state.state_hash()
+
+
+def _block_of_writes(rng: random.Random, state: State, count: int) -> dict[StateKey, bytes | None]:
+    """Replacements, deletions and insertions of `count` keys of `state` or new ones."""
+    keys = [key for key, _ in state.items()]
+    writes: dict[StateKey, bytes | None] = {}
+    for n in range(count):
+        if keys and rng.random() < 0.6:
+            key = rng.choice(keys)
+            writes[key] = None if rng.random() < 0.2 else rng.randbytes(8)
+        else:
+            writes[("ns", f"new/{rng.random()}/{n}")] = rng.randbytes(8)
+    return writes
+
+
+def test_a_lane_summer_gives_the_hash_computed_here() -> None:
+    """A state that sums its entries elsewhere (a served node's workers) reaches the same
+    hashes, block after block, as one that expands them itself; a summer that cannot
+    (returns None) leaves the work to the state."""
+    calls: list[tuple[int, int]] = []
+
+    def summer(added: list[bytes], removed: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        calls.append((len(added), len(removed)))
+        return lane_sum(added), lane_sum(removed)
+
+    rng = random.Random(7)
+    here, elsewhere, unable = State(), State(), State()
+    elsewhere.lane_summer = summer
+    unable.lane_summer = lambda added, removed: None
+    for size in (200, 5, 150, 300, 10):
+        writes = _block_of_writes(rng, here, size)
+        expected = here.hash_after(writes)
+        assert elsewhere.hash_after(writes) == expected
+        assert unable.hash_after(writes) == expected
+        for state in (here, elsewhere, unable):
+            state.apply_writes(writes)
+        assert elsewhere.state_hash() == here.state_hash() == state_hash_of(dict(here.items()))
+    assert calls and all(added + removed >= OFFLOAD_MIN for added, removed in calls)
+
+
+def test_lane_sum_is_the_sum_of_the_expansions_modulo_2_16() -> None:
+    entries = [f"entry {n}".encode() for n in range(5)]
+    lanes = [
+        np.frombuffer(hashlib.shake_128(e).digest(LATTICE_BYTES), dtype="<u2") for e in entries
+    ]
+    expected = (np.sum(lanes, axis=0, dtype=np.uint64) % (1 << 16)).astype(np.uint16)
+    assert (lane_sum(entries) == expected).all()
+    assert (lane_sum([]) == np.zeros(LATTICE_LANES, dtype=np.uint16)).all()
+
+
+def test_state_lookup_is_get_by_pair() -> None:
+    state = State.from_entries({("a", "k"): b"v"})
+    assert state.lookup(("a", "k")) == state.get("a", "k") == b"v"
+    assert state.lookup(("a", "missing")) is None

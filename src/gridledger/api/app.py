@@ -28,6 +28,7 @@ from gridledger.api.errors import (
     transaction_error_status,
 )
 from gridledger.api.market_routes import install_market_routes
+from gridledger.api.stream import stream_message, until_disconnect
 from gridledger.api.views import (
     block_view,
     header_view,
@@ -36,10 +37,11 @@ from gridledger.api.views import (
     transaction_view,
 )
 from gridledger.crypto import is_address
-from gridledger.ledger import MAX_TRANSACTION_BYTES, ResultCode
-from gridledger.node import CommittedBlock, Node, SoloService, queries
+from gridledger.ledger import MAX_TRANSACTION_BYTES
+from gridledger.node import Node, SoloService, queries
 from gridledger.node.ordered_service import PeerHalted
 from gridledger.node.ordering import OrderingUnavailable
+from gridledger.node.service import settle_heap
 
 MAX_BATCH = 10_000
 MAX_BATCH_BYTES = 64 * 1024 * 1024
@@ -78,57 +80,6 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-_RESULT_NAMES = {int(code): code.slug for code in ResultCode}
-
-
-def _plain_attributes(attributes: dict[str, Any]) -> Any:
-    """`plain(attributes)`, without copying the common case of text and numbers only."""
-    for value in attributes.values():
-        if isinstance(value, bytes | dict | list | tuple):
-            return plain(attributes)
-    return attributes
-
-
-def stream_message(committed: CommittedBlock) -> bytes:
-    """The JSON of `committed_view(committed)`, built with less work per transaction."""
-    names = _RESULT_NAMES
-    transactions = [
-        {
-            "id": receipt.transaction_id.hex(),
-            "code": receipt.code,
-            "result": names.get(receipt.code) or queries.result_name(receipt.code),
-            "message": receipt.message,
-            "events": [
-                {
-                    "contract": event.contract,
-                    "name": event.name,
-                    "attributes": _plain_attributes(event.attributes),
-                }
-                for event in receipt.events
-            ],
-            "sender": sender,
-        }
-        for receipt, sender in zip(committed.receipts, committed.senders, strict=False)
-    ]
-    view = {
-        "type": "block",
-        "header": header_view(committed.block.header),
-        "transactions": transactions,
-    }
-    return msgspec.json.encode(view)
-
-
-async def _until_disconnect(websocket: WebSocket) -> None:
-    """Return when the client closes the stream (anything else it sends is ignored)."""
-    try:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-    except (WebSocketDisconnect, RuntimeError):  # closed under us: the client has gone too
-        return
-
-
 def install_ordering_handlers(app: FastAPI) -> None:
     """The nats ordering service's refusals: 429 (retry) while it is unavailable; 409 halted."""
 
@@ -158,6 +109,8 @@ def create_app(node: Node, service: SoloService | None = None, close_node: bool 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await solo.start()
+        if close_node:  # this process is the node: tune its collector (see settle_heap)
+            settle_heap()
         try:
             yield
         finally:
@@ -410,7 +363,7 @@ def create_app(node: Node, service: SoloService | None = None, close_node: bool 
         queue = solo.subscribe()
         # Notice a client that leaves even when no block comes: otherwise the handler would
         # wait for the next block forever and hold up the server's shutdown.
-        left = asyncio.ensure_future(_until_disconnect(websocket))
+        left = asyncio.ensure_future(until_disconnect(websocket))
         encoded = stream_cache
         try:
             await websocket.send_json({"type": "hello", **queries.head_summary(node)})

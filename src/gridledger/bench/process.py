@@ -136,27 +136,31 @@ class CpuMeter:
     """Where the machine's CPU time went during the timed phase: node, bench, everything else."""
 
     node_pid: int | None
-    start: tuple[float, float | None, float | None, float | None] = (0.0, None, None, None)
+    start: tuple[float | None, ...] = (0.0, None, None, None, None)
     usage: dict[str, float] = field(default_factory=dict)
 
-    def _sample(self) -> tuple[float, float | None, float | None, float | None]:
+    def _sample(self) -> tuple[float | None, ...]:
         node = _family_cpu_s(self.node_pid) if self.node_pid else None
-        return (time.perf_counter(), _cpu_busy_s(), _process_cpu_s(os.getpid()), node)
+        own = _process_cpu_s(self.node_pid) if self.node_pid else None
+        return (time.perf_counter(), _cpu_busy_s(), _process_cpu_s(os.getpid()), node, own)
 
     def begin(self) -> None:
         self.start = self._sample()
 
     def end(self) -> None:
         stop = self._sample()
-        wall = stop[0] - self.start[0]
+        wall = (stop[0] or 0.0) - (self.start[0] or 0.0)
         if wall <= 0:
             return
         usage: dict[str, float] = {"cores": float(os.cpu_count() or 1)}
-        parts = {"machine": 1, "bench": 2, "node": 3}
+        # node: with its verify workers; node_process: its own threads (the GIL's share)
+        parts = {"machine": 1, "bench": 2, "node": 3, "node_process": 4}
         for name, i in parts.items():
             before, after = self.start[i], stop[i]
             if before is not None and after is not None:
                 usage[name] = round((after - before) / wall, 2)
+                if name == "node_process":
+                    usage["node_process_cpu_s"] = round(after - before, 3)
         if {"machine", "bench", "node"} <= usage.keys():
             usage["others"] = round(max(0.0, usage["machine"] - usage["bench"] - usage["node"]), 2)
         self.usage = usage

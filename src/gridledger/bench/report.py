@@ -96,8 +96,20 @@ def summarise(
             "block_to_notify_p99": ms(percentile(cut_to_notify, 0.99)),
         },
         "cpu_cores_busy": run.cpu,
+        "node_process_us_per_tx": us_per_transaction(run.cpu, len(ok)),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
     }
+
+
+def us_per_transaction(cpu: dict[str, float], committed: int) -> float | None:
+    """CPU µs of the node's own process (its threads, not its verify workers) per commit.
+
+    The figure the GIL bounds: at one core, 1e6 / this is the most the node can commit
+    per second. None without a node process of the bench's own or without commits.
+    """
+    if "node_process_cpu_s" not in cpu or not committed:
+        return None
+    return round(cpu["node_process_cpu_s"] / committed * 1e6, 1)
 
 
 def report_table(figures: dict[str, Any]) -> Table:

@@ -94,16 +94,52 @@ def require_active_member(state: StateReader, address: str) -> Member:
     return member
 
 
+_STANDING: dict[bytes, tuple[str, str]] = {}
+"""(status, role) of a stored member record, by its bytes (a memo of a pure function)."""
+STANDING_MEMO_LIMIT = 4096
+
+
+def standing(state: StateReader, address: str) -> tuple[str, str] | None:
+    """(status, role) of the member at `address`, or None if there is none.
+
+    Every transaction's envelope check and most contract methods ask this of the
+    sender; the record changes only when the member's status, role or meters do,
+    so its decoding is remembered by its bytes (at most `STANDING_MEMO_LIMIT`
+    records; the memo is cleared when full).
+    """
+    raw = state.get(NAMESPACE, member_key(address))
+    if raw is None:
+        return None
+    found = _STANDING.get(raw)
+    if found is None:
+        member = decode(raw, Member)
+        if len(_STANDING) >= STANDING_MEMO_LIMIT:
+            _STANDING.clear()
+        found = _STANDING[raw] = (member.status, member.role)
+    return found
+
+
+def active_role(state: StateReader, address: str) -> str:
+    """The role of the active member at `address`; otherwise `NotAMember` with its status."""
+    found = standing(state, address)
+    if found is None:
+        raise NotAMember(address, "unknown")
+    status, role = found
+    if status != Status.ACTIVE:
+        raise NotAMember(address, status)
+    return role
+
+
 def check_active_member(state: StateReader, address: str) -> None:
     """The registry's access check for ``member`` methods."""
-    require_active_member(state, address)
+    active_role(state, address)
 
 
-def require_role(context: Context, roles: tuple[str, ...], action: str) -> Member:
-    member = require_active_member(context.overlay, context.sender)
-    if member.role not in roles:
-        raise NotAuthorised(context.sender, member.role, action)
-    return member
+def require_role(context: Context, roles: tuple[str, ...], action: str) -> None:
+    """Refuse the call unless the sender is an active member in one of `roles`."""
+    role = active_role(context.overlay, context.sender)
+    if role not in roles:
+        raise NotAuthorised(context.sender, role, action)
 
 
 def member_of_meter(state: StateReader, meter_key_hex: str) -> str | None:

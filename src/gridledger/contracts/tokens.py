@@ -43,10 +43,16 @@ def balance_key(account: str) -> str:
     return f"balance/{account}"
 
 
+_INTEGER = msgspec.msgpack.Decoder(int)
+"""Balances are written by `Context.write` (canonical by construction), so they are read
+with a typed decoder, without `ledger.decode`'s re-encoding check (as `market_state` does):
+every order reads two or three balances."""
+
+
 def balance_of(state: StateReader, account: str) -> int:
     """Balance of `account` in micro-units (0 if it never held any)."""
     raw = state.get(NAMESPACE, balance_key(account))
-    return 0 if raw is None else decode(raw, int)
+    return 0 if raw is None else _INTEGER.decode(raw)
 
 
 def total_supply(state: StateReader) -> int:

@@ -25,7 +25,6 @@ from typing import Any, Protocol, TypeVar
 
 import msgspec
 
-from gridledger.crypto import address_of
 from gridledger.crypto.merkle import merkle_root
 from gridledger.ledger.blocks import (
     Block,
@@ -33,7 +32,7 @@ from gridledger.ledger.blocks import (
     Event,
     Receipt,
     block_hash,
-    results_root,
+    encode_receipt,
     transactions_root,
 )
 from gridledger.ledger.encoding import ENCODING_VERSION, MAX_BLOCK_BYTES, decode, encode
@@ -46,7 +45,12 @@ from gridledger.ledger.errors import (
 from gridledger.ledger.genesis import Genesis, genesis_hash
 from gridledger.ledger.results import ResultCode
 from gridledger.ledger.state import Overlay, State, StateKey
-from gridledger.ledger.transactions import SignedTransaction, transaction_id, validate_transaction
+from gridledger.ledger.transactions import (
+    SignedTransaction,
+    key_address,
+    transaction_id,
+    validate_transaction,
+)
 
 LEDGER_NAMESPACE = "ledger"
 T = TypeVar("T")
@@ -84,7 +88,7 @@ class Context:
         self.height = height
         self.timestamp_ms = timestamp_ms
         self.sender_key = sender_key
-        self.sender = address_of(sender_key) if sender_key else ""
+        self.sender = key_address(sender_key) if sender_key else ""
         self.transaction_id = transaction_id
         self.events: list[Event] = []
 
@@ -149,7 +153,7 @@ def apply_transaction(
             raise prevalidated
         signed = prevalidated or validate_transaction(raw, chain_id)
         body = signed.transaction
-        sender = address_of(body.sender)
+        sender = key_address(body.sender)
         expected = read_nonce(block_overlay, sender)
         if body.nonce != expected:
             raise NonceMismatch(sender, expected=expected, got=body.nonce)
@@ -183,6 +187,8 @@ class Execution:
     receipts: list[Receipt]
     writes: dict[StateKey, bytes | None]
     state_hash: bytes
+    receipt_bytes: list[bytes]
+    """The canonical bytes of each receipt: the leaves of ``results_root``, and what is stored."""
 
 
 def execute_transactions(
@@ -203,7 +209,8 @@ def execute_transactions(
         )
         for i, raw in enumerate(raw_transactions)
     ]
-    return Execution(receipts, overlay.writes, state.hash_after(overlay.writes))
+    receipt_bytes = [encode_receipt(receipt) for receipt in receipts]
+    return Execution(receipts, overlay.writes, state.hash_after(overlay.writes), receipt_bytes)
 
 
 def build_block(
@@ -231,8 +238,9 @@ def build_block(
         previous_hash=block_hash(parent),
         timestamp_ms=timestamp_ms,
         transaction_count=len(raw_transactions),
-        transactions_root=transactions_root(list(raw_transactions)),
-        results_root=results_root(execution.receipts),
+        # each receipt holds its transaction's id (SHA-256 of its bytes): no need to hash again
+        transactions_root=merkle_root([receipt.transaction_id for receipt in execution.receipts]),
+        results_root=merkle_root(execution.receipt_bytes),
         state_hash=execution.state_hash,
     )
     return Block(header, list(raw_transactions)), execution
@@ -293,7 +301,8 @@ def apply_block(
         dispatcher,
         prevalidated,
     )
-    _expect(header.height, "results_root", results_root(execution.receipts), header.results_root)
+    results = merkle_root(execution.receipt_bytes)
+    _expect(header.height, "results_root", results, header.results_root)
     _expect(header.height, "state_hash", execution.state_hash, header.state_hash)
     commit_execution(state, execution)
     return execution

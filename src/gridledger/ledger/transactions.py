@@ -126,9 +126,29 @@ def transaction_id(raw: bytes) -> bytes:
     return sha256(raw)
 
 
+_ADDRESSES: dict[bytes, str] = {}
+"""Addresses of public keys seen (a memo of a pure function)."""
+ADDRESS_MEMO_LIMIT = 65_536
+
+
+def key_address(public_key: bytes) -> str:
+    """`address_of(public_key)`, remembered: a community's few senders send many transactions.
+
+    Admission, execution and the contract context each need the sender's address;
+    a SHA-256 per call is ~1 µs, a lookup ~0.05 µs. At most `ADDRESS_MEMO_LIMIT`
+    keys are kept (the memo is cleared when full).
+    """
+    address = _ADDRESSES.get(public_key)
+    if address is None:
+        if len(_ADDRESSES) >= ADDRESS_MEMO_LIMIT:
+            _ADDRESSES.clear()
+        address = _ADDRESSES[public_key] = address_of(public_key)
+    return address
+
+
 def sender_address(transaction: Transaction) -> str:
     """Address of the transaction's sender."""
-    return address_of(transaction.sender)
+    return key_address(transaction.sender)
 
 
 def decode_transaction(raw: bytes) -> SignedTransaction:
@@ -152,6 +172,19 @@ def decode_transaction(raw: bytes) -> SignedTransaction:
     if not body.contract or not body.method:
         raise MalformedTransaction("contract and method must be non-empty")
     return signed
+
+
+_SIGNED_DECODER = msgspec.msgpack.Decoder(SignedTransaction)
+
+
+def decode_checked_transaction(raw: bytes) -> SignedTransaction:
+    """Decode bytes that already passed `decode_transaction` elsewhere (a verify worker).
+
+    Skips the re-encoding, float and shape checks: they depend on the bytes alone,
+    so for the same bytes they pass again. The value is the one `decode_transaction`
+    returns. Never call it on bytes nobody has checked.
+    """
+    return _SIGNED_DECODER.decode(raw)
 
 
 def validate_transaction(raw: bytes, chain_id: str) -> SignedTransaction:

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from gridledger.contracts import Registry, default_registry
-from gridledger.crypto import address_of
 from gridledger.ledger import (
     Block,
     BlockHeader,
@@ -37,6 +36,7 @@ from gridledger.ledger import (
     build_block,
     commit_execution,
     genesis_block,
+    key_address,
     read_nonce,
     transaction_id,
 )
@@ -125,6 +125,8 @@ class Node:
 
     def __post_init__(self) -> None:
         self.verifier = Verifier(self.genesis.chain_id)
+        # a served node expands the state hash's entries in its verify workers too
+        self.state.lane_summer = self.verifier.lane_sums
         self._commit_lock = threading.Lock()
         self.state_lock = threading.RLock()
         """Held while a block's writes are applied; hold it to read several keys consistently."""
@@ -252,7 +254,7 @@ class Node:
         self, tx_id: bytes, raw: bytes, signed: SignedTransaction, committed: bool | None = None
     ) -> None:
         body = signed.transaction
-        sender = address_of(body.sender)
+        sender = key_address(body.sender)
         if committed is None:
             committed = self.storage.has_transaction(tx_id)
         if committed or self.mempool.contains(tx_id):
@@ -318,7 +320,7 @@ class Node:
             if tx_id in committed:
                 admissions.append(Admission(tx_id, DuplicateTransaction(tx_id.hex())))
                 continue
-            sender = address_of(outcome.transaction.sender)
+            sender = key_address(outcome.transaction.sender)
             used = read_nonce(self.state, sender)
             if outcome.transaction.nonce < used:
                 error = NonceMismatch(sender, expected=used, got=outcome.transaction.nonce)
@@ -339,7 +341,7 @@ class Node:
             fresh = iter(self.verifier.check(unknown) if unknown else [])
             outcomes = [next(fresh) if k is None else k for k in known]
             senders = [
-                "" if isinstance(o, TransactionError) else address_of(o.transaction.sender)
+                "" if isinstance(o, TransactionError) else key_address(o.transaction.sender)
                 for o in outcomes
             ]
             committed = self._store(list(raws), outcomes, senders, timestamp_ms, log_position)
@@ -358,7 +360,13 @@ class Node:
         )
         new_hash = block_hash(block.header)
         self.storage.append_block(
-            block, new_hash, execution.receipts, senders, execution.writes, log_position
+            block,
+            new_hash,
+            execution.receipts,
+            senders,
+            execution.writes,
+            log_position,
+            execution.receipt_bytes,
         )
         with self.state_lock:  # readers see the state before or after a block, never within
             commit_execution(self.state, execution)

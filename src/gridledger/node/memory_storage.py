@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 from gridledger.ledger import Block, BlockHeader, Genesis, Receipt, StateKey
 from gridledger.node.errors import StorageError
@@ -62,6 +62,7 @@ class MemoryStorage:
         senders: list[str],
         writes: Mapping[StateKey, bytes | None],
         log_position: int | None = None,
+        receipt_bytes: Sequence[bytes] | None = None,
     ) -> None:
         with self._lock:
             height = block.header.height

@@ -37,6 +37,23 @@ from gridledger.node.errors import StorageError
 
 SCHEMA_VERSION = 1
 
+CACHE_KIB = 64 * 1024
+"""SQLite's page cache per connection, in KiB (its default is 2,000 KiB).
+
+Every block inserts its transactions into two indexes keyed by random ids and
+senders, and replaces balances and nonces all over the state table: with the
+default cache those pages are read back from the OS at every commit.
+"""
+CHECKPOINT_PAGES = 10_000
+"""Pages (4 KiB) the write-ahead log may hold before it is copied into the database.
+
+SQLite's default, 1,000, checkpoints every few blocks under load, and the same hot
+index pages are copied again each time; 10,000 (~40 MiB of log) copies each of them
+once per ~20 s at 2,800 orders/s. Durability is unchanged: every commit still syncs
+the log (``synchronous=FULL``). Measured on the orders bench: SQLite's CPU per order
+~33 → ~25 µs.
+"""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS blocks (
@@ -95,11 +112,13 @@ class Storage(Protocol):
         senders: list[str],
         writes: Mapping[StateKey, bytes | None],
         log_position: int | None = None,
+        receipt_bytes: Sequence[bytes] | None = None,
     ) -> None:
         """Store a block with its receipts and its state writes, atomically.
 
         `log_position` (nats ordering) is the ordering-log sequence of the entry that
         closed the block, stored in the same transaction (see `node/ordering.py`).
+        `receipt_bytes`: the receipts' canonical bytes if the caller has them already.
         """
 
     def log_position(self) -> int:
@@ -131,6 +150,8 @@ class SQLiteStorage:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            self._db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
             self._db.executescript(SCHEMA)
         except sqlite3.DatabaseError as error:
             raise StorageError(self.path, f"not a usable SQLite database ({error})") from error
@@ -203,8 +224,10 @@ class SQLiteStorage:
         senders: list[str],
         writes: Mapping[StateKey, bytes | None],
         log_position: int | None = None,
+        receipt_bytes: Sequence[bytes] | None = None,
     ) -> None:
         height = block.header.height
+        encoded = receipt_bytes if receipt_bytes is not None else [encode(r) for r in receipts]
         tx_rows = [
             (
                 height,
@@ -212,7 +235,7 @@ class SQLiteStorage:
                 receipt.transaction_id,
                 receipt.code,
                 senders[position],
-                encode(receipt),
+                encoded[position],
             )
             for position, receipt in enumerate(receipts)
         ]

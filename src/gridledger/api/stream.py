@@ -1,0 +1,81 @@
+"""The block stream's messages: each committed block as JSON, built once for all subscribers.
+
+``GET /v1/stream`` (a WebSocket, in `api.app`) sends every committed block with
+its receipts and events. At thousands of transactions a second the JSON is built
+on the node's event loop for every block, so it is built here directly from the
+receipts, with less work per transaction than `views.committed_view`, and gives
+the same text (a test checks it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from fastapi import WebSocket, WebSocketDisconnect
+
+from gridledger.api.views import header_view, plain
+from gridledger.ledger import ResultCode
+from gridledger.node import CommittedBlock, queries
+
+_RESULT_NAMES = {int(code): code.slug for code in ResultCode}
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
+"""Types `plain` returns unchanged (and that are not containers)."""
+
+
+def _plain_attributes(attributes: dict[str, Any]) -> Any:
+    """`plain(attributes)`, without copying the common case of text and numbers only.
+
+    A type check per value (~0.03 µs) instead of an `isinstance` against a union built
+    anew on every call; anything else, subclasses included, goes through `plain`.
+    """
+    scalars = _SCALARS
+    for value in attributes.values():
+        if type(value) not in scalars:
+            return plain(attributes)
+    return attributes
+
+
+def stream_message(committed: CommittedBlock) -> bytes:
+    """The JSON of `committed_view(committed)`, built with less work per transaction."""
+    names = _RESULT_NAMES
+    transactions = [
+        {
+            "id": receipt.transaction_id.hex(),
+            "code": receipt.code,
+            "result": names.get(receipt.code) or queries.result_name(receipt.code),
+            "message": receipt.message,
+            "events": [
+                {
+                    "contract": event.contract,
+                    "name": event.name,
+                    "attributes": _plain_attributes(event.attributes),
+                }
+                for event in receipt.events
+            ],
+            "sender": sender,
+        }
+        for receipt, sender in zip(committed.receipts, committed.senders, strict=False)
+    ]
+    view = {
+        "type": "block",
+        "header": header_view(committed.block.header),
+        "transactions": transactions,
+    }
+    return msgspec.json.encode(view)
+
+
+async def until_disconnect(websocket: WebSocket) -> None:
+    """Return when the client closes the stream (anything else it sends is ignored)."""
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+    except (WebSocketDisconnect, RuntimeError):  # closed under us: the client has gone too
+        return
+
+
+__all__ = ["stream_message", "until_disconnect"]
