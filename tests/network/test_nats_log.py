@@ -8,7 +8,13 @@ from pathlib import Path
 
 from gridledger.crypto import sha256
 from gridledger.node import Node
-from gridledger.node.nats_ordering import NatsLog, entry_position
+from gridledger.node.nats_ordering import (
+    NatsLog,
+    ack_outcome,
+    entry_position,
+    hpub_command,
+    status_of,
+)
 from gridledger.node.ordering import CUT, TRANSACTION, LogEntry
 from tests.community import CHAIN_ID, make_genesis
 from tests.network.harness import Cluster
@@ -65,6 +71,30 @@ def test_entry_positions_are_read_from_both_reply_subject_forms() -> None:
         42,
         1795334155532,
     )
+
+
+def test_entry_positions_are_read_from_bytes_too() -> None:
+    assert entry_position(b"$JS.ACK.S.C.1.42.7.1795334155532626325.0") == (42, 1795334155532)
+
+
+def test_raw_publishes_and_answers_are_framed_and_read_as_nats_does() -> None:
+    command = hpub_command(b"gl.c.order.tx", b"_INBOX.x.7", "ab" * 32, b"\x00payload")
+    header = b"NATS/1.0\r\nNats-Msg-Id: " + b"ab" * 32 + b"\r\n\r\n"
+    assert command == b"HPUB gl.c.order.tx _INBOX.x.7 %d %d\r\n%s\x00payload\r\n" % (
+        len(header),
+        len(header) + 8,
+        header,
+    )
+    assert status_of(b"NATS/1.0 404 No Messages\r\n\r\n") == b"404"
+    assert status_of(b"NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Stream: 4\r\n\r\n") == b"100"
+    assert status_of(b"NATS/1.0\r\nNats-Msg-Id: 1\r\n\r\n") is None
+    assert status_of(b"") is None
+    assert ack_outcome(b'{"stream":"S","seq":12}', b"") == ""
+    assert ack_outcome(b'{"stream":"S","seq":12,"duplicate":true}', b"") == ""
+    refused = b'{"error":{"code":503,"err_code":10077,"description":"maximum messages exceeded"}}'
+    assert "maximum messages exceeded" in ack_outcome(refused, b"")
+    assert ack_outcome(b"", b"NATS/1.0 503\r\n\r\n") == "status 503"
+    assert ack_outcome(b"", b"") == "no answer"
 
 
 def test_peers_on_a_replicated_stream_agree_and_a_restarted_peer_resumes_from_its_position(

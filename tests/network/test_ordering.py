@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from gridledger.crypto import sha256
@@ -126,3 +128,48 @@ def test_marker_payloads_and_ids() -> None:
 def test_rules_refuse_nonsense(options: dict[str, int]) -> None:
     with pytest.raises(ValueError):
         OrderingRules(**options)
+
+
+def committing_fold(log: list[LogEntry], rules: OrderingRules) -> list[BlockCut]:
+    """Entry by entry, each closed block committed before the next entry (the old committer)."""
+    committed: set[bytes] = set()
+    assembler = BlockAssembler(rules, 1, committed.__contains__)
+    cuts = []
+    for entry in log:
+        for cut in assembler.apply(entry):
+            committed.update(sha256(raw) for raw in cut.transactions)
+            cuts.append(cut)
+    return cuts
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_applying_a_batch_cuts_the_same_blocks_as_applying_entry_by_entry(seed: int) -> None:
+    chooser = random.Random(seed)
+    items: list[tuple[str, bytes]] = []
+    height = 1
+    for _ in range(400):
+        roll = chooser.random()
+        if roll < 0.15:  # a marker: for the open block, an older one, or a later one
+            items.append((CUT, marker_payload(max(1, height + chooser.choice([-1, 0, 0, 1])))))
+            height += 1
+        else:  # a transaction, often a resubmission of an earlier one (committed or pending)
+            n = chooser.randrange(60) if roll < 0.4 else chooser.randrange(10_000)
+            items.append((TRANSACTION, tx(n, chooser.choice([100, 700]))))
+    log = entries(*items)
+    rules = OrderingRules(max_transactions=chooser.choice([3, 7, 50]), max_bytes=2048)
+    expected = committing_fold(log, rules)
+
+    committed: set[bytes] = set()
+    assembler = BlockAssembler(rules, 1, committed.__contains__)
+    cuts: list[BlockCut] = []
+    position = 0
+    while position < len(log):  # batches of any size, each block committed after its batch
+        size = chooser.choice([1, 2, 5, 40, 400])
+        batch = log[position : position + size]
+        position += size
+        lookup = (lambda ids: {i for i in ids if i in committed}) if seed % 2 else None
+        for cut in assembler.apply_all(batch, lookup):
+            committed.update(sha256(raw) for raw in cut.transactions)
+            cuts.append(cut)
+    assert cuts == expected
+    assert len(expected) > 5

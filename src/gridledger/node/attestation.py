@@ -74,11 +74,19 @@ def encode_attestation(attestation: Attestation) -> bytes:
     return msgspec.msgpack.encode(attestation)
 
 
-def decode_attestation(payload: bytes) -> Attestation | None:
-    """The attestation in `payload`, or None if it does not decode or its signature is bad."""
+def decode_attestation(
+    payload: bytes, wanted: Callable[[bytes], bool] | None = None
+) -> Attestation | None:
+    """The attestation in `payload`, or None if it does not decode or its signature is bad.
+
+    With `wanted`, an attestation whose peer key it refuses is None too, without the cost
+    of checking its signature (our own, read back from the log; a key not listed).
+    """
     try:
         attestation = msgspec.msgpack.decode(payload, type=Attestation)
     except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    if wanted is not None and not wanted(attestation.peer_key):
         return None
     if len(attestation.peer_key) != 32 or not is_valid_signature(
         attestation.peer_key, attestation_signing_bytes(attestation), attestation.signature
@@ -198,6 +206,10 @@ class FinalityTracker:
         if halted is not None:
             return f"stopped committing at block {halted.height}: {halted.message}"
         return self.first_conflict
+
+    def wants(self, peer_key: bytes) -> bool:
+        """Whether an attestation by `peer_key` can tell us anything (a listed peer, not us)."""
+        return peer_key in self.views and peer_key != self.me
 
     def peer_views(self) -> list[PeerView]:
         return list(self.views.values())

@@ -27,6 +27,16 @@ Reading. An ephemeral pull consumer without acks reads from a given stream
 sequence, in batches. This side keeps the position; on any trouble (the server
 holding the consumer died, a gap in sequences, a consumer that stopped
 answering) the consumer is dropped and a new one created at the next sequence.
+
+Cost per message. A peer reads every transaction and the peer that admitted it
+also publishes it and reads its acknowledgement, so the client does the least it
+can per message: messages to our own inboxes (pull deliveries, publish
+acknowledgements) are taken straight from nats-py's parser (`_DirectClient`) as
+raw bytes, without a `Msg` object, header parsing, a subscription queue or a
+callback task; a message's headers are looked at only for a status line (the
+stored ``Nats-Msg-Id`` of a transaction is never decoded); a batch of publishes
+is written as one buffer of ``HPUB`` commands and its acknowledgements counted
+against one future; the reader hands out everything that has arrived as one list.
 """
 
 from __future__ import annotations
@@ -37,12 +47,11 @@ import itertools
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-import nats
 from nats.aio.client import Client as NatsClient
-from nats.aio.msg import Msg
+from nats.errors import ConnectionClosedError
 from nats.errors import Error as NatsError
 from nats.js.api import (
     AckPolicy,
@@ -86,13 +95,13 @@ def chain_token(chain_id: str) -> str:
     return sha256(chain_id.encode()).hex()[:16]
 
 
-def entry_position(reply: str) -> tuple[int, int]:
+def entry_position(reply: str | bytes) -> tuple[int, int]:
     """(stream sequence, store time in ms) from a JetStream message's ``$JS.ACK...`` reply.
 
     ``$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ns>.<pending>``,
     or the newer form with domain and account hash after ``ACK`` (and a trailing token).
     """
-    tokens = reply.split(".")
+    tokens = reply.split(b".") if isinstance(reply, bytes) else reply.split(".")
     if len(tokens) == 9:
         return int(tokens[5]), int(tokens[7]) // 1_000_000
     if len(tokens) >= 11:
@@ -102,6 +111,109 @@ def entry_position(reply: str) -> tuple[int, int]:
 
 async def _quiet(error: Exception) -> None:
     log.debug("nats: %r", error)
+
+
+Handler = Callable[[bytes, bytes, bytes, bytes], None]
+"""Takes (subject, reply, payload, headers) of one message, raw, and must not block."""
+
+
+class _DirectClient(NatsClient):
+    """A nats-py client that hands the messages of chosen subscriptions straight to a handler.
+
+    nats-py's parser awaits `_process_msg` for every message it reads; for an ordinary
+    subscription that builds a `Msg` (decoding subject and reply, parsing headers), queues
+    it and wakes the subscription's task, which awaits a callback. For the subscriptions
+    registered here (by sid) the raw (subject, reply, payload, headers) go to a plain
+    function instead. Relies on `_process_msg`'s signature, stable across nats-py 2.x.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.direct: dict[int, Handler] = {}
+
+    async def _process_msg(
+        self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes
+    ) -> None:
+        handler = self.direct.get(sid)
+        if handler is None:
+            await super()._process_msg(sid, subject, reply, data, headers)
+        else:
+            handler(subject, reply, data, headers)
+
+    async def subscribe_direct(self, subject: str, handler: Handler) -> Any:
+        """Subscribe to `subject`, its messages going to `handler`; returns the subscription."""
+        subscription = await self.subscribe(subject)
+        self.direct[subscription._id] = handler
+        return subscription
+
+    async def unsubscribe_direct(self, subscription: Any) -> None:
+        self.direct.pop(subscription._id, None)
+        with contextlib.suppress(Exception):
+            await subscription.unsubscribe()
+
+    async def publish_raw(self, commands: list[bytes]) -> None:
+        """Write already-framed protocol commands (``HPUB ...``) in one piece, then flush."""
+        if self.is_closed:
+            raise ConnectionClosedError
+        await self._send_command(b"".join(commands))
+        if self._flush_queue is not None and self._flush_queue.empty():
+            await self._flush_pending()
+
+
+def status_of(headers: bytes) -> bytes | None:
+    """The status code of a status message (``NATS/1.0 404 ...``), or None for another message."""
+    if headers and headers[8:9] == b" ":
+        return headers[9:12]
+    return None
+
+
+def hpub_command(subject: bytes, reply: bytes, message_id: str, payload: bytes) -> bytes:
+    """The ``HPUB`` protocol command of one message with a ``Nats-Msg-Id`` header."""
+    header = b"NATS/1.0\r\nNats-Msg-Id: " + message_id.encode() + b"\r\n\r\n"
+    size = len(header)
+    return b"HPUB %s %s %d %d\r\n%s%s\r\n" % (
+        subject,
+        reply,
+        size,
+        size + len(payload),
+        header,
+        payload,
+    )
+
+
+class _PublishBatch:
+    """The acknowledgements of one pipelined batch of publishes, counted against one future."""
+
+    __slots__ = ("answers", "done", "remaining")
+
+    def __init__(self, size: int, done: asyncio.Future[None]) -> None:
+        self.answers: list[str | None] = [None] * size
+        """Per message: "" once acknowledged, an error text if refused, None if no answer yet."""
+        self.remaining = size
+        self.done = done
+
+    def answer(self, index: int, outcome: str) -> None:
+        if self.answers[index] is None:
+            self.answers[index] = outcome
+            self.remaining -= 1
+            if self.remaining <= 0 and not self.done.done():
+                self.done.set_result(None)
+
+
+def ack_outcome(data: bytes, headers: bytes) -> str:
+    """ "" for a JetStream publish acknowledgement, else why the publish was not stored."""
+    if data:
+        if b'"seq"' in data and b'"error"' not in data:  # {"stream":...,"seq":n[,...]}
+            return ""
+        try:
+            answer: dict[str, Any] = json.loads(data)
+        except ValueError:
+            return f"unreadable answer {data[:80]!r}"
+        if "seq" in answer and "error" not in answer:
+            return ""
+        return str(answer.get("error") or "no sequence in the answer")
+    status = status_of(headers)
+    return f"status {status.decode(errors='replace')}" if status is not None else "no answer"
 
 
 class NatsLog:
@@ -118,13 +230,14 @@ class NatsLog:
         self.transaction_subject = f"gl.{token}.order.tx"
         self.cut_subject = f"gl.{token}.order.cut"
         self.attest_prefix = f"gl.{token}.attest"
-        self._client: NatsClient | None = None
-        self._acks: dict[str, asyncio.Future[int]] = {}
+        self._client: _DirectClient | None = None
+        self._acks: dict[int, tuple[_PublishBatch, int]] = {}
+        """Reply token -> (its batch, its index in the batch)."""
         self._counter = itertools.count()
         self._inbox = ""
 
     @property
-    def client(self) -> NatsClient:
+    def client(self) -> _DirectClient:
         if self._client is None:
             raise OrderingUnavailable("the log", "not connected")
         return self._client
@@ -134,23 +247,25 @@ class NatsLog:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while True:
+            client = _DirectClient()
             try:
-                self._client = await nats.connect(
+                await client.connect(
                     servers=self.urls,
                     name=self.name or None,
                     connect_timeout=2,
                     max_reconnect_attempts=-1,
-                    reconnect_time_wait=0.25,
+                    reconnect_time_wait=0.25,  # type: ignore[arg-type]  # a float works
                     error_cb=_quiet,
                     pending_size=64 * 1024 * 1024,
                 )
+                self._client = client
                 break
             except (NatsError, OSError) as error:
                 if loop.time() > deadline:
                     raise OrderingUnavailable("connect", repr(error)) from error
                 await asyncio.sleep(0.5)
         self._inbox = self.client.new_inbox()
-        await self.client.subscribe(self._inbox + ".*", cb=self._on_ack)
+        await self.client.subscribe_direct(self._inbox + ".*", self._on_ack)
         await self._ensure_streams(deadline)
 
     async def _ensure_streams(self, deadline: float) -> None:
@@ -188,19 +303,15 @@ class NatsLog:
                             ) from error
                         await asyncio.sleep(0.5)
 
-    async def _on_ack(self, message: Msg) -> None:
-        future = self._acks.pop(message.subject, None)
-        if future is None or future.done():
-            return
+    def _on_ack(self, subject: bytes, reply: bytes, data: bytes, headers: bytes) -> None:
         try:
-            answer: dict[str, Any] = json.loads(message.data) if message.data else {}
+            token = int(subject[subject.rindex(b".") + 1 :])
         except ValueError:
-            answer = {}
-        if "seq" in answer and "error" not in answer:
-            future.set_result(int(answer["seq"]))
-        else:
-            reason = answer.get("error") or (message.headers or {}).get("Status", "no answer")
-            future.set_exception(OrderingUnavailable("a publish", str(reason)))
+            return
+        found = self._acks.pop(token, None)
+        if found is not None:
+            batch, index = found
+            batch.answer(index, ack_outcome(data, headers))
 
     async def _publish(self, messages: list[tuple[str, bytes, str]]) -> None:
         """Publish (subject, payload, message id) in order; retry the unacknowledged ones."""
@@ -208,34 +319,36 @@ class NatsLog:
         deadline = loop.time() + PUBLISH_DEADLINE_S
         pending = messages
         reason = "no attempt"
+        inbox = self._inbox.encode() + b"."
         while pending:
-            futures: list[asyncio.Future[int]] = []
-            replies: list[str] = []
+            batch = _PublishBatch(len(pending), loop.create_future())
+            tokens = [next(self._counter) for _ in pending]
+            acks = self._acks
+            commands = []
+            for index, ((subject, payload, message_id), token) in enumerate(
+                zip(pending, tokens, strict=True)
+            ):
+                acks[token] = (batch, index)
+                reply = inbox + str(token).encode()
+                commands.append(hpub_command(subject.encode(), reply, message_id, payload))
             try:
-                for subject, payload, message_id in pending:
-                    reply = f"{self._inbox}.{next(self._counter)}"
-                    future: asyncio.Future[int] = loop.create_future()
-                    self._acks[reply] = future
-                    futures.append(future)
-                    replies.append(reply)
-                    await self.client.publish(
-                        subject, payload, reply=reply, headers={"Nats-Msg-Id": message_id}
-                    )
-            except NatsError as error:
+                await self.client.publish_raw(commands)
+            except (NatsError, OrderingUnavailable) as error:
                 reason = repr(error)
-            if futures:
-                await asyncio.wait(futures, timeout=ATTEMPT_TIMEOUT_S)
+            else:
+                await asyncio.wait([batch.done], timeout=ATTEMPT_TIMEOUT_S)
+            for token in tokens:
+                acks.pop(token, None)
             failed = []
-            for message, reply, future in zip(pending, replies, futures, strict=False):
-                self._acks.pop(reply, None)
-                if not future.done():
-                    future.cancel()
+            for message, answer in zip(pending, batch.answers, strict=True):
+                if answer is None:
                     failed.append(message)
                     reason = "no acknowledgement in time"
-                elif future.exception() is not None:
+                elif answer:
                     failed.append(message)
-                    reason = str(future.exception())
-            failed.extend(pending[len(futures) :])
+                    reason = answer
+            if not batch.done.done():
+                batch.done.cancel()
             pending = failed
             if pending and loop.time() > deadline:
                 raise OrderingUnavailable(f"{len(pending)} messages", reason)
@@ -255,21 +368,33 @@ class NatsLog:
         await self._publish([(subject, payload, sha256(payload).hex())])
 
     async def entries(self, start_sequence: int) -> AsyncIterator[LogEntry]:
-        async for sequence, timestamp_ms, subject, data in self._read(
+        async for batch in self.entry_batches(start_sequence):
+            for entry in batch:
+                yield entry
+
+    async def entry_batches(self, start_sequence: int) -> AsyncIterator[list[LogEntry]]:
+        cut_subject = self.cut_subject.encode()
+        async for batch in self._read(
             self.order_stream, f"gl.{chain_token(self.chain_id)}.order.>", start_sequence, True
         ):
-            kind = CUT if subject == self.cut_subject else TRANSACTION
-            yield LogEntry(sequence, timestamp_ms, kind, data)
+            yield [
+                LogEntry(
+                    sequence, timestamp_ms, CUT if subject == cut_subject else TRANSACTION, data
+                )
+                for sequence, timestamp_ms, subject, data in batch
+            ]
 
     async def attestations(self) -> AsyncIterator[bytes]:
         stream, subject = self.attest_stream, self.attest_prefix + ".>"
-        async for _, _, _, data in self._read(stream, subject, None, False):
-            yield data
+        async for batch in self._read(stream, subject, None, False):
+            for _, _, _, data in batch:
+                yield data
 
     async def _read(
         self, stream: str, subject: str, start_sequence: int | None, contiguous: bool
-    ) -> AsyncIterator[tuple[int, int, str, bytes]]:
-        """Messages from `start_sequence` (None: the last of each subject, then new ones).
+    ) -> AsyncIterator[list[tuple[int, int, bytes, bytes]]]:
+        """Messages from `start_sequence` (None: the last of each subject, then new ones),
+        as lists of (sequence, store time in ms, subject, payload): all that has arrived.
 
         Pull requests are issued by hand and their messages taken as they arrive (nats-py's
         ``fetch`` would hold a partly filled batch until the request expires). A request
@@ -279,6 +404,7 @@ class NatsLog:
         """
         next_sequence = start_sequence
         client = self.client
+        loop = asyncio.get_running_loop()
         while True:
             if next_sequence is None:
                 config = ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT)
@@ -292,12 +418,22 @@ class NatsLog:
             config.num_replicas = 1
             config.filter_subject = subject
             inbox = client.new_inbox()
-            arrived: asyncio.Queue[Msg] = asyncio.Queue()
+            arrived: list[tuple[bytes, bytes, bytes, bytes]] = []
+            wakeup: list[asyncio.Future[None]] = []
 
-            async def take(message: Msg, arrived: asyncio.Queue[Msg] = arrived) -> None:
-                arrived.put_nowait(message)
+            def take(
+                subject: bytes,
+                reply: bytes,
+                data: bytes,
+                headers: bytes,
+                arrived: list[tuple[bytes, bytes, bytes, bytes]] = arrived,
+                wakeup: list[asyncio.Future[None]] = wakeup,
+            ) -> None:
+                arrived.append((subject, reply, data, headers))
+                if wakeup and not wakeup[0].done():
+                    wakeup[0].set_result(None)
 
-            subscription = await client.subscribe(inbox, cb=take)
+            subscription = await client.subscribe_direct(inbox, take)
             try:
                 manager = client.jetstream(timeout=ATTEMPT_TIMEOUT_S)
                 info = await manager.add_consumer(stream, config)
@@ -310,38 +446,49 @@ class NatsLog:
                     if outstanding <= 0:
                         await client.publish(pull_subject, request, reply=inbox)
                         outstanding = FETCH_BATCH
-                    try:  # a timed wait only when nothing is waiting: it costs a task
-                        message = arrived.get_nowait()
-                    except asyncio.QueueEmpty:
-                        message = await asyncio.wait_for(arrived.get(), SILENCE_S)
-                    status = (message.headers or {}).get("Status")
-                    if status is not None:
-                        if status in ("404", "408"):  # nothing (more) in this request
-                            outstanding = 0
+                    if not arrived:  # a timed wait only when nothing is waiting: it costs a task
+                        wakeup[:] = [loop.create_future()]
+                        await asyncio.wait_for(wakeup[0], SILENCE_S)
+                        wakeup.clear()
+                    messages = arrived[:]
+                    del arrived[:]
+                    batch: list[tuple[int, int, bytes, bytes]] = []
+                    gap = False
+                    for message_subject, reply, data, headers in messages:
+                        status = status_of(headers)
+                        if status is not None:
+                            if status in (b"404", b"408"):  # nothing (more) in this request
+                                outstanding = 0
+                                continue
+                            if status == b"100":  # heartbeat
+                                continue
+                            if batch:
+                                yield batch
+                            raise JetStreamError(description=f"pull status {status!r}")
+                        outstanding -= 1
+                        sequence, timestamp_ms = entry_position(reply)
+                        if next_sequence is not None and sequence < next_sequence:
                             continue
-                        if status == "100":  # heartbeat
-                            continue
-                        raise JetStreamError(description=f"pull status {status}")
-                    outstanding -= 1
-                    sequence, timestamp_ms = entry_position(message.reply)
-                    if next_sequence is not None and sequence < next_sequence:
-                        continue
-                    if contiguous and next_sequence is not None and sequence > next_sequence:
-                        log.warning(
-                            "%s: expected sequence %d, got %d; re-reading",
-                            stream,
-                            next_sequence,
-                            sequence,
-                        )
+                        if contiguous and next_sequence is not None and sequence > next_sequence:
+                            log.warning(
+                                "%s: expected sequence %d, got %d; re-reading",
+                                stream,
+                                next_sequence,
+                                sequence,
+                            )
+                            gap = True
+                            break
+                        next_sequence = sequence + 1
+                        batch.append((sequence, timestamp_ms, message_subject, data))
+                    if batch:
+                        yield batch
+                    if gap:
                         break
-                    next_sequence = sequence + 1
-                    yield sequence, timestamp_ms, message.subject, message.data
             except (NatsError, JetStreamError, TimeoutError) as error:
                 log.info("consumer of %s lost (%r); re-creating it", stream, error)
                 await asyncio.sleep(0.25)
             finally:
-                with contextlib.suppress(Exception):
-                    await subscription.unsubscribe()
+                await client.unsubscribe_direct(subscription)
 
     async def close(self) -> None:
         if self._client is not None:

@@ -144,8 +144,10 @@ class OrderedService(SoloService):
     # -- the committer -------------------------------------------------------------------
 
     async def _commit_from_log(self) -> None:
-        async for entry in self.log.entries(self.log_position + 1):
-            cuts = self.assembler.apply(entry)
+        storage = self.node.storage
+        committed_among = getattr(storage, "committed_among", None)
+        async for batch in self.log.entry_batches(self.log_position + 1):
+            cuts = self.assembler.apply_all(batch, committed_among)
             for cut in cuts:
                 while self.tracker.halted_by is not None:
                     await asyncio.sleep(0.2)
@@ -154,7 +156,7 @@ class OrderedService(SoloService):
                 )
                 height = committed.block.header.height
                 self.log_position = cut.last_sequence
-                self._remember(height)
+                self._recent_hashes(height, committed.hash, committed.block.header.state_hash)
                 self.tracker.committed(height)
                 self._attestation_ready.set()
             if cuts or self._first_pending_at is None:
@@ -163,9 +165,12 @@ class OrderedService(SoloService):
     def _remember(self, height: int) -> None:
         block = self.node.storage.block(height)
         if block is not None:
-            self._recent[height] = (block_hash(block.header), block.header.state_hash)
-            while len(self._recent) > RECENT_HASHES:
-                self._recent.popitem(last=False)
+            self._recent_hashes(height, block_hash(block.header), block.header.state_hash)
+
+    def _recent_hashes(self, height: int, block_hash_: bytes, state_hash: bytes) -> None:
+        self._recent[height] = (block_hash_, state_hash)
+        while len(self._recent) > RECENT_HASHES:
+            self._recent.popitem(last=False)
 
     def _hashes_at(self, height: int) -> tuple[bytes, bytes] | None:
         """Our (block hash, state hash) at `height`, or None above the head."""
@@ -217,7 +222,7 @@ class OrderedService(SoloService):
 
     async def _read_attestations(self) -> None:
         async for payload in self.log.attestations():
-            attestation = decode_attestation(payload)
+            attestation = decode_attestation(payload, self.tracker.wants)
             if attestation is None:
                 continue
             had_alarm = self.tracker.alarm

@@ -38,7 +38,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from gridledger.crypto import sha256
 from gridledger.node.errors import NodeError
@@ -75,9 +75,8 @@ class OrderingRules:
             raise ValueError(f"timeout_ms must be at least 1, got {self.timeout_ms}")
 
 
-@dataclass(frozen=True, slots=True)
-class LogEntry:
-    """One entry of the ordering log as a peer reads it."""
+class LogEntry(NamedTuple):
+    """One entry of the ordering log as a peer reads it (a tuple: a peer makes one per entry)."""
 
     sequence: int
     """Position in the log, from 1."""
@@ -153,6 +152,49 @@ class BlockAssembler:
             cuts.append(self._close(entry.sequence, entry.timestamp_ms))
         return cuts
 
+    def apply_all(
+        self,
+        entries: Sequence[LogEntry],
+        committed_among: Callable[[list[bytes]], set[bytes]] | None = None,
+    ) -> list[BlockCut]:
+        """Apply `entries` in order; return the blocks they close.
+
+        The same blocks as `apply` entry by entry with every closed block committed before
+        the next entry: `committed_among(ids)` (the ids among them already committed) is
+        asked once for the whole list, and a block closed within the list counts as
+        committed for the entries after it.
+        """
+        ids = [sha256(e.payload) if e.kind == TRANSACTION else b"" for e in entries]
+        if committed_among is not None:
+            committed = committed_among([i for i in ids if i])
+        else:
+            committed = {i for i in ids if i and self.is_committed(i)}
+        cuts: list[BlockCut] = []
+        max_bytes = self.rules.max_bytes
+        max_transactions = self.rules.max_transactions
+        for entry, tx_id in zip(entries, ids, strict=True):
+            if not tx_id:
+                closes = entry.kind == CUT and marker_height(entry.payload) == self.height
+                if closes and self.transactions:
+                    committed.update(self.ids)
+                    cuts.append(self._close(entry.sequence, entry.timestamp_ms))
+                continue
+            if tx_id in self.ids or tx_id in committed:
+                continue
+            raw = entry.payload
+            if self.transactions and self.size + len(raw) > max_bytes:
+                committed.update(self.ids)
+                cuts.append(self._close(self.last_sequence, self.last_timestamp_ms))
+            self.transactions.append(raw)
+            self.ids.add(tx_id)
+            self.size += len(raw)
+            self.last_sequence = entry.sequence
+            self.last_timestamp_ms = entry.timestamp_ms
+            if len(self.transactions) >= max_transactions:
+                committed.update(self.ids)
+                cuts.append(self._close(entry.sequence, entry.timestamp_ms))
+        return cuts
+
     @property
     def pending(self) -> int:
         return len(self.transactions)
@@ -183,6 +225,10 @@ class OrderingLog(Protocol):
 
     def entries(self, start_sequence: int) -> AsyncIterator[LogEntry]:
         """Every entry from `start_sequence` on, in order, waiting for new ones forever."""
+        ...
+
+    def entry_batches(self, start_sequence: int) -> AsyncIterator[list[LogEntry]]:
+        """`entries` as lists of consecutive entries (whatever has arrived; none empty)."""
         ...
 
     async def publish_attestation(self, peer: str, payload: bytes) -> None:
@@ -225,13 +271,17 @@ class MemoryLog:
         await self._append(cut_message_id(self.chain_id, height), CUT, marker_payload(height))
 
     async def entries(self, start_sequence: int) -> AsyncIterator[LogEntry]:
+        async for batch in self.entry_batches(start_sequence):
+            for entry in batch:
+                yield entry
+
+    async def entry_batches(self, start_sequence: int) -> AsyncIterator[list[LogEntry]]:
         position = max(start_sequence, 1)
         while True:
             async with self._changed:
                 await self._changed.wait_for(lambda p=position: len(self.log) >= p)  # type: ignore[misc]
                 batch = self.log[position - 1 :]
-            for entry in batch:
-                yield entry
+            yield batch
             position += len(batch)
 
     async def publish_attestation(self, peer: str, payload: bytes) -> None:
