@@ -105,3 +105,12 @@ def test_the_solo_node_reports_itself_as_one_final_peer(tmp_path: Path, start_no
     assert view["mode"] == "solo" and view["alarm"] is None
     assert view["finalized_height"] == view["head_height"] == 0
     assert len(view["peers"]) == 1 and view["peers"][0]["agrees"] is True
+
+
+def test_a_block_limit_no_peer_could_decode_is_refused(tmp_path: Path) -> None:
+    from gridledger.node.network_config import NetworkConfigError, load_spec
+
+    too_big = tmp_path / "big.yaml"
+    too_big.write_text("block_bytes: 1000000000\n")
+    with pytest.raises(NetworkConfigError, match="block limits: max_bytes must be 1024"):
+        load_spec(too_big)

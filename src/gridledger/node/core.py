@@ -40,10 +40,10 @@ from gridledger.ledger import (
     read_nonce,
     transaction_id,
 )
-from gridledger.ledger.encoding import MAX_BLOCK_BYTES
 from gridledger.node.errors import MempoolFull, StorageError
 from gridledger.node.memory_storage import MemoryStorage
 from gridledger.node.mempool import Mempool, PendingTransaction
+from gridledger.node.ordering import check_block_limits
 from gridledger.node.storage import SQLiteStorage, Storage
 from gridledger.node.verifier import Verifier
 
@@ -61,12 +61,7 @@ class CutterConfig:
     """Milliseconds after the first pending transaction before a block is cut anyway."""
 
     def __post_init__(self) -> None:
-        if self.max_transactions < 1:
-            raise ValueError(f"max_transactions must be at least 1, got {self.max_transactions}")
-        if not 1024 <= self.max_bytes <= MAX_BLOCK_BYTES:
-            raise ValueError(f"max_bytes must be 1024..{MAX_BLOCK_BYTES}, got {self.max_bytes}")
-        if self.timeout_ms < 1:
-            raise ValueError(f"timeout_ms must be at least 1, got {self.timeout_ms}")
+        check_block_limits(self.max_transactions, self.max_bytes, self.timeout_ms)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ import yaml
 from gridledger.node.attestation import PeerInfo
 from gridledger.node.errors import NodeError
 from gridledger.node.nats_server import ServerSpec
-from gridledger.node.ordering import OrderingRules
+from gridledger.node.ordering import OrderingRules, check_block_limits
 
 NETWORK_FILE = "network.json"
 STATE_FILE = "state.json"
@@ -59,6 +59,10 @@ class NetworkSpec:
         for name in self.peers:
             if not name.replace("-", "").replace("_", "").isalnum():
                 raise ValueError(f"peer name {name!r}: letters, digits, - and _ only")
+        try:
+            check_block_limits(self.block_transactions, self.block_bytes, self.block_timeout_ms)
+        except ValueError as error:
+            raise ValueError(f"block limits: {error}") from error
 
     @property
     def rules(self) -> OrderingRules:

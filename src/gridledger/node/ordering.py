@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 from gridledger.crypto import sha256
+from gridledger.ledger.encoding import MAX_BLOCK_BYTES
 from gridledger.node.errors import NodeError
 
 TRANSACTION = "tx"
@@ -67,12 +68,21 @@ class OrderingRules:
     """Milliseconds a peer lets its open block wait before it publishes a cut marker."""
 
     def __post_init__(self) -> None:
-        if self.max_transactions < 1:
-            raise ValueError(f"max_transactions must be at least 1, got {self.max_transactions}")
-        if self.max_bytes < 1024:
-            raise ValueError(f"max_bytes must be at least 1024, got {self.max_bytes}")
-        if self.timeout_ms < 1:
-            raise ValueError(f"timeout_ms must be at least 1, got {self.timeout_ms}")
+        check_block_limits(self.max_transactions, self.max_bytes, self.timeout_ms)
+
+
+def check_block_limits(max_transactions: int, max_bytes: int, timeout_ms: int) -> None:
+    """Raise `ValueError` naming the first block limit out of range.
+
+    Shared by the solo cutter and the log's cut rule: a block of more than
+    `MAX_BLOCK_BYTES` could be cut but never decoded, by any peer.
+    """
+    if max_transactions < 1:
+        raise ValueError(f"max_transactions must be at least 1, got {max_transactions}")
+    if not 1024 <= max_bytes <= MAX_BLOCK_BYTES:
+        raise ValueError(f"max_bytes must be 1024..{MAX_BLOCK_BYTES}, got {max_bytes}")
+    if timeout_ms < 1:
+        raise ValueError(f"timeout_ms must be at least 1, got {timeout_ms}")
 
 
 class LogEntry(NamedTuple):
