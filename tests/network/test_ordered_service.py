@@ -192,3 +192,22 @@ def test_a_solo_chain_cannot_become_a_nats_peer(tmp_path: Path) -> None:
             OrderedService(node, MemoryLog(CHAIN_ID, clock_ms), RULES, peer_keys("p1"), [], "p1")
     finally:
         node.close()
+
+
+def test_a_published_transaction_is_pending_until_committed_never_unknown() -> None:
+    async def scenario() -> None:
+        log = MemoryLog(CHAIN_ID, clock_ms)
+        peer = await Peer.start("p1", make_genesis(), log, ["p1"])
+        try:
+            raw = transfers("alice", 1)[0]
+            tx_id = sha256(raw)
+            assert not peer.service.is_pending(tx_id)
+            await peer.service.submit_many([raw])
+            # in the log, maybe not yet in a block: pending or committed, never unknown
+            assert peer.service.is_pending(tx_id) or peer.node.storage.has_transaction(tx_id)
+            await wait_for(lambda: peer.node.storage.has_transaction(tx_id))
+            assert not peer.service.is_pending(tx_id)
+        finally:
+            await peer.stop()
+
+    run(scenario())

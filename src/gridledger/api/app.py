@@ -263,7 +263,7 @@ def create_app(node: Node, service: SoloService | None = None, close_node: bool 
         tx_id = _hex(transaction_id, "transaction_id")
         if len(tx_id) != 32:
             raise ApiError(400, "invalid_request", "transaction_id: must be 64 hex digits")
-        if node.mempool.contains(tx_id):
+        if solo.is_pending(tx_id):
             return {"id": transaction_id, "status": "pending"}
         return transaction_view(queries.find_transaction(node, tx_id))
 

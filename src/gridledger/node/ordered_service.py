@@ -45,6 +45,9 @@ from gridledger.node.errors import NodeError, StorageError
 from gridledger.node.ordering import BlockAssembler, OrderingLog, OrderingRules
 from gridledger.node.service import SoloService
 
+PUBLISHED_LIMIT = 100_000
+"""Published transaction ids a peer remembers, to answer "pending" for them."""
+
 log = logging.getLogger("gridledger.peer")
 
 RECENT_HASHES = 8192
@@ -79,6 +82,8 @@ class OrderedService(SoloService):
         self.peers = list(peers)
         self.assembler = BlockAssembler(rules, node.head.height + 1, node.storage.has_transaction)
         self._recent: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()
+        self._published: OrderedDict[bytes, None] = OrderedDict()
+        """Ids this peer published, oldest first (bounded; committed ones are checked)."""
         self.tracker = FinalityTracker(node.chain_id, self.peers, keys.public_key, self._hashes_at)
         self._first_pending_at: float | None = None
         self._marker_sent: tuple[int, float] | None = None
@@ -139,7 +144,22 @@ class OrderedService(SoloService):
         accepted = [raw for raw, a in zip(raws, admissions, strict=True) if a.error is None]
         if accepted:
             await self.log.publish_transactions(accepted)
+            for admission in admissions:
+                if admission.error is None:
+                    self._published[admission.transaction_id] = None
+            while len(self._published) > PUBLISHED_LIMIT:
+                self._published.popitem(last=False)
         return admissions
+
+    def is_pending(self, transaction_id: bytes) -> bool:
+        """Whether this peer published the transaction to the log and has not committed it.
+
+        A transaction in the log but not yet in a block is not in the node's mempool,
+        so without this a client polling right after submitting would get a 404.
+        """
+        return transaction_id in self._published and not self.node.storage.has_transaction(
+            transaction_id
+        )
 
     # -- the committer -------------------------------------------------------------------
 

@@ -67,6 +67,10 @@ class SoloService:
         self._wakeup.set()
         return admissions
 
+    def is_pending(self, transaction_id: bytes) -> bool:
+        """Whether this node accepted the transaction and has not committed it yet."""
+        return self.node.mempool.contains(transaction_id)
+
     def waiter(self, transaction_id: bytes) -> asyncio.Future[tuple[CommittedBlock, int]]:
         """A future resolved with (block, position) when the transaction commits."""
         assert self._loop is not None
