@@ -23,6 +23,7 @@ import nats
 from gridledger.node.nats_ordering import NatsLog
 from gridledger.node.nats_server import (
     cluster_specs,
+    pid_alive,
     start_server,
     stop_pid,
     wait_until_jetstream_ready,
@@ -113,7 +114,7 @@ class NetworkDir:
         """SIGKILL process `name` (a server or a peer) and wait until it has gone."""
         pid = self.pid(name)
         os.kill(pid, signal.SIGKILL)
-        wait_until(lambda: not _alive(pid), 10, f"{name} ({pid}) to die")
+        wait_until(lambda: not pid_alive(pid), 10, f"{name} ({pid}) to die")
 
     def view(self, name: str) -> dict[str, Any]:
         return dict(httpx.get(self.url(name) + "/v1/network", timeout=5).json())
@@ -141,23 +142,6 @@ class NetworkDir:
         if len({(h["height"], h["hash"], h["state_hash"]) for h in heads.values()}) != 1:
             return None
         return next(iter(heads.values()))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        finished, _ = os.waitpid(pid, os.WNOHANG)
-        if finished == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][:1] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 class Load:

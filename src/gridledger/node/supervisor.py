@@ -160,7 +160,7 @@ def wait_for_api(url: str, pid: int, timeout_s: float = PEER_START_TIMEOUT_S) ->
             if httpx.get(url + "/v1/head", timeout=2.0).status_code == 200:
                 return
         except httpx.TransportError:
-            pass
+            pass  # not listening yet: the process is alive, so wait
         time.sleep(0.1)
     raise NetworkError(url, f"the peer API did not answer within {timeout_s:.0f} s")
 

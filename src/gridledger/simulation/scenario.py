@@ -39,7 +39,7 @@ class ScenarioError(Exception):
 
 
 class Strict(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    pass
+    """Base of every scenario section: immutable, and a misspelt key is an error, not ignored."""
 
 
 class SeriesSpec(Strict, frozen=True):
