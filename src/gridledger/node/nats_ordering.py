@@ -149,6 +149,35 @@ def ack_outcome(data: bytes, headers: bytes) -> str:
     return f"status {status.decode(errors='replace')}" if status is not None else "no answer"
 
 
+async def _read_one_consumer(
+    client: DirectClient, subject: str, cursor: Cursor
+) -> AsyncGenerator[list[Stored], None]:
+    """Batches from a new consumer starting at the cursor; ends at a gap, raises on trouble."""
+    arrivals = Arrivals()
+    inbox = client.new_inbox()
+    subscription = await client.subscribe_direct(inbox, arrivals.take)
+    try:
+        manager = client.jetstream(timeout=ATTEMPT_TIMEOUT_S)
+        config = consumer_config(subject, cursor.next_sequence)
+        info = await manager.add_consumer(cursor.stream, config)
+        pull_subject = f"$JS.API.CONSUMER.MSG.NEXT.{cursor.stream}.{info.name}"
+        outstanding = 0
+        while True:
+            if outstanding <= 0:
+                await client.publish(pull_subject, PULL_REQUEST, reply=inbox)
+                outstanding = FETCH_BATCH
+            delivery = cursor.sift(await arrivals.take_all(), outstanding)
+            outstanding = delivery.outstanding
+            if delivery.batch:
+                yield delivery.batch
+            if delivery.refused is not None:
+                raise JetStreamError(description=f"pull status {delivery.refused!r}")
+            if delivery.gap:
+                return
+    finally:
+        await client.unsubscribe_direct(subscription)
+
+
 class NatsLog:
     """The ordering log of one chain on a JetStream cluster (see the module docstring)."""
 
@@ -335,9 +364,10 @@ class NatsLog:
         `SILENCE_S` means the consumer has gone, and a new one is created where we are.
         With `contiguous`, a skipped sequence is an error: the consumer is re-created there.
         """
+        client = self.client
         cursor = Cursor(stream, start_sequence, contiguous)
         while True:
-            consumer = self._read_one_consumer(subject, cursor)
+            consumer = _read_one_consumer(client, subject, cursor)
             try:
                 async for batch in consumer:
                     yield batch
@@ -346,35 +376,6 @@ class NatsLog:
                 await asyncio.sleep(0.25)
             finally:
                 await consumer.aclose()
-
-    async def _read_one_consumer(
-        self, subject: str, cursor: Cursor
-    ) -> AsyncGenerator[list[Stored], None]:
-        """Batches from a new consumer starting at the cursor; ends at a gap, raises on trouble."""
-        client = self.client
-        arrivals = Arrivals()
-        inbox = client.new_inbox()
-        subscription = await client.subscribe_direct(inbox, arrivals.take)
-        try:
-            manager = client.jetstream(timeout=ATTEMPT_TIMEOUT_S)
-            config = consumer_config(subject, cursor.next_sequence)
-            info = await manager.add_consumer(cursor.stream, config)
-            pull_subject = f"$JS.API.CONSUMER.MSG.NEXT.{cursor.stream}.{info.name}"
-            outstanding = 0
-            while True:
-                if outstanding <= 0:
-                    await client.publish(pull_subject, PULL_REQUEST, reply=inbox)
-                    outstanding = FETCH_BATCH
-                delivery = cursor.sift(await arrivals.take_all(), outstanding)
-                outstanding = delivery.outstanding
-                if delivery.batch:
-                    yield delivery.batch
-                if delivery.refused is not None:
-                    raise JetStreamError(description=f"pull status {delivery.refused!r}")
-                if delivery.gap:
-                    return
-        finally:
-            await client.unsubscribe_direct(subscription)
 
     async def close(self) -> None:
         if self._client is not None:
