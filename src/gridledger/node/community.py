@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gridledger.crypto import KeyPair, generate_keypair
-from gridledger.ledger import Genesis, GenesisMember, dump_genesis
+from gridledger.ledger import Genesis, GenesisMember, dump_genesis, validate_genesis
 from gridledger.node.keystore import KeyFileError, write_key
 
 GENESIS_FILE = "genesis.json"
@@ -81,11 +81,12 @@ def founding_genesis(
 def write_community(directory: Path, genesis: Genesis, founders: Sequence[Founder]) -> None:
     """Write every founder's key files and ``genesis.json`` into `directory`.
 
-    Refuses a directory that already holds a genesis, and founders that are not
-    members of `genesis` with the same public key (their key files would sign
-    for nobody).
+    Refuses, before it writes anything: a directory that already holds a genesis or
+    one of the key files, a genesis that would not load (`GenesisError`, naming the
+    field), and founders that are not members of `genesis` with the same public key
+    (their key files would sign for nobody).
     """
-    directory.mkdir(parents=True, exist_ok=True)
+    validate_genesis(genesis)
     genesis_file = directory / GENESIS_FILE
     if genesis_file.exists():
         raise KeyFileError(genesis_file, "already exists; choose another directory")
@@ -93,11 +94,16 @@ def write_community(directory: Path, genesis: Genesis, founders: Sequence[Founde
     for founder in founders:
         if members.get(founder.name) != founder.keys.public_key.hex():
             raise KeyFileError(genesis_file, f"founder {founder.name!r} is not in this genesis")
+    key_files = [(founder.name, founder.keys) for founder in founders] + [
+        (f"{founder.name}-meter", founder.meter) for founder in founders if founder.meter
+    ]
     keys = directory / KEYS_DIRECTORY
-    for founder in founders:
-        write_key(keys, founder.name, founder.keys)
-        if founder.meter is not None:
-            write_key(keys, f"{founder.name}-meter", founder.meter)
+    for name, _ in key_files:
+        if (keys / f"{name}.key").exists():
+            raise KeyFileError(keys / f"{name}.key", "already exists; refusing to overwrite a key")
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, pair in key_files:
+        write_key(keys, name, pair)
     genesis_file.write_bytes(dump_genesis(genesis) + b"\n")
 
 
