@@ -14,9 +14,9 @@ def bench(
     url: str | None = typer.Option(
         None,
         "--url",
-        envvar=URL_ENV,
         help="Load the running node at this URL (default: start one as a separate process "
-        "on a temporary community)",
+        f"on a temporary community). Never taken from ${URL_ENV}: a load test loads only the "
+        "node it is told to",
     ),
     rate: int = typer.Option(3000, help="Send rate, transactions per second"),
     duration: float = typer.Option(60.0, help="Seconds of sending"),

@@ -6,6 +6,8 @@ by ``--url`` (comma-separated peers; or ``$GRIDLEDGER_URL``) when one is given, 
 otherwise opens the chain in ``--dir`` (default ``./community``) in this process,
 offline. The offline way needs no running node, and is refused while a node runs on
 that chain: a chain file has one writer. Key files are always read from ``--dir``.
+(`gridledger bench` alone never reads ``$GRIDLEDGER_URL``: it loads only a node it is
+named; without ``--url`` it starts its own.)
 
 Errors are one line on stderr and exit code 1 (or 2: the call was committed but the
 contract refused it, or the command line was wrong), never a traceback.
