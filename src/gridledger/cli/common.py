@@ -30,7 +30,8 @@ from gridledger.client import ClientError, HttpClient, LocalClient, Wallet
 from gridledger.crypto import KeyPair, is_address
 from gridledger.ledger import GenesisError, load_genesis
 from gridledger.node import Node, NodeError
-from gridledger.node.keystore import KeyFileError, find_key
+from gridledger.node.keystore import KeyFileError, find_key, key_info, key_path
+from gridledger.node.passphrase import PASSPHRASE_FILE_ENV, Passphrase
 
 URL_ENV = "GRIDLEDGER_URL"
 DEFAULT_DIR = Path("community")
@@ -52,6 +53,11 @@ UrlOption = typer.Option(
 )
 KeyOption = typer.Option(..., "--key", "-k", help="Signing key: a name in DIR/keys, or a .key file")
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table")
+PASSPHRASE_FILE_HELP = (
+    "File whose first line is the passphrase of encrypted key files (mode 0600); "
+    f"default ${PASSPHRASE_FILE_ENV}, else asked on a terminal"
+)
+PassphraseFileOption = typer.Option(None, "--passphrase-file", help=PASSPHRASE_FILE_HELP)
 
 
 def console() -> Console:
@@ -128,20 +134,37 @@ def connect(
             client.node.close()
 
 
+def passphrase_source(file: Path | None = None) -> Passphrase:
+    """Where this command's encrypted keys get their passphrase: `file` (a command's own
+    ``--passphrase-file``), else ``gridledger --passphrase-file``, else
+    ``$GRIDLEDGER_PASSPHRASE_FILE``, else a prompt on a terminal. One per command, so a
+    passphrase is asked at most once."""
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return Passphrase(file)
+    root = context.find_root()
+    if file is None:
+        file = root.params.get("passphrase_file")
+    cached = root.meta.get("gridledger.passphrase")
+    if not isinstance(cached, Passphrase) or cached.file != file:
+        cached = root.meta["gridledger.passphrase"] = Passphrase(file)
+    return cached
+
+
 def load_key(directory: Path, name: str) -> KeyPair:
-    """A key by name in ``directory/keys``, or by path."""
+    """A key by name in ``directory/keys``, or by path (asking for its passphrase if encrypted)."""
     try:
-        return find_key(directory, name)
+        return find_key(directory, name, passphrase_source())
     except KeyFileError as error:
         raise fail(str(error)) from error
 
 
 def address_of(text: str, directory: Path) -> str:
-    """An address as given, or the address of the key named `text`."""
+    """An address as given, or the address of the key named `text` (no passphrase needed)."""
     if is_address(text):
         return text
     try:
-        return find_key(directory, text).address
+        return key_info(key_path(directory, text)).address
     except KeyFileError as error:
         raise fail(f"{text!r} is neither an address nor a key name ({error.reason})") from error
 

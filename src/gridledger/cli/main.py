@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from gridledger.cli import bench, chain, community, demo, market, network, node, simulate
-from gridledger.cli.common import URL_RULE
+from gridledger.cli.common import URL_RULE, PassphraseFileOption
 
 app = typer.Typer(
     help="gridledger: a permissioned ledger and energy market for microgrids.\n\n" + URL_RULE,
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+@app.callback()
+def main(passphrase_file: Path | None = PassphraseFileOption) -> None:
+    """gridledger: a permissioned ledger and energy market for microgrids."""
+
+
 app.command("init")(community.init)
 app.add_typer(community.keys_app, name="keys")
 app.command("node")(node.node)

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import typer
 
-from gridledger.cli.common import DirOption, console, fail, open_node
+from gridledger.cli.common import (
+    DirOption,
+    PassphraseFileOption,
+    console,
+    fail,
+    open_node,
+    passphrase_source,
+)
 from gridledger.node import CutterConfig, Node, StorageError
 from gridledger.node.keystore import KeyFileError, read_key
 from gridledger.node.nats_ordering import NatsLog
@@ -29,6 +36,7 @@ def node(
     results: Path | None = typer.Option(
         None, "--results", help="Serve the simulation runs under DIR on the dashboard (read-only)"
     ),
+    passphrase_file: Path | None = PassphraseFileOption,
 ) -> None:
     """Run a node with its HTTP/WebSocket API; it orders solo, or as a peer of a nats network.
 
@@ -46,7 +54,7 @@ def node(
     running = open_node(directory, hold_lock=True, cutter=cutter)
     service = None
     if network is not None and peer is not None and ordering == "nats":
-        service = nats_service(running, network, peer)
+        service = nats_service(running, network, peer, passphrase_file)
     out = console()
     out.print(
         f"node for chain [bold]{running.chain_id}[/bold] at height {running.head.height}"
@@ -59,14 +67,20 @@ def node(
         running.close()
 
 
-def nats_service(node: Node, network: Path, peer: str) -> OrderedService:
-    """The ordering service of peer `peer` of the network described by `network` (network.json)."""
+def nats_service(
+    node: Node, network: Path, peer: str, passphrase_file: Path | None = None
+) -> OrderedService:
+    """The ordering service of peer `peer` of the network described by `network` (network.json).
+
+    The peer's key signs its attestations; if encrypted, its passphrase comes from
+    `passphrase_file` (or ``$GRIDLEDGER_PASSPHRASE_FILE``, or a prompt on a terminal).
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("nats").setLevel(logging.WARNING)
     try:
         config = load_network(network)
         entry = config.peer(peer)
-        keys = read_key(network.parent / entry.key_file)
+        keys = read_key(network.parent / entry.key_file, passphrase_source(passphrase_file))
     except (NetworkConfigError, KeyFileError) as error:
         raise fail(str(error)) from error
     if config.chain_id != node.chain_id:
