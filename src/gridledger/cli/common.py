@@ -16,6 +16,7 @@ contract refused it, or the command line was wrong), never a traceback.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,21 +135,28 @@ def connect(
             client.node.close()
 
 
+_COMMAND_PASSPHRASE: contextvars.ContextVar[Passphrase | None] = contextvars.ContextVar(
+    "gridledger_passphrase", default=None
+)
+
+
+def start_command(passphrase_file: Path | None) -> None:
+    """Called by the root callback as every command starts: its ``gridledger --passphrase-file``
+    (else ``$GRIDLEDGER_PASSPHRASE_FILE``, else a prompt) becomes the command's source."""
+    _COMMAND_PASSPHRASE.set(Passphrase(passphrase_file))
+
+
 def passphrase_source(file: Path | None = None) -> Passphrase:
     """Where this command's encrypted keys get their passphrase: `file` (a command's own
-    ``--passphrase-file``), else ``gridledger --passphrase-file``, else
-    ``$GRIDLEDGER_PASSPHRASE_FILE``, else a prompt on a terminal. One per command, so a
-    passphrase is asked at most once."""
-    context = click.get_current_context(silent=True)
-    if context is None:
+    ``--passphrase-file``), else the command's source (see `start_command`). One per command,
+    so a passphrase is asked at most once."""
+    if file is not None:
         return Passphrase(file)
-    root = context.find_root()
-    if file is None:
-        file = root.params.get("passphrase_file")
-    cached = root.meta.get("gridledger.passphrase")
-    if not isinstance(cached, Passphrase) or cached.file != file:
-        cached = root.meta["gridledger.passphrase"] = Passphrase(file)
-    return cached
+    current = _COMMAND_PASSPHRASE.get()
+    if current is None:
+        current = Passphrase()
+        _COMMAND_PASSPHRASE.set(current)
+    return current
 
 
 def load_key(directory: Path, name: str) -> KeyPair:

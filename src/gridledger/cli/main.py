@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from gridledger.cli import bench, chain, community, demo, market, network, node, simulate
-from gridledger.cli.common import URL_RULE, PassphraseFileOption
+from gridledger.cli.common import URL_RULE, PassphraseFileOption, start_command
 
 app = typer.Typer(
     help="gridledger: a permissioned ledger and energy market for microgrids.\n\n" + URL_RULE,
@@ -19,6 +19,7 @@ app = typer.Typer(
 @app.callback()
 def main(passphrase_file: Path | None = PassphraseFileOption) -> None:
     """gridledger: a permissioned ledger and energy market for microgrids."""
+    start_command(passphrase_file)
 
 
 app.command("init")(community.init)
