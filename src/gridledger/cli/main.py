@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from gridledger.cli import bench, chain, community, demo, market, network, node, simulate
+from gridledger.cli import bench, chain, community, data, demo, market, network, node, simulate
 from gridledger.cli.common import URL_RULE, PassphraseFileOption, start_command
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ app.add_typer(chain.show_app, name="show")
 app.command("verify")(chain.verify)
 app.add_typer(market.market_app, name="market")
 app.command("simulate")(simulate.simulate_command)
+app.add_typer(data.data_app, name="data")
 app.add_typer(network.network_app, name="network")
 app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)
