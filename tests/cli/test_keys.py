@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
+import time
 from pathlib import Path
 
-from gridledger.node.keystore import read_key
+import pytest
+
+from gridledger.bench.community import senders_of_directory
+from gridledger.bench.settings import BenchError
+from gridledger.node.keystore import encrypt_key_file, read_key
+from gridledger.node.passphrase import Passphrase
+from gridledger.node.supervisor import gridledger_command
 from tests.cli.helpers import address_of_key, fails, ok, ok_json
 
 CHEAP = ("--cost", "interactive")
@@ -125,3 +135,59 @@ def test_a_key_file_others_can_read_is_refused_by_every_command(community: Path)
     assert "mode 0644" in fails("keys", "show", "alice", "--dir", str(community))
     path.chmod(0o600)
     transfer(community)
+
+
+def test_the_bench_opens_the_encrypted_keys_it_sends_with(
+    served: tuple[Path, str], tmp_path: Path
+) -> None:
+    community, url = served
+    copy = tmp_path / "community"
+    (copy / "keys").mkdir(parents=True, mode=0o700)
+    for path in (community / "keys").glob("*.key"):
+        (copy / "keys" / path.name).write_bytes(path.read_bytes())
+        (copy / "keys" / path.name).chmod(0o600)
+    encrypt_key_file(copy / "keys" / "alice.key", b"bench", cost="interactive")
+    passphrase = Path(secret(tmp_path / "passphrase", "bench\n"))
+    with pytest.raises(BenchError, match=r"alice\.key: is encrypted"):
+        senders_of_directory(url, copy, accounts=10, total=4)
+    senders = senders_of_directory(url, copy, 10, 4, passphrase=Passphrase(passphrase))
+    alice = read_key(community / "keys" / "alice.key")
+    assert alice in [sender.keys for sender in senders]
+
+
+def read_until(descriptor: int, wanted: bytes, timeout_s: float = 60.0) -> bytes:
+    """What the terminal shows until `wanted` appears (or the process closes it)."""
+    seen = b""
+    deadline = time.monotonic() + timeout_s
+    while wanted not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([descriptor], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(descriptor, 4096)
+            except OSError:  # the other side closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def test_on_a_terminal_the_passphrase_is_asked_without_echo(
+    community: Path, tmp_path: Path
+) -> None:
+    passphrase = secret(tmp_path / "passphrase", "typed at the prompt\n")
+    ok("keys", "encrypt", "alice", "--dir", str(community), "--passphrase-file", passphrase, *CHEAP)
+    command = [*gridledger_command(), "keys", "decrypt", "alice", "--dir", str(community)]
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: its controlling terminal is the pty
+        os.execv(command[0], command)
+    shown = read_until(terminal, b"passphrase for")
+    assert b"alice.key" in shown
+    os.write(terminal, b"typed at the prompt\n")
+    shown += read_until(terminal, b"\x00")  # everything until it exits
+    _, status = os.waitpid(pid, 0)
+    os.close(terminal)
+    assert os.waitstatus_to_exitcode(status) == 0, shown
+    assert b"typed at the prompt" not in shown, "the passphrase is not echoed"
+    assert b"plain" in shown
+    assert not json.loads((community / "keys" / "alice.key").read_text()).get("encrypted")
