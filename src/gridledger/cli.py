@@ -115,6 +115,11 @@ def node(
     results: Path | None = typer.Option(
         None, "--results", help="Serve the simulation runs under DIR on the dashboard (read-only)"
     ),
+    insecure_ordering: bool = typer.Option(
+        False, "--insecure-ordering", help="nats: accept a cluster without TLS or credentials"
+    ),
+    tls_cert: Path | None = typer.Option(None, help="Serve the API over HTTPS: certificate"),
+    tls_key: Path | None = typer.Option(None, help="...and its private key"),
 ) -> None:
     """Run a node with its HTTP/WebSocket API; it orders solo, or as a peer of a nats network."""
     from gridledger.api import serve_node
@@ -129,14 +134,24 @@ def node(
     running = open_node(directory, hold_lock=True, cutter=cutter)
     service = None
     if network is not None and peer is not None and ordering == "nats":
-        service = nats_service(running, network, peer)
+        service = nats_service(running, network, peer, insecure_ordering)
     console.print(
         f"node for chain [bold]{running.chain_id}[/bold] at height {running.head.height}"
         f", {ordering} ordering, API on http://{host}:{port} (docs at /docs)"
     )
     console.print(f"dashboard: http://{host}:{port}/dashboard/")
     try:
-        serve_node(running, host=host, port=port, service=service, results_dir=results)
+        serve_node(
+            running,
+            host=host,
+            port=port,
+            service=service,
+            results_dir=results,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+        )
+    except ValueError as error:
+        raise fail(str(error)) from error
     finally:
         running.close()
 

@@ -11,19 +11,20 @@ from rich.console import Console
 from rich.table import Table
 
 from gridledger.keystore import KeyFileError, read_key
-from gridledger.node import Node, StorageError
-from gridledger.node.nats_ordering import NatsLog
+from gridledger.node import Node, NodeError, StorageError
 from gridledger.node.network_config import (
     NETWORK_FILE,
     NetworkConfigError,
     NetworkSpec,
     load_network,
     load_spec,
+    peer_ordering_log,
 )
 from gridledger.node.ordered_service import OrderedService
 from gridledger.node.supervisor import (
     NetworkError,
     network_down,
+    network_init,
     network_status,
     network_up,
 )
@@ -45,7 +46,7 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def nats_service(node: Node, network: Path, peer: str) -> OrderedService:
+def nats_service(node: Node, network: Path, peer: str, insecure: bool = False) -> OrderedService:
     """The ordering service of peer `peer` of the network described by `network` (network.json)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("nats").setLevel(logging.WARNING)
@@ -59,7 +60,10 @@ def nats_service(node: Node, network: Path, peer: str) -> OrderedService:
         raise fail(f"{network} is for chain {config.chain_id!r}; this chain is {node.chain_id!r}")
     if keys.public_key.hex() != entry.public_key:
         raise fail(f"{entry.key_file}: its key is not peer {peer}'s key in {network}")
-    ordering_log = NatsLog(config.nats_urls, config.chain_id, config.replicas, name=peer)
+    try:
+        ordering_log = peer_ordering_log(config, network.parent, peer, insecure)
+    except NodeError as error:
+        raise fail(str(error)) from error
     try:
         return OrderedService(node, ordering_log, config.rules, keys, config.peer_infos(), peer)
     except StorageError as error:
@@ -88,6 +92,23 @@ def up(
     peers = ",".join(r.url for r in records if r.role == "peer")
     console.print(f"network up in {directory}/ ({directory / NETWORK_FILE})")
     console.print(f"use it with: gridledger show head --url {peers}")
+
+
+@network_app.command("init")
+def init(
+    config: Path = typer.Option(..., "--config", "-c", help="network.yaml with hosts"),
+    directory: Path = NetworkDirOption,
+) -> None:
+    """Write network.json, the CA, certificates, credentials and server configs; start nothing."""
+    try:
+        resolved = network_init(directory, load_spec(config))
+    except (NetworkConfigError, NetworkError, NodeError, KeyFileError, ValueError) as error:
+        raise fail(str(error)) from error
+    for server in resolved.servers:
+        console.print(f"{server.name} on {server.host}: nats-server -c nats/{server.name}.conf")
+    for entry in resolved.peers:
+        console.print(f"{entry.name} on {entry.host}: gridledger node --peer {entry.name} ...")
+    console.print(f"written to {directory}/; copy each machine its files (README)")
 
 
 @network_app.command("down")
