@@ -132,7 +132,9 @@ def server_config(
         f'jetstream {{ store_dir: "{store_directory}" }}',
     ]
     if security is not None:
-        lines += [tls_block(security, route=False), authorization_block(security.users)]
+        lines.append(tls_block(security, route=False))
+        if security.users:  # none: TLS only, anyone admitted (peers refuse such a cluster)
+            lines.append(authorization_block(security.users))
     if len(cluster) > 1:
         route_tls = "" if security is None else indent(tls_block(security, route=True)) + "\n"
         lines.append(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import ssl
 import subprocess
 import sys
 import time
@@ -238,13 +239,18 @@ def start_peer(directory: Path, config: NetworkConfig, name: str) -> subprocess.
         )
 
 
-def api_verify(directory: Path, config: NetworkConfig) -> str | bool:
+def api_verify(directory: Path, config: NetworkConfig) -> ssl.SSLContext | bool:
     """What httpx should verify a peer's API certificate with: the network's CA, if any."""
-    return str(directory / config.ca_file) if config.ca_file else True
+    if config.ca_file is None:
+        return True
+    return ssl.create_default_context(cafile=str(directory / config.ca_file))
 
 
 def wait_for_api(
-    url: str, pid: int, timeout_s: float = PEER_START_TIMEOUT_S, verify: str | bool = True
+    url: str,
+    pid: int,
+    timeout_s: float = PEER_START_TIMEOUT_S,
+    verify: ssl.SSLContext | bool = True,
 ) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
