@@ -81,8 +81,11 @@ def ordering_log(cluster_urls: list[str], chain_id: str, replicas: int = 1) -> N
     return NatsLog(cluster_urls, chain_id, replicas, name="test")
 
 
-async def stream_leader(urls: list[str], stream: str) -> str:
-    client = await nats.connect(servers=urls, connect_timeout=2, max_reconnect_attempts=2)
+async def stream_leader(urls: list[str], stream: str, options: dict[str, Any] | None = None) -> str:
+    """The server leading `stream` (asked with `options`: the admin's TLS and nkey, if secured)."""
+    client = await nats.connect(
+        servers=urls, connect_timeout=2, max_reconnect_attempts=2, **(options or {})
+    )
     try:
         info = await client.jetstream(timeout=5).stream_info(stream)
         assert info.cluster is not None and info.cluster.leader
@@ -128,7 +131,9 @@ class NetworkDir:
         from gridledger.node.nats_ordering import chain_token
 
         stream = f"GL_{chain_token(config.chain_id)}_ORDER"
-        return asyncio.run(stream_leader(config.nats_urls, stream))
+        admin = config.admin_credentials(self.directory)
+        options = None if admin is None else admin.connect_options()
+        return asyncio.run(stream_leader(config.nats_urls, stream, options))
 
     def converged(self, names: list[str]) -> dict[str, Any] | None:
         """The common head if every peer in `names` has the same head and nothing pending."""

@@ -192,6 +192,14 @@ def test_the_peer_check_refuses_plaintext_open_or_foreign_clusters(
     check_ordering_cluster(plaintext.urls, mine, insecure=True)
 
 
+def spawn(log_path: Path, *args: str) -> subprocess.Popen[bytes]:
+    """`gridledger ARGS` as a process logging to `log_path` (the test stops it by pid)."""
+    with log_path.open("wb") as log_file:
+        return subprocess.Popen(
+            [*gridledger_command(), *args], stdout=log_file, stderr=subprocess.STDOUT
+        )
+
+
 def network_on(cluster: Cluster, directory: Path, insecure: bool) -> Path:
     """A one-peer network.json (peer ``p1``) whose servers are `cluster`'s."""
     spec = NetworkSpec(chain_id=CHAIN, servers=1, peers=["p1"], insecure=insecure)
@@ -227,13 +235,7 @@ def test_a_peer_pointed_at_a_plaintext_cluster_refuses_to_start_unless_told_so(
     # with --insecure-ordering it starts, and says so loudly
     port = free_port()
     log_path = tmp_path / "insecure.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [*gridledger_command(), *node, str(port), "--network", str(open_file)]
-            + ["--insecure-ordering"],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+    process = spawn(log_path, *node, str(port), "--network", str(open_file), "--insecure-ordering")
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and process.poll() is None:
@@ -259,13 +261,8 @@ def test_the_api_serves_https_with_a_certificate_and_key(tmp_path: Path) -> None
     assert files.key_file.stat().st_mode & 0o777 == 0o600
     port = free_port()
     log_path = tmp_path / "node.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [*gridledger_command(), "node", "--dir", str(community), "--port", str(port)]
-            + ["--tls-cert", str(files.cert_file), "--tls-key", str(files.key_file)],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+    tls = ["--tls-cert", str(files.cert_file), "--tls-key", str(files.key_file)]
+    process = spawn(log_path, "node", "--dir", str(community), "--port", str(port), *tls)
     trusted = ssl.create_default_context(cafile=str(ca.cert_file))
     try:
         head: dict[str, Any] = {}
