@@ -19,6 +19,7 @@ endpoint. Processes are stopped by pid, SIGTERM then SIGKILL, each wait bounded.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import shutil
 import signal
@@ -84,8 +85,18 @@ class ServerSpec:
 
     @property
     def listen_host(self) -> str:
-        """Loopback on one machine; every interface when it is reached from others."""
-        return LOOPBACK if self.host in (LOOPBACK, "localhost") else "0.0.0.0"
+        """A loopback address as it is (one machine); every interface when reached from others."""
+        if self.host == "localhost":
+            return LOOPBACK
+        try:
+            return self.host if ipaddress.ip_address(self.host).is_loopback else "0.0.0.0"
+        except ValueError:
+            return "0.0.0.0"
+
+    @property
+    def monitor_host(self) -> str:
+        """The monitoring endpoint is never reachable from another machine."""
+        return LOOPBACK if self.listen_host == "0.0.0.0" else self.listen_host
 
 
 def free_ports(count: int) -> list[int]:
@@ -128,7 +139,7 @@ def server_config(
         f'server_name: "{spec.name}"',
         f'host: "{spec.listen_host}"',
         f"port: {spec.client_port}",
-        f"http: {LOOPBACK}:{spec.monitor_port}",
+        f"http: {spec.monitor_host}:{spec.monitor_port}",
         f'jetstream {{ store_dir: "{store_directory}" }}',
     ]
     if security is not None:
