@@ -253,7 +253,9 @@ def test_a_peer_pointed_at_a_plaintext_cluster_refuses_to_start_unless_told_so(
         process.wait(timeout=15)
 
 
-def test_the_api_serves_https_with_a_certificate_and_key(tmp_path: Path) -> None:
+def test_the_api_serves_https_with_a_certificate_and_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     community = tmp_path / "c"
     write_community(community)
     ca = pki.create_ca(tmp_path / "pki", "test API CA")
@@ -278,6 +280,10 @@ def test_the_api_serves_https_with_a_certificate_and_key(tmp_path: Path) -> None
             httpx.get(f"http://127.0.0.1:{port}/v1/head", timeout=2)
         with pytest.raises(httpx.TransportError):  # nor to a client that does not trust the CA
             httpx.get(f"https://127.0.0.1:{port}/v1/head", timeout=2)
+        # the CLI trusts the network's CA through the environment (README)
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca.cert_file))
+        shown = run_cli("show", "head", "--url", f"https://127.0.0.1:{port}")
+        assert shown.returncode == 0 and "height" in shown.stdout, shown.stdout + shown.stderr
     finally:
         if process.poll() is None:
             os.kill(process.pid, signal.SIGTERM)
