@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import ssl
 import subprocess
@@ -39,7 +40,7 @@ from gridledger.node.network_config import (
     load_network,
     peer_ordering_log,
 )
-from gridledger.node.supervisor import resolve_network
+from gridledger.node.supervisor import network_up, resolve_network
 from tests.network.harness import Cluster, SecuredCluster, free_port
 from tests.network.peers import peer_keys
 from tests.node.harness import gridledger_command, one_line, run_cli, write_community
@@ -318,3 +319,35 @@ def test_network_up_writes_private_files_and_records_each_peers_credentials(
     security = config.server_security("nats2")
     assert security is not None and security.cert_file == "pki/nats2.pem"
     assert [u.name for u in security.users] == ["admin", "a", "b"]
+
+
+def test_an_insecure_network_says_so_in_every_peers_log(
+    tmp_path: Path, network_dirs: list[Path]
+) -> None:
+    directory = tmp_path / "net"
+    network_dirs.append(directory)
+    spec = NetworkSpec(chain_id=CHAIN, servers=1, peers=["p1"], insecure=True)
+    network_up(directory, spec)
+    config = load_network(directory / NETWORK_FILE)
+    assert not config.secured and config.peer_credentials(directory, "p1") is None
+    assert not probe_server(config.nats_urls[0], None).tls_required
+    log = (directory / "logs" / "p1.log").read_text()
+    assert "WARNING" in log and "--insecure-ordering" in log, log
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"hosts": {"nats1": "a", "p1": "b"}}, "missing ['nats2', 'nats3']"),
+        (
+            {"servers": 1, "hosts": {"nats1": "a", "p1": "b", "p2": "b"}, "peers": ["p1", "p2"]},
+            "two peers on ['b']",
+        ),
+        ({"insecure": True, "api_tls": True}, "api_tls needs the network's CA"),
+    ],
+)
+def test_a_network_description_with_bad_hosts_or_options_is_refused(
+    fields: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        NetworkSpec(**{"peers": ["p1"], **fields})
