@@ -28,6 +28,7 @@ from gridledger.node import pki
 from gridledger.node.nats_ordering import NatsLog, chain_token
 from gridledger.node.nats_security import (
     ClientCredentials,
+    CredentialsError,
     InsecureOrdering,
     check_ordering_cluster,
     ordering_streams,
@@ -314,6 +315,10 @@ def test_network_up_writes_private_files_and_records_each_peers_credentials(
         *(directory / "pki").glob("*-key.pem"),
     ]:
         assert private.stat().st_mode & 0o777 == 0o600, private
+    exposed = directory / "creds" / "a.nk"
+    exposed.chmod(0o644)
+    with pytest.raises(CredentialsError, match="readable by others"):
+        peer_ordering_log(config, directory, "a")
     recorded = json.loads((directory / NETWORK_FILE).read_text())
     assert [p["nkey_file"] for p in recorded["peers"]] == ["creds/a.nk", "creds/b.nk"]
     security = config.server_security("nats2")

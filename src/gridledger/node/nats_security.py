@@ -181,6 +181,27 @@ class ClientCredentials:
         }
 
 
+class CredentialsError(NodeError):
+    """A peer's credentials file is missing or exposed."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+def check_private(path: Path) -> None:
+    """Refuse a secret file that is missing, or that its group or others can read."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError as error:
+        raise CredentialsError(str(path), "no such credentials file") from error
+    if mode & 0o077:
+        raise CredentialsError(
+            str(path), f"readable by others (mode {mode:o}); refusing to use it (chmod 600)"
+        )
+
+
 @dataclass(frozen=True)
 class ServerFacts:
     """What a server said about itself in its INFO line, and how it had to be reached."""
@@ -269,6 +290,7 @@ def check_ordering_cluster(
         raise InsecureOrdering(
             ",".join(urls), "this peer has no TLS CA and nkey credentials in its network file"
         )
+    check_private(credentials.nkey_file)
     context = credentials.tls_context()
     deadline = time.monotonic() + timeout_s
     unreachable: dict[str, str] = {}
