@@ -32,6 +32,7 @@ import socket
 import ssl
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -294,17 +295,26 @@ def check_ordering_cluster(
     context = credentials.tls_context()
     deadline = time.monotonic() + timeout_s
     unreachable: dict[str, str] = {}
+
+    def probe(url: str) -> ServerFacts | Exception:
+        try:
+            return probe_server(url, context)
+        except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
+            return error
+
     while True:
         answered = 0
-        for url in urls:
-            try:
-                facts = probe_server(url, context)
-            except ssl.SSLError as error:
+        with ThreadPoolExecutor(len(urls)) as pool:  # each may wait PLAINTEXT_WAIT_S
+            outcomes = list(pool.map(probe, urls))
+        for url, facts in zip(urls, outcomes, strict=True):
+            if isinstance(facts, ssl.SSLCertVerificationError):
                 raise InsecureOrdering(
-                    url, f"its TLS certificate is not one the pinned CA signed ({error})"
-                ) from error
-            except (OSError, ValueError) as error:
-                unreachable[url] = f"{type(error).__name__}: {error}"
+                    url, f"its TLS certificate is not one the pinned CA signed ({facts})"
+                ) from facts
+            if isinstance(facts, ssl.SSLError):
+                raise InsecureOrdering(url, f"the TLS handshake failed ({facts})") from facts
+            if isinstance(facts, Exception):
+                unreachable[url] = f"{type(facts).__name__}: {facts}"
                 continue
             answered += 1
             reason = insecurity(facts)
