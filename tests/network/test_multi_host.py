@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gridledger.keystore import read_key
 from gridledger.ledger import encode_transaction, make_transaction
+from gridledger.node.keystore import read_key
 from gridledger.node.nats_server import (
     free_ports,
     nats_server_binary,
