@@ -47,7 +47,7 @@ account whose net is negative pays into it, then every account whose net is
 positive is paid from it, so no balance ever dips below zero mid-way and the
 clearing account ends at zero.
 
-Every settlement must balance or it is refused (ContractRejected):
+Every settlement must balance or it is refused (`settlement_errors`):
 
 - energy, per member: S = delivered + shortfall, E = delivered + surplus,
   B = consumed + excess, I = consumed + unmet (traded + grid + imbalance =
@@ -69,13 +69,22 @@ from __future__ import annotations
 import msgspec
 
 from gridledger.contracts import market
+from gridledger.contracts.errors import AmountOutOfRange, NegativeValue
+from gridledger.contracts.market_errors import PeriodAlreadySettled
 from gridledger.contracts.market_state import ESCROW
 from gridledger.contracts.membership import require_role, roster
 from gridledger.contracts.metering import meter_window, read_reading
 from gridledger.contracts.parameters import MarketParameters, parameters_for
 from gridledger.contracts.registry import Contract
+from gridledger.contracts.settlement_errors import (
+    ClearingNotEmpty,
+    EnergyUnbalanced,
+    MeterWindowOpen,
+    MoneyUnbalanced,
+)
 from gridledger.contracts.tokens import balance_of, move
-from gridledger.ledger import Context, ContractRejected, InsufficientFunds, StateReader, decode
+from gridledger.ledger import Context, InsufficientFunds, StateReader, decode
+from gridledger.ledger.encoding import MAX_INTEGER
 from gridledger.market import trade_value_micro
 
 NAMESPACE = "settlement"
@@ -182,10 +191,6 @@ def debt_of(state: StateReader, member: str) -> int:
     return 0 if raw is None else decode(raw, int)
 
 
-def _reject(reason: str) -> ContractRejected:
-    return ContractRejected(NAMESPACE, reason)
-
-
 class _Position:
     """One member's trades and meter reading for the period."""
 
@@ -247,7 +252,9 @@ def _statement(
     )
 
 
-def _check_energy(statements: list[Statement], grid_supplied: int, grid_taken: int) -> None:
+def _check_energy(
+    period: int, statements: list[Statement], grid_supplied: int, grid_taken: int
+) -> None:
     for s in statements:
         if not (
             s.sold_wh == s.sold_delivered_wh + s.shortfall_wh
@@ -256,15 +263,17 @@ def _check_energy(statements: list[Statement], grid_supplied: int, grid_taken: i
             and s.consumed_wh == s.bought_consumed_wh + s.unmet_wh
             and min(s.shortfall_wh, s.surplus_wh, s.unmet_wh, s.excess_wh) >= 0
         ):
-            raise _reject(f"energy of {s.member} does not balance: {s}")
+            raise EnergyUnbalanced(period, s.member, str(s))
     sold = sum(s.sold_wh for s in statements)
     bought = sum(s.bought_wh for s in statements)
     exported = sum(s.delivered_wh for s in statements)
     imported = sum(s.consumed_wh for s in statements)
     if sold != bought or exported + grid_supplied != imported + grid_taken:
-        raise _reject(
-            f"energy does not balance: sold {sold} vs bought {bought} Wh; exported {exported} "
-            f"+ grid supplied {grid_supplied} vs imported {imported} + grid taken {grid_taken} Wh"
+        raise EnergyUnbalanced(
+            period,
+            "",
+            f"sold {sold} vs bought {bought} Wh; exported {exported} + grid supplied "
+            f"{grid_supplied} vs imported {imported} + grid taken {grid_taken} Wh",
         )
 
 
@@ -277,17 +286,14 @@ def settle(context: Context, args: SettleArgs) -> None:
     """Settle a delivery period once, after its meter window (any active member)."""
     period = args.period
     if period < 0:
-        raise _reject(f"period {period} is negative")
+        raise NegativeValue("period", period)
     state = context.overlay
     now_s = context.timestamp_ms // 1000
     _, closes = meter_window(state, period)
     if now_s < closes:
-        raise _reject(
-            f"period {period} can be settled from {closes} s, when its meter window "
-            f"closes; now is {now_s} s"
-        )
+        raise MeterWindowOpen(period, closes, now_s)
     if read_settlement(state, period) is not None:
-        raise _reject(f"period {period} is already settled")
+        raise PeriodAlreadySettled(period)
     params = parameters_for(state, period)
     trades = market.close_for_settlement(context, period)
 
@@ -312,7 +318,7 @@ def settle(context: Context, args: SettleArgs) -> None:
         )
     grid_supplied = sum(s.grid_bought_wh for s in statements)
     grid_taken = sum(s.grid_sold_wh for s in statements)
-    _check_energy(statements, grid_supplied, grid_taken)
+    _check_energy(period, statements, grid_supplied, grid_taken)
 
     escrow_paid = sum(t.value_micro for t in trades)
     net: dict[str, int] = {ESCROW: -escrow_paid, GRID: 0}
@@ -352,10 +358,11 @@ def settle(context: Context, args: SettleArgs) -> None:
         paid_trades == received_trades == escrow_paid
         and net[GRID] + added_total - repaid_total == charges + penalties - credits
     ):
-        raise _reject(
-            f"money does not balance: nets {sorted(net.items())}, trades paid {paid_trades} "
+        raise MoneyUnbalanced(
+            period,
+            f"nets {sorted(net.items())}, trades paid {paid_trades} "
             f"received {received_trades} escrow {escrow_paid}, grid charges {charges} "
-            f"penalties {penalties} credits {credits} debt +{added_total} -{repaid_total}"
+            f"penalties {penalties} credits {credits} debt +{added_total} -{repaid_total}",
         )
     if balance_of(state, GRID) + net[GRID] < 0:
         raise InsufficientFunds(GRID, balance_of(state, GRID), -net[GRID])
@@ -409,7 +416,7 @@ def _transfer_nets(context: Context, net: dict[str, int], period: int) -> None:
             move(context, CLEARING, account, net[account], reason)
     left = balance_of(context.overlay, CLEARING)
     if left != 0:
-        raise _reject(f"clearing account holds {left} after settlement {period}")
+        raise ClearingNotEmpty(period, left)
 
 
 class GridFundsArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -419,7 +426,7 @@ class GridFundsArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 def _check_amount(amount_micro: int) -> None:
     if amount_micro <= 0:
-        raise _reject(f"amount {amount_micro} must be positive")
+        raise AmountOutOfRange(amount_micro, 1, MAX_INTEGER)
 
 
 @contract.method(GridFundsArgs)
