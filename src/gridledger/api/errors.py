@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gridledger.ledger import ResultCode, TransactionError
 from gridledger.node import MempoolFull, NotFound
 
-STATUS_OF_CODE = {
+STATUS_OF_CODE: dict[int, int] = {
     ResultCode.OVERSIZED: 413,
     ResultCode.NONCE_MISMATCH: 409,
     ResultCode.DUPLICATE: 409,
@@ -69,7 +69,7 @@ FIRST_CONTRACT_CODE = ResultCode.NEGATIVE_VALUE
 
 def status_of_code(code: int) -> int:
     """The HTTP status of a refusal with result `code` (see the module's docstring)."""
-    status = STATUS_OF_CODE.get(code)  # type: ignore[call-overload]
+    status = STATUS_OF_CODE.get(code)
     if status is not None:
         return status
     return 422 if code >= FIRST_CONTRACT_CODE else 400
