@@ -74,9 +74,14 @@ def verify(
             raise typer.Exit(1)
         return
     if anchor is None:
+        searched = (
+            f"searched blocks {evidence.first_height} to {evidence.last_height}"
+            if evidence.last_height
+            else "no block is stamped at or after its start"
+        )
         raise fail(
-            f"period {period}: no device-data anchor on chain (searched blocks "
-            f"{evidence.first_height} to {evidence.last_height}); nothing to check {file} against"
+            f"period {period}: no device-data anchor on chain ({searched}); "
+            f"nothing to check {file} against"
         )
     where = f"transaction {anchor.transaction_id} in block {anchor.height}, hash {block}"
     if not verdict.matches:

@@ -99,7 +99,7 @@ def read_private_file(path: Path, follow_symlinks: bool = False, what: str = "ke
     Opened first and checked on the open descriptor (``fstat``), so the file checked is
     the file read. Refuses a symbolic link unless `follow_symlinks`.
     """
-    flags = os.O_RDONLY
+    flags = os.O_RDONLY | os.O_NONBLOCK  # a FIFO planted there must not hang the read
     if not follow_symlinks:
         flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
