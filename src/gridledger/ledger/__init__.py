@@ -1,4 +1,12 @@
-"""The ledger, written like a specification: transactions, blocks, state, the state transition."""
+"""The ledger, written like a specification: transactions, blocks, state, the state transition.
+
+The state and the state transition (`state`, `execution`) load numpy; they are imported on
+first use (PEP 562), so a client that only signs transactions and reads block headers does
+not pay for them.
+"""
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from gridledger.ledger.blocks import (
     Block,
@@ -46,22 +54,6 @@ from gridledger.ledger.errors import (
     UnsupportedVersion,
     WrongChain,
 )
-from gridledger.ledger.execution import (
-    LEDGER_NAMESPACE,
-    Context,
-    Dispatcher,
-    Execution,
-    StateReader,
-    apply_block,
-    apply_transaction,
-    build_block,
-    commit_execution,
-    execute_transactions,
-    genesis_block,
-    read_nonce,
-    replay,
-    validate_header,
-)
 from gridledger.ledger.genesis import (
     ROLES,
     Genesis,
@@ -72,7 +64,6 @@ from gridledger.ledger.genesis import (
     validate_genesis,
 )
 from gridledger.ledger.results import ResultCode
-from gridledger.ledger.state import LatticeHash, Overlay, State, StateKey, state_hash_of
 from gridledger.ledger.transactions import (
     Ed25519Authorization,
     SignedTransaction,
@@ -88,6 +79,58 @@ from gridledger.ledger.transactions import (
     transaction_id,
     validate_transaction,
 )
+
+if TYPE_CHECKING:
+    from gridledger.ledger.execution import (
+        LEDGER_NAMESPACE,
+        Context,
+        Dispatcher,
+        Execution,
+        StateReader,
+        apply_block,
+        apply_transaction,
+        build_block,
+        commit_execution,
+        execute_transactions,
+        genesis_block,
+        read_nonce,
+        replay,
+        validate_header,
+    )
+    from gridledger.ledger.state import LatticeHash, Overlay, State, StateKey, state_hash_of
+
+_LAZY = {
+    "LEDGER_NAMESPACE": "gridledger.ledger.execution",
+    "Context": "gridledger.ledger.execution",
+    "Dispatcher": "gridledger.ledger.execution",
+    "Execution": "gridledger.ledger.execution",
+    "StateReader": "gridledger.ledger.execution",
+    "apply_block": "gridledger.ledger.execution",
+    "apply_transaction": "gridledger.ledger.execution",
+    "build_block": "gridledger.ledger.execution",
+    "commit_execution": "gridledger.ledger.execution",
+    "execute_transactions": "gridledger.ledger.execution",
+    "genesis_block": "gridledger.ledger.execution",
+    "read_nonce": "gridledger.ledger.execution",
+    "replay": "gridledger.ledger.execution",
+    "validate_header": "gridledger.ledger.execution",
+    "LatticeHash": "gridledger.ledger.state",
+    "Overlay": "gridledger.ledger.state",
+    "State": "gridledger.ledger.state",
+    "StateKey": "gridledger.ledger.state",
+    "state_hash_of": "gridledger.ledger.state",
+}
+"""Names imported on first use, with the module that defines them."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ENCODING_VERSION",
