@@ -88,26 +88,25 @@ class EmbeddedClient:
         path: str | Path,
         genesis: Genesis | None = None,
         hold_lock: bool = True,
-        cutter: CutterConfig | None = None,
+        max_block_transactions: int | None = None,
         **options: Any,
     ) -> EmbeddedClient:
         """A node on the SQLite chain at `path`, created from `genesis` if it is empty.
 
         With `hold_lock` the node holds the chain's writer lock until `close`; a
-        short-lived reader passes False and only checks that no node holds it. Raises the
-        node's `NodeError` (`StorageError`) when the chain cannot be used.
+        short-lived reader passes False and only checks that no node holds it.
+        `max_block_transactions` caps the blocks `commit` cuts; `options` go to the
+        `Node` (``cutter``, ``clock_ms``). Raises the node's `NodeError`
+        (`StorageError`) when the chain cannot be used.
         """
-        if cutter is not None:
-            options["cutter"] = cutter
+        if max_block_transactions is not None:
+            options["cutter"] = CutterConfig(max_transactions=max_block_transactions)
         return cls(Node.open_path(path, genesis, hold_lock=hold_lock, **options))
 
     @classmethod
-    def in_memory(
-        cls, genesis: Genesis, cutter: CutterConfig | None = None, **options: Any
-    ) -> EmbeddedClient:
-        """A node on a new chain held in memory (tests, throw-away runs)."""
-        if cutter is not None:
-            options["cutter"] = cutter
+    def in_memory(cls, genesis: Genesis, **options: Any) -> EmbeddedClient:
+        """A node on a new chain held in memory (tests, throw-away runs); `options` go to
+        the `Node` (``cutter``, ``clock_ms``)."""
         return cls(Node.in_memory(genesis, **options))
 
     def close(self) -> None:
