@@ -107,12 +107,22 @@ class TransactionReply(ReceiptReply, tag_field="status", tag="committed"):
     proof: ProofReply
     receipt_proof: ProofReply
 
+    @property
+    def status(self) -> str:
+        """``committed`` (the JSON's ``status``, which tells the two replies apart)."""
+        return "committed"
+
 
 class PendingReply(Reply, tag_field="status", tag="pending", omit_defaults=True):
     """A transaction admitted but not committed yet (``message`` when a wait timed out)."""
 
     id: str
     message: str | None = None
+
+    @property
+    def status(self) -> str:
+        """``pending`` (the JSON's ``status``, which tells the two replies apart)."""
+        return "pending"
 
 
 TransactionStatus = TransactionReply | PendingReply
