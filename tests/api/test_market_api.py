@@ -287,7 +287,10 @@ def test_trading_a_period_from_orders_to_statements(market: Market) -> None:
         (f"/v1/market/periods/{P}/book", local.market_book(P)),
         (f"/v1/market/periods/{P}/trades", local.market_trades(P)),
         (f"/v1/settlement/periods/{P}", local.settlement(P)),
-        (f"/v1/settlement/periods/{P}/statements/{address('bob')}", local.statement(P, address("bob"))),
+        (
+            f"/v1/settlement/periods/{P}/statements/{address('bob')}",
+            local.statement(P, address("bob")),
+        ),
         (f"/v1/market/orders/{P}-0", local.market_order(f"{P}-0")),
     ]:
         assert msgspec.to_builtins(answer) == m.get(path), path

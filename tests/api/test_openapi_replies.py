@@ -18,9 +18,9 @@ def reply_structs() -> list[type[msgspec.Struct]]:
     for module in (replies, market_replies, dashboard_replies):
         for name in module.__all__:
             value = getattr(module, name)
-            if isinstance(value, type) and issubclass(value, msgspec.Struct):
-                if value is not replies.Reply:
-                    found.append(value)
+            is_struct = isinstance(value, type) and issubclass(value, msgspec.Struct)
+            if is_struct and value is not replies.Reply:
+                found.append(value)
     return found
 
 

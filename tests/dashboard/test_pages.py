@@ -108,9 +108,7 @@ def test_chain_explorer_searches_blocks_transactions_and_members(
     expect(page.locator("#blocks tbody tr").first).to_contain_text(str(head))
     latest = (community.client.block(head).transactions or [])[0]
     row = page.locator("#recent-transactions tbody tr").first
-    expect(row).to_contain_text(
-        f"{latest.transaction['contract']}.{latest.transaction['method']}"
-    )
+    expect(row).to_contain_text(f"{latest.transaction['contract']}.{latest.transaction['method']}")
     expect(row).to_contain_text(f"{latest.code} {latest.result}")
 
     page.fill("#search", community.transactions["carol_buy"])

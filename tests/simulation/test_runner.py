@@ -251,9 +251,7 @@ def test_outcomes_sum_each_members_orders_trades_and_charges() -> None:
             price_micro_per_kwh=900_000,
         ),
     ]
-    statements = [
-        reply(StatementReply, member="s", shortfall_wh=1000, penalised_micro=50_000)
-    ]
+    statements = [reply(StatementReply, member="s", shortfall_wh=1000, penalised_micro=50_000)]
     outcomes = outcomes_of(9, orders, trades, statements, 1_000_000)
     seller, buyer = outcomes["s"], outcomes["b"]
     assert (seller.offered_wh, seller.sold_wh, seller.sold_value_micro) == (3000, 3000, 2_500_000)

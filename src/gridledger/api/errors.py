@@ -22,6 +22,7 @@ from gridledger.node.refusals import (
     transaction_error_status,
 )
 
+
 class ApiError(Exception):
     """A request the API refuses: HTTP status, slug and message."""
 

@@ -60,9 +60,7 @@ def install_reply_schemas(app: FastAPI) -> None:
                 routes=app.routes,
                 tags=app.openapi_tags,
             )
-            _, components = msgspec.json.schema_components(
-                REPLY_TYPES, ref_template=REF_TEMPLATE
-            )
+            _, components = msgspec.json.schema_components(REPLY_TYPES, ref_template=REF_TEMPLATE)
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             schemas.update(components)
             app.openapi_schema = document

@@ -51,8 +51,7 @@ from gridledger.client.replies import (
     TransactionReply,
 )
 from gridledger.ledger import BlockHeader, Genesis, TransactionError
-from gridledger.node import CutterConfig, Node, NodeError
-from gridledger.node import dashboard_views, market_views, views
+from gridledger.node import CutterConfig, Node, NodeError, dashboard_views, market_views, views
 from gridledger.node.refusals import (
     node_error_body,
     transaction_error_body,
@@ -125,7 +124,8 @@ class EmbeddedClient:
             with self.node.state_lock:
                 return view(self.node, *args)
         except NodeError as error:
-            raise ClientError(error.status, error.error, str(error), node_error_body(error)) from error
+            body = node_error_body(error)
+            raise ClientError(error.status, error.error, str(error), body) from error
 
     # -- writes ----------------------------------------------------------------------------
 

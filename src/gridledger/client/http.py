@@ -136,7 +136,8 @@ class HttpClient:
         return self._get("/v1/genesis", Genesis)
 
     def transaction(self, transaction_id: str) -> TransactionReply | PendingReply:
-        return self._get(f"/v1/transactions/{quote(transaction_id, safe='')}", TransactionStatus)
+        body = self.request("GET", f"/v1/transactions/{quote(transaction_id, safe='')}")
+        return msgspec.json.decode(body, type=TransactionStatus)
 
     def block(self, height: int, transactions: bool = True) -> BlockReply:
         params = {"transactions": "true" if transactions else "false"}

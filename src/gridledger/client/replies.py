@@ -18,8 +18,8 @@ from typing import Any
 import msgspec
 
 
-class Reply(msgspec.Struct, kw_only=True, frozen=True):
-    """Base of every reply (keyword construction, immutable)."""
+class Reply(msgspec.Struct, kw_only=True):
+    """Base of every reply (built with keywords)."""
 
 
 # -- chain -------------------------------------------------------------------------------------

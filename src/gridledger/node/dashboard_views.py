@@ -33,7 +33,6 @@ from gridledger.node.errors import InvalidQuery, NotFound
 from gridledger.node.market_views import check_period, current_view, phase, window
 from gridledger.node.views import check_address, check_height
 
-
 MAX_PERIODS = 168
 """At most a week of hourly periods in one answer."""
 

@@ -84,9 +84,7 @@ def check_period(period: int, field: str = "period") -> int:
 
 def check_order_id(order_id: str) -> str:
     if not 0 < len(order_id) <= MAX_ORDER_ID_LENGTH:
-        raise InvalidQuery(
-            "order_id", order_id, f"must be 1 to {MAX_ORDER_ID_LENGTH} characters"
-        )
+        raise InvalidQuery("order_id", order_id, f"must be 1 to {MAX_ORDER_ID_LENGTH} characters")
     return order_id
 
 

@@ -60,9 +60,7 @@ def check_height(node: Node, height: int) -> int:
     if height < 0:
         raise InvalidQuery("height", height, f"{height} is negative")
     if height > node.head.height:
-        raise NotFound(
-            "block", str(height), f"no block {height}; the head is {node.head.height}"
-        )
+        raise NotFound("block", str(height), f"no block {height}; the head is {node.head.height}")
     return height
 
 
@@ -85,9 +83,7 @@ def header_reply(header: BlockHeader) -> HeaderReply:
 
 
 def event_reply(event: Event) -> EventReply:
-    return EventReply(
-        contract=event.contract, name=event.name, attributes=plain(event.attributes)
-    )
+    return EventReply(contract=event.contract, name=event.name, attributes=plain(event.attributes))
 
 
 def receipt_fields(receipt: Receipt) -> dict[str, Any]:
@@ -215,14 +211,14 @@ def account_view(node: Node, address: str) -> AccountReply:
     )
 
 
-def account_transactions_view(node: Node, address: str, limit: int = 50) -> AccountTransactionsReply:
+def account_transactions_view(
+    node: Node, address: str, limit: int = 50
+) -> AccountTransactionsReply:
     """An account's latest transactions, newest first."""
     rows = node.storage.transactions_of(check_address(address), limit)
     return AccountTransactionsReply(
         transactions=[
-            AccountTransactionReply(
-                height=h, position=p, id=i.hex(), code=c, result=result_name(c)
-            )
+            AccountTransactionReply(height=h, position=p, id=i.hex(), code=c, result=result_name(c))
             for h, p, i, c in rows
         ]
     )

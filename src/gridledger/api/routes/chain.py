@@ -28,9 +28,7 @@ def router(node: Node) -> APIRouter:
     ) -> Response:
         return reply(block_view(node, height, transactions))
 
-    @read(
-        "/v1/blocks", summary="Recent block headers, newest first", responses=ok(BlocksReply)
-    )
+    @read("/v1/blocks", summary="Recent block headers, newest first", responses=ok(BlocksReply))
     async def list_blocks(
         limit: int = Query(20, ge=1, le=500), before: int | None = Query(None, ge=1)
     ) -> Response:

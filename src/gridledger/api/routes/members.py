@@ -27,9 +27,7 @@ def router(node: Node) -> APIRouter:
     routes = APIRouter(tags=["members"])
     read = consistent_get(routes, node)
 
-    @read(
-        "/v1/members", summary="Every member with role and status", responses=ok(MembersReply)
-    )
+    @read("/v1/members", summary="Every member with role and status", responses=ok(MembersReply))
     async def list_members() -> Response:
         return reply(members_view(node))
 
@@ -50,9 +48,7 @@ def router(node: Node) -> APIRouter:
         summary="An account's latest transactions",
         responses=ok(AccountTransactionsReply),
     )
-    async def account_transactions(
-        address: str, limit: int = Query(50, ge=1, le=1000)
-    ) -> Response:
+    async def account_transactions(address: str, limit: int = Query(50, ge=1, le=1000)) -> Response:
         return reply(account_transactions_view(node, address, limit))
 
     return routes

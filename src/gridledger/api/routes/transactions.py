@@ -140,7 +140,10 @@ def router(node: Node, service: SoloService) -> APIRouter:
         "/v1/transactions",
         summary="Submit one transaction",
         openapi_extra=SUBMIT_BODY,
-        responses={**ok(TransactionStatus, "Committed (with wait)"), **ok(PendingReply, "Admitted", 202)},
+        responses={
+            **ok(TransactionStatus, "Committed (with wait)"),
+            **ok(PendingReply, "Admitted", 202),
+        },
     )
     async def submit(
         request: Request,
