@@ -21,21 +21,14 @@ if TYPE_CHECKING:
     from gridledger.client.embedded import EmbeddedClient, StoredBlock
     from gridledger.client.http import HttpClient
 
-_LAZY = {
-    "EmbeddedClient": "gridledger.client.embedded",
-    "StoredBlock": "gridledger.client.embedded",
-    "HttpClient": "gridledger.client.http",
-}
-"""Names imported on first use, with the module that defines them."""
-
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    """`HttpClient` from ``client.http``, `EmbeddedClient` and `StoredBlock` from
+    ``client.embedded``, imported when first asked for."""
+    where = "http" if name == "HttpClient" else "embedded"
+    if name not in ("HttpClient", "EmbeddedClient", "StoredBlock"):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return getattr(importlib.import_module(f"{__name__}.{where}"), name)
 
 
 __all__ = [

@@ -15,41 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gridledger.client.dashboard_replies import (
-    HeaderBytesReply,
-    MemberActivityReply,
-    OverviewReply,
-    PeriodsReply,
-)
+from gridledger.client import dashboard_replies as dashboard
+from gridledger.client import market_replies as market
+from gridledger.client import replies
 from gridledger.client.errors import ClientError
-from gridledger.client.market_replies import (
-    BookReply,
-    MarketCurrentReply,
-    MemberStatementReply,
-    OffersReply,
-    OrderReply,
-    OrdersReply,
-    ParametersReply,
-    PriceReply,
-    SettlementReply,
-    StatementsReply,
-    TradesReply,
-)
-from gridledger.client.replies import (
-    AccountReply,
-    AccountTransactionsReply,
-    AdmissionReply,
-    BatchReply,
-    BlockReply,
-    BlocksReply,
-    ContractsReply,
-    HeadReply,
-    MemberReply,
-    MembersReply,
-    NetworkReply,
-    PendingReply,
-    TransactionReply,
-)
 from gridledger.ledger import BlockHeader, Genesis, TransactionError
 from gridledger.node import CutterConfig, Node, NodeError, dashboard_views, market_views, views
 from gridledger.node.refusals import (
@@ -131,7 +100,7 @@ class EmbeddedClient:
 
     def submit(
         self, raw: bytes, wait: bool = False, timeout_ms: int = 10_000
-    ) -> TransactionReply | PendingReply:
+    ) -> replies.TransactionReply | replies.PendingReply:
         """Admit one transaction; with `wait`, cut blocks at once and return it committed."""
         admission = self.node.submit_many([raw])[0]
         if admission.error is not None:
@@ -141,20 +110,20 @@ class EmbeddedClient:
         if wait:
             self.commit()
             return self.transaction(admission.transaction_id.hex())
-        return PendingReply(id=admission.transaction_id.hex())
+        return replies.PendingReply(id=admission.transaction_id.hex())
 
-    def submit_batch(self, raws: Sequence[bytes]) -> BatchReply:
+    def submit_batch(self, raws: Sequence[bytes]) -> replies.BatchReply:
         results = []
         for admission in self.node.submit_many(list(raws)):
             tx_id = admission.transaction_id.hex()
             error = admission.error
             if error is None:
-                results.append(AdmissionReply(id=tx_id, status="pending"))
+                results.append(replies.AdmissionReply(id=tx_id, status="pending"))
                 continue
             code = error.code if isinstance(error, TransactionError) else None
             slug = error.code.slug if isinstance(error, TransactionError) else error.error
             results.append(
-                AdmissionReply(
+                replies.AdmissionReply(
                     id=tx_id,
                     status="rejected",
                     error=slug,
@@ -163,7 +132,8 @@ class EmbeddedClient:
                 )
             )
         accepted = sum(1 for r in results if r.status == "pending")
-        return BatchReply(accepted=accepted, rejected=len(results) - accepted, results=results)
+        rejected = len(results) - accepted
+        return replies.BatchReply(accepted=accepted, rejected=rejected, results=results)
 
     def commit(self, timestamp_ms: int | None = None) -> list[int]:
         """Cut blocks until the mempool is empty (stamped `timestamp_ms`, default the node's
@@ -199,88 +169,90 @@ class EmbeddedClient:
     def chain_id(self) -> str:
         return self.node.chain_id
 
-    def head(self) -> HeadReply:
+    def head(self) -> replies.HeadReply:
         return self._read(views.head_view)
 
     def genesis(self) -> Genesis:
         return self.node.genesis
 
-    def transaction(self, transaction_id: str) -> TransactionReply | PendingReply:
+    def transaction(self, transaction_id: str) -> replies.TransactionReply | replies.PendingReply:
         return self._read(views.transaction_view, transaction_id)
 
-    def block(self, height: int, transactions: bool = True) -> BlockReply:
+    def block(self, height: int, transactions: bool = True) -> replies.BlockReply:
         return self._read(views.block_view, height, transactions)
 
-    def blocks(self, limit: int = 20, before: int | None = None) -> BlocksReply:
+    def blocks(self, limit: int = 20, before: int | None = None) -> replies.BlocksReply:
         return self._read(views.blocks_view, limit, before)
 
-    def contracts(self) -> ContractsReply:
+    def contracts(self) -> replies.ContractsReply:
         return self._read(views.contracts_view)
 
-    def network(self) -> NetworkReply:
+    def network(self) -> replies.NetworkReply:
         return self._read(views.solo_network_view)
 
     # -- members and accounts -----------------------------------------------------------------
 
-    def member(self, address: str) -> MemberReply:
+    def member(self, address: str) -> replies.MemberReply:
         return self._read(views.member_view, address)
 
-    def members(self) -> MembersReply:
+    def members(self) -> replies.MembersReply:
         return self._read(views.members_view)
 
-    def account(self, address: str) -> AccountReply:
+    def account(self, address: str) -> replies.AccountReply:
         return self._read(views.account_view, address)
 
-    def account_transactions(self, address: str, limit: int = 50) -> AccountTransactionsReply:
+    def account_transactions(
+        self, address: str, limit: int = 50
+    ) -> replies.AccountTransactionsReply:
         return self._read(views.account_transactions_view, address, limit)
 
     # -- the market ---------------------------------------------------------------------------
 
-    def market_current(self) -> MarketCurrentReply:
+    def market_current(self) -> market.MarketCurrentReply:
         return self._read(market_views.current_view)
 
-    def parameters(self, period: int | None = None) -> ParametersReply:
+    def parameters(self, period: int | None = None) -> market.ParametersReply:
         return self._read(market_views.parameters_view, period)
 
-    def market_book(self, period: int) -> BookReply:
+    def market_book(self, period: int) -> market.BookReply:
         return self._read(market_views.book_view, period)
 
-    def market_orders(self, period: int, owner: str | None = None) -> OrdersReply:
+    def market_orders(self, period: int, owner: str | None = None) -> market.OrdersReply:
         return self._read(market_views.orders_view, period, owner)
 
-    def market_order(self, order_id: str) -> OrderReply:
+    def market_order(self, order_id: str) -> market.OrderReply:
         return self._read(market_views.order_view, order_id)
 
-    def market_trades(self, period: int) -> TradesReply:
+    def market_trades(self, period: int) -> market.TradesReply:
         return self._read(market_views.trades_view, period)
 
-    def market_offers(self, period: int) -> OffersReply:
+    def market_offers(self, period: int) -> market.OffersReply:
         return self._read(market_views.offers_view, period)
 
-    def market_price(self, period: int) -> PriceReply:
+    def market_price(self, period: int) -> market.PriceReply:
         return self._read(market_views.price_view, period)
 
     # -- settlement ---------------------------------------------------------------------------
 
-    def settlement(self, period: int) -> SettlementReply:
+    def settlement(self, period: int) -> market.SettlementReply:
         return self._read(market_views.settlement_view, period)
 
-    def statements(self, period: int) -> StatementsReply:
+    def statements(self, period: int) -> market.StatementsReply:
         return self._read(market_views.statements_view, period)
 
-    def statement(self, period: int, member: str) -> MemberStatementReply:
+    def statement(self, period: int, member: str) -> market.MemberStatementReply:
         return self._read(market_views.statement_view, period, member)
 
     # -- the dashboard's aggregates -----------------------------------------------------------
 
-    def overview(self) -> OverviewReply:
+    def overview(self) -> dashboard.OverviewReply:
         return self._read(dashboard_views.overview_view)
 
-    def periods(self, to_period: int | None = None, count: int = 24) -> PeriodsReply:
+    def periods(self, to_period: int | None = None, count: int = 24) -> dashboard.PeriodsReply:
         return self._read(dashboard_views.periods_view, to_period, count)
 
-    def member_activity(self, address: str, count: int = 24) -> MemberActivityReply:
+    def member_activity(self, address: str, count: int = 24) -> dashboard.MemberActivityReply:
         return self._read(dashboard_views.member_activity_view, address, count)
 
-    def header_bytes(self, height: int) -> HeaderBytesReply:
+    def header_bytes(self, height: int) -> dashboard.HeaderBytesReply:
         return self._read(dashboard_views.header_bytes_view, height)

@@ -15,41 +15,10 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from gridledger.client.dashboard_replies import (
-    HeaderBytesReply,
-    MemberActivityReply,
-    OverviewReply,
-    PeriodsReply,
-)
+from gridledger.client import dashboard_replies as dashboard
+from gridledger.client import market_replies as market
+from gridledger.client import replies
 from gridledger.client.errors import ClientError, NodeUnavailable
-from gridledger.client.market_replies import (
-    BookReply,
-    MarketCurrentReply,
-    MemberStatementReply,
-    OffersReply,
-    OrderReply,
-    OrdersReply,
-    ParametersReply,
-    PriceReply,
-    SettlementReply,
-    StatementsReply,
-    TradesReply,
-)
-from gridledger.client.replies import (
-    AccountReply,
-    AccountTransactionsReply,
-    BatchReply,
-    BlockReply,
-    BlocksReply,
-    ContractsReply,
-    HeadReply,
-    MemberReply,
-    MembersReply,
-    NetworkReply,
-    PendingReply,
-    TransactionReply,
-    TransactionStatus,
-)
 from gridledger.ledger.genesis import Genesis
 
 T = TypeVar("T")
@@ -102,7 +71,7 @@ class HttpClient:
 
     def submit(
         self, raw: bytes, wait: bool = False, timeout_ms: int = 10_000
-    ) -> TransactionReply | PendingReply:
+    ) -> replies.TransactionReply | replies.PendingReply:
         params = {"wait": "true" if wait else "false", "timeout_ms": str(timeout_ms)}
         body = self.request(
             "POST",
@@ -111,16 +80,16 @@ class HttpClient:
             content=raw,
             headers={"content-type": "application/octet-stream"},
         )
-        return msgspec.json.decode(body, type=TransactionStatus)
+        return msgspec.json.decode(body, type=replies.TransactionStatus)
 
-    def submit_batch(self, raws: Sequence[bytes]) -> BatchReply:
+    def submit_batch(self, raws: Sequence[bytes]) -> replies.BatchReply:
         body = self.request(
             "POST",
             "/v1/transactions/batch",
             content=msgspec.msgpack.encode(list(raws)),
             headers={"content-type": "application/msgpack"},
         )
-        return msgspec.json.decode(body, type=BatchReply)
+        return msgspec.json.decode(body, type=replies.BatchReply)
 
     # -- the chain --------------------------------------------------------------------------
 
@@ -129,107 +98,109 @@ class HttpClient:
             self._chain_id = self.head().chain_id
         return self._chain_id
 
-    def head(self) -> HeadReply:
-        return self._get("/v1/head", HeadReply)
+    def head(self) -> replies.HeadReply:
+        return self._get("/v1/head", replies.HeadReply)
 
     def genesis(self) -> Genesis:
         return self._get("/v1/genesis", Genesis)
 
-    def transaction(self, transaction_id: str) -> TransactionReply | PendingReply:
+    def transaction(self, transaction_id: str) -> replies.TransactionReply | replies.PendingReply:
         body = self.request("GET", f"/v1/transactions/{quote(transaction_id, safe='')}")
-        return msgspec.json.decode(body, type=TransactionStatus)
+        return msgspec.json.decode(body, type=replies.TransactionStatus)
 
-    def block(self, height: int, transactions: bool = True) -> BlockReply:
+    def block(self, height: int, transactions: bool = True) -> replies.BlockReply:
         params = {"transactions": "true" if transactions else "false"}
-        return self._get(f"/v1/blocks/{height}", BlockReply, params)
+        return self._get(f"/v1/blocks/{height}", replies.BlockReply, params)
 
-    def blocks(self, limit: int = 20, before: int | None = None) -> BlocksReply:
+    def blocks(self, limit: int = 20, before: int | None = None) -> replies.BlocksReply:
         params: dict[str, Any] = {"limit": limit}
         if before is not None:
             params["before"] = before
-        return self._get("/v1/blocks", BlocksReply, params)
+        return self._get("/v1/blocks", replies.BlocksReply, params)
 
-    def contracts(self) -> ContractsReply:
-        return self._get("/v1/contracts", ContractsReply)
+    def contracts(self) -> replies.ContractsReply:
+        return self._get("/v1/contracts", replies.ContractsReply)
 
-    def network(self) -> NetworkReply:
-        return self._get("/v1/network", NetworkReply)
+    def network(self) -> replies.NetworkReply:
+        return self._get("/v1/network", replies.NetworkReply)
 
     # -- members and accounts -----------------------------------------------------------------
 
-    def member(self, address: str) -> MemberReply:
-        return self._get(f"/v1/members/{quote(address, safe='')}", MemberReply)
+    def member(self, address: str) -> replies.MemberReply:
+        return self._get(f"/v1/members/{quote(address, safe='')}", replies.MemberReply)
 
-    def members(self) -> MembersReply:
-        return self._get("/v1/members", MembersReply)
+    def members(self) -> replies.MembersReply:
+        return self._get("/v1/members", replies.MembersReply)
 
-    def account(self, address: str) -> AccountReply:
-        return self._get(f"/v1/accounts/{quote(address, safe='')}", AccountReply)
+    def account(self, address: str) -> replies.AccountReply:
+        return self._get(f"/v1/accounts/{quote(address, safe='')}", replies.AccountReply)
 
-    def account_transactions(self, address: str, limit: int = 50) -> AccountTransactionsReply:
+    def account_transactions(
+        self, address: str, limit: int = 50
+    ) -> replies.AccountTransactionsReply:
         path = f"/v1/accounts/{quote(address, safe='')}/transactions"
-        return self._get(path, AccountTransactionsReply, {"limit": limit})
+        return self._get(path, replies.AccountTransactionsReply, {"limit": limit})
 
     # -- the market ---------------------------------------------------------------------------
 
-    def market_current(self) -> MarketCurrentReply:
+    def market_current(self) -> market.MarketCurrentReply:
         """The current period (by head time) and the next period open for orders."""
-        return self._get("/v1/market/current", MarketCurrentReply)
+        return self._get("/v1/market/current", market.MarketCurrentReply)
 
-    def parameters(self, period: int | None = None) -> ParametersReply:
+    def parameters(self, period: int | None = None) -> market.ParametersReply:
         """Market parameters in force for `period` (default: the current period)."""
         params = {} if period is None else {"period": period}
-        return self._get("/v1/market/parameters", ParametersReply, params)
+        return self._get("/v1/market/parameters", market.ParametersReply, params)
 
-    def market_book(self, period: int) -> BookReply:
-        return self._get(f"/v1/market/periods/{period}/book", BookReply)
+    def market_book(self, period: int) -> market.BookReply:
+        return self._get(f"/v1/market/periods/{period}/book", market.BookReply)
 
-    def market_orders(self, period: int, owner: str | None = None) -> OrdersReply:
+    def market_orders(self, period: int, owner: str | None = None) -> market.OrdersReply:
         params = {} if owner is None else {"owner": owner}
-        return self._get(f"/v1/market/periods/{period}/orders", OrdersReply, params)
+        return self._get(f"/v1/market/periods/{period}/orders", market.OrdersReply, params)
 
-    def market_order(self, order_id: str) -> OrderReply:
-        return self._get(f"/v1/market/orders/{quote(order_id, safe='')}", OrderReply)
+    def market_order(self, order_id: str) -> market.OrderReply:
+        return self._get(f"/v1/market/orders/{quote(order_id, safe='')}", market.OrderReply)
 
-    def market_trades(self, period: int) -> TradesReply:
-        return self._get(f"/v1/market/periods/{period}/trades", TradesReply)
+    def market_trades(self, period: int) -> market.TradesReply:
+        return self._get(f"/v1/market/periods/{period}/trades", market.TradesReply)
 
-    def market_offers(self, period: int) -> OffersReply:
-        return self._get(f"/v1/market/periods/{period}/offers", OffersReply)
+    def market_offers(self, period: int) -> market.OffersReply:
+        return self._get(f"/v1/market/periods/{period}/offers", market.OffersReply)
 
-    def market_price(self, period: int) -> PriceReply:
+    def market_price(self, period: int) -> market.PriceReply:
         """The price posted for `period` (pricing contract); `ClientError` 404 if none."""
-        return self._get(f"/v1/market/periods/{period}/price", PriceReply)
+        return self._get(f"/v1/market/periods/{period}/price", market.PriceReply)
 
     # -- settlement ---------------------------------------------------------------------------
 
-    def settlement(self, period: int) -> SettlementReply:
-        return self._get(f"/v1/settlement/periods/{period}", SettlementReply)
+    def settlement(self, period: int) -> market.SettlementReply:
+        return self._get(f"/v1/settlement/periods/{period}", market.SettlementReply)
 
-    def statements(self, period: int) -> StatementsReply:
-        return self._get(f"/v1/settlement/periods/{period}/statements", StatementsReply)
+    def statements(self, period: int) -> market.StatementsReply:
+        return self._get(f"/v1/settlement/periods/{period}/statements", market.StatementsReply)
 
-    def statement(self, period: int, member: str) -> MemberStatementReply:
+    def statement(self, period: int, member: str) -> market.MemberStatementReply:
         path = f"/v1/settlement/periods/{period}/statements/{quote(member, safe='')}"
-        return self._get(path, MemberStatementReply)
+        return self._get(path, market.MemberStatementReply)
 
     # -- the dashboard's aggregates -----------------------------------------------------------
 
-    def overview(self) -> OverviewReply:
-        return self._get("/v1/dashboard/overview", OverviewReply)
+    def overview(self) -> dashboard.OverviewReply:
+        return self._get("/v1/dashboard/overview", dashboard.OverviewReply)
 
-    def periods(self, to_period: int | None = None, count: int = 24) -> PeriodsReply:
+    def periods(self, to_period: int | None = None, count: int = 24) -> dashboard.PeriodsReply:
         params: dict[str, Any] = {"count": count}
         if to_period is not None:
             params["to_period"] = to_period
-        return self._get("/v1/dashboard/periods", PeriodsReply, params)
+        return self._get("/v1/dashboard/periods", dashboard.PeriodsReply, params)
 
-    def member_activity(self, address: str, count: int = 24) -> MemberActivityReply:
+    def member_activity(self, address: str, count: int = 24) -> dashboard.MemberActivityReply:
         path = f"/v1/dashboard/members/{quote(address, safe='')}"
-        return self._get(path, MemberActivityReply, {"count": count})
+        return self._get(path, dashboard.MemberActivityReply, {"count": count})
 
-    def header_bytes(self, height: int) -> HeaderBytesReply:
-        return self._get(f"/v1/dashboard/blocks/{height}/header", HeaderBytesReply)
+    def header_bytes(self, height: int) -> dashboard.HeaderBytesReply:
+        return self._get(f"/v1/dashboard/blocks/{height}/header", dashboard.HeaderBytesReply)
 
     def get(self, path: str, **params: Any) -> Any:
         """Any other GET of the API, by path, as plain JSON data."""
