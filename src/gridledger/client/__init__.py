@@ -10,8 +10,7 @@ document. A `Wallet` holds a member's keys, tracks its nonce and signs its calls
 the HTTP client never loads the node.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gridledger.client.errors import ClientError, NodeUnavailable
 from gridledger.client.interface import Client
@@ -22,9 +21,11 @@ if TYPE_CHECKING:
     from gridledger.client.http import HttpClient
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     """`HttpClient` from ``client.http``, `EmbeddedClient` and `StoredBlock` from
     ``client.embedded``, imported when first asked for."""
+    import importlib
+
     where = "http" if name == "HttpClient" else "embedded"
     if name not in ("HttpClient", "EmbeddedClient", "StoredBlock"):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

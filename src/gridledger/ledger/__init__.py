@@ -5,8 +5,7 @@ first use (PEP 562), so a client that only signs transactions and reads block he
 not pay for them.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gridledger.ledger.blocks import (
     Block,
@@ -99,35 +98,22 @@ if TYPE_CHECKING:
     )
     from gridledger.ledger.state import LatticeHash, Overlay, State, StateKey, state_hash_of
 
-_LAZY = {
-    "LEDGER_NAMESPACE": "gridledger.ledger.execution",
-    "Context": "gridledger.ledger.execution",
-    "Dispatcher": "gridledger.ledger.execution",
-    "Execution": "gridledger.ledger.execution",
-    "StateReader": "gridledger.ledger.execution",
-    "apply_block": "gridledger.ledger.execution",
-    "apply_transaction": "gridledger.ledger.execution",
-    "build_block": "gridledger.ledger.execution",
-    "commit_execution": "gridledger.ledger.execution",
-    "execute_transactions": "gridledger.ledger.execution",
-    "genesis_block": "gridledger.ledger.execution",
-    "read_nonce": "gridledger.ledger.execution",
-    "replay": "gridledger.ledger.execution",
-    "validate_header": "gridledger.ledger.execution",
-    "LatticeHash": "gridledger.ledger.state",
-    "Overlay": "gridledger.ledger.state",
-    "State": "gridledger.ledger.state",
-    "StateKey": "gridledger.ledger.state",
-    "state_hash_of": "gridledger.ledger.state",
-}
-"""Names imported on first use, with the module that defines them."""
 
+def __getattr__(name: str) -> object:
+    """The state and the state transition, imported on first use (they load numpy)."""
+    import importlib
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    if name in ("LatticeHash", "Overlay", "State", "StateKey", "state_hash_of"):
+        module = "state"
+    elif name in (
+        "LEDGER_NAMESPACE", "Context", "Dispatcher", "Execution", "StateReader",
+        "apply_block", "apply_transaction", "build_block", "commit_execution",
+        "execute_transactions", "genesis_block", "read_nonce", "replay", "validate_header",
+    ):  # fmt: skip
+        module = "execution"
+    else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value
     return value
 
