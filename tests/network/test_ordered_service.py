@@ -59,9 +59,7 @@ def test_two_peers_fed_by_both_sides_build_the_same_chain_and_finalize_it() -> N
             assert all(x.error is None for x in admissions)
             await b.service.submit_many(transfers("carol", 30))
             await wait_for(lambda: same_head(peers, 3) and a.service.assembler.pending == 0)
-            await wait_for(
-                lambda: b.service.network_view().finalized_height == b.node.head.height
-            )
+            await wait_for(lambda: b.service.network_view().finalized_height == b.node.head.height)
             assert a.node.state.state_hash() == b.node.state.state_hash()
             view = a.service.network_view()
             assert view.mode == "nats" and view.alarm is None
