@@ -1,8 +1,8 @@
-"""How errors become HTTP responses: always a 4xx with a machine code and a sentence.
+"""How errors become HTTP responses: a status, a machine code and a sentence.
 
 Body: ``{"error": "<slug>", "message": "<what was wrong>", ...values}``. The status, slug
-and values of a node's and a transaction's refusals come from `gridledger.node.refusals`,
-which the in-process client uses too.
+and values of a node's and a transaction's refusals come from `gridledger.node.refusals`
+(which says which status each refusal gets), so the in-process client answers the same.
 """
 
 from __future__ import annotations

@@ -68,12 +68,20 @@ class ProofReply(Reply):
 
 
 class ReceiptReply(Reply):
-    """A transaction's receipt: result code and name, the contract's message, its events."""
+    """A transaction's receipt: result code and name, the contract's message, its events.
+
+    A refused one also says ``error`` (the result's name; None when accepted) and
+    ``details``, the refusal's values by name (``{"expected": 3, "got": 5}``; empty when
+    accepted): with them the receipt can be re-encoded and checked against its block's
+    ``results_root``.
+    """
 
     id: str
     code: int
     result: str
+    error: str | None
     message: str
+    details: dict[str, int | str]
     events: list[EventReply]
 
 

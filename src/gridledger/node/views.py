@@ -87,12 +87,16 @@ def event_reply(event: Event) -> EventReply:
 
 
 def receipt_fields(receipt: Receipt) -> dict[str, Any]:
-    """The fields of a receipt's view (`ReceiptReply`), shared by blocks and transactions."""
+    """The fields of a receipt's view (`ReceiptReply`), shared by blocks and transactions;
+    a refused one also names its ``error`` and its ``details`` (the refusal's values)."""
+    name = result_name(receipt.code)
     return {
         "id": receipt.transaction_id.hex(),
         "code": receipt.code,
-        "result": result_name(receipt.code),
+        "result": name,
+        "error": None if receipt.code == 0 else name,
         "message": receipt.message,
+        "details": dict(receipt.details),
         "events": [event_reply(event) for event in receipt.events],
     }
 
