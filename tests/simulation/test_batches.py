@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gridledger.client import LocalClient
+from gridledger.client import EmbeddedClient
 from gridledger.ledger import load_genesis
-from gridledger.node import Node
 from gridledger.simulation.batches import (
     BatchFileError,
     batch_digest,
@@ -23,20 +22,26 @@ from gridledger.simulation.runner import DEVICE_DATA_FIELDS, device_batch_digest
 from gridledger.simulation.simulate import simulate
 from tests.simulation.small import small_scenario
 
+Run = tuple[Path, EmbeddedClient, list[int]]
+
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, LocalClient, list[int]]]:
+def run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Path, EmbeddedClient, list[int]]]:
     """A two-period run of the small scenario (3 households), and a client on its chain."""
     out = tmp_path_factory.mktemp("batches") / "out"
     simulate(small_scenario(periods=2), out)
     community = out / "community"
-    node = Node.open_path(
-        community / "chain.sqlite", load_genesis((community / "genesis.json").read_bytes())
+    client = EmbeddedClient.open(
+        community / "chain.sqlite",
+        load_genesis((community / "genesis.json").read_bytes()),
+        hold_lock=False,
     )
     with (out / "device_data.csv").open() as file:
         periods = sorted({int(row["period"]) for row in csv.DictReader(file)})
-    yield out / "device_data.csv", LocalClient(node), periods
-    node.close()
+    yield out / "device_data.csv", client, periods
+    client.close()
 
 
 def altered(source: Path, target: Path, change: object) -> Path:
@@ -53,7 +58,7 @@ def set_field(line: str, name: str, value: str) -> str:
 
 
 def test_an_unaltered_batch_hashes_to_its_anchor_whose_inclusion_is_proven(
-    run: tuple[Path, LocalClient, list[int]],
+    run: Run,
 ) -> None:
     file, client, periods = run
     assert len(periods) == 2
@@ -73,17 +78,17 @@ def test_an_unaltered_batch_hashes_to_its_anchor_whose_inclusion_is_proven(
         assert verdict.matches and verdict.difference is None and verdict.disagreements == []
         assert verdict.anchor is not None and verdict.anchor.record_count == 3
         block = client.block(verdict.anchor.height, transactions=False)
-        assert prove_anchor(client, verdict.anchor) == block["header"]["hash"]
+        assert prove_anchor(client, verdict.anchor) == block.header.hash
 
 
-def check(file: Path, client: LocalClient, period: int) -> str:
+def check(file: Path, client: EmbeddedClient, period: int) -> str:
     verdict = compare(read_batch(file, period), period_evidence(client, period))
     assert not verdict.matches and verdict.difference is not None
     return verdict.difference
 
 
 def test_a_changed_meter_figure_is_named_against_the_signed_reading(
-    run: tuple[Path, LocalClient, list[int]], tmp_path: Path
+    run: Run, tmp_path: Path
 ) -> None:
     file, client, periods = run
     period = periods[1]
@@ -102,9 +107,7 @@ def test_a_changed_meter_figure_is_named_against_the_signed_reading(
     assert f"exported_wh is {exported + 7} in the file, its meter signed {exported}" in difference
 
 
-def test_a_changed_device_figure_is_named_by_its_energy_balance(
-    run: tuple[Path, LocalClient, list[int]], tmp_path: Path
-) -> None:
+def test_a_changed_device_figure_is_named_by_its_energy_balance(run: Run, tmp_path: Path) -> None:
     file, client, periods = run
     period = periods[0]
     lines = file.read_text().splitlines(keepends=True)
@@ -119,9 +122,7 @@ def test_a_changed_device_figure_is_named_by_its_energy_balance(
     assert f"the record at line {target + 1}" in difference and "does not balance" in difference
 
 
-def test_a_missing_repeated_or_reordered_record_is_reported(
-    run: tuple[Path, LocalClient, list[int]], tmp_path: Path
-) -> None:
+def test_a_missing_repeated_or_reordered_record_is_reported(run: Run, tmp_path: Path) -> None:
     file, client, periods = run
     period = periods[0]
     lines = file.read_text().splitlines(keepends=True)
@@ -155,9 +156,7 @@ def test_a_missing_repeated_or_reordered_record_is_reported(
     assert "imported_wh is spelled '0" in check(respelled, client, period)
 
 
-def test_files_that_cannot_be_checked_are_refused_clearly(
-    run: tuple[Path, LocalClient, list[int]], tmp_path: Path
-) -> None:
+def test_files_that_cannot_be_checked_are_refused_clearly(run: Run, tmp_path: Path) -> None:
     file, _, periods = run
     with pytest.raises(BatchFileError, match="no such file"):
         read_batch(tmp_path / "none.csv", periods[0])

@@ -40,13 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gridledger.client import HttpClient, LocalClient
+from gridledger.client import Client
+from gridledger.client.replies import BlockReply, PendingReply
 from gridledger.crypto import InvalidProof, MerkleProof, verify_proof
 from gridledger.ledger import BlockHeader, block_hash, decode_transaction
 from gridledger.ledger.transactions import transaction_id
 from gridledger.simulation.runner import DEVICE_DATA_FIELDS
-
-Client = HttpClient | LocalClient
 
 ANCHOR_LABEL = "device data, period {period}"
 INTEGER_FIELDS = tuple(f for f in DEVICE_DATA_FIELDS if f not in ("member", "name"))
@@ -170,34 +169,34 @@ class PeriodEvidence:
     last_height: int = 0
     """The blocks searched."""
 
-    def note_block(self, block: dict[str, Any]) -> None:
-        """Pick this period's anchors and readings out of a block view (accepted calls only)."""
-        height = int(block["header"]["height"])
+    def note_block(self, block: BlockReply) -> None:
+        """Pick this period's anchors and readings out of a block (accepted calls only)."""
+        height = block.header.height
         label = ANCHOR_LABEL.format(period=self.period)
-        for entry in block.get("transactions", []):
-            if entry.get("code") != 0:
+        for entry in block.transactions or []:
+            if entry.code != 0:
                 continue
-            for event in entry.get("events", []):
-                if event["contract"] != "metering":
+            for event in entry.events:
+                if event.contract != "metering":
                     continue
-                attributes = event["attributes"]
-                if event["name"] == "anchored" and attributes.get("label") == label:
-                    args = entry.get("transaction", {}).get("args", {})
+                attributes = event.attributes
+                if event.name == "anchored" and attributes.get("label") == label:
+                    args: dict[str, Any] = entry.transaction.get("args", {})
                     self.anchors.append(
                         Anchor(
                             str(attributes["sha256"]),
                             int(args.get("record_count", 0)),
-                            str(entry["id"]),
+                            entry.id,
                             height,
                         )
                     )
-                elif event["name"] == "reading" and attributes.get("period") == self.period:
+                elif event.name == "reading" and attributes.get("period") == self.period:
                     member = str(attributes["member"])
                     self.readings[member] = Reading(
                         member,
                         int(attributes["exported_wh"]),
                         int(attributes["imported_wh"]),
-                        str(entry["id"]),
+                        entry.id,
                         height,
                     )
 
@@ -318,7 +317,7 @@ def _first_height_at(client: Client, time_ms: int, head: int) -> int:
     low, high = 1, head + 1
     while low < high:
         middle = (low + high) // 2
-        if int(client.block(middle, transactions=False)["header"]["timestamp_ms"]) < time_ms:
+        if client.block(middle, transactions=False).header.timestamp_ms < time_ms:
             low = middle + 1
         else:
             high = middle
@@ -332,17 +331,17 @@ def period_evidence(client: Client, period: int) -> PeriodEvidence:
     period exists only once it has begun, so the search starts at the period's first
     block and ends at the head, or at the end of the meter window once an anchor is found.
     """
-    parameters = client.parameters(period)["parameters"]
-    period_seconds = int(parameters["period_seconds"])
-    window_end_ms = ((period + 1) * period_seconds + int(parameters["meter_window_seconds"])) * 1000
-    head = int(client.head()["height"])
+    parameters = client.parameters(period).parameters
+    period_seconds = parameters.period_seconds
+    window_end_ms = ((period + 1) * period_seconds + parameters.meter_window_seconds) * 1000
+    head = client.head().height
     evidence = PeriodEvidence(period)
     height = evidence.first_height = _first_height_at(client, period * period_seconds * 1000, head)
     while height <= head:
         block = client.block(height)
         evidence.note_block(block)
         evidence.last_height = height
-        if evidence.anchors and int(block["header"]["timestamp_ms"]) >= window_end_ms:
+        if evidence.anchors and block.header.timestamp_ms >= window_end_ms:
             break
         height += 1
     return evidence
@@ -354,33 +353,35 @@ def prove_anchor(client: Client, anchor: Anchor) -> str:
     block header's transactions root, and the header hashes to the block hash. Returns
     that block hash (hex), which `gridledger verify` or any other peer can confirm."""
     view = client.transaction(anchor.transaction_id)
-    raw = bytes.fromhex(view["raw"])
+    if isinstance(view, PendingReply):
+        raise AnchorNotProven(anchor.transaction_id, "is not committed")
+    raw = bytes.fromhex(view.raw)
     if transaction_id(raw).hex() != anchor.transaction_id:
         raise AnchorNotProven(anchor.transaction_id, "its bytes do not hash to its id")
     args = decode_transaction(raw).transaction.args
     if str(args.get("sha256", "")).lower() != anchor.sha256:
         raise AnchorNotProven(anchor.transaction_id, "it does not anchor that digest")
-    header_view = view["block"]
+    shown = view.block
     header = BlockHeader(
-        version=int(header_view["version"]),
-        chain_id=str(header_view["chain_id"]),
-        height=int(header_view["height"]),
-        previous_hash=bytes.fromhex(header_view["previous_hash"]),
-        timestamp_ms=int(header_view["timestamp_ms"]),
-        transaction_count=int(header_view["transaction_count"]),
-        transactions_root=bytes.fromhex(header_view["transactions_root"]),
-        results_root=bytes.fromhex(header_view["results_root"]),
-        state_hash=bytes.fromhex(header_view["state_hash"]),
+        version=shown.version,
+        chain_id=shown.chain_id,
+        height=shown.height,
+        previous_hash=bytes.fromhex(shown.previous_hash),
+        timestamp_ms=shown.timestamp_ms,
+        transaction_count=shown.transaction_count,
+        transactions_root=bytes.fromhex(shown.transactions_root),
+        results_root=bytes.fromhex(shown.results_root),
+        state_hash=bytes.fromhex(shown.state_hash),
     )
-    if block_hash(header).hex() != header_view["hash"]:
+    if block_hash(header).hex() != shown.hash:
         raise AnchorNotProven(anchor.transaction_id, "its block header does not hash to its hash")
     proof = MerkleProof(
-        index=int(view["proof"]["index"]),
-        size=int(view["proof"]["size"]),
-        path=tuple(bytes.fromhex(h) for h in view["proof"]["path"]),
+        index=view.proof.index,
+        size=view.proof.size,
+        path=tuple(bytes.fromhex(h) for h in view.proof.path),
     )
     try:
         verify_proof(transaction_id(raw), proof, header.transactions_root)
     except InvalidProof as error:
         raise AnchorNotProven(anchor.transaction_id, error.reason) from error
-    return str(header_view["hash"])
+    return shown.hash
