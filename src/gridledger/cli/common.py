@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import click
 import msgspec
 import typer
 from rich.console import Console
@@ -88,7 +87,8 @@ def open_node(directory: Path, hold_lock: bool = False, **options: Any) -> Node:
     """Open the community's chain in this process; refuse while a node runs on it.
 
     Only `gridledger node` and offline writes hold the writer lock for as long as they
-    run; reads only check it. The node is closed when the command ends, however it ends.
+    run; reads only check it. The caller closes the node (``try``/``finally``): Typer
+    vendors its own click, so a click context cannot do it.
     """
     genesis_file = directory / "genesis.json"
     if not genesis_file.exists():
@@ -98,9 +98,6 @@ def open_node(directory: Path, hold_lock: bool = False, **options: Any) -> Node:
         opened = Node.open_path(chain_path(directory), genesis, hold_lock=hold_lock, **options)
     except (GenesisError, NodeError) as error:
         raise fail(str(error)) from error
-    context = click.get_current_context(silent=True)
-    if context is not None:
-        context.call_on_close(opened.close)
     return opened
 
 

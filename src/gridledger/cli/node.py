@@ -56,27 +56,28 @@ def node(
         raise fail(f"--results {results}: not a directory")
     cutter = CutterConfig(max_transactions=block_transactions, timeout_ms=block_timeout_ms)
     running = open_node(directory, hold_lock=True, cutter=cutter)
-    service = None
-    if network is not None and peer is not None and ordering == "nats":
-        service = nats_service(running, network, peer, insecure_ordering, passphrase_file)
-    out = console()
-    out.print(
-        f"node for chain [bold]{running.chain_id}[/bold] at height {running.head.height}"
-        f", {ordering} ordering, API on http://{host}:{port} (docs at /docs)"
-    )
-    out.print(f"dashboard: http://{host}:{port}/dashboard/")
     try:
-        serve_node(
-            running,
-            host=host,
-            port=port,
-            service=service,
-            results_dir=results,
-            tls_cert=tls_cert,
-            tls_key=tls_key,
+        service = None
+        if network is not None and peer is not None and ordering == "nats":
+            service = nats_service(running, network, peer, insecure_ordering, passphrase_file)
+        out = console()
+        out.print(
+            f"node for chain [bold]{running.chain_id}[/bold] at height {running.head.height}"
+            f", {ordering} ordering, API on http://{host}:{port} (docs at /docs)"
         )
-    except ValueError as error:
-        raise fail(str(error)) from error
+        out.print(f"dashboard: http://{host}:{port}/dashboard/")
+        try:
+            serve_node(
+                running,
+                host=host,
+                port=port,
+                service=service,
+                results_dir=results,
+                tls_cert=tls_cert,
+                tls_key=tls_key,
+            )
+        except ValueError as error:
+            raise fail(str(error)) from error
     finally:
         running.close()
 
