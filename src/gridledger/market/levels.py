@@ -8,7 +8,7 @@ interface. Two books implement it: the in-memory
 contract's price levels kept in ledger state (chunked queues per price, read
 and written as one transaction touches them). So the contract runs exactly the
 library's matching, and a test runs both on the same orders
-(``tests/market/test_levels.py``).
+(``tests/contracts/test_market_levels.py``).
 
 A store hands out resting orders as handles of its own type (``R``): anything
 with the order as placed (:attr:`Resting.order`) and what is left of it
@@ -51,8 +51,9 @@ R = TypeVar("R", bound=Resting)
 class LevelStore(Protocol[R]):
     """The resting orders of one delivery period by side and price level, in time priority.
 
-    Each method states what an implementation must do; ``tests/market/test_levels.py``
-    checks every implementation against these statements.
+    Each method states what an implementation must do;
+    ``tests/contracts/test_market_levels.py`` checks both implementations
+    against these statements.
     """
 
     def best_price(self, side: Side) -> int | None:

@@ -18,7 +18,11 @@ All mechanisms share these rules:
   ever left in the book, and keeping the older order respects time priority.
 
 The mechanisms mutate the book they are given and return a
-:class:`MatchResult`. They validate their arguments before touching the book.
+:class:`MatchResult`. They validate their arguments before touching the book,
+and use only its public methods. Continuous matching is :func:`match_incoming`,
+written against the :class:`~gridledger.market.levels.LevelStore` interface so
+that the market contract runs it on its stored price levels too;
+:func:`match_continuous` is its front for an :class:`OrderBook`.
 """
 
 from __future__ import annotations
