@@ -1,5 +1,5 @@
 """gridledger: a permissioned ledger and peer-to-peer energy market for microgrids."""
 
-__version__ = "0.1.0"
+from gridledger._version import __version__
 
 __all__ = ["__version__"]

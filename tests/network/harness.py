@@ -154,7 +154,7 @@ class Load:
     """
 
     def __init__(self, network: NetworkDir, senders: list[str], to: str) -> None:
-        from gridledger.keystore import read_key
+        from gridledger.node.keystore import read_key
 
         self.network = network
         community = network.directory / network.config.community

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from gridledger.client import HttpClient, Wallet
-from gridledger.keystore import read_key
 from gridledger.ledger import encode_transaction, make_transaction
+from gridledger.node.keystore import read_key
 from gridledger.node.network_config import NetworkSpec
 from gridledger.node.supervisor import network_down, network_up, restart_peer
 from tests.network.harness import Load, NetworkDir, transaction_height, wait_until

@@ -8,13 +8,8 @@ from pathlib import Path
 
 from gridledger.crypto import sha256
 from gridledger.node import Node
-from gridledger.node.nats_ordering import (
-    NatsLog,
-    ack_outcome,
-    entry_position,
-    hpub_command,
-    status_of,
-)
+from gridledger.node.nats_ordering import NatsLog, ack_outcome, hpub_command
+from gridledger.node.nats_pull import entry_position, status_of
 from gridledger.node.ordering import CUT, TRANSACTION, LogEntry
 from tests.community import CHAIN_ID, make_genesis
 from tests.network.harness import Cluster

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from gridledger.client import HttpClient, NodeUnavailable, Wallet
-from gridledger.keystore import read_key
+from gridledger.node.keystore import read_key
 from gridledger.node.nats_server import pid_alive
 from gridledger.node.supervisor import read_state
 from tests.network.harness import NetworkDir, free_port, transaction_height, wait_until
@@ -79,7 +79,7 @@ def test_network_up_status_down_and_a_client_failing_over_between_peers(
     with pytest.raises(NodeUnavailable):
         HttpClient([network.url("south")], timeout_s=5).head()
     nothing = run_cli("network", "status", "--dir", str(directory))
-    assert nothing.returncode == 1 and "no network runs" in nothing.stdout
+    assert nothing.returncode == 1 and "no network runs" in nothing.stderr
 
     # every peer's chain re-verifies from genesis
     for peer in network.config.peers:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gc
+import logging
+import os
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pytest
@@ -27,7 +30,7 @@ from gridledger.ledger import (
 )
 from gridledger.ledger.state import lane_sum
 from gridledger.node import service
-from gridledger.node.verifier import Verifier
+from gridledger.node.verifier import PROCESS_BATCH, Verifier
 
 
 def test_worker_processes_sum_lanes_as_the_state_does() -> None:
@@ -45,6 +48,57 @@ def test_worker_processes_sum_lanes_as_the_state_does() -> None:
     assert sums is not None and only_added is not None
     assert (sums[0] == lane_sum(added)).all() and (sums[1] == lane_sum(removed)).all()
     assert (only_added[1] == np.zeros_like(only_added[1])).all()
+
+
+def broken_worker_processes(verifier: Verifier) -> None:
+    """Start the verifier's worker processes, then break their pool: one worker dies."""
+    pool = verifier.start_processes_and_wait()
+    with pytest.raises(BrokenProcessPool):
+        pool.submit(os._exit, 1).result(timeout=60)
+
+
+def fallbacks(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "gridledger.verifier"]
+
+
+def test_a_broken_pool_is_logged_once_and_threads_check_the_batch(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    keys = keypair_from_name("alice", "test")
+    raws = [
+        encode_transaction(make_transaction(keys, "chain", n, "tokens", "transfer", {"n": n}))
+        for n in range(PROCESS_BATCH)
+    ]
+    verifier = Verifier("chain", workers=2)
+    try:
+        broken_worker_processes(verifier)
+        with caplog.at_level(logging.WARNING, logger="gridledger.verifier"):
+            outcomes = verifier.check(raws)
+            again = verifier.check(raws)  # threads from now on: nothing more to say
+    finally:
+        verifier.close()
+    assert outcomes == again == [decode_transaction(raw) for raw in raws]
+    [record] = fallbacks(caplog)
+    assert record.levelno == logging.WARNING
+    assert "failed checking a batch" in record.getMessage()
+    assert record.exc_info is not None and isinstance(record.exc_info[1], BrokenProcessPool)
+
+
+def test_a_broken_pool_while_summing_lanes_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    verifier = Verifier("chain", workers=2)
+    try:
+        broken_worker_processes(verifier)
+        with caplog.at_level(logging.WARNING, logger="gridledger.verifier"):
+            assert verifier.lane_sums([b"added"], []) is None
+            assert verifier.lane_sums([b"added"], []) is None
+    finally:
+        verifier.close()
+    [record] = fallbacks(caplog)
+    assert "failed summing lanes" in record.getMessage()
+    assert "the state expands entries itself" in record.getMessage()
+    assert record.exc_info is not None and isinstance(record.exc_info[1], BrokenProcessPool)
 
 
 def test_a_checked_transaction_decodes_to_what_decode_transaction_gives() -> None:

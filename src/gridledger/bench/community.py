@@ -23,12 +23,13 @@ from gridledger.ledger import (
     ENCODING_VERSION,
     Ed25519Authorization,
     Genesis,
-    GenesisMember,
     SignedTransaction,
     Transaction,
     encode,
     signing_bytes,
 )
+from gridledger.node.community import Founder, founding_genesis, write_community
+from gridledger.node.keystore import KeyFileError, read_key
 
 # -- signing ---------------------------------------------------------------------------------
 
@@ -108,42 +109,34 @@ def sign_all(
 # -- the node under test ---------------------------------------------------------------------
 
 
-def bench_genesis(
-    accounts: int, chain_id: str = "gridledger-bench", market: dict[str, Any] | None = None
+def write_bench_community(
+    directory: Path,
+    accounts: int,
+    chain_id: str = "gridledger-bench",
+    market: dict[str, Any] | None = None,
 ) -> tuple[Genesis, list[KeyPair]]:
-    """A community of a regulator, an operator and `accounts` funded prosumers.
+    """Write a community of a regulator, an operator and `accounts` funded prosumers
+    (``account-00000`` ...) into `directory`; return its genesis and the accounts' keys.
 
     `market`: market parameters for the genesis (the orders workload's).
     """
     if accounts < 2:
         raise BenchError(f"--accounts must be at least 2, got {accounts}")
-    keys = [generate_keypair() for _ in range(accounts)]
-    members = [
-        GenesisMember(
-            name="regulator", role="regulator", public_key=generate_keypair().public_key.hex()
+    founders = [
+        Founder("regulator", "regulator", generate_keypair()),
+        Founder("operator", "operator", generate_keypair()),
+        *(
+            Founder(f"account-{i:05d}", "prosumer", generate_keypair(), OPENING_BALANCE)
+            for i in range(accounts)
         ),
-        GenesisMember(
-            name="operator", role="operator", public_key=generate_keypair().public_key.hex()
-        ),
-    ] + [
-        GenesisMember(
-            name=f"account-{i:05d}",
-            role="prosumer",
-            public_key=k.public_key.hex(),
-            balance_micro=OPENING_BALANCE,
-        )
-        for i, k in enumerate(keys)
     ]
-    genesis = Genesis(
-        chain_id=chain_id,
-        genesis_time_ms=time.time_ns() // 1_000_000,
-        members=members,
-        parameters={
-            "tokens": {"issuer_roles": ["operator"]},
-            **({"market": market} if market else {}),
-        },
-    )
-    return genesis, keys
+    parameters = {
+        "tokens": {"issuer_roles": ["operator"]},
+        **({"market": market} if market else {}),
+    }
+    genesis = founding_genesis(chain_id, time.time_ns() // 1_000_000, founders, parameters)
+    write_community(directory, genesis, founders)
+    return genesis, [founder.keys for founder in founders[2:]]
 
 
 def free_port() -> int:
@@ -165,8 +158,6 @@ def senders_of_directory(
     consumers buying and the others alternating sides).
     """
     orders = need_micro != AMOUNT_MICRO
-    from gridledger.keystore import KeyFileError, read_key
-
     key_files = sorted((directory / "keys").glob("*.key"))
     if not key_files:
         raise BenchError(f"no key files in {directory / 'keys'}; --url needs the community --dir")

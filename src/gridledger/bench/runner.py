@@ -15,10 +15,10 @@ from rich.console import Console
 
 from gridledger.bench.community import (
     Sender,
-    bench_genesis,
     free_port,
     senders_of_directory,
     sign_all,
+    write_bench_community,
 )
 from gridledger.bench.load import drive
 from gridledger.bench.orders import (
@@ -33,7 +33,6 @@ from gridledger.bench.orders import (
 from gridledger.bench.process import NodeProcess
 from gridledger.bench.report import report_table, summarise
 from gridledger.bench.settings import AMOUNT_MICRO, WORKLOADS, BenchError
-from gridledger.ledger import dump_genesis
 
 # -- entry point -----------------------------------------------------------------------------
 
@@ -104,8 +103,8 @@ def _run(
         run_s = duration_s + drain
         if url is None:
             workdir = Path(tempfile.mkdtemp(prefix="gridledger-bench-"))
-            genesis, keys = bench_genesis(accounts, market=MARKET_PARAMETERS if orders else None)
-            (workdir / "genesis.json").write_bytes(dump_genesis(genesis) + b"\n")
+            market = MARKET_PARAMETERS if orders else None
+            genesis, keys = write_bench_community(workdir, accounts, market=market)
             node = NodeProcess(workdir, free_port(), node_options)
             console.print(
                 f"node pid {node.pid} on {node.url}, community of {accounts} accounts in {workdir}",

@@ -31,12 +31,13 @@ answering) the consumer is dropped and a new one created at the next sequence.
 Cost per message. A peer reads every transaction and the peer that admitted it
 also publishes it and reads its acknowledgement, so the client does the least it
 can per message: messages to our own inboxes (pull deliveries, publish
-acknowledgements) are taken straight from nats-py's parser (`_DirectClient`) as
-raw bytes, without a `Msg` object, header parsing, a subscription queue or a
-callback task; a message's headers are looked at only for a status line (the
-stored ``Nats-Msg-Id`` of a transaction is never decoded); a batch of publishes
-is written as one buffer of ``HPUB`` commands and its acknowledgements counted
-against one future; the reader hands out everything that has arrived as one list.
+acknowledgements) are taken straight from nats-py's parser (`DirectClient`, in
+`node/nats_private.py` with every other use of nats-py's private API) as raw bytes,
+without a `Msg` object, header parsing, a subscription queue or a callback task; a
+message's headers are looked at only for a status line (the stored ``Nats-Msg-Id``
+of a transaction is never decoded); a batch of publishes is written as one buffer
+of ``HPUB`` commands and its acknowledgements counted against one future; the
+reader hands out everything that has arrived as one list.
 """
 
 from __future__ import annotations
@@ -47,16 +48,11 @@ import itertools
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 
-from nats.aio.client import Client as NatsClient
-from nats.errors import ConnectionClosedError
 from nats.errors import Error as NatsError
 from nats.js.api import (
-    AckPolicy,
-    ConsumerConfig,
-    DeliverPolicy,
     DiscardPolicy,
     StorageType,
     StreamConfig,
@@ -65,6 +61,16 @@ from nats.js.errors import Error as JetStreamError
 
 from gridledger.crypto import sha256
 from gridledger.ledger import MAX_TRANSACTION_BYTES
+from gridledger.node.nats_private import DirectClient
+from gridledger.node.nats_pull import (
+    FETCH_BATCH,
+    PULL_REQUEST,
+    Arrivals,
+    Cursor,
+    Stored,
+    consumer_config,
+    status_of,
+)
 from gridledger.node.ordering import (
     CUT,
     TRANSACTION,
@@ -80,11 +86,6 @@ ATTEMPT_TIMEOUT_S = 2.0
 """How long one publish attempt waits for its acknowledgement."""
 PUBLISH_DEADLINE_S = 20.0
 """How long a publish keeps retrying (longer than a leader election) before giving up."""
-FETCH_BATCH = 2000
-"""Messages asked for by one pull request."""
-PULL_EXPIRES_S = 1.0
-SILENCE_S = 3.0
-"""No message and no status for this long: the consumer (or its server) has gone."""
 ATTESTATIONS_KEPT = 16
 
 
@@ -95,76 +96,8 @@ def chain_token(chain_id: str) -> str:
     return sha256(chain_id.encode()).hex()[:16]
 
 
-def entry_position(reply: str | bytes) -> tuple[int, int]:
-    """(stream sequence, store time in ms) from a JetStream message's ``$JS.ACK...`` reply.
-
-    ``$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ns>.<pending>``,
-    or the newer form with domain and account hash after ``ACK`` (and a trailing token).
-    """
-    tokens = reply.split(b".") if isinstance(reply, bytes) else reply.split(".")
-    if len(tokens) == 9:
-        return int(tokens[5]), int(tokens[7]) // 1_000_000
-    if len(tokens) >= 11:
-        return int(tokens[7]), int(tokens[9]) // 1_000_000
-    raise ValueError(f"not a JetStream message reply subject: {reply!r}")
-
-
 async def _quiet(error: Exception) -> None:
     log.debug("nats: %r", error)
-
-
-Handler = Callable[[bytes, bytes, bytes, bytes], None]
-"""Takes (subject, reply, payload, headers) of one message, raw, and must not block."""
-
-
-class _DirectClient(NatsClient):
-    """A nats-py client that hands the messages of chosen subscriptions straight to a handler.
-
-    nats-py's parser awaits `_process_msg` for every message it reads; for an ordinary
-    subscription that builds a `Msg` (decoding subject and reply, parsing headers), queues
-    it and wakes the subscription's task, which awaits a callback. For the subscriptions
-    registered here (by sid) the raw (subject, reply, payload, headers) go to a plain
-    function instead. Relies on `_process_msg`'s signature, stable across nats-py 2.x.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.direct: dict[int, Handler] = {}
-
-    async def _process_msg(
-        self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes
-    ) -> None:
-        handler = self.direct.get(sid)
-        if handler is None:
-            await super()._process_msg(sid, subject, reply, data, headers)
-        else:
-            handler(subject, reply, data, headers)
-
-    async def subscribe_direct(self, subject: str, handler: Handler) -> Any:
-        """Subscribe to `subject`, its messages going to `handler`; returns the subscription."""
-        subscription = await self.subscribe(subject)
-        self.direct[subscription._id] = handler
-        return subscription
-
-    async def unsubscribe_direct(self, subscription: Any) -> None:
-        self.direct.pop(subscription._id, None)
-        with contextlib.suppress(Exception):
-            await subscription.unsubscribe()
-
-    async def publish_raw(self, commands: list[bytes]) -> None:
-        """Write already-framed protocol commands (``HPUB ...``) in one piece, then flush."""
-        if self.is_closed:
-            raise ConnectionClosedError
-        await self._send_command(b"".join(commands))
-        if self._flush_queue is not None and self._flush_queue.empty():
-            await self._flush_pending()
-
-
-def status_of(headers: bytes) -> bytes | None:
-    """The status code of a status message (``NATS/1.0 404 ...``), or None for another message."""
-    if headers and headers[8:9] == b" ":
-        return headers[9:12]
-    return None
 
 
 def hpub_command(subject: bytes, reply: bytes, message_id: str, payload: bytes) -> bytes:
@@ -216,6 +149,35 @@ def ack_outcome(data: bytes, headers: bytes) -> str:
     return f"status {status.decode(errors='replace')}" if status is not None else "no answer"
 
 
+async def _read_one_consumer(
+    client: DirectClient, subject: str, cursor: Cursor
+) -> AsyncGenerator[list[Stored], None]:
+    """Batches from a new consumer starting at the cursor; ends at a gap, raises on trouble."""
+    arrivals = Arrivals()
+    inbox = client.new_inbox()
+    subscription = await client.subscribe_direct(inbox, arrivals.take)
+    try:
+        manager = client.jetstream(timeout=ATTEMPT_TIMEOUT_S)
+        config = consumer_config(subject, cursor.next_sequence)
+        info = await manager.add_consumer(cursor.stream, config)
+        pull_subject = f"$JS.API.CONSUMER.MSG.NEXT.{cursor.stream}.{info.name}"
+        outstanding = 0
+        while True:
+            if outstanding <= 0:
+                await client.publish(pull_subject, PULL_REQUEST, reply=inbox)
+                outstanding = FETCH_BATCH
+            delivery = cursor.sift(await arrivals.take_all(), outstanding)
+            outstanding = delivery.outstanding
+            if delivery.batch:
+                yield delivery.batch
+            if delivery.refused is not None:
+                raise JetStreamError(description=f"pull status {delivery.refused!r}")
+            if delivery.gap:
+                return
+    finally:
+        await client.unsubscribe_direct(subscription)
+
+
 class NatsLog:
     """The ordering log of one chain on a JetStream cluster (see the module docstring)."""
 
@@ -230,14 +192,14 @@ class NatsLog:
         self.transaction_subject = f"gl.{token}.order.tx"
         self.cut_subject = f"gl.{token}.order.cut"
         self.attest_prefix = f"gl.{token}.attest"
-        self._client: _DirectClient | None = None
+        self._client: DirectClient | None = None
         self._acks: dict[int, tuple[_PublishBatch, int]] = {}
         """Reply token -> (its batch, its index in the batch)."""
         self._counter = itertools.count()
         self._inbox = ""
 
     @property
-    def client(self) -> _DirectClient:
+    def client(self) -> DirectClient:
         if self._client is None:
             raise OrderingUnavailable("the log", "not connected")
         return self._client
@@ -247,7 +209,7 @@ class NatsLog:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while True:
-            client = _DirectClient()
+            client = DirectClient()
             try:
                 await client.connect(
                     servers=self.urls,
@@ -392,7 +354,7 @@ class NatsLog:
 
     async def _read(
         self, stream: str, subject: str, start_sequence: int | None, contiguous: bool
-    ) -> AsyncIterator[list[tuple[int, int, bytes, bytes]]]:
+    ) -> AsyncIterator[list[Stored]]:
         """Messages from `start_sequence` (None: the last of each subject, then new ones),
         as lists of (sequence, store time in ms, subject, payload): all that has arrived.
 
@@ -402,93 +364,18 @@ class NatsLog:
         `SILENCE_S` means the consumer has gone, and a new one is created where we are.
         With `contiguous`, a skipped sequence is an error: the consumer is re-created there.
         """
-        next_sequence = start_sequence
         client = self.client
-        loop = asyncio.get_running_loop()
+        cursor = Cursor(stream, start_sequence, contiguous)
         while True:
-            if next_sequence is None:
-                config = ConsumerConfig(deliver_policy=DeliverPolicy.LAST_PER_SUBJECT)
-            else:
-                config = ConsumerConfig(
-                    deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=next_sequence
-                )
-            config.ack_policy = AckPolicy.NONE
-            config.inactive_threshold = 30.0
-            config.mem_storage = True
-            config.num_replicas = 1
-            config.filter_subject = subject
-            inbox = client.new_inbox()
-            arrived: list[tuple[bytes, bytes, bytes, bytes]] = []
-            wakeup: list[asyncio.Future[None]] = []
-
-            def take(
-                subject: bytes,
-                reply: bytes,
-                data: bytes,
-                headers: bytes,
-                arrived: list[tuple[bytes, bytes, bytes, bytes]] = arrived,
-                wakeup: list[asyncio.Future[None]] = wakeup,
-            ) -> None:
-                arrived.append((subject, reply, data, headers))
-                if wakeup and not wakeup[0].done():
-                    wakeup[0].set_result(None)
-
-            subscription = await client.subscribe_direct(inbox, take)
+            consumer = _read_one_consumer(client, subject, cursor)
             try:
-                manager = client.jetstream(timeout=ATTEMPT_TIMEOUT_S)
-                info = await manager.add_consumer(stream, config)
-                pull_subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{info.name}"
-                request = json.dumps(
-                    {"batch": FETCH_BATCH, "expires": int(PULL_EXPIRES_S * 1e9)}
-                ).encode()
-                outstanding = 0
-                while True:
-                    if outstanding <= 0:
-                        await client.publish(pull_subject, request, reply=inbox)
-                        outstanding = FETCH_BATCH
-                    if not arrived:  # a timed wait only when nothing is waiting: it costs a task
-                        wakeup[:] = [loop.create_future()]
-                        await asyncio.wait_for(wakeup[0], SILENCE_S)
-                        wakeup.clear()
-                    messages = arrived[:]
-                    del arrived[:]
-                    batch: list[tuple[int, int, bytes, bytes]] = []
-                    gap = False
-                    for message_subject, reply, data, headers in messages:
-                        status = status_of(headers)
-                        if status is not None:
-                            if status in (b"404", b"408"):  # nothing (more) in this request
-                                outstanding = 0
-                                continue
-                            if status == b"100":  # heartbeat
-                                continue
-                            if batch:
-                                yield batch
-                            raise JetStreamError(description=f"pull status {status!r}")
-                        outstanding -= 1
-                        sequence, timestamp_ms = entry_position(reply)
-                        if next_sequence is not None and sequence < next_sequence:
-                            continue
-                        if contiguous and next_sequence is not None and sequence > next_sequence:
-                            log.warning(
-                                "%s: expected sequence %d, got %d; re-reading",
-                                stream,
-                                next_sequence,
-                                sequence,
-                            )
-                            gap = True
-                            break
-                        next_sequence = sequence + 1
-                        batch.append((sequence, timestamp_ms, message_subject, data))
-                    if batch:
-                        yield batch
-                    if gap:
-                        break
+                async for batch in consumer:
+                    yield batch
             except (NatsError, JetStreamError, TimeoutError) as error:
                 log.info("consumer of %s lost (%r); re-creating it", stream, error)
                 await asyncio.sleep(0.25)
             finally:
-                await client.unsubscribe_direct(subscription)
+                await consumer.aclose()
 
     async def close(self) -> None:
         if self._client is not None:

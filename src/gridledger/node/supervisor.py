@@ -27,8 +27,9 @@ from typing import Any
 import httpx
 
 from gridledger.crypto import generate_keypair
-from gridledger.keystore import init_community, read_key, write_key
+from gridledger.node.community import init_community
 from gridledger.node.errors import NodeError
+from gridledger.node.keystore import read_key, write_key
 from gridledger.node.nats_server import (
     ServerSpec,
     free_ports,

@@ -37,6 +37,7 @@ thread's time per order; the workers return only the two lane sums.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -60,6 +61,8 @@ from gridledger.ledger import (
     validate_transaction,
 )
 from gridledger.ledger.state import LATTICE_LANES, LaneVector, lane_sum
+
+log = logging.getLogger("gridledger.verifier")
 
 Outcome = SignedTransaction | TransactionError
 
@@ -182,8 +185,8 @@ class Verifier:
             else:
                 try:
                     return self._check_in_processes(processes, raws)
-                except Exception:  # a broken pool: threads take over for good
-                    self._stop_processes()
+                except Exception as error:  # a broken pool: threads take over for good
+                    self._give_up_processes("checking a batch", "threads check batches", error)
         return self._check_in_threads(raws)
 
     def _check_in_threads(self, raws: Sequence[bytes]) -> list[Outcome]:
@@ -231,8 +234,8 @@ class Verifier:
         removes = [removed[i::count] for i in range(count)]
         try:
             parts = list(processes.map(_lane_sums_in_worker, adds, removes))
-        except Exception:  # a broken pool: the state expands locally from now on
-            self._stop_processes()
+        except Exception as error:  # a broken pool: the state expands locally from now on
+            self._give_up_processes("summing lanes", "the state expands entries itself", error)
             return None
         plus = np.zeros(LATTICE_LANES, dtype=np.uint16)
         minus = np.zeros(LATTICE_LANES, dtype=np.uint16)
@@ -277,7 +280,12 @@ class Verifier:
             )
             for future in [pool.submit(_ready) for _ in range(self.workers)]:
                 future.result(timeout=60)
-        except Exception:  # no processes here: threads go on serving
+        except Exception as error:  # no processes here: threads go on serving
+            log.warning(
+                "verify worker processes could not start (%r); threads go on serving",
+                error,
+                exc_info=error,
+            )
             return
         with self._lock:
             if self._closed:
@@ -285,11 +293,29 @@ class Verifier:
                 return
             self._processes = pool
 
-    def _stop_processes(self) -> None:
+    def _give_up_processes(self, doing: str, instead: str, error: Exception) -> None:
+        """Stop using the worker processes for good after `error`, and say so once.
+
+        Concurrent callers may all see the same broken pool: only the one that takes
+        it out of service logs, with the exception (a bug in worker code shows here).
+        """
+        if self._stop_processes():
+            log.warning(
+                "verify worker processes failed %s (%r); %s from now on",
+                doing,
+                error,
+                instead,
+                exc_info=error,
+            )
+
+    def _stop_processes(self) -> bool:
+        """Shut the worker processes down; whether there were any to shut down."""
         with self._lock:
             processes, self._processes = self._processes, None
-        if processes is not None:
-            processes.shutdown(wait=False, cancel_futures=True)
+        if processes is None:
+            return False
+        processes.shutdown(wait=False, cancel_futures=True)
+        return True
 
     def close(self) -> None:
         with self._lock:

@@ -6,18 +6,15 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from gridledger.cli.common import console, fail
 from gridledger.simulation.scenario import (
     ScenarioError,
     load_scenario,
     shipped_scenarios,
     with_periods,
 )
-
-console = Console()
-error_console = Console(stderr=True)
 
 
 def simulate_command(
@@ -40,6 +37,7 @@ def simulate_command(
     """
     from gridledger.simulation.simulate import simulate
 
+    out_console = console()
     try:
         chosen = load_scenario(scenario)
         if periods is not None:
@@ -49,7 +47,7 @@ def simulate_command(
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=console,
+            console=out_console,
             disable=quiet,
         ) as bar:
             task = bar.add_task(f"{chosen.name}", total=None)
@@ -59,21 +57,20 @@ def simulate_command(
 
             kpis = simulate(chosen, out, advance)
     except ScenarioError as error:
-        error_console.print(f"[red]error:[/red] {error}")
-        raise typer.Exit(2) from error
+        raise fail(str(error), code=2) from error
     energy, money, chain = kpis["energy"], kpis["money"], kpis["chain"]
-    console.print(
+    out_console.print(
         f"{kpis['scenario']} (seed {kpis['seed']}): {kpis['households']} households, "
         f"{kpis['periods']} periods; traded {energy['traded_wh'] / 1000:,.1f} kWh; "
         f"self-sufficiency {_percent(energy['self_sufficiency'])}, "
         f"self-consumption {_percent(energy['self_consumption'])}; "
         f"savings {money['community_savings_micro'] / 1e6:,.2f} units"
     )
-    console.print(
+    out_console.print(
         f"chain: height {chain['height']}, {chain['transactions']['total']} transactions, "
         f"head {chain['head_hash']}"
     )
-    console.print(f"results in {out}/ (report.html, kpis.json, *.csv, plots/, community/)")
+    out_console.print(f"results in {out}/ (report.html, kpis.json, *.csv, plots/, community/)")
     typer.echo(json.dumps({"scenario": kpis["scenario"], "head_hash": chain["head_hash"]}))
 
 

@@ -18,9 +18,9 @@ from typer.testing import CliRunner, Result
 
 from gridledger.api.server import BackgroundServer
 from gridledger.cli import app
-from gridledger.keystore import read_key, write_key
 from gridledger.ledger import dump_genesis
 from gridledger.node import CutterConfig, Node, SQLiteStorage
+from gridledger.node.keystore import read_key, write_key
 from tests.api.test_market_api import Clock
 from tests.community import (
     FOUNDERS,

@@ -17,7 +17,7 @@ from gridledger.api.server import BackgroundServer
 from gridledger.cli import app
 from gridledger.node import CutterConfig, Node, SQLiteStorage
 from tests.api.test_market_api import Clock
-from tests.cli.test_market_cli import fails, ok, ok_json, runner, write_test_community
+from tests.cli.test_market import fails, ok, ok_json, runner, write_test_community
 from tests.community import GENESIS_TIME_MS, NEXT_PERIOD, address, make_genesis
 
 P = NEXT_PERIOD

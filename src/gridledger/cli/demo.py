@@ -11,41 +11,54 @@ summary and where to look next.
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from pathlib import Path
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
-from gridledger.api.server import BackgroundServer
+from gridledger.cli.common import console, fail
 from gridledger.client import ClientError, HttpClient, Wallet
 from gridledger.crypto import generate_keypair
-from gridledger.keystore import init_community, read_key, write_key
 from gridledger.node import CutterConfig, Node
-from gridledger.node.verify import verify_storage
+from gridledger.node.community import init_community
+from gridledger.node.keystore import read_key, write_key
 
 UNIT = 1_000_000
 """Micro-units per unit of the community currency."""
 
 
-def _prepare(directory: Path) -> None:
+def demo(
+    directory: Path = typer.Option(
+        Path("demo-community"), "--dir", "-d", help="Where the demo community is written (replaced)"
+    ),
+    port: int = typer.Option(0, help="API port (0 picks a free one)"),
+    serve: bool = typer.Option(False, help="Keep the node running after the demo"),
+) -> None:
+    """Start an embedded node, enrol a small community, trade currency and summarise."""
     if directory.exists():
         if not (directory / "genesis.json").exists() and any(directory.iterdir()):
-            raise SystemExit(
-                f"error: {directory} exists and is not a gridledger community; choose another --dir"
+            raise fail(
+                f"{directory} exists and is not a gridledger community; choose another --dir"
             )
         shutil.rmtree(directory)
+    sys.exit(run_demo(directory, port, serve, console()))
 
 
-def run_demo(directory: Path, port: int, serve: bool, console: Console) -> int:
-    _prepare(directory)
+def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
+    """Run the demo in a fresh `directory`; 0 if it went through, 1 if the node refused a step."""
+    from gridledger.api.server import BackgroundServer
+    from gridledger.node.verify import verify_storage
+
     started = time.monotonic()
     genesis = init_community(directory, "gridledger-demo", time.time_ns() // 1_000_000)
     node = Node.open_path(directory / "chain.sqlite", genesis, cutter=CutterConfig(timeout_ms=20))
     server = BackgroundServer(node, port=port)
     url = server.start()
-    console.print(f"[bold]gridledger demo[/bold]: node for chain {genesis.chain_id} serving {url}")
-    console.print(f"dashboard: {url}/dashboard/ (live while the demo runs)")
+    out.print(f"[bold]gridledger demo[/bold]: node for chain {genesis.chain_id} serving {url}")
+    out.print(f"dashboard: {url}/dashboard/ (live while the demo runs)")
     client = HttpClient(url)
     wallets = {
         name: Wallet(read_key(directory / "keys" / f"{name}.key"), client)
@@ -58,7 +71,7 @@ def run_demo(directory: Path, port: int, serve: bool, console: Console) -> int:
         write_key(directory / "keys", "erin-meter", erin_meter)
         erin = wallets["erin"] = Wallet(erin_keys, client)
 
-        step = console.status("erin applies to join as a prosumer")
+        step = out.status("erin applies to join as a prosumer")
         with step:
             erin.call(
                 "membership",
@@ -85,7 +98,7 @@ def run_demo(directory: Path, port: int, serve: bool, console: Console) -> int:
                 "mint",
                 {"to": erin.address, "amount_micro": 25 * UNIT, "reference": "bank transfer 0001"},
             )
-        console.print(
+        out.print(
             "erin applied, the regulator approved, the operator bound her meter "
             "and issued her 25.00 units"
         )
@@ -113,12 +126,12 @@ def run_demo(directory: Path, port: int, serve: bool, console: Console) -> int:
             if all(client.transaction(i)["status"] == "committed" for i in ids[-3:]):
                 break
             time.sleep(0.05)
-        console.print(f"{batch['accepted']} payments submitted in one batch and committed")
+        out.print(f"{batch['accepted']} payments submitted in one batch and committed")
 
         refused = erin.call(
             "tokens", "transfer", {"to": wallets["bob"].address, "amount_micro": 1_000 * UNIT}
         )
-        console.print(
+        out.print(
             f"erin tried to pay 1,000.00 units: [yellow]{refused['result']}[/yellow] "
             f"- {refused['message']}"
         )
@@ -129,32 +142,32 @@ def run_demo(directory: Path, port: int, serve: bool, console: Console) -> int:
             member = by_address[wallet.address]
             balance = client.account(wallet.address)["balance_micro"]
             table.add_row(name, member["role"], member["status"], f"{balance / UNIT:,.2f}")
-        console.print(table)
+        out.print(table)
         head = client.head()
     except ClientError as error:
-        console.print(f"[red]demo failed:[/red] {error}")
+        out.print(f"[red]demo failed:[/red] {error}")
         server.stop()
         node.close()
         return 1
 
     report = verify_storage(node.storage)  # type: ignore[arg-type]
-    console.print(
+    out.print(
         f"chain height {head['height']}, head {head['hash'][:16]}…, "
         f"{report.transactions} transactions; re-verified from genesis: sound "
         f"({time.monotonic() - started:.1f} s in all)"
     )
-    console.print("\n[bold]Where to look next[/bold]")
-    console.print(
+    out.print("\n[bold]Where to look next[/bold]")
+    out.print(
         f"  gridledger node --dir {directory}        # run this community's node "
         "(API docs at http://127.0.0.1:8545/docs)"
     )
-    console.print("  then open http://127.0.0.1:8545/dashboard/  # the community dashboard, live")
-    console.print(f"  gridledger show members --dir {directory}")
-    console.print(f"  gridledger show block {head['height']} --dir {directory}")
-    console.print(f"  gridledger verify --dir {directory}      # re-check the chain yourself")
-    console.print("  gridledger bench --rate 2800 --duration 60   # measure throughput and latency")
+    out.print("  then open http://127.0.0.1:8545/dashboard/  # the community dashboard, live")
+    out.print(f"  gridledger show members --dir {directory}")
+    out.print(f"  gridledger show block {head['height']} --dir {directory}")
+    out.print(f"  gridledger verify --dir {directory}      # re-check the chain yourself")
+    out.print("  gridledger bench --rate 2800 --duration 60   # measure throughput and latency")
     if serve:
-        console.print(
+        out.print(
             f"\nserving {url}: dashboard at {url}/dashboard/, API docs at {url}/docs;"
             " Ctrl-C to stop"
         )
