@@ -189,7 +189,9 @@ def header_of(view: dict[str, Any]) -> BlockHeader:
 
 def receipt_of(view: dict[str, Any]) -> Receipt:
     events = [Event(e["contract"], e["name"], e["attributes"]) for e in view["events"]]
-    return Receipt(bytes.fromhex(view["id"]), view["code"], view["message"], events)
+    return Receipt(
+        bytes.fromhex(view["id"]), view["code"], view["message"], events, view["details"]
+    )
 
 
 def test_transaction_with_merkle_proofs_that_verify(
@@ -202,7 +204,12 @@ def test_transaction_with_merkle_proofs_that_verify(
     )  # refused by the contract: a receipt with a message
     assert client.submit_batch(raws)["accepted"] == 6
     views = [wait_committed(http, tx_id_hex(raw)) for raw in raws]
-    assert views[-1]["result"] == "insufficient_funds" and views[-1]["message"]
+    refused = views[-1]
+    assert refused["result"] == refused["error"] == "insufficient_funds" and refused["message"]
+    details = refused["details"]
+    assert (details["address"], details["required_micro"]) == (address("bob"), 10**12)
+    assert str(details["balance_micro"]) in refused["message"]
+    assert views[0]["error"] is None and views[0]["details"] == {}
 
     for raw, view in zip(raws, views, strict=True):
         header = header_of(view["block"])

@@ -154,7 +154,12 @@ def test_trading_a_period_from_orders_to_statements(market: Market) -> None:
     assert m.get(f"/v1/market/orders/{P}-4")["status"] == "cancelled"
     assert m.get(f"/v1/market/periods/{P}/book")["bids"] == [level(820_000, 1100, 2)]
     refused = m.call("dave", "market", "cancel_order", {"order_id": f"{P}-0"})
-    assert refused["result"] == "not_authorised"
+    assert refused["result"] == refused["error"] == "not_order_owner"
+    assert refused["details"] == {
+        "order_id": f"{P}-0",
+        "owner": address("alice"),
+        "sender": address("dave"),
+    }
 
     m.ok(
         "bob",
@@ -172,7 +177,8 @@ def test_trading_a_period_from_orders_to_statements(market: Market) -> None:
     # -- gate closure: no more orders; the book is cleared (high-low, midpoint prices)
     m.clock.at(gate_closure_s(P))
     late = m.call("dave", "market", "place_order", order_args("buy", 100, 800_000, P))
-    assert late["result"] == "rejected" and "gate closure" in late["message"]
+    assert late["error"] == "period_closed" and "gate closure" in late["message"]
+    assert late["details"]["gate_closure_s"] == gate_closure_s(P)
     assert m.get(f"/v1/market/periods/{P}/book")["phase"] == "gate_closed"
     m.ok("alice", "market", "clear", {"period": P})
 
@@ -201,7 +207,7 @@ def test_trading_a_period_from_orders_to_statements(market: Market) -> None:
         reading_args("alice-meter-1", "alice", P, 1000, 0),
     )
     early = m.call("carol", "settlement", "settle", {"period": P})
-    assert early["result"] == "rejected" and "meter window" in early["message"]
+    assert early["error"] == "meter_window_open" and "meter window" in early["message"]
     summary = m.get(f"/v1/settlement/periods/{P}")
     assert (summary["settled"], summary["summary"], summary["phase"]) == (False, None, "metering")
     assert m.get(f"/v1/settlement/periods/{P}/statements") == {
@@ -258,7 +264,8 @@ def test_trading_a_period_from_orders_to_statements(market: Market) -> None:
 
     assert m.get(f"/v1/market/periods/{P}/book")["settled"]
     again = m.call("alice", "settlement", "settle", {"period": P})
-    assert again["result"] == "rejected" and "already settled" in again["message"]
+    assert again["error"] == "period_already_settled" and "already settled" in again["message"]
+    assert again["details"] == {"period": P}
 
     # nobody else traded or metered: no statement for dave
     assert_error(

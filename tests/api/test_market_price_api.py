@@ -72,9 +72,10 @@ def test_a_posted_price_and_its_revision_are_readable(priced: Market) -> None:
 def test_a_refused_posting_leaves_nothing_posted(priced: Market) -> None:
     m = priced
     refused = m.call("alice", "pricing", "post_price", price_args(P, 800_000))
-    assert refused["code"] != 0
+    assert refused["error"] == "not_authorised"
     outside = m.call("operator", "pricing", "post_price", price_args(P, 900_000))
-    assert outside["code"] != 0
+    assert outside["error"] == "price_outside_band"
+    assert outside["details"]["price"] == 900_000
     assert_error(m.http.get(f"/v1/market/periods/{P}/price"), 404, "not_found", "no price", str(P))
 
 

@@ -119,7 +119,7 @@ def test_a_period_from_orders_to_statements(
     assert [b["price_micro_per_kwh"] for b in as_json["bids"]] == [820_000, 790_000]
     assert as_json["asks"] == [{"price_micro_per_kwh": 780_000, "residual_wh": 1000, "orders": 1}]
 
-    assert "refused (not_authorised)" in fails("cancel", f"{P}-0", "-k", "dave", *at, code=2)
+    assert "refused (not_order_owner)" in fails("cancel", f"{P}-0", "-k", "dave", *at, code=2)
     assert "no order '999-0'" in fails("cancel", "999-0", "-k", "dave", *at)
     cancelled = ok_json("cancel", f"{P}-2", "-k", "dave", *at)
     assert cancelled["code"] == 0 and cancelled["order"]["status"] == "cancelled"
@@ -137,7 +137,7 @@ def test_a_period_from_orders_to_statements(
         "buy", "-k", "carol", "--energy-wh", "5", "--price", "800000", "--period", str(P),
         *at, code=2,
     )  # fmt: skip
-    assert "refused (rejected)" in late and "gate closure" in late
+    assert "refused (period_closed)" in late and "gate closure" in late
     assert f"period {P} cleared: 1 trade(s), 600 Wh" in ok("clear", str(P), "-k", "bob", *at)
     assert "already cleared" in fails("clear", str(P), "-k", "bob", *at, code=2)
     trades = ok("trades", str(P), *at)

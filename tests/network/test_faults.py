@@ -1,6 +1,7 @@
 """Faults survived by a real network: nats-server cluster and peers as processes on 127.0.0.1.
 
-Each test brings a network up with `network_up` (3 JetStream servers, replicated streams),
+Each test brings a network up with `network_up` (3 JetStream servers, replicated streams,
+TLS and per-peer nkeys on, as `network up` always sets them up),
 drives it through the peers' HTTP APIs, injects the fault with SIGKILL, and checks the
 outcome: nothing acknowledged as committed is lost, there is no fork (every peer ends on
 the same head hash and state hash), and a restarted or late peer catches up from the log.
@@ -18,6 +19,7 @@ import pytest
 from gridledger.client import HttpClient, Wallet
 from gridledger.ledger import encode_transaction, make_transaction
 from gridledger.node.keystore import read_key
+from gridledger.node.nats_security import check_ordering_cluster
 from gridledger.node.network_config import NetworkSpec
 from gridledger.node.supervisor import network_down, network_up, restart_peer
 from tests.network.harness import Load, NetworkDir, transaction_height, wait_until
@@ -37,7 +39,18 @@ def start(
     network_dirs.append(directory)
     spec = NetworkSpec(chain_id="faults", servers=3, peers=peers, block_timeout_ms=50, **options)  # type: ignore[arg-type]
     network_up(directory, spec)
-    return NetworkDir(directory)
+    network = NetworkDir(directory)
+    assert_secured(network)
+    return network
+
+
+def assert_secured(network: NetworkDir) -> None:
+    """The network runs with TLS and credentials on: each peer's check of the cluster passes."""
+    config = network.config
+    for peer in config.peers:
+        credentials = config.peer_credentials(network.directory, peer.name)
+        assert credentials is not None
+        check_ordering_cluster(config.nats_urls, credentials)
 
 
 def check_no_loss_no_fork(network: NetworkDir, names: list[str], load: Load) -> dict[str, Any]:
@@ -113,6 +126,7 @@ def test_a_peer_that_joins_late_replays_the_stream(
     spec = NetworkSpec(chain_id="late", servers=3, peers=["p1", "p2", "late"], block_timeout_ms=50)
     network_up(directory, spec, peers=["p1", "p2"])
     network = NetworkDir(directory)
+    assert_secured(network)
     load = Load(network, SENDERS[:2], "regulator").start()
     try:
         wait_until(lambda: load.count() >= COMMITTED_BEFORE_FAULT, what="load before the join")

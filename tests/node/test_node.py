@@ -266,7 +266,7 @@ def test_refused_transactions_stay_in_the_block_marked(node: Node) -> None:
     committed = node.cut_block(T1)
     assert committed is not None
     codes = [r.code for r in committed.receipts]
-    assert codes == [ResultCode.INSUFFICIENT_FUNDS, ResultCode.REJECTED, ResultCode.OK]
+    assert codes == [ResultCode.INSUFFICIENT_FUNDS, ResultCode.MEMBER_NOT_ACTIVE, ResultCode.OK]
     assert balance_of(node.state, address("dave")) == 250_000
     assert read_nonce(node.state, address("dave")) == 1, "a contract refusal uses the nonce"
 

@@ -45,8 +45,10 @@ def stream_message(committed: CommittedBlock) -> bytes:
         {
             "id": receipt.transaction_id.hex(),
             "code": receipt.code,
-            "result": names.get(receipt.code) or queries.result_name(receipt.code),
+            "result": (name := names.get(receipt.code) or queries.result_name(receipt.code)),
+            "error": None if receipt.code == 0 else name,
             "message": receipt.message,
+            "details": dict(receipt.details),
             "events": [
                 {
                     "contract": event.contract,

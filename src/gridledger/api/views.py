@@ -42,11 +42,20 @@ def event_view(event: Event) -> dict[str, Any]:
 
 
 def receipt_view(receipt: Receipt) -> dict[str, Any]:
+    """A receipt; a refused one also as ``{"error": <slug>, "message": ..., "details": {values}}``.
+
+    ``details`` holds the refusal's values by name (``{"expected": 3, "got": 5}``),
+    empty for an accepted transaction; with it the receipt can be re-encoded and
+    checked against its block's ``results_root``.
+    """
+    name = result_name(receipt.code)
     return {
         "id": receipt.transaction_id.hex(),
         "code": receipt.code,
-        "result": result_name(receipt.code),
+        "result": name,
+        "error": None if receipt.code == 0 else name,
         "message": receipt.message,
+        "details": dict(receipt.details),
         "events": [event_view(event) for event in receipt.events],
     }
 

@@ -76,8 +76,19 @@ from __future__ import annotations
 import msgspec
 
 from gridledger.contracts import market_bilateral as _bilateral  # noqa: F401 (registers methods)
+from gridledger.contracts.errors import EnergyOutOfRange, NegativeValue, PriceOutOfRange
 from gridledger.contracts.market_clearing import clear_book, reconcile_escrow
 from gridledger.contracts.market_continuous import match_on_arrival
+from gridledger.contracts.market_errors import (
+    ExpiryNotInFuture,
+    GateNotClosed,
+    InvalidSide,
+    NotOrderOwner,
+    OrderNotOpen,
+    PeriodAlreadyCleared,
+    PeriodAlreadySettled,
+    UnknownOrder,
+)
 from gridledger.contracts.market_session import Session, within_horizon
 from gridledger.contracts.market_state import (
     ESCROW,
@@ -94,8 +105,8 @@ from gridledger.contracts.market_state import (
     read_order,
     trades_for_period,
 )
-from gridledger.contracts.membership import read_member, require_role
-from gridledger.ledger import Context, ContractRejected, NotAuthorised
+from gridledger.contracts.membership import require_role
+from gridledger.ledger import Context
 from gridledger.market import Side, trade_value_micro
 
 __all__ = ["ESCROW", "NAMESPACE", "close_for_settlement", "contract"]
@@ -118,19 +129,13 @@ _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 
 def _check_order_args(args: PlaceOrderArgs) -> Side:
     if args.side not in ("buy", "sell"):
-        raise ContractRejected(NAMESPACE, f"side {args.side!r} must be 'buy' or 'sell'")
+        raise InvalidSide(args.side)
     if not 0 < args.energy_wh <= MAX_ORDER_ENERGY_WH:
-        raise ContractRejected(
-            NAMESPACE, f"energy_wh {args.energy_wh} outside [1, {MAX_ORDER_ENERGY_WH}]"
-        )
+        raise EnergyOutOfRange("energy_wh", args.energy_wh, 1, MAX_ORDER_ENERGY_WH)
     if not 0 <= args.price_micro_per_kwh <= MAX_PRICE_MICRO_PER_KWH:
-        raise ContractRejected(
-            NAMESPACE,
-            f"price_micro_per_kwh {args.price_micro_per_kwh} outside "
-            f"[0, {MAX_PRICE_MICRO_PER_KWH}]",
-        )
+        raise PriceOutOfRange(args.price_micro_per_kwh, 0, MAX_PRICE_MICRO_PER_KWH)
     if args.period < 0:
-        raise ContractRejected(NAMESPACE, f"period {args.period} is negative")
+        raise NegativeValue("period", args.period)
     return _SIDES[args.side]
 
 
@@ -148,7 +153,7 @@ def place_order(context: Context, args: PlaceOrderArgs) -> None:
     now_s = session.now_s
     expiry_s = args.expiry_s or session.period_end_s
     if expiry_s <= now_s:
-        raise ContractRejected(NAMESPACE, f"expiry_s {expiry_s} is not after now ({now_s} s)")
+        raise ExpiryNotInFuture(expiry_s, now_s)
     reconcile_escrow(session)
     sequence = session.take_sequence()
     order_id = make_order_id(args.period, sequence)
@@ -203,13 +208,11 @@ def cancel_order(context: Context, args: CancelOrderArgs) -> None:
     """Withdraw one's own open order before gate closure; its escrow is released."""
     stored = read_order(context.overlay, args.order_id)
     if stored is None:
-        raise ContractRejected(NAMESPACE, f"no order {args.order_id!r}")
+        raise UnknownOrder(args.order_id)
     if stored.owner != context.sender:
-        member = read_member(context.overlay, context.sender)
-        role = "unknown" if member is None else member.role
-        raise NotAuthorised(context.sender, role, f"cancel order {args.order_id} of {stored.owner}")
+        raise NotOrderOwner(args.order_id, stored.owner, context.sender)
     if stored.status != OrderStatus.OPEN:
-        raise ContractRejected(NAMESPACE, f"order {args.order_id} is {stored.status}, not open")
+        raise OrderNotOpen(args.order_id, stored.status)
     session = Session(context, stored.period)
     session.require_before_gate("cancellations")
     session.expire(session.now_s)
@@ -229,16 +232,9 @@ def clear(context: Context, args: ClearArgs) -> None:
     """Clear a period's book once, at or after its gate closure (any active member)."""
     session = Session(context, args.period)
     if session.now_s < session.gate_closure_s:
-        raise ContractRejected(
-            NAMESPACE,
-            f"period {args.period} cannot be cleared before its gate closure at "
-            f"{session.gate_closure_s} s (now {session.now_s} s)",
-        )
+        raise GateNotClosed(args.period, session.gate_closure_s, session.now_s)
     if session.cleared:
-        raise ContractRejected(
-            NAMESPACE,
-            f"period {args.period} was already cleared at height {session.cleared_height}",
-        )
+        raise PeriodAlreadyCleared(args.period, session.cleared_height)
     result = clear_book(session)
     session.save()
     context.emit(
@@ -259,7 +255,7 @@ def close_for_settlement(context: Context, period: int) -> list[Trade]:
     """
     session = Session(context, period)
     if session.settled:
-        raise ContractRejected(NAMESPACE, f"period {period} is already settled")
+        raise PeriodAlreadySettled(period)
     if not session.cleared:
         clear_book(session)
     session.mark_settled()

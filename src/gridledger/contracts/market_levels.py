@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 
+from gridledger.contracts.market_errors import BookInconsistent
 from gridledger.contracts.market_state import (
     NAMESPACE,
     QUEUE_CHUNK,
@@ -49,7 +50,7 @@ from gridledger.contracts.market_state import (
     read_order,
     read_prices,
 )
-from gridledger.ledger import Context, ContractRejected
+from gridledger.ledger import Context
 
 
 class BookStore:
@@ -86,7 +87,7 @@ class BookStore:
             order_id = make_order_id(self.period, sequence)
             stored = read_order(self.context.overlay, order_id)
             if stored is None:  # pragma: no cover - levels and orders are written together
-                raise ContractRejected(NAMESPACE, f"order {order_id} is indexed but missing")
+                raise BookInconsistent(self.period, f"order {order_id} is indexed but missing")
             self._orders[sequence] = stored
         return stored
 

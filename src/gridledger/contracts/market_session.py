@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import msgspec
 
+from gridledger.contracts.errors import NegativeValue
+from gridledger.contracts.market_errors import BeyondHorizon, EscrowOverdrawn, PeriodClosed
 from gridledger.contracts.market_levels import BookStore
 from gridledger.contracts.market_state import (
     ESCROW,
@@ -28,7 +30,7 @@ from gridledger.contracts.market_state import (
 from gridledger.contracts.parameters import NAMESPACE as PARAMETERS
 from gridledger.contracts.parameters import MarketParameters, ScheduledParameters
 from gridledger.contracts.tokens import move
-from gridledger.ledger import Context, ContractRejected, StateReader, decode
+from gridledger.ledger import Context, StateReader, decode
 from gridledger.market import Match, PriceBounds, trade_value_micro
 
 _SCHEDULES: dict[bytes, list[ScheduledParameters]] = {}
@@ -73,7 +75,7 @@ class Session(BookStore):
 
     def __init__(self, context: Context, period: int) -> None:
         if period < 0:
-            raise ContractRejected(NAMESPACE, f"period {period} is negative")
+            raise NegativeValue("period", period)
         super().__init__(context, period)
         self.now_s = context.timestamp_ms // 1000
         self.parameters = parameters_in_force(context.overlay, period)
@@ -117,11 +119,8 @@ class Session(BookStore):
 
     def require_before_gate(self, what: str) -> None:
         if self.now_s >= self.gate_closure_s:
-            raise ContractRejected(
-                NAMESPACE,
-                f"{what} for period {self.period} closed at {self.gate_closure_s} s "
-                f"(gate closure, {self.parameters.gate_closure_seconds} s before the period "
-                f"starts at {self.period_start_s} s); now is {self.now_s} s",
+            raise PeriodClosed(
+                what, self.period, self.gate_closure_s, self.period_start_s, self.now_s
             )
 
     def take_sequence(self) -> int:
@@ -138,9 +137,7 @@ class Session(BookStore):
     def release(self, owner: str, amount_micro: int, reason: str) -> None:
         """Pay `amount_micro` back out of escrow to `owner` (a negative amount is refused)."""
         if amount_micro < 0:
-            raise ContractRejected(
-                NAMESPACE, f"escrow would be overdrawn by {-amount_micro} ({reason})"
-            )
+            raise EscrowOverdrawn(-amount_micro, reason)
         move(self.context, ESCROW, owner, amount_micro, reason)
 
     # -- orders --------------------------------------------------------------------------
@@ -306,11 +303,7 @@ def draft_trade(match: Match) -> Trade:
 def within_horizon(session: Session, period: int) -> None:
     """Refuse periods that start more than `HORIZON_SECONDS` ahead."""
     if session.period_start_s - session.now_s > HORIZON_SECONDS:
-        raise ContractRejected(
-            NAMESPACE,
-            f"period {period} starts at {session.period_start_s} s, more than "
-            f"{HORIZON_SECONDS} s after now ({session.now_s} s)",
-        )
+        raise BeyondHorizon(period, session.period_start_s, HORIZON_SECONDS, session.now_s)
 
 
 __all__ = ["Session", "draft_trade", "parameters_in_force", "within_horizon"]
