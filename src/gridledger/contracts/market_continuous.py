@@ -47,8 +47,11 @@ class StoredLevels:
         self.arriving = arriving
 
     def best_price(self, side: Side) -> int | None:
-        """The best price of ``side``: kept in the period record, so nothing else is read."""
-        return self.session.best[_NAMES[side]]
+        """The best price of ``side``: kept in the period record, so nothing else is read.
+
+        (``side`` is a `StrEnum`: it finds the entry of its plain name.)
+        """
+        return self.session.best[side]
 
     def head(self, side: Side, price_micro_per_kwh: int) -> StoredResting:
         """The open order first in the queue at the price (closed entries are taken off)."""
@@ -94,7 +97,6 @@ def match_on_arrival(session: Session, sequence: int) -> int:
         session.now_s,
         session.bounds,
     )
-    for cancelled in result.cancelled:
-        if cancelled.sequence == sequence:
-            session.close(sequence, OrderStatus.SELF_TRADE)
+    if result.cancelled and result.cancelled[-1].sequence == sequence:
+        session.close(sequence, OrderStatus.SELF_TRADE)  # cancelling it ended the matching
     return len(result.matches)
