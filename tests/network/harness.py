@@ -193,6 +193,7 @@ class Load:
 
     def _send(self, name: str) -> None:
         from gridledger.client import ClientError, HttpClient, Wallet
+        from gridledger.client.replies import TransactionReply
 
         client = HttpClient(self.urls, timeout_s=60)
         wallet = Wallet(self.keys[name], client)
@@ -213,9 +214,9 @@ class Load:
                     time.sleep(0.2)
                     continue
                 amount += 1
-                if view.get("status") == "committed":
+                if isinstance(view, TransactionReply):
                     with self._lock:
-                        self.committed[view["id"]] = int(view["height"])
+                        self.committed[view.id] = view.height
                 else:
                     wallet.resync()
         except BaseException as error:  # pragma: no cover - reported by stop()

@@ -160,18 +160,18 @@ def test_the_same_transaction_sent_to_two_peers_is_committed_once(
     two = HttpClient(network.url("p2"), timeout_s=60)
     first = one.submit(raw)
     second = two.submit(raw)
-    assert first["id"] == second["id"]
-    tx_id = first["id"]
+    assert first.id == second.id
+    tx_id = first.id
     for name in ("p1", "p2"):
         assert wait_until(lambda n=name: transaction_height(network.url(n), tx_id))  # type: ignore[misc]
     # one more block after it, so a second copy would have had every chance to be applied
     later = Wallet(alice, one).call("tokens", "transfer", {"to": bob.address, "amount_micro": 1})
-    assert later["status"] == "committed"
+    assert later.status == "committed"
     wait_until(lambda: network.converged(["p1", "p2"]), what="the peers to converge")
     for url in (network.url("p1"), network.url("p2")):
         mine = httpx.get(f"{url}/v1/accounts/{alice.address}/transactions", timeout=10).json()
         ids = [t["id"] for t in mine["transactions"]]
-        assert ids.count(tx_id) == 1 and later["id"] in ids
+        assert ids.count(tx_id) == 1 and later.id in ids
         assert (
             httpx.get(f"{url}/v1/accounts/{bob.address}", timeout=10).json()["balance_micro"]
             == 50_000_010
