@@ -193,7 +193,8 @@ def settle(context: Context, args: SettleArgs) -> None:
     """Settle a delivery period once, after its meter window (any active member).
 
     The steps: check the period may be settled; close its market; each member's
-    statement from its trades and reading (`settlement_statements`); check that
+    statement from its trades and reading (`settlement_statements`); while the
+    regulator's offer is in force, record its trades serving unmet demand; check that
     energy balances; each account's net after debts; check that money balances
     and the grid can pay; move the money; store the statements and the record.
     """
