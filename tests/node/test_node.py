@@ -143,7 +143,7 @@ def test_non_member_may_only_call_open_methods(node: Node) -> None:
     with pytest.raises(NotAMember) as refused:
         node.submit(signed_raw("erin", 0, "tokens", "transfer", {"to": address("bob")}))
     assert address("erin") in str(refused.value)
-    application = {"name": "erin", "role": "consumer", "registration": {"purpose": "load"}}
+    application = {"name": "erin", "role": "consumer", "registration": {"customer_type": "home"}}
     node.submit(signed_raw("erin", 0, "membership", "apply", application))
     assert len(node.mempool) == 1
 
