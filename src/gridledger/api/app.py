@@ -28,6 +28,7 @@ from gridledger.api.errors import (
     transaction_error_status,
 )
 from gridledger.api.market_routes import install_market_routes
+from gridledger.api.registry_routes import install_registry_routes
 from gridledger.api.stream import stream_message, until_disconnect
 from gridledger.api.views import (
     block_view,
@@ -131,6 +132,7 @@ def create_app(node: Node, service: SoloService | None = None, close_node: bool 
     read = consistent_get(app, node)
     install_market_routes(app, node)
     install_dashboard(app, node)
+    install_registry_routes(app, node)
 
     async def wait_for(tx_id: bytes, timeout_ms: int) -> dict[str, Any]:
         future = solo.waiter(tx_id)

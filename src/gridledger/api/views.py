@@ -89,6 +89,8 @@ def transaction_view(record: TransactionRecord) -> dict[str, Any]:
 
 
 def member_view(member: Member) -> dict[str, Any]:
+    """A member: `name` is its chosen label; `registration` the technical fields; of personal
+    fields only the digests (`registration_commitments`), the data being off the chain."""
     return {
         "address": member.address,
         "public_key": member.public_key.hex(),
@@ -96,6 +98,7 @@ def member_view(member: Member) -> dict[str, Any]:
         "role": member.role,
         "status": member.status,
         "registration": plain(member.registration),
+        "registration_commitments": dict(member.registration_commitments),
         "meter_keys": list(member.meter_keys),
         "since_height": member.since_height,
         "reason": member.reason,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from gridledger.cli import bench, chain, community, demo, market, network, node, simulate
+from gridledger.cli import bench, chain, community, demo, market, member, network, node, simulate
 from gridledger.cli.common import URL_RULE
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app.command("submit")(chain.submit)
 app.add_typer(chain.show_app, name="show")
 app.command("verify")(chain.verify)
 app.add_typer(market.market_app, name="market")
+app.add_typer(member.member_app, name="member")
 app.command("simulate")(simulate.simulate_command)
 app.add_typer(network.network_app, name="network")
 app.command("demo")(demo.demo)

@@ -47,10 +47,14 @@ Value = str | int
 
 
 class DisclosureError(ValueError):
-    """A disclosure is malformed or does not match the digest it should open."""
+    """A disclosure is malformed or does not match the digest it should open.
 
-    def __init__(self, field: str, reason: str) -> None:
-        self.field, self.reason = field, reason
+    `kind` says which: ``malformed``, ``mismatch``, ``unknown_field``, ``repeated`` or
+    ``missing``.
+    """
+
+    def __init__(self, field: str, reason: str, kind: str = "malformed") -> None:
+        self.field, self.reason, self.kind = field, reason, kind
         super().__init__(f"disclosure of {field!r}: {reason}")
 
 
@@ -182,13 +186,15 @@ def open_commitments(
         disclosure = parse_disclosure(text)
         field = disclosure.field
         if field not in commitments:
-            raise DisclosureError(field, "no commitment to this field on the chain")
+            raise DisclosureError(
+                field, "no commitment to this field on the chain", "unknown_field"
+            )
         if field in opened:
-            raise DisclosureError(field, "disclosed twice")
+            raise DisclosureError(field, "disclosed twice", "repeated")
         if not hmac.compare_digest(disclosure.digest, commitments[field]):
-            raise DisclosureError(field, "does not match the digest on the chain")
+            raise DisclosureError(field, "does not match the digest on the chain", "mismatch")
         opened[field] = disclosure
     missing = sorted(set(commitments) - set(opened))
     if missing:
-        raise DisclosureError(missing[0], "committed on the chain but not disclosed")
+        raise DisclosureError(missing[0], "committed on the chain but not disclosed", "missing")
     return opened
