@@ -77,7 +77,7 @@ def body(keys: KeyPair, disclosures: list[str], **changes: Any) -> dict[str, Any
 def test_the_personal_data_reaches_the_registry_and_never_the_chain_files(
     served: tuple[str, Node, Path], http: httpx.Client
 ) -> None:
-    url, node, directory = served
+    url, _, directory = served
     keys, disclosures = applied(url, "erin", REGISTRATION)
     answer = http.post("/v1/registry/applications", json=body(keys, disclosures))
     assert answer.status_code == 201, answer.text
