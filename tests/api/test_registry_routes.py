@@ -25,7 +25,7 @@ from gridledger.node.registry import (
     sign_submission,
 )
 from tests.community import CHAIN_ID, application_of, key, make_genesis
-from tests.node.test_registry import files_holding
+from tests.files import files_holding
 
 REGISTRATION = {
     "generation_type": "solar",

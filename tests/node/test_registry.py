@@ -22,6 +22,7 @@ from gridledger.node.registry import (
     sign_submission,
 )
 from tests.community import CHAIN_ID, application_of, key
+from tests.files import files_holding
 
 NOW_MS = 1_800_000_000_000
 PERSONAL = ("Flat 3, 12 Grid Street", "household load")
@@ -55,18 +56,6 @@ def applicant(
         "",
     )
     return member, split.encoded
-
-
-def files_holding(directory: Path, needles: list[str]) -> dict[str, list[str]]:
-    """Every file under `directory` that holds one of `needles`, with the ones it holds."""
-    found: dict[str, list[str]] = {}
-    for path in sorted(directory.rglob("*")):
-        if path.is_file():
-            data = path.read_bytes()
-            held = [n for n in needles if n.encode() in data]
-            if held:
-                found[path.name] = held
-    return found
 
 
 def test_a_signed_submission_is_checked_and_opens_the_members_digests() -> None:
