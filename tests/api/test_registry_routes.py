@@ -177,3 +177,18 @@ def test_disclosures_that_do_not_match_the_chain_are_refused_naming_the_field(
         answer = http.post("/v1/registry/applications", json=body(keys, sent))
         assert refusal(answer) == (422, code), answer.text
         assert answer.json()["field"] in {"credit_record", "notes"}
+
+
+def test_an_application_with_personal_data_in_the_clear_is_refused_before_any_block(
+    served: tuple[str, Node, Path], http: httpx.Client
+) -> None:
+    _, node, directory = served
+    keys = keypair_from_name("careless", namespace="gridledger-tests")
+    careless = {"name": "careless", "role": "prosumer", "registration": REGISTRATION}
+    with HttpClient(served[0]) as client:
+        raw = Wallet(keys, client).sign("membership", "apply", careless)
+    answer = http.post("/v1/transactions", json={"transaction": raw.hex()})
+    assert refusal(answer) == (422, "personal_data_on_chain")
+    assert answer.json()["field"] == "basic_information"
+    held = files_holding(directory, PERSONAL)
+    assert not {"chain.sqlite", "chain.sqlite-wal", "chain.sqlite-shm"} & set(held), held

@@ -25,6 +25,7 @@ State (namespace ``membership``):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -271,7 +272,16 @@ class ApplyArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Digest of each personal field's disclosure; the disclosures go to the registry."""
 
 
-@contract.method(ApplyArgs, access=Access.ANYONE)
+def screen_application(args: Mapping[str, Any]) -> None:
+    """At admission: personal data in the clear never reaches a block, not even refused."""
+    registration = args.get("registration")
+    if isinstance(registration, dict):
+        for name in registration:
+            if name not in TECHNICAL_REGISTRATION_FIELDS:
+                raise PersonalDataOnChain(str(name))
+
+
+@contract.method(ApplyArgs, access=Access.ANYONE, screen=screen_application)
 def apply(context: Context, args: ApplyArgs) -> None:
     """Apply to join with a role, technical fields and digests of personal ones; the regulator
     checks the personal data off chain and decides."""
