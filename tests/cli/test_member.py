@@ -100,3 +100,26 @@ def test_approve_then_erase_leaves_no_byte_and_verify_stays_sound(community: Pat
 def test_personal_commands_need_the_regulators_registry(tmp_path: Path, community: Path) -> None:
     error = fails("member", "erase", "alice", "--dir", str(community))
     assert "registry.sqlite not found" in error and "regulator" in error
+
+
+def test_the_same_flow_against_a_running_node(served: tuple[Path, str]) -> None:
+    directory, url = served
+    ok("keys", "new", "ivan", "--dir", str(directory))
+    ok(
+        "member", "apply", "-k", "ivan", "--role", "storage", "--url", url,
+        "--field", "storage_capacity_wh=13500",
+        "--field", "basic_information=Ivan Petrov, 8 Dock Road",
+        "--field", "credit_record=thin file",
+        "--dir", str(directory),
+    )  # fmt: skip
+    secrets = ["Ivan Petrov", "8 Dock Road", "thin file"]
+    held = files_holding(directory, secrets)
+    assert held and not set(CHAIN_FILES) & set(held), held
+    ok("member", "approve", "ivan", "-k", "regulator", "--url", url, "--dir", str(directory))
+    ok("member", "erase", "ivan", "--dir", str(directory))  # while the node has the file open
+    assert files_holding(directory, secrets) == {}
+    member = ok_json("show", "member", "ivan", "--url", url, "--dir", str(directory))
+    assert (member["status"], member["registration"]) == (
+        "active",
+        {"storage_capacity_wh": 13500},
+    )

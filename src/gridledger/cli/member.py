@@ -146,8 +146,11 @@ def apply_command(
     url: str | None = UrlOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Apply to join: technical fields on the chain, personal ones only as salted digests,
-    their values sent to the regulator's registry."""
+    """Apply to join: personal fields go on the chain only as salted digests.
+
+    Technical fields (customer or generation type, capacities) are kept in the clear; the
+    personal fields' values are sent, signed, to the regulator's registry.
+    """
     keys = load_key(directory, key)
     values = read_registration(registration, fields)
     try:
@@ -222,8 +225,11 @@ def erase_command(
     directory: Path = DirOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Erase a member's personal data (GDPR art. 17) from the registry and every file of
-    the directory; the chain, which holds only digests, is unchanged."""
+    """Erase a member's personal data (GDPR art. 17); the chain is unchanged.
+
+    Deletes its rows from the registry in --dir, then empties the write-ahead log and
+    vacuums, so the bytes are in no file of the directory. The chain holds only digests.
+    """
     address = address_of(name, directory)
     registry = open_registry(directory)
     try:
@@ -278,9 +284,11 @@ def export_command(
     directory: Path = DirOption,
     url: str | None = UrlOption,
 ) -> None:
-    """Everything the community holds about a member (GDPR art. 15 and 20), as JSON: its
-    registry data (if --dir is the regulator's node), its member record, balance, orders,
-    statements, readings and transactions."""
+    """Everything the community holds about a member, as JSON (GDPR art. 15 and 20).
+
+    Its registry data (when --dir is the regulator's node), member record, balance,
+    orders, statements, readings and transactions.
+    """
     address = address_of(name, directory)
     registry_part: dict[str, Any] = {"available": False}
     if (directory / REGISTRY_FILE).exists():
