@@ -182,7 +182,7 @@ def test_disclosures_that_do_not_match_the_chain_are_refused_naming_the_field(
 def test_an_application_with_personal_data_in_the_clear_is_refused_before_any_block(
     served: tuple[str, Node, Path], http: httpx.Client
 ) -> None:
-    _, node, directory = served
+    url, _, directory = served
     keys = keypair_from_name("careless", namespace="gridledger-tests")
     careless = {"name": "careless", "role": "prosumer", "registration": REGISTRATION}
     with HttpClient(served[0]) as client:
