@@ -185,7 +185,7 @@ def test_an_application_with_personal_data_in_the_clear_is_refused_before_any_bl
     url, _, directory = served
     keys = keypair_from_name("careless", namespace="gridledger-tests")
     careless = {"name": "careless", "role": "prosumer", "registration": REGISTRATION}
-    with HttpClient(served[0]) as client:
+    with HttpClient(url) as client:
         raw = Wallet(keys, client).sign("membership", "apply", careless)
     answer = http.post("/v1/transactions", json={"transaction": raw.hex()})
     assert refusal(answer) == (422, "personal_data_on_chain")
