@@ -4,7 +4,9 @@ Brings a network up on this machine (`gridledger.node.supervisor.network_up`: 3
 nats-server processes with replicated streams, and N peers in ``nats`` ordering
 mode, each its own process with its own SQLite file), then runs ``gridledger
 bench --url <first peer> --dir <community>`` once per send rate, as a separate
-process, and reads the JSON line it ends with. The bench sends signed
+process, and reads the JSON line it ends with. The cluster runs with TLS and
+per-peer nkeys, as `network up` sets it up; ``--insecure`` runs it without both,
+to measure what they cost. The bench sends signed
 transactions to the first peer and counts a transaction when that peer reports
 it committed; after each step every peer must be on the same head (checked
 here, and written to the results).
@@ -141,6 +143,11 @@ def main() -> None:
     parser.add_argument("--block-timeout-ms", type=int, default=100)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--plot", type=Path, default=None)
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="no TLS and no nkeys on the ordering cluster (to measure what they cost)",
+    )
     args = parser.parse_args()
     rates = SWEEP_RATES if args.sweep else args.rates
     work = Path(tempfile.mkdtemp(prefix="gridledger-netbench-"))
@@ -151,6 +158,7 @@ def main() -> None:
         peers=[f"peer{i + 1}" for i in range(args.peers)],
         block_timeout_ms=args.block_timeout_ms,
         community=str(community),
+        insecure=args.insecure,
     )
     results: list[dict[str, Any]] = []
     try:

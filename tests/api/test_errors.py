@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from gridledger.api.errors import status_of_code, transaction_error_body, transaction_error_status
 from gridledger.contracts.errors import EnergyOutOfRange
 from gridledger.contracts.market_errors import NotOrderOwner, PeriodAlreadySettled
 from gridledger.ledger import NonceMismatch, ResultCode
+from gridledger.node.refusals import (
+    status_of_code,
+    transaction_error_body,
+    transaction_error_status,
+)
 
 
 @pytest.mark.parametrize(

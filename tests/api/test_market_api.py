@@ -5,7 +5,7 @@ Block time is what the contracts see, so the node runs on a clock the test moves
 a period's gate closure, into its meter window and past it. Orders, cancellations,
 clearing, readings and settlement are signed transactions sent through
 ``POST /v1/transactions`` (`Wallet` over `HttpClient`); everything is read back through the
-``/v1/market`` and ``/v1/settlement`` routes, and `LocalClient` must give the same answers.
+``/v1/market`` and ``/v1/settlement`` routes, and `EmbeddedClient` must give the same answers.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
 from gridledger.api.server import BackgroundServer
-from gridledger.client import HttpClient, LocalClient, Wallet
+from gridledger.client import EmbeddedClient, HttpClient, Wallet
 from gridledger.node import CutterConfig, Node, SQLiteStorage
 from tests.community import (
     GENESIS_TIME_MS,
@@ -70,7 +71,8 @@ class Market:
         """Sign as `name`, submit through POST /v1/transactions and wait for the commit."""
         if name not in self.wallets:
             self.wallets[name] = Wallet(key(name), self.client)
-        view = self.wallets[name].call(contract, method, args, wait=True, timeout_ms=20_000)
+        reply = self.wallets[name].call(contract, method, args, wait=True, timeout_ms=20_000)
+        view: dict[str, Any] = msgspec.to_builtins(reply)
         assert view["status"] == "committed", view
         return view
 
@@ -273,7 +275,7 @@ def test_trading_a_period_from_orders_to_statements(market: Market) -> None:
     )
 
     # the in-process client answers with the same shapes as the HTTP API
-    local = LocalClient(m.node)
+    local = EmbeddedClient(m.node)
     assert local.market_book(P) == m.client.market_book(P)
     assert local.market_orders(P, address("carol")) == m.client.market_orders(P, address("carol"))
     assert local.market_trades(P) == m.client.market_trades(P)
@@ -285,7 +287,20 @@ def test_trading_a_period_from_orders_to_statements(market: Market) -> None:
     assert local.market_order(f"{P}-0") == m.client.market_order(f"{P}-0")
     current = m.client.market_current()
     assert local.market_current() == current
-    assert current["period"] == P + 1 and current["phase"] == "delivery"
+    assert current.period == P + 1 and current.phase == "delivery"
+    # and the replies are the served JSON, key for key
+    assert msgspec.to_builtins(current) == m.get("/v1/market/current")
+    for path, answer in [
+        (f"/v1/market/periods/{P}/book", local.market_book(P)),
+        (f"/v1/market/periods/{P}/trades", local.market_trades(P)),
+        (f"/v1/settlement/periods/{P}", local.settlement(P)),
+        (
+            f"/v1/settlement/periods/{P}/statements/{address('bob')}",
+            local.statement(P, address("bob")),
+        ),
+        (f"/v1/market/orders/{P}-0", local.market_order(f"{P}-0")),
+    ]:
+        assert msgspec.to_builtins(answer) == m.get(path), path
 
 
 def test_continuous_orders_trade_on_arrival(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from gridledger.api.server import BackgroundServer
 from gridledger.client import HttpClient, Wallet
+from gridledger.client.replies import TransactionReply
 from gridledger.crypto import KeyPair, keypair_from_name
 from gridledger.crypto.disclosure import make_disclosure
 from gridledger.node import CutterConfig, Node, SQLiteStorage
@@ -63,7 +64,7 @@ def applied(url: str, name: str, registration: dict[str, Any]) -> tuple[KeyPair,
     keys = keypair_from_name(name, namespace="gridledger-tests")
     with HttpClient(url) as client:
         receipt = Wallet(keys, client).call("membership", "apply", arguments)
-    assert receipt["code"] == 0, receipt
+    assert isinstance(receipt, TransactionReply) and receipt.code == 0, receipt
     return keys, split.encoded
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from gridledger.client import ClientError, LocalClient
+from gridledger.client import ClientError, EmbeddedClient
 from gridledger.contracts import Registry, default_registry
 from gridledger.contracts.membership import check_active_member
 from gridledger.contracts.membership_errors import PersonalDataOnChain
@@ -436,21 +436,21 @@ def test_pipelined_transaction_admitted_while_its_predecessor_commits(tmp_path: 
 def test_transaction_being_committed_is_not_reported_unknown(tmp_path: Path) -> None:
     registry = PausingRegistry()
     node = Node.create(SQLiteStorage(tmp_path / "chain.sqlite"), make_genesis(), registry)
-    client = LocalClient(node)
+    client = EmbeddedClient(node)
     try:
-        tx_id = client.submit(transfer("alice", 0))["id"]
-        assert client.transaction(tx_id)["status"] == "pending"
+        tx_id = client.submit(transfer("alice", 0)).id
+        assert client.transaction(tx_id).status == "pending"
         seen: list[Any] = []
 
         def look(_: Context) -> None:  # while the block holding it executes
             try:
-                seen.append(client.transaction(tx_id)["status"])
+                seen.append(client.transaction(tx_id).status)
             except ClientError as error:
                 seen.append(error)
 
         registry.on_dispatch = look
         client.commit(T1)
-        assert client.transaction(tx_id)["status"] == "committed"
+        assert client.transaction(tx_id).status == "committed"
         assert seen == ["pending"], seen
     finally:
         node.close()

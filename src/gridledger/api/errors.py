@@ -1,11 +1,8 @@
 """How errors become HTTP responses: a status, a machine code and a sentence.
 
-Body: ``{"error": "<slug>", "message": "<what was wrong>", ...values}``.
-
-Refusals are 4xx: 403 when the sender may not do it, 409 when the state or
-the clock is in the way (already done, gate closed, window not open), 422 for
-any other contract rule, 400 for a malformed request. A contract that crashed
-(``contract_failed``) or a broken invariant is 500: nothing the caller can fix.
+Body: ``{"error": "<slug>", "message": "<what was wrong>", ...values}``. The status, slug
+and values of a node's and a transaction's refusals come from `gridledger.node.refusals`
+(which says which status each refusal gets), so the in-process client answers the same.
 """
 
 from __future__ import annotations
@@ -17,62 +14,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gridledger.ledger import ResultCode, TransactionError
-from gridledger.node import MempoolFull, NotFound
-
-STATUS_OF_CODE: dict[int, int] = {
-    ResultCode.OVERSIZED: 413,
-    ResultCode.NONCE_MISMATCH: 409,
-    ResultCode.DUPLICATE: 409,
-    ResultCode.NOT_A_MEMBER: 403,
-    ResultCode.NOT_AUTHORISED: 403,
-    ResultCode.NOT_ORDER_OWNER: 403,
-    ResultCode.NOT_OFFER_OWNER: 403,
-    ResultCode.SELF_REVOCATION: 403,
-    **dict.fromkeys(
-        (
-            ResultCode.APPLICATION_EXISTS,
-            ResultCode.MEMBER_STATUS_MISMATCH,
-            ResultCode.LAST_REGULATOR,
-            ResultCode.METER_ALREADY_BOUND,
-            ResultCode.CHANGE_NOT_IN_FUTURE,
-            ResultCode.METER_WINDOW_CLOSED,
-            ResultCode.READING_EXISTS,
-            ResultCode.BATCH_ANCHORED,
-            ResultCode.PERIOD_CLOSED,
-            ResultCode.ORDER_NOT_OPEN,
-            ResultCode.GATE_NOT_CLOSED,
-            ResultCode.PERIOD_ALREADY_CLEARED,
-            ResultCode.PERIOD_ALREADY_SETTLED,
-            ResultCode.OFFER_NOT_OPEN,
-            ResultCode.AGREEMENT_EXISTS,
-            ResultCode.METER_WINDOW_OPEN,
-            ResultCode.POSTING_CLOSED,
-        ),
-        409,
-    ),
-    **dict.fromkeys(
-        (
-            ResultCode.CONTRACT_FAILED,
-            ResultCode.ESCROW_OVERDRAWN,
-            ResultCode.BOOK_INCONSISTENT,
-            ResultCode.ENERGY_UNBALANCED,
-            ResultCode.MONEY_UNBALANCED,
-            ResultCode.CLEARING_NOT_EMPTY,
-        ),
-        500,
-    ),
-}
-FIRST_CONTRACT_CODE = ResultCode.NEGATIVE_VALUE
-"""Codes from here on are contract rules: 422 unless listed above."""
-
-
-def status_of_code(code: int) -> int:
-    """The HTTP status of a refusal with result `code` (see the module's docstring)."""
-    status = STATUS_OF_CODE.get(code)
-    if status is not None:
-        return status
-    return 422 if code >= FIRST_CONTRACT_CODE else 400
+from gridledger.ledger import TransactionError
+from gridledger.node.errors import NodeError
+from gridledger.node.refusals import (
+    node_error_body,
+    transaction_error_body,
+    transaction_error_status,
+)
 
 
 class ApiError(Exception):
@@ -84,24 +32,6 @@ class ApiError(Exception):
         self.message = message
         self.values = values
         super().__init__(message)
-
-
-def transaction_error_body(error: TransactionError | MempoolFull) -> dict[str, Any]:
-    """The error's code, message and the values it carries (``expected``, ``got``, ...)."""
-    if isinstance(error, MempoolFull):
-        return {"error": "mempool_full", "message": str(error), "limit": error.limit}
-    return {
-        **error.details,
-        "error": error.code.slug,
-        "code": int(error.code),
-        "message": str(error),
-    }
-
-
-def transaction_error_status(error: TransactionError | MempoolFull) -> int:
-    if isinstance(error, MempoolFull):
-        return 429
-    return status_of_code(error.code)
 
 
 def error_response(
@@ -122,15 +52,11 @@ async def handle_transaction_error(_: Request, error: Exception) -> JSONResponse
     return error_response(transaction_error_status(error), transaction_error_body(error))
 
 
-async def handle_not_found(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, NotFound)
-    return error_response(404, {"error": "not_found", "message": str(error), "kind": error.kind})
-
-
-async def handle_mempool_full(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, MempoolFull)
-    body = {"error": "mempool_full", "message": str(error), "limit": error.limit}
-    return error_response(429, body, {"Retry-After": "1"})
+async def handle_node_error(_: Request, error: Exception) -> JSONResponse:
+    """A node's refusal of a read (`NotFound`, `InvalidQuery`, ...) or a full mempool."""
+    assert isinstance(error, NodeError)
+    headers = {"Retry-After": "1"} if error.status == 429 else None
+    return error_response(error.status, node_error_body(error), headers)
 
 
 async def handle_validation(_: Request, error: Exception) -> JSONResponse:
@@ -155,7 +81,14 @@ async def handle_http(_: Request, error: Exception) -> JSONResponse:
 def install_error_handlers(app: Any) -> None:
     app.add_exception_handler(ApiError, handle_api_error)
     app.add_exception_handler(TransactionError, handle_transaction_error)
-    app.add_exception_handler(NotFound, handle_not_found)
-    app.add_exception_handler(MempoolFull, handle_mempool_full)
+    app.add_exception_handler(NodeError, handle_node_error)
     app.add_exception_handler(RequestValidationError, handle_validation)
     app.add_exception_handler(StarletteHTTPException, handle_http)
+
+
+__all__ = [
+    "ApiError",
+    "install_error_handlers",
+    "transaction_error_body",
+    "transaction_error_status",
+]

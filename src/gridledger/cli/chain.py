@@ -118,8 +118,8 @@ def show_members(directory: Path = DirOption, url: str | None = UrlOption) -> No
     table = Table("name", "role", "status", "address")
     with connect(url, directory) as client:
         members = client.members()
-    for member in members:
-        table.add_row(member["name"], member["role"], member["status"], member["address"])
+    for member in members.members:
+        table.add_row(member.name, member.role, member.status, member.address)
     console().print(table)
 
 

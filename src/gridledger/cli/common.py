@@ -16,17 +16,18 @@ contract refused it, or the command line was wrong), never a traceback.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
+import msgspec
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from gridledger.client import ClientError, HttpClient, LocalClient, Wallet
+from gridledger.client import ClientError, EmbeddedClient, HttpClient, Wallet
+from gridledger.client.replies import PendingReply, TransactionReply
 from gridledger.crypto import KeyPair, is_address
 from gridledger.ledger import GenesisError, load_genesis
 from gridledger.node import Node, NodeError
@@ -68,7 +69,8 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def print_json(value: Any) -> None:
-    console().print_json(json.dumps(value))
+    """`value` (replies, or plain data holding them) as indented JSON."""
+    console().print_json(msgspec.json.encode(value).decode())
 
 
 def chain_path(directory: Path) -> Path:
@@ -100,18 +102,28 @@ def peer_urls(url: str | None) -> list[str]:
     return [u.strip() for u in (url or "").split(",") if u.strip()]
 
 
-def make_client(url: str | None, directory: Path, write: bool = False) -> HttpClient | LocalClient:
-    """The client the rule picks: HTTP to the peers of `url`, else the chain in `directory`."""
+def make_client(
+    url: str | None, directory: Path, write: bool = False
+) -> HttpClient | EmbeddedClient:
+    """The client the rule picks: HTTP to the peers of `url`, else the chain in `directory`
+    (opened in this process; it holds the writer lock with `write`)."""
     peers = peer_urls(url)
     if peers:
         return HttpClient(peers)
-    return LocalClient(open_node(directory, hold_lock=write))
+    genesis_file = directory / "genesis.json"
+    if not genesis_file.exists():
+        raise fail(f"{genesis_file} not found; run `gridledger init --dir {directory}` first")
+    try:
+        genesis = load_genesis(genesis_file.read_bytes())
+        return EmbeddedClient.open(chain_path(directory), genesis, hold_lock=write)
+    except (GenesisError, NodeError) as error:
+        raise fail(str(error)) from error
 
 
 @contextlib.contextmanager
 def connect(
     url: str | None, directory: Path, write: bool = False
-) -> Iterator[HttpClient | LocalClient]:
+) -> Iterator[HttpClient | EmbeddedClient]:
     """`make_client`, closed afterwards; the client's refusals become one-line errors.
 
     `write`: the command signs and submits, so an offline chain is locked for its duration.
@@ -122,10 +134,7 @@ def connect(
     except (ClientError, KeyFileError) as error:
         raise fail(str(error)) from error
     finally:
-        if isinstance(client, HttpClient):
-            client.close()
-        else:
-            client.node.close()
+        client.close()
 
 
 def load_key(directory: Path, name: str) -> KeyPair:
@@ -147,27 +156,30 @@ def address_of(text: str, directory: Path) -> str:
 
 
 def call(
-    client: HttpClient | LocalClient,
+    client: HttpClient | EmbeddedClient,
     keys: KeyPair,
     contract: str,
     method: str,
     args: dict[str, Any],
     wait: bool = True,
-) -> dict[str, Any]:
+) -> TransactionReply | PendingReply:
     """Sign and submit; with `wait`, answer the committed receipt (which says if refused)."""
     return Wallet(keys, client).call(contract, method, args, wait=wait)
 
 
-def finish(view: dict[str, Any], as_json: bool, extra: dict[str, Any] | None = None) -> None:
+def finish(
+    view: TransactionReply | PendingReply, as_json: bool, extra: dict[str, Any] | None = None
+) -> None:
     """Print a submitted call (JSON or a line); exit 2 if its transaction was refused."""
-    refused = view.get("status") == "committed" and view.get("code") != 0
     if as_json:
-        print_json({**view, **(extra or {})})
-    elif view.get("status") != "committed":
-        console().print(f"transaction {view.get('id')} is {view.get('status')} (not committed yet)")
-    elif not refused:
+        print_json({**msgspec.to_builtins(view), **(extra or {})})
+    if not isinstance(view, TransactionReply):
+        if not as_json:
+            console().print(f"transaction {view.id} is {view.status} (not committed yet)")
+        return
+    if view.code != 0:
+        raise fail(f"refused ({view.result}): {view.message}", code=2)
+    if not as_json:
         console().print(
-            f"committed in block {view['height']} (transaction {view['id']})", highlight=False
+            f"committed in block {view.height} (transaction {view.id})", highlight=False
         )
-    if refused:
-        raise fail(f"refused ({view.get('result')}): {view.get('message')}", code=2)

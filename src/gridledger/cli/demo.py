@@ -24,6 +24,7 @@ from rich.table import Table
 from gridledger.cli.common import console, fail
 from gridledger.cli.member import send_registration
 from gridledger.client import ClientError, HttpClient, Wallet
+from gridledger.client.replies import TransactionReply
 from gridledger.contracts.registration import application
 from gridledger.crypto import generate_keypair
 from gridledger.node import CutterConfig, Node
@@ -133,28 +134,29 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
             for i, (src, dst, amount) in enumerate(payments)
         ]
         batch = client.submit_batch(raws)
-        ids = [r["id"] for r in batch["results"]]
+        ids = [r.id for r in batch.results]
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            if all(client.transaction(i)["status"] == "committed" for i in ids[-3:]):
+            if all(client.transaction(i).status == "committed" for i in ids[-3:]):
                 break
             time.sleep(0.05)
-        out.print(f"{batch['accepted']} payments submitted in one batch and committed")
+        out.print(f"{batch.accepted} payments submitted in one batch and committed")
 
         refused = erin.call(
             "tokens", "transfer", {"to": wallets["bob"].address, "amount_micro": 1_000 * UNIT}
         )
-        out.print(
-            f"erin tried to pay 1,000.00 units: [yellow]{refused['result']}[/yellow] "
-            f"- {refused['message']}"
-        )
+        if isinstance(refused, TransactionReply):
+            out.print(
+                f"erin tried to pay 1,000.00 units: [yellow]{refused.result}[/yellow] "
+                f"- {refused.message}"
+            )
 
         table = Table("member", "role", "status", "balance (units)", title="The community")
-        by_address = {m["address"]: m for m in client.members()}
+        by_address = {m.address: m for m in client.members().members}
         for name, wallet in wallets.items():
             member = by_address[wallet.address]
-            balance = client.account(wallet.address)["balance_micro"]
-            table.add_row(name, member["role"], member["status"], f"{balance / UNIT:,.2f}")
+            balance = client.account(wallet.address).balance_micro
+            table.add_row(name, member.role, member.status, f"{balance / UNIT:,.2f}")
         out.print(table)
         head = client.head()
     except (ClientError, RegistryRefusal) as error:
@@ -165,7 +167,7 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
 
     report = verify_storage(node.storage)  # type: ignore[arg-type]
     out.print(
-        f"chain height {head['height']}, head {head['hash'][:16]}…, "
+        f"chain height {head.height}, head {head.hash[:16]}…, "
         f"{report.transactions} transactions; re-verified from genesis: sound "
         f"({time.monotonic() - started:.1f} s in all)"
     )
@@ -176,7 +178,7 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
     )
     out.print("  then open http://127.0.0.1:8545/dashboard/  # the community dashboard, live")
     out.print(f"  gridledger show members --dir {directory}")
-    out.print(f"  gridledger show block {head['height']} --dir {directory}")
+    out.print(f"  gridledger show block {head.height} --dir {directory}")
     out.print(f"  gridledger verify --dir {directory}      # re-check the chain yourself")
     out.print(
         f"  gridledger member export erin --dir {directory}   # all the community holds on erin"

@@ -31,7 +31,8 @@ from gridledger.cli.common import (
     load_key,
 )
 from gridledger.cli.market_reads import names_of, number, period_or_open, print_summary
-from gridledger.client import HttpClient, LocalClient
+from gridledger.client import EmbeddedClient, HttpClient
+from gridledger.client.replies import TransactionReply
 
 market_app = typer.Typer(
     help=(
@@ -41,7 +42,7 @@ market_app = typer.Typer(
     no_args_is_help=True,
 )
 
-Client = HttpClient | LocalClient
+Client = HttpClient | EmbeddedClient
 PeriodOption = typer.Option(None, help="Delivery period (default: next open)")
 ExpiryOption = typer.Option(0, help="Expiry, seconds since the epoch (0: end of the period)")
 
@@ -69,31 +70,30 @@ def _place(
         if expiry:
             args["expiry_s"] = expiry
         view = call(client, keys, "market", "place_order", args)
+        events = view.events if isinstance(view, TransactionReply) else []
         placed = [
-            e["attributes"]
-            for e in view.get("events", [])
-            if e["contract"] == "market" and e["name"] == "order_placed"
+            e.attributes for e in events if e.contract == "market" and e.name == "order_placed"
         ]
         order = client.market_order(placed[0]["order_id"]) if placed else None
-    if as_json or order is None:
+    if as_json or order is None or not isinstance(view, TransactionReply):
         finish(view, as_json, {"order": order})
         return
     table = Table("order", "side", "period", "energy Wh", "filled Wh", "limit µ/kWh", "status")
     table.add_row(
-        order["order_id"],
-        order["side"],
-        str(order["period"]),
-        number(order["energy_wh"]),
-        number(order["filled_wh"]),
-        number(order["price_micro_per_kwh"]),
-        order["status"],
+        order.order_id,
+        order.side,
+        str(order.period),
+        number(order.energy_wh),
+        number(order.filled_wh),
+        number(order.price_micro_per_kwh),
+        order.status,
     )
     out = console()
     out.print(table)
     out.print(
         f"escrowed {number(placed[0].get('escrow_micro', 0))} µ; "
         f"{placed[0].get('trades', 0)} trade(s) on arrival; "
-        f"block {view['height']}, transaction {view['id']}",
+        f"block {view.height}, transaction {view.id}",
         highlight=False,
     )
 
@@ -162,7 +162,7 @@ def _close_period(
     with connect(url, directory, write=True) as client:
         target = period_or_open(client, period)
         view = call(client, keys, contract, method, {"period": target})
-        if not as_json and view.get("code") == 0:
+        if not as_json and isinstance(view, TransactionReply) and view.code == 0:
             report(client, target)
     finish(view, as_json)
 
@@ -170,7 +170,7 @@ def _close_period(
 def _report_clearing(client: Client, target: int) -> None:
     trades = client.market_trades(target)
     console().print(
-        f"period {target} cleared: {trades['count']} trade(s), {number(trades['traded_wh'])} Wh",
+        f"period {target} cleared: {trades.count} trade(s), {number(trades.traded_wh)} Wh",
         highlight=False,
     )
 
@@ -228,7 +228,7 @@ def reading(
     with connect(url, directory, write=True) as client:
         if period is None:  # the period that ended last, by the node's clock
             now = client.market_current()
-            period = now["clock_ms"] // 1000 // now["period_seconds"] - 1
+            period = now.clock_ms // 1000 // now.period_seconds - 1
         if period < 0:
             raise fail(f"period {period} is negative")
         message = reading_message(client.chain_id(), address, period, exported_wh, imported_wh)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from itertools import zip_longest
 from pathlib import Path
-from typing import Any
 
+import msgspec
 import typer
 from rich.table import Table
 
@@ -21,7 +21,13 @@ from gridledger.cli.common import (
     fail,
     print_json,
 )
-from gridledger.client import HttpClient, LocalClient
+from gridledger.client import EmbeddedClient, HttpClient
+from gridledger.client.market_replies import (
+    BookReply,
+    MarketCurrentReply,
+    PriceReply,
+    SettlementReply,
+)
 
 PeriodArgument = typer.Argument(
     None, help="Delivery period (default: the next period open for orders)", show_default=False
@@ -38,21 +44,25 @@ STATEMENT_COLUMNS = (
 )
 
 
+PeriodTimes = MarketCurrentReply | BookReply | PriceReply | SettlementReply
+"""A reply that says where a period is in its life (window, now_s, phase)."""
+
+
 # -- printing ----------------------------------------------------------------------------------
 
 
-def period_or_open(client: HttpClient | LocalClient, period: int | None) -> int:
+def period_or_open(client: HttpClient | EmbeddedClient, period: int | None) -> int:
     """`period`, or the next period open for orders."""
     if period is None:
-        return int(client.market_current()["open_period"])
+        return client.market_current().open_period
     if period < 0:
         raise fail(f"period {period} is negative")
     return period
 
 
-def names_of(client: HttpClient | LocalClient) -> dict[str, str]:
+def names_of(client: HttpClient | EmbeddedClient) -> dict[str, str]:
     """Member names by address, to show names instead of addresses."""
-    return {m["address"]: m["name"] for m in client.members()}
+    return {m.address: m.name for m in client.members().members}
 
 
 def who(address: str, names: dict[str, str]) -> str:
@@ -71,30 +81,30 @@ def number(value: int | None) -> str:
     return "" if value is None else f"{value:,}"
 
 
-def window_lines(view: dict[str, Any]) -> str:
-    times = view["window"]
+def window_lines(view: PeriodTimes) -> str:
+    times = view.window
     return (
-        f"phase [bold]{view['phase']}[/bold] (block time {moment(view['now_s'])})\n"
-        f"gate closure {moment(times['gate_closure_s'])}, start {moment(times['start_s'])}, "
-        f"end {moment(times['end_s'])}, meter window ends {moment(times['meter_window_end_s'])}"
+        f"phase [bold]{view.phase}[/bold] (block time {moment(view.now_s)})\n"
+        f"gate closure {moment(times.gate_closure_s)}, start {moment(times.start_s)}, "
+        f"end {moment(times.end_s)}, meter window ends {moment(times.meter_window_end_s)}"
     )
 
 
-def print_summary(view: dict[str, Any], names: dict[str, str]) -> None:
+def print_summary(view: SettlementReply, names: dict[str, str]) -> None:
     """A period's settlement summary, or that it is not settled yet."""
     out = console()
-    summary = view["summary"]
+    summary = view.summary
     if summary is None:
-        out.print(f"period {view['period']} is not settled")
+        out.print(f"period {view.period} is not settled")
         out.print(window_lines(view))
         return
     out.print(
-        f"period {view['period']} settled in block {summary['height']} by "
-        f"{who(summary['settled_by'], names)}: {summary['trades']} trade(s), "
-        f"{number(summary['traded_wh'])} Wh traded, {number(summary['exported_wh'])} Wh "
-        f"exported, {number(summary['imported_wh'])} Wh imported; grid supplied "
-        f"{number(summary['grid_supplied_wh'])} Wh and took {number(summary['grid_taken_wh'])} "
-        f"Wh; penalties {number(summary['penalties_micro'])} µ",
+        f"period {view.period} settled in block {summary.height} by "
+        f"{who(summary.settled_by, names)}: {summary.trades} trade(s), "
+        f"{number(summary.traded_wh)} Wh traded, {number(summary.exported_wh)} Wh "
+        f"exported, {number(summary.imported_wh)} Wh imported; grid supplied "
+        f"{number(summary.grid_supplied_wh)} Wh and took {number(summary.grid_taken_wh)} "
+        f"Wh; penalties {number(summary.penalties_micro)} µ",
         highlight=False,
     )
 
@@ -112,12 +122,12 @@ def current(
         print_json(view)
         return
     out = console()
-    out.print(f"current period [bold]{view['period']}[/bold] (head block {view['height']})")
+    out.print(f"current period [bold]{view.period}[/bold] (head block {view.height})")
     out.print(window_lines(view))
-    opens = view["open_window"]
+    opens = view.open_window
     out.print(
-        f"next period open for orders: [bold]{view['open_period']}[/bold], gate closes "
-        f"{moment(opens['gate_closure_s'])}"
+        f"next period open for orders: [bold]{view.open_period}[/bold], gate closes "
+        f"{moment(opens.gate_closure_s)}"
     )
 
 
@@ -133,28 +143,27 @@ def book(
     if as_json:
         print_json(view)
         return
-    flags = [name for name in ("cleared", "settled") if view[name]]
+    flags = [name for name, on in (("cleared", view.cleared), ("settled", view.settled)) if on]
     title = (
-        f"period {view['period']} book ({view['mechanism']}"
-        f"{', ' + ', '.join(flags) if flags else ''})"
+        f"period {view.period} book ({view.mechanism}{', ' + ', '.join(flags) if flags else ''})"
     )
     table = Table(
         "bid orders", "bid Wh", "bid µ/kWh", "ask µ/kWh", "ask Wh", "ask orders", title=title
     )
-    for bid, ask in zip_longest(view["bids"], view["asks"]):
+    for bid, ask in zip_longest(view.bids, view.asks):
         table.add_row(
-            number(bid and bid["orders"]),
-            number(bid and bid["residual_wh"]),
-            number(bid and bid["price_micro_per_kwh"]),
-            number(ask and ask["price_micro_per_kwh"]),
-            number(ask and ask["residual_wh"]),
-            number(ask and ask["orders"]),
+            number(bid.orders if bid else None),
+            number(bid.residual_wh if bid else None),
+            number(bid.price_micro_per_kwh if bid else None),
+            number(ask.price_micro_per_kwh if ask else None),
+            number(ask.residual_wh if ask else None),
+            number(ask.orders if ask else None),
         )
     out = console()
     out.print(table)
     out.print(
-        f"{view['open_orders']} open of {view['orders']} order(s), {view['trades']} trade(s), "
-        f"{view['offers']} offer(s)",
+        f"{view.open_orders} open of {view.orders} order(s), {view.trades} trade(s), "
+        f"{view.offers} offer(s)",
         highlight=False,
     )
     out.print(window_lines(view))
@@ -177,18 +186,18 @@ def orders(
         return
     table = Table(
         "order", "owner", "side", "energy Wh", "filled Wh", "limit µ/kWh", "status", "escrow µ",
-        title=f"period {view['period']} orders",
+        title=f"period {view.period} orders",
     )  # fmt: skip
-    for order in view["orders"]:
+    for order in view.orders:
         table.add_row(
-            order["order_id"],
-            who(order["owner"], names),
-            order["side"],
-            number(order["energy_wh"]),
-            number(order["filled_wh"]),
-            number(order["price_micro_per_kwh"]),
-            order["status"],
-            number(order["escrow_micro"]),
+            order.order_id,
+            who(order.owner, names),
+            order.side,
+            number(order.energy_wh),
+            number(order.filled_wh),
+            number(order.price_micro_per_kwh),
+            order.status,
+            number(order.escrow_micro),
         )
     console().print(table)
 
@@ -208,23 +217,22 @@ def trades(
         return
     table = Table(
         "trade", "buyer", "seller", "energy Wh", "price µ/kWh", "value µ", "how",
-        title=f"period {view['period']} trades",
+        title=f"period {view.period} trades",
     )  # fmt: skip
-    for trade in view["trades"]:
+    for trade in view.trades:
         table.add_row(
-            trade["trade_id"],
-            who(trade["buyer"], names),
-            who(trade["seller"], names),
-            number(trade["energy_wh"]),
-            number(trade["price_micro_per_kwh"]),
-            number(trade["value_micro"]),
-            f"{trade['mechanism']}/{trade['price_rule']}",
+            trade.trade_id,
+            who(trade.buyer, names),
+            who(trade.seller, names),
+            number(trade.energy_wh),
+            number(trade.price_micro_per_kwh),
+            number(trade.value_micro),
+            f"{trade.mechanism}/{trade.price_rule}",
         )
     out = console()
     out.print(table)
     out.print(
-        f"{view['count']} trade(s), {number(view['traded_wh'])} Wh, "
-        f"{number(view['value_micro'])} µ",
+        f"{view.count} trade(s), {number(view.traded_wh)} Wh, {number(view.value_micro)} µ",
         highlight=False,
     )
 
@@ -246,10 +254,10 @@ def price(
         return
     out = console()
     out.print(
-        f"period {view['period']}: [bold]{number(view['price_micro_per_kwh'])} µ/kWh[/bold] "
-        f"posted by {who(view['operator'], names)} in block {view['height']} "
-        f"(revision {view['revision']}; from a forecast supply of {number(view['supply_wh'])} "
-        f"Wh and demand of {number(view['demand_wh'])} Wh)",
+        f"period {view.period}: [bold]{number(view.price_micro_per_kwh)} µ/kWh[/bold] "
+        f"posted by {who(view.operator, names)} in block {view.height} "
+        f"(revision {view.revision}; from a forecast supply of {number(view.supply_wh)} "
+        f"Wh and demand of {number(view.demand_wh)} Wh)",
         highlight=False,
     )
     out.print(window_lines(view))
@@ -273,22 +281,22 @@ def statement(
         every = client.statements(period)
         names = {} if as_json else names_of(client)
     if as_json:
-        print_json({**summary, "statements": every["statements"]})
+        print_json({**msgspec.structs.asdict(summary), "statements": every.statements})
         return
-    if not every["settled"]:
+    if not every.settled:
         raise fail(
-            f"period {period} is not settled (phase {summary['phase']}; it can be settled from "
-            f"{moment(summary['window']['meter_window_end_s'])})"
+            f"period {period} is not settled (phase {summary.phase}; it can be settled from "
+            f"{moment(summary.window.meter_window_end_s)})"
         )
     table = Table(
         "member", "reading", *(title for title, _ in STATEMENT_COLUMNS),
         title=f"period {period} statements",
     )  # fmt: skip
-    for row in every["statements"]:
+    for row in every.statements:
         table.add_row(
-            who(row["member"], names),
-            row["reading"],
-            *(number(row[field]) for _, field in STATEMENT_COLUMNS),
+            who(row.member, names),
+            row.reading,
+            *(number(getattr(row, field)) for _, field in STATEMENT_COLUMNS),
         )
     console().print(table)
     print_summary(summary, names)
@@ -304,7 +312,7 @@ def _one_statement(
         print_json(one)
         return
     table = Table("field", "value", title=f"period {period}: {who(address, names)}")
-    for name, value in one.items():
+    for name, value in msgspec.structs.asdict(one).items():
         if name in ("member", "period"):
             continue
         table.add_row(name, number(value) if isinstance(value, int) else str(value))

@@ -39,7 +39,8 @@ from gridledger.cli.common import (
     load_key,
     print_json,
 )
-from gridledger.client import ClientError, HttpClient, LocalClient
+from gridledger.client import ClientError, EmbeddedClient, HttpClient
+from gridledger.client.replies import MemberReply, RegistrationReceivedReply, TransactionReply
 from gridledger.contracts.membership import read_member
 from gridledger.contracts.registration import application, is_personal
 from gridledger.crypto import KeyPair
@@ -61,6 +62,8 @@ member_app = typer.Typer(
 INTEGER = re.compile(r"-?[0-9]{1,19}")
 EXPORT_PERIODS = 168
 """Periods of orders and statements an export covers (the dashboard view's most: a week)."""
+EXPORT_TRANSACTIONS = 1000
+"""Latest transactions per account an export lists (the API's most per request)."""
 
 
 def now_ms() -> int:
@@ -102,29 +105,33 @@ def open_registry(directory: Path) -> PersonalDataRegistry:
 
 
 def send_registration(
-    client: HttpClient | LocalClient, keys: KeyPair, disclosures: list[str]
-) -> dict[str, Any]:
+    client: HttpClient | EmbeddedClient, keys: KeyPair, disclosures: list[str]
+) -> RegistrationReceivedReply:
     """Send the applicant's disclosures, signed by its key, to the regulator's registry.
 
-    Over HTTP: ``POST /v1/registry/applications``. Offline (an embedded node): the same
-    checks, then the registry file beside the chain is written directly.
+    Over HTTP: ``POST /v1/registry/applications``. Embedded (the node in this process): the
+    same checks, then the registry file beside the chain is written directly.
     """
     submission = sign_submission(keys, client.chain_id(), disclosures, now_ms())
     if isinstance(client, HttpClient):
         body = msgspec.to_builtins(submission)
-        return client._request("POST", "/v1/registry/applications", json=body)
+        answer = client.request("POST", "/v1/registry/applications", json=body)
+        return msgspec.json.decode(answer, type=RegistrationReceivedReply)
     node = client.node
     member = read_member(node.state, keys.address)
     try:
         opened = check_submission(submission, node.chain_id, member, submission.timestamp_ms)
     except RegistryRefusal as refusal:
-        raise ClientError(refusal.status, refusal.code, str(refusal), refusal.values) from None
+        body = {"error": refusal.code, "message": str(refusal), **refusal.values}
+        raise ClientError(refusal.http_status, refusal.code, str(refusal), body) from None
     registry = PersonalDataRegistry.beside(getattr(node.storage, "path", None))
     try:
         registry.store(keys.address, opened.values(), submission.timestamp_ms)
     finally:
         registry.close()
-    return {"address": keys.address, "fields": sorted(opened), "received_ms": now_ms()}
+    return RegistrationReceivedReply(
+        address=keys.address, fields=sorted(opened), received_ms=submission.timestamp_ms
+    )
 
 
 @member_app.command("apply")
@@ -159,22 +166,22 @@ def apply_command(
         raise fail(str(error), code=2) from error
     with connect(url, directory, write=True) as client:
         view = call(client, keys, "membership", "apply", arguments)
-        if view.get("status") == "committed" and view.get("code") == 0:
+        if isinstance(view, TransactionReply) and view.code == 0:
             sent = send_registration(client, keys, split.encoded)
             if not as_json:
                 console().print(
-                    f"sent {len(sent['fields'])} personal fields ({', '.join(sent['fields'])}) "
+                    f"sent {len(sent.fields)} personal fields ({', '.join(sent.fields)}) "
                     "to the regulator's registry; the chain holds only their digests",
                     highlight=False,
                 )
         finish(view, as_json, {"commitments": split.commitments})
 
 
-def _checked(directory: Path, address: str, member: dict[str, Any]) -> list[str]:
+def _checked(directory: Path, member: MemberReply) -> list[str]:
     """The fields whose registry data opens the member's digests; refuse otherwise."""
     registry = open_registry(directory)
     try:
-        opened = registry.check_member(address, member.get("registration_commitments", {}))
+        opened = registry.check_member(member.address, member.registration_commitments)
     except RegistryRefusal as refusal:
         raise fail(f"not approved: {refusal}") from None
     finally:
@@ -195,7 +202,7 @@ def approve_command(
     address = address_of(name, directory)
     keys = load_key(directory, key)
     with connect(url, directory, write=True) as client:
-        fields = _checked(directory, address, client.member(address))
+        fields = _checked(directory, client.member(address))
         if not as_json:
             console().print(f"checked {', '.join(fields) or 'no personal fields'}: match")
         view = call(client, keys, "membership", "approve", {"address": address, "reason": reason})
@@ -248,33 +255,27 @@ def erase_command(
         )
 
 
-def _chain_part(client: HttpClient | LocalClient, address: str) -> dict[str, Any]:
-    """What the chain holds about `address`: record, account, transactions, activity."""
+def _chain_part(client: HttpClient | EmbeddedClient, address: str) -> dict[str, Any]:
+    """What the chain holds about `address`: record, account, activity, transactions (its
+    own and its meters')."""
     member = client.member(address)
-    meters = [key_address(bytes.fromhex(meter)) for meter in member.get("meter_keys", [])]
-    accounts = [address, *meters]
-    transactions: dict[str, list[dict[str, Any]]] = {}
-    for account in accounts:
-        if isinstance(client, HttpClient):
-            rows = client.get(f"/v1/accounts/{account}/transactions", limit=1000)["transactions"]
-        else:
-            rows = [
-                {"id": tx_id.hex(), "height": height}
-                for height, _, tx_id, _ in client.node.storage.transactions_of(account, 1000)
-            ]
-        transactions[account] = [client.transaction(row["id"]) for row in rows]
-    if isinstance(client, HttpClient):
-        activity = client.get(f"/v1/dashboard/members/{address}", count=EXPORT_PERIODS)
-    else:
-        from gridledger.api.dashboard_views import member_activity_view
-
-        activity = member_activity_view(client.node, address, EXPORT_PERIODS)
-    return {
-        "member": member,
-        "account": client.account(address),
-        "activity": activity,
-        "transactions": transactions,
+    meters = [key_address(bytes.fromhex(meter)) for meter in member.meter_keys]
+    transactions = {
+        account: [
+            client.transaction(row.id)
+            for row in client.account_transactions(account, EXPORT_TRANSACTIONS).transactions
+        ]
+        for account in [address, *meters]
     }
+    part: dict[str, Any] = msgspec.to_builtins(
+        {
+            "member": member,
+            "account": client.account(address),
+            "activity": client.member_activity(address, EXPORT_PERIODS),
+            "transactions": transactions,
+        }
+    )
+    return part
 
 
 @member_app.command("export")

@@ -1,4 +1,7 @@
-"""`gridledger network up|down|status`: a NATS JetStream cluster and peers on this machine."""
+"""`gridledger network up|down|status|init`: a NATS JetStream cluster and its peers.
+
+``up`` runs them all on this machine; ``init`` writes a network for several machines.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,16 @@ import typer
 from rich.table import Table
 
 from gridledger.cli.common import URL_ENV, JsonOption, console, fail, print_json
+from gridledger.node.errors import NodeError
 from gridledger.node.keystore import KeyFileError
 from gridledger.node.network_config import NETWORK_FILE, NetworkConfigError, NetworkSpec, load_spec
-from gridledger.node.supervisor import NetworkError, network_down, network_status, network_up
+from gridledger.node.supervisor import (
+    NetworkError,
+    network_down,
+    network_init,
+    network_status,
+    network_up,
+)
 
 network_app = typer.Typer(
     help="A NATS JetStream ordering cluster and several peers on this machine.",
@@ -46,6 +56,24 @@ def up(
     out.print(f"network up in {directory}/ ({directory / NETWORK_FILE})")
     out.print(f"use it with: gridledger show head --url {peers}", highlight=False)
     out.print(f"or for every command: export {URL_ENV}={peers}", highlight=False)
+
+
+@network_app.command("init")
+def init(
+    config: Path = typer.Option(..., "--config", "-c", help="network.yaml with hosts"),
+    directory: Path = NetworkDirOption,
+) -> None:
+    """Write network.json, the CA, certificates, credentials and server configs; start nothing."""
+    try:
+        resolved = network_init(directory, load_spec(config))
+    except (NetworkConfigError, NetworkError, NodeError, KeyFileError, ValueError) as error:
+        raise fail(str(error)) from error
+    out = console()
+    for server in resolved.servers:
+        out.print(f"{server.name} on {server.host}: nats-server -c nats/{server.name}.conf")
+    for entry in resolved.peers:
+        out.print(f"{entry.name} on {entry.host}: gridledger node --peer {entry.name} ...")
+    out.print(f"written to {directory}/; copy each machine its files (README)", highlight=False)
 
 
 @network_app.command("down")

@@ -8,10 +8,9 @@ from pathlib import Path
 import typer
 
 from gridledger.cli.common import DirOption, console, fail, open_node
-from gridledger.node import CutterConfig, Node, StorageError
+from gridledger.node import CutterConfig, Node, NodeError, StorageError
 from gridledger.node.keystore import KeyFileError, read_key
-from gridledger.node.nats_ordering import NatsLog
-from gridledger.node.network_config import NetworkConfigError, load_network
+from gridledger.node.network_config import NetworkConfigError, load_network, peer_ordering_log
 from gridledger.node.ordered_service import OrderedService
 
 
@@ -29,6 +28,11 @@ def node(
     results: Path | None = typer.Option(
         None, "--results", help="Serve the simulation runs under DIR on the dashboard (read-only)"
     ),
+    insecure_ordering: bool = typer.Option(
+        False, "--insecure-ordering", help="nats: accept a cluster without TLS or credentials"
+    ),
+    tls_cert: Path | None = typer.Option(None, help="Serve the API over HTTPS: certificate"),
+    tls_key: Path | None = typer.Option(None, help="...and its private key"),
 ) -> None:
     """Run a node with its HTTP/WebSocket API; it orders solo, or as a peer of a nats network.
 
@@ -46,7 +50,7 @@ def node(
     running = open_node(directory, hold_lock=True, cutter=cutter)
     service = None
     if network is not None and peer is not None and ordering == "nats":
-        service = nats_service(running, network, peer)
+        service = nats_service(running, network, peer, insecure_ordering)
     out = console()
     out.print(
         f"node for chain [bold]{running.chain_id}[/bold] at height {running.head.height}"
@@ -54,12 +58,22 @@ def node(
     )
     out.print(f"dashboard: http://{host}:{port}/dashboard/")
     try:
-        serve_node(running, host=host, port=port, service=service, results_dir=results)
+        serve_node(
+            running,
+            host=host,
+            port=port,
+            service=service,
+            results_dir=results,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+        )
+    except ValueError as error:
+        raise fail(str(error)) from error
     finally:
         running.close()
 
 
-def nats_service(node: Node, network: Path, peer: str) -> OrderedService:
+def nats_service(node: Node, network: Path, peer: str, insecure: bool = False) -> OrderedService:
     """The ordering service of peer `peer` of the network described by `network` (network.json)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("nats").setLevel(logging.WARNING)
@@ -73,7 +87,10 @@ def nats_service(node: Node, network: Path, peer: str) -> OrderedService:
         raise fail(f"{network} is for chain {config.chain_id!r}; this chain is {node.chain_id!r}")
     if keys.public_key.hex() != entry.public_key:
         raise fail(f"{entry.key_file}: its key is not peer {peer}'s key in {network}")
-    ordering_log = NatsLog(config.nats_urls, config.chain_id, config.replicas, name=peer)
+    try:
+        ordering_log = peer_ordering_log(config, network.parent, peer, insecure)
+    except NodeError as error:
+        raise fail(str(error)) from error
     try:
         return OrderedService(node, ordering_log, config.rules, keys, config.peer_infos(), peer)
     except StorageError as error:

@@ -70,11 +70,19 @@ whose digest the chain holds. ``erasures`` records that (not what) was erased.""
 
 
 class RegistryRefusal(NodeError):
-    """A submission or a check the registry refuses: an HTTP status, a code and the values."""
+    """A submission or a check the registry refuses: an HTTP status, a code and the values
+    (`http_status` and `code` vary by case, unlike a `NodeError`'s class-wide ones)."""
 
-    def __init__(self, status: int, code: str, message: str, **values: Any) -> None:
-        self.status, self.code, self.values = status, code, values
+    status = 422
+    error = "registry_refused"
+
+    def __init__(self, http_status: int, code: str, message: str, **values: Any) -> None:
+        self.http_status, self.code, self._values = http_status, code, values
         super().__init__(message)
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return dict(self._values)
 
 
 class Submission(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

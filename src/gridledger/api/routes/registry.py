@@ -1,5 +1,5 @@
-"""``POST /v1/registry/applications``: an applicant sends its personal data to the regulator's
-node, off the chain (`gridledger.node.registry`).
+"""The regulator's registry: ``POST /v1/registry/applications``, where an applicant sends
+its personal data off the chain (`gridledger.node.registry`, docs/security.md).
 
 The body is JSON ``{"address", "public_key", "timestamp_ms", "disclosures": [...],
 "signature"}``, signed by the applicant's own key (`sign_submission`). Refusals: 413
@@ -9,18 +9,21 @@ that JSON shape, an unknown field, nested values), 400 for a malformed key or si
 ``stale_submission`` (timestamp more than 5 minutes off); 404 ``not_an_applicant``; 422
 ``disclosure_mismatch``, ``disclosure_unknown_field``, ``disclosure_missing``,
 ``disclosure_repeated`` or ``disclosure_malformed``, naming the field.
+
+The registry is never read over the API: the regulator's commands read its file.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import msgspec
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from gridledger.api.errors import ApiError
+from gridledger.api.openapi import ok, reply
+from gridledger.client.replies import RegistrationReceivedReply
 from gridledger.contracts.membership import read_member
 from gridledger.node import Node
 from gridledger.node.registry import (
@@ -46,19 +49,16 @@ async def _body(request: Request) -> bytes:
     return bytes(body)
 
 
-def install_registry_routes(
-    app: FastAPI, node: Node, registry: PersonalDataRegistry | None = None
-) -> PersonalDataRegistry:
-    """Add the registry route; the registry is the file beside the node's chain unless given."""
-    if registry is None:
-        registry = PersonalDataRegistry.beside(getattr(node.storage, "path", None))
-    app.state.registry = registry
+def router(node: Node, registry: PersonalDataRegistry | None = None) -> APIRouter:
+    """The registry route; the registry is the file beside the node's chain unless given."""
+    kept = registry or PersonalDataRegistry.beside(getattr(node.storage, "path", None))
+    routes = APIRouter(tags=["members"])
 
-    @app.post(
+    @routes.post(
         "/v1/registry/applications",
-        tags=["members"],
         summary="An applicant's personal data (signed disclosures) for the regulator's registry",
         status_code=201,
+        responses=ok(RegistrationReceivedReply, "Kept", 201),
         openapi_extra={
             "requestBody": {
                 "content": {"application/json": {"schema": msgspec.json.schema(Submission)}},
@@ -66,7 +66,7 @@ def install_registry_routes(
             }
         },
     )
-    async def submit_registration(request: Request) -> JSONResponse:
+    async def submit_registration(request: Request) -> Response:
         body = await _body(request)
         try:
             submission = msgspec.json.decode(body, type=Submission)
@@ -77,13 +77,13 @@ def install_registry_routes(
         try:
             opened = check_submission(submission, node.chain_id, member, now_ms)
         except RegistryRefusal as refusal:
-            raise ApiError(refusal.status, refusal.code, str(refusal), **refusal.values) from None
-        registry.store(submission.address, opened.values(), now_ms)
-        answer: dict[str, Any] = {
-            "address": submission.address,
-            "fields": sorted(opened),
-            "received_ms": now_ms,
-        }
-        return JSONResponse(status_code=201, content=answer)
+            raise ApiError(
+                refusal.http_status, refusal.code, str(refusal), **refusal.values
+            ) from None
+        kept.store(submission.address, opened.values(), now_ms)
+        answer = RegistrationReceivedReply(
+            address=submission.address, fields=sorted(opened), received_ms=now_ms
+        )
+        return reply(answer, status_code=201)
 
-    return registry
+    return routes
