@@ -171,5 +171,7 @@ def test_erasure_leaves_the_personal_data_in_no_file(tmp_path: Path) -> None:
     # the other member's data is untouched
     assert sorted(e.disclosure for e in keep.entries(frank.address)) == sorted(frank_disclosures)
     assert files_holding(tmp_path, ["7 Wind Row"]) == {"registry.sqlite": ["7 Wind Row"]}
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    assert REGISTRY_FILE in modes and set(modes.values()) == {0o600}  # and its -wal, -shm
     registry.close()
     keep.close()

@@ -33,6 +33,7 @@ from gridledger.bench.orders import (
 from gridledger.bench.process import NodeProcess
 from gridledger.bench.report import report_table, summarise
 from gridledger.bench.settings import AMOUNT_MICRO, WORKLOADS, BenchError
+from gridledger.node.keystore import PassphraseSource
 
 # -- entry point -----------------------------------------------------------------------------
 
@@ -47,8 +48,11 @@ def run_bench(
     directory: Path | None = None,
     drain_timeout_s: float | None = None,
     node_options: list[str] | None = None,
+    passphrase: PassphraseSource | None = None,
 ) -> int:
-    """Run the bench; 0 if every transaction committed, 1 if some failed, 2 if it could not run."""
+    """Run the bench; 0 if every transaction committed, 1 if some failed, 2 if it could not run.
+
+    `passphrase` opens the encrypted key files of `directory` (with `url`)."""
     try:
         figures = _run(
             url,
@@ -60,6 +64,7 @@ def run_bench(
             directory,
             drain_timeout_s,
             node_options,
+            passphrase,
         )
     except BenchError as error:
         console.print(f"[red]bench failed:[/red] {error}")
@@ -86,6 +91,7 @@ def _run(
     directory: Path | None,
     drain_timeout_s: float | None,
     node_options: list[str] | None,
+    passphrase: PassphraseSource | None = None,
 ) -> dict[str, Any]:
     if workload not in WORKLOADS:
         raise BenchError(f"unknown workload {workload!r}; one of {', '.join(WORKLOADS)}")
@@ -134,7 +140,7 @@ def _run(
                 chain_id = http.get(target + "/v1/head").json()["chain_id"]
                 plan = plan_for_node(http, target, run_s) if orders else None
             need = plan.max_escrow_micro if plan else AMOUNT_MICRO
-            senders = senders_of_directory(target, directory, accounts, total, need)
+            senders = senders_of_directory(target, directory, accounts, total, need, passphrase)
             started = time.perf_counter()
             raws = sign_all(chain_id, senders, total, plan.period if plan else None)
             signing_s = time.perf_counter() - started

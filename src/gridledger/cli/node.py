@@ -7,7 +7,14 @@ from pathlib import Path
 
 import typer
 
-from gridledger.cli.common import DirOption, console, fail, open_node
+from gridledger.cli.common import (
+    DirOption,
+    PassphraseFileOption,
+    console,
+    fail,
+    open_node,
+    passphrase_source,
+)
 from gridledger.node import CutterConfig, Node, NodeError, StorageError
 from gridledger.node.keystore import KeyFileError, read_key
 from gridledger.node.network_config import NetworkConfigError, load_network, peer_ordering_log
@@ -33,6 +40,7 @@ def node(
     ),
     tls_cert: Path | None = typer.Option(None, help="Serve the API over HTTPS: certificate"),
     tls_key: Path | None = typer.Option(None, help="...and its private key"),
+    passphrase_file: Path | None = PassphraseFileOption,
 ) -> None:
     """Run a node with its HTTP/WebSocket API; it orders solo, or as a peer of a nats network.
 
@@ -48,39 +56,50 @@ def node(
         raise fail(f"--results {results}: not a directory")
     cutter = CutterConfig(max_transactions=block_transactions, timeout_ms=block_timeout_ms)
     running = open_node(directory, hold_lock=True, cutter=cutter)
-    service = None
-    if network is not None and peer is not None and ordering == "nats":
-        service = nats_service(running, network, peer, insecure_ordering)
-    out = console()
-    out.print(
-        f"node for chain [bold]{running.chain_id}[/bold] at height {running.head.height}"
-        f", {ordering} ordering, API on http://{host}:{port} (docs at /docs)"
-    )
-    out.print(f"dashboard: http://{host}:{port}/dashboard/")
     try:
-        serve_node(
-            running,
-            host=host,
-            port=port,
-            service=service,
-            results_dir=results,
-            tls_cert=tls_cert,
-            tls_key=tls_key,
+        service = None
+        if network is not None and peer is not None and ordering == "nats":
+            service = nats_service(running, network, peer, insecure_ordering, passphrase_file)
+        out = console()
+        out.print(
+            f"node for chain [bold]{running.chain_id}[/bold] at height {running.head.height}"
+            f", {ordering} ordering, API on http://{host}:{port} (docs at /docs)"
         )
-    except ValueError as error:
-        raise fail(str(error)) from error
+        out.print(f"dashboard: http://{host}:{port}/dashboard/")
+        try:
+            serve_node(
+                running,
+                host=host,
+                port=port,
+                service=service,
+                results_dir=results,
+                tls_cert=tls_cert,
+                tls_key=tls_key,
+            )
+        except ValueError as error:
+            raise fail(str(error)) from error
     finally:
         running.close()
 
 
-def nats_service(node: Node, network: Path, peer: str, insecure: bool = False) -> OrderedService:
-    """The ordering service of peer `peer` of the network described by `network` (network.json)."""
+def nats_service(
+    node: Node,
+    network: Path,
+    peer: str,
+    insecure: bool = False,
+    passphrase_file: Path | None = None,
+) -> OrderedService:
+    """The ordering service of peer `peer` of the network described by `network` (network.json).
+
+    The peer's key signs its attestations; if encrypted, its passphrase comes from
+    `passphrase_file` (or ``$GRIDLEDGER_PASSPHRASE_FILE``, or a prompt on a terminal).
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("nats").setLevel(logging.WARNING)
     try:
         config = load_network(network)
         entry = config.peer(peer)
-        keys = read_key(network.parent / entry.key_file)
+        keys = read_key(network.parent / entry.key_file, passphrase_source(passphrase_file))
     except (NetworkConfigError, KeyFileError) as error:
         raise fail(str(error)) from error
     if config.chain_id != node.chain_id:

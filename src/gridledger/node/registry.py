@@ -25,6 +25,7 @@ community.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Mapping
@@ -198,6 +199,10 @@ class PersonalDataRegistry:
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
         self._lock = threading.Lock()
+        if self.path != ":memory:" and not Path(self.path).exists():
+            # personal data: readable by the node's user only (SQLite gives its -wal and -shm
+            # files the database file's mode)
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA secure_delete=ON")
         self._db.execute("PRAGMA temp_store=MEMORY")
