@@ -18,6 +18,7 @@ from gridledger.cli.common import (
 from gridledger.node import CutterConfig, Node, NodeError, StorageError
 from gridledger.node.keystore import KeyFileError, read_key
 from gridledger.node.network_config import NetworkConfigError, load_network, peer_ordering_log
+from gridledger.node.network_processes import peer_pid_file, remove_pid_file, write_pid_file
 from gridledger.node.ordered_service import OrderedService
 
 
@@ -57,10 +58,13 @@ def node(
     _check_limits(port, block_transactions, block_timeout_ms)
     cutter = CutterConfig(max_transactions=block_transactions, timeout_ms=block_timeout_ms)
     running = open_node(directory, hold_lock=True, cutter=cutter)
+    pid_file = None
     try:
         service = None
         if network is not None and peer is not None and ordering == "nats":
             service = nats_service(running, network, peer, insecure_ordering, passphrase_file)
+            pid_file = peer_pid_file(network.resolve().parent, peer)
+            write_pid_file(pid_file)  # `network down` finds a peer restarted by hand
         out = console()
 
         def banner(bound_host: str, bound_port: int) -> None:
@@ -88,6 +92,8 @@ def node(
         except ValueError as error:
             raise fail(str(error)) from error
     finally:
+        if pid_file is not None:
+            remove_pid_file(pid_file)
         running.close()
 
 
