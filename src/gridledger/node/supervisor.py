@@ -345,7 +345,10 @@ def restart_peer(directory: Path, name: str, passphrase_file: Path | None = None
     directory = directory.resolve()
     config = load_network(directory / NETWORK_FILE)
     records = [r for r in read_state(directory) if not (r.role == "peer" and r.name == name)]
-    running = [*running_records(directory), *network_processes(directory)]
+    running: list[ProcessRecord | NetworkProcess] = [
+        *running_records(directory),
+        *network_processes(directory),
+    ]
     if any(r.name == name for r in running if r.role == "peer"):
         raise NetworkError(name, "is running already")
     process = start_peer(
