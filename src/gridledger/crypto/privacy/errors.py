@@ -80,9 +80,7 @@ class DuplicateRingKey(PrivacyError):
         self.public_key = public_key
         self.first = first
         self.second = second
-        super().__init__(
-            f"ring key {public_key.hex()} appears at positions {first} and {second}"
-        )
+        super().__init__(f"ring key {public_key.hex()} appears at positions {first} and {second}")
 
 
 class SignerNotInRing(PrivacyError):

@@ -182,9 +182,7 @@ def sign(
     responses = [0] * size
     challenges = [0] * size
     following = (signer_index + 1) % size
-    challenges[following] = _challenge(
-        transcript, base_mul(alpha), mul(signer_point, alpha)
-    )
+    challenges[following] = _challenge(transcript, base_mul(alpha), mul(signer_point, alpha))
     index = following
     while index != signer_index:
         response = nonce(index)
@@ -230,7 +228,9 @@ def verify(
         for index, point in enumerate(points):
             response = signature.responses[index]
             left = add(base_mul(response), mul(point, challenge))
-            right = add(mul(_event_point(ring[index], event), response), mul(image_point, challenge))
+            right = add(
+                mul(_event_point(ring[index], event), response), mul(image_point, challenge)
+            )
             challenge = _challenge(transcript, left, right)
     except PrivacyError as error:
         raise InvalidRingSignature(f"degenerate equation: {error}") from None
