@@ -25,9 +25,7 @@ SLOW = settings(max_examples=20, deadline=None, suppress_health_check=[HealthChe
 
 def keys_of(number: int) -> StealthKeys:
     label = number.to_bytes(4, "big")
-    return StealthKeys(
-        hash_to_scalar("test-view", label), hash_to_scalar("test-spend", label)
-    )
+    return StealthKeys(hash_to_scalar("test-view", label), hash_to_scalar("test-spend", label))
 
 
 @SLOW
