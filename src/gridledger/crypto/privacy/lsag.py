@@ -1,8 +1,10 @@
 """Linkable spontaneous anonymous group (LSAG) signatures with event-scoped key images.
 
 Sources: J. K. Liu, V. K. Wei and D. S. Wong, "Linkable spontaneous anonymous
-group signature for ad hoc groups", ACISP 2004, §4; written as in "Zero to
-Monero" 2nd ed. (Koe, Alonso, Noether, 2020) §3.4, whose notation this follows.
+group signature for ad hoc groups", ACISP 2004, §4, in the compact form of
+A. Back (bLSAG) as written in "Zero to Monero" 2nd ed. (Koe, Alonso, Noether,
+2020) §3.4, whose notation this follows: one challenge and m responses, and a
+key image over a hash of the signer's own key.
 
 A ring is a list of public keys K_1..K_m (2 <= m <= `MAX_RING_SIZE` by default).
 The signer knows k_pi with K_pi = k_pi·G. Its key image is scoped to an event e

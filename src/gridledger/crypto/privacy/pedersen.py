@@ -3,7 +3,7 @@
 Source: T. P. Pedersen, "Non-interactive and information-theoretic secure
 verifiable secret sharing", CRYPTO '91, §3 (the commitment scheme E(s, t) =
 g^s h^t), written additively as in "Zero to Monero" 2nd ed. (Koe, Alonso,
-Noether, 2020) §5.3. G is secp256k1's base point and H = `GENERATOR_H`, hashed to
+Noether, 2020) ch. 5. G is secp256k1's base point and H = `GENERATOR_H`, hashed to
 the curve so that nobody knows log_G H.
 
 - Hiding, perfectly: for any v, a uniformly random blinding r makes C uniform.

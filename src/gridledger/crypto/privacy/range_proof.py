@@ -7,7 +7,7 @@ C. P. Schnorr, "Efficient signature generation by smart cards", J. Cryptology
 1991 (the proof of knowledge of a discrete log); A. Fiat and A. Shamir, CRYPTO '86
 (the challenge from a hash of the whole transcript); the bit-decomposition range
 proof built from them as in B. Schoenmakers, "Interval proofs revisited" (2005
-slides, §"bit proofs") and "Zero to Monero" 2nd ed. §5.5 (with CDS OR-proofs in
+slides, bit proofs) and "Zero to Monero" 2nd ed. ch. 5 (with CDS OR-proofs in
 place of Borromean ring signatures); the decomposition with a last weight for an
 interval that is not a power of two is the standard one (e.g. Chaabouni, Lipmaa,
 shelat, "Additive combinatorics and discrete logarithm based range protocols",

@@ -1,9 +1,9 @@
 """Dual-key stealth addresses with one-byte view tags.
 
 Sources: seed 001 eqs. (1)-(3) (P = F + S with F = Hash(rS)·G, and rS = rsG = Rs);
-CryptoNote v2.0 (N. van Saberhagen, 2013) §4.3 "Unlinkable payments" and "Zero to
-Monero" 2nd ed. (Koe, Alonso, Noether, 2020) §4.2 for the dual-key form, and
-§4.2.1 / Monero's view tags (MRL, 2022, shipped in Monero v0.18) for the tag.
+CryptoNote v2.0 (N. van Saberhagen, 2013), section "Unlinkable payments", and "Zero
+to Monero" 2nd ed. (Koe, Alonso, Noether, 2020) ch. 4 for the dual-key form;
+Monero's view tags (shipped in Monero v0.18, 2022) for the tag.
 
 A member publishes a stealth address (A, B) = (a·G, b·G): a view key a and a
 spend key b. Seed 001's single key S plays both roles; splitting them lets a
