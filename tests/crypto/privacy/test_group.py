@@ -106,6 +106,8 @@ def test_decode_point_refuses_the_identity() -> None:
     for encoding in (b"\x00", bytes(33)):
         with pytest.raises(IdentityPoint):
             decode_point(encoding)
+    with pytest.raises(WrongLength):
+        decode_point(b"")
 
 
 def first_x_off_the_curve() -> int:

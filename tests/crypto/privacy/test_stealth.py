@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridledger.crypto.privacy import (
+    InvalidOutputIndex,
     NotOurOutput,
     StealthKeys,
     derive_output,
@@ -95,3 +96,15 @@ def test_a_tampered_output_is_not_found() -> None:
 
 def test_fresh_keys_differ() -> None:
     assert generate_stealth_keys() != generate_stealth_keys()
+
+
+def test_output_indexes_outside_32_bits_are_refused_and_skipped() -> None:
+    keys = keys_of(0)
+    for index in (-1, 2**32):
+        with pytest.raises(InvalidOutputIndex) as caught:
+            derive_output(keys.address(), 777, index)
+        assert caught.value.output_index == index
+    output = derive_output(keys.address(), 777, 0)
+    spend_public = keys.address().spend_public_key
+    odd = dataclasses.replace(output, output_index=2**32)
+    assert scan([odd, output], keys.view_secret, spend_public) == [output]

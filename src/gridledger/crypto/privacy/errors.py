@@ -155,6 +155,14 @@ class OpeningMismatch(PrivacyError):
         super().__init__(f"value {value} with its blinding does not open {commitment.hex()}")
 
 
+class InvalidOutputIndex(PrivacyError):
+    """A stealth output index is not an unsigned 32-bit integer."""
+
+    def __init__(self, output_index: int) -> None:
+        self.output_index = output_index
+        super().__init__(f"output index {output_index} is not in [0, 2^32)")
+
+
 class NotOurOutput(PrivacyError):
     """A stealth output was not sent to the keys asked to spend it."""
 

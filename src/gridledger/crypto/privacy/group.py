@@ -98,10 +98,10 @@ def encode_point(point: Point) -> bytes:
 def decode_point(data: bytes) -> Point:
     """Decode a compressed point; refuse the identity, wrong lengths and points off the curve.
 
-    The identity has the one-byte SEC 1 encoding 0x00; an all-zero string of any
-    length is taken for it too and refused as the identity.
+    The identity has the one-byte SEC 1 encoding 0x00; 33 zero bytes are taken for
+    it too and refused as the identity.
     """
-    if not data.strip(b"\x00"):
+    if data in (b"\x00", bytes(POINT_LENGTH)):
         raise IdentityPoint("decode")
     if len(data) != POINT_LENGTH:
         raise WrongLength("point", POINT_LENGTH, len(data))

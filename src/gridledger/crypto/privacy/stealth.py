@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from coincurve import PublicKey
 
-from gridledger.crypto.privacy.errors import NotOurOutput, WrongLength
+from gridledger.crypto.privacy.errors import InvalidOutputIndex, NotOurOutput, WrongLength
 from gridledger.crypto.privacy.group import (
     CURVE_ORDER,
     DOMAIN_PREFIX,
@@ -52,6 +52,9 @@ from gridledger.crypto.privacy.group import (
 
 VIEW_TAG_LENGTH = 1
 """Bytes in a view tag."""
+
+MAX_OUTPUT_INDEX = 2**32 - 1
+"""Output indexes are unsigned 32-bit integers (4 bytes big-endian in the hashes)."""
 
 _VIEW_TAG_DOMAIN = DOMAIN_PREFIX + b"stealth-view-tag"
 
@@ -81,7 +84,7 @@ class StealthOutput:
     """One payment as the chain shows it.
 
     `transaction_public_key` is R = r·G, `output_index` numbers the outputs that
-    share R, `one_time_public_key` is P and `view_tag` its one-byte tag.
+    share R (0 to 2^32 - 1), `one_time_public_key` is P and `view_tag` its one-byte tag.
     """
 
     transaction_public_key: bytes
@@ -96,6 +99,8 @@ def generate_stealth_keys() -> StealthKeys:
 
 
 def _index_bytes(output_index: int) -> bytes:
+    if not 0 <= output_index <= MAX_OUTPUT_INDEX:
+        raise InvalidOutputIndex(output_index)
     return struct.pack(">I", output_index)
 
 
@@ -155,7 +160,7 @@ def scan(
             except ValueError:
                 shared_point = None
             shared_by_key[key] = shared_point
-        if shared_point is None:
+        if shared_point is None or not 0 <= output.output_index <= MAX_OUTPUT_INDEX:
             continue
         if _view_tag(shared_point, output.output_index) != output.view_tag:
             continue
