@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from coincurve import PublicKey
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridledger.crypto.privacy import (
@@ -43,6 +43,9 @@ KNOWN_MULTIPLES = {
     ),
 }
 
+# no per-example deadline: the machine is shared and the timings vary
+NO_DEADLINE = settings(deadline=None)
+
 
 @pytest.mark.parametrize("multiple", sorted(KNOWN_MULTIPLES))
 def test_known_multiples_of_the_generator(multiple: int) -> None:
@@ -68,6 +71,7 @@ def test_basic_arithmetic_vectors() -> None:
         add(GENERATOR_G, negate(GENERATOR_G))
 
 
+@NO_DEADLINE
 @given(scalars, scalars)
 def test_scalar_multiplication_distributes(a: int, b: int) -> None:
     total = (a + b) % CURVE_ORDER
@@ -77,6 +81,7 @@ def test_scalar_multiplication_distributes(a: int, b: int) -> None:
     assert mul(base_mul(a), b) == base_mul(a * b % CURVE_ORDER)
 
 
+@NO_DEADLINE
 @given(scalars)
 def test_points_and_scalars_round_trip(value: int) -> None:
     assert decode_scalar(encode_scalar(value)) == value
@@ -149,6 +154,7 @@ def test_hashes_are_domain_separated_and_framed() -> None:
     assert hash_to_point("a", b"x") != hash_to_point("b", b"x")
 
 
+@NO_DEADLINE
 @given(st.binary(max_size=64))
 def test_hash_to_point_lands_on_the_curve(data: bytes) -> None:
     point = hash_to_point("test", data)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridledger.crypto.privacy import (
@@ -20,7 +20,11 @@ from gridledger.crypto.privacy.group import add
 values = st.integers(0, 2**64 - 1)
 blindings = st.integers(1, CURVE_ORDER - 1)
 
+# no per-example deadline: the machine is shared and the timings vary
+NO_DEADLINE = settings(deadline=None)
 
+
+@NO_DEADLINE
 @given(values, blindings)
 def test_a_commitment_opens_to_its_value(value: int, blinding: int) -> None:
     commitment, opening = commit(value, blinding)
@@ -28,6 +32,7 @@ def test_a_commitment_opens_to_its_value(value: int, blinding: int) -> None:
     verify_opening(commitment, opening)
 
 
+@NO_DEADLINE
 @given(values, blindings, st.integers(1, 2**64))
 def test_a_reveal_with_another_value_is_refused(value: int, blinding: int, delta: int) -> None:
     commitment, _ = commit(value, blinding)
@@ -37,6 +42,7 @@ def test_a_reveal_with_another_value_is_refused(value: int, blinding: int, delta
     assert caught.value.commitment == commitment
 
 
+@NO_DEADLINE
 @given(values, blindings, blindings)
 def test_a_reveal_with_another_blinding_is_refused(value: int, blinding: int, other: int) -> None:
     if other == blinding:
@@ -54,6 +60,7 @@ def test_a_reveal_with_a_blinding_out_of_range_is_refused() -> None:
         verify_opening(commitment, Opening(5, opening.blinding + CURVE_ORDER))
 
 
+@NO_DEADLINE
 @given(values, st.data())
 def test_flipping_any_byte_of_a_commitment_fails(value: int, data: st.DataObject) -> None:
     commitment, opening = commit(value)
@@ -69,6 +76,7 @@ def test_commitments_are_hiding_with_fresh_blindings() -> None:
     assert commit(42)[0] != commit(42)[0]
 
 
+@NO_DEADLINE
 @given(values, blindings, values, blindings)
 def test_commitments_add_up(a: int, r: int, b: int, s: int) -> None:
     if (r + s) % CURVE_ORDER == 0:
