@@ -23,8 +23,8 @@ from gridledger.node.nats_security import check_ordering_cluster
 from gridledger.node.network_config import NetworkSpec
 from gridledger.node.supervisor import network_down, network_up, restart_peer
 from tests.network.harness import Load, NetworkDir, transaction_height, wait_until
-from tests.signing import signed_get
 from tests.node.harness import run_cli
+from tests.signing import signed_get
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +64,10 @@ def check_no_loss_no_fork(network: NetworkDir, names: list[str], load: Load) -> 
     assert committed, "the load committed nothing"
     for tx_id, height in committed.items():
         for name in names:
-            assert transaction_height(network.url(name), tx_id, network.reader) == height, (name, tx_id)
+            assert transaction_height(network.url(name), tx_id, network.reader) == height, (
+                name,
+                tx_id,
+            )
     return dict(head)
 
 

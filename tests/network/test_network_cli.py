@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 
 from gridledger.client import HttpClient, NodeUnavailable, Wallet
@@ -14,8 +13,8 @@ from gridledger.node.keystore import read_key
 from gridledger.node.nats_server import pid_alive
 from gridledger.node.supervisor import read_state
 from tests.network.harness import NetworkDir, free_port, transaction_height, wait_until
-from tests.signing import signed_get
 from tests.node.harness import run_cli
+from tests.signing import signed_get
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +60,9 @@ def test_network_up_status_down_and_a_client_failing_over_between_peers(
     alice = read_key(community / "keys" / "alice.key")
     bob = read_key(community / "keys" / "bob.key")
     dead = f"http://127.0.0.1:{free_port()}"
-    client = HttpClient([dead, network.url("north"), network.url("south")], timeout_s=60, keys=alice)
+    client = HttpClient(
+        [dead, network.url("north"), network.url("south")], timeout_s=60, keys=alice
+    )
     wallet = Wallet(alice, client)
     first = wallet.call("tokens", "transfer", {"to": bob.address, "amount_micro": 5})
     assert isinstance(first, TransactionReply) and first.code == 0

@@ -29,15 +29,15 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from gridledger.client import ClientError, HttpClient
+from gridledger.client import ClientError
 from gridledger.client.replies import TransactionReply
 from gridledger.contracts import default_registry
 from gridledger.ledger import Genesis, replay
 from gridledger.ledger import State as LedgerState
 from gridledger.node import SQLiteStorage
-from tests.signing import signed_client, signer, stream_headers
 from tests.community import FOUNDERS, address, signed_raw
 from tests.node.harness import NodeProcess, one_line, run_cli, write_community
+from tests.signing import signed_client, signer, stream_headers
 
 pytestmark = pytest.mark.slow
 
@@ -92,7 +92,9 @@ class LoadRun:
         """Collect committed transactions from the WebSocket stream until the node dies."""
         try:
             ws_url = self.url.replace("http://", "ws://") + "/v1/stream"
-            with connect(ws_url, additional_headers=stream_headers(ws_url), open_timeout=10) as socket:
+            with connect(
+                ws_url, additional_headers=stream_headers(ws_url), open_timeout=10
+            ) as socket:
                 hello = json.loads(socket.recv(timeout=10))
                 assert hello["type"] == "hello"
                 self.stream_ready.set()

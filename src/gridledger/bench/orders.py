@@ -20,9 +20,9 @@ from typing import Any
 
 import httpx
 
+from gridledger.bench.settings import BenchError
 from gridledger.client.signing import RequestSigner
 from gridledger.crypto import KeyPair
-from gridledger.bench.settings import BenchError
 
 MID_MICRO_PER_KWH = 810_000
 """Between the default feed-in price (770,000) and cap (850,000)."""

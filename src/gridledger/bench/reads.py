@@ -166,4 +166,4 @@ def reads_table(figures: dict[str, Any]) -> str:
     )
 
 
-__all__ = ["ReadRun", "drive_reads", "reads_table", "read_paths", "summarise_reads"]
+__all__ = ["ReadRun", "drive_reads", "read_paths", "reads_table", "summarise_reads"]
