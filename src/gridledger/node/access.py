@@ -196,11 +196,20 @@ def redact_members(caller: Caller, members: MembersReply) -> MembersReply:
 
 
 def redact_trade(caller: Caller, trade: TradeReply) -> TradeReply:
-    """A trade without the identities of parties other than the caller's own trades."""
+    """A trade without the identities of parties other than the caller's own trades (nor
+    the order ids, times and sequences that would lead to them)."""
     if caller.is_auditor or caller.is_self(trade.buyer) or caller.is_self(trade.seller):
         return trade
     return msgspec.structs.replace(
-        trade, buyer=WITHHELD, seller=WITHHELD, buy_order_id=WITHHELD, sell_order_id=WITHHELD
+        trade,
+        buyer=WITHHELD,
+        seller=WITHHELD,
+        buy_order_id=WITHHELD,
+        sell_order_id=WITHHELD,
+        buy_order_time_s=None,
+        sell_order_time_s=None,
+        buy_sequence=None,
+        sell_sequence=None,
     )
 
 
