@@ -22,6 +22,7 @@ from gridledger.node.nats_server import start_server, stop_pid
 from gridledger.node.network_config import NetworkSpec
 from gridledger.node.supervisor import network_up
 from tests.network.harness import NetworkDir, wait_until
+from tests.signing import signed_get
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +34,7 @@ AT_ONCE_S = 1.5
 
 
 def transfer(url: str, alice: KeyPair, to: str, chain_id: str, amount: int) -> bytes:
-    nonce = int(httpx.get(f"{url}/v1/accounts/{alice.address}", timeout=10).json()["nonce"])
+    nonce = int(signed_get(f"{url}/v1/accounts/{alice.address}", alice, timeout=10).json()["nonce"])
     args = {"to": to, "amount_micro": amount}
     return encode_transaction(make_transaction(alice, chain_id, nonce, "tokens", "transfer", args))
 
