@@ -16,6 +16,7 @@ from gridledger.ledger.blocks import (
 )
 from gridledger.ledger.encoding import (
     ENCODING_VERSION,
+    MAX_ARGUMENT_DEPTH,
     MAX_BLOCK_BYTES,
     MAX_TRANSACTION_BYTES,
     decode,
@@ -40,6 +41,7 @@ from gridledger.ledger.errors import (
     NotAuthorised,
     OversizedBlock,
     OversizedTransaction,
+    TooDeeplyNested,
     TransactionError,
     UnknownContract,
     UnknownMethod,
@@ -92,6 +94,7 @@ from gridledger.ledger.transactions import (
 __all__ = [
     "ENCODING_VERSION",
     "LEDGER_NAMESPACE",
+    "MAX_ARGUMENT_DEPTH",
     "MAX_BLOCK_BYTES",
     "MAX_TRANSACTION_BYTES",
     "ROLES",
@@ -130,6 +133,7 @@ __all__ = [
     "State",
     "StateKey",
     "StateReader",
+    "TooDeeplyNested",
     "Transaction",
     "TransactionError",
     "UnknownContract",

@@ -27,6 +27,8 @@ class ResultCode(IntEnum):
     NOT_AUTHORISED = 13
     INSUFFICIENT_FUNDS = 14
     REJECTED = 15
+    TOO_DEEPLY_NESTED = 16
+    """Arguments nest arrays and maps deeper than `encoding.MAX_ARGUMENT_DEPTH`."""
 
     @property
     def slug(self) -> str:
