@@ -27,6 +27,7 @@ from gridledger.ledger import (
     BlockHeader,
     DuplicateTransaction,
     Genesis,
+    LedgerError,
     NonceMismatch,
     Receipt,
     SignedTransaction,
@@ -40,7 +41,8 @@ from gridledger.ledger import (
     read_nonce,
     transaction_id,
 )
-from gridledger.node.errors import MempoolFull, StorageError
+from gridledger.node.errors import CorruptChain, MempoolFull, StorageError
+from gridledger.node.integrity import check_chain
 from gridledger.node.memory_storage import MemoryStorage
 from gridledger.node.mempool import Mempool, PendingTransaction
 from gridledger.node.ordering import check_block_limits
@@ -148,20 +150,40 @@ class Node:
     def open(cls, storage: Storage, registry: Registry | None = None, **options: Any) -> Node:
         """Resume from what `storage` holds: the last committed block and its state."""
         registry = registry or default_registry()
-        genesis = storage.genesis()
-        head = storage.head()
-        if genesis is None or head is None:
-            raise StorageError(
-                getattr(storage, "path", "?"), "holds no chain; run `gridledger init`"
-            )
+        path = str(getattr(storage, "path", "?"))
+        try:
+            genesis = storage.genesis()
+        except LedgerError as error:
+            raise CorruptChain(
+                0, f"the genesis document does not decode ({error})", path
+            ) from error
+        if genesis is None:
+            if storage.block_rows(0, 1):
+                raise CorruptChain(0, "no genesis document is stored", path)
+            raise StorageError(path, "holds no chain; run `gridledger init`")
+        head = cls.check_stored_chain(storage, genesis, registry)
         state = State.from_entries(storage.load_state())
         if state.state_hash() != head.state_hash:
             raise StorageError(
-                getattr(storage, "path", "?"),
+                path,
                 f"stored state does not match block {head.height}'s state hash; "
                 "run `gridledger verify` to find the damage",
             )
         return cls(storage, registry, state, head, genesis, **options)
+
+    @staticmethod
+    def check_stored_chain(storage: Storage, genesis: Genesis, registry: Registry) -> BlockHeader:
+        """Check the stored blocks' hashes and roots (`node.integrity`); return the head.
+
+        Raises `CorruptChain` naming the chain file and the first bad or missing height.
+        """
+        block0, _ = genesis_block(genesis, registry)
+        try:
+            checked = check_chain(storage, genesis.chain_id, block_hash(block0.header))
+        except CorruptChain as error:
+            path = str(getattr(storage, "path", "?"))
+            raise CorruptChain(error.height, error.reason, path) from error
+        return checked.head
 
     @classmethod
     def open_path(
@@ -183,7 +205,7 @@ class Node:
             lock.close()
         try:
             storage = SQLiteStorage(path)
-            if storage.head() is None:
+            if storage.is_empty():
                 if genesis is None:
                     raise StorageError(str(path), "holds no chain and no genesis was given")
                 node = cls.create(storage, genesis, **options)

@@ -25,12 +25,17 @@ class StorageError(NodeError):
 
 
 class CorruptChain(NodeError):
-    """What is stored does not re-verify; `height` names the first bad block."""
+    """What is stored does not re-verify; `height` names the first bad block.
 
-    def __init__(self, height: int, reason: str) -> None:
+    `path`, when given, names the chain file: a node refuses to start on it.
+    """
+
+    def __init__(self, height: int, reason: str, path: str | None = None) -> None:
         self.height = height
         self.reason = reason
-        super().__init__(f"block {height}: {reason}")
+        self.path = path
+        where = f"{path}: the chain is damaged, refusing to start: " if path else ""
+        super().__init__(f"{where}block {height}: {reason}")
 
 
 class NotFound(NodeError):
