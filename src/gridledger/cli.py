@@ -115,6 +115,11 @@ def node(
     results: Path | None = typer.Option(
         None, "--results", help="Serve the simulation runs under DIR on the dashboard (read-only)"
     ),
+    accept_rollback: bool = typer.Option(
+        False,
+        "--accept-rollback",
+        help="Serve a chain that lost acknowledged blocks (recorded in chain.rollbacks)",
+    ),
 ) -> None:
     """Run a node with its HTTP/WebSocket API; it orders solo, or as a peer of a nats network."""
     from gridledger.api import serve_node
@@ -126,7 +131,7 @@ def node(
     if results is not None and not results.is_dir():
         raise fail(f"--results {results}: not a directory")
     cutter = CutterConfig(max_transactions=block_transactions, timeout_ms=block_timeout_ms)
-    running = open_node(directory, hold_lock=True, cutter=cutter)
+    running = open_node(directory, hold_lock=True, cutter=cutter, accept_rollback=accept_rollback)
     service = None
     if network is not None and peer is not None and ordering == "nats":
         service = nats_service(running, network, peer)

@@ -41,6 +41,12 @@ from gridledger.ledger import (
     read_nonce,
     transaction_id,
 )
+from gridledger.node.acknowledged import (
+    AcknowledgedHeight,
+    Mark,
+    acknowledged_path,
+    check_acknowledged,
+)
 from gridledger.node.errors import CorruptChain, MempoolFull, StorageError
 from gridledger.node.integrity import check_chain
 from gridledger.node.memory_storage import MemoryStorage
@@ -119,6 +125,8 @@ class Node:
     listeners: list[Listener] = field(default_factory=list)
     writer_lock: IO[bytes] | None = None
     """The open lock file of a chain opened by `open_path` (released by `close`)."""
+    acknowledged: AcknowledgedHeight | None = None
+    """Where a chain opened by `open_path` records its newest committed block."""
 
     def __post_init__(self) -> None:
         self.verifier = Verifier(self.genesis.chain_id)
@@ -191,6 +199,7 @@ class Node:
         path: str | Path,
         genesis: Genesis | None = None,
         hold_lock: bool = True,
+        accept_rollback: bool = False,
         **options: Any,
     ) -> Node:
         """Open the SQLite chain at `path`, creating it from `genesis` if it is empty.
@@ -199,21 +208,39 @@ class Node:
         writer, so a second process (a node, or an offline CLI command) cannot
         append a competing block while a node runs. A short-lived command passes
         ``hold_lock=False``: it only checks that no node holds the lock.
+
+        The newest committed block is recorded beside the chain (`node.acknowledged`);
+        a chain file that lost acknowledged blocks is refused with `ChainBehind`,
+        unless `accept_rollback`, which records the loss and serves what is left.
         """
-        lock = acquire_writer_lock(Path(path))
+        accept = accept_rollback
+        chain_path = Path(path)
+        lock = acquire_writer_lock(chain_path)
         if not hold_lock:
             lock.close()
+        acknowledged: AcknowledgedHeight | None = None
+        node: Node | None = None
         try:
+            acknowledged = AcknowledgedHeight(acknowledged_path(chain_path))
             storage = SQLiteStorage(path)
             if storage.is_empty():
                 if genesis is None:
                     raise StorageError(str(path), "holds no chain and no genesis was given")
+                check_acknowledged(acknowledged, chain_path, None, storage.stored_hash, accept)
                 node = cls.create(storage, genesis, **options)
             else:
                 node = cls.open(storage, **options)
+                head = Mark(node.head.height, node.head_hash)
+                check_acknowledged(acknowledged, chain_path, head, storage.stored_hash, accept)
         except BaseException:
+            if node is not None:
+                node.close()
+            if acknowledged is not None:
+                acknowledged.close()
             lock.close()
             raise
+        node.acknowledged = acknowledged
+        acknowledged.record(node.head.height, node.head_hash)
         node.writer_lock = lock if hold_lock else None
         return node
 
@@ -389,6 +416,8 @@ class Node:
             commit_execution(self.state, execution)
             self.head = block.header
             self.head_hash = new_hash
+        if self.acknowledged is not None:  # before any listener acknowledges the block
+            self.acknowledged.record(block.header.height, new_hash)
         return CommittedBlock(block, new_hash, execution.receipts, senders)
 
     def _tell(self, committed: CommittedBlock) -> CommittedBlock:
@@ -402,6 +431,8 @@ class Node:
             return
         self._closed = True
         self.verifier.close()
+        if self.acknowledged is not None:
+            self.acknowledged.close()
         self.storage.close()
         if self.writer_lock is not None:
             self.writer_lock.close()
