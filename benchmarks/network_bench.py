@@ -4,7 +4,9 @@ Brings a network up on this machine (`gridledger.node.supervisor.network_up`: 3
 nats-server processes with replicated streams, and N peers in ``nats`` ordering
 mode, each its own process with its own SQLite file), then runs ``gridledger
 bench --url <first peer> --dir <community>`` once per send rate, as a separate
-process, and reads the JSON line it ends with. The bench sends signed
+process, and reads the JSON line it ends with. The cluster runs with TLS and
+per-peer nkeys, as `network up` sets it up; ``--insecure`` runs it without both,
+to measure what they cost. The bench sends signed
 transactions to the first peer and counts a transaction when that peer reports
 it committed; after each step every peer must be on the same head (checked
 here, and written to the results).
@@ -30,12 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import msgspec
 
-from gridledger.bench.community import bench_genesis
+from gridledger.bench.community import write_bench_community
 from gridledger.bench.orders import MARKET_PARAMETERS
-from gridledger.keystore import write_key
-from gridledger.ledger import dump_genesis
 from gridledger.node.network_config import NetworkSpec
 from gridledger.node.supervisor import gridledger_command, network_down, network_up
 
@@ -49,26 +48,14 @@ FABRIC_TABLE_14 = [
     (290, 2990, 273), (300, 3380, 273), (340, 4510, 274), (380, 5620, 277), (420, 6230, 276),
     (460, 7640, 279),
 ]  # fmt: skip
-OPENING_BALANCE_MICRO = 10**15
-"""Enough for every buy order of a whole sweep to escrow its maximum cost."""
 
 
-def write_bench_community(directory: Path, accounts: int) -> Path:
-    """A community of `accounts` funded prosumers with the orders workload's market."""
-    genesis, keys = bench_genesis(
-        accounts, chain_id="gridledger-netbench", market=MARKET_PARAMETERS
+def write_netbench_community(directory: Path, accounts: int) -> Path:
+    """A community of `accounts` funded prosumers with the orders workload's market (each
+    funded with enough for every buy order of a whole sweep to escrow its maximum cost)."""
+    write_bench_community(
+        directory, accounts, chain_id="gridledger-netbench", market=MARKET_PARAMETERS
     )
-    members = [
-        msgspec.structs.replace(m, balance_micro=OPENING_BALANCE_MICRO)
-        if m.role == "prosumer"
-        else m
-        for m in genesis.members
-    ]
-    genesis = msgspec.structs.replace(genesis, members=members)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "genesis.json").write_bytes(dump_genesis(genesis) + b"\n")
-    for i, pair in enumerate(keys):
-        write_key(directory / "keys", f"account-{i:05d}", pair)
     return directory
 
 
@@ -156,16 +143,22 @@ def main() -> None:
     parser.add_argument("--block-timeout-ms", type=int, default=100)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--plot", type=Path, default=None)
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="no TLS and no nkeys on the ordering cluster (to measure what they cost)",
+    )
     args = parser.parse_args()
     rates = SWEEP_RATES if args.sweep else args.rates
     work = Path(tempfile.mkdtemp(prefix="gridledger-netbench-"))
-    community = write_bench_community(work / "community", args.accounts)
+    community = write_netbench_community(work / "community", args.accounts)
     spec = NetworkSpec(
         chain_id="gridledger-netbench",
         servers=3,
         peers=[f"peer{i + 1}" for i in range(args.peers)],
         block_timeout_ms=args.block_timeout_ms,
         community=str(community),
+        insecure=args.insecure,
     )
     results: list[dict[str, Any]] = []
     try:

@@ -96,8 +96,8 @@ def test_stream_message_is_the_json_of_committed_view() -> None:
     import msgspec
 
     from gridledger.api.stream import stream_message
-    from gridledger.api.views import committed_view
     from gridledger.node import Node
+    from gridledger.node.views import committed_view
     from tests.community import REGISTRATIONS, address, make_genesis, signed_raw
 
     node = Node.in_memory(make_genesis())

@@ -178,8 +178,8 @@ def test_batch_as_json_and_as_msgpack(http: httpx.Client, client: HttpClient) ->
 
     # HttpClient.submit_batch speaks MessagePack
     outcome = client.submit_batch([pay(dave, to="alice")])
-    assert outcome["accepted"] == 1
-    wait_committed(http, outcome["results"][0]["id"])
+    assert outcome.accepted == 1
+    wait_committed(http, outcome.results[0].id)
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -198,7 +198,9 @@ def header_of(view: dict[str, Any]) -> BlockHeader:
 
 def receipt_of(view: dict[str, Any]) -> Receipt:
     events = [Event(e["contract"], e["name"], e["attributes"]) for e in view["events"]]
-    return Receipt(bytes.fromhex(view["id"]), view["code"], view["message"], events)
+    return Receipt(
+        bytes.fromhex(view["id"]), view["code"], view["message"], events, view["details"]
+    )
 
 
 def test_transaction_with_merkle_proofs_that_verify(
@@ -209,9 +211,14 @@ def test_transaction_with_merkle_proofs_that_verify(
     raws.append(
         pay(bob, to="carol", amount=10**12)
     )  # refused by the contract: a receipt with a message
-    assert client.submit_batch(raws)["accepted"] == 6
+    assert client.submit_batch(raws).accepted == 6
     views = [wait_committed(http, tx_id_hex(raw)) for raw in raws]
-    assert views[-1]["result"] == "insufficient_funds" and views[-1]["message"]
+    refused = views[-1]
+    assert refused["result"] == refused["error"] == "insufficient_funds" and refused["message"]
+    details = refused["details"]
+    assert (details["address"], details["required_micro"]) == (address("bob"), 10**12)
+    assert str(details["balance_micro"]) in refused["message"]
+    assert views[0]["error"] is None and views[0]["details"] == {}
 
     for raw, view in zip(raws, views, strict=True):
         header = header_of(view["block"])
@@ -231,7 +238,8 @@ def test_transaction_with_merkle_proofs_that_verify(
 
 
 def test_blocks_and_head(http: httpx.Client, client: HttpClient) -> None:
-    committed = wallet(client, "carol").call("tokens", "transfer", {"to": address("alice")})
+    reply = wallet(client, "carol").call("tokens", "transfer", {"to": address("alice")})
+    committed = msgspec.to_builtins(reply)  # the reply is the served JSON
     # refused by the contract (amount_micro is required): still committed, marked
     assert committed["status"] == "committed" and committed["result"] == "invalid_arguments"
     height = committed["height"]
@@ -280,7 +288,7 @@ def test_members_and_accounts(http: httpx.Client, client: HttpClient) -> None:
     assert after["balance_micro"] == before["balance_micro"] - 77
     assert after["nonce"] == before["nonce"] + 1
     latest = http.get(f"/v1/accounts/{address('dave')}/transactions?limit=1").json()
-    assert latest["transactions"][0]["id"] == receipt["id"]
+    assert latest["transactions"][0]["id"] == receipt.id
     assert latest["transactions"][0]["result"] == "ok"
     outsider = http.get(f"/v1/accounts/{address('erin')}").json()
     assert (outsider["balance_micro"], outsider["nonce"]) == (0, 0)

@@ -1,4 +1,5 @@
-"""The clients: `HttpClient` (with fail-over), `LocalClient` (same shapes, in process), `Wallet`."""
+"""The clients: `HttpClient` (with fail-over), `EmbeddedClient` (same replies, in process),
+`Wallet`."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import pytest
 from gridledger.api.server import BackgroundServer
 from gridledger.client import (
     ClientError,
+    EmbeddedClient,
     HttpClient,
-    LocalClient,
     NodeUnavailable,
     Wallet,
     wait_until,
 )
+from gridledger.client.replies import PendingReply, TransactionReply
 from gridledger.node import CutterConfig, Node
 from tests.community import GENESIS_TIME_MS, address, key, make_genesis, signed_raw
 from tests.node.harness import free_port
@@ -39,7 +41,7 @@ def dead_url() -> str:
 
 def test_fails_over_to_the_next_peer(url: str) -> None:
     with HttpClient([dead_url(), url]) as client:
-        assert client.head()["height"] >= 0
+        assert client.head().height >= 0
         assert client.chain_id() == make_genesis().chain_id
         assert client.urls[client._current] == url
 
@@ -68,7 +70,7 @@ def test_refusals_are_client_errors_with_the_body(url: str) -> None:
 
 def test_base_url_with_a_trailing_slash(url: str) -> None:
     with HttpClient(url + "/") as client:
-        assert client.head()["height"] >= 0
+        assert client.head().height >= 0
 
 
 def test_wallet_pipelines_nonces_and_resyncs_after_a_refusal(url: str) -> None:
@@ -79,22 +81,22 @@ def test_wallet_pipelines_nonces_and_resyncs_after_a_refusal(url: str) -> None:
             for n in range(5)
         ]
         batch = client.submit_batch(raws)
-        assert batch["accepted"] == 5
-        last = batch["results"][-1]["id"]
-        assert wait_until(lambda: client.transaction(last)["status"] == "committed", WAIT_S)
+        assert batch.accepted == 5
+        last = batch.results[-1].id
+        assert wait_until(lambda: isinstance(client.transaction(last), TransactionReply), WAIT_S)
         with pytest.raises(ClientError) as refused:
             carol.call("tokens", "no_such_method")
         assert refused.value.error == "unknown_method"
         # the refused call did not use its nonce; the wallet asks the node again
         done = carol.call("tokens", "transfer", {"to": address("dave"), "amount_micro": 9})
-        assert done["status"] == "committed" and done["code"] == 0
-        assert done["transaction"]["nonce"] == 5
+        assert isinstance(done, TransactionReply) and done.code == 0
+        assert done.transaction["nonce"] == 5
 
 
 def test_wallet_refusal_while_its_transactions_are_pending() -> None:
     node = Node.in_memory(make_genesis())
     try:
-        wallet = Wallet(key("alice"), LocalClient(node))
+        wallet = Wallet(key("alice"), EmbeddedClient(node))
         for amount in (1, 2):
             wallet.call("tokens", "transfer", {"to": address("bob"), "amount_micro": amount}, False)
         with pytest.raises(ClientError):
@@ -102,21 +104,21 @@ def test_wallet_refusal_while_its_transactions_are_pending() -> None:
         pending = wallet.call(
             "tokens", "transfer", {"to": address("bob"), "amount_micro": 3}, False
         )
-        assert pending["status"] == "pending"
+        assert isinstance(pending, PendingReply)
     finally:
         node.close()
 
 
 def test_local_client_answers_like_the_http_client(url: str) -> None:
-    """A `LocalClient` over an identical node gives the same JSON for the same questions."""
+    """An `EmbeddedClient` over an identical node gives the same replies for the same questions."""
     node = Node.in_memory(make_genesis())
-    local = LocalClient(node)
+    local = EmbeddedClient(node)
     with HttpClient(url) as remote:
         assert local.chain_id() == remote.chain_id()
         assert local.members() == remote.members()
         assert local.member(address("alice")) == remote.member(address("alice"))
         assert local.block(0) == remote.block(0)
-        assert local.head().keys() == remote.head().keys()
+        assert type(local.head()) is type(remote.head())
         assert local.account(address("erin")) == remote.account(address("erin"))
         for client in (local, remote):
             with pytest.raises(ClientError) as missing:
@@ -128,13 +130,45 @@ def test_local_client_answers_like_the_http_client(url: str) -> None:
 
     wallet = Wallet(key("bob"), local)
     pending = wallet.call("tokens", "transfer", {"to": address("alice"), "amount_micro": 3}, False)
-    assert pending["status"] == "pending" and local.transaction(pending["id"]) == pending
+    assert isinstance(pending, PendingReply) and local.transaction(pending.id) == pending
     assert local.commit(GENESIS_TIME_MS + 1_000) == [1]
-    committed = local.transaction(pending["id"])
-    assert committed["status"] == "committed" and committed["height"] == 1
+    committed = local.transaction(pending.id)
+    assert isinstance(committed, TransactionReply) and committed.height == 1
     with pytest.raises(ClientError) as refused:
         local.submit(signed_raw("bob", 0, "tokens", "transfer", {}))
     assert (refused.value.status, refused.value.error) == (409, "nonce_mismatch")
     with pytest.raises(TypeError):
-        LocalClient(object())
+        EmbeddedClient(object())  # type: ignore[arg-type]
     node.close()
+
+
+def test_embedded_refusals_carry_what_the_api_answers(url: str) -> None:
+    """A node view's refusal reaches both clients with the same status, slug and values."""
+    node = Node.in_memory(make_genesis())
+    local = EmbeddedClient(node)
+    try:
+        with HttpClient(url) as remote:
+            asks = [
+                lambda c: c.market_book(-1),
+                lambda c: c.market_orders(1, "nobody"),
+                lambda c: c.market_order("x" * 65),
+                lambda c: c.market_price(10**6),
+                lambda c: c.statement(10**6, address("alice")),
+                lambda c: c.member(address("erin")),
+                lambda c: c.block(-1),
+                lambda c: c.periods(count=0),
+            ]
+            for ask in asks:
+                with pytest.raises(ClientError) as over_http:
+                    ask(remote)
+                with pytest.raises(ClientError) as in_process:
+                    ask(local)
+                http_error, local_error = over_http.value, in_process.value
+                assert (local_error.status, local_error.error) == (
+                    http_error.status,
+                    http_error.error,
+                )
+                assert local_error.body == http_error.body
+                assert 400 <= local_error.status < 500
+    finally:
+        node.close()

@@ -5,7 +5,7 @@ Block time is what the contracts see, so the node runs on a clock the test moves
 a period's gate closure, into its meter window and past it. Orders, cancellations,
 clearing, readings and settlement are signed transactions sent through
 ``POST /v1/transactions`` (`Wallet` over `HttpClient`); everything is read back through the
-``/v1/market`` and ``/v1/settlement`` routes, and `LocalClient` must give the same answers.
+``/v1/market`` and ``/v1/settlement`` routes, and `EmbeddedClient` must give the same answers.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
 from gridledger.api.server import BackgroundServer
-from gridledger.client import HttpClient, LocalClient, Wallet
+from gridledger.client import EmbeddedClient, HttpClient, Wallet
 from gridledger.node import CutterConfig, Node, SQLiteStorage
 from tests.community import (
     GENESIS_TIME_MS,
@@ -70,7 +71,8 @@ class Market:
         """Sign as `name`, submit through POST /v1/transactions and wait for the commit."""
         if name not in self.wallets:
             self.wallets[name] = Wallet(key(name), self.client)
-        view = self.wallets[name].call(contract, method, args, wait=True, timeout_ms=20_000)
+        reply = self.wallets[name].call(contract, method, args, wait=True, timeout_ms=20_000)
+        view: dict[str, Any] = msgspec.to_builtins(reply)
         assert view["status"] == "committed", view
         return view
 
@@ -154,7 +156,12 @@ def test_trading_a_period_from_orders_to_statements(market: Market) -> None:
     assert m.get(f"/v1/market/orders/{P}-4")["status"] == "cancelled"
     assert m.get(f"/v1/market/periods/{P}/book")["bids"] == [level(820_000, 1100, 2)]
     refused = m.call("dave", "market", "cancel_order", {"order_id": f"{P}-0"})
-    assert refused["result"] == "not_authorised"
+    assert refused["result"] == refused["error"] == "not_order_owner"
+    assert refused["details"] == {
+        "order_id": f"{P}-0",
+        "owner": address("alice"),
+        "sender": address("dave"),
+    }
 
     m.ok(
         "bob",
@@ -172,7 +179,8 @@ def test_trading_a_period_from_orders_to_statements(market: Market) -> None:
     # -- gate closure: no more orders; the book is cleared (high-low, midpoint prices)
     m.clock.at(gate_closure_s(P))
     late = m.call("dave", "market", "place_order", order_args("buy", 100, 800_000, P))
-    assert late["result"] == "rejected" and "gate closure" in late["message"]
+    assert late["error"] == "period_closed" and "gate closure" in late["message"]
+    assert late["details"]["gate_closure_s"] == gate_closure_s(P)
     assert m.get(f"/v1/market/periods/{P}/book")["phase"] == "gate_closed"
     m.ok("alice", "market", "clear", {"period": P})
 
@@ -201,7 +209,7 @@ def test_trading_a_period_from_orders_to_statements(market: Market) -> None:
         reading_args("alice-meter-1", "alice", P, 1000, 0),
     )
     early = m.call("carol", "settlement", "settle", {"period": P})
-    assert early["result"] == "rejected" and "meter window" in early["message"]
+    assert early["error"] == "meter_window_open" and "meter window" in early["message"]
     summary = m.get(f"/v1/settlement/periods/{P}")
     assert (summary["settled"], summary["summary"], summary["phase"]) == (False, None, "metering")
     assert m.get(f"/v1/settlement/periods/{P}/statements") == {
@@ -258,7 +266,8 @@ def test_trading_a_period_from_orders_to_statements(market: Market) -> None:
 
     assert m.get(f"/v1/market/periods/{P}/book")["settled"]
     again = m.call("alice", "settlement", "settle", {"period": P})
-    assert again["result"] == "rejected" and "already settled" in again["message"]
+    assert again["error"] == "period_already_settled" and "already settled" in again["message"]
+    assert again["details"] == {"period": P}
 
     # nobody else traded or metered: no statement for dave
     assert_error(
@@ -266,7 +275,7 @@ def test_trading_a_period_from_orders_to_statements(market: Market) -> None:
     )
 
     # the in-process client answers with the same shapes as the HTTP API
-    local = LocalClient(m.node)
+    local = EmbeddedClient(m.node)
     assert local.market_book(P) == m.client.market_book(P)
     assert local.market_orders(P, address("carol")) == m.client.market_orders(P, address("carol"))
     assert local.market_trades(P) == m.client.market_trades(P)
@@ -278,7 +287,20 @@ def test_trading_a_period_from_orders_to_statements(market: Market) -> None:
     assert local.market_order(f"{P}-0") == m.client.market_order(f"{P}-0")
     current = m.client.market_current()
     assert local.market_current() == current
-    assert current["period"] == P + 1 and current["phase"] == "delivery"
+    assert current.period == P + 1 and current.phase == "delivery"
+    # and the replies are the served JSON, key for key
+    assert msgspec.to_builtins(current) == m.get("/v1/market/current")
+    for path, answer in [
+        (f"/v1/market/periods/{P}/book", local.market_book(P)),
+        (f"/v1/market/periods/{P}/trades", local.market_trades(P)),
+        (f"/v1/settlement/periods/{P}", local.settlement(P)),
+        (
+            f"/v1/settlement/periods/{P}/statements/{address('bob')}",
+            local.statement(P, address("bob")),
+        ),
+        (f"/v1/market/orders/{P}-0", local.market_order(f"{P}-0")),
+    ]:
+        assert msgspec.to_builtins(answer) == m.get(path), path
 
 
 def test_continuous_orders_trade_on_arrival(tmp_path: Path) -> None:

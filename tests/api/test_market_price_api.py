@@ -1,6 +1,6 @@
 """``GET /v1/market/periods/{period}/price``: the price the operator posted with the pricing
 contract (seed 003), read back over HTTP from a real node over SQLite, and through
-`LocalClient` with the same answers.
+`EmbeddedClient` with the same answers.
 
 The operator posts with a signed ``pricing.post_price`` through ``POST /v1/transactions``;
 block time is the test's clock, so postings land before the period's gate closure.
@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 
 from gridledger.api.server import BackgroundServer
-from gridledger.client import ClientError, HttpClient, LocalClient
+from gridledger.client import ClientError, EmbeddedClient, HttpClient
 from gridledger.node import CutterConfig, Node, SQLiteStorage
 from tests.api.test_market_api import WAIT_S, Clock, Market, assert_error
 from tests.community import GENESIS_TIME_MS, NEXT_PERIOD, address, gate_closure_s, make_genesis
@@ -65,16 +66,17 @@ def test_a_posted_price_and_its_revision_are_readable(priced: Market) -> None:
     m.ok("operator", "pricing", "post_price", price_args(P, 812_345, 5000, 5500))
     again = m.get(f"/v1/market/periods/{P}/price")
     assert (again["price_micro_per_kwh"], again["revision"]) == (812_345, 1)
-    assert m.client.market_price(P) == again
-    assert LocalClient(m.node).market_price(P) == again
+    assert msgspec.to_builtins(m.client.market_price(P)) == again
+    assert EmbeddedClient(m.node).market_price(P) == m.client.market_price(P)
 
 
 def test_a_refused_posting_leaves_nothing_posted(priced: Market) -> None:
     m = priced
     refused = m.call("alice", "pricing", "post_price", price_args(P, 800_000))
-    assert refused["code"] != 0
+    assert refused["error"] == "not_authorised"
     outside = m.call("operator", "pricing", "post_price", price_args(P, 900_000))
-    assert outside["code"] != 0
+    assert outside["error"] == "price_outside_band"
+    assert outside["details"]["price"] == 900_000
     assert_error(m.http.get(f"/v1/market/periods/{P}/price"), 404, "not_found", "no price", str(P))
 
 
@@ -88,7 +90,7 @@ def test_no_price_and_bad_periods_are_4xx(priced: Market) -> None:
     assert_error(m.http.get(big), 400, "invalid_request", "64 bits")
     assert_error(m.http.get("/v1/market/periods/soon/price"), 422, "invalid_request", "period")
     with pytest.raises(ClientError) as raised:
-        LocalClient(m.node).market_price(P + 3)
+        EmbeddedClient(m.node).market_price(P + 3)
     assert raised.value.status == 404 and raised.value.body["kind"] == "price"
     spec = m.get("/openapi.json")
     assert "get" in spec["paths"]["/v1/market/periods/{period}/price"]

@@ -169,7 +169,8 @@ def test_cancel_releases_escrow_and_only_the_owner_may_cancel(community: Communi
     assert community.balance("carol") == 1_200_000
     order_id = f"{P}-0"
     r = run_at(community, T0 + 1, "dave", "market", "cancel_order", {"order_id": order_id})
-    assert r.code == ResultCode.NOT_AUTHORISED
+    assert r.code == ResultCode.NOT_ORDER_OWNER
+    assert r.details == {"order_id": order_id, "owner": address("carol"), "sender": address("dave")}
     r = run_at(community, T0 + 2, "carol", "market", "cancel_order", {"order_id": order_id})
     assert r.ok, r.message
     assert community.balance("carol") == 2_000_000
@@ -177,7 +178,8 @@ def test_cancel_releases_escrow_and_only_the_owner_may_cancel(community: Communi
     stored = read_order(community.state, order_id)
     assert stored is not None and (stored.status, stored.escrow_micro) == ("cancelled", 0)
     r = run_at(community, T0 + 3, "carol", "market", "cancel_order", {"order_id": order_id})
-    assert r.code == ResultCode.REJECTED and "cancelled, not open" in r.message
+    assert r.code == ResultCode.ORDER_NOT_OPEN and "cancelled, not open" in r.message
+    assert r.details == {"order_id": order_id, "order_status": "cancelled"}
 
 
 def test_expiry_releases_escrow_when_the_book_is_next_touched(community: Community) -> None:
@@ -213,12 +215,19 @@ def test_orders_after_gate_closure_and_for_past_periods_are_refused(community: C
     r = place(community, GATE - 1, "carol", "buy", 100, 800_000, P)
     assert r.ok, r.message
     r = place(community, GATE, "carol", "buy", 100, 800_000, P)
-    assert r.code == ResultCode.REJECTED
+    assert r.code == ResultCode.PERIOD_CLOSED
     assert f"closed at {GATE} s" in r.message and f"now is {GATE} s" in r.message
+    assert r.details == {
+        "action": "orders",
+        "period": P,
+        "gate_closure_s": GATE,
+        "period_start_s": P * 3600,
+        "now_s": GATE,
+    }
     r = place(community, GATE + 1, "alice", "sell", 100, 800_000, P - 1)
-    assert r.code == ResultCode.REJECTED and "closed at" in r.message
+    assert r.code == ResultCode.PERIOD_CLOSED and "closed at" in r.message
     r = run_at(community, GATE + 2, "carol", "market", "cancel_order", {"order_id": f"{P}-0"})
-    assert r.code == ResultCode.REJECTED and "cancellations" in r.message
+    assert r.code == ResultCode.PERIOD_CLOSED and "cancellations" in r.message
 
 
 def test_order_validation_and_roles(community: Community) -> None:
@@ -227,23 +236,29 @@ def test_order_validation_and_roles(community: Community) -> None:
     r = place(community, T0 + 1, "operator", "buy", 100, 800_000, P)
     assert r.code == ResultCode.NOT_AUTHORISED
     r = place(community, T0 + 2, "carol", "hold", 100, 800_000, P)
-    assert r.code == ResultCode.REJECTED and "'hold'" in r.message
+    assert r.code == ResultCode.INVALID_SIDE and "'hold'" in r.message
     r = place(community, T0 + 3, "carol", "buy", 0, 800_000, P)
-    assert r.code == ResultCode.REJECTED and "energy_wh 0" in r.message
+    assert r.code == ResultCode.ENERGY_OUT_OF_RANGE and "energy_wh 0" in r.message
+    assert (r.details["energy_wh"], r.details["minimum_wh"]) == (0, 1)
+    r = place(community, T0 + 3, "carol", "buy", 100, -1, P)
+    assert r.code == ResultCode.PRICE_OUT_OF_RANGE and "price -1 micro/kWh" in r.message
+    r = place(community, T0 + 3, "carol", "buy", 100, 800_000, -1)
+    assert r.code == ResultCode.NEGATIVE_VALUE
+    assert r.details == {"field": "period", "value": -1}
     r = place(community, T0 + 4, "carol", "buy", 100, 800_000, P, expiry_s=T0)
-    assert r.code == ResultCode.REJECTED and "expiry_s" in r.message
+    assert r.code == ResultCode.EXPIRY_NOT_IN_FUTURE and "expiry_s" in r.message
     r = place(community, T0 + 5, "carol", "buy", 100, 800_000, P + 24 * 8)
-    assert r.code == ResultCode.REJECTED and "more than" in r.message
+    assert r.code == ResultCode.BEYOND_HORIZON and "more than" in r.message
     r = run_at(community, T0 + 6, "erin", "market", "place_order", order_args("buy", 1, 1, P))
     assert r.code == ResultCode.NOT_A_MEMBER
 
 
 def test_clear_only_once_and_only_after_gate_closure(community: Community) -> None:
     r = run_at(community, GATE - 1, "carol", "market", "clear", {"period": P})
-    assert r.code == ResultCode.REJECTED and f"gate closure at {GATE} s" in r.message
+    assert r.code == ResultCode.GATE_NOT_CLOSED and f"gate closure at {GATE} s" in r.message
     assert run_at(community, GATE, "carol", "market", "clear", {"period": P}).ok
     r = run_at(community, GATE + 1, "alice", "market", "clear", {"period": P})
-    assert r.code == ResultCode.REJECTED and "already cleared" in r.message
+    assert r.code == ResultCode.PERIOD_ALREADY_CLEARED and "already cleared" in r.message
     book = read_period(community.state, P)
     assert book is not None and book.cleared
 
@@ -289,7 +304,7 @@ def test_only_the_regulator_changes_parameters_and_only_for_future_periods(
     now_period = T0 // 3600
     past = {"from_period": now_period, "parameters": {"cap_price_micro_per_kwh": 800_000}}
     r = run_at(community, T0 + 1, "regulator", "parameters", "change_market", past)
-    assert r.code == ResultCode.REJECTED and "not in the future" in r.message
+    assert r.code == ResultCode.CHANGE_NOT_IN_FUTURE and "not in the future" in r.message
     assert run_at(community, T0 + 2, "regulator", "parameters", "change_market", change).ok
     assert parameters_for(community.state, P).cap_price_micro_per_kwh == 800_000
     assert parameters_for(community.state, P - 1).cap_price_micro_per_kwh == 850_000

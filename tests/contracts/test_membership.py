@@ -116,8 +116,9 @@ def test_an_application_missing_a_required_field_is_refused_naming_it(
 ) -> None:
     registration = {k: v for k, v in REGISTRATIONS[role].items() if k != field}
     receipt = community.apply_as("erin", role, registration)
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.REGISTRATION_INCOMPLETE
     assert field in receipt.message and role in receipt.message
+    assert receipt.details == {"role": role, "missing": field}
     assert community.member("erin") is None
     assert community.nonce("erin") == 1  # the refusal consumed the nonce
 
@@ -133,11 +134,6 @@ def test_an_application_missing_a_required_field_is_refused_naming_it(
         ("consumer", {"credit_record": True}, "credit_record must be text or an integer"),
         ("consumer", {"notes": None}, "notes must be text or an integer"),
         ("consumer", {"purpose": "x" * (MAX_TEXT + 1)}, f"over {MAX_TEXT} characters"),
-        (
-            "consumer",
-            {f"extra_{i}": i for i in range(MAX_REGISTRATION_FIELDS)},
-            f"at most {MAX_REGISTRATION_FIELDS}",
-        ),
     ],
 )
 def test_bad_registration_values_are_refused(
@@ -145,8 +141,22 @@ def test_bad_registration_values_are_refused(
 ) -> None:
     registration = {**REGISTRATIONS[role], **registration_change}
     receipt = community.apply_as("erin", role, registration)
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.INVALID_REGISTRATION_FIELD
     assert fragment in receipt.message
+    assert receipt.details["field"] == next(iter(registration_change))
+    assert community.member("erin") is None
+
+
+def test_a_registration_with_too_many_fields_is_refused(community: Community) -> None:
+    registration_change = {f"extra_{i}": i for i in range(MAX_REGISTRATION_FIELDS)}
+    registration = {**REGISTRATIONS["consumer"], **registration_change}
+    receipt = community.apply_as("erin", "consumer", registration)
+    assert receipt.code == ResultCode.REGISTRATION_TOO_LARGE
+    assert f"at most {MAX_REGISTRATION_FIELDS}" in receipt.message
+    assert receipt.details == {
+        "fields": len(registration),
+        "maximum_fields": MAX_REGISTRATION_FIELDS,
+    }
     assert community.member("erin") is None
 
 
@@ -165,7 +175,7 @@ def test_roles_that_cannot_be_applied_for_are_refused(community: Community, role
     receipt = community.run(
         "erin", "membership", "apply", apply_args("erin", role, REGISTRATIONS["consumer"])
     )
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.ROLE_NOT_APPLICABLE
     assert repr(role) in receipt.message
     assert community.member("erin") is None
 
@@ -175,14 +185,14 @@ def test_names_must_be_1_to_100_characters(community: Community, name: str) -> N
     receipt = community.run(
         "erin", "membership", "apply", apply_args(name, "consumer", REGISTRATIONS["consumer"])
     )
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.TEXT_LENGTH_OUT_OF_RANGE
     assert "1 to 100" in receipt.message
 
 
 def test_an_applicant_cannot_apply_twice_while_pending(community: Community) -> None:
     assert community.apply_as("erin", "consumer").ok
     receipt = community.apply_as("erin", "prosumer")
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.APPLICATION_EXISTS
     assert "already pending" in receipt.message
     member = community.member("erin")
     assert member is not None and member.role == "consumer"
@@ -190,7 +200,7 @@ def test_an_applicant_cannot_apply_twice_while_pending(community: Community) -> 
 
 def test_an_active_member_cannot_apply_again(community: Community) -> None:
     receipt = community.apply_as("alice", "consumer")
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.APPLICATION_EXISTS
     assert "already active" in receipt.message
     alice = community.member("alice")
     assert alice is not None and alice.role == "prosumer"
@@ -243,7 +253,7 @@ def test_an_outsider_cannot_decide(community: Community) -> None:
 def test_the_regulator_rejects_with_a_reason(community: Community) -> None:
     assert community.apply_as("erin", "consumer").ok
     no_reason = community.run("regulator", "membership", "reject", {"address": address("erin")})
-    assert no_reason.code == ResultCode.REJECTED
+    assert no_reason.code == ResultCode.REASON_REQUIRED
     assert "needs a reason" in no_reason.message
     receipt = community.run(
         "regulator", "membership", "reject", {"address": address("erin"), "reason": "bad credit"}
@@ -261,24 +271,24 @@ def test_the_regulator_rejects_with_a_reason(community: Community) -> None:
 
 
 @pytest.mark.parametrize(
-    "target, fragment",
+    "target, fragment, expected",
     [
-        ("not-an-address", "is not an address"),
-        (address("frank"), "has not applied"),
-        (address("alice"), "is active, not pending"),
+        ("not-an-address", "is not an address", ResultCode.INVALID_ADDRESS),
+        (address("frank"), "has not applied", ResultCode.UNKNOWN_APPLICANT),
+        (address("alice"), "is active, not pending", ResultCode.MEMBER_STATUS_MISMATCH),
     ],
 )
 def test_approve_needs_a_pending_applicant(
-    community: Community, target: str, fragment: str
+    community: Community, target: str, fragment: str, expected: ResultCode
 ) -> None:
     receipt = community.run("regulator", "membership", "approve", {"address": target})
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == expected
     assert fragment in receipt.message
 
 
 def test_the_regulator_revokes_an_active_member(community: Community) -> None:
     no_reason = community.run("regulator", "membership", "revoke", {"address": address("dave")})
-    assert no_reason.code == ResultCode.REJECTED and "needs a reason" in no_reason.message
+    assert no_reason.code == ResultCode.REASON_REQUIRED and "needs a reason" in no_reason.message
     receipt = community.run(
         "regulator", "membership", "revoke", {"address": address("dave"), "reason": "meter fraud"}
     )
@@ -290,19 +300,19 @@ def test_the_regulator_revokes_an_active_member(community: Community) -> None:
     assert "revoked" in refused.message
     # a revoked member cannot come back by applying again
     again = community.apply_as("dave", "consumer")
-    assert again.code == ResultCode.REJECTED and "already revoked" in again.message
+    assert again.code == ResultCode.APPLICATION_EXISTS and "already revoked" in again.message
     # and cannot be paid
     payment = community.run(
         "carol", "tokens", "transfer", {"to": address("dave"), "amount_micro": 1}
     )
-    assert payment.code == ResultCode.REJECTED and "revoked" in payment.message
+    assert payment.code == ResultCode.MEMBER_NOT_ACTIVE and "revoked" in payment.message
 
 
 def test_the_regulator_cannot_revoke_itself(community: Community) -> None:
     receipt = community.run(
         "regulator", "membership", "revoke", {"address": address("regulator"), "reason": "x"}
     )
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.SELF_REVOCATION
     assert "cannot revoke itself" in receipt.message
     regulator = community.member("regulator")
     assert regulator is not None and regulator.status == "active"
@@ -313,7 +323,7 @@ def test_revoking_a_pending_applicant_is_refused(community: Community) -> None:
     receipt = community.run(
         "regulator", "membership", "revoke", {"address": address("erin"), "reason": "x"}
     )
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.MEMBER_STATUS_MISMATCH
     assert "pending, not active" in receipt.message
 
 
@@ -334,7 +344,7 @@ def test_a_member_exits_and_can_no_longer_transact(community: Community) -> None
 
 def test_the_last_regulator_cannot_exit(community: Community) -> None:
     receipt = community.run("regulator", "membership", "exit", {})
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.LAST_REGULATOR
     assert "last regulator" in receipt.message
     regulator = community.member("regulator")
     assert regulator is not None and regulator.status == "active"
@@ -345,7 +355,7 @@ def test_a_regulator_may_exit_while_another_is_active() -> None:
     community = Community.create(make_genesis(founders=founders))
     assert community.run("regulator", "membership", "exit", {}).ok
     receipt = community.run("regulator2", "membership", "exit", {})
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.LAST_REGULATOR
     assert "last regulator" in receipt.message
 
 
@@ -357,7 +367,7 @@ def test_a_revoked_regulator_does_not_count_as_another_regulator() -> None:
     )
     assert revoke.ok, revoke.message
     receipt = community.run("regulator", "membership", "exit", {})
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.LAST_REGULATOR
 
 
 # --- meters -----------------------------------------------------------------------------------
@@ -391,7 +401,7 @@ def test_meter_keys_are_stored_in_lower_case(community: Community) -> None:
     again = community.run(
         "operator", "membership", "bind_meter", {"member": address("dave"), "meter_key": meter}
     )
-    assert again.code == ResultCode.REJECTED
+    assert again.code == ResultCode.METER_ALREADY_BOUND
 
 
 @pytest.mark.parametrize("installer", ["alice", "carol"])
@@ -410,7 +420,7 @@ def test_members_cannot_bind_meters(community: Community, installer: str) -> Non
         (SMALL_ORDER_KEY_HEX, "small order"),
         ("00" * 32, "small order"),
         ("ab" * 31, "length 31"),
-        ("not hex at all", "is not hex"),
+        ("not hex at all", "not hex"),
     ],
 )
 def test_unusable_meter_keys_are_refused(
@@ -420,7 +430,7 @@ def test_unusable_meter_keys_are_refused(
     receipt = community.run(
         "operator", "membership", "bind_meter", {"member": address("carol"), "meter_key": meter_key}
     )
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.INVALID_METER_KEY
     assert fragment in receipt.message
     after = dict(community.state.items())
     assert {k for k in after if before.get(k) != after[k]} == {
@@ -441,7 +451,7 @@ def test_a_meter_key_cannot_be_bound_twice(community: Community, second_owner: s
         "bind_meter",
         {"member": address(second_owner), "meter_key": meter},
     )
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.METER_ALREADY_BOUND
     assert meter in receipt.message and address("carol") in receipt.message
     assert member_of_meter(community.state, meter) == address("carol")
     owner = community.member(second_owner)
@@ -456,7 +466,7 @@ def test_a_genesis_meter_cannot_be_bound_again(community: Community) -> None:
         "bind_meter",
         {"member": address("bob"), "meter_key": meter_key_hex("alice-meter-1")},
     )
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.METER_ALREADY_BOUND
     assert address("alice") in receipt.message
 
 
@@ -479,7 +489,7 @@ def test_unbinding_frees_a_meter_for_another_member(community: Community) -> Non
 def test_unbinding_an_unknown_meter_is_refused(community: Community) -> None:
     meter = meter_key_hex("nobody's meter")
     receipt = community.run("operator", "membership", "unbind_meter", {"meter_key": meter})
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.METER_NOT_BOUND
     assert "not bound" in receipt.message
 
 
@@ -496,8 +506,9 @@ def test_a_meter_cannot_be_bound_to_a_member_who_is_not_active(community: Commun
     receipt = community.run(
         "operator", "membership", "bind_meter", {"member": address("erin"), "meter_key": meter}
     )
-    assert not receipt.ok
+    assert receipt.code == ResultCode.MEMBER_NOT_ACTIVE
     assert address("erin") in receipt.message and "pending" in receipt.message
+    assert receipt.details == {"address": address("erin"), "member_status": "pending"}
     assert member_of_meter(community.state, meter) is None
 
 
@@ -508,7 +519,7 @@ def test_a_refused_meter_binding_cannot_be_replayed_later(community: Community) 
         "operator", "membership", "bind_meter", {"member": address("erin"), "meter_key": meter}
     )
     _, refused = community.commit([bind])
-    assert not refused.receipts[0].ok
+    assert refused.receipts[0].code == ResultCode.MEMBER_NOT_ACTIVE
     assert community.run("regulator", "membership", "approve", {"address": address("erin")}).ok
     _, replayed = community.commit([bind])  # anyone holding the old bytes can resubmit them
     assert replayed.receipts[0].code == ResultCode.NONCE_MISMATCH
@@ -525,7 +536,7 @@ def test_a_genesis_meter_in_upper_case_cannot_be_bound_twice() -> None:
     receipt = community.run(
         "operator", "membership", "bind_meter", {"member": address("bob"), "meter_key": meter}
     )
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.METER_ALREADY_BOUND
 
 
 # --- only active members transact -------------------------------------------------------------

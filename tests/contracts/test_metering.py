@@ -62,12 +62,13 @@ def test_a_reading_signed_by_a_meter_not_bound_to_the_member_is_rejected(
     # bob-meter-1 is bound to nobody
     args = reading_args("bob-meter-1", "alice", P, 1500, 200)
     receipt = run_at(community, OPENS, "alice", "metering", "record_reading", args)
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.METER_MISMATCH
     assert "not bound to any member" in receipt.message
+    assert receipt.details["bound_to"] == ""
     # alice's meter vouching for bob
     args = reading_args("alice-meter-1", "bob", P, 1500, 200)
     receipt = run_at(community, OPENS + 1, "bob", "metering", "record_reading", args)
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.METER_MISMATCH
     assert f"bound to {address('alice')}, not to {address('bob')}" in receipt.message
     assert read_reading(community.state, P, address("bob")) is None
 
@@ -76,17 +77,26 @@ def test_a_reading_with_a_forged_signature_is_rejected(community: Community) -> 
     args = reading_args("alice-meter-1", "alice", P, 1500, 200)
     args["exported_wh"] = 9999  # the meter signed 1500
     receipt = run_at(community, OPENS, "alice", "metering", "record_reading", args)
-    assert receipt.code == ResultCode.REJECTED and "does not verify" in receipt.message
+    assert (
+        receipt.code == ResultCode.INVALID_READING_SIGNATURE
+        and "does not verify" in receipt.message
+    )
 
 
 def test_readings_outside_the_window_are_rejected(community: Community) -> None:
     args = reading_args("alice-meter-1", "alice", P, 1500, 200)
     receipt = run_at(community, OPENS - 1, "alice", "metering", "record_reading", args)
-    assert receipt.code == ResultCode.REJECTED
-    assert f"from {OPENS} to {CLOSES} (s), now is {OPENS - 1}" in receipt.message
+    assert receipt.code == ResultCode.METER_WINDOW_CLOSED
+    assert f"from {OPENS} s to {CLOSES} s; now is {OPENS - 1} s" in receipt.message
+    assert receipt.details == {
+        "period": P,
+        "opens_s": OPENS,
+        "closes_s": CLOSES,
+        "now_s": OPENS - 1,
+    }
     receipt = run_at(community, CLOSES, "alice", "metering", "record_reading", args)
-    assert receipt.code == ResultCode.REJECTED
-    assert f"now is {CLOSES}" in receipt.message
+    assert receipt.code == ResultCode.METER_WINDOW_CLOSED
+    assert f"now is {CLOSES} s" in receipt.message
     assert read_reading(community.state, P, address("alice")) is None
     assert GENESIS_TIME_MS // 1000 < OPENS
 
@@ -96,7 +106,7 @@ def test_a_second_reading_is_rejected(community: Community) -> None:
     assert run_at(community, OPENS, "alice", "metering", "record_reading", first).ok
     second = reading_args("alice-meter-1", "alice", P, 2500, 0)
     receipt = run_at(community, OPENS + 1, "alice", "metering", "record_reading", second)
-    assert receipt.code == ResultCode.REJECTED and "cannot be replaced" in receipt.message
+    assert receipt.code == ResultCode.READING_EXISTS and "cannot be replaced" in receipt.message
     reading = read_reading(community.state, P, address("alice"))
     assert reading is not None and reading.exported_wh == 1500
 

@@ -66,7 +66,7 @@ def test_price_can_be_replaced_until_gate_closure_then_is_firm(community: Commun
     assert posted is not None
     assert (posted.price_micro_per_kwh, posted.revision) == (813_500, 1)
     late = post(community, GATE, price=820_000)
-    assert late.code == ResultCode.REJECTED
+    assert late.code == ResultCode.POSTING_CLOSED
     assert "gate" in late.message
     assert posted_price(community.state, P) == posted
 
@@ -74,7 +74,7 @@ def test_price_can_be_replaced_until_gate_closure_then_is_firm(community: Commun
 @pytest.mark.parametrize("price", [770_000, 769_999, 850_000, 900_000, 0, -1])
 def test_price_must_be_strictly_inside_the_band(community: Community, price: int) -> None:
     receipt = post(community, T0, price=price)
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.PRICE_OUTSIDE_BAND
     assert "strictly between the feed-in price 770000 and the grid price 850000" in receipt.message
     assert posted_price(community.state, P) is None
 
@@ -97,6 +97,7 @@ def test_the_band_is_the_one_in_force_for_the_period() -> None:
     )
     assert post(community, T0, price=550_000).ok
     refused = post(community, T0 + 1, price=812_000)
+    assert refused.code == ResultCode.PRICE_OUTSIDE_BAND
     assert "500000" in refused.message and "600000" in refused.message
 
 
@@ -107,8 +108,9 @@ def test_a_period_without_both_sides_is_not_priced(
     community: Community, supply_wh: int, demand_wh: int
 ) -> None:
     receipt = post(community, T0, supply_wh=supply_wh, demand_wh=demand_wh)
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.NOTHING_TO_PRICE
     assert "needs sellers and buyers" in receipt.message
+    assert receipt.details == {"supply_wh": supply_wh, "demand_wh": demand_wh}
 
 
 @pytest.mark.parametrize("sender", ["alice", "carol", "regulator"])
@@ -124,11 +126,11 @@ def test_outsiders_cannot_post(community: Community) -> None:
 
 def test_past_periods_and_periods_beyond_the_horizon_are_refused(community: Community) -> None:
     past = post(community, T0, period=P - 1)
-    assert past.code == ResultCode.REJECTED
+    assert past.code == ResultCode.POSTING_CLOSED
     far = P + HORIZON_SECONDS // 3600 + 1
     assert period_start_s(far) - T0 > HORIZON_SECONDS
-    assert post(community, T0 + 1, period=far).code == ResultCode.REJECTED
-    assert post(community, T0 + 2, period=-3).code == ResultCode.REJECTED
+    assert post(community, T0 + 1, period=far).code == ResultCode.POSTING_CLOSED
+    assert post(community, T0 + 2, period=-3).code == ResultCode.POSTING_CLOSED
 
 
 def test_unknown_argument_is_refused_before_the_contract(community: Community) -> None:

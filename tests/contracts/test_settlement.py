@@ -259,15 +259,18 @@ def test_a_later_settlement_repays_debt_first(community: Community) -> None:
 def test_settle_only_once_and_only_after_the_meter_window(community: Community) -> None:
     place(community, T0, "carol", "buy", 1000, 800_000, P)
     receipt = run_at(community, SETTLE - 1, "carol", "settlement", "settle", {"period": P})
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.METER_WINDOW_OPEN
     assert f"from {SETTLE} s" in receipt.message and f"now is {SETTLE - 1} s" in receipt.message
+    assert receipt.details == {"period": P, "settles_from_s": SETTLE, "now_s": SETTLE - 1}
     receipt = run_at(community, SETTLE, "carol", "settlement", "settle", {"period": P})
     assert receipt.ok, receipt.message
     # settlement cleared the book nobody cleared: carol's unfilled order was released
     assert [o.status for o in orders_for_period(community.state, P)] == ["unfilled"]
     assert community.balance("carol") == 2_000_000
     receipt = run_at(community, SETTLE + 1, "alice", "settlement", "settle", {"period": P})
-    assert receipt.code == ResultCode.REJECTED and "already settled" in receipt.message
+    assert (
+        receipt.code == ResultCode.PERIOD_ALREADY_SETTLED and "already settled" in receipt.message
+    )
     receipt = run_at(community, SETTLE + 2, "erin", "settlement", "settle", {"period": P + 1})
     assert receipt.code == ResultCode.NOT_A_MEMBER
 
@@ -331,7 +334,12 @@ def test_bilateral_agreement_is_escrowed_and_settled_like_a_trade(community: Com
             "seller_signature": key("alice").sign(too_cheap).hex(),
         },
     )
-    assert r.code == ResultCode.REJECTED and "production cost" in r.message
+    assert r.code == ResultCode.PRICE_OUT_OF_RANGE and "outside [780000, 850000]" in r.message
+    assert r.details == {
+        "price_micro_per_kwh": 775_000,
+        "minimum_micro_per_kwh": 780_000,  # the production cost, above the feed-in price
+        "maximum_micro_per_kwh": 850_000,
+    }
     message = agreement_message(CHAIN_ID, offer.offer_id, "a1", address("carol"), 1000, 800_000)
     args = {
         "offer_id": offer.offer_id,
@@ -341,13 +349,13 @@ def test_bilateral_agreement_is_escrowed_and_settled_like_a_trade(community: Com
         "seller_signature": key("bob").sign(message).hex(),
     }
     r = run_at(community, T0 + 2, "carol", "market", "agree", args)
-    assert r.code == ResultCode.REJECTED and "does not verify" in r.message
+    assert r.code == ResultCode.INVALID_AGREEMENT_SIGNATURE and "does not verify" in r.message
     args["seller_signature"] = key("alice").sign(message).hex()
     r = run_at(community, T0 + 3, "carol", "market", "agree", args)
     assert r.ok, r.message
     assert community.balance("carol") == 2_000_000 - 800_000
     r = run_at(community, T0 + 4, "carol", "market", "agree", args)
-    assert r.code == ResultCode.REJECTED and "already used" in r.message
+    assert r.code == ResultCode.AGREEMENT_EXISTS and "already used" in r.message
     [trade] = trades_for_period(community.state, P)
     assert (trade.kind, trade.value_micro, trade.seller) == ("bilateral", 800_000, address("alice"))
     read(community, "alice-meter-1", "alice", 1000, 0)

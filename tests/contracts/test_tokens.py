@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridledger.contracts import default_registry
+from gridledger.contracts.errors import AmountOutOfRange
 from gridledger.contracts.tokens import (
     balance_of,
     issuer_roles,
@@ -15,7 +16,6 @@ from gridledger.contracts.tokens import (
     total_supply,
 )
 from gridledger.ledger import (
-    ContractRejected,
     InsufficientFunds,
     ResultCode,
     encode,
@@ -132,20 +132,46 @@ def test_two_payments_in_one_block_see_each_other(community: Community) -> None:
 
 
 @pytest.mark.parametrize(
-    "args, fragment",
+    "args, fragment, expected",
     [
-        ({"to": address("bob"), "amount_micro": 0}, "amount 0 must be positive"),
-        ({"to": address("bob"), "amount_micro": -5}, "amount -5 must be positive"),
-        ({"to": address("alice"), "amount_micro": 5}, "cannot transfer to oneself"),
-        ({"to": address("frank"), "amount_micro": 5}, "not an active member (unknown)"),
-        ({"to": "grid", "amount_micro": 5}, "recipient grid is not an active member"),
-        ({"to": address("bob"), "amount_micro": 5, "memo": "m" * 257}, "memo is over 256"),
+        (
+            {"to": address("bob"), "amount_micro": 0},
+            "amount 0 micro-units outside [1, ",
+            ResultCode.AMOUNT_OUT_OF_RANGE,
+        ),
+        (
+            {"to": address("bob"), "amount_micro": -5},
+            "amount -5 micro-units outside [1, ",
+            ResultCode.AMOUNT_OUT_OF_RANGE,
+        ),
+        (
+            {"to": address("alice"), "amount_micro": 5},
+            "cannot transfer to itself",
+            ResultCode.SELF_TRANSFER,
+        ),
+        (
+            {"to": address("frank"), "amount_micro": 5},
+            "not an active member (status: unknown)",
+            ResultCode.MEMBER_NOT_ACTIVE,
+        ),
+        (
+            {"to": "grid", "amount_micro": 5},
+            "grid is not an active member",
+            ResultCode.MEMBER_NOT_ACTIVE,
+        ),
+        (
+            {"to": address("bob"), "amount_micro": 5, "memo": "m" * 257},
+            "memo is 257 characters; it must be 0 to 256",
+            ResultCode.TEXT_LENGTH_OUT_OF_RANGE,
+        ),
     ],
 )
-def test_transfer_rules(community: Community, args: dict[str, object], fragment: str) -> None:
+def test_transfer_rules(
+    community: Community, args: dict[str, object], fragment: str, expected: ResultCode
+) -> None:
     before = balances(community.state)
     receipt = community.run("alice", "tokens", "transfer", dict(args))
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == expected
     assert fragment in receipt.message
     assert balances(community.state) == before
     assert community.nonce("alice") == 1
@@ -163,8 +189,9 @@ def test_transfer_to_a_pending_applicant_is_refused(community: Community) -> Non
     receipt = community.run(
         "alice", "tokens", "transfer", {"to": address("erin"), "amount_micro": 5}
     )
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == ResultCode.MEMBER_NOT_ACTIVE
     assert "pending" in receipt.message
+    assert receipt.details == {"address": address("erin"), "member_status": "pending"}
 
 
 # --- mint and burn ----------------------------------------------------------------------------
@@ -215,16 +242,30 @@ def test_an_outsider_cannot_mint(community: Community) -> None:
 
 
 @pytest.mark.parametrize(
-    "args, fragment",
+    "args, fragment, expected",
     [
-        ({"to": address("dave"), "amount_micro": 0}, "must be positive"),
-        ({"to": address("frank"), "amount_micro": 5}, "is not an active member"),
-        ({"to": address("dave"), "amount_micro": MAX_INTEGER}, "supply would exceed 64 bits"),
+        (
+            {"to": address("dave"), "amount_micro": 0},
+            "outside [1, ",
+            ResultCode.AMOUNT_OUT_OF_RANGE,
+        ),
+        (
+            {"to": address("frank"), "amount_micro": 5},
+            "is not an active member",
+            ResultCode.MEMBER_NOT_ACTIVE,
+        ),
+        (
+            {"to": address("dave"), "amount_micro": MAX_INTEGER},
+            f"would exceed {MAX_INTEGER}",
+            ResultCode.SUPPLY_OVERFLOW,
+        ),
     ],
 )
-def test_mint_rules(community: Community, args: dict[str, object], fragment: str) -> None:
+def test_mint_rules(
+    community: Community, args: dict[str, object], fragment: str, expected: ResultCode
+) -> None:
     receipt = community.run("operator", "tokens", "mint", dict(args))
-    assert receipt.code == ResultCode.REJECTED
+    assert receipt.code == expected
     assert fragment in receipt.message
     assert community.supply() == OPENING_SUPPLY
 
@@ -236,7 +277,12 @@ def test_minting_up_to_the_64_bit_limit_is_allowed(community: Community) -> None
     ).ok
     assert community.supply() == MAX_INTEGER
     more = community.run("operator", "tokens", "mint", {"to": address("dave"), "amount_micro": 1})
-    assert more.code == ResultCode.REJECTED
+    assert more.code == ResultCode.SUPPLY_OVERFLOW
+    assert more.details == {
+        "supply_micro": MAX_INTEGER,
+        "amount_micro": 1,
+        "maximum_micro": MAX_INTEGER,
+    }
     assert_conserved(community)
 
 
@@ -314,7 +360,7 @@ def test_move_refuses_overdrafts_and_negative_amounts(community: Community) -> N
         move(context, "market:escrow", address("alice"), 1, "nothing there")
     assert (raised.value.balance_micro, raised.value.required_micro) == (0, 1)
     assert raised.value.address == "market:escrow"
-    with pytest.raises(ContractRejected, match="negative amount -1"):
+    with pytest.raises(AmountOutOfRange, match=r"amount -1 micro-units outside \[0, "):
         move(context, address("alice"), address("bob"), -1, "x")
     move(context, address("alice"), address("bob"), 0, "nothing")
     move(context, address("alice"), address("alice"), 5, "to itself")

@@ -17,6 +17,7 @@ from typing import Any
 
 from gridledger.api.server import BackgroundServer
 from gridledger.client import HttpClient, Wallet, wait_until
+from gridledger.client.replies import TransactionReply
 from gridledger.node import CutterConfig, Node, SQLiteStorage
 from tests.community import (
     GENESIS_TIME_MS,
@@ -68,17 +69,17 @@ class LiveCommunity:
         return self.wallets[name]
 
     def committed(self, transaction_id: str) -> bool:
-        return bool(self.client.transaction(transaction_id)["status"] == "committed")
+        return self.client.transaction(transaction_id).status == "committed"
 
-    def call(self, name: str, contract: str, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def call(self, name: str, contract: str, method: str, args: dict[str, Any]) -> TransactionReply:
         """Sign as `name`, submit through the API and wait until it is committed."""
         view = self.wallet(name).call(contract, method, args, wait=True, timeout_ms=WAIT_MS)
-        assert view["status"] == "committed", view
+        assert isinstance(view, TransactionReply), view
         return view
 
-    def ok(self, name: str, contract: str, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def ok(self, name: str, contract: str, method: str, args: dict[str, Any]) -> TransactionReply:
         view = self.call(name, contract, method, args)
-        assert view["code"] == 0, (method, view["result"], view["message"])
+        assert view.code == 0, (method, view.result, view.message)
         return view
 
     def stop(self) -> None:
@@ -113,7 +114,7 @@ def trade_a_day(c: LiveCommunity) -> None:
     c.ok("alice", "market", "place_order", order_args("sell", 1000, 780_000, P))
     c.ok("bob", "market", "place_order", order_args("sell", 500, 800_000, P))
     bought = c.ok("carol", "market", "place_order", order_args("buy", 1000, 820_000, P))
-    c.transactions["carol_buy"] = bought["id"]
+    c.transactions["carol_buy"] = bought.id
     c.ok("dave", "market", "place_order", order_args("buy", 200, 790_000, P))
     c.ok(
         "operator",
@@ -131,13 +132,13 @@ def trade_a_day(c: LiveCommunity) -> None:
         )
     ]
     batch = c.client.submit_batch(raws)
-    assert batch["accepted"] == 3, batch
-    ids = [result["id"] for result in batch["results"]]
+    assert batch.accepted == 3, batch
+    ids = [result.id for result in batch.results]
     assert wait_until(lambda: all(c.committed(i) for i in ids), WAIT_MS / 1000)
     c.transactions["batched_payment"] = ids[1]
     refused = c.call("dave", "tokens", "transfer", {"to": address("bob"), "amount_micro": 10**12})
-    assert refused["code"] != 0
-    c.transactions["refused_transfer"] = refused["id"]
+    assert refused.error == "insufficient_funds"
+    c.transactions["refused_transfer"] = refused.id
 
     # the meter window of P: alice delivered what she sold, carol consumed a little more
     c.clock.at(period_start_s(P + 1) + 10)

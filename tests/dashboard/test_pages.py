@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
+from gridledger.client.replies import TransactionReply
 from tests.community import address, order_args
 from tests.dashboard.browser import new_page
 from tests.dashboard.scenario import OPEN, LiveCommunity, P
@@ -42,7 +43,7 @@ def test_overview_shows_members_today_and_the_chain(page: Page, community: LiveC
     carol = page.locator("#members tr", has_text="carol")
     expect(carol).to_contain_text("consumer")
     expect(carol).to_contain_text("active")
-    balance = community.client.account(address("carol"))["balance_micro"]
+    balance = community.client.account(address("carol")).balance_micro
     expect(carol).to_contain_text(units(balance))
     expect(page.locator("#members tbody tr")).to_have_count(6)
     today = page.locator("#today")
@@ -51,7 +52,7 @@ def test_overview_shows_members_today_and_the_chain(page: Page, community: LiveC
     expect(today).to_contain_text("0.770 units/kWh")  # feed-in
     expect(today).to_contain_text("0.850 units/kWh")  # grid and cap
     expect(today).to_contain_text("83.3%")  # 1000 of 1200 Wh consumed came from inside
-    head = community.client.head()["height"]
+    head = community.client.head().height
     expect(page.locator("main")).to_contain_text(f"solo, final = head ({head})")
     expect(page.locator("#peers")).to_contain_text("solo")
 
@@ -103,14 +104,12 @@ def test_chain_explorer_searches_blocks_transactions_and_members(
     page: Page, community: LiveCommunity
 ) -> None:
     open_page(page, community, "chain")
-    head = community.client.head()["height"]
+    head = community.client.head().height
     expect(page.locator("#blocks tbody tr").first).to_contain_text(str(head))
-    latest = community.client.block(head)["transactions"][0]
+    latest = (community.client.block(head).transactions or [])[0]
     row = page.locator("#recent-transactions tbody tr").first
-    expect(row).to_contain_text(
-        f"{latest['transaction']['contract']}.{latest['transaction']['method']}"
-    )
-    expect(row).to_contain_text(f"{latest['code']} {latest['result']}")
+    expect(row).to_contain_text(f"{latest.transaction['contract']}.{latest.transaction['method']}")
+    expect(row).to_contain_text(f"{latest.code} {latest.result}")
 
     page.fill("#search", community.transactions["carol_buy"])
     page.press("#search", "Enter")
@@ -119,22 +118,23 @@ def test_chain_explorer_searches_blocks_transactions_and_members(
     expect(page.locator("#events")).to_contain_text("market.trade")
 
     refused = community.client.transaction(community.transactions["refused_transfer"])
-    page.fill("#search", refused["id"])
+    assert isinstance(refused, TransactionReply)
+    page.fill("#search", refused.id)
     page.press("#search", "Enter")
-    expect(page.locator("#result")).to_contain_text(f"{refused['code']} {refused['result']}")
+    expect(page.locator("#result")).to_contain_text(f"{refused.code} {refused.result}")
 
     page.fill("#search", "carol")
     page.press("#search", "Enter")
     expect(page.locator("#account")).to_contain_text(
-        units(community.client.account(address("carol"))["balance_micro"])
+        units(community.client.account(address("carol")).balance_micro)
     )
     expect(page.locator("#account-transactions")).to_contain_text(
         community.transactions["carol_buy"][:16]
     )
 
-    page.fill("#search", str(refused["height"]))
+    page.fill("#search", str(refused.height))
     page.press("#search", "Enter")
-    expect(page.locator("#block-header")).to_contain_text(refused["block"]["hash"])
+    expect(page.locator("#block-header")).to_contain_text(refused.block.hash)
     expect(page.locator("#block-transactions")).to_contain_text("tokens.transfer")
 
     page.fill("#search", "nobody-at-all")
@@ -147,12 +147,13 @@ def test_verify_checks_a_real_transaction_in_the_browser(
 ) -> None:
     tx_id = community.transactions["batched_payment"]
     view = community.client.transaction(tx_id)
-    assert view["proof"]["size"] == 3 and len(view["proof"]["path"]) == 2
+    assert isinstance(view, TransactionReply)
+    assert view.proof.size == 3 and len(view.proof.path) == 2
     open_page(page, community, f"chain/tx/{tx_id}")
     page.click("#verify-button")
     expect(page.locator("#verify-result")).to_contain_text("Verified in this browser")
     expect(page.locator("ul.checks li.ok")).to_have_count(5)
-    expect(page.locator("#verify")).to_contain_text(view["block"]["transactions_root"])
+    expect(page.locator("#verify")).to_contain_text(view.block.transactions_root)
     expect(page.locator("#verify")).to_contain_text("Web Crypto")
 
 
@@ -198,7 +199,7 @@ def test_a_trade_made_through_the_api_appears_without_a_reload(
     expect(page.locator("#book-asks tbody tr").first).to_contain_text("0.400 kWh")
     page.evaluate("window.notReloaded = true")
     placed = community.ok("carol", "market", "place_order", order_args("buy", 250, 810_000, OPEN))
-    [trade] = [e["attributes"] for e in placed["events"] if e["name"] == "trade"]
+    [trade] = [e.attributes for e in placed.events if e.name == "trade"]
     row = page.locator("#trades-table tr", has_text=trade["trade_id"])
     expect(row).to_contain_text("0.250 kWh")
     expect(row).to_contain_text("carol")

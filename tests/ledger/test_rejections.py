@@ -17,9 +17,10 @@ import msgspec
 import pytest
 
 from gridledger.contracts import Contract, Registry
+from gridledger.contracts.errors import NegativeValue
 from gridledger.contracts.membership import check_active_member
 from gridledger.contracts.membership import contract as membership_contract
-from gridledger.crypto import sha256
+from gridledger.crypto import merkle_root, sha256
 from gridledger.ledger import (
     ENCODING_VERSION,
     LEDGER_NAMESPACE,
@@ -32,6 +33,7 @@ from gridledger.ledger import (
     InvalidSenderKey,
     MalformedTransaction,
     OversizedTransaction,
+    Receipt,
     ResultCode,
     SignedTransaction,
     TooDeeplyNested,
@@ -39,7 +41,9 @@ from gridledger.ledger import (
     TransactionError,
     UnsupportedVersion,
     WrongChain,
+    decode,
     encode,
+    encode_receipt,
     encode_transaction,
     genesis_block,
     make_transaction,
@@ -591,8 +595,8 @@ CONTRACT_REFUSALS: dict[
         "tokens",
         "transfer",
         lambda: transfer_args(0),
-        ResultCode.REJECTED,
-        ["amount 0 must be positive"],
+        ResultCode.AMOUNT_OUT_OF_RANGE,
+        ["amount 0 micro-units outside [1, "],
     ),
 }
 
@@ -658,17 +662,55 @@ def crashing_registry() -> Registry:
         context.write("broken", "half-done", 1)
         raise ZeroDivisionError("division by zero")
 
+    @broken.method(Nothing)
+    def refuse(context: Context, args: Nothing) -> None:
+        context.write("broken", "half-done", 1)
+        raise NegativeValue("period", -1)
+
     return Registry([membership_contract, broken], check_active_member)
 
 
-def test_a_crashing_contract_is_refused_like_a_rule_and_its_writes_are_dropped() -> None:
+def crashing_community() -> Community:
     registry = crashing_registry()
     block0, state = genesis_block(make_genesis(), registry)
-    community = Community(make_genesis(), registry, state, [block0])
-    before = dict(state.items())
+    return Community(make_genesis(), registry, state, [block0])
+
+
+def test_a_crashing_contract_is_recorded_as_contract_failed_and_its_writes_are_dropped() -> None:
+    community = crashing_community()
+    before = dict(community.state.items())
     _, execution = community.commit([community.tx("alice", "broken", "explode", {})])
     receipt = execution.receipts[0]
-    assert receipt.code == ResultCode.REJECTED
-    assert "ZeroDivisionError" in receipt.message
+    assert receipt.code == ResultCode.CONTRACT_FAILED
+    assert ResultCode(receipt.code).slug == "contract_failed"
+    # only the exception's type, the same on every peer; not its text
+    assert receipt.message == "contract failed: ZeroDivisionError"
+    assert receipt.details == {"exception": "ZeroDivisionError"}
     nonce_key = (LEDGER_NAMESPACE, f"nonce/{ALICE}")
     assert dict(community.state.items()) == {**before, nonce_key: encode(1)}
+
+
+def test_a_crash_and_a_refusal_are_told_apart_by_their_codes() -> None:
+    community = crashing_community()
+    crash = community.tx("alice", "broken", "explode", {})
+    rule = signed_raw("alice", 1, "broken", "refuse", {})
+    _, execution = community.commit([crash, rule])
+    crashed, refused = execution.receipts
+    assert crashed.code == ResultCode.CONTRACT_FAILED
+    assert refused.code == ResultCode.NEGATIVE_VALUE
+    assert refused.details == {"field": "period", "value": -1}
+    assert community.nonce("alice") == 2
+    assert ("broken", "half-done") not in dict(community.state.items())
+
+
+def test_a_refusal_records_its_values_in_the_receipt_and_the_results_root() -> None:
+    community = Community.create()
+    block, execution = community.commit(
+        [community.tx("alice", "tokens", "transfer", transfer_args(0))]
+    )
+    [receipt] = execution.receipts
+    assert receipt.details == {"amount_micro": 0, "minimum_micro": 1, "maximum_micro": 2**63 - 1}
+    assert decode(encode_receipt(receipt), Receipt) == receipt
+    without = msgspec.structs.replace(receipt, details={})
+    assert merkle_root([encode_receipt(receipt)]) == block.header.results_root
+    assert merkle_root([encode_receipt(without)]) != block.header.results_root

@@ -277,8 +277,10 @@ def model_step(model: dict[str, int], op: tuple[str, str, str, int]) -> ResultCo
     """What the tokens contract must do with one operation (the operator is the issuer)."""
     kind, sender, recipient, amount = op
     if kind == "transfer":
-        if amount <= 0 or sender == recipient:
-            return ResultCode.REJECTED
+        if amount <= 0:
+            return ResultCode.AMOUNT_OUT_OF_RANGE
+        if sender == recipient:
+            return ResultCode.SELF_TRANSFER
         if model[sender] < amount:
             return ResultCode.INSUFFICIENT_FUNDS
         model[sender] -= amount
@@ -287,13 +289,13 @@ def model_step(model: dict[str, int], op: tuple[str, str, str, int]) -> ResultCo
         if sender != "operator":
             return ResultCode.NOT_AUTHORISED
         if amount <= 0:
-            return ResultCode.REJECTED
+            return ResultCode.AMOUNT_OUT_OF_RANGE
         model[recipient] += amount
     else:
         if sender != "operator":
             return ResultCode.NOT_AUTHORISED
         if amount <= 0:
-            return ResultCode.REJECTED
+            return ResultCode.AMOUNT_OUT_OF_RANGE
         if model[sender] < amount:
             return ResultCode.INSUFFICIENT_FUNDS
         model[sender] -= amount

@@ -175,6 +175,7 @@ def test_receipt_and_block_vectors() -> None:
                 Event(e["contract"], e["name"], from_typed_json(e["attributes"]))
                 for e in r["events"]
             ],
+            r["details"],
         )
         for r in vectors["receipts"]
     ]

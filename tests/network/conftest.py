@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gridledger.node.supervisor import network_down
-from tests.network.harness import Cluster
+from tests.network.harness import Cluster, SecuredCluster
 
 
 @pytest.fixture
@@ -20,6 +20,22 @@ def nats_cluster(tmp_path: Path) -> Iterator[Callable[[int], Cluster]]:
         cluster = Cluster(tmp_path / f"nats-{len(started)}", size)
         started.append(cluster)
         return cluster.start()
+
+    yield start
+    for cluster in started:
+        cluster.stop()
+
+
+@pytest.fixture
+def secured_cluster(tmp_path: Path) -> Iterator[Callable[..., SecuredCluster]]:
+    """Start a `SecuredCluster` (TLS, nkeys) of N servers; stopped by pid at the end."""
+    started: list[SecuredCluster] = []
+
+    def start(size: int = 1, **options: object) -> SecuredCluster:
+        cluster = SecuredCluster(tmp_path / f"secured-{len(started)}", size, **options)  # type: ignore[arg-type]
+        started.append(cluster)
+        cluster.start()
+        return cluster
 
     yield start
     for cluster in started:

@@ -81,8 +81,11 @@ def ordering_log(cluster_urls: list[str], chain_id: str, replicas: int = 1) -> N
     return NatsLog(cluster_urls, chain_id, replicas, name="test")
 
 
-async def stream_leader(urls: list[str], stream: str) -> str:
-    client = await nats.connect(servers=urls, connect_timeout=2, max_reconnect_attempts=2)
+async def stream_leader(urls: list[str], stream: str, options: dict[str, Any] | None = None) -> str:
+    """The server leading `stream` (asked with `options`: the admin's TLS and nkey, if secured)."""
+    client = await nats.connect(
+        servers=urls, connect_timeout=2, max_reconnect_attempts=2, **(options or {})
+    )
     try:
         info = await client.jetstream(timeout=5).stream_info(stream)
         assert info.cluster is not None and info.cluster.leader
@@ -128,7 +131,9 @@ class NetworkDir:
         from gridledger.node.nats_ordering import chain_token
 
         stream = f"GL_{chain_token(config.chain_id)}_ORDER"
-        return asyncio.run(stream_leader(config.nats_urls, stream))
+        admin = config.admin_credentials(self.directory)
+        options = None if admin is None else admin.connect_options()
+        return asyncio.run(stream_leader(config.nats_urls, stream, options))
 
     def converged(self, names: list[str]) -> dict[str, Any] | None:
         """The common head if every peer in `names` has the same head and nothing pending."""
@@ -154,7 +159,7 @@ class Load:
     """
 
     def __init__(self, network: NetworkDir, senders: list[str], to: str) -> None:
-        from gridledger.keystore import read_key
+        from gridledger.node.keystore import read_key
 
         self.network = network
         community = network.directory / network.config.community
@@ -188,6 +193,7 @@ class Load:
 
     def _send(self, name: str) -> None:
         from gridledger.client import ClientError, HttpClient, Wallet
+        from gridledger.client.replies import TransactionReply
 
         client = HttpClient(self.urls, timeout_s=60)
         wallet = Wallet(self.keys[name], client)
@@ -208,9 +214,9 @@ class Load:
                     time.sleep(0.2)
                     continue
                 amount += 1
-                if view.get("status") == "committed":
+                if isinstance(view, TransactionReply):
                     with self._lock:
-                        self.committed[view["id"]] = int(view["height"])
+                        self.committed[view.id] = view.height
                 else:
                     wallet.resync()
         except BaseException as error:  # pragma: no cover - reported by stop()
@@ -225,3 +231,58 @@ def transaction_height(url: str, transaction_id: str) -> int | None:
         return None
     body = response.json()
     return int(body["height"]) if body.get("status") == "committed" else None
+
+
+class SecuredCluster(Cluster):
+    """A `Cluster` with the network's PKI: TLS-first clients, mutual-TLS routes, nkey users.
+
+    Users: ``admin`` (everything) and one peer per name in `peers`, with the permissions of
+    `peer_user` for chain `chain_id` (attestation key: the peer test key). `users=False`
+    leaves out authorization (TLS only, anyone admitted).
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        size: int = 1,
+        chain_id: str = "secured",
+        peers: tuple[str, ...] = ("p1", "p2"),
+        users: bool = True,
+    ) -> None:
+        from gridledger.node import pki
+        from gridledger.node.nats_security import admin_user, peer_user
+        from tests.network.peers import peer_keys
+
+        super().__init__(directory, size)
+        self.ca = pki.create_ca(directory / "pki", "test ordering CA")
+        self.chain_id = chain_id
+        admin = pki.create_nkey(directory / "creds" / "admin.nk")
+        found = [admin_user(admin)]
+        for name in peers:
+            nkey = pki.create_nkey(directory / "creds" / f"{name}.nk")
+            found.append(peer_user(name, nkey, chain_id, peer_keys(name).public_key.hex()))
+        self.users = tuple(found) if users else ()
+
+    def credentials(self, name: str) -> Any:
+        from gridledger.node.nats_security import ClientCredentials, inbox_prefix
+
+        inbox = "_INBOX" if name == "admin" else inbox_prefix(name)
+        return ClientCredentials(self.ca.cert_file, self.directory / "creds" / f"{name}.nk", inbox)
+
+    def start(self) -> Cluster:
+        from gridledger.node import pki
+        from gridledger.node.nats_security import ServerSecurity
+
+        for spec in self.specs:
+            files = pki.issue_certificate(self.ca, self.directory / "pki", spec.name)
+            security = ServerSecurity(
+                str(self.ca.cert_file), str(files.cert_file), str(files.key_file), self.users
+            )
+            self.processes[spec.name] = start_server(
+                spec, self.specs, self.directory, security=security
+            )
+        options = self.credentials("admin").connect_options()
+        if not any(user.name == "admin" for user in self.users):
+            options.pop("nkeys_seed")
+        wait_until_jetstream_ready(self.urls, len(self.specs), options=options)
+        return self

@@ -1,6 +1,7 @@
 """Faults survived by a real network: nats-server cluster and peers as processes on 127.0.0.1.
 
-Each test brings a network up with `network_up` (3 JetStream servers, replicated streams),
+Each test brings a network up with `network_up` (3 JetStream servers, replicated streams,
+TLS and per-peer nkeys on, as `network up` always sets them up),
 drives it through the peers' HTTP APIs, injects the fault with SIGKILL, and checks the
 outcome: nothing acknowledged as committed is lost, there is no fork (every peer ends on
 the same head hash and state hash), and a restarted or late peer catches up from the log.
@@ -16,8 +17,9 @@ import httpx
 import pytest
 
 from gridledger.client import HttpClient, Wallet
-from gridledger.keystore import read_key
 from gridledger.ledger import encode_transaction, make_transaction
+from gridledger.node.keystore import read_key
+from gridledger.node.nats_security import check_ordering_cluster
 from gridledger.node.network_config import NetworkSpec
 from gridledger.node.supervisor import network_down, network_up, restart_peer
 from tests.network.harness import Load, NetworkDir, transaction_height, wait_until
@@ -37,7 +39,18 @@ def start(
     network_dirs.append(directory)
     spec = NetworkSpec(chain_id="faults", servers=3, peers=peers, block_timeout_ms=50, **options)  # type: ignore[arg-type]
     network_up(directory, spec)
-    return NetworkDir(directory)
+    network = NetworkDir(directory)
+    assert_secured(network)
+    return network
+
+
+def assert_secured(network: NetworkDir) -> None:
+    """The network runs with TLS and credentials on: each peer's check of the cluster passes."""
+    config = network.config
+    for peer in config.peers:
+        credentials = config.peer_credentials(network.directory, peer.name)
+        assert credentials is not None
+        check_ordering_cluster(config.nats_urls, credentials)
 
 
 def check_no_loss_no_fork(network: NetworkDir, names: list[str], load: Load) -> dict[str, Any]:
@@ -113,6 +126,7 @@ def test_a_peer_that_joins_late_replays_the_stream(
     spec = NetworkSpec(chain_id="late", servers=3, peers=["p1", "p2", "late"], block_timeout_ms=50)
     network_up(directory, spec, peers=["p1", "p2"])
     network = NetworkDir(directory)
+    assert_secured(network)
     load = Load(network, SENDERS[:2], "regulator").start()
     try:
         wait_until(lambda: load.count() >= COMMITTED_BEFORE_FAULT, what="load before the join")
@@ -146,18 +160,18 @@ def test_the_same_transaction_sent_to_two_peers_is_committed_once(
     two = HttpClient(network.url("p2"), timeout_s=60)
     first = one.submit(raw)
     second = two.submit(raw)
-    assert first["id"] == second["id"]
-    tx_id = first["id"]
+    assert first.id == second.id
+    tx_id = first.id
     for name in ("p1", "p2"):
         assert wait_until(lambda n=name: transaction_height(network.url(n), tx_id))  # type: ignore[misc]
     # one more block after it, so a second copy would have had every chance to be applied
     later = Wallet(alice, one).call("tokens", "transfer", {"to": bob.address, "amount_micro": 1})
-    assert later["status"] == "committed"
+    assert later.status == "committed"
     wait_until(lambda: network.converged(["p1", "p2"]), what="the peers to converge")
     for url in (network.url("p1"), network.url("p2")):
         mine = httpx.get(f"{url}/v1/accounts/{alice.address}/transactions", timeout=10).json()
         ids = [t["id"] for t in mine["transactions"]]
-        assert ids.count(tx_id) == 1 and later["id"] in ids
+        assert ids.count(tx_id) == 1 and later.id in ids
         assert (
             httpx.get(f"{url}/v1/accounts/{bob.address}", timeout=10).json()["balance_micro"]
             == 50_000_010

@@ -114,8 +114,7 @@ def test_peers_on_a_replicated_stream_agree_and_a_restarted_peer_resumes_from_it
             )
             await wait_for(
                 lambda: all(
-                    p.service.network_view()["finalized_height"] == p.node.head.height
-                    for p in peers
+                    p.service.network_view().finalized_height == p.node.head.height for p in peers
                 ),
                 60,
             )

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from gridledger.client import HttpClient, NodeUnavailable, Wallet
-from gridledger.keystore import read_key
+from gridledger.client.replies import TransactionReply
+from gridledger.node.keystore import read_key
 from gridledger.node.nats_server import pid_alive
 from gridledger.node.supervisor import read_state
 from tests.network.harness import NetworkDir, free_port, transaction_height, wait_until
@@ -62,15 +63,15 @@ def test_network_up_status_down_and_a_client_failing_over_between_peers(
     client = HttpClient([dead, network.url("north"), network.url("south")], timeout_s=60)
     wallet = Wallet(alice, client)
     first = wallet.call("tokens", "transfer", {"to": bob.address, "amount_micro": 5})
-    assert first["status"] == "committed" and first["code"] == 0
-    assert wait_until(lambda: transaction_height(network.url("south"), first["id"]))
+    assert isinstance(first, TransactionReply) and first.code == 0
+    assert wait_until(lambda: transaction_height(network.url("south"), first.id))
 
     # the peer it used dies: the client goes on with the other one
     network.kill("north")
     second = wallet.call("tokens", "transfer", {"to": bob.address, "amount_micro": 6})
-    assert second["status"] == "committed" and second["height"] > first["height"]
+    assert isinstance(second, TransactionReply) and second.height > first.height
     assert client.urls[client._current] == network.url("south")
-    assert wait_until(lambda: network.view("south")["head_height"] >= second["height"])
+    assert wait_until(lambda: network.view("south")["head_height"] >= second.height)
 
     down = run_cli("network", "down", "--dir", str(directory))
     assert down.returncode == 0 and "stopped 4 processes" in down.stdout  # north was dead
@@ -79,7 +80,7 @@ def test_network_up_status_down_and_a_client_failing_over_between_peers(
     with pytest.raises(NodeUnavailable):
         HttpClient([network.url("south")], timeout_s=5).head()
     nothing = run_cli("network", "status", "--dir", str(directory))
-    assert nothing.returncode == 1 and "no network runs" in nothing.stdout
+    assert nothing.returncode == 1 and "no network runs" in nothing.stderr
 
     # every peer's chain re-verifies from genesis
     for peer in network.config.peers:

@@ -59,13 +59,11 @@ def test_two_peers_fed_by_both_sides_build_the_same_chain_and_finalize_it() -> N
             assert all(x.error is None for x in admissions)
             await b.service.submit_many(transfers("carol", 30))
             await wait_for(lambda: same_head(peers, 3) and a.service.assembler.pending == 0)
-            await wait_for(
-                lambda: b.service.network_view()["finalized_height"] == b.node.head.height
-            )
+            await wait_for(lambda: b.service.network_view().finalized_height == b.node.head.height)
             assert a.node.state.state_hash() == b.node.state.state_hash()
             view = a.service.network_view()
-            assert view["mode"] == "nats" and view["alarm"] is None
-            assert [p["agrees"] for p in view["peers"]] == [True, True]
+            assert view.mode == "nats" and view.alarm is None
+            assert [p.agrees for p in view.peers] == [True, True]
             # at most 50 transactions a block (the rule), all 150 committed once
             counts = block_sizes(a)
             assert max(counts) <= 50 and sum(counts) == 150
@@ -159,7 +157,7 @@ def test_a_peer_whose_chain_differs_stops_and_says_why_while_the_others_go_on() 
         try:
             await peers[0].service.submit_many(transfers("carol", 5))
             odd = peers[3].service
-            await wait_for(lambda: odd.network_view()["halted"], what="the odd peer to halt")
+            await wait_for(lambda: odd.network_view().halted, what="the odd peer to halt")
             alarm = odd.alarm or ""
             assert alarm.startswith("stopped committing at block 0") and "p1 attested" in alarm
             with pytest.raises(PeerHalted):
@@ -167,11 +165,11 @@ def test_a_peer_whose_chain_differs_stops_and_says_why_while_the_others_go_on() 
             good = peers[:3]
             await wait_for(lambda: same_head(good, 1))
             await wait_for(
-                lambda: all(p.service.network_view()["finalized_height"] >= 1 for p in good)
+                lambda: all(p.service.network_view().finalized_height >= 1 for p in good)
             )
             view = good[0].service.network_view()
-            assert not view["halted"] and "p4" in (view["alarm"] or "")
-            assert [p["agrees"] for p in view["peers"]] == [True, True, True, False]
+            assert not view.halted and "p4" in (view.alarm or "")
+            assert [p.agrees for p in view.peers] == [True, True, True, False]
             assert peers[3].node.head.height == 0  # it committed nothing after the conflict
         finally:
             for peer in peers:

@@ -30,6 +30,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from gridledger.client import ClientError, HttpClient
+from gridledger.client.replies import TransactionReply
 from gridledger.contracts import default_registry
 from gridledger.ledger import Genesis, replay
 from gridledger.ledger import State as LedgerState
@@ -126,7 +127,7 @@ class LoadRun:
                 for sender in BATCH_SENDERS:
                     nonce = nonces[sender]
                     if nonce is None:
-                        nonce = int(client.account(address(sender))["nonce"])
+                        nonce = client.account(address(sender)).nonce
                     for _ in range(PER_SENDER_PER_BATCH):
                         recipient = BATCH_SENDERS[(BATCH_SENDERS.index(sender) + 1 + round_) % 8]
                         if recipient == sender:
@@ -145,10 +146,10 @@ class LoadRun:
                         nonce += 1
                     nonces[sender] = nonce
                 result = client.submit_batch(raws)
-                for sender, outcome in zip(senders, result["results"], strict=True):
-                    if outcome["status"] != "pending":
+                for sender, outcome in zip(senders, result.results, strict=True):
+                    if outcome.status != "pending":
                         # a refused transaction did not use its nonce: ask the node again
-                        self.rejections.append(f"{sender}: {outcome['error']}")
+                        self.rejections.append(f"{sender}: {outcome.error}")
                         nonces[sender] = None
                 round_ += 1
         except ClientError:
@@ -162,7 +163,7 @@ class LoadRun:
         """Submit transfers one at a time with ``wait=true``; a 200 is a commit report."""
         client = HttpClient(self.url, timeout_s=30)
         try:
-            nonce = int(client.account(address(WAIT_SENDER))["nonce"])
+            nonce = client.account(address(WAIT_SENDER)).nonce
             while not self.stop.is_set():
                 raw = signed_raw(
                     WAIT_SENDER,
@@ -173,12 +174,12 @@ class LoadRun:
                     chain_id=self.chain_id,
                 )
                 view = client.submit(raw, wait=True, timeout_ms=20_000)
-                if view["status"] == "committed":
-                    self.reported.add(view["id"], view["block"]["height"], view["code"])
-                    assert view["height"] == view["block"]["height"]
+                if isinstance(view, TransactionReply):
+                    self.reported.add(view.id, view.block.height, view.code)
+                    assert view.height == view.block.height
                     nonce += 1
                 else:
-                    nonce = int(client.account(address(WAIT_SENDER))["nonce"])
+                    nonce = client.account(address(WAIT_SENDER)).nonce
         except ClientError:
             return
         except BaseException as error:  # pragma: no cover - reported by the test
@@ -289,13 +290,13 @@ def test_sigkill_mid_load_loses_nothing_reported_committed(
     head = check_restarted(node, committed)
     # the restarted node carries on: a new transfer commits on top of the recovered head
     with HttpClient(node.url) as client:
-        nonce = int(client.account(address("carol"))["nonce"])
+        nonce = client.account(address("carol")).nonce
         raw = signed_raw(
             "carol", nonce, "tokens", "transfer", {"to": address("dave"), "amount_micro": 7}
         )
         view = client.submit(raw, wait=True)
-        assert view["status"] == "committed" and view["code"] == 0
-        assert view["height"] == head["height"] + 1
+        assert isinstance(view, TransactionReply) and view.code == 0
+        assert view.height == head["height"] + 1
         final = client.head()
     node.stop()
 
@@ -304,5 +305,5 @@ def test_sigkill_mid_load_loses_nothing_reported_committed(
     assert "chain is sound" in one_line(verified.stdout)
 
     state_hash, height = replayed_state_hash(directory / "chain.sqlite", genesis)
-    assert height == final["height"]
-    assert state_hash == final["state_hash"] == final["header"]["state_hash"]
+    assert height == final.height
+    assert state_hash == final.state_hash == final.header.state_hash

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from gridledger.client import ClientError, LocalClient
+from gridledger.client import ClientError, EmbeddedClient
 from gridledger.contracts import Registry, default_registry
 from gridledger.contracts.membership import check_active_member
 from gridledger.contracts.tokens import balance_of
@@ -266,7 +266,7 @@ def test_refused_transactions_stay_in_the_block_marked(node: Node) -> None:
     committed = node.cut_block(T1)
     assert committed is not None
     codes = [r.code for r in committed.receipts]
-    assert codes == [ResultCode.INSUFFICIENT_FUNDS, ResultCode.REJECTED, ResultCode.OK]
+    assert codes == [ResultCode.INSUFFICIENT_FUNDS, ResultCode.MEMBER_NOT_ACTIVE, ResultCode.OK]
     assert balance_of(node.state, address("dave")) == 250_000
     assert read_nonce(node.state, address("dave")) == 1, "a contract refusal uses the nonce"
 
@@ -435,21 +435,21 @@ def test_pipelined_transaction_admitted_while_its_predecessor_commits(tmp_path: 
 def test_transaction_being_committed_is_not_reported_unknown(tmp_path: Path) -> None:
     registry = PausingRegistry()
     node = Node.create(SQLiteStorage(tmp_path / "chain.sqlite"), make_genesis(), registry)
-    client = LocalClient(node)
+    client = EmbeddedClient(node)
     try:
-        tx_id = client.submit(transfer("alice", 0))["id"]
-        assert client.transaction(tx_id)["status"] == "pending"
+        tx_id = client.submit(transfer("alice", 0)).id
+        assert client.transaction(tx_id).status == "pending"
         seen: list[Any] = []
 
         def look(_: Context) -> None:  # while the block holding it executes
             try:
-                seen.append(client.transaction(tx_id)["status"])
+                seen.append(client.transaction(tx_id).status)
             except ClientError as error:
                 seen.append(error)
 
         registry.on_dispatch = look
         client.commit(T1)
-        assert client.transaction(tx_id)["status"] == "committed"
+        assert client.transaction(tx_id).status == "committed"
         assert seen == ["pending"], seen
     finally:
         node.close()

@@ -7,16 +7,18 @@ import io
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridledger.client import LocalClient
+from gridledger.client import EmbeddedClient
+from gridledger.client.market_replies import OrderReply, StatementReply, TradeReply
 from gridledger.crypto import KeyPair
 from gridledger.ledger import load_genesis
-from gridledger.node import Node, SQLiteStorage
+from gridledger.node import SQLiteStorage
 from gridledger.node.verify import verify_storage
 from gridledger.simulation.community import member_keys
 from gridledger.simulation.records import DeviceDataMismatch, check_device_data, read_chain
@@ -79,36 +81,35 @@ def test_results_agree_with_an_independent_read_of_the_chain(
     out, kpis = run
     community = out / "community"
     genesis = load_genesis((community / "genesis.json").read_bytes())
-    node = Node.open_path(community / "chain.sqlite", genesis)
+    client = EmbeddedClient.open(community / "chain.sqlite", genesis)
     try:
-        client = LocalClient(node)
         periods = [int(r["period"]) for r in rows(out / "periods.csv")]
-        trades = [t for p in periods for t in client.market_trades(p)["trades"]]
-        assert [r["trade_id"] for r in rows(out / "trades.csv")] == [t["trade_id"] for t in trades]
-        assert kpis["energy"]["traded_wh"] == sum(t["energy_wh"] for t in trades) > 0
-        statements = [s for p in periods for s in client.statements(p)["statements"]]
+        trades = [t for p in periods for t in client.market_trades(p).trades]
+        assert [r["trade_id"] for r in rows(out / "trades.csv")] == [t.trade_id for t in trades]
+        assert kpis["energy"]["traded_wh"] == sum(t.energy_wh for t in trades) > 0
+        statements = [s for p in periods for s in client.statements(p).statements]
         assert len(rows(out / "settlements.csv")) == len(statements) == 3 * 4
-        assert client.head()["hash"] == kpis["chain"]["head_hash"]
+        assert client.head().hash == kpis["chain"]["head_hash"]
         balances = {r["address"]: int(r["final_micro"]) for r in rows(out / "balances.csv")}
         for address, balance in balances.items():
-            assert client.account(address)["balance_micro"] == balance
+            assert client.account(address).balance_micro == balance
     finally:
-        node.close()
+        client.close()
     report = verify_storage(SQLiteStorage(community / "chain.sqlite"))
     assert report.head_hash.hex() == kpis["chain"]["head_hash"]
 
 
-def json_view_records(client: LocalClient, height: int) -> dict[str, Any]:
+def json_view_records(client: EmbeddedClient, height: int) -> dict[str, Any]:
     """Transaction counts, bytes and anchors by walking the JSON block view of every block."""
     counts: Counter[tuple[str, str, str]] = Counter()
     size = 0
     anchors: dict[int, str] = {}
     for h in range(1, height + 1):
-        for entry in client.block(h, transactions=True)["transactions"]:
-            body = entry["transaction"]
+        for entry in client.block(h, transactions=True).transactions or []:
+            body = entry.transaction
             size += body["size_bytes"]
-            counts[(body["contract"], body["method"], entry["result"])] += 1
-            if body["method"] == "anchor_batch" and entry["code"] == 0:
+            counts[(body["contract"], body["method"], entry.result)] += 1
+            if body["method"] == "anchor_batch" and entry.code == 0:
                 anchors[int(body["args"]["label"].rsplit(" ", 1)[1])] = body["args"]["sha256"]
     return {"counts": counts, "bytes": size, "anchors": anchors}
 
@@ -118,16 +119,15 @@ def test_reading_stored_blocks_agrees_with_the_json_block_view(
 ) -> None:
     out, kpis = run
     community = out / "community"
-    node = Node.open_path(
+    client = EmbeddedClient.open(
         community / "chain.sqlite", load_genesis((community / "genesis.json").read_bytes())
     )
     try:
-        client = LocalClient(node)
         periods = [int(r["period"]) for r in rows(out / "periods.csv")]
         records = read_chain(client, periods)
         viewed = json_view_records(client, records.height)
     finally:
-        node.close()
+        client.close()
     assert records.transaction_counts == viewed["counts"]
     assert records.transaction_bytes == viewed["bytes"] > 0
     assert records.anchors == viewed["anchors"] and len(records.anchors) == 4
@@ -217,29 +217,41 @@ def test_simulation_keys_sign_exactly_as_key_pairs_do() -> None:
         assert keys.sign(message) == plain.sign(message)
 
 
+R = TypeVar("R", bound=msgspec.Struct)
+
+
+def reply(reply_type: type[R], **fields: Any) -> R:
+    """A reply with the given fields, every other field zero, empty or None."""
+    empty: dict[Any, Any] = {str: "", int: 0, bool: False}
+    zero = {info.name: empty.get(info.type) for info in msgspec.structs.fields(reply_type)}
+    return reply_type(**{**zero, **fields})
+
+
 def test_outcomes_sum_each_members_orders_trades_and_charges() -> None:
     orders = [
-        {"owner": "s", "side": "sell", "energy_wh": 3000},
-        {"owner": "b", "side": "buy", "energy_wh": 2500},
-        {"owner": "b", "side": "buy", "energy_wh": 500},
+        reply(OrderReply, owner="s", side="sell", energy_wh=3000),
+        reply(OrderReply, owner="b", side="buy", energy_wh=2500),
+        reply(OrderReply, owner="b", side="buy", energy_wh=500),
     ]
     trades = [
-        {
-            "seller": "s",
-            "buyer": "b",
-            "energy_wh": 2000,
-            "value_micro": 1_600_000,
-            "price_micro_per_kwh": 800_000,
-        },
-        {
-            "seller": "s",
-            "buyer": "b",
-            "energy_wh": 1000,
-            "value_micro": 900_000,
-            "price_micro_per_kwh": 900_000,
-        },
+        reply(
+            TradeReply,
+            seller="s",
+            buyer="b",
+            energy_wh=2000,
+            value_micro=1_600_000,
+            price_micro_per_kwh=800_000,
+        ),
+        reply(
+            TradeReply,
+            seller="s",
+            buyer="b",
+            energy_wh=1000,
+            value_micro=900_000,
+            price_micro_per_kwh=900_000,
+        ),
     ]
-    statements = [{"member": "s", "shortfall_wh": 1000, "penalised_micro": 50_000}]
+    statements = [reply(StatementReply, member="s", shortfall_wh=1000, penalised_micro=50_000)]
     outcomes = outcomes_of(9, orders, trades, statements, 1_000_000)
     seller, buyer = outcomes["s"], outcomes["b"]
     assert (seller.offered_wh, seller.sold_wh, seller.sold_value_micro) == (3000, 3000, 2_500_000)

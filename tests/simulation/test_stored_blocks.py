@@ -1,4 +1,4 @@
-"""`LocalClient.stored_blocks`: committed blocks as stored (raw transactions, result codes),
+"""`EmbeddedClient.stored_blocks`: committed blocks as stored (raw transactions, result codes),
 the same on SQLite and in memory, and the same as the JSON block view says."""
 
 from __future__ import annotations
@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from gridledger.client import LocalClient
+from gridledger.client import EmbeddedClient
 from gridledger.node import Node, SQLiteStorage
 from tests.community import GENESIS_TIME_MS, address, make_genesis, signed_raw
 
 
-def grow(node: Node) -> LocalClient:
+def grow(node: Node) -> EmbeddedClient:
     """Three blocks: a transfer, a refused transfer (too much), then two transfers."""
-    client = LocalClient(node)
+    client = EmbeddedClient(node)
     transfer = {"to": address("bob"), "amount_micro": 10}
     client.submit(signed_raw("alice", 0, "tokens", "transfer", transfer))
     client.commit(GENESIS_TIME_MS + 1_000)
@@ -44,10 +44,11 @@ def test_stored_blocks_match_the_block_view(where: str, tmp_path: Path) -> None:
         assert [b.header.height for b in stored] == [1, 2, 3]
         for block in stored:
             view = client.block(block.header.height, transactions=True)
-            assert [e["code"] for e in view["transactions"]] == block.codes
-            sizes = [e["transaction"]["size_bytes"] for e in view["transactions"]]
+            entries = view.transactions or []
+            assert [e.code for e in entries] == block.codes
+            sizes = [e.transaction["size_bytes"] for e in entries]
             assert sizes == [len(raw) for raw in block.transactions]
-            assert view["header"]["timestamp_ms"] == block.header.timestamp_ms
+            assert view.header.timestamp_ms == block.header.timestamp_ms
         assert stored[0].codes == [0] and stored[1].codes[0] != 0 and stored[2].codes == [0, 0]
         assert [b.header.height for b in client.stored_blocks(3)] == [3]
     finally:

@@ -205,6 +205,7 @@ def block_vectors() -> dict[str, Any]:
             9,
             "no contract named 'vectors'",
             [],
+            {"contract": "vectors"},  # a refusal's values: a fifth element, keys sorted
         ),
     ]
     header = BlockHeader(
@@ -234,6 +235,7 @@ def block_vectors() -> dict[str, Any]:
                     {"contract": e.contract, "name": e.name, "attributes": typed_json(e.attributes)}
                     for e in r.events
                 ],
+                "details": dict(r.details),
                 "canonical_hex": encode_receipt(r).hex(),
             }
             for r in receipts

@@ -14,14 +14,16 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from gridledger.node import Node
 
 Handler = Callable[..., Awaitable[Any]]
 
 
-def consistent_get(app: FastAPI, node: Node) -> Callable[..., Callable[[Handler], Handler]]:
+def consistent_get(
+    app: FastAPI | APIRouter, node: Node
+) -> Callable[..., Callable[[Handler], Handler]]:
     """Like ``app.get``, but the handler reads the state under the node's state lock."""
 
     def route(path: str, **options: Any) -> Callable[[Handler], Handler]:

@@ -1,6 +1,6 @@
-"""The community dashboard's routes: the page itself at ``/dashboard/`` (static files from
-`gridledger.dashboard`), its read-only API views (`dashboard_views`) and the simulation
-results a node was given with ``gridledger node --results DIR``.
+"""The community dashboard's page at ``/dashboard/`` (static files from
+`gridledger.dashboard`) and the simulation results a node was given with
+``gridledger node --results DIR``. Its read-only aggregates are `api.routes.dashboard`.
 
 Results are served read-only. A run is a folder directly under DIR holding a
 ``kpis.json`` (what ``gridledger simulate SCENARIO --out DIR/NAME`` writes); its files are
@@ -19,10 +19,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from gridledger.api.dashboard_views import install_dashboard_views
 from gridledger.api.errors import ApiError
 from gridledger.dashboard import STATIC_DIR
-from gridledger.node import Node
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 SERVED_TYPES = {
@@ -132,13 +130,12 @@ def run_file(results: Path, name: str, relative: str) -> FileResponse:
     return FileResponse(path, media_type=media_type)
 
 
-def install_dashboard(app: FastAPI, node: Node) -> None:
-    """Serve the dashboard at ``/dashboard/``, its API views and the results routes.
+def install_dashboard(app: FastAPI) -> None:
+    """Serve the dashboard at ``/dashboard/`` and the results routes.
 
     The results folder is read from ``app.state.results_dir`` (a `Path`, or None) when a
     request comes, so the node's runner can set it after `create_app`.
     """
-    install_dashboard_views(app, node)
     if not hasattr(app.state, "results_dir"):
         app.state.results_dir = None
 

@@ -1,6 +1,8 @@
-"""How errors become HTTP responses: always a 4xx with a machine code and a sentence.
+"""How errors become HTTP responses: a status, a machine code and a sentence.
 
-Body: ``{"error": "<slug>", "message": "<what was wrong>", ...values}``.
+Body: ``{"error": "<slug>", "message": "<what was wrong>", ...values}``. The status, slug
+and values of a node's and a transaction's refusals come from `gridledger.node.refusals`
+(which says which status each refusal gets), so the in-process client answers the same.
 """
 
 from __future__ import annotations
@@ -12,16 +14,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gridledger.ledger import ResultCode, TransactionError
-from gridledger.node import MempoolFull, NotFound
-
-STATUS_OF_CODE = {
-    ResultCode.OVERSIZED: 413,
-    ResultCode.NONCE_MISMATCH: 409,
-    ResultCode.DUPLICATE: 409,
-    ResultCode.NOT_A_MEMBER: 403,
-    ResultCode.NOT_AUTHORISED: 403,
-}
+from gridledger.ledger import TransactionError
+from gridledger.node.errors import NodeError
+from gridledger.node.refusals import (
+    node_error_body,
+    transaction_error_body,
+    transaction_error_status,
+)
 
 
 class ApiError(Exception):
@@ -33,24 +32,6 @@ class ApiError(Exception):
         self.message = message
         self.values = values
         super().__init__(message)
-
-
-def transaction_error_body(error: TransactionError | MempoolFull) -> dict[str, Any]:
-    """The error's code, message and the values it carries (``expected``, ``got``, ...)."""
-    if isinstance(error, MempoolFull):
-        return {"error": "mempool_full", "message": str(error), "limit": error.limit}
-    values = {
-        name: value
-        for name, value in vars(error).items()
-        if not name.startswith("_") and isinstance(value, (int, str)) and name != "args"
-    }
-    return {**values, "error": error.code.slug, "code": int(error.code), "message": str(error)}
-
-
-def transaction_error_status(error: TransactionError | MempoolFull) -> int:
-    if isinstance(error, MempoolFull):
-        return 429
-    return STATUS_OF_CODE.get(error.code, 400)
 
 
 def error_response(
@@ -71,15 +52,11 @@ async def handle_transaction_error(_: Request, error: Exception) -> JSONResponse
     return error_response(transaction_error_status(error), transaction_error_body(error))
 
 
-async def handle_not_found(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, NotFound)
-    return error_response(404, {"error": "not_found", "message": str(error), "kind": error.kind})
-
-
-async def handle_mempool_full(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, MempoolFull)
-    body = {"error": "mempool_full", "message": str(error), "limit": error.limit}
-    return error_response(429, body, {"Retry-After": "1"})
+async def handle_node_error(_: Request, error: Exception) -> JSONResponse:
+    """A node's refusal of a read (`NotFound`, `InvalidQuery`, ...) or a full mempool."""
+    assert isinstance(error, NodeError)
+    headers = {"Retry-After": "1"} if error.status == 429 else None
+    return error_response(error.status, node_error_body(error), headers)
 
 
 async def handle_validation(_: Request, error: Exception) -> JSONResponse:
@@ -104,7 +81,14 @@ async def handle_http(_: Request, error: Exception) -> JSONResponse:
 def install_error_handlers(app: Any) -> None:
     app.add_exception_handler(ApiError, handle_api_error)
     app.add_exception_handler(TransactionError, handle_transaction_error)
-    app.add_exception_handler(NotFound, handle_not_found)
-    app.add_exception_handler(MempoolFull, handle_mempool_full)
+    app.add_exception_handler(NodeError, handle_node_error)
     app.add_exception_handler(RequestValidationError, handle_validation)
     app.add_exception_handler(StarletteHTTPException, handle_http)
+
+
+__all__ = [
+    "ApiError",
+    "install_error_handlers",
+    "transaction_error_body",
+    "transaction_error_status",
+]

@@ -19,9 +19,20 @@ def serve_node(
     log_level: str = "warning",
     service: SoloService | None = None,
     results_dir: Path | None = None,
+    tls_cert: Path | None = None,
+    tls_key: Path | None = None,
 ) -> None:
     """Serve `node` until interrupted (Ctrl-C or SIGTERM); `service` orders (default: solo);
-    the dashboard shows the simulation runs under `results_dir`."""
+    the dashboard shows the simulation runs under `results_dir`.
+
+    Given `tls_cert` and `tls_key` (PEM files), the API and the dashboard are served over
+    HTTPS only (and the WebSocket as wss); one without the other is refused.
+    """
+    if (tls_cert is None) != (tls_key is None):
+        raise ValueError("HTTPS needs both a certificate and its key (--tls-cert, --tls-key)")
+    for path in (tls_cert, tls_key):
+        if path is not None and not path.is_file():
+            raise ValueError(f"{path}: no such certificate or key file")
     app = create_app(node, service, close_node=True)
     app.state.results_dir = results_dir
     config = uvicorn.Config(
@@ -31,6 +42,8 @@ def serve_node(
         log_level=log_level,
         access_log=False,
         lifespan="on",
+        ssl_certfile=None if tls_cert is None else str(tls_cert),
+        ssl_keyfile=None if tls_key is None else str(tls_key),
     )
     uvicorn.Server(config).run()
 

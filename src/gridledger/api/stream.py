@@ -1,9 +1,9 @@
 """The block stream's messages: each committed block as JSON, built once for all subscribers.
 
-``GET /v1/stream`` (a WebSocket, in `api.app`) sends every committed block with
+``GET /v1/stream`` (a WebSocket, in `api.routes.stream`) sends every committed block with
 its receipts and events. At thousands of transactions a second the JSON is built
 on the node's event loop for every block, so it is built here directly from the
-receipts, with less work per transaction than `views.committed_view`, and gives
+receipts, with less work per transaction than `node.views.committed_view`, and gives
 the same text (a test checks it).
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 import msgspec
 from fastapi import WebSocket, WebSocketDisconnect
 
-from gridledger.api.views import header_view, plain
 from gridledger.ledger import ResultCode
 from gridledger.node import CommittedBlock, queries
+from gridledger.node.views import header_reply, plain
 
 _RESULT_NAMES = {int(code): code.slug for code in ResultCode}
 
@@ -45,8 +45,10 @@ def stream_message(committed: CommittedBlock) -> bytes:
         {
             "id": receipt.transaction_id.hex(),
             "code": receipt.code,
-            "result": names.get(receipt.code) or queries.result_name(receipt.code),
+            "result": (name := names.get(receipt.code) or queries.result_name(receipt.code)),
+            "error": None if receipt.code == 0 else name,
             "message": receipt.message,
+            "details": dict(receipt.details),
             "events": [
                 {
                     "contract": event.contract,
@@ -61,7 +63,7 @@ def stream_message(committed: CommittedBlock) -> bytes:
     ]
     view = {
         "type": "block",
-        "header": header_view(committed.block.header),
+        "header": header_reply(committed.block.header),
         "transactions": transactions,
     }
     return msgspec.json.encode(view)

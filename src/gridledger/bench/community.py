@@ -23,11 +23,18 @@ from gridledger.ledger import (
     ENCODING_VERSION,
     Ed25519Authorization,
     Genesis,
-    GenesisMember,
     SignedTransaction,
     Transaction,
     encode,
     signing_bytes,
+)
+from gridledger.node.community import Founder, founding_genesis, write_community
+from gridledger.node.keystore import (
+    KeyFileError,
+    NotAKeyFile,
+    PassphraseSource,
+    key_info,
+    read_key,
 )
 
 # -- signing ---------------------------------------------------------------------------------
@@ -108,42 +115,34 @@ def sign_all(
 # -- the node under test ---------------------------------------------------------------------
 
 
-def bench_genesis(
-    accounts: int, chain_id: str = "gridledger-bench", market: dict[str, Any] | None = None
+def write_bench_community(
+    directory: Path,
+    accounts: int,
+    chain_id: str = "gridledger-bench",
+    market: dict[str, Any] | None = None,
 ) -> tuple[Genesis, list[KeyPair]]:
-    """A community of a regulator, an operator and `accounts` funded prosumers.
+    """Write a community of a regulator, an operator and `accounts` funded prosumers
+    (``account-00000`` ...) into `directory`; return its genesis and the accounts' keys.
 
     `market`: market parameters for the genesis (the orders workload's).
     """
     if accounts < 2:
         raise BenchError(f"--accounts must be at least 2, got {accounts}")
-    keys = [generate_keypair() for _ in range(accounts)]
-    members = [
-        GenesisMember(
-            name="regulator", role="regulator", public_key=generate_keypair().public_key.hex()
+    founders = [
+        Founder("regulator", "regulator", generate_keypair()),
+        Founder("operator", "operator", generate_keypair()),
+        *(
+            Founder(f"account-{i:05d}", "prosumer", generate_keypair(), OPENING_BALANCE)
+            for i in range(accounts)
         ),
-        GenesisMember(
-            name="operator", role="operator", public_key=generate_keypair().public_key.hex()
-        ),
-    ] + [
-        GenesisMember(
-            name=f"account-{i:05d}",
-            role="prosumer",
-            public_key=k.public_key.hex(),
-            balance_micro=OPENING_BALANCE,
-        )
-        for i, k in enumerate(keys)
     ]
-    genesis = Genesis(
-        chain_id=chain_id,
-        genesis_time_ms=time.time_ns() // 1_000_000,
-        members=members,
-        parameters={
-            "tokens": {"issuer_roles": ["operator"]},
-            **({"market": market} if market else {}),
-        },
-    )
-    return genesis, keys
+    parameters = {
+        "tokens": {"issuer_roles": ["operator"]},
+        **({"market": market} if market else {}),
+    }
+    genesis = founding_genesis(chain_id, time.time_ns() // 1_000_000, founders, parameters)
+    write_community(directory, genesis, founders)
+    return genesis, [founder.keys for founder in founders[2:]]
 
 
 def free_port() -> int:
@@ -156,32 +155,39 @@ TRADING_ROLES = ("consumer", "producer", "prosumer", "storage")
 
 
 def senders_of_directory(
-    url: str, directory: Path, accounts: int, total: int, need_micro: int = AMOUNT_MICRO
+    url: str,
+    directory: Path,
+    accounts: int,
+    total: int,
+    need_micro: int = AMOUNT_MICRO,
+    passphrase: PassphraseSource | None = None,
 ) -> list[Sender]:
     """Active, funded members whose key files are in `directory/keys`, with their nonces.
 
     Each needs `need_micro` per transaction (a transfer's amount, or for the orders
     workload the most a buy escrows; only members of a trading role place orders,
-    consumers buying and the others alternating sides).
+    consumers buying and the others alternating sides). Files that are not key files
+    are passed over; only the keys chosen to send are opened (encrypted ones with
+    `passphrase`).
     """
     orders = need_micro != AMOUNT_MICRO
-    from gridledger.keystore import KeyFileError, read_key
-
     key_files = sorted((directory / "keys").glob("*.key"))
     if not key_files:
         raise BenchError(f"no key files in {directory / 'keys'}; --url needs the community --dir")
-    keys: dict[str, KeyPair] = {}
-    for path in key_files:
-        with contextlib.suppress(KeyFileError):
-            pair = read_key(path)
-            keys[pair.address] = pair
+    keys: dict[str, Path] = {}
+    try:
+        for path in key_files:
+            with contextlib.suppress(NotAKeyFile):
+                keys[key_info(path).address] = path
+    except KeyFileError as error:
+        raise BenchError(str(error)) from error
     with httpx.Client(timeout=30.0) as http:
         response = http.get(url + "/v1/members")
         response.raise_for_status()
         members = [m for m in response.json()["members"] if m["status"] == "active"]
         active = sorted(m["address"] for m in members)
         roles = {m["address"]: m["role"] for m in members}
-        funded: list[tuple[KeyPair, int, int]] = []
+        funded: list[tuple[Path, int, int]] = []
         for address in active:
             if address not in keys or (orders and roles[address] not in TRADING_ROLES):
                 continue
@@ -195,13 +201,19 @@ def senders_of_directory(
         )
     funded = funded[:accounts]
     per_sender = -(-total // len(funded))
-    poor = [pair.address for pair, _, balance in funded if balance < per_sender * need_micro]
+    poor = [
+        key_info(path).address for path, _, balance in funded if balance < per_sender * need_micro
+    ]
     if poor:
         raise BenchError(
             f"members {', '.join(poor)} lack {per_sender * need_micro} micro-units for the run"
         )
     senders: list[Sender] = []
-    for pair, nonce, _ in funded:
+    for path, nonce, _ in funded:
+        try:
+            pair = read_key(path, passphrase)
+        except KeyFileError as error:
+            raise BenchError(str(error)) from error
         others = [a for a in active if a != pair.address]
         side = "buy" if roles[pair.address] == "consumer" or len(senders) % 2 == 0 else "sell"
         senders.append(Sender(pair, nonce, others[len(senders) % len(others)], side))

@@ -15,10 +15,10 @@ from rich.console import Console
 
 from gridledger.bench.community import (
     Sender,
-    bench_genesis,
     free_port,
     senders_of_directory,
     sign_all,
+    write_bench_community,
 )
 from gridledger.bench.load import drive
 from gridledger.bench.orders import (
@@ -33,7 +33,7 @@ from gridledger.bench.orders import (
 from gridledger.bench.process import NodeProcess
 from gridledger.bench.report import report_table, summarise
 from gridledger.bench.settings import AMOUNT_MICRO, WORKLOADS, BenchError
-from gridledger.ledger import dump_genesis
+from gridledger.node.keystore import PassphraseSource
 
 # -- entry point -----------------------------------------------------------------------------
 
@@ -48,8 +48,11 @@ def run_bench(
     directory: Path | None = None,
     drain_timeout_s: float | None = None,
     node_options: list[str] | None = None,
+    passphrase: PassphraseSource | None = None,
 ) -> int:
-    """Run the bench; 0 if every transaction committed, 1 if some failed, 2 if it could not run."""
+    """Run the bench; 0 if every transaction committed, 1 if some failed, 2 if it could not run.
+
+    `passphrase` opens the encrypted key files of `directory` (with `url`)."""
     try:
         figures = _run(
             url,
@@ -61,6 +64,7 @@ def run_bench(
             directory,
             drain_timeout_s,
             node_options,
+            passphrase,
         )
     except BenchError as error:
         console.print(f"[red]bench failed:[/red] {error}")
@@ -87,6 +91,7 @@ def _run(
     directory: Path | None,
     drain_timeout_s: float | None,
     node_options: list[str] | None,
+    passphrase: PassphraseSource | None = None,
 ) -> dict[str, Any]:
     if workload not in WORKLOADS:
         raise BenchError(f"unknown workload {workload!r}; one of {', '.join(WORKLOADS)}")
@@ -104,8 +109,8 @@ def _run(
         run_s = duration_s + drain
         if url is None:
             workdir = Path(tempfile.mkdtemp(prefix="gridledger-bench-"))
-            genesis, keys = bench_genesis(accounts, market=MARKET_PARAMETERS if orders else None)
-            (workdir / "genesis.json").write_bytes(dump_genesis(genesis) + b"\n")
+            market = MARKET_PARAMETERS if orders else None
+            genesis, keys = write_bench_community(workdir, accounts, market=market)
             node = NodeProcess(workdir, free_port(), node_options)
             console.print(
                 f"node pid {node.pid} on {node.url}, community of {accounts} accounts in {workdir}",
@@ -135,7 +140,7 @@ def _run(
                 chain_id = http.get(target + "/v1/head").json()["chain_id"]
                 plan = plan_for_node(http, target, run_s) if orders else None
             need = plan.max_escrow_micro if plan else AMOUNT_MICRO
-            senders = senders_of_directory(target, directory, accounts, total, need)
+            senders = senders_of_directory(target, directory, accounts, total, need, passphrase)
             started = time.perf_counter()
             raws = sign_all(chain_id, senders, total, plan.period if plan else None)
             signing_s = time.perf_counter() - started

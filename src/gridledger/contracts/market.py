@@ -19,7 +19,8 @@ Orders
 Mechanism
     Taken from the parameters in force for the period when its first order
     arrives, and fixed from then on for that period. ``continuous`` matches each
-    order on arrival (`match_continuous`, at the resting order's price);
+    order on arrival: the library's `match_incoming` runs on the stored price
+    levels (`market_continuous`), at the resting order's price;
     ``high_low`` (`match_high_low`, midpoint rule) and ``call_auction``
     (`clear_call_auction`) match when the book is cleared. Every mechanism is
     bounded by ``PriceBounds(feed_in, cap)`` of the parameters in force for the
@@ -75,7 +76,19 @@ from __future__ import annotations
 import msgspec
 
 from gridledger.contracts import market_bilateral as _bilateral  # noqa: F401 (registers methods)
+from gridledger.contracts.errors import EnergyOutOfRange, NegativeValue, PriceOutOfRange
 from gridledger.contracts.market_clearing import clear_book, reconcile_escrow
+from gridledger.contracts.market_continuous import match_on_arrival
+from gridledger.contracts.market_errors import (
+    ExpiryNotInFuture,
+    GateNotClosed,
+    InvalidSide,
+    NotOrderOwner,
+    OrderNotOpen,
+    PeriodAlreadyCleared,
+    PeriodAlreadySettled,
+    UnknownOrder,
+)
 from gridledger.contracts.market_session import Session, within_horizon
 from gridledger.contracts.market_state import (
     ESCROW,
@@ -92,14 +105,9 @@ from gridledger.contracts.market_state import (
     read_order,
     trades_for_period,
 )
-from gridledger.contracts.membership import read_member, require_role
-from gridledger.ledger import Context, ContractRejected, NotAuthorised
-from gridledger.market import (
-    Mechanism,
-    PriceRule,
-    Side,
-    trade_value_micro,
-)
+from gridledger.contracts.membership import require_role
+from gridledger.ledger import Context
+from gridledger.market import Side, trade_value_micro
 
 __all__ = ["ESCROW", "NAMESPACE", "close_for_settlement", "contract"]
 
@@ -117,25 +125,17 @@ class PlaceOrderArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
-_CONTINUOUS = str(Mechanism.CONTINUOUS)
-_RESTING = str(PriceRule.RESTING)
 
 
 def _check_order_args(args: PlaceOrderArgs) -> Side:
     if args.side not in ("buy", "sell"):
-        raise ContractRejected(NAMESPACE, f"side {args.side!r} must be 'buy' or 'sell'")
+        raise InvalidSide(args.side)
     if not 0 < args.energy_wh <= MAX_ORDER_ENERGY_WH:
-        raise ContractRejected(
-            NAMESPACE, f"energy_wh {args.energy_wh} outside [1, {MAX_ORDER_ENERGY_WH}]"
-        )
+        raise EnergyOutOfRange("energy_wh", args.energy_wh, 1, MAX_ORDER_ENERGY_WH)
     if not 0 <= args.price_micro_per_kwh <= MAX_PRICE_MICRO_PER_KWH:
-        raise ContractRejected(
-            NAMESPACE,
-            f"price_micro_per_kwh {args.price_micro_per_kwh} outside "
-            f"[0, {MAX_PRICE_MICRO_PER_KWH}]",
-        )
+        raise PriceOutOfRange(args.price_micro_per_kwh, 0, MAX_PRICE_MICRO_PER_KWH)
     if args.period < 0:
-        raise ContractRejected(NAMESPACE, f"period {args.period} is negative")
+        raise NegativeValue("period", args.period)
     return _SIDES[args.side]
 
 
@@ -153,7 +153,7 @@ def place_order(context: Context, args: PlaceOrderArgs) -> None:
     now_s = session.now_s
     expiry_s = args.expiry_s or session.period_end_s
     if expiry_s <= now_s:
-        raise ContractRejected(NAMESPACE, f"expiry_s {expiry_s} is not after now ({now_s} s)")
+        raise ExpiryNotInFuture(expiry_s, now_s)
     reconcile_escrow(session)
     sequence = session.take_sequence()
     order_id = make_order_id(args.period, sequence)
@@ -199,75 +199,6 @@ def place_order(context: Context, args: PlaceOrderArgs) -> None:
     )
 
 
-def match_on_arrival(session: Session, sequence: int) -> int:
-    """Continuous matching of the new open order `sequence`; the number of trades made.
-
-    The same rules as the library's `match_continuous` (a test checks they give
-    the same trades): the opposite side is walked from its best level, in time
-    priority inside a level, while the resting limit crosses the incoming one
-    (both as the price bounds make them); each trade is at the resting order's
-    effective limit. If the next resting order has the incoming order's owner,
-    the incoming order - always the newer - is cancelled (self-trade
-    prevention) with what is left of it. What remains otherwise rests.
-    """
-    incoming = session.order(sequence)
-    is_buy = incoming.side == "buy"
-    opposite = "sell" if is_buy else "buy"
-    limit = incoming.price_micro_per_kwh
-    feed_in = session.bounds.feed_in_price_micro_per_kwh
-    cap = session.bounds.cap_price_micro_per_kwh
-    effective = min(limit, cap) if is_buy else max(limit, feed_in)
-    residual = incoming.residual_wh
-    trades = 0
-    while residual:
-        best = session.best[opposite]
-        if best is None:
-            break
-        price = max(best, feed_in) if is_buy else min(best, cap)
-        if (effective < price) if is_buy else (price < effective):
-            break
-        resting = session.head(opposite, best)
-        if resting.owner == incoming.owner:
-            session.close(sequence, OrderStatus.SELF_TRADE)
-            return trades
-        energy = min(residual, resting.residual_wh)
-        buy, sell = (incoming, resting) if is_buy else (resting, incoming)
-        session.append_trade(
-            Trade(
-                trade_id="",
-                period=session.period,
-                kind="order",
-                buy_order_id=buy.order_id,
-                sell_order_id=sell.order_id,
-                buyer=buy.owner,
-                seller=sell.owner,
-                energy_wh=energy,
-                price_micro_per_kwh=price,
-                value_micro=0,
-                matched_at_s=session.now_s,
-                height=0,
-                mechanism=_CONTINUOUS,
-                price_rule=_RESTING,
-                bid_price_micro_per_kwh=buy.price_micro_per_kwh,
-                ask_price_micro_per_kwh=sell.price_micro_per_kwh,
-                buy_order_time_s=buy.order_time_s,
-                sell_order_time_s=sell.order_time_s,
-                buy_sequence=buy.sequence,
-                sell_sequence=sell.sequence,
-                clamped=effective != limit or price != best,
-            )
-        )
-        value = trade_value_micro(energy, price)
-        session.fill(sequence, energy, value)
-        if session.fill(resting.sequence, energy, value):
-            session.unrest(resting)
-        trades += 1
-        residual -= energy
-    if residual:
-        session.rest(session.order(sequence))
-    return trades
-
-
 class CancelOrderArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     order_id: str
 
@@ -277,13 +208,11 @@ def cancel_order(context: Context, args: CancelOrderArgs) -> None:
     """Withdraw one's own open order before gate closure; its escrow is released."""
     stored = read_order(context.overlay, args.order_id)
     if stored is None:
-        raise ContractRejected(NAMESPACE, f"no order {args.order_id!r}")
+        raise UnknownOrder(args.order_id)
     if stored.owner != context.sender:
-        member = read_member(context.overlay, context.sender)
-        role = "unknown" if member is None else member.role
-        raise NotAuthorised(context.sender, role, f"cancel order {args.order_id} of {stored.owner}")
+        raise NotOrderOwner(args.order_id, stored.owner, context.sender)
     if stored.status != OrderStatus.OPEN:
-        raise ContractRejected(NAMESPACE, f"order {args.order_id} is {stored.status}, not open")
+        raise OrderNotOpen(args.order_id, stored.status)
     session = Session(context, stored.period)
     session.require_before_gate("cancellations")
     session.expire(session.now_s)
@@ -303,16 +232,9 @@ def clear(context: Context, args: ClearArgs) -> None:
     """Clear a period's book once, at or after its gate closure (any active member)."""
     session = Session(context, args.period)
     if session.now_s < session.gate_closure_s:
-        raise ContractRejected(
-            NAMESPACE,
-            f"period {args.period} cannot be cleared before its gate closure at "
-            f"{session.gate_closure_s} s (now {session.now_s} s)",
-        )
+        raise GateNotClosed(args.period, session.gate_closure_s, session.now_s)
     if session.cleared:
-        raise ContractRejected(
-            NAMESPACE,
-            f"period {args.period} was already cleared at height {session.cleared_height}",
-        )
+        raise PeriodAlreadyCleared(args.period, session.cleared_height)
     result = clear_book(session)
     session.save()
     context.emit(
@@ -333,7 +255,7 @@ def close_for_settlement(context: Context, period: int) -> list[Trade]:
     """
     session = Session(context, period)
     if session.settled:
-        raise ContractRejected(NAMESPACE, f"period {period} is already settled")
+        raise PeriodAlreadySettled(period)
     if not session.cleared:
         clear_book(session)
     session.mark_settled()

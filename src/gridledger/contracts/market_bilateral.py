@@ -30,6 +30,23 @@ from __future__ import annotations
 
 import msgspec
 
+from gridledger.contracts.errors import (
+    EnergyOutOfRange,
+    MemberNotActive,
+    NegativeValue,
+    NotHex,
+    PriceOutOfRange,
+    TextLengthOutOfRange,
+)
+from gridledger.contracts.market_errors import (
+    AgreementExists,
+    ExpiryNotInFuture,
+    InvalidAgreementSignature,
+    NotOfferOwner,
+    OfferNotOpen,
+    OwnOffer,
+    UnknownOffer,
+)
 from gridledger.contracts.market_session import Session, within_horizon
 from gridledger.contracts.market_state import (
     MAX_ORDER_ENERGY_WH,
@@ -46,7 +63,7 @@ from gridledger.contracts.market_state import (
 )
 from gridledger.contracts.membership import read_member, require_role
 from gridledger.crypto import is_valid_signature
-from gridledger.ledger import Context, ContractRejected, NotAuthorised, StateReader, encode
+from gridledger.ledger import Context, StateReader, encode
 from gridledger.market import trade_value_micro
 
 AGREEMENT_DOMAIN = b"gridledger/bilateral-agreement/v1\x00"
@@ -87,11 +104,8 @@ def _price_range(session: Session, production_cost: int) -> tuple[int, int]:
 def _check_price(session: Session, price: int, production_cost: int) -> None:
     low, high = _price_range(session, production_cost)
     if not low <= price <= high:
-        raise ContractRejected(
-            NAMESPACE,
-            f"price {price} micro/kWh must lie between the production cost / feed-in price "
-            f"({low}) and the grid price / cap ({high})",
-        )
+        # low: the production cost or the feed-in price; high: the grid price or the cap
+        raise PriceOutOfRange(price, low, high)
 
 
 class PublishOfferArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -108,18 +122,16 @@ def publish_offer(context: Context, args: PublishOfferArgs) -> None:
     """A seller offers energy for a period at a price (seed 001 MakeOffer)."""
     require_role(context, SELLING_ROLES, "publish offers")
     if not 0 < args.energy_wh <= MAX_ORDER_ENERGY_WH:
-        raise ContractRejected(
-            NAMESPACE, f"energy_wh {args.energy_wh} outside [1, {MAX_ORDER_ENERGY_WH}]"
-        )
+        raise EnergyOutOfRange("energy_wh", args.energy_wh, 1, MAX_ORDER_ENERGY_WH)
     if args.production_cost_micro_per_kwh < 0:
-        raise ContractRejected(NAMESPACE, "production_cost_micro_per_kwh must not be negative")
+        raise NegativeValue("production_cost_micro_per_kwh", args.production_cost_micro_per_kwh)
     session = Session(context, args.period)
     session.require_before_gate("offers")
     within_horizon(session, args.period)
     _check_price(session, args.price_micro_per_kwh, args.production_cost_micro_per_kwh)
     expiry_s = args.expiry_s or session.gate_closure_s
     if expiry_s <= session.now_s:
-        raise ContractRejected(NAMESPACE, f"expiry_s {expiry_s} is not after now")
+        raise ExpiryNotInFuture(expiry_s, session.now_s)
     offer_id = f"{args.period}-o{session.offer_count}"
     session.offer_count += 1
     offer = Offer(
@@ -156,13 +168,11 @@ def withdraw_offer(context: Context, args: WithdrawOfferArgs) -> None:
     """The seller withdraws what is left of its offer."""
     offer = read_offer(context.overlay, args.offer_id)
     if offer is None:
-        raise ContractRejected(NAMESPACE, f"no offer {args.offer_id!r}")
+        raise UnknownOffer(args.offer_id)
     if offer.seller != context.sender:
-        member = read_member(context.overlay, context.sender)
-        role = "unknown" if member is None else member.role
-        raise NotAuthorised(context.sender, role, f"withdraw offer {args.offer_id}")
+        raise NotOfferOwner(args.offer_id, offer.seller, context.sender)
     if offer.status != "open":
-        raise ContractRejected(NAMESPACE, f"offer {args.offer_id} is {offer.status}")
+        raise OfferNotOpen(args.offer_id, offer.status, offer.expiry_s)
     context.write(
         NAMESPACE, offer_key(offer.offer_id), msgspec.structs.replace(offer, status="withdrawn")
     )
@@ -184,30 +194,25 @@ def agree(context: Context, args: AgreeArgs) -> None:
     """The buyer records an agreement the seller signed; the buyer's cost is escrowed."""
     require_role(context, TRADING_ROLES, "buy energy")
     if not 0 < len(args.agreement_id) <= 64:
-        raise ContractRejected(NAMESPACE, "agreement_id must be 1 to 64 characters")
+        raise TextLengthOutOfRange("agreement_id", len(args.agreement_id), 1, 64)
     offer = read_offer(context.overlay, args.offer_id)
     if offer is None:
-        raise ContractRejected(NAMESPACE, f"no offer {args.offer_id!r}")
+        raise UnknownOffer(args.offer_id)
     if offer.seller == context.sender:
-        raise ContractRejected(NAMESPACE, "a seller cannot agree with its own offer")
+        raise OwnOffer(offer.offer_id, offer.seller)
     if context.get(NAMESPACE, agreement_key(offer.offer_id, args.agreement_id)) is not None:
-        raise ContractRejected(
-            NAMESPACE, f"agreement {args.agreement_id} on offer {offer.offer_id} is already used"
-        )
+        raise AgreementExists(offer.offer_id, args.agreement_id)
     session = Session(context, offer.period)
     session.require_before_gate("agreements")
     if offer.status != "open" or offer.expiry_s <= session.now_s:
-        status = offer.status if offer.status != "open" else f"expired at {offer.expiry_s} s"
-        raise ContractRejected(NAMESPACE, f"offer {args.offer_id} is {status}")
-    if not 0 < args.energy_wh <= offer.remaining_wh:
-        raise ContractRejected(
-            NAMESPACE,
-            f"energy_wh {args.energy_wh} outside [1, {offer.remaining_wh}] left in the offer",
-        )
+        status = offer.status if offer.status != "open" else "expired"
+        raise OfferNotOpen(args.offer_id, status, offer.expiry_s)
+    if not 0 < args.energy_wh <= offer.remaining_wh:  # at most what is left of the offer
+        raise EnergyOutOfRange("energy_wh", args.energy_wh, 1, offer.remaining_wh)
     _check_price(session, args.price_micro_per_kwh, offer.production_cost_micro_per_kwh)
     seller = read_member(context.overlay, offer.seller)
     if seller is None or seller.status != "active":
-        raise ContractRejected(NAMESPACE, f"seller {offer.seller} is not an active member")
+        raise MemberNotActive(offer.seller, "unknown" if seller is None else seller.status)
     message = agreement_message(
         context.chain_id,
         offer.offer_id,
@@ -219,11 +224,9 @@ def agree(context: Context, args: AgreeArgs) -> None:
     try:
         signature = bytes.fromhex(args.seller_signature)
     except ValueError as error:
-        raise ContractRejected(NAMESPACE, "seller_signature must be hex") from error
+        raise NotHex("seller_signature") from error
     if not is_valid_signature(seller.public_key, message, signature):
-        raise ContractRejected(
-            NAMESPACE, f"the seller's signature does not verify for {offer.seller}"
-        )
+        raise InvalidAgreementSignature(offer.offer_id, offer.seller)
     session.expire(session.now_s)
     value = trade_value_micro(args.energy_wh, args.price_micro_per_kwh)
     session.pay_in(context.sender, value, f"escrow agreement {args.agreement_id}")

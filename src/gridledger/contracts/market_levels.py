@@ -5,8 +5,10 @@ price levels, price lists, queue chunks and expiry index of one period when a
 transaction first needs them, caches them, changes them in memory and writes
 back what changed in sorted key order (`save_book`). So an order costs what it
 touches: the levels it rests in or trades through and the orders it fills, not
-the size of the book. The rules that move money and make trades are in
-`market_session`; the state layout is in `market_state`.
+the size of the book. The rules that move money are in `market_session`;
+trades are made by the library's matching, which reaches these levels through
+`market_continuous.StoredLevels` (continuous) or reads the whole book into an
+`OrderBook` (`market_clearing`); the state layout is in `market_state`.
 
 Levels are kept with these rules:
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 
+from gridledger.contracts.market_errors import BookInconsistent
 from gridledger.contracts.market_state import (
     NAMESPACE,
     QUEUE_CHUNK,
@@ -47,7 +50,7 @@ from gridledger.contracts.market_state import (
     read_order,
     read_prices,
 )
-from gridledger.ledger import Context, ContractRejected
+from gridledger.ledger import Context
 
 
 class BookStore:
@@ -84,7 +87,7 @@ class BookStore:
             order_id = make_order_id(self.period, sequence)
             stored = read_order(self.context.overlay, order_id)
             if stored is None:  # pragma: no cover - levels and orders are written together
-                raise ContractRejected(NAMESPACE, f"order {order_id} is indexed but missing")
+                raise BookInconsistent(self.period, f"order {order_id} is indexed but missing")
             self._orders[sequence] = stored
         return stored
 

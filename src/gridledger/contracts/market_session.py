@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import msgspec
 
+from gridledger.contracts.errors import NegativeValue
+from gridledger.contracts.market_errors import BeyondHorizon, EscrowOverdrawn, PeriodClosed
 from gridledger.contracts.market_levels import BookStore
 from gridledger.contracts.market_state import (
     ESCROW,
@@ -28,8 +30,8 @@ from gridledger.contracts.market_state import (
 from gridledger.contracts.parameters import NAMESPACE as PARAMETERS
 from gridledger.contracts.parameters import MarketParameters, ScheduledParameters
 from gridledger.contracts.tokens import move
-from gridledger.ledger import Context, ContractRejected, StateReader, decode
-from gridledger.market import PriceBounds, trade_value_micro
+from gridledger.ledger import Context, StateReader, decode
+from gridledger.market import Match, PriceBounds, trade_value_micro
 
 _SCHEDULES: dict[bytes, list[ScheduledParameters]] = {}
 """Decoded parameter schedules by their stored bytes (a memo of a pure function)."""
@@ -73,7 +75,7 @@ class Session(BookStore):
 
     def __init__(self, context: Context, period: int) -> None:
         if period < 0:
-            raise ContractRejected(NAMESPACE, f"period {period} is negative")
+            raise NegativeValue("period", period)
         super().__init__(context, period)
         self.now_s = context.timestamp_ms // 1000
         self.parameters = parameters_in_force(context.overlay, period)
@@ -117,11 +119,8 @@ class Session(BookStore):
 
     def require_before_gate(self, what: str) -> None:
         if self.now_s >= self.gate_closure_s:
-            raise ContractRejected(
-                NAMESPACE,
-                f"{what} for period {self.period} closed at {self.gate_closure_s} s "
-                f"(gate closure, {self.parameters.gate_closure_seconds} s before the period "
-                f"starts at {self.period_start_s} s); now is {self.now_s} s",
+            raise PeriodClosed(
+                what, self.period, self.gate_closure_s, self.period_start_s, self.now_s
             )
 
     def take_sequence(self) -> int:
@@ -138,9 +137,7 @@ class Session(BookStore):
     def release(self, owner: str, amount_micro: int, reason: str) -> None:
         """Pay `amount_micro` back out of escrow to `owner` (a negative amount is refused)."""
         if amount_micro < 0:
-            raise ContractRejected(
-                NAMESPACE, f"escrow would be overdrawn by {-amount_micro} ({reason})"
-            )
+            raise EscrowOverdrawn(-amount_micro, reason)
         move(self.context, ESCROW, owner, amount_micro, reason)
 
     # -- orders --------------------------------------------------------------------------
@@ -275,14 +272,38 @@ class Session(BookStore):
         )
 
 
+def draft_trade(match: Match) -> Trade:
+    """The trade a library match makes, for `Session.append_trade` (which numbers it)."""
+    reason = match.reason
+    return Trade(
+        trade_id="",
+        period=match.delivery_period,
+        kind="order",
+        value_micro=0,
+        height=0,
+        buy_order_id=match.buy_order_id,
+        sell_order_id=match.sell_order_id,
+        buyer=match.buyer,
+        seller=match.seller,
+        energy_wh=match.energy_wh,
+        price_micro_per_kwh=match.price_micro_per_kwh,
+        matched_at_s=match.matched_at_s,
+        mechanism=str(reason.mechanism),
+        price_rule=str(reason.price_rule),
+        bid_price_micro_per_kwh=reason.bid_price_micro_per_kwh,
+        ask_price_micro_per_kwh=reason.ask_price_micro_per_kwh,
+        buy_order_time_s=reason.buy_order_time_s,
+        sell_order_time_s=reason.sell_order_time_s,
+        buy_sequence=reason.buy_sequence,
+        sell_sequence=reason.sell_sequence,
+        clamped=reason.clamped,
+    )
+
+
 def within_horizon(session: Session, period: int) -> None:
     """Refuse periods that start more than `HORIZON_SECONDS` ahead."""
     if session.period_start_s - session.now_s > HORIZON_SECONDS:
-        raise ContractRejected(
-            NAMESPACE,
-            f"period {period} starts at {session.period_start_s} s, more than "
-            f"{HORIZON_SECONDS} s after now ({session.now_s} s)",
-        )
+        raise BeyondHorizon(period, session.period_start_s, HORIZON_SECONDS, session.now_s)
 
 
-__all__ = ["Session", "parameters_in_force", "within_horizon"]
+__all__ = ["Session", "draft_trade", "parameters_in_force", "within_horizon"]

@@ -23,11 +23,27 @@ from typing import Any
 
 import msgspec
 
+from gridledger.contracts.errors import MemberNotActive, TextLengthOutOfRange
+from gridledger.contracts.membership_errors import (
+    ApplicationExists,
+    InvalidAddress,
+    InvalidMeterKey,
+    InvalidRegistrationField,
+    LastRegulator,
+    MemberStatusMismatch,
+    MeterAlreadyBound,
+    MeterNotBound,
+    ReasonRequired,
+    RegistrationIncomplete,
+    RegistrationTooLarge,
+    RoleNotApplicable,
+    SelfRevocation,
+    UnknownApplicant,
+)
 from gridledger.contracts.registry import Access, Contract
 from gridledger.crypto import InvalidPublicKey, address_of, is_address, validate_public_key
 from gridledger.ledger import (
     Context,
-    ContractRejected,
     Genesis,
     NotAMember,
     NotAuthorised,
@@ -169,12 +185,12 @@ def _bind(context: Context, address: str, meter_key_hex: str) -> None:
     try:
         validate_public_key(bytes.fromhex(meter_key_hex))
     except ValueError as error:
-        raise ContractRejected(NAMESPACE, f"meter key {meter_key_hex!r} is not hex") from error
+        raise InvalidMeterKey(meter_key_hex, "not hex") from error
     except InvalidPublicKey as error:
-        raise ContractRejected(NAMESPACE, f"meter key rejected: {error.reason}") from error
+        raise InvalidMeterKey(meter_key_hex, error.reason) from error
     owner = member_of_meter(context.overlay, meter_key_hex)
     if owner is not None:
-        raise ContractRejected(NAMESPACE, f"meter key {meter_key_hex} is bound to {owner}")
+        raise MeterAlreadyBound(meter_key_hex, owner)
     context.write(NAMESPACE, f"meter/{meter_key_hex}", address)
 
 
@@ -205,19 +221,19 @@ def write_genesis(context: Context, genesis: Genesis) -> None:
 
 def _check_registration(role: str, registration: dict[str, Any]) -> None:
     if len(registration) > MAX_REGISTRATION_FIELDS:
-        raise ContractRejected(NAMESPACE, f"at most {MAX_REGISTRATION_FIELDS} registration fields")
+        raise RegistrationTooLarge(len(registration), MAX_REGISTRATION_FIELDS)
     missing = [f for f in REQUIRED_REGISTRATION[role] if f not in registration]
     if missing:
-        raise ContractRejected(NAMESPACE, f"registration for {role} lacks {', '.join(missing)}")
+        raise RegistrationIncomplete(role, ", ".join(missing))
     for name, value in registration.items():
         if not isinstance(value, (str, int)) or isinstance(value, bool):
-            raise ContractRejected(NAMESPACE, f"registration.{name} must be text or an integer")
+            raise InvalidRegistrationField(name, "must be text or an integer")
         if isinstance(value, str) and len(value) > MAX_TEXT:
-            raise ContractRejected(NAMESPACE, f"registration.{name} is over {MAX_TEXT} characters")
+            raise InvalidRegistrationField(name, f"is over {MAX_TEXT} characters")
     for name in ("installed_capacity_w", "storage_capacity_wh"):
         value = registration.get(name)
         if value is not None and (not isinstance(value, int) or value <= 0):
-            raise ContractRejected(NAMESPACE, f"registration.{name} must be a positive integer")
+            raise InvalidRegistrationField(name, "must be a positive integer")
 
 
 class ApplyArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -230,16 +246,12 @@ class ApplyArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 def apply(context: Context, args: ApplyArgs) -> None:
     """Apply to join the community with a role and registration data; the regulator decides."""
     if args.role not in APPLICABLE_ROLES:
-        raise ContractRejected(
-            NAMESPACE,
-            f"role {args.role!r} cannot be applied for; "
-            f"choose one of {', '.join(APPLICABLE_ROLES)}",
-        )
+        raise RoleNotApplicable(args.role, ", ".join(APPLICABLE_ROLES))
     if not args.name or len(args.name) > 100:
-        raise ContractRejected(NAMESPACE, "name must be 1 to 100 characters")
+        raise TextLengthOutOfRange("name", len(args.name), 1, 100)
     existing = read_member(context.overlay, context.sender)
     if existing is not None and existing.status in (Status.PENDING, Status.ACTIVE, Status.REVOKED):
-        raise ContractRejected(NAMESPACE, f"{context.sender} is already {existing.status}")
+        raise ApplicationExists(context.sender, existing.status)
     _check_registration(args.role, args.registration)
     _save(
         context,
@@ -266,12 +278,12 @@ class DecideArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 def _target(context: Context, address: str, expected_status: str) -> Member:
     if not is_address(address):
-        raise ContractRejected(NAMESPACE, f"{address!r} is not an address")
+        raise InvalidAddress(address)
     member = read_member(context.overlay, address)
     if member is None:
-        raise ContractRejected(NAMESPACE, f"{address} has not applied")
+        raise UnknownApplicant(address)
     if member.status != expected_status:
-        raise ContractRejected(NAMESPACE, f"{address} is {member.status}, not {expected_status}")
+        raise MemberStatusMismatch(address, member.status, expected_status)
     return member
 
 
@@ -297,7 +309,7 @@ def reject(context: Context, args: DecideArgs) -> None:
     """The regulator turns down a pending applicant, with a reason."""
     require_role(context, ("regulator",), "reject members")
     if not args.reason:
-        raise ContractRejected(NAMESPACE, "a rejection needs a reason")
+        raise ReasonRequired("rejection")
     _change_status(
         context, _target(context, args.address, Status.PENDING), Status.REJECTED, args.reason
     )
@@ -308,9 +320,9 @@ def revoke(context: Context, args: DecideArgs) -> None:
     """The regulator removes an active member, with a reason."""
     require_role(context, ("regulator",), "revoke members")
     if args.address == context.sender:
-        raise ContractRejected(NAMESPACE, "the regulator cannot revoke itself")
+        raise SelfRevocation(context.sender)
     if not args.reason:
-        raise ContractRejected(NAMESPACE, "a revocation needs a reason")
+        raise ReasonRequired("revocation")
     _change_status(
         context, _target(context, args.address, Status.ACTIVE), Status.REVOKED, args.reason
     )
@@ -332,7 +344,7 @@ def exit_(context: Context, args: ExitArgs) -> None:
             and m.status == Status.ACTIVE
             for a in others
         ):
-            raise ContractRejected(NAMESPACE, "the last regulator cannot exit")
+            raise LastRegulator(member.address)
     _change_status(context, member, Status.EXITED, args.reason)
 
 
@@ -351,7 +363,7 @@ def bind_meter(context: Context, args: BindMeterArgs) -> None:
         status = "unknown" if member is None else member.status
         # a contract refusal (not NotAMember): the operator's nonce is used, so these
         # bytes cannot be replayed once the member becomes active
-        raise ContractRejected(NAMESPACE, f"{args.member} is not an active member ({status})")
+        raise MemberNotActive(args.member, status)
     key = args.meter_key.lower()
     _bind(context, member.address, key)
     _save(context, msgspec.structs.replace(member, meter_keys=[*member.meter_keys, key]))
@@ -369,7 +381,7 @@ def unbind_meter(context: Context, args: UnbindMeterArgs) -> None:
     key = args.meter_key.lower()
     owner = member_of_meter(context.overlay, key)
     if owner is None:
-        raise ContractRejected(NAMESPACE, f"meter key {key} is not bound")
+        raise MeterNotBound(key)
     context.delete(NAMESPACE, f"meter/{key}")
     member = read_member(context.overlay, owner)
     if member is not None:

@@ -25,11 +25,17 @@ from __future__ import annotations
 import msgspec
 
 from gridledger.contracts import membership
+from gridledger.contracts.errors import (
+    ContractError,
+    EnergyOutOfRange,
+    NegativeValue,
+    NotHex,
+    TextLengthOutOfRange,
+)
 from gridledger.contracts.parameters import parameters_for
 from gridledger.contracts.registry import Access, Contract
 from gridledger.crypto import is_valid_signature
-from gridledger.ledger import Context, ContractRejected, NotAMember, StateReader, decode, encode
-from gridledger.ledger.encoding import MAX_INTEGER
+from gridledger.ledger import Context, NotAMember, ResultCode, StateReader, decode, encode
 
 NAMESPACE = "metering"
 contract = Contract(NAMESPACE)
@@ -37,6 +43,85 @@ contract = Contract(NAMESPACE)
 READING_DOMAIN = b"gridledger/meter-reading/v1\x00"
 MAX_PERIOD_ENERGY_WH = 10_000_000
 """Sanity bound: 10 MWh in one period is more than any household meter can pass."""
+MAX_LABEL = 200
+
+
+# -- errors (shared ones: `gridledger.contracts.errors`) ---------------------------------
+
+
+class MeteringError(ContractError):
+    """Base of the metering contract's own refusals."""
+
+
+class MeterMismatch(MeteringError):
+    """The reading's meter key is not bound to the member it reports for."""
+
+    code = ResultCode.METER_MISMATCH
+
+    def __init__(self, meter_key: str, member: str, bound_to: str) -> None:
+        self.meter_key, self.member, self.bound_to = meter_key, member, bound_to
+        bound = f"bound to {bound_to}" if bound_to else "not bound to any member"
+        super().__init__(f"meter {meter_key} is {bound}, not to {member}")
+
+
+class InvalidReadingSignature(MeteringError):
+    """The meter's signature over the reading does not verify."""
+
+    code = ResultCode.INVALID_READING_SIGNATURE
+
+    def __init__(self, meter_key: str, member: str, period: int) -> None:
+        self.meter_key, self.member, self.period = meter_key, member, period
+        super().__init__(
+            f"the reading of {member} for period {period} does not verify for meter {meter_key}"
+        )
+
+
+class MeterWindowClosed(MeteringError):
+    """Readings of a period are accepted only in its meter window [opens_s, closes_s)."""
+
+    code = ResultCode.METER_WINDOW_CLOSED
+
+    def __init__(self, period: int, opens_s: int, closes_s: int, now_s: int) -> None:
+        self.period, self.opens_s, self.closes_s, self.now_s = period, opens_s, closes_s, now_s
+        super().__init__(
+            f"readings for period {period} are accepted from {opens_s} s to {closes_s} s; "
+            f"now is {now_s} s"
+        )
+
+
+class ReadingExists(MeteringError):
+    """A member's reading of a period cannot be replaced."""
+
+    code = ResultCode.READING_EXISTS
+
+    def __init__(self, member: str, period: int) -> None:
+        self.member, self.period = member, period
+        super().__init__(
+            f"period {period} of {member} already has a reading; readings cannot be replaced"
+        )
+
+
+class InvalidDigest(MeteringError):
+    """An anchor's ``sha256`` is not 64 hex digits."""
+
+    code = ResultCode.INVALID_DIGEST
+
+    def __init__(self, sha256: str) -> None:
+        self.sha256 = sha256
+        super().__init__(f"sha256 {sha256!r} must be 64 hex digits")
+
+
+class BatchAnchored(MeteringError):
+    """A batch is anchored once."""
+
+    code = ResultCode.BATCH_ANCHORED
+
+    def __init__(self, sha256: str) -> None:
+        self.sha256 = sha256
+        super().__init__(f"batch {sha256} is already anchored")
+
+
+# -- readings ----------------------------------------------------------------------------
 
 
 class Reading(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
@@ -109,39 +194,28 @@ def record_reading(context: Context, args: RecordReadingArgs) -> None:
             ) from error
     for name, value in (("exported_wh", args.exported_wh), ("imported_wh", args.imported_wh)):
         if not 0 <= value <= MAX_PERIOD_ENERGY_WH:
-            raise ContractRejected(NAMESPACE, f"{name} {value} outside [0, {MAX_PERIOD_ENERGY_WH}]")
-    if not 0 <= args.period <= MAX_INTEGER:
-        raise ContractRejected(NAMESPACE, f"period {args.period} is negative")
+            raise EnergyOutOfRange(name, value, 0, MAX_PERIOD_ENERGY_WH)
+    if args.period < 0:
+        raise NegativeValue("period", args.period)
     owner = membership.member_of_meter(context.overlay, meter_key)
     if owner != args.member:
-        bound = "not bound to any member" if owner is None else f"bound to {owner}"
-        raise ContractRejected(NAMESPACE, f"meter {meter_key} is {bound}, not to {args.member}")
+        raise MeterMismatch(meter_key, args.member, owner or "")
     try:
         signature = bytes.fromhex(args.signature)
-        key = bytes.fromhex(meter_key)
     except ValueError as error:
-        raise ContractRejected(NAMESPACE, "meter_key and signature must be hex") from error
+        raise NotHex("signature") from error
+    key = bytes.fromhex(meter_key)  # a bound key is hex: `membership` checked it
     message = reading_message(
         context.chain_id, args.member, args.period, args.exported_wh, args.imported_wh
     )
     if not is_valid_signature(key, message, signature):
-        raise ContractRejected(
-            NAMESPACE, f"the reading's signature does not verify for meter {meter_key}"
-        )
+        raise InvalidReadingSignature(meter_key, args.member, args.period)
     now_s = context.timestamp_ms // 1000
     opens, closes = meter_window(context.overlay, args.period)
     if not opens <= now_s < closes:
-        raise ContractRejected(
-            NAMESPACE,
-            f"readings for period {args.period} are accepted from "
-            f"{opens} to {closes} (s), now is {now_s}",
-        )
+        raise MeterWindowClosed(args.period, opens, closes, now_s)
     if read_reading(context.overlay, args.period, args.member) is not None:
-        raise ContractRejected(
-            NAMESPACE,
-            f"period {args.period} of {args.member} already has a "
-            "reading; readings cannot be replaced",
-        )
+        raise ReadingExists(args.member, args.period)
     reading = Reading(
         args.member,
         args.period,
@@ -174,13 +248,13 @@ def anchor_batch(context: Context, args: AnchorArgs) -> None:
     """Anchor the hash of a batch of raw meter data (seed 001 §4.3)."""
     digest = args.sha256.lower()
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-        raise ContractRejected(NAMESPACE, "sha256 must be 64 hex digits")
-    if not 0 < len(args.label) <= 200:
-        raise ContractRejected(NAMESPACE, "label must be 1 to 200 characters")
+        raise InvalidDigest(digest)
+    if not 0 < len(args.label) <= MAX_LABEL:
+        raise TextLengthOutOfRange("label", len(args.label), 1, MAX_LABEL)
     if args.record_count < 0:
-        raise ContractRejected(NAMESPACE, "record_count must not be negative")
+        raise NegativeValue("record_count", args.record_count)
     if context.get(NAMESPACE, f"anchor/{digest}") is not None:
-        raise ContractRejected(NAMESPACE, f"batch {digest} is already anchored")
+        raise BatchAnchored(digest)
     context.write(
         NAMESPACE,
         f"anchor/{digest}",

@@ -18,14 +18,70 @@ from typing import Any
 
 import msgspec
 
+from gridledger.contracts.errors import ContractError
 from gridledger.contracts.membership import require_role
 from gridledger.contracts.registry import Contract
-from gridledger.ledger import Context, ContractRejected, Genesis, GenesisError, StateReader, decode
+from gridledger.ledger import Context, Genesis, GenesisError, ResultCode, StateReader, decode
 
 NAMESPACE = "parameters"
 contract = Contract(NAMESPACE)
 
 MECHANISMS = ("high_low", "continuous", "call_auction")
+
+
+# -- errors ------------------------------------------------------------------------------
+
+
+class ParametersError(ContractError):
+    """Base of the parameters contract's refusals."""
+
+
+class ChangeNotInFuture(ParametersError):
+    """A change must start at a period that has not started yet."""
+
+    code = ResultCode.CHANGE_NOT_IN_FUTURE
+
+    def __init__(self, from_period: int, current_period: int) -> None:
+        self.from_period, self.current_period = from_period, current_period
+        super().__init__(
+            f"from_period {from_period} is not in the future (current period {current_period})"
+        )
+
+
+class UnknownParameter(ParametersError):
+    """A change names parameters the market does not have."""
+
+    code = ResultCode.UNKNOWN_PARAMETER
+
+    def __init__(self, names: str) -> None:
+        self.names = names
+        super().__init__(f"unknown parameter(s): {names}")
+
+
+class InvalidParameter(ParametersError):
+    """A parameter has the wrong type or is out of its range (`check_parameters`)."""
+
+    code = ResultCode.INVALID_PARAMETER
+
+    def __init__(self, parameter: str, requirement: str) -> None:
+        self.parameter, self.requirement = parameter, requirement
+        super().__init__(f"{parameter} {requirement}")
+
+
+class PeriodLengthFixed(ParametersError):
+    """``period_seconds`` cannot change on a running chain: periods would shift."""
+
+    code = ResultCode.PERIOD_LENGTH_FIXED
+
+    def __init__(self, period_seconds: int, requested_seconds: int) -> None:
+        self.period_seconds, self.requested_seconds = period_seconds, requested_seconds
+        super().__init__(
+            f"period_seconds cannot change on a running chain "
+            f"({period_seconds} s, asked for {requested_seconds} s)"
+        )
+
+
+# -- parameters --------------------------------------------------------------------------
 
 
 class MarketParameters(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -52,23 +108,23 @@ class ScheduledParameters(msgspec.Struct, frozen=True, array_like=True, forbid_u
 
 
 def check_parameters(parameters: MarketParameters) -> None:
-    """Raise `ValueError` naming the first field that is out of range."""
+    """Raise `InvalidParameter` naming the first field that is out of range."""
     if parameters.period_seconds < 60 or 86_400 % parameters.period_seconds:
-        raise ValueError("period_seconds must be at least 60 and divide a day")
+        raise InvalidParameter("period_seconds", "must be at least 60 and divide a day")
     if not 0 <= parameters.gate_closure_seconds < parameters.period_seconds:
-        raise ValueError("gate_closure_seconds must be in [0, period_seconds)")
+        raise InvalidParameter("gate_closure_seconds", "must be in [0, period_seconds)")
     if not 0 < parameters.meter_window_seconds <= 7 * 86_400:
-        raise ValueError("meter_window_seconds must be in (0, 7 days]")
+        raise InvalidParameter("meter_window_seconds", "must be in (0, 7 days]")
     if parameters.feed_in_price_micro_per_kwh < 0:
-        raise ValueError("feed_in_price_micro_per_kwh must not be negative")
+        raise InvalidParameter("feed_in_price_micro_per_kwh", "must not be negative")
     if parameters.grid_price_micro_per_kwh < parameters.feed_in_price_micro_per_kwh:
-        raise ValueError("grid_price_micro_per_kwh must be at least the feed-in price")
+        raise InvalidParameter("grid_price_micro_per_kwh", "must be at least the feed-in price")
     if not (parameters.feed_in_price_micro_per_kwh <= parameters.cap_price_micro_per_kwh):
-        raise ValueError("cap_price_micro_per_kwh must be at least the feed-in price")
+        raise InvalidParameter("cap_price_micro_per_kwh", "must be at least the feed-in price")
     if parameters.breakdown_penalty_micro < 0:
-        raise ValueError("breakdown_penalty_micro must not be negative")
+        raise InvalidParameter("breakdown_penalty_micro", "must not be negative")
     if parameters.mechanism not in MECHANISMS:
-        raise ValueError(f"mechanism must be one of {', '.join(MECHANISMS)}")
+        raise InvalidParameter("mechanism", f"must be one of {', '.join(MECHANISMS)}")
 
 
 def schedule(state: StateReader) -> list[ScheduledParameters]:
@@ -99,7 +155,7 @@ def parse_parameters(raw: dict[str, Any], field: str) -> MarketParameters:
     try:
         parameters = msgspec.convert(raw, MarketParameters, strict=True)
         check_parameters(parameters)
-    except (msgspec.ValidationError, ValueError) as error:
+    except (msgspec.ValidationError, InvalidParameter) as error:
         raise GenesisError(field, str(error)) from error
     return parameters
 
@@ -116,26 +172,33 @@ class ChangeArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Only the fields that change; the others keep their value in force at `from_period`."""
 
 
+def invalid_type(error: msgspec.ValidationError) -> InvalidParameter:
+    """msgspec's ``Expected `int`, got `str` - at `$.name``` as `InvalidParameter`."""
+    text = str(error)
+    requirement, _, path = text.partition(" - at ")
+    name = path.strip("`").removeprefix("$.") or "parameters"
+    return InvalidParameter(name, f"is invalid: {requirement}")
+
+
 @contract.method(ChangeArgs)
 def change_market(context: Context, args: ChangeArgs) -> None:
     """The regulator changes market parameters from a future delivery period on."""
     require_role(context, ("regulator",), "change market parameters")
     now = current_period(context)
     if args.from_period <= now:
-        raise ContractRejected(
-            NAMESPACE, f"from_period {args.from_period} is not in the future (current period {now})"
-        )
+        raise ChangeNotInFuture(args.from_period, now)
     base = msgspec.structs.asdict(parameters_for(context.overlay, args.from_period))
     unknown = sorted(set(args.parameters) - set(base))
     if unknown:
-        raise ContractRejected(NAMESPACE, f"unknown parameter(s): {', '.join(unknown)}")
+        raise UnknownParameter(", ".join(unknown))
     try:
         new = msgspec.convert({**base, **args.parameters}, MarketParameters, strict=True)
-        check_parameters(new)
-    except (msgspec.ValidationError, ValueError) as error:
-        raise ContractRejected(NAMESPACE, str(error)) from error
-    if new.period_seconds != parameters_for(context.overlay, args.from_period).period_seconds:
-        raise ContractRejected(NAMESPACE, "period_seconds cannot change on a running chain")
+    except msgspec.ValidationError as error:
+        raise invalid_type(error) from error
+    check_parameters(new)
+    in_force = parameters_for(context.overlay, args.from_period).period_seconds
+    if new.period_seconds != in_force:
+        raise PeriodLengthFixed(in_force, new.period_seconds)
     entries = [e for e in schedule(context.overlay) if e.from_period < args.from_period]
     later = [e for e in schedule(context.overlay) if e.from_period > args.from_period]
     context.write(

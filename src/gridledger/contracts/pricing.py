@@ -37,10 +37,11 @@ from __future__ import annotations
 
 import msgspec
 
+from gridledger.contracts.errors import ContractError
 from gridledger.contracts.membership import require_role
 from gridledger.contracts.parameters import parameters_for
 from gridledger.contracts.registry import Contract
-from gridledger.ledger import Context, ContractRejected, StateReader, decode
+from gridledger.ledger import Context, ResultCode, StateReader, decode
 
 NAMESPACE = "pricing"
 contract = Contract(NAMESPACE)
@@ -52,15 +53,14 @@ HORIZON_SECONDS = 7 * 86_400
 POSTING_ROLES = ("operator",)
 
 
-class PricingRejected(ContractRejected):
+class PricingError(ContractError):
     """Base of the pricing contract's refusals."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(NAMESPACE, reason)
 
-
-class PriceOutsideBand(PricingRejected):
+class PriceOutsideBand(PricingError):
     """The price is not strictly between the feed-in and the grid price (eq. 8)."""
+
+    code = ResultCode.PRICE_OUTSIDE_BAND
 
     def __init__(self, price: int, feed_in: int, grid: int) -> None:
         self.price, self.feed_in, self.grid = price, feed_in, grid
@@ -70,8 +70,10 @@ class PriceOutsideBand(PricingRejected):
         )
 
 
-class NothingToPrice(PricingRejected):
+class NothingToPrice(PricingError):
     """Declared supply or demand is not positive, or beyond the sanity bound."""
+
+    code = ResultCode.NOTHING_TO_PRICE
 
     def __init__(self, supply_wh: int, demand_wh: int) -> None:
         self.supply_wh, self.demand_wh = supply_wh, demand_wh
@@ -81,8 +83,10 @@ class NothingToPrice(PricingRejected):
         )
 
 
-class PostingClosed(PricingRejected):
+class PostingClosed(PricingError):
     """The period's gate has closed (or it starts beyond the horizon)."""
+
+    code = ResultCode.POSTING_CLOSED
 
     def __init__(self, period: int, opens_s: int, closes_s: int, now_s: int) -> None:
         self.period, self.opens_s, self.closes_s, self.now_s = period, opens_s, closes_s, now_s
@@ -193,7 +197,7 @@ __all__ = [
     "PostedPrice",
     "PostingClosed",
     "PriceOutsideBand",
-    "PricingRejected",
+    "PricingError",
     "check_price",
     "check_volumes",
     "contract",

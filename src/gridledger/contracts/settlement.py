@@ -47,7 +47,7 @@ account whose net is negative pays into it, then every account whose net is
 positive is paid from it, so no balance ever dips below zero mid-way and the
 clearing account ends at zero.
 
-Every settlement must balance or it is refused (ContractRejected):
+Every settlement must balance or it is refused (`settlement_errors`):
 
 - energy, per member: S = delivered + shortfall, E = delivered + surplus,
   B = consumed + excess, I = consumed + unmet (traded + grid + imbalance =
@@ -66,62 +66,38 @@ State (namespace ``settlement``):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import msgspec
 
 from gridledger.contracts import market
+from gridledger.contracts.errors import AmountOutOfRange, NegativeValue
+from gridledger.contracts.market_errors import PeriodAlreadySettled
 from gridledger.contracts.market_state import ESCROW
-from gridledger.contracts.membership import require_role, roster
-from gridledger.contracts.metering import meter_window, read_reading
-from gridledger.contracts.parameters import MarketParameters, parameters_for
+from gridledger.contracts.membership import require_role
+from gridledger.contracts.metering import meter_window
+from gridledger.contracts.parameters import parameters_for
 from gridledger.contracts.registry import Contract
+from gridledger.contracts.settlement_errors import (
+    ClearingNotEmpty,
+    MeterWindowOpen,
+    MoneyUnbalanced,
+)
+from gridledger.contracts.settlement_statements import (
+    Statement,
+    check_energy,
+    member_statements,
+    positions_of,
+)
 from gridledger.contracts.tokens import balance_of, move
-from gridledger.ledger import Context, ContractRejected, InsufficientFunds, StateReader, decode
-from gridledger.market import trade_value_micro
+from gridledger.ledger import Context, InsufficientFunds, StateReader, decode
+from gridledger.ledger.encoding import MAX_INTEGER
 
 NAMESPACE = "settlement"
 contract = Contract(NAMESPACE)
 
 GRID = "grid"
 CLEARING = "settlement:clearing"
-
-
-class Statement(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
-    """One member's settlement of one period (energy in Wh, money in micro-units)."""
-
-    member: str
-    period: int
-    reading: str
-    """``"metered"`` or ``"missing"`` (then exported 0, imported = bought)."""
-    trades: int
-    bought_wh: int
-    sold_wh: int
-    delivered_wh: int
-    """Exported (metered, or 0 without a reading)."""
-    consumed_wh: int
-    """Imported (metered, or = bought without a reading)."""
-    sold_delivered_wh: int
-    shortfall_wh: int
-    surplus_wh: int
-    bought_consumed_wh: int
-    unmet_wh: int
-    excess_wh: int
-    grid_bought_wh: int
-    """shortfall + unmet, bought from the grid at the grid price."""
-    grid_sold_wh: int
-    """surplus + excess, sold to the grid at the feed-in price."""
-    paid_trades_micro: int
-    received_trades_micro: int
-    grid_charge_micro: int
-    grid_credit_micro: int
-    penalised_micro: int
-    paid_micro: int
-    """paid_trades + grid_charge (the penalty is separate)."""
-    received_micro: int
-    """received_trades + grid_credit."""
-    net_micro: int
-    """received - paid - penalised: the change of the member's wealth."""
-    debt_added_micro: int
-    debt_repaid_micro: int
 
 
 class PeriodSettlement(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
@@ -182,144 +158,90 @@ def debt_of(state: StateReader, member: str) -> int:
     return 0 if raw is None else decode(raw, int)
 
 
-def _reject(reason: str) -> ContractRejected:
-    return ContractRejected(NAMESPACE, reason)
-
-
-class _Position:
-    """One member's trades and meter reading for the period."""
-
-    __slots__ = ("bought", "paid", "received", "sold", "trades")
-
-    def __init__(self) -> None:
-        self.bought = self.sold = self.paid = self.received = self.trades = 0
-
-
-def _statement(
-    member: str,
-    period: int,
-    position: _Position,
-    reading: tuple[int, int] | None,
-    p: MarketParameters,
-) -> Statement:
-    sold, bought = position.sold, position.bought
-    exported, imported = reading if reading is not None else (0, bought)
-    sold_delivered = min(exported, sold)
-    bought_consumed = min(imported, bought)
-    shortfall = sold - sold_delivered
-    surplus = exported - sold_delivered
-    unmet = imported - bought_consumed
-    excess = bought - bought_consumed
-    grid_bought = shortfall + unmet
-    grid_sold = surplus + excess
-    charge = trade_value_micro(grid_bought, p.grid_price_micro_per_kwh)
-    credit = trade_value_micro(grid_sold, p.feed_in_price_micro_per_kwh)
-    penalty = p.breakdown_penalty_micro if sold > 0 and exported == 0 else 0
-    paid = position.paid + charge
-    received = position.received + credit
-    return Statement(
-        member=member,
-        period=period,
-        reading="metered" if reading is not None else "missing",
-        trades=position.trades,
-        bought_wh=bought,
-        sold_wh=sold,
-        delivered_wh=exported,
-        consumed_wh=imported,
-        sold_delivered_wh=sold_delivered,
-        shortfall_wh=shortfall,
-        surplus_wh=surplus,
-        bought_consumed_wh=bought_consumed,
-        unmet_wh=unmet,
-        excess_wh=excess,
-        grid_bought_wh=grid_bought,
-        grid_sold_wh=grid_sold,
-        paid_trades_micro=position.paid,
-        received_trades_micro=position.received,
-        grid_charge_micro=charge,
-        grid_credit_micro=credit,
-        penalised_micro=penalty,
-        paid_micro=paid,
-        received_micro=received,
-        net_micro=received - paid - penalty,
-        debt_added_micro=0,
-        debt_repaid_micro=0,
-    )
-
-
-def _check_energy(statements: list[Statement], grid_supplied: int, grid_taken: int) -> None:
-    for s in statements:
-        if not (
-            s.sold_wh == s.sold_delivered_wh + s.shortfall_wh
-            and s.delivered_wh == s.sold_delivered_wh + s.surplus_wh
-            and s.bought_wh == s.bought_consumed_wh + s.excess_wh
-            and s.consumed_wh == s.bought_consumed_wh + s.unmet_wh
-            and min(s.shortfall_wh, s.surplus_wh, s.unmet_wh, s.excess_wh) >= 0
-        ):
-            raise _reject(f"energy of {s.member} does not balance: {s}")
-    sold = sum(s.sold_wh for s in statements)
-    bought = sum(s.bought_wh for s in statements)
-    exported = sum(s.delivered_wh for s in statements)
-    imported = sum(s.consumed_wh for s in statements)
-    if sold != bought or exported + grid_supplied != imported + grid_taken:
-        raise _reject(
-            f"energy does not balance: sold {sold} vs bought {bought} Wh; exported {exported} "
-            f"+ grid supplied {grid_supplied} vs imported {imported} + grid taken {grid_taken} Wh"
-        )
-
-
 class SettleArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     period: int
 
 
 @contract.method(SettleArgs)
 def settle(context: Context, args: SettleArgs) -> None:
-    """Settle a delivery period once, after its meter window (any active member)."""
+    """Settle a delivery period once, after its meter window (any active member).
+
+    The steps: check the period may be settled; close its market; each member's
+    statement from its trades and reading (`settlement_statements`); check that
+    energy balances; each account's net after debts; check that money balances
+    and the grid can pay; move the money; store the statements and the record.
+    """
     period = args.period
-    if period < 0:
-        raise _reject(f"period {period} is negative")
     state = context.overlay
-    now_s = context.timestamp_ms // 1000
-    _, closes = meter_window(state, period)
-    if now_s < closes:
-        raise _reject(
-            f"period {period} can be settled from {closes} s, when its meter window "
-            f"closes; now is {now_s} s"
-        )
-    if read_settlement(state, period) is not None:
-        raise _reject(f"period {period} is already settled")
+    check_settleable(state, period, context.timestamp_ms // 1000)
     params = parameters_for(state, period)
     trades = market.close_for_settlement(context, period)
-
-    positions: dict[str, _Position] = {}
-    for trade in trades:
-        buyer = positions.setdefault(trade.buyer, _Position())
-        seller = positions.setdefault(trade.seller, _Position())
-        buyer.bought += trade.energy_wh
-        buyer.paid += trade.value_micro
-        buyer.trades += 1
-        seller.sold += trade.energy_wh
-        seller.received += trade.value_micro
-        seller.trades += 1
-    statements: list[Statement] = []
-    for member in sorted(set(roster(state)) | set(positions)):
-        found = read_reading(state, period, member)
-        if found is None and member not in positions:
-            continue
-        reading = None if found is None else (found.exported_wh, found.imported_wh)
-        statements.append(
-            _statement(member, period, positions.get(member, _Position()), reading, params)
-        )
+    statements = member_statements(state, period, positions_of(trades), params)
     grid_supplied = sum(s.grid_bought_wh for s in statements)
     grid_taken = sum(s.grid_sold_wh for s in statements)
-    _check_energy(statements, grid_supplied, grid_taken)
-
+    check_energy(period, statements, grid_supplied, grid_taken)
     escrow_paid = sum(t.value_micro for t in trades)
+    net, final = settle_debts(context, statements, escrow_paid)
+    totals = MoneyTotals.of(final)
+    check_money(period, net, totals, escrow_paid)
+    check_grid_can_pay(state, net[GRID])
+    _transfer_nets(context, net, period)
+    record = PeriodSettlement(
+        period=period,
+        height=context.height,
+        timestamp_ms=context.timestamp_ms,
+        settled_by=context.sender,
+        members=[s.member for s in final],
+        trades=len(trades),
+        traded_wh=sum(t.energy_wh for t in trades),
+        exported_wh=sum(s.delivered_wh for s in final),
+        imported_wh=sum(s.consumed_wh for s in final),
+        grid_supplied_wh=grid_supplied,
+        grid_taken_wh=grid_taken,
+        escrow_paid_micro=escrow_paid,
+        grid_received_micro=(
+            totals.charges + totals.penalties + totals.debt_repaid - totals.debt_added
+        ),
+        grid_paid_micro=totals.credits,
+        penalties_micro=totals.penalties,
+        debt_added_micro=totals.debt_added,
+        debt_repaid_micro=totals.debt_repaid,
+        grid_price_micro_per_kwh=params.grid_price_micro_per_kwh,
+        feed_in_price_micro_per_kwh=params.feed_in_price_micro_per_kwh,
+        breakdown_penalty_micro=params.breakdown_penalty_micro,
+    )
+    write_settlement(context, record, final)
+
+
+# -- the steps of `settle` ---------------------------------------------------------------
+
+
+def check_settleable(state: StateReader, period: int, now_s: int) -> None:
+    """Refuse a negative period, one whose meter window is still open, or one settled before."""
+    if period < 0:
+        raise NegativeValue("period", period)
+    _, closes = meter_window(state, period)
+    if now_s < closes:
+        raise MeterWindowOpen(period, closes, now_s)
+    if read_settlement(state, period) is not None:
+        raise PeriodAlreadySettled(period)
+
+
+def settle_debts(
+    context: Context, statements: list[Statement], escrow_paid: int
+) -> tuple[dict[str, int], list[Statement]]:
+    """Each account's net payment, after debts: (nets by account, the final statements).
+
+    Trades were paid into escrow, so escrow pays them out (its net is minus what it
+    holds for them) and a member's net leaves them out. A member who owes more than
+    its balance pays what it has and the rest becomes its debt to the grid; a member
+    paid something repays its debt first. Debts are written here.
+    """
+    state = context.overlay
     net: dict[str, int] = {ESCROW: -escrow_paid, GRID: 0}
     final: list[Statement] = []
     for s in statements:
-        grid_due = s.grid_charge_micro + s.penalised_micro - s.grid_credit_micro
-        net[GRID] += grid_due
+        net[GRID] += s.grid_charge_micro + s.penalised_micro - s.grid_credit_micro
         member_net = s.net_micro + s.paid_trades_micro  # trades were paid from escrow
         debt = debt_of(state, s.member)
         added = repaid = 0
@@ -334,67 +256,78 @@ def settle(context: Context, args: SettleArgs) -> None:
         net[GRID] += repaid - added
         net[s.member] = member_net
         if added or repaid:
-            debt = debt + added - repaid
-            if debt:
-                context.write(NAMESPACE, debt_key(s.member), debt)
-            else:
-                context.delete(NAMESPACE, debt_key(s.member))
+            _write_debt(context, s.member, debt + added - repaid)
         final.append(msgspec.structs.replace(s, debt_added_micro=added, debt_repaid_micro=repaid))
+    return net, final
 
-    charges = sum(s.grid_charge_micro for s in final)
-    credits = sum(s.grid_credit_micro for s in final)
-    penalties = sum(s.penalised_micro for s in final)
-    added_total = sum(s.debt_added_micro for s in final)
-    repaid_total = sum(s.debt_repaid_micro for s in final)
-    paid_trades = sum(s.paid_trades_micro for s in final)
-    received_trades = sum(s.received_trades_micro for s in final)
-    if sum(net.values()) != 0 or not (
-        paid_trades == received_trades == escrow_paid
-        and net[GRID] + added_total - repaid_total == charges + penalties - credits
-    ):
-        raise _reject(
-            f"money does not balance: nets {sorted(net.items())}, trades paid {paid_trades} "
-            f"received {received_trades} escrow {escrow_paid}, grid charges {charges} "
-            f"penalties {penalties} credits {credits} debt +{added_total} -{repaid_total}"
+
+def _write_debt(context: Context, member: str, debt: int) -> None:
+    if debt:
+        context.write(NAMESPACE, debt_key(member), debt)
+    else:
+        context.delete(NAMESPACE, debt_key(member))
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyTotals:
+    """The period's money by kind, summed over the final statements (micro-units)."""
+
+    charges: int
+    credits: int
+    penalties: int
+    debt_added: int
+    debt_repaid: int
+    paid_trades: int
+    received_trades: int
+
+    @classmethod
+    def of(cls, final: list[Statement]) -> MoneyTotals:
+        return cls(
+            charges=sum(s.grid_charge_micro for s in final),
+            credits=sum(s.grid_credit_micro for s in final),
+            penalties=sum(s.penalised_micro for s in final),
+            debt_added=sum(s.debt_added_micro for s in final),
+            debt_repaid=sum(s.debt_repaid_micro for s in final),
+            paid_trades=sum(s.paid_trades_micro for s in final),
+            received_trades=sum(s.received_trades_micro for s in final),
         )
-    if balance_of(state, GRID) + net[GRID] < 0:
-        raise InsufficientFunds(GRID, balance_of(state, GRID), -net[GRID])
-    _transfer_nets(context, net, period)
 
+
+def check_money(period: int, net: dict[str, int], totals: MoneyTotals, escrow_paid: int) -> None:
+    """Refuse unless the nets sum to zero, trades balance escrow, and the grid gets its due."""
+    t = totals
+    if sum(net.values()) != 0 or not (
+        t.paid_trades == t.received_trades == escrow_paid
+        and net[GRID] + t.debt_added - t.debt_repaid == t.charges + t.penalties - t.credits
+    ):
+        raise MoneyUnbalanced(
+            period,
+            f"nets {sorted(net.items())}, trades paid {t.paid_trades} "
+            f"received {t.received_trades} escrow {escrow_paid}, grid charges {t.charges} "
+            f"penalties {t.penalties} credits {t.credits} debt +{t.debt_added} -{t.debt_repaid}",
+        )
+
+
+def check_grid_can_pay(state: StateReader, grid_net_micro: int) -> None:
+    """The grid account never goes negative: refuse (INSUFFICIENT_FUNDS) until it is funded."""
+    if balance_of(state, GRID) + grid_net_micro < 0:
+        raise InsufficientFunds(GRID, balance_of(state, GRID), -grid_net_micro)
+
+
+def write_settlement(context: Context, record: PeriodSettlement, final: list[Statement]) -> None:
+    """Store the statements and the period's record, and report the settlement."""
     for s in final:
-        context.write(NAMESPACE, statement_key(period, s.member), s)
-    record = PeriodSettlement(
-        period=period,
-        height=context.height,
-        timestamp_ms=context.timestamp_ms,
-        settled_by=context.sender,
-        members=[s.member for s in final],
-        trades=len(trades),
-        traded_wh=sum(t.energy_wh for t in trades),
-        exported_wh=sum(s.delivered_wh for s in final),
-        imported_wh=sum(s.consumed_wh for s in final),
-        grid_supplied_wh=grid_supplied,
-        grid_taken_wh=grid_taken,
-        escrow_paid_micro=escrow_paid,
-        grid_received_micro=charges + penalties + repaid_total - added_total,
-        grid_paid_micro=credits,
-        penalties_micro=penalties,
-        debt_added_micro=added_total,
-        debt_repaid_micro=repaid_total,
-        grid_price_micro_per_kwh=params.grid_price_micro_per_kwh,
-        feed_in_price_micro_per_kwh=params.feed_in_price_micro_per_kwh,
-        breakdown_penalty_micro=params.breakdown_penalty_micro,
-    )
-    context.write(NAMESPACE, settlement_key(period), record)
+        context.write(NAMESPACE, statement_key(record.period, s.member), s)
+    context.write(NAMESPACE, settlement_key(record.period), record)
     context.emit(
         NAMESPACE,
         "settled",
-        period=period,
+        period=record.period,
         members=len(final),
-        trades=len(trades),
+        trades=record.trades,
         traded_wh=record.traded_wh,
-        grid_supplied_wh=grid_supplied,
-        grid_taken_wh=grid_taken,
+        grid_supplied_wh=record.grid_supplied_wh,
+        grid_taken_wh=record.grid_taken_wh,
     )
 
 
@@ -409,7 +342,7 @@ def _transfer_nets(context: Context, net: dict[str, int], period: int) -> None:
             move(context, CLEARING, account, net[account], reason)
     left = balance_of(context.overlay, CLEARING)
     if left != 0:
-        raise _reject(f"clearing account holds {left} after settlement {period}")
+        raise ClearingNotEmpty(period, left)
 
 
 class GridFundsArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -419,7 +352,7 @@ class GridFundsArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 def _check_amount(amount_micro: int) -> None:
     if amount_micro <= 0:
-        raise _reject(f"amount {amount_micro} must be positive")
+        raise AmountOutOfRange(amount_micro, 1, MAX_INTEGER)
 
 
 @contract.method(GridFundsArgs)

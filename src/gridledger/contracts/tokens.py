@@ -21,14 +21,20 @@ from __future__ import annotations
 
 import msgspec
 
+from gridledger.contracts.errors import (
+    AmountOutOfRange,
+    ContractError,
+    MemberNotActive,
+    TextLengthOutOfRange,
+)
 from gridledger.contracts.membership import read_member, require_role
 from gridledger.contracts.registry import Contract
 from gridledger.crypto import address_of
 from gridledger.ledger import (
     Context,
-    ContractRejected,
     Genesis,
     InsufficientFunds,
+    ResultCode,
     StateReader,
     decode,
 )
@@ -37,6 +43,41 @@ from gridledger.ledger.encoding import MAX_INTEGER
 NAMESPACE = "tokens"
 contract = Contract(NAMESPACE)
 DEFAULT_ISSUER_ROLES = ("operator",)
+MAX_MEMO = 256
+
+
+# -- errors (shared ones: `gridledger.contracts.errors`) ---------------------------------
+
+
+class TokensError(ContractError):
+    """Base of the tokens contract's own refusals."""
+
+
+class SelfTransfer(TokensError):
+    """A member tried to pay itself."""
+
+    code = ResultCode.SELF_TRANSFER
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__(f"{address} cannot transfer to itself")
+
+
+class SupplyOverflow(TokensError):
+    """Minting would take the currency in circulation beyond 64 bits."""
+
+    code = ResultCode.SUPPLY_OVERFLOW
+
+    def __init__(self, supply_micro: int, amount_micro: int, maximum_micro: int) -> None:
+        self.supply_micro, self.amount_micro = supply_micro, amount_micro
+        self.maximum_micro = maximum_micro
+        super().__init__(
+            f"minting {amount_micro} onto a supply of {supply_micro} micro-units "
+            f"would exceed {maximum_micro}"
+        )
+
+
+# -- balances ----------------------------------------------------------------------------
 
 
 def balance_key(account: str) -> str:
@@ -68,16 +109,14 @@ def _set_balance(context: Context, account: str, amount_micro: int) -> None:
 
 
 def _check_amount(amount_micro: int) -> None:
-    if amount_micro <= 0:
-        raise ContractRejected(NAMESPACE, f"amount {amount_micro} must be positive")
-    if amount_micro > MAX_INTEGER:
-        raise ContractRejected(NAMESPACE, f"amount {amount_micro} exceeds 64 bits")
+    if not 0 < amount_micro <= MAX_INTEGER:
+        raise AmountOutOfRange(amount_micro, 1, MAX_INTEGER)
 
 
 def move(context: Context, source: str, target: str, amount_micro: int, reason: str) -> None:
     """Move `amount_micro` from `source` to `target`; refuse with `InsufficientFunds`."""
     if amount_micro < 0:
-        raise ContractRejected(NAMESPACE, f"cannot move a negative amount {amount_micro}")
+        raise AmountOutOfRange(amount_micro, 0, MAX_INTEGER)
     if amount_micro == 0 or source == target:
         return
     available = balance_of(context.overlay, source)
@@ -119,14 +158,14 @@ class TransferArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 def transfer(context: Context, args: TransferArgs) -> None:
     """Pay `amount_micro` to another active member."""
     _check_amount(args.amount_micro)
-    if len(args.memo) > 256:
-        raise ContractRejected(NAMESPACE, "memo is over 256 characters")
+    if len(args.memo) > MAX_MEMO:
+        raise TextLengthOutOfRange("memo", len(args.memo), 0, MAX_MEMO)
     recipient = read_member(context.overlay, args.to)
     if recipient is None or recipient.status != "active":
         status = "unknown" if recipient is None else recipient.status
-        raise ContractRejected(NAMESPACE, f"recipient {args.to} is not an active member ({status})")
+        raise MemberNotActive(args.to, status)
     if args.to == context.sender:
-        raise ContractRejected(NAMESPACE, "cannot transfer to oneself")
+        raise SelfTransfer(context.sender)
     available = balance_of(context.overlay, context.sender)
     if available < args.amount_micro:
         raise InsufficientFunds(context.sender, available, args.amount_micro)
@@ -156,10 +195,10 @@ def mint(context: Context, args: MintArgs) -> None:
     _check_amount(args.amount_micro)
     recipient = read_member(context.overlay, args.to)
     if recipient is None or recipient.status != "active":
-        raise ContractRejected(NAMESPACE, f"recipient {args.to} is not an active member")
+        raise MemberNotActive(args.to, "unknown" if recipient is None else recipient.status)
     supply = total_supply(context.overlay) + args.amount_micro
     if supply > MAX_INTEGER:
-        raise ContractRejected(NAMESPACE, "supply would exceed 64 bits")
+        raise SupplyOverflow(total_supply(context.overlay), args.amount_micro, MAX_INTEGER)
     _set_balance(context, args.to, balance_of(context.overlay, args.to) + args.amount_micro)
     context.write(NAMESPACE, "supply", supply)
     context.emit(

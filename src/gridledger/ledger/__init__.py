@@ -1,4 +1,11 @@
-"""The ledger, written like a specification: transactions, blocks, state, the state transition."""
+"""The ledger, written like a specification: transactions, blocks, state, the state transition.
+
+The state and the state transition (`state`, `execution`) load numpy; they are imported on
+first use (PEP 562), so a client that only signs transactions and reads block headers does
+not pay for them.
+"""
+
+from typing import TYPE_CHECKING
 
 from gridledger.ledger.blocks import (
     Block,
@@ -48,22 +55,6 @@ from gridledger.ledger.errors import (
     UnsupportedVersion,
     WrongChain,
 )
-from gridledger.ledger.execution import (
-    LEDGER_NAMESPACE,
-    Context,
-    Dispatcher,
-    Execution,
-    StateReader,
-    apply_block,
-    apply_transaction,
-    build_block,
-    commit_execution,
-    execute_transactions,
-    genesis_block,
-    read_nonce,
-    replay,
-    validate_header,
-)
 from gridledger.ledger.genesis import (
     ROLES,
     Genesis,
@@ -74,7 +65,6 @@ from gridledger.ledger.genesis import (
     validate_genesis,
 )
 from gridledger.ledger.results import ResultCode
-from gridledger.ledger.state import LatticeHash, Overlay, State, StateKey, state_hash_of
 from gridledger.ledger.transactions import (
     Ed25519Authorization,
     SignedTransaction,
@@ -90,6 +80,45 @@ from gridledger.ledger.transactions import (
     transaction_id,
     validate_transaction,
 )
+
+if TYPE_CHECKING:
+    from gridledger.ledger.execution import (
+        LEDGER_NAMESPACE,
+        Context,
+        Dispatcher,
+        Execution,
+        StateReader,
+        apply_block,
+        apply_transaction,
+        build_block,
+        commit_execution,
+        execute_transactions,
+        genesis_block,
+        read_nonce,
+        replay,
+        validate_header,
+    )
+    from gridledger.ledger.state import LatticeHash, Overlay, State, StateKey, state_hash_of
+
+
+def __getattr__(name: str) -> object:
+    """The state and the state transition, imported on first use (they load numpy)."""
+    import importlib
+
+    if name in ("LatticeHash", "Overlay", "State", "StateKey", "state_hash_of"):
+        module = "state"
+    elif name in (
+        "LEDGER_NAMESPACE", "Context", "Dispatcher", "Execution", "StateReader",
+        "apply_block", "apply_transaction", "build_block", "commit_execution",
+        "execute_transactions", "genesis_block", "read_nonce", "replay", "validate_header",
+    ):  # fmt: skip
+        module = "execution"
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ENCODING_VERSION",

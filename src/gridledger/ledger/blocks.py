@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 
 from gridledger.crypto import MerkleProof, merkle_proof, merkle_root, sha256
-from gridledger.ledger.encoding import decode, encode
+from gridledger.ledger.encoding import decode, encode, omit_empty_last_field
 from gridledger.ledger.results import ResultCode
 
 
@@ -33,13 +33,22 @@ class Event(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=
     attributes: dict[str, Any]
 
 
+@omit_empty_last_field
 class Receipt(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
-    """The outcome of one transaction: its result code, a message and its events."""
+    """The outcome of one transaction: its result code, a message, its events and values."""
 
     transaction_id: bytes
     code: int
     message: str
     events: list[Event]
+    details: dict[str, int | str] = {}
+    """A refusal's values by name (``expected``, ``energy_wh``, ...; `TransactionError.details`).
+
+    Empty for an accepted transaction. An empty map is left out of the encoding
+    (`omit_empty_last_field`), so a receipt without values has the same bytes as
+    before receipts had them, and so have the results roots of blocks without
+    refusals.
+    """
 
     @property
     def ok(self) -> bool:

@@ -46,10 +46,30 @@ MIN_INTEGER = -(2**63)
 
 _ENCODER = msgspec.msgpack.Encoder(order="sorted")
 T = TypeVar("T")
+S = TypeVar("S", bound=type[msgspec.Struct])
+
+_OPTIONAL_LAST: dict[type, int] = {}
+"""Array-like struct types whose last field is left out when empty: type -> fields always kept."""
+
+
+def omit_empty_last_field(cls: S) -> S:
+    """Class decorator: encode the struct without its last field while that field is empty.
+
+    A field added to an array-like struct would otherwise change the bytes of
+    every value recorded before it existed (msgspec omits no trailing defaults
+    from arrays). With this, a value whose new field is empty keeps its old
+    bytes, and its old bytes still decode; the one encoding of each value stays
+    one (`decode` refuses an explicitly empty last field).
+    """
+    _OPTIONAL_LAST[cls] = len(cls.__struct_fields__) - 1
+    return cls
 
 
 def encode(value: Any) -> bytes:
     """Return the canonical bytes of `value` (a msgspec Struct, or plain data)."""
+    kept = _OPTIONAL_LAST.get(type(value))
+    if kept is not None and not getattr(value, value.__struct_fields__[kept]):
+        return _ENCODER.encode(msgspec.structs.astuple(value)[:kept])
     return _ENCODER.encode(value)
 
 
@@ -61,7 +81,7 @@ def decode(data: bytes, type_: type[T]) -> T:
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as error:
         raise DecodingError(name, str(error)) from error
     try:
-        canonical = _ENCODER.encode(value)
+        canonical = encode(value)
     except (TypeError, ValueError, msgspec.EncodeError) as error:  # e.g. map keys of mixed types
         raise DecodingError(name, f"value cannot be encoded canonically ({error})") from error
     if canonical != data:

@@ -14,6 +14,8 @@ from typing import ClassVar
 
 from gridledger.ledger.results import ResultCode
 
+_UINT64_LIMIT = 2**64
+
 
 class LedgerError(Exception):
     """Base of every error raised by `gridledger.ledger`."""
@@ -31,6 +33,26 @@ class TransactionError(LedgerError):
     after that consume the nonce, as a reverted Ethereum transaction does, so
     a refused order cannot be replayed later when the conditions change.
     """
+
+    @property
+    def details(self) -> dict[str, int | str]:
+        """The values the error carries, by attribute name: what its receipt records.
+
+        Every public attribute holding an integer or text is a value (``expected``,
+        ``got``, ``energy_wh``, ...); anything else stays out. An integer that
+        MessagePack cannot hold (beyond 64 bits) is recorded as its decimal text, so
+        the receipt can always be encoded, the same way on every peer.
+        """
+        values: dict[str, int | str] = {}
+        for name, value in vars(self).items():
+            if name.startswith("_"):
+                continue
+            if isinstance(value, str):
+                values[name] = str(value)
+            elif isinstance(value, int) and not isinstance(value, bool):
+                number = int(value)
+                values[name] = number if -(2**63) <= number < _UINT64_LIMIT else str(number)
+        return values
 
 
 class EnvelopeError(TransactionError):
@@ -178,7 +200,11 @@ class InsufficientFunds(TransactionError):
 
 
 class ContractRejected(TransactionError):
-    """A contract rule refused the call; `reason` says which rule."""
+    """A contract refused the call for a reason without a code of its own.
+
+    The shipped contracts raise typed errors instead (`gridledger.contracts.errors`);
+    this stays for contracts outside the tree and for chains recorded before them.
+    """
 
     code = ResultCode.REJECTED
 

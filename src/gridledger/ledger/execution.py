@@ -10,7 +10,11 @@ What a transaction changes:
 - an envelope error (encoding, signature, chain, nonce, not a member) changes
   nothing at all;
 - a contract that refuses the call (a `TransactionError` raised by the
-  contract) changes nothing but the sender's nonce;
+  contract) changes nothing but the sender's nonce; its receipt holds the
+  error's code, message and values;
+- a contract that crashes (any other exception) changes nothing but the
+  sender's nonce either, and its receipt says CONTRACT_FAILED, so a bug is
+  never mistaken for a rule;
 - a successful call commits the contract's writes and advances the nonce.
 
 Contracts are reached through a `Dispatcher`, so that this module does not
@@ -159,7 +163,7 @@ def apply_transaction(
             raise NonceMismatch(sender, expected=expected, got=body.nonce)
         dispatcher.check_access(block_overlay, sender, body.contract, body.method)
     except TransactionError as error:
-        return Receipt(tx_id, int(error.code), str(error), [])
+        return Receipt(tx_id, int(error.code), str(error), [], error.details)
 
     tx_overlay = Overlay(block_overlay)
     context = Context(tx_overlay, chain_id, height, timestamp_ms, body.sender, tx_id)
@@ -169,15 +173,24 @@ def apply_transaction(
     except TransactionError as error:
         if error.consumes_nonce:
             block_overlay.put(LEDGER_NAMESPACE, nonce_key(sender), next_nonce)
-        return Receipt(tx_id, int(error.code), str(error), [])
-    except Exception as error:  # a contract bug: refuse the call the same way on every peer
+        return Receipt(tx_id, int(error.code), str(error), [], error.details)
+    except Exception as error:  # a contract bug: record it the same way on every peer
         block_overlay.put(LEDGER_NAMESPACE, nonce_key(sender), next_nonce)
-        # only the exception's type: its text may differ between Python versions
-        message = f"contract failed: {type(error).__name__}"
-        return Receipt(tx_id, int(ResultCode.REJECTED), message, [])
+        return contract_failed(tx_id, error)
     tx_overlay.put(LEDGER_NAMESPACE, nonce_key(sender), next_nonce)
     tx_overlay.merge_into_parent()
     return Receipt(tx_id, int(ResultCode.OK), "", context.events)
+
+
+def contract_failed(tx_id: bytes, error: Exception) -> Receipt:
+    """The receipt of a call whose contract crashed: CONTRACT_FAILED, never a refusal's code.
+
+    Only the exception's type is recorded: its text may differ between Python
+    versions and so between peers.
+    """
+    name = type(error).__name__
+    message = f"contract failed: {name}"
+    return Receipt(tx_id, int(ResultCode.CONTRACT_FAILED), message, [], {"exception": name})
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,9 @@
 
 As in Fabric's validity bitmap, an invalid transaction stays in its block,
 marked with the reason, and changes nothing. The numbers are part of the
-protocol: never renumber, only append.
+protocol: never renumber, only append. Codes from 17 on are the contracts'
+rules, one per class of `gridledger.contracts.errors.ContractError`; the
+receipt records the refusal's values beside its code (`Receipt.details`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,79 @@ class ResultCode(IntEnum):
     NOT_AUTHORISED = 13
     INSUFFICIENT_FUNDS = 14
     REJECTED = 15
-    TOO_DEEPLY_NESTED = 16
+    """A contract refused the call for a reason without a code of its own (none left in
+    the shipped contracts; kept for chains recorded before the typed errors)."""
+    CONTRACT_FAILED = 16
+    """The contract raised something other than a refusal: a bug, recorded the same way on
+    every peer (the message names only the exception's type)."""
+    # rules shared by several contracts (gridledger.contracts.errors)
+    NEGATIVE_VALUE = 17
+    TEXT_LENGTH_OUT_OF_RANGE = 18
+    MEMBER_NOT_ACTIVE = 19
+    AMOUNT_OUT_OF_RANGE = 20
+    NOT_HEX = 21
+    ENERGY_OUT_OF_RANGE = 22
+    PRICE_OUT_OF_RANGE = 23
+    # membership
+    ROLE_NOT_APPLICABLE = 24
+    APPLICATION_EXISTS = 25
+    REGISTRATION_TOO_LARGE = 26
+    REGISTRATION_INCOMPLETE = 27
+    INVALID_REGISTRATION_FIELD = 28
+    INVALID_ADDRESS = 29
+    UNKNOWN_APPLICANT = 30
+    MEMBER_STATUS_MISMATCH = 31
+    REASON_REQUIRED = 32
+    SELF_REVOCATION = 33
+    LAST_REGULATOR = 34
+    INVALID_METER_KEY = 35
+    METER_ALREADY_BOUND = 36
+    METER_NOT_BOUND = 37
+    # tokens
+    SELF_TRANSFER = 38
+    SUPPLY_OVERFLOW = 39
+    # parameters
+    CHANGE_NOT_IN_FUTURE = 40
+    UNKNOWN_PARAMETER = 41
+    INVALID_PARAMETER = 42
+    PERIOD_LENGTH_FIXED = 43
+    # metering
+    METER_MISMATCH = 44
+    INVALID_READING_SIGNATURE = 45
+    METER_WINDOW_CLOSED = 46
+    READING_EXISTS = 47
+    INVALID_DIGEST = 48
+    BATCH_ANCHORED = 49
+    # market
+    INVALID_SIDE = 50
+    EXPIRY_NOT_IN_FUTURE = 51
+    PERIOD_CLOSED = 52
+    BEYOND_HORIZON = 53
+    UNKNOWN_ORDER = 54
+    NOT_ORDER_OWNER = 55
+    ORDER_NOT_OPEN = 56
+    GATE_NOT_CLOSED = 57
+    PERIOD_ALREADY_CLEARED = 58
+    PERIOD_ALREADY_SETTLED = 59
+    UNKNOWN_OFFER = 60
+    NOT_OFFER_OWNER = 61
+    OFFER_NOT_OPEN = 62
+    OWN_OFFER = 63
+    AGREEMENT_EXISTS = 64
+    INVALID_AGREEMENT_SIGNATURE = 65
+    ESCROW_OVERDRAWN = 66
+    BOOK_INCONSISTENT = 67
+    # settlement
+    METER_WINDOW_OPEN = 68
+    ENERGY_UNBALANCED = 69
+    MONEY_UNBALANCED = 70
+    CLEARING_NOT_EMPTY = 71
+    # pricing
+    PRICE_OUTSIDE_BAND = 72
+    NOTHING_TO_PRICE = 73
+    POSTING_CLOSED = 74
+    # envelope (issue 16)
+    TOO_DEEPLY_NESTED = 75
     """Arguments nest arrays and maps deeper than `encoding.MAX_ARGUMENT_DEPTH`."""
 
     @property

@@ -1,18 +1,40 @@
-"""Errors raised by the node package. Each carries the values involved."""
+"""Errors raised by the node package. Each carries the values involved.
+
+Every `NodeError` also says how a client sees it: an HTTP-like ``status``, a machine
+``error`` slug and the ``values`` that go beside the message in an error body. The API and
+the in-process client both answer with these (`node.refusals`), so they cannot disagree.
+"""
 
 from __future__ import annotations
+
+from typing import Any, ClassVar
 
 
 class NodeError(Exception):
     """Base of every error raised by `gridledger.node`."""
 
+    status: ClassVar[int] = 500
+    error: ClassVar[str] = "node_error"
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The values an error body carries beside ``error`` and ``message``."""
+        return {}
+
 
 class MempoolFull(NodeError):
+    status = 429
+    error = "mempool_full"
+
     def __init__(self, pending: int, limit: int, what: str) -> None:
         self.pending = pending
         self.limit = limit
         self.what = what
         super().__init__(f"mempool is full: {pending} {what} pending, limit {limit}; retry later")
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return {"limit": self.limit}
 
 
 class StorageError(NodeError):
@@ -65,7 +87,63 @@ class ChainBehind(NodeError):
 
 
 class NotFound(NodeError):
-    def __init__(self, kind: str, key: str) -> None:
+    """No `kind` (block, transaction, member, order, ...) with that `key`.
+
+    `message` replaces the default sentence when a better one says why; `extra` values
+    (``period=...``) go into the error body beside ``kind``.
+    """
+
+    status = 404
+    error = "not_found"
+
+    def __init__(self, kind: str, key: str, message: str | None = None, **extra: Any) -> None:
         self.kind = kind
         self.key = key
-        super().__init__(f"no {kind} {key}")
+        self.extra = extra
+        super().__init__(message or f"no {kind} {key}")
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return {"kind": self.kind, **self.extra}
+
+
+class NotSettled(NodeError):
+    """A settlement record of a period that is not settled yet."""
+
+    status = 404
+    error = "not_settled"
+
+    def __init__(self, period: int, settleable_from_s: int) -> None:
+        self.period = period
+        self.settleable_from_s = settleable_from_s
+        super().__init__(f"period {period} is not settled (it can be from {settleable_from_s} s)")
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return {"period": self.period}
+
+
+class InvalidQuery(NodeError):
+    """A read's argument `field` is out of range or malformed; `reason` says how."""
+
+    status = 400
+    error = "invalid_request"
+
+    def __init__(self, field: str, value: Any, reason: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return {"field": self.field}
+
+
+class InvalidAddress(InvalidQuery):
+    """A read's argument `field` is not an address."""
+
+    error = "invalid_address"
+
+    def __init__(self, field: str, value: str) -> None:
+        super().__init__(field, value, f"{value!r} is not an address (gl + 40 hex digits)")

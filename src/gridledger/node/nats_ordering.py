@@ -181,8 +181,17 @@ async def _read_one_consumer(
 class NatsLog:
     """The ordering log of one chain on a JetStream cluster (see the module docstring)."""
 
-    def __init__(self, urls: Sequence[str], chain_id: str, replicas: int, name: str = "") -> None:
+    def __init__(
+        self,
+        urls: Sequence[str],
+        chain_id: str,
+        replicas: int,
+        name: str = "",
+        options: dict[str, Any] | None = None,
+    ) -> None:
         self.urls = list(urls)
+        self.options = dict(options or {})
+        """Further nats-py connect options: TLS and credentials (`ClientCredentials`)."""
         self.chain_id = chain_id
         self.replicas = replicas
         self.name = name
@@ -219,6 +228,7 @@ class NatsLog:
                     reconnect_time_wait=0.25,  # type: ignore[arg-type]  # a float works
                     error_cb=_quiet,
                     pending_size=64 * 1024 * 1024,
+                    **self.options,
                 )
                 self._client = client
                 break

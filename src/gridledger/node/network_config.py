@@ -8,6 +8,17 @@ URLs, the ordering rules every peer must share, and each peer's name, public key
 API port, data directory and key file (paths relative to the network directory).
 A peer started with ``gridledger node --ordering nats --network network.json
 --peer NAME`` takes everything from it, so the peers cannot disagree on the rules.
+
+Security (unless the spec says ``insecure: true``): the network's CA certificate
+(``pki/ca.pem``), each server's certificate (``pki/<server>.pem`` and its key), each
+peer's nkey seed (``creds/<peer>.nk``) and public nkey, and the operator's admin nkey.
+`server_security` turns them into what a server's config admits; `peer_credentials`
+into what a peer connects with.
+
+Several machines: ``hosts`` in the spec names the host (DNS name or address) of every
+server (``nats1``..) and every peer. Ports are then fixed (`NetworkSpec.client_port`
+and the others) rather than chosen free on this machine, certificates carry the host
+names, and each machine needs only its own files (README, "One peer per machine").
 """
 
 from __future__ import annotations
@@ -23,7 +34,17 @@ import yaml
 
 from gridledger.node.attestation import PeerInfo
 from gridledger.node.errors import NodeError
-from gridledger.node.nats_server import ServerSpec
+from gridledger.node.nats_ordering import NatsLog
+from gridledger.node.nats_security import (
+    ClientCredentials,
+    NatsUser,
+    ServerSecurity,
+    admin_user,
+    check_ordering_cluster,
+    inbox_prefix,
+    peer_user,
+)
+from gridledger.node.nats_server import LOOPBACK, ServerSpec
 from gridledger.node.ordering import OrderingRules, check_block_limits
 
 NETWORK_FILE = "network.json"
@@ -50,6 +71,17 @@ class NetworkSpec:
     block_timeout_ms: int = 100
     community: str | None = None
     """A directory with genesis.json and keys/ to use (default: a new demo community)."""
+    hosts: dict[str, str] = field(default_factory=dict)
+    """Server (nats1..) and peer name -> the host it runs on; empty: all on 127.0.0.1."""
+    client_port: int = 4222
+    cluster_port: int = 6222
+    monitor_port: int = 8222
+    api_port: int = 8545
+    """The ports used with `hosts` (one server and one peer per host at most)."""
+    insecure: bool = False
+    """No TLS and no credentials on the ordering cluster (peers must be told so too)."""
+    api_tls: bool = False
+    """The peers' APIs serve HTTPS with a certificate from the network's CA."""
 
     def __post_init__(self) -> None:
         if self.servers not in (1, 3, 5):
@@ -59,6 +91,10 @@ class NetworkSpec:
         for name in self.peers:
             if not name.replace("-", "").replace("_", "").isalnum():
                 raise ValueError(f"peer name {name!r}: letters, digits, - and _ only")
+        if self.hosts:
+            self._check_hosts()
+        if self.insecure and self.api_tls:
+            raise ValueError("api_tls needs the network's CA, which insecure: true does without")
         try:
             check_block_limits(self.block_transactions, self.block_bytes, self.block_timeout_ms)
         except ValueError as error:
@@ -67,6 +103,23 @@ class NetworkSpec:
     @property
     def rules(self) -> OrderingRules:
         return OrderingRules(self.block_transactions, self.block_bytes, self.block_timeout_ms)
+
+    @property
+    def server_names(self) -> list[str]:
+        return [f"nats{i + 1}" for i in range(self.servers)]
+
+    def _check_hosts(self) -> None:
+        missing = [n for n in [*self.server_names, *self.peers] if not self.hosts.get(n)]
+        if missing:
+            raise ValueError(f"hosts: every server and peer needs a host; missing {missing}")
+        for kind, names in (("servers", self.server_names), ("peers", self.peers)):
+            hosts = [self.hosts[name] for name in names]
+            shared = sorted({host for host in hosts if hosts.count(host) > 1})
+            if shared:
+                raise ValueError(f"hosts: two {kind} on {shared} would share ports; one each")
+
+    def host(self, name: str) -> str:
+        return self.hosts.get(name, LOOPBACK)
 
 
 @dataclass(frozen=True)
@@ -78,10 +131,19 @@ class PeerEntry:
     directory: str
     """The peer's data directory (genesis.json, chain.sqlite), relative to the network dir."""
     key_file: str
+    host: str = LOOPBACK
+    nkey: str | None = None
+    """The peer's public NATS user nkey (``U...``); None in an insecure network."""
+    nkey_file: str | None = None
+    """Its seed file, relative to the network dir (on the peer's machine only)."""
+    api_cert_file: str | None = None
+    api_key_file: str | None = None
+    """The API's TLS certificate and key, when the API serves HTTPS."""
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
+        scheme = "https" if self.api_cert_file else "http"
+        return f"{scheme}://{self.host}:{self.api_port}"
 
 
 @dataclass(frozen=True)
@@ -92,6 +154,15 @@ class NetworkConfig:
     peers: list[PeerEntry]
     community: str
     """The community directory (genesis.json, member keys), relative to the network dir."""
+    ca_file: str | None = None
+    """The CA certificate every client pins (None: an insecure network)."""
+    admin_nkey: str | None = None
+    admin_nkey_file: str | None = None
+    """The operator's nkey (public, and its seed file), admitted with every permission."""
+
+    @property
+    def secured(self) -> bool:
+        return self.ca_file is not None
 
     @property
     def nats_urls(self) -> list[str]:
@@ -110,6 +181,37 @@ class NetworkConfig:
 
     def peer_infos(self) -> list[PeerInfo]:
         return [PeerInfo(p.name, bytes.fromhex(p.public_key), p.api_url) for p in self.peers]
+
+    def users(self) -> tuple[NatsUser, ...]:
+        """Every user the servers admit: the admin, and each peer with its permissions."""
+        users = [admin_user(self.admin_nkey)] if self.admin_nkey else []
+        users += [
+            peer_user(p.name, p.nkey, self.chain_id, p.public_key) for p in self.peers if p.nkey
+        ]
+        return tuple(users)
+
+    def server_security(self, name: str) -> ServerSecurity | None:
+        """Server `name`'s TLS files (``pki/<name>.pem``) and users; None when insecure."""
+        if self.ca_file is None:
+            return None
+        pki = Path(self.ca_file).parent
+        return ServerSecurity(
+            self.ca_file, str(pki / f"{name}.pem"), str(pki / f"{name}-key.pem"), self.users()
+        )
+
+    def peer_credentials(self, directory: Path, name: str) -> ClientCredentials | None:
+        """What peer `name` connects with (files under `directory`); None if it has none."""
+        entry = self.peer(name)
+        if self.ca_file is None or entry.nkey_file is None:
+            return None
+        return ClientCredentials(
+            directory / self.ca_file, directory / entry.nkey_file, inbox_prefix(name)
+        )
+
+    def admin_credentials(self, directory: Path) -> ClientCredentials | None:
+        if self.ca_file is None or self.admin_nkey_file is None:
+            return None
+        return ClientCredentials(directory / self.ca_file, directory / self.admin_nkey_file)
 
 
 def load_spec(path: Path) -> NetworkSpec:
@@ -143,3 +245,18 @@ def load_network(path: Path) -> NetworkConfig:
 
 def dump_network(config: NetworkConfig, path: Path) -> None:
     path.write_bytes(msgspec.json.format(msgspec.json.encode(config)) + b"\n")
+
+
+def peer_ordering_log(
+    config: NetworkConfig, directory: Path, peer: str, insecure: bool = False
+) -> NatsLog:
+    """The ordering log peer `peer` connects to, with its own TLS CA and nkey.
+
+    Refuses (`InsecureOrdering`) a peer without credentials, or a cluster that answers
+    without TLS first or without requiring credentials, unless `insecure` (which says
+    so in a WARNING). `directory` holds network.json; the files are relative to it.
+    """
+    credentials = config.peer_credentials(directory, peer)
+    check_ordering_cluster(config.nats_urls, credentials, insecure)
+    options = {} if credentials is None else credentials.connect_options()
+    return NatsLog(config.nats_urls, config.chain_id, config.replicas, peer, options)

@@ -31,6 +31,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
+from gridledger.client.replies import NetworkReply, PeerReply
 from gridledger.crypto.keys import KeyPair
 from gridledger.ledger import block_hash
 from gridledger.node.attestation import (
@@ -257,28 +258,28 @@ class OrderedService(SoloService):
     def alarm(self) -> str | None:
         return self.tracker.alarm
 
-    def network_view(self) -> dict[str, Any]:
+    def network_view(self) -> NetworkReply:
         tracker = self.tracker
-        return {
-            "mode": "nats",
-            "peer": self.name,
-            "public_key": self.keys.public_key.hex(),
-            "head_height": self.node.head.height,
-            "finalized_height": max(tracker.finalized_height, 0),
-            "log_position": self.log_position,
-            "pending": self.assembler.pending,
-            "halted": tracker.halted_by is not None,
-            "peers": [
-                {
-                    "name": view.info.name,
-                    "public_key": view.info.public_key.hex(),
-                    "api_url": view.info.api_url,
-                    "attested_height": view.attested_height,
-                    "agreed_height": view.agreed_height,
-                    "agrees": view.conflict is None,
-                    "conflict": view.conflict,
-                }
+        return NetworkReply(
+            mode="nats",
+            peer=self.name,
+            public_key=self.keys.public_key.hex(),
+            head_height=self.node.head.height,
+            finalized_height=max(tracker.finalized_height, 0),
+            log_position=self.log_position,
+            pending=self.assembler.pending,
+            halted=tracker.halted_by is not None,
+            peers=[
+                PeerReply(
+                    name=view.info.name,
+                    public_key=view.info.public_key.hex(),
+                    api_url=view.info.api_url,
+                    attested_height=view.attested_height,
+                    agreed_height=view.agreed_height,
+                    agrees=view.conflict is None,
+                    conflict=view.conflict,
+                )
                 for view in tracker.peer_views()
             ],
-            "alarm": tracker.alarm,
-        }
+            alarm=tracker.alarm,
+        )

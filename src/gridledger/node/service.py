@@ -13,9 +13,10 @@ import asyncio
 import contextlib
 import gc
 from collections.abc import Sequence
-from typing import Any
 
+from gridledger.client.replies import NetworkReply
 from gridledger.node.core import Admission, CommittedBlock, Node
+from gridledger.node.views import solo_network_view
 
 GC_THRESHOLDS = (10_000, 10, 10)
 """Python's collector thresholds in a node process (the defaults are 700, 10, 10)."""
@@ -114,28 +115,9 @@ class SoloService:
                     await asyncio.sleep(timeout_s - age)
             await asyncio.to_thread(self.node.cut_block)
 
-    def network_view(self) -> dict[str, Any]:
+    def network_view(self) -> NetworkReply:
         """``GET /v1/network`` in solo mode: one peer, every committed block final."""
-        height = self.node.head.height
-        return {
-            "mode": "solo",
-            "peer": "solo",
-            "public_key": None,
-            "head_height": height,
-            "finalized_height": height,
-            "peers": [
-                {
-                    "name": "solo",
-                    "public_key": None,
-                    "api_url": None,
-                    "attested_height": height,
-                    "agreed_height": height,
-                    "agrees": True,
-                    "conflict": None,
-                }
-            ],
-            "alarm": None,
-        }
+        return solo_network_view(self.node)
 
     def _on_commit_threadsafe(self, committed: CommittedBlock) -> None:
         if self._loop is not None and not self._loop.is_closed():

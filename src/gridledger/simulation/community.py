@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gridledger.crypto import KeyPair, keypair_from_name
-from gridledger.keystore import write_key
-from gridledger.ledger import Genesis, GenesisMember, dump_genesis
+from gridledger.ledger import Genesis
+from gridledger.node.community import Founder, founding_genesis
+from gridledger.node.community import write_community as write_founders
 from gridledger.simulation.scenario import MemberSpec, Scenario, member_names
 
 OPERATOR = "operator"
@@ -77,51 +78,44 @@ def chain_id_of(scenario: Scenario) -> str:
     return f"sim-{scenario.name}-{scenario.seed}"[:64]
 
 
+def founders(scenario: Scenario, households: list[HouseholdSpec]) -> list[Founder]:
+    """Operator, regulator and every household with its meter, with their derived keys."""
+    return [
+        Founder(OPERATOR, "operator", member_keys(scenario, OPERATOR), scenario.grid_funding_micro),
+        Founder(REGULATOR, "regulator", member_keys(scenario, REGULATOR)),
+        *(
+            Founder(
+                household.name,
+                household.group.role,
+                member_keys(scenario, household.name),
+                household.group.balance_micro,
+                meter_keys(scenario, household.name),
+            )
+            for household in households
+        ),
+    ]
+
+
 def build_genesis(
     scenario: Scenario, households: list[HouseholdSpec], genesis_time_ms: int
 ) -> Genesis:
     """The genesis document: operator, regulator and every household with its meter."""
     market = scenario.market
-    members = [
-        GenesisMember(
-            name=OPERATOR,
-            role="operator",
-            public_key=member_keys(scenario, OPERATOR).public_key.hex(),
-            balance_micro=scenario.grid_funding_micro,
-        ),
-        GenesisMember(
-            name=REGULATOR,
-            role="regulator",
-            public_key=member_keys(scenario, REGULATOR).public_key.hex(),
-        ),
-    ]
-    for household in households:
-        members.append(
-            GenesisMember(
-                name=household.name,
-                role=household.group.role,
-                public_key=member_keys(scenario, household.name).public_key.hex(),
-                balance_micro=household.group.balance_micro,
-                meter_keys=[meter_keys(scenario, household.name).public_key.hex()],
-            )
-        )
-    return Genesis(
-        chain_id=chain_id_of(scenario),
-        genesis_time_ms=genesis_time_ms,
-        members=members,
-        parameters={
-            "tokens": {"issuer_roles": ["operator"]},
-            "market": {
-                "mechanism": market.mechanism,
-                "period_seconds": market.period_seconds,
-                "gate_closure_seconds": market.gate_closure_seconds,
-                "meter_window_seconds": market.meter_window_seconds,
-                "feed_in_price_micro_per_kwh": market.feed_in_price_micro_per_kwh,
-                "grid_price_micro_per_kwh": market.grid_price_micro_per_kwh,
-                "cap_price_micro_per_kwh": market.cap_price_micro_per_kwh,
-                "breakdown_penalty_micro": market.breakdown_penalty_micro,
-            },
+    parameters = {
+        "tokens": {"issuer_roles": ["operator"]},
+        "market": {
+            "mechanism": market.mechanism,
+            "period_seconds": market.period_seconds,
+            "gate_closure_seconds": market.gate_closure_seconds,
+            "meter_window_seconds": market.meter_window_seconds,
+            "feed_in_price_micro_per_kwh": market.feed_in_price_micro_per_kwh,
+            "grid_price_micro_per_kwh": market.grid_price_micro_per_kwh,
+            "cap_price_micro_per_kwh": market.cap_price_micro_per_kwh,
+            "breakdown_penalty_micro": market.breakdown_penalty_micro,
         },
+    }
+    return founding_genesis(
+        chain_id_of(scenario), genesis_time_ms, founders(scenario, households), parameters
     )
 
 
@@ -129,10 +123,4 @@ def write_community(
     directory: Path, scenario: Scenario, households: list[HouseholdSpec], genesis: Genesis
 ) -> None:
     """Write ``genesis.json`` and every key file into a fresh community directory."""
-    keys = directory / "keys"
-    for name in (OPERATOR, REGULATOR):
-        write_key(keys, name, member_keys(scenario, name))
-    for household in households:
-        write_key(keys, household.name, member_keys(scenario, household.name))
-        write_key(keys, f"{household.name}-meter", meter_keys(scenario, household.name))
-    (directory / "genesis.json").write_bytes(dump_genesis(genesis) + b"\n")
+    write_founders(directory, genesis, founders(scenario, households))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from gridledger.client.replies import TransactionReply
 from gridledger.ledger import transaction_id
 from gridledger.simulation.scenario import Scenario, ScenarioError
 
@@ -53,9 +54,11 @@ class PricingOperator:
         raw = runner.operator.sign("pricing", "post_price", posting.arguments())
         runner.commit(runner.time_s, [raw])
         receipt = runner.client.transaction(transaction_id(raw).hex())
-        for event in receipt["events"]:
-            if event["name"] == "price_posted":
-                self.posted[period] = int(event["attributes"]["price_micro_per_kwh"])
+        if not isinstance(receipt, TransactionReply):  # pragma: no cover - commit cut it
+            raise RuntimeError(f"the price posting of period {period} is not committed")
+        for event in receipt.events:
+            if event.name == "price_posted":
+                self.posted[period] = int(event.attributes["price_micro_per_kwh"])
 
     def posted_price(self, period: int) -> int | None:
         return self.posted.get(period)

@@ -19,9 +19,8 @@ from typing import Any
 
 import msgspec
 
-from gridledger.client import LocalClient
-from gridledger.ledger import SignedTransaction, Transaction
-from gridledger.node.queries import result_name
+from gridledger.client import EmbeddedClient
+from gridledger.ledger import ResultCode, SignedTransaction, Transaction
 
 ANCHOR_LABEL = re.compile(r"^device data, period (\d+)$")
 
@@ -63,36 +62,52 @@ class ChainRecords:
     last_block_ms: int = 0
 
 
-def read_chain(client: LocalClient, periods: list[int]) -> ChainRecords:
-    """Read a finished simulation's records from the chain."""
+def read_chain(client: EmbeddedClient, periods: list[int]) -> ChainRecords:
+    """Read a finished simulation's records from the chain.
+
+    The records are the rows of the result files: each reply becomes a dict of its fields
+    (the JSON keys the API serves).
+    """
     head = client.head()
     records = ChainRecords(
         chain_id=client.chain_id(),
-        height=int(head["height"]),
-        head_hash=str(head["hash"]),
+        height=head.height,
+        head_hash=head.hash,
         periods=list(periods),
-        parameters={p: client.parameters(p)["parameters"] for p in periods},
+        parameters={p: _row(client.parameters(p).parameters) for p in periods},
     )
     for period in periods:
-        records.orders.extend(client.market_orders(period)["orders"])
-        records.trades.extend(client.market_trades(period)["trades"])
-        summary = client.settlement(period)["summary"]
+        records.orders.extend(_row(o) for o in client.market_orders(period).orders)
+        records.trades.extend(_row(t) for t in client.market_trades(period).trades)
+        summary = client.settlement(period).summary
         if summary is not None:
-            records.settlements.append(summary)
-        records.statements.extend(client.statements(period)["statements"])
+            records.settlements.append(_row(summary))
+        records.statements.extend(_row(s) for s in client.statements(period).statements)
     _walk_blocks(client, records)
-    records.members = client.members()
-    records.balances = {
-        m["address"]: int(client.account(m["address"])["balance_micro"]) for m in records.members
-    }
+    members = client.members().members
+    records.members = [_row(m) for m in members]
+    records.balances = {m.address: client.account(m.address).balance_micro for m in members}
     return records
 
 
-def _walk_blocks(client: LocalClient, records: ChainRecords) -> None:
+def _row(reply: msgspec.Struct) -> dict[str, Any]:
+    """A reply's fields as a result-file row."""
+    return msgspec.structs.asdict(reply)
+
+
+def result_name(code: int) -> str:
+    """A result code's name (``unknown_<code>`` for a code this version does not know)."""
+    try:
+        return ResultCode(code).slug
+    except ValueError:
+        return f"unknown_{code}"
+
+
+def _walk_blocks(client: EmbeddedClient, records: ChainRecords) -> None:
     """Count every committed transaction by (contract, method, result) and pick up the
     device-data anchors and posted prices, straight from the stored blocks.
 
-    Reads raw blocks in-process (`LocalClient.stored_blocks`) instead of the JSON block
+    Reads raw blocks in-process (`EmbeddedClient.stored_blocks`) instead of the JSON block
     view: the view decodes every receipt and converts every event to JSON types, about
     five times the cost of this walk over a day of a thousand households.
     """

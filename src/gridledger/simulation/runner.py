@@ -17,9 +17,9 @@ block stamped with the simulated clock (Unix milliseconds):
    ``settlement.settle`` and every strategy learns its outcome, read back from
    the chain.
 
-Steps of neighbouring periods interleave; they run in time order. Agents use
-only the client (`LocalClient`); the runner itself touches the node only to
-create it and to cut blocks at simulated times.
+Steps of neighbouring periods interleave; they run in time order. Agents and
+the runner use only the client (`EmbeddedClient`, which opens the node and cuts
+blocks at simulated times); the runner never imports the node.
 """
 
 from __future__ import annotations
@@ -29,18 +29,23 @@ import hashlib
 import io
 import operator
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from gridledger.agents.household import Household, Metered
 from gridledger.agents.interfaces import Bid, MarketView, Outcome, PriceBand, Strategy
-from gridledger.client import LocalClient, Wallet
+from gridledger.client import EmbeddedClient, Wallet
+from gridledger.client.market_replies import (
+    OrderReply,
+    ParametersReply,
+    StatementReply,
+    TradeReply,
+)
 from gridledger.contracts.metering import reading_message
 from gridledger.crypto import KeyPair
 from gridledger.market import trade_value_micro
-from gridledger.node import CutterConfig, Node
 from gridledger.simulation.community import (
     OPERATOR,
     REGULATOR,
@@ -131,21 +136,19 @@ def schedule(scenario: Scenario) -> list[Step]:
     return sorted(steps)
 
 
-def period_band(parameters: dict[str, Any]) -> PriceBand:
-    p = parameters["parameters"]
+def period_band(parameters: ParametersReply) -> PriceBand:
+    p = parameters.parameters
     return PriceBand(
-        p["feed_in_price_micro_per_kwh"],
-        p["grid_price_micro_per_kwh"],
-        p["cap_price_micro_per_kwh"],
+        p.feed_in_price_micro_per_kwh, p.grid_price_micro_per_kwh, p.cap_price_micro_per_kwh
     )
 
 
-def mean_price(trades: list[dict[str, Any]]) -> int | None:
+def mean_price(trades: Sequence[TradeReply]) -> int | None:
     """Volume-weighted mean trade price (micro-units per kWh), None without trades."""
-    energy: int = sum(t["energy_wh"] for t in trades)
+    energy: int = sum(t.energy_wh for t in trades)
     if energy == 0:
         return None
-    value: int = sum(t["energy_wh"] * t["price_micro_per_kwh"] for t in trades)
+    value: int = sum(t.energy_wh * t.price_micro_per_kwh for t in trades)
     return round(value / energy)
 
 
@@ -187,7 +190,7 @@ class Runner:
         scenario: Scenario,
         directory: Path,
         operator_agent: OperatorAgent | None = None,
-        cutter: CutterConfig | None = None,
+        block_transactions: int = 2000,
     ) -> None:
         self.scenario = scenario
         self.directory = directory
@@ -199,12 +202,9 @@ class Runner:
         if (directory / "genesis.json").exists():
             raise ScenarioError("", f"{directory} already holds a community; choose a new --out")
         write_community(directory, scenario, self.households, self.genesis)
-        self.node = Node.open_path(
-            directory / "chain.sqlite",
-            self.genesis,
-            cutter=cutter or CutterConfig(max_transactions=2000),
+        self.client = EmbeddedClient.open(
+            directory / "chain.sqlite", self.genesis, max_block_transactions=block_transactions
         )
-        self.client = LocalClient(self.node)
         self.operator = Wallet(member_keys(scenario, OPERATOR), self.client)
         self.regulator = Wallet(member_keys(scenario, REGULATOR), self.client)
         self.operator_agent = operator_agent
@@ -241,8 +241,8 @@ class Runner:
         self.time_s = max(self.time_s, time_s)
         if raws:
             result = self.client.submit_batch(raws)
-            if result["rejected"]:
-                refused = next(r for r in result["results"] if r["status"] == "rejected")
+            if result.rejected:
+                refused = next(r for r in result.results if r.status == "rejected")
                 raise RuntimeError(f"the node refused a simulation transaction: {refused}")
         self.client.commit(self.time_s * 1000)
 
@@ -273,7 +273,7 @@ class Runner:
                 progress(done, len(self.steps), f"{names[step.kind]} {step.period}")
         head = self.client.head()
         periods = sorted({s.period for s in self.steps})
-        return RunSummary(periods, int(head["height"]), str(head["hash"]), self.device_rows)
+        return RunSummary(periods, head.height, head.hash, self.device_rows)
 
     # -- the steps ---------------------------------------------------------------------------
 
@@ -316,14 +316,14 @@ class Runner:
 
     def clear(self, period: int, time_s: int) -> None:
         self.commit(time_s, [self.operator.sign("market", "clear", {"period": period})])
-        price = mean_price(self.client.market_trades(period)["trades"])
+        price = mean_price(self.client.market_trades(period).trades)
         if price is not None:
             self.price_history.append(price)
 
     def record_readings(self, period: int, time_s: int) -> None:
         seconds = self.scenario.market.period_seconds
         start = period * seconds
-        committed = committed_exports(self.client.market_trades(period)["trades"])
+        committed = committed_exports(self.client.market_trades(period).trades)
         chain_id = self.client.chain_id()
         raws: list[bytes] = []
         rows: list[dict[str, int | str]] = []
@@ -359,12 +359,12 @@ class Runner:
 
     def settle(self, period: int, time_s: int) -> None:
         self.commit(time_s, [self.operator.sign("settlement", "settle", {"period": period})])
-        trades = self.client.market_trades(period)["trades"]
+        trades = self.client.market_trades(period).trades
         outcomes = outcomes_of(
             period,
-            self.client.market_orders(period)["orders"],
+            self.client.market_orders(period).orders,
             trades,
-            self.client.statements(period)["statements"],
+            self.client.statements(period).statements,
             period_band(self.client.parameters(period)).grid_micro_per_kwh,
         )
         nothing = Outcome(period, 0, 0, 0, 0, 0, 0, 0, mean_price(trades))
@@ -372,7 +372,7 @@ class Runner:
             agent.strategy.learn(outcomes.get(agent.wallet.address, nothing))
 
     def close(self) -> None:
-        self.node.close()
+        self.client.close()
 
 
 def order_args(bid: Bid, period: int) -> dict[str, Any]:
@@ -384,12 +384,12 @@ def order_args(bid: Bid, period: int) -> dict[str, Any]:
     }
 
 
-def committed_exports(trades: list[dict[str, Any]]) -> dict[str, int]:
+def committed_exports(trades: Sequence[TradeReply]) -> dict[str, int]:
     """Per member, energy sold minus energy bought in the period's trades (Wh)."""
     net: dict[str, int] = {}
     for trade in trades:
-        net[trade["seller"]] = net.get(trade["seller"], 0) + trade["energy_wh"]
-        net[trade["buyer"]] = net.get(trade["buyer"], 0) - trade["energy_wh"]
+        net[trade.seller] = net.get(trade.seller, 0) + trade.energy_wh
+        net[trade.buyer] = net.get(trade.buyer, 0) - trade.energy_wh
     return net
 
 
@@ -410,9 +410,9 @@ def device_row(period: int, address: str, name: str, metered: Metered) -> dict[s
 
 def outcomes_of(
     period: int,
-    orders: list[dict[str, Any]],
-    trades: list[dict[str, Any]],
-    statements: list[dict[str, Any]],
+    orders: Sequence[OrderReply],
+    trades: Sequence[TradeReply],
+    statements: Sequence[StatementReply],
     grid_price_micro_per_kwh: int,
 ) -> dict[str, Outcome]:
     """What became of every member's bids in a settled period, from the chain's records.
@@ -426,18 +426,17 @@ def outcomes_of(
         return totals.setdefault(member, dict.fromkeys(OUTCOME_FIELDS, 0))
 
     for order in orders:
-        of(order["owner"])["offered_wh" if order["side"] == "sell" else "wanted_wh"] += order[
-            "energy_wh"
-        ]
+        side = "offered_wh" if order.side == "sell" else "wanted_wh"
+        of(order.owner)[side] += order.energy_wh
     for trade in trades:
-        seller, buyer = of(trade["seller"]), of(trade["buyer"])
-        seller["sold_wh"] += trade["energy_wh"]
-        seller["sold_value_micro"] += trade["value_micro"]
-        buyer["bought_wh"] += trade["energy_wh"]
-        buyer["bought_value_micro"] += trade["value_micro"]
+        seller, buyer = of(trade.seller), of(trade.buyer)
+        seller["sold_wh"] += trade.energy_wh
+        seller["sold_value_micro"] += trade.value_micro
+        buyer["bought_wh"] += trade.energy_wh
+        buyer["bought_value_micro"] += trade.value_micro
     for statement in statements:
-        shortfall = trade_value_micro(statement["shortfall_wh"], grid_price_micro_per_kwh)
-        of(statement["member"])["penalty_micro"] += statement["penalised_micro"] + shortfall
+        shortfall = trade_value_micro(statement.shortfall_wh, grid_price_micro_per_kwh)
+        of(statement.member)["penalty_micro"] += statement.penalised_micro + shortfall
     return {
         member: Outcome(period=period, mean_price_micro_per_kwh=price, **values)
         for member, values in totals.items()

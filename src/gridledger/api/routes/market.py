@@ -1,0 +1,141 @@
+"""The market's reads: the current period, parameters, order books, orders, trades, offers and
+posted prices per delivery period (views in `gridledger.node.market_views`).
+
+Writes are signed transactions, never special routes: placing, cancelling, clearing,
+settling and meter readings all go through ``POST /v1/transactions`` (see
+`WRITING_TO_THE_MARKET`).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from gridledger.api.consistency import consistent_get
+from gridledger.api.openapi import ok, reply
+from gridledger.client.market_replies import (
+    BookReply,
+    MarketCurrentReply,
+    OffersReply,
+    OrderReply,
+    OrdersReply,
+    ParametersReply,
+    PriceReply,
+    TradesReply,
+)
+from gridledger.node import Node
+from gridledger.node.market_views import (
+    book_view,
+    current_view,
+    offers_view,
+    order_view,
+    orders_view,
+    parameters_view,
+    price_view,
+    trades_view,
+)
+
+WRITING_TO_THE_MARKET = """
+Writes are signed transactions submitted through `POST /v1/transactions` (canonical bytes,
+hex in JSON or raw octets), never special routes:
+
+- place an order: contract `market`, method `place_order`, args `{side: "buy"|"sell",
+  energy_wh, price_micro_per_kwh, period, expiry_s (0 = end of the period)}`; a buy escrows
+  its maximum cost; refused at or after the period's gate closure;
+- cancel an order: `market` / `cancel_order` `{order_id}` (the owner, before gate closure);
+- clear a period's book: `market` / `clear` `{period}` (any active member, after gate closure);
+- publish an offer (bilateral path): `market` / `publish_offer` `{energy_wh,
+  price_micro_per_kwh, period, production_cost_micro_per_kwh, expiry_s}`;
+- a meter reading: `metering` / `record_reading` `{member, period, exported_wh, imported_wh,
+  meter_key, signature}` (signed by the meter over `metering.reading_message`), within the
+  period's meter window;
+- settle a period: `settlement` / `settle` `{period}` (any active member, after the meter
+  window closes).
+
+`gridledger market buy|sell|cancel|clear|settle|reading` builds and signs these.
+""".strip()
+
+PeriodQuery = Query(None, description="Delivery period (default: the current period)")
+OwnerQuery = Query(None, description="Only this owner's orders (an address)")
+
+
+def described(view: object) -> str:
+    """A view's documentation, followed by how to write to the market."""
+    return (getattr(view, "__doc__", None) or "") + "\n\n" + WRITING_TO_THE_MARKET
+
+
+def router(node: Node) -> APIRouter:
+    routes = APIRouter(tags=["market"])
+    read = consistent_get(routes, node)
+
+    @read(
+        "/v1/market/current",
+        summary="The current delivery period and the next one open for orders",
+        description=described(current_view),
+        responses=ok(MarketCurrentReply),
+    )
+    async def market_current() -> Response:
+        return reply(current_view(node))
+
+    @read(
+        "/v1/market/parameters",
+        summary="Market parameters in force for a period, and the schedule of changes",
+        responses=ok(ParametersReply),
+    )
+    async def market_parameters(period: int | None = PeriodQuery) -> Response:
+        return reply(parameters_view(node, period))
+
+    @read(
+        "/v1/market/periods/{period}/book",
+        summary="Order book depth per price level, flags and time window of a period",
+        description=described(book_view),
+        responses=ok(BookReply),
+    )
+    async def market_book(period: int) -> Response:
+        return reply(book_view(node, period))
+
+    @read(
+        "/v1/market/periods/{period}/orders",
+        summary="Orders of a period (optionally one owner's)",
+        description=described(orders_view),
+        responses=ok(OrdersReply),
+    )
+    async def market_orders(period: int, owner: str | None = OwnerQuery) -> Response:
+        return reply(orders_view(node, period, owner))
+
+    @read(
+        "/v1/market/orders/{order_id}",
+        summary="One order by id",
+        description=described(order_view),
+        responses=ok(OrderReply),
+    )
+    async def market_order(order_id: str) -> Response:
+        return reply(order_view(node, order_id))
+
+    @read(
+        "/v1/market/periods/{period}/trades",
+        summary="Trades of a period",
+        responses=ok(TradesReply),
+    )
+    async def market_trades(period: int) -> Response:
+        return reply(trades_view(node, period))
+
+    @read(
+        "/v1/market/periods/{period}/price",
+        summary="The price the operator posted for a period (pricing contract, seed 003)",
+        description=price_view.__doc__ or "",
+        responses=ok(PriceReply),
+    )
+    async def market_price(period: int) -> Response:
+        return reply(price_view(node, period))
+
+    @read(
+        "/v1/market/periods/{period}/offers",
+        summary="Bilateral offers published for a period",
+        description=described(offers_view),
+        responses=ok(OffersReply),
+    )
+    async def market_offers(period: int) -> Response:
+        return reply(offers_view(node, period))
+
+    return routes

@@ -1,0 +1,54 @@
+"""Members and accounts: the roster, one member, balances and nonces, an account's
+transactions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from gridledger.api.consistency import consistent_get
+from gridledger.api.openapi import ok, reply
+from gridledger.client.replies import (
+    AccountReply,
+    AccountTransactionsReply,
+    MemberReply,
+    MembersReply,
+)
+from gridledger.node import Node
+from gridledger.node.views import (
+    account_transactions_view,
+    account_view,
+    member_view,
+    members_view,
+)
+
+
+def router(node: Node) -> APIRouter:
+    routes = APIRouter(tags=["members"])
+    read = consistent_get(routes, node)
+
+    @read("/v1/members", summary="Every member with role and status", responses=ok(MembersReply))
+    async def list_members() -> Response:
+        return reply(members_view(node))
+
+    @read("/v1/members/{address}", summary="One member", responses=ok(MemberReply))
+    async def get_member(address: str) -> Response:
+        return reply(member_view(node, address))
+
+    @read(
+        "/v1/accounts/{address}",
+        summary="Balance (micro-units) and next nonce of an account",
+        responses=ok(AccountReply),
+    )
+    async def get_account(address: str) -> Response:
+        return reply(account_view(node, address))
+
+    @read(
+        "/v1/accounts/{address}/transactions",
+        summary="An account's latest transactions",
+        responses=ok(AccountTransactionsReply),
+    )
+    async def account_transactions(address: str, limit: int = Query(50, ge=1, le=1000)) -> Response:
+        return reply(account_transactions_view(node, address, limit))
+
+    return routes

@@ -1,0 +1,26 @@
+"""``/v1/network``: the ordering mode, this peer, the peers' attestations and finality."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from gridledger.api.consistency import consistent_get
+from gridledger.api.openapi import ok, reply
+from gridledger.client.replies import NetworkReply
+from gridledger.node import Node, SoloService
+
+
+def router(node: Node, service: SoloService) -> APIRouter:
+    routes = APIRouter(tags=["chain"])
+    read = consistent_get(routes, node)
+
+    @read(
+        "/v1/network",
+        summary="Ordering mode, this peer, the peers' attestations, finality and any alarm",
+        responses=ok(NetworkReply),
+    )
+    async def network() -> Response:
+        return reply(service.network_view())
+
+    return routes

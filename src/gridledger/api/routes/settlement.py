@@ -1,0 +1,51 @@
+"""Settlement's reads: a period's summary and the members' statements (views in
+`gridledger.node.market_views`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from gridledger.api.consistency import consistent_get
+from gridledger.api.openapi import ok, reply
+from gridledger.api.routes.market import described
+from gridledger.client.market_replies import (
+    MemberStatementReply,
+    SettlementReply,
+    StatementsReply,
+)
+from gridledger.node import Node
+from gridledger.node.market_views import settlement_view, statement_view, statements_view
+
+
+def router(node: Node) -> APIRouter:
+    routes = APIRouter(tags=["settlement"])
+    read = consistent_get(routes, node)
+
+    @read(
+        "/v1/settlement/periods/{period}",
+        summary="Settlement summary of a period",
+        description=described(settlement_view),
+        responses=ok(SettlementReply),
+    )
+    async def settlement_summary(period: int) -> Response:
+        return reply(settlement_view(node, period))
+
+    @read(
+        "/v1/settlement/periods/{period}/statements",
+        summary="Every member's settlement statement of a period",
+        responses=ok(StatementsReply),
+    )
+    async def settlement_statements(period: int) -> Response:
+        return reply(statements_view(node, period))
+
+    @read(
+        "/v1/settlement/periods/{period}/statements/{member}",
+        summary="One member's settlement statement of a period",
+        description=statement_view.__doc__ or "",
+        responses=ok(MemberStatementReply),
+    )
+    async def settlement_statement(period: int, member: str) -> Response:
+        return reply(statement_view(node, period, member))
+
+    return routes

@@ -1,0 +1,215 @@
+"""``/v1/transactions``: submit one transaction or a batch, read one back.
+
+Transactions are submitted as their canonical bytes: hex in JSON
+(``{"transaction": "<hex>"}``), or the raw bytes as ``application/octet-stream``; a batch
+is a JSON list of hex strings or a MessagePack array of byte strings
+(``application/msgpack``). Submission is the hot path: a batch's reply is built as plain
+data, one small dict per transaction, and encoded once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from gridledger.api.consistency import consistent_get
+from gridledger.api.errors import ApiError
+from gridledger.api.openapi import ok, reply
+from gridledger.client.replies import BatchReply, PendingReply, TransactionStatus
+from gridledger.ledger import MAX_TRANSACTION_BYTES
+from gridledger.node import Node, SoloService, queries
+from gridledger.node.ordered_service import PeerHalted
+from gridledger.node.ordering import OrderingUnavailable
+from gridledger.node.refusals import transaction_error_body, transaction_error_status
+from gridledger.node.views import transaction_reply, transaction_view
+
+MAX_BATCH = 10_000
+MAX_BATCH_BYTES = 64 * 1024 * 1024
+MAX_WAIT_MS = 60_000
+
+
+class SubmitRequest(BaseModel):
+    transaction: str = Field(description="Hex of the canonical signed transaction bytes")
+
+
+class BatchRequest(BaseModel):
+    transactions: list[str] = Field(description="Hex of each canonical signed transaction")
+
+
+SUBMIT_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": SubmitRequest.model_json_schema()},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+        "required": True,
+    }
+}
+BATCH_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": BatchRequest.model_json_schema()},
+            "application/msgpack": {
+                "schema": {"type": "array", "items": {"type": "string", "format": "binary"}}
+            },
+        },
+        "required": True,
+    }
+}
+
+
+def _hex(text: str, field: str) -> bytes:
+    try:
+        return bytes.fromhex(text)
+    except ValueError as error:
+        raise ApiError(400, "invalid_request", f"{field}: not hexadecimal") from error
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise ApiError(
+                413, "oversized", f"request body exceeds {limit} bytes", limit_bytes=limit
+            )
+    return bytes(body)
+
+
+def _one_transaction(request: Request, body: bytes) -> bytes:
+    if request.headers.get("content-type", "").startswith("application/octet-stream"):
+        return body
+    try:
+        parsed = SubmitRequest.model_validate_json(body)
+    except ValueError as error:
+        raise ApiError(
+            422, "invalid_request", 'body must be JSON {"transaction": "<hex>"}'
+        ) from error
+    return _hex(parsed.transaction, "transaction")
+
+
+def _batch(request: Request, body: bytes) -> list[bytes]:
+    if request.headers.get("content-type", "").startswith("application/msgpack"):
+        try:
+            raws = msgspec.msgpack.decode(body, type=list[bytes])
+        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            raise ApiError(
+                422, "invalid_request", f"body: not a MessagePack array of byte strings ({error})"
+            ) from error
+    else:
+        try:
+            parsed = BatchRequest.model_validate_json(body)
+        except ValueError as error:
+            raise ApiError(
+                422, "invalid_request", 'body must be JSON {"transactions": ["<hex>", ...]}'
+            ) from error
+        raws = [_hex(text, f"transactions[{i}]") for i, text in enumerate(parsed.transactions)]
+    if len(raws) > MAX_BATCH:
+        raise ApiError(
+            413,
+            "oversized",
+            f"a batch holds at most {MAX_BATCH} transactions, got {len(raws)}",
+            limit=MAX_BATCH,
+        )
+    return raws
+
+
+def router(node: Node, service: SoloService) -> APIRouter:
+    routes = APIRouter(tags=["transactions"])
+    read = consistent_get(routes, node)
+
+    async def wait_for(tx_id: bytes, timeout_ms: int) -> Response:
+        future = service.waiter(tx_id)
+        # it may have been committed between admission and registering the waiter
+        if not node.storage.has_transaction(tx_id):
+            try:
+                await asyncio.wait_for(future, timeout_ms / 1000)
+            except TimeoutError:
+                service.forget(tx_id, future)
+                return reply(PendingReply(id=tx_id.hex(), message="not committed yet"), 202)
+        else:
+            service.forget(tx_id, future)
+        return reply(transaction_reply(queries.find_transaction(node, tx_id)))
+
+    @routes.post(
+        "/v1/transactions",
+        summary="Submit one transaction",
+        openapi_extra=SUBMIT_BODY,
+        responses={
+            **ok(TransactionStatus, "Committed (with wait)"),
+            **ok(PendingReply, "Admitted", 202),
+        },
+    )
+    async def submit(
+        request: Request,
+        wait: bool = Query(False, description="Answer only once the transaction is committed"),
+        timeout_ms: int = Query(10_000, ge=1, le=MAX_WAIT_MS),
+    ) -> Response:
+        raw = _one_transaction(request, await _read_body(request, 4 * MAX_TRANSACTION_BYTES))
+        admission = (await service.submit_many([raw]))[0]
+        if admission.error is not None:
+            body = {**transaction_error_body(admission.error), "id": admission.transaction_id.hex()}
+            status = transaction_error_status(admission.error)
+            headers = {"Retry-After": "1"} if status == 429 else None
+            return JSONResponse(status_code=status, content=body, headers=headers)
+        if wait:
+            return await wait_for(admission.transaction_id, timeout_ms)
+        return reply(PendingReply(id=admission.transaction_id.hex()), 202)
+
+    @routes.post(
+        "/v1/transactions/batch",
+        summary="Submit many transactions",
+        openapi_extra=BATCH_BODY,
+        responses=ok(BatchReply),
+    )
+    async def submit_batch(request: Request) -> Response:
+        raws = _batch(request, await _read_body(request, MAX_BATCH_BYTES))
+        admissions = await service.submit_many(raws)
+        results: list[dict[str, Any]] = []
+        accepted = 0
+        for admission in admissions:
+            if admission.error is None:
+                accepted += 1
+                results.append({"id": admission.transaction_id.hex(), "status": "pending"})
+            else:
+                results.append(
+                    {
+                        **transaction_error_body(admission.error),
+                        "status": "rejected",
+                        "id": admission.transaction_id.hex(),
+                    }
+                )
+        payload = {"accepted": accepted, "rejected": len(raws) - accepted, "results": results}
+        return reply(payload)
+
+    @read(
+        "/v1/transactions/{transaction_id}",
+        summary="A committed transaction with its receipt and Merkle proofs",
+        responses=ok(TransactionStatus),
+    )
+    async def get_transaction(transaction_id: str) -> Response:
+        return reply(transaction_view(node, transaction_id, service.is_pending))
+
+    return routes
+
+
+def install_ordering_handlers(app: FastAPI) -> None:
+    """The nats ordering service's refusals: 429 (retry) while it is unavailable; 409 halted."""
+
+    async def unavailable(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, OrderingUnavailable)
+        body = {"error": "ordering_unavailable", "message": str(error)}
+        return JSONResponse(status_code=429, content=body, headers={"Retry-After": "1"})
+
+    async def halted(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, PeerHalted)
+        body = {"error": "peer_halted", "message": str(error), "alarm": error.alarm}
+        return JSONResponse(status_code=409, content=body)
+
+    app.add_exception_handler(OrderingUnavailable, unavailable)
+    app.add_exception_handler(PeerHalted, halted)

@@ -1,0 +1,319 @@
+"""`gridledger market current|book|orders|trades|price|statement`: the market's reads, and
+how market views are printed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from itertools import zip_longest
+from pathlib import Path
+
+import msgspec
+import typer
+from rich.table import Table
+
+from gridledger.cli.common import (
+    DirOption,
+    JsonOption,
+    UrlOption,
+    address_of,
+    connect,
+    console,
+    fail,
+    print_json,
+)
+from gridledger.client import EmbeddedClient, HttpClient
+from gridledger.client.market_replies import (
+    BookReply,
+    MarketCurrentReply,
+    PriceReply,
+    SettlementReply,
+)
+
+PeriodArgument = typer.Argument(
+    None, help="Delivery period (default: the next period open for orders)", show_default=False
+)
+STATEMENT_COLUMNS = (
+    ("bought Wh", "bought_wh"),
+    ("sold Wh", "sold_wh"),
+    ("delivered Wh", "delivered_wh"),
+    ("consumed Wh", "consumed_wh"),
+    ("paid µ", "paid_micro"),
+    ("received µ", "received_micro"),
+    ("penalised µ", "penalised_micro"),
+    ("net µ", "net_micro"),
+)
+
+
+PeriodTimes = MarketCurrentReply | BookReply | PriceReply | SettlementReply
+"""A reply that says where a period is in its life (window, now_s, phase)."""
+
+
+# -- printing ----------------------------------------------------------------------------------
+
+
+def period_or_open(client: HttpClient | EmbeddedClient, period: int | None) -> int:
+    """`period`, or the next period open for orders."""
+    if period is None:
+        return client.market_current().open_period
+    if period < 0:
+        raise fail(f"period {period} is negative")
+    return period
+
+
+def names_of(client: HttpClient | EmbeddedClient) -> dict[str, str]:
+    """Member names by address, to show names instead of addresses."""
+    return {m.address: m.name for m in client.members().members}
+
+
+def who(address: str, names: dict[str, str]) -> str:
+    return names.get(address, address)
+
+
+def moment(seconds: int) -> str:
+    try:
+        text = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, ValueError, OSError):
+        return f"{seconds} s"
+    return f"{text} ({seconds} s)"
+
+
+def number(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+def window_lines(view: PeriodTimes) -> str:
+    times = view.window
+    return (
+        f"phase [bold]{view.phase}[/bold] (block time {moment(view.now_s)})\n"
+        f"gate closure {moment(times.gate_closure_s)}, start {moment(times.start_s)}, "
+        f"end {moment(times.end_s)}, meter window ends {moment(times.meter_window_end_s)}"
+    )
+
+
+def print_summary(view: SettlementReply, names: dict[str, str]) -> None:
+    """A period's settlement summary, or that it is not settled yet."""
+    out = console()
+    summary = view.summary
+    if summary is None:
+        out.print(f"period {view.period} is not settled")
+        out.print(window_lines(view))
+        return
+    out.print(
+        f"period {view.period} settled in block {summary.height} by "
+        f"{who(summary.settled_by, names)}: {summary.trades} trade(s), "
+        f"{number(summary.traded_wh)} Wh traded, {number(summary.exported_wh)} Wh "
+        f"exported, {number(summary.imported_wh)} Wh imported; grid supplied "
+        f"{number(summary.grid_supplied_wh)} Wh and took {number(summary.grid_taken_wh)} "
+        f"Wh; penalties {number(summary.penalties_micro)} µ",
+        highlight=False,
+    )
+
+
+# -- the commands ------------------------------------------------------------------------------
+
+
+def current(
+    directory: Path = DirOption, url: str | None = UrlOption, as_json: bool = JsonOption
+) -> None:
+    """The current delivery period and the next one open for orders."""
+    with connect(url, directory) as client:
+        view = client.market_current()
+    if as_json:
+        print_json(view)
+        return
+    out = console()
+    out.print(f"current period [bold]{view.period}[/bold] (head block {view.height})")
+    out.print(window_lines(view))
+    opens = view.open_window
+    out.print(
+        f"next period open for orders: [bold]{view.open_period}[/bold], gate closes "
+        f"{moment(opens.gate_closure_s)}"
+    )
+
+
+def book(
+    period: int | None = PeriodArgument,
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The order book of a period: open energy and orders per limit price, both sides."""
+    with connect(url, directory) as client:
+        view = client.market_book(period_or_open(client, period))
+    if as_json:
+        print_json(view)
+        return
+    flags = [name for name, on in (("cleared", view.cleared), ("settled", view.settled)) if on]
+    title = (
+        f"period {view.period} book ({view.mechanism}{', ' + ', '.join(flags) if flags else ''})"
+    )
+    table = Table(
+        "bid orders", "bid Wh", "bid µ/kWh", "ask µ/kWh", "ask Wh", "ask orders", title=title
+    )
+    for bid, ask in zip_longest(view.bids, view.asks):
+        table.add_row(
+            number(bid.orders if bid else None),
+            number(bid.residual_wh if bid else None),
+            number(bid.price_micro_per_kwh if bid else None),
+            number(ask.price_micro_per_kwh if ask else None),
+            number(ask.residual_wh if ask else None),
+            number(ask.orders if ask else None),
+        )
+    out = console()
+    out.print(table)
+    out.print(
+        f"{view.open_orders} open of {view.orders} order(s), {view.trades} trade(s), "
+        f"{view.offers} offer(s)",
+        highlight=False,
+    )
+    out.print(window_lines(view))
+
+
+def orders(
+    period: int | None = PeriodArgument,
+    owner: str | None = typer.Option(None, "--owner", help="Only this member's: name or address"),
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The orders of a period, open and closed, in the order they were placed."""
+    address = None if owner is None else address_of(owner, directory)
+    with connect(url, directory) as client:
+        view = client.market_orders(period_or_open(client, period), address)
+        names = {} if as_json else names_of(client)
+    if as_json:
+        print_json(view)
+        return
+    table = Table(
+        "order", "owner", "side", "energy Wh", "filled Wh", "limit µ/kWh", "status", "escrow µ",
+        title=f"period {view.period} orders",
+    )  # fmt: skip
+    for order in view.orders:
+        table.add_row(
+            order.order_id,
+            who(order.owner, names),
+            order.side,
+            number(order.energy_wh),
+            number(order.filled_wh),
+            number(order.price_micro_per_kwh),
+            order.status,
+            number(order.escrow_micro),
+        )
+    console().print(table)
+
+
+def trades(
+    period: int | None = PeriodArgument,
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The trades of a period (book and bilateral), in the order they were made."""
+    with connect(url, directory) as client:
+        view = client.market_trades(period_or_open(client, period))
+        names = {} if as_json else names_of(client)
+    if as_json:
+        print_json(view)
+        return
+    table = Table(
+        "trade", "buyer", "seller", "energy Wh", "price µ/kWh", "value µ", "how",
+        title=f"period {view.period} trades",
+    )  # fmt: skip
+    for trade in view.trades:
+        table.add_row(
+            trade.trade_id,
+            who(trade.buyer, names),
+            who(trade.seller, names),
+            number(trade.energy_wh),
+            number(trade.price_micro_per_kwh),
+            number(trade.value_micro),
+            f"{trade.mechanism}/{trade.price_rule}",
+        )
+    out = console()
+    out.print(table)
+    out.print(
+        f"{view.count} trade(s), {number(view.traded_wh)} Wh, {number(view.value_micro)} µ",
+        highlight=False,
+    )
+
+
+def price(
+    period: int = typer.Argument(..., help="Delivery period"),
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The price the operator posted for a period (pricing contract, seed 003)."""
+    if period < 0:
+        raise fail(f"period {period} is negative")
+    with connect(url, directory) as client:
+        view = client.market_price(period)
+        names = {} if as_json else names_of(client)
+    if as_json:
+        print_json(view)
+        return
+    out = console()
+    out.print(
+        f"period {view.period}: [bold]{number(view.price_micro_per_kwh)} µ/kWh[/bold] "
+        f"posted by {who(view.operator, names)} in block {view.height} "
+        f"(revision {view.revision}; from a forecast supply of {number(view.supply_wh)} "
+        f"Wh and demand of {number(view.demand_wh)} Wh)",
+        highlight=False,
+    )
+    out.print(window_lines(view))
+
+
+def statement(
+    period: int,
+    member: str | None = typer.Argument(None, help="Key name or address (default: everyone)"),
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Settlement statements of a period: bought, sold, delivered, paid, received, penalised."""
+    if period < 0:
+        raise fail(f"period {period} is negative")
+    if member is not None:
+        _one_statement(period, address_of(member, directory), directory, url, as_json)
+        return
+    with connect(url, directory) as client:
+        summary = client.settlement(period)
+        every = client.statements(period)
+        names = {} if as_json else names_of(client)
+    if as_json:
+        print_json({**msgspec.structs.asdict(summary), "statements": every.statements})
+        return
+    if not every.settled:
+        raise fail(
+            f"period {period} is not settled (phase {summary.phase}; it can be settled from "
+            f"{moment(summary.window.meter_window_end_s)})"
+        )
+    table = Table(
+        "member", "reading", *(title for title, _ in STATEMENT_COLUMNS),
+        title=f"period {period} statements",
+    )  # fmt: skip
+    for row in every.statements:
+        table.add_row(
+            who(row.member, names),
+            row.reading,
+            *(number(getattr(row, field)) for _, field in STATEMENT_COLUMNS),
+        )
+    console().print(table)
+    print_summary(summary, names)
+
+
+def _one_statement(
+    period: int, address: str, directory: Path, url: str | None, as_json: bool
+) -> None:
+    with connect(url, directory) as client:
+        one = client.statement(period, address)
+        names = {} if as_json else names_of(client)
+    if as_json:
+        print_json(one)
+        return
+    table = Table("field", "value", title=f"period {period}: {who(address, names)}")
+    for name, value in msgspec.structs.asdict(one).items():
+        if name in ("member", "period"):
+            continue
+        table.add_row(name, number(value) if isinstance(value, int) else str(value))
+    console().print(table)

@@ -1,0 +1,121 @@
+"""`gridledger node`: a node with its API, ordering solo or as a peer of a nats network."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from gridledger.cli.common import (
+    DirOption,
+    PassphraseFileOption,
+    console,
+    fail,
+    open_node,
+    passphrase_source,
+)
+from gridledger.node import CutterConfig, Node, NodeError, StorageError
+from gridledger.node.keystore import KeyFileError, read_key
+from gridledger.node.network_config import NetworkConfigError, load_network, peer_ordering_log
+from gridledger.node.ordered_service import OrderedService
+
+
+def node(
+    directory: Path = DirOption,
+    host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+    port: int = typer.Option(8545, help="API port"),
+    block_transactions: int = typer.Option(2000, help="Cut a block at this many transactions"),
+    block_timeout_ms: int = typer.Option(100, help="...or this long after the first pending one"),
+    ordering: str = typer.Option("solo", help="solo (cut blocks here) or nats (a JetStream log)"),
+    network: Path | None = typer.Option(
+        None, help="nats: the network.json of `gridledger network up` (block limits come from it)"
+    ),
+    peer: str | None = typer.Option(None, help="nats: this peer's name in network.json"),
+    results: Path | None = typer.Option(
+        None, "--results", help="Serve the simulation runs under DIR on the dashboard (read-only)"
+    ),
+    insecure_ordering: bool = typer.Option(
+        False, "--insecure-ordering", help="nats: accept a cluster without TLS or credentials"
+    ),
+    tls_cert: Path | None = typer.Option(None, help="Serve the API over HTTPS: certificate"),
+    tls_key: Path | None = typer.Option(None, help="...and its private key"),
+    passphrase_file: Path | None = PassphraseFileOption,
+    accept_rollback: bool = typer.Option(
+        False,
+        "--accept-rollback",
+        help="Serve a chain that lost acknowledged blocks (recorded in chain.rollbacks)",
+    ),
+) -> None:
+    """Run a node with its HTTP/WebSocket API; it orders solo, or as a peer of a nats network.
+
+    While it runs, other commands reach this chain with --url http://HOST:PORT.
+    """
+    from gridledger.api import serve_node
+
+    if ordering not in ("solo", "nats"):
+        raise fail(f"--ordering must be solo or nats, got {ordering!r}")
+    if ordering == "nats" and (network is None or peer is None):
+        raise fail("--ordering nats needs --network NETWORK.json and --peer NAME")
+    if results is not None and not results.is_dir():
+        raise fail(f"--results {results}: not a directory")
+    cutter = CutterConfig(max_transactions=block_transactions, timeout_ms=block_timeout_ms)
+    running = open_node(directory, hold_lock=True, cutter=cutter, accept_rollback=accept_rollback)
+    try:
+        service = None
+        if network is not None and peer is not None and ordering == "nats":
+            service = nats_service(running, network, peer, insecure_ordering, passphrase_file)
+        out = console()
+        out.print(
+            f"node for chain [bold]{running.chain_id}[/bold] at height {running.head.height}"
+            f", {ordering} ordering, API on http://{host}:{port} (docs at /docs)"
+        )
+        out.print(f"dashboard: http://{host}:{port}/dashboard/")
+        try:
+            serve_node(
+                running,
+                host=host,
+                port=port,
+                service=service,
+                results_dir=results,
+                tls_cert=tls_cert,
+                tls_key=tls_key,
+            )
+        except ValueError as error:
+            raise fail(str(error)) from error
+    finally:
+        running.close()
+
+
+def nats_service(
+    node: Node,
+    network: Path,
+    peer: str,
+    insecure: bool = False,
+    passphrase_file: Path | None = None,
+) -> OrderedService:
+    """The ordering service of peer `peer` of the network described by `network` (network.json).
+
+    The peer's key signs its attestations; if encrypted, its passphrase comes from
+    `passphrase_file` (or ``$GRIDLEDGER_PASSPHRASE_FILE``, or a prompt on a terminal).
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("nats").setLevel(logging.WARNING)
+    try:
+        config = load_network(network)
+        entry = config.peer(peer)
+        keys = read_key(network.parent / entry.key_file, passphrase_source(passphrase_file))
+    except (NetworkConfigError, KeyFileError) as error:
+        raise fail(str(error)) from error
+    if config.chain_id != node.chain_id:
+        raise fail(f"{network} is for chain {config.chain_id!r}; this chain is {node.chain_id!r}")
+    if keys.public_key.hex() != entry.public_key:
+        raise fail(f"{entry.key_file}: its key is not peer {peer}'s key in {network}")
+    try:
+        ordering_log = peer_ordering_log(config, network.parent, peer, insecure)
+    except NodeError as error:
+        raise fail(str(error)) from error
+    try:
+        return OrderedService(node, ordering_log, config.rules, keys, config.peer_infos(), peer)
+    except StorageError as error:
+        raise fail(str(error)) from error

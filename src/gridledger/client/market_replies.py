@@ -1,0 +1,287 @@
+"""Replies of the market's, settlement's and dashboard's reads (see `replies` for the rules).
+
+Times are seconds since the epoch; ``now_s`` is the head block's time (contracts see block
+time only). A period's ``phase`` is one of open, gate_closed, delivery, metering,
+settleable, settled.
+"""
+
+from __future__ import annotations
+
+from gridledger.client.replies import Reply
+
+# -- contract records, as stored -----------------------------------------------------------------
+
+
+class MarketParametersReply(Reply):
+    period_seconds: int
+    gate_closure_seconds: int
+    meter_window_seconds: int
+    feed_in_price_micro_per_kwh: int
+    grid_price_micro_per_kwh: int
+    cap_price_micro_per_kwh: int
+    breakdown_penalty_micro: int
+    mechanism: str
+
+
+class OrderReply(Reply):
+    """An order (open or closed), with what of it has been filled."""
+
+    order_id: str
+    owner: str
+    side: str
+    energy_wh: int
+    residual_wh: int
+    price_micro_per_kwh: int
+    order_time_s: int
+    expiry_s: int
+    period: int
+    sequence: int
+    status: str
+    escrow_micro: int
+    escrow_price_micro_per_kwh: int
+    height: int
+    closed_at_s: int
+    filled_wh: int
+
+
+class TradeReply(Reply):
+    trade_id: str
+    period: int
+    kind: str
+    buy_order_id: str
+    sell_order_id: str
+    buyer: str
+    seller: str
+    energy_wh: int
+    price_micro_per_kwh: int
+    value_micro: int
+    matched_at_s: int
+    height: int
+    mechanism: str
+    price_rule: str
+    bid_price_micro_per_kwh: int
+    ask_price_micro_per_kwh: int
+    buy_order_time_s: int | None
+    sell_order_time_s: int | None
+    buy_sequence: int | None
+    sell_sequence: int | None
+    clamped: bool
+
+
+class DepthLevelReply(Reply):
+    price_micro_per_kwh: int
+    residual_wh: int
+    orders: int
+
+
+class OfferReply(Reply):
+    offer_id: str
+    seller: str
+    period: int
+    energy_wh: int
+    remaining_wh: int
+    price_micro_per_kwh: int
+    production_cost_micro_per_kwh: int
+    expiry_s: int
+    status: str
+    height: int
+
+
+class StatementReply(Reply):
+    """A member's settlement statement of one period."""
+
+    member: str
+    period: int
+    reading: str
+    trades: int
+    bought_wh: int
+    sold_wh: int
+    delivered_wh: int
+    consumed_wh: int
+    sold_delivered_wh: int
+    shortfall_wh: int
+    surplus_wh: int
+    bought_consumed_wh: int
+    unmet_wh: int
+    excess_wh: int
+    grid_bought_wh: int
+    grid_sold_wh: int
+    paid_trades_micro: int
+    received_trades_micro: int
+    grid_charge_micro: int
+    grid_credit_micro: int
+    penalised_micro: int
+    paid_micro: int
+    received_micro: int
+    net_micro: int
+    debt_added_micro: int
+    debt_repaid_micro: int
+
+
+class SettlementSummaryReply(Reply):
+    period: int
+    height: int
+    timestamp_ms: int
+    settled_by: str
+    members: list[str]
+    trades: int
+    traded_wh: int
+    exported_wh: int
+    imported_wh: int
+    grid_supplied_wh: int
+    grid_taken_wh: int
+    escrow_paid_micro: int
+    grid_received_micro: int
+    grid_paid_micro: int
+    penalties_micro: int
+    debt_added_micro: int
+    debt_repaid_micro: int
+    grid_price_micro_per_kwh: int
+    feed_in_price_micro_per_kwh: int
+    breakdown_penalty_micro: int
+
+
+# -- market reads ------------------------------------------------------------------------------
+
+
+class WindowReply(Reply):
+    """When a period starts and ends, when its gate closes and when its meter window ends."""
+
+    start_s: int
+    gate_closure_s: int
+    end_s: int
+    meter_window_end_s: int
+
+
+class MarketCurrentReply(Reply):
+    """The current period by the head block's time, and the next period open for orders."""
+
+    height: int
+    timestamp_ms: int
+    period: int
+    period_seconds: int
+    window: WindowReply
+    now_s: int
+    phase: str
+    clock_ms: int
+    open_period: int
+    open_window: WindowReply
+
+
+class ScheduledParametersReply(Reply):
+    from_period: int
+    parameters: MarketParametersReply
+
+
+class ParametersReply(Reply):
+    """The market parameters in force for a period, and the schedule of changes."""
+
+    period: int
+    from_period: int
+    parameters: MarketParametersReply
+    window: WindowReply
+    now_s: int
+    phase: str
+    schedule: list[ScheduledParametersReply]
+
+
+class BookReply(Reply):
+    """Depth per limit price on both sides of a period's book, with its flags and times."""
+
+    period: int
+    mechanism: str
+    mechanism_fixed: bool
+    cleared: bool
+    cleared_height: int | None
+    settled: bool
+    orders: int
+    open_orders: int
+    trades: int
+    offers: int
+    bids: list[DepthLevelReply]
+    asks: list[DepthLevelReply]
+    window: WindowReply
+    now_s: int
+    phase: str
+
+
+class OrdersReply(Reply):
+    period: int
+    owner: str | None
+    orders: list[OrderReply]
+
+
+class TradesReply(Reply):
+    period: int
+    count: int
+    traded_wh: int
+    value_micro: int
+    trades: list[TradeReply]
+
+
+class OffersReply(Reply):
+    period: int
+    offers: list[OfferReply]
+
+
+class PriceReply(Reply):
+    """The price the operator posted for a period (pricing contract), with its time window."""
+
+    period: int
+    price_micro_per_kwh: int
+    supply_wh: int
+    demand_wh: int
+    operator: str
+    revision: int
+    height: int
+    timestamp_ms: int
+    window: WindowReply
+    now_s: int
+    phase: str
+
+
+# -- settlement reads ---------------------------------------------------------------------------
+
+
+class SettlementReply(Reply):
+    period: int
+    settled: bool
+    summary: SettlementSummaryReply | None
+    window: WindowReply
+    now_s: int
+    phase: str
+
+
+class StatementsReply(Reply):
+    period: int
+    settled: bool
+    statements: list[StatementReply]
+
+
+class MemberStatementReply(StatementReply):
+    """A statement with the member's debt to the grid now."""
+
+    debt_now_micro: int
+
+
+__all__ = [
+    "BookReply",
+    "DepthLevelReply",
+    "MarketCurrentReply",
+    "MarketParametersReply",
+    "MemberStatementReply",
+    "OfferReply",
+    "OffersReply",
+    "OrderReply",
+    "OrdersReply",
+    "ParametersReply",
+    "PriceReply",
+    "ScheduledParametersReply",
+    "SettlementReply",
+    "SettlementSummaryReply",
+    "StatementReply",
+    "StatementsReply",
+    "TradeReply",
+    "TradesReply",
+    "WindowReply",
+]

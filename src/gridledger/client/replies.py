@@ -1,0 +1,257 @@
+"""What a node answers to every read: one msgspec Struct per reply shape.
+
+The node's views (`gridledger.node.views` and its siblings) build these, the HTTP API
+encodes them and publishes their JSON Schema in its OpenAPI document, `HttpClient`
+decodes them and `EmbeddedClient` hands them over as they are, so the served JSON, the
+documented schema and what a client sees are one definition.
+
+Field names are the JSON keys; bytes are lower-case hex text; energy is in ``*_wh``, money
+in ``*_micro``, prices in ``*_micro_per_kwh``, times in ``*_s`` (seconds since the epoch)
+or ``*_ms``. Mirrors of contract records (orders, trades, statements, ...) keep the
+contract's field names (a test compares them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class Reply(msgspec.Struct, kw_only=True):
+    """Base of every reply (built with keywords)."""
+
+
+# -- chain -------------------------------------------------------------------------------------
+
+
+class HeaderReply(Reply):
+    """A block header, with its hash."""
+
+    version: int
+    chain_id: str
+    height: int
+    hash: str
+    previous_hash: str
+    timestamp_ms: int
+    transaction_count: int
+    transactions_root: str
+    results_root: str
+    state_hash: str
+
+
+class HeadReply(Reply):
+    """The chain head: its hash and state hash, the mempool size and the money in existence."""
+
+    chain_id: str
+    height: int
+    hash: str
+    timestamp_ms: int
+    state_hash: str
+    pending_transactions: int
+    total_supply_micro: int
+    header: HeaderReply
+
+
+class EventReply(Reply):
+    contract: str
+    name: str
+    attributes: dict[str, Any]
+
+
+class ProofReply(Reply):
+    """A Merkle proof: leaf index, tree size and the sibling hashes from leaf to root."""
+
+    index: int
+    size: int
+    path: list[str]
+
+
+class ReceiptReply(Reply):
+    """A transaction's receipt: result code and name, the contract's message, its events.
+
+    A refused one also says ``error`` (the result's name; None when accepted) and
+    ``details``, the refusal's values by name (``{"expected": 3, "got": 5}``; empty when
+    accepted): with them the receipt can be re-encoded and checked against its block's
+    ``results_root``.
+    """
+
+    id: str
+    code: int
+    result: str
+    error: str | None
+    message: str
+    details: dict[str, int | str]
+    events: list[EventReply]
+
+
+class BlockTransactionReply(ReceiptReply):
+    """A transaction of a block: its receipt and its decoded fields."""
+
+    transaction: dict[str, Any]
+
+
+class BlockReply(Reply, omit_defaults=True):
+    """A block's header and, when asked for, its transactions with their receipts."""
+
+    header: HeaderReply
+    transactions: list[BlockTransactionReply] | None = None
+
+
+class BlocksReply(Reply):
+    """Recent block headers, newest first."""
+
+    blocks: list[HeaderReply]
+
+
+class TransactionReply(ReceiptReply, tag_field="status", tag="committed"):
+    """A committed transaction: receipt, decoded fields, raw bytes, block and Merkle proofs."""
+
+    height: int
+    position: int
+    transaction: dict[str, Any]
+    raw: str
+    block: HeaderReply
+    proof: ProofReply
+    receipt_proof: ProofReply
+
+    @property
+    def status(self) -> str:
+        """``committed`` (the JSON's ``status``, which tells the two replies apart)."""
+        return "committed"
+
+
+class PendingReply(Reply, tag_field="status", tag="pending", omit_defaults=True):
+    """A transaction admitted but not committed yet (``message`` when a wait timed out)."""
+
+    id: str
+    message: str | None = None
+
+    @property
+    def status(self) -> str:
+        """``pending`` (the JSON's ``status``, which tells the two replies apart)."""
+        return "pending"
+
+
+TransactionStatus = TransactionReply | PendingReply
+"""What a node says about a transaction it knows: committed, or still pending."""
+
+
+class AdmissionReply(Reply, omit_defaults=True):
+    """One transaction of a batch: ``pending`` (admitted) or ``rejected`` with the reason.
+
+    A rejection's JSON also carries the error's values (``expected``, ``got``, ...), as the
+    body of a refused single submission does; this type keeps its code and sentence.
+    """
+
+    id: str
+    status: str
+    error: str | None = None
+    code: int | None = None
+    message: str | None = None
+
+
+class BatchReply(Reply):
+    """The outcome of submitting a batch, one entry per transaction in order."""
+
+    accepted: int
+    rejected: int
+    results: list[AdmissionReply]
+
+
+class PeerReply(Reply):
+    name: str
+    public_key: str | None
+    api_url: str | None
+    attested_height: int
+    agreed_height: int
+    agrees: bool
+    conflict: str | None
+
+
+class NetworkReply(Reply, omit_defaults=True, kw_only=True):
+    """Ordering mode, this peer, the peers' attestations, finality and any alarm.
+
+    ``log_position``, ``pending`` and ``halted`` are given in nats mode only.
+    """
+
+    mode: str
+    peer: str
+    public_key: str | None
+    head_height: int
+    finalized_height: int
+    log_position: int | None = None
+    pending: int | None = None
+    halted: bool | None = None
+    peers: list[PeerReply]
+    alarm: str | None
+
+
+ContractsReply = dict[str, dict[str, dict[str, Any]]]
+"""Per contract, per method: its access rule (``access``), documentation (``doc``) and
+argument schema (``arguments``)."""
+
+
+# -- members -----------------------------------------------------------------------------------
+
+
+class MemberReply(Reply):
+    address: str
+    public_key: str
+    name: str
+    role: str
+    status: str
+    registration: dict[str, Any]
+    meter_keys: list[str]
+    since_height: int
+    reason: str
+
+
+class MembersReply(Reply):
+    members: list[MemberReply]
+
+
+class AccountReply(Reply):
+    """An account's balance (micro-units) and the next nonce it must use."""
+
+    address: str
+    balance_micro: int
+    nonce: int
+
+
+class AccountTransactionReply(Reply):
+    height: int
+    position: int
+    id: str
+    code: int
+    result: str
+
+
+class AccountTransactionsReply(Reply):
+    transactions: list[AccountTransactionReply]
+
+
+__all__ = [
+    "AccountReply",
+    "AccountTransactionReply",
+    "AccountTransactionsReply",
+    "AdmissionReply",
+    "BatchReply",
+    "BlockReply",
+    "BlockTransactionReply",
+    "BlocksReply",
+    "ContractsReply",
+    "EventReply",
+    "HeadReply",
+    "HeaderReply",
+    "MemberReply",
+    "MembersReply",
+    "NetworkReply",
+    "PeerReply",
+    "PendingReply",
+    "ProofReply",
+    "ReceiptReply",
+    "Reply",
+    "TransactionReply",
+    "TransactionStatus",
+]

@@ -1,0 +1,220 @@
+"""The market contract's refusals: orders, the gate, clearing and bilateral offers.
+
+Range checks of energy and price are the shared `EnergyOutOfRange` and
+`PriceOutOfRange`; who may sell or buy is `NotAuthorised`; a buyer short of
+escrow is `InsufficientFunds`.
+"""
+
+from __future__ import annotations
+
+from gridledger.contracts.errors import ContractError
+from gridledger.ledger import ResultCode
+
+
+class MarketContractError(ContractError):
+    """Base of the market contract's refusals (`gridledger.market.MarketError` is the library's)."""
+
+
+class InvalidSide(MarketContractError):
+    code = ResultCode.INVALID_SIDE
+
+    def __init__(self, side: str) -> None:
+        self.side = side
+        super().__init__(f"side {side!r} must be 'buy' or 'sell'")
+
+
+class ExpiryNotInFuture(MarketContractError):
+    """An order or offer would expire at or before the block time."""
+
+    code = ResultCode.EXPIRY_NOT_IN_FUTURE
+
+    def __init__(self, expiry_s: int, now_s: int) -> None:
+        self.expiry_s, self.now_s = expiry_s, now_s
+        super().__init__(f"expiry_s {expiry_s} is not after now ({now_s} s)")
+
+
+class PeriodClosed(MarketContractError):
+    """Orders, cancellations, offers and agreements of a period close at its gate closure."""
+
+    code = ResultCode.PERIOD_CLOSED
+
+    def __init__(
+        self, action: str, period: int, gate_closure_s: int, period_start_s: int, now_s: int
+    ) -> None:
+        self.action, self.period = action, period
+        self.gate_closure_s, self.period_start_s, self.now_s = gate_closure_s, period_start_s, now_s
+        super().__init__(
+            f"{action} for period {period} closed at {gate_closure_s} s (gate closure, "
+            f"{period_start_s - gate_closure_s} s before the period starts at "
+            f"{period_start_s} s); now is {now_s} s"
+        )
+
+
+class BeyondHorizon(MarketContractError):
+    """A period starts too far ahead to trade yet."""
+
+    code = ResultCode.BEYOND_HORIZON
+
+    def __init__(self, period: int, period_start_s: int, horizon_s: int, now_s: int) -> None:
+        self.period, self.period_start_s = period, period_start_s
+        self.horizon_s, self.now_s = horizon_s, now_s
+        super().__init__(
+            f"period {period} starts at {period_start_s} s, more than {horizon_s} s "
+            f"after now ({now_s} s)"
+        )
+
+
+class UnknownOrder(MarketContractError):
+    code = ResultCode.UNKNOWN_ORDER
+
+    def __init__(self, order_id: str) -> None:
+        self.order_id = order_id
+        super().__init__(f"no order {order_id!r}")
+
+
+class NotOrderOwner(MarketContractError):
+    """Only an order's owner may cancel it."""
+
+    code = ResultCode.NOT_ORDER_OWNER
+
+    def __init__(self, order_id: str, owner: str, sender: str) -> None:
+        self.order_id, self.owner, self.sender = order_id, owner, sender
+        super().__init__(f"order {order_id} belongs to {owner}, not to {sender}")
+
+
+class OrderNotOpen(MarketContractError):
+    code = ResultCode.ORDER_NOT_OPEN
+
+    def __init__(self, order_id: str, order_status: str) -> None:
+        self.order_id, self.order_status = order_id, order_status
+        super().__init__(f"order {order_id} is {order_status}, not open")
+
+
+class GateNotClosed(MarketContractError):
+    """A period is cleared at or after its gate closure, not before."""
+
+    code = ResultCode.GATE_NOT_CLOSED
+
+    def __init__(self, period: int, gate_closure_s: int, now_s: int) -> None:
+        self.period, self.gate_closure_s, self.now_s = period, gate_closure_s, now_s
+        super().__init__(
+            f"period {period} cannot be cleared before its gate closure at "
+            f"{gate_closure_s} s (now {now_s} s)"
+        )
+
+
+class PeriodAlreadyCleared(MarketContractError):
+    code = ResultCode.PERIOD_ALREADY_CLEARED
+
+    def __init__(self, period: int, cleared_height: int) -> None:
+        self.period, self.cleared_height = period, cleared_height
+        super().__init__(f"period {period} was already cleared at height {cleared_height}")
+
+
+class PeriodAlreadySettled(MarketContractError):
+    """A period is settled once (market and settlement contracts alike)."""
+
+    code = ResultCode.PERIOD_ALREADY_SETTLED
+
+    def __init__(self, period: int) -> None:
+        self.period = period
+        super().__init__(f"period {period} is already settled")
+
+
+class UnknownOffer(MarketContractError):
+    code = ResultCode.UNKNOWN_OFFER
+
+    def __init__(self, offer_id: str) -> None:
+        self.offer_id = offer_id
+        super().__init__(f"no offer {offer_id!r}")
+
+
+class NotOfferOwner(MarketContractError):
+    """Only an offer's seller may withdraw it."""
+
+    code = ResultCode.NOT_OFFER_OWNER
+
+    def __init__(self, offer_id: str, seller: str, sender: str) -> None:
+        self.offer_id, self.seller, self.sender = offer_id, seller, sender
+        super().__init__(f"offer {offer_id} belongs to {seller}, not to {sender}")
+
+
+class OfferNotOpen(MarketContractError):
+    """The offer was withdrawn, taken, or has expired (``offer_status`` ``expired``)."""
+
+    code = ResultCode.OFFER_NOT_OPEN
+
+    def __init__(self, offer_id: str, offer_status: str, expiry_s: int) -> None:
+        self.offer_id, self.offer_status, self.expiry_s = offer_id, offer_status, expiry_s
+        super().__init__(f"offer {offer_id} is {offer_status} (expiry {expiry_s} s)")
+
+
+class OwnOffer(MarketContractError):
+    code = ResultCode.OWN_OFFER
+
+    def __init__(self, offer_id: str, seller: str) -> None:
+        self.offer_id, self.seller = offer_id, seller
+        super().__init__(f"seller {seller} cannot agree with its own offer {offer_id}")
+
+
+class AgreementExists(MarketContractError):
+    """An agreement id is used once per offer."""
+
+    code = ResultCode.AGREEMENT_EXISTS
+
+    def __init__(self, offer_id: str, agreement_id: str) -> None:
+        self.offer_id, self.agreement_id = offer_id, agreement_id
+        super().__init__(f"agreement {agreement_id} on offer {offer_id} is already used")
+
+
+class InvalidAgreementSignature(MarketContractError):
+    """The seller's signature over the agreement does not verify."""
+
+    code = ResultCode.INVALID_AGREEMENT_SIGNATURE
+
+    def __init__(self, offer_id: str, seller: str) -> None:
+        self.offer_id, self.seller = offer_id, seller
+        super().__init__(f"the seller's signature on offer {offer_id} does not verify for {seller}")
+
+
+class EscrowOverdrawn(MarketContractError):
+    """A release would take more out of escrow than an order put in (a broken invariant)."""
+
+    code = ResultCode.ESCROW_OVERDRAWN
+
+    def __init__(self, overdrawn_micro: int, reason: str) -> None:
+        self.overdrawn_micro, self.reason = overdrawn_micro, reason
+        super().__init__(f"escrow would be overdrawn by {overdrawn_micro} micro-units ({reason})")
+
+
+class BookInconsistent(MarketContractError):
+    """The stored book contradicts itself or the library refused it (a broken invariant)."""
+
+    code = ResultCode.BOOK_INCONSISTENT
+
+    def __init__(self, period: int, problem: str) -> None:
+        self.period, self.problem = period, problem
+        super().__init__(f"the book of period {period} is inconsistent: {problem}")
+
+
+__all__ = [
+    "AgreementExists",
+    "BeyondHorizon",
+    "BookInconsistent",
+    "EscrowOverdrawn",
+    "ExpiryNotInFuture",
+    "GateNotClosed",
+    "InvalidAgreementSignature",
+    "InvalidSide",
+    "MarketContractError",
+    "NotOfferOwner",
+    "NotOrderOwner",
+    "OfferNotOpen",
+    "OrderNotOpen",
+    "OwnOffer",
+    "PeriodAlreadyCleared",
+    "PeriodAlreadySettled",
+    "PeriodClosed",
+    "UnknownOffer",
+    "UnknownOrder",
+]
