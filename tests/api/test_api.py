@@ -27,6 +27,7 @@ from gridledger.ledger import (
     BlockHeader,
     Event,
     Receipt,
+    ResultCode,
     block_hash,
     encode_receipt,
     transaction_id,
@@ -531,6 +532,26 @@ def test_transaction_with_invalid_utf8_is_malformed_not_a_500(http: httpx.Client
     raw[raw.index(CHAIN_ID.encode())] = 0xFF
     response = http.post("/v1/transactions", content=bytes(raw), headers=OCTETS)
     assert_error(response, 400, "malformed")
+
+
+def test_a_block_holding_a_deeply_nested_transaction_is_served(tmp_path: Path) -> None:
+    """A block ordered by a log keeps the refused transaction; its views answer 200 (they
+    used to recurse through the 950 levels and answer 500 on every call)."""
+    node = Node.create(SQLiteStorage(tmp_path / "chain.sqlite"), make_genesis())
+    blobs = [nested_raw("mallory", 950), nested_raw("mallory", 1_500)]
+    committed = node.commit_ordered(blobs, node.head.timestamp_ms + 1_000, 1)
+    server = BackgroundServer(node)
+    try:
+        with httpx.Client(base_url=server.start(), timeout=WAIT_S) as http:
+            block = http.get(f"/v1/blocks/{committed.block.header.height}")
+            assert block.status_code == 200, block.text
+            views = [http.get(f"/v1/transactions/{tx_id_hex(blob)}") for blob in blobs]
+    finally:
+        server.stop()
+        node.close()
+    assert [r.code for r in committed.receipts] == [ResultCode.TOO_DEEPLY_NESTED] * 2
+    assert [view.status_code for view in views] == [200, 200]
+    assert {view.json()["result"] for view in views} == {"too_deeply_nested"}
 
 
 def test_deeply_nested_arguments_get_a_4xx_and_the_worker_pool_survives(
