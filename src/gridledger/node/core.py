@@ -221,7 +221,11 @@ class Node:
         acknowledged: AcknowledgedHeight | None = None
         node: Node | None = None
         try:
-            acknowledged = AcknowledgedHeight(acknowledged_path(chain_path))
+            try:
+                acknowledged = AcknowledgedHeight(acknowledged_path(chain_path))
+            except OSError as error:
+                reason = f"cannot open its acknowledged height: {error}"
+                raise StorageError(str(path), reason) from error
             storage = SQLiteStorage(path)
             if storage.is_empty():
                 if genesis is None:
@@ -240,7 +244,8 @@ class Node:
             lock.close()
             raise
         node.acknowledged = acknowledged
-        acknowledged.record(node.head.height, node.head_hash)
+        if acknowledged.durable != Mark(node.head.height, node.head_hash):
+            acknowledged.record(node.head.height, node.head_hash)
         node.writer_lock = lock if hold_lock else None
         return node
 
