@@ -6,7 +6,18 @@ from pathlib import Path
 
 import typer
 
-from gridledger.cli import bench, chain, community, data, demo, market, network, node, simulate
+from gridledger.cli import (
+    bench,
+    chain,
+    community,
+    data,
+    demo,
+    market,
+    member,
+    network,
+    node,
+    simulate,
+)
 from gridledger.cli.common import URL_RULE, PassphraseFileOption, start_command
 
 app = typer.Typer(
@@ -29,6 +40,7 @@ app.command("submit")(chain.submit)
 app.add_typer(chain.show_app, name="show")
 app.command("verify")(chain.verify)
 app.add_typer(market.market_app, name="market")
+app.add_typer(member.member_app, name="member")
 app.command("simulate")(simulate.simulate_command)
 app.add_typer(data.data_app, name="data")
 app.add_typer(network.network_app, name="network")

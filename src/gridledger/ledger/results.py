@@ -100,8 +100,11 @@ class ResultCode(IntEnum):
     PRICE_OUTSIDE_BAND = 72
     NOTHING_TO_PRICE = 73
     POSTING_CLOSED = 74
+    # membership: personal data off the chain
+    PERSONAL_DATA_ON_CHAIN = 75
+    INVALID_COMMITMENT = 76
     # envelope (issue 16)
-    TOO_DEEPLY_NESTED = 75
+    TOO_DEEPLY_NESTED = 77
     """Arguments nest arrays and maps deeper than `encoding.MAX_ARGUMENT_DEPTH`."""
 
     @property
