@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gridledger.cli import app
-from gridledger.ledger import Genesis
+from gridledger.ledger import Genesis, genesis_hash
 from gridledger.node import CorruptChain, Node, SQLiteStorage
 from gridledger.node.integrity import check_chain
 from tests.node.harness import free_port, grow_chain, one_line, run_cli, write_community
@@ -102,20 +102,20 @@ def test_every_flipped_byte_of_a_block_is_named(chain: Path) -> None:
     storage = SQLiteStorage(chain / "chain.sqlite")
     genesis = storage.genesis()
     assert genesis is not None
-    block0 = storage.block_rows(0, 1)[0][1]
+    parent = genesis_hash(genesis)
     missed: list[tuple[int, str]] = []
     try:
         for position in range(len(blob)):
             db.execute("UPDATE blocks SET block = ? WHERE height = 2", (flip(blob, position),))
             try:
-                check_chain(storage, genesis.chain_id, block0)
+                check_chain(storage, genesis.chain_id, parent)
             except CorruptChain as error:
                 if error.height != 2:
                     missed.append((position, str(error)))
             else:
                 missed.append((position, "passed"))
         db.execute("UPDATE blocks SET block = ? WHERE height = 2", (blob,))
-        assert check_chain(storage, genesis.chain_id, block0).head.height == BLOCKS
+        assert check_chain(storage, genesis.chain_id, parent).head.height == BLOCKS
     finally:
         storage.close()
         db.close()
@@ -167,6 +167,21 @@ def test_a_deleted_block_0_is_named_missing(chain: Path) -> None:
     execute(chain, "DELETE FROM blocks WHERE height = 0")
     error = refusal(chain)
     assert error.height == 0 and "missing" in error.reason
+
+
+def test_a_block_0_of_another_genesis_document_is_named(chain: Path) -> None:
+    other = sqlite3.connect(chain / "chain.sqlite")
+    try:
+        row = other.execute("SELECT value FROM meta WHERE key = 'genesis'").fetchone()
+        stored = bytes(row[0])
+        time_at = stored.index(b'"genesis_time_ms": ') + len(b'"genesis_time_ms": ')
+        document = stored[:time_at] + b"1" + stored[time_at:]  # another genesis time
+        other.execute("UPDATE meta SET value = ? WHERE key = 'genesis'", (document,))
+        other.commit()
+    finally:
+        other.close()
+    error = refusal(chain)
+    assert error.height == 0 and "the genesis document" in error.reason, str(error)
 
 
 def test_a_changed_hash_column_is_named(chain: Path) -> None:

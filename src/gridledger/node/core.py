@@ -37,6 +37,7 @@ from gridledger.ledger import (
     build_block,
     commit_execution,
     genesis_block,
+    genesis_hash,
     key_address,
     read_nonce,
     transaction_id,
@@ -169,7 +170,7 @@ class Node:
             if storage.block_rows(0, 1):
                 raise CorruptChain(0, "no genesis document is stored", path)
             raise StorageError(path, "holds no chain; run `gridledger init`")
-        head = cls.check_stored_chain(storage, genesis, registry)
+        head = cls.check_stored_chain(storage, genesis)
         state = State.from_entries(storage.load_state())
         if state.state_hash() != head.state_hash:
             raise StorageError(
@@ -180,14 +181,13 @@ class Node:
         return cls(storage, registry, state, head, genesis, **options)
 
     @staticmethod
-    def check_stored_chain(storage: Storage, genesis: Genesis, registry: Registry) -> BlockHeader:
+    def check_stored_chain(storage: Storage, genesis: Genesis) -> BlockHeader:
         """Check the stored blocks' hashes and roots (`node.integrity`); return the head.
 
         Raises `CorruptChain` naming the chain file and the first bad or missing height.
         """
-        block0, _ = genesis_block(genesis, registry)
         try:
-            checked = check_chain(storage, genesis.chain_id, block_hash(block0.header))
+            checked = check_chain(storage, genesis.chain_id, genesis_hash(genesis))
         except CorruptChain as error:
             path = str(getattr(storage, "path", "?"))
             raise CorruptChain(error.height, error.reason, path) from error

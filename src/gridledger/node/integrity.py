@@ -8,7 +8,8 @@ seconds, so at start it checks hashes only, and nothing is executed:
 - each stored block decodes, says the height it is stored under, and is stored
   under the hash of its header;
 - each header's ``previous_hash`` is the hash of the header before it, and
-  block 0 is the block the genesis document gives;
+  block 0's is the hash of the stored genesis document (block 0's state hash is
+  what this code's contracts make of that document: `verify` checks it);
 - each block's transactions give its ``transactions_root``, and its stored
   receipts, one per transaction, give its ``results_root``;
 - each receipt names its transaction's id, and the index columns beside it (id
@@ -65,13 +66,13 @@ class CheckedChain:
     transactions: int
 
 
-def check_chain(storage: ChainRows, chain_id: str, block0_hash: bytes) -> CheckedChain:
+def check_chain(storage: ChainRows, chain_id: str, genesis_hash: bytes) -> CheckedChain:
     """Check every stored block's hashes and roots; raise `CorruptChain` at the first fault.
 
-    `block0_hash` is the hash of block 0 as the genesis document gives it.
+    `genesis_hash` is the hash of the genesis document: block 0's previous hash.
     """
     expected = 0
-    parent_hash = b""
+    parent_hash = genesis_hash
     head: BlockHeader | None = None
     transactions = 0
     while True:
@@ -85,8 +86,6 @@ def check_chain(storage: ChainRows, chain_id: str, block0_hash: bytes) -> Checke
             head = _check_block(height, stored_hash, raw, parent_hash, receipts.get(height, []))
             if head.chain_id != chain_id:
                 raise CorruptChain(height, f"chain id is {head.chain_id!r}, not {chain_id!r}")
-            if height == 0 and stored_hash != block0_hash:
-                raise CorruptChain(0, "block 0 is not the block the genesis document gives")
             parent_hash = stored_hash
             transactions += head.transaction_count
             expected += 1
@@ -124,8 +123,9 @@ def _check_block(
         raise CorruptChain(height, f"stored under height {height} but says {header.height}")
     if block_hash(header) != stored_hash:
         raise CorruptChain(height, "stored block hash is not the hash of the stored header")
-    if height > 0 and header.previous_hash != parent_hash:
-        raise CorruptChain(height, f"previous hash is not the hash of block {height - 1}")
+    if header.previous_hash != parent_hash:
+        parent = f"block {height - 1}" if height else "the genesis document"
+        raise CorruptChain(height, f"previous hash is not the hash of {parent}")
     if header.transaction_count != len(block.transactions):
         raise CorruptChain(
             height,
