@@ -544,7 +544,7 @@ def test_a_block_holding_a_deeply_nested_transaction_is_served(tmp_path: Path) -
     committed = node.commit_ordered(blobs, node.head.timestamp_ms + 1_000, 1)
     server = BackgroundServer(node)
     try:
-        with httpx.Client(base_url=server.start(), timeout=WAIT_S) as http:
+        with httpx.Client(base_url=server.start(), timeout=WAIT_S, auth=signer()) as http:
             block = http.get(f"/v1/blocks/{committed.block.header.height}")
             assert block.status_code == 200, block.text
             views = [http.get(f"/v1/transactions/{tx_id_hex(blob)}") for blob in blobs]
