@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 
-from gridledger.ledger import Block, BlockHeader, Genesis, Receipt, StateKey
+from gridledger.ledger import (
+    Block,
+    BlockHeader,
+    Genesis,
+    Receipt,
+    StateKey,
+    block_hash,
+    encode_block,
+    encode_receipt,
+)
 from gridledger.node.errors import StorageError
-from gridledger.node.storage import TransactionLocation
+from gridledger.node.storage import BlockRecord, TransactionLocation
 
 
 class MemoryStorage:
@@ -54,36 +63,27 @@ class MemoryStorage:
         with self._lock:
             return dict(self._heights)
 
-    def append_block(
-        self,
-        block: Block,
-        block_hash: bytes,
-        receipts: list[Receipt],
-        senders: list[str],
-        writes: Mapping[StateKey, bytes | None],
-        log_position: int | None = None,
-        receipt_bytes: Sequence[bytes] | None = None,
-    ) -> None:
+    def append_block(self, record: BlockRecord) -> None:
         with self._lock:
-            height = block.header.height
+            height = record.block.header.height
             if height != len(self._blocks):
                 raise StorageError(
                     self.path, f"block {height} does not follow {len(self._blocks) - 1}"
                 )
-            self._blocks.append(block)
-            self._receipts.append(list(receipts))
-            self._senders.append(list(senders))
-            for position, receipt in enumerate(receipts):
+            self._blocks.append(record.block)
+            self._receipts.append(list(record.receipts))
+            self._senders.append(list(record.senders))
+            for position, receipt in enumerate(record.receipts):
                 self._ids.setdefault(receipt.transaction_id, (height, position))
-            for key, value in writes.items():
+            for key, value in record.writes.items():
                 if value is None:
                     self._state.pop(key, None)
                     self._heights.pop(key, None)
                 else:
                     self._state[key] = value
                     self._heights[key] = height
-            if log_position is not None:
-                self._log_position = log_position
+            if record.log_position is not None:
+                self._log_position = record.log_position
 
     def log_position(self) -> int:
         return self._log_position
@@ -122,6 +122,27 @@ class MemoryStorage:
                         if len(found) >= limit:
                             return found
         return found
+
+    def block_rows(self, first: int, limit: int) -> list[tuple[int, bytes, bytes]]:
+        with self._lock:
+            blocks = self._blocks[max(0, first) : max(0, first) + limit]
+            return [
+                (block.header.height, block_hash(block.header), encode_block(block))
+                for block in blocks
+            ]
+
+    def receipt_rows(self, first: int, last: int) -> list[tuple[int, int, bytes, int, bytes]]:
+        with self._lock:
+            return [
+                (height, position, receipt.transaction_id, receipt.code, encode_receipt(receipt))
+                for height in range(max(0, first), min(last + 1, len(self._receipts)))
+                for position, receipt in enumerate(self._receipts[height])
+            ]
+
+    def highest_receipt_height(self) -> int | None:
+        with self._lock:
+            heights = [h for h, receipts in enumerate(self._receipts) if receipts]
+        return max(heights, default=None)
 
     def close(self) -> None:
         return None

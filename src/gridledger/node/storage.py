@@ -89,6 +89,24 @@ class TransactionLocation:
     receipt: Receipt
 
 
+@dataclass(frozen=True, slots=True)
+class BlockRecord:
+    """A block and everything `Storage.append_block` stores with it, atomically.
+
+    `log_position` (nats ordering) is the ordering-log sequence of the entry that
+    closed the block (see `node/ordering.py`); `receipt_bytes` are the receipts'
+    canonical bytes if the caller has them already.
+    """
+
+    block: Block
+    block_hash: bytes
+    receipts: list[Receipt]
+    senders: list[str]
+    writes: Mapping[StateKey, bytes | None]
+    log_position: int | None = None
+    receipt_bytes: Sequence[bytes] | None = None
+
+
 class Storage(Protocol):
     def initialise(
         self, genesis: Genesis, block0: Block, entries: Mapping[StateKey, bytes]
@@ -104,22 +122,8 @@ class Storage(Protocol):
     def state_heights(self) -> dict[StateKey, int]:
         """For each stored state entry, the height of the block that last wrote it."""
 
-    def append_block(
-        self,
-        block: Block,
-        block_hash: bytes,
-        receipts: list[Receipt],
-        senders: list[str],
-        writes: Mapping[StateKey, bytes | None],
-        log_position: int | None = None,
-        receipt_bytes: Sequence[bytes] | None = None,
-    ) -> None:
-        """Store a block with its receipts and its state writes, atomically.
-
-        `log_position` (nats ordering) is the ordering-log sequence of the entry that
-        closed the block, stored in the same transaction (see `node/ordering.py`).
-        `receipt_bytes`: the receipts' canonical bytes if the caller has them already.
-        """
+    def append_block(self, record: BlockRecord) -> None:
+        """Store a block with its receipts, its state writes and its log position, atomically."""
 
     def log_position(self) -> int:
         """The ordering-log sequence stored with the last block (0 if none)."""
@@ -137,6 +141,15 @@ class Storage(Protocol):
 
     def transactions_of(self, sender: str, limit: int) -> list[tuple[int, int, bytes, int]]:
         """(height, position, id, code) of the sender's latest transactions, newest first."""
+
+    def block_rows(self, first: int, limit: int) -> list[tuple[int, bytes, bytes]]:
+        """(height, hash, block bytes) of up to `limit` stored blocks from `first` on, in order."""
+
+    def receipt_rows(self, first: int, last: int) -> list[tuple[int, int, bytes, int, bytes]]:
+        """(height, position, id, code, receipt bytes) of blocks `first` to `last`, in order."""
+
+    def highest_receipt_height(self) -> int | None:
+        """The greatest height a stored receipt names (None if there is none)."""
 
     def close(self) -> None: ...
 
@@ -198,6 +211,13 @@ class SQLiteStorage:
                 db.execute("ROLLBACK")
                 raise
 
+    def is_empty(self) -> bool:
+        """Whether nothing of a chain is stored: no genesis document and no block."""
+        return not self._first(
+            "SELECT EXISTS (SELECT 1 FROM blocks) OR EXISTS (SELECT 1 FROM meta WHERE key = ?)",
+            "genesis",
+        )
+
     def genesis(self) -> Genesis | None:
         raw = self._meta("genesis")
         return None if raw is None else load_genesis(raw)
@@ -216,18 +236,12 @@ class SQLiteStorage:
             rows = self._db.execute("SELECT namespace, key, height FROM state").fetchall()
         return {(ns, key): height for ns, key, height in rows}
 
-    def append_block(
-        self,
-        block: Block,
-        block_hash: bytes,
-        receipts: list[Receipt],
-        senders: list[str],
-        writes: Mapping[StateKey, bytes | None],
-        log_position: int | None = None,
-        receipt_bytes: Sequence[bytes] | None = None,
-    ) -> None:
-        height = block.header.height
-        encoded = receipt_bytes if receipt_bytes is not None else [encode(r) for r in receipts]
+    def append_block(self, record: BlockRecord) -> None:
+        height = record.block.header.height
+        receipts, senders, writes = record.receipts, record.senders, record.writes
+        encoded = record.receipt_bytes
+        if encoded is None:
+            encoded = [encode(r) for r in receipts]
         tx_rows = [
             (
                 height,
@@ -241,20 +255,19 @@ class SQLiteStorage:
         ]
         upserts = [(ns, k, v, height) for (ns, k), v in writes.items() if v is not None]
         deletes = [(ns, k) for (ns, k), v in writes.items() if v is None]
+        block_row = (height, record.block_hash, encode_block(record.block))
         with self._lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.execute(
-                    "INSERT INTO blocks VALUES (?, ?, ?)", (height, block_hash, encode_block(block))
-                )
+                db.execute("INSERT INTO blocks VALUES (?, ?, ?)", block_row)
                 db.executemany("INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?)", tx_rows)
                 db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?)", upserts)
                 db.executemany("DELETE FROM state WHERE namespace = ? AND key = ?", deletes)
-                if log_position is not None:
+                if record.log_position is not None:
                     db.execute(
                         "INSERT OR REPLACE INTO meta VALUES ('log_position', ?)",
-                        (encode(log_position),),
+                        (encode(record.log_position),),
                     )
                 db.execute("COMMIT")
             except BaseException:
@@ -283,6 +296,32 @@ class SQLiteStorage:
             for row_height, raw in rows:
                 yield decode_block(bytes(raw))
                 height = row_height + 1
+
+    def block_rows(self, first: int, limit: int) -> list[tuple[int, bytes, bytes]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT height, hash, block FROM blocks WHERE height >= ? ORDER BY height LIMIT ?",
+                (first, limit),
+            ).fetchall()
+        return [(height, bytes(hash_), bytes(block)) for height, hash_, block in rows]
+
+    def receipt_rows(self, first: int, last: int) -> list[tuple[int, int, bytes, int, bytes]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT height, position, id, code, receipt FROM transactions "
+                "WHERE height BETWEEN ? AND ? ORDER BY height, position",
+                (first, last),
+            ).fetchall()
+        return [(h, p, bytes(i), c, bytes(r)) for h, p, i, c, r in rows]
+
+    def highest_receipt_height(self) -> int | None:
+        value = self._first("SELECT MAX(height) FROM transactions")
+        return None if value is None else int(value)
+
+    def next_height(self, after: int) -> int | None:
+        """The lowest stored height above `after` (None if there is none)."""
+        value = self._first("SELECT MIN(height) FROM blocks WHERE height > ?", after)
+        return None if value is None else int(value)
 
     def stored_hash(self, height: int) -> bytes | None:
         value = self._first("SELECT hash FROM blocks WHERE height = ?", height)
