@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gridledger.contracts import (
+    governance,
     market,
     membership,
     metering,
@@ -24,5 +25,6 @@ def default_registry() -> Registry:
         market.contract,
         settlement.contract,
         pricing.contract,
+        governance.contract,
     ]
     return Registry(contracts, membership.check_active_member)

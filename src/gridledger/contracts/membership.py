@@ -31,6 +31,8 @@ from typing import Any
 import msgspec
 
 from gridledger.contracts.errors import MemberNotActive, TextLengthOutOfRange
+from gridledger.contracts.governance_errors import FoundingPhaseOver
+from gridledger.contracts.governance_parameters import governance_parameters
 from gridledger.contracts.membership_errors import (
     ApplicationExists,
     InvalidAddress,
@@ -317,7 +319,8 @@ class DecideArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reason: str = ""
 
 
-def _target(context: Context, address: str, expected_status: str) -> Member:
+def target(context: Context, address: str, expected_status: str) -> Member:
+    """The member at `address`, which must be in `expected_status` (a decision's subject)."""
     if not is_address(address):
         raise InvalidAddress(address)
     member = read_member(context.overlay, address)
@@ -328,7 +331,8 @@ def _target(context: Context, address: str, expected_status: str) -> Member:
     return member
 
 
-def _change_status(context: Context, member: Member, status: str, reason: str) -> None:
+def change_status(context: Context, member: Member, status: str, reason: str) -> None:
+    """Record `member`'s new status and why (also the governance contract's decisions)."""
     _save(
         context,
         msgspec.structs.replace(member, status=status, since_height=context.height, reason=reason),
@@ -338,10 +342,14 @@ def _change_status(context: Context, member: Member, status: str, reason: str) -
 
 @contract.method(DecideArgs)
 def approve(context: Context, args: DecideArgs) -> None:
-    """The regulator admits a pending applicant."""
+    """The regulator admits a pending applicant, during the founding phase named in genesis
+    (afterwards the members admit by vote: ``governance.propose`` kind ``admission``)."""
     require_role(context, ("regulator",), "approve members")
-    _change_status(
-        context, _target(context, args.address, Status.PENDING), Status.ACTIVE, args.reason
+    rules = governance_parameters(context.overlay)
+    if context.timestamp_ms >= rules.founding_until_ms:
+        raise FoundingPhaseOver(rules.founding_until_ms, context.timestamp_ms)
+    change_status(
+        context, target(context, args.address, Status.PENDING), Status.ACTIVE, args.reason
     )
 
 
@@ -351,8 +359,8 @@ def reject(context: Context, args: DecideArgs) -> None:
     require_role(context, ("regulator",), "reject members")
     if not args.reason:
         raise ReasonRequired("rejection")
-    _change_status(
-        context, _target(context, args.address, Status.PENDING), Status.REJECTED, args.reason
+    change_status(
+        context, target(context, args.address, Status.PENDING), Status.REJECTED, args.reason
     )
 
 
@@ -364,8 +372,8 @@ def revoke(context: Context, args: DecideArgs) -> None:
         raise SelfRevocation(context.sender)
     if not args.reason:
         raise ReasonRequired("revocation")
-    _change_status(
-        context, _target(context, args.address, Status.ACTIVE), Status.REVOKED, args.reason
+    change_status(
+        context, target(context, args.address, Status.ACTIVE), Status.REVOKED, args.reason
     )
 
 
@@ -386,7 +394,7 @@ def exit_(context: Context, args: ExitArgs) -> None:
             for a in others
         ):
             raise LastRegulator(member.address)
-    _change_status(context, member, Status.EXITED, args.reason)
+    change_status(context, member, Status.EXITED, args.reason)
 
 
 class BindMeterArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -9,7 +9,8 @@ Units: seconds for durations, micro-units per kWh for prices, micro-units for
 money. A delivery period is ``timestamp_s // period_seconds``.
 
 State (namespace ``parameters``): ``market`` → list of `ScheduledParameters`,
-ordered by ``from_period``.
+ordered by ``from_period``; ``governance`` → `GovernanceParameters` (quorum,
+majority, founding phase; only if genesis names them, `governance_parameters`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 import msgspec
 
 from gridledger.contracts.errors import ContractError
+from gridledger.contracts.governance_parameters import KEY as GOVERNANCE_KEY
+from gridledger.contracts.governance_parameters import parse_governance
 from gridledger.contracts.membership import require_role
 from gridledger.contracts.registry import Contract
 from gridledger.ledger import Context, Genesis, GenesisError, ResultCode, StateReader, decode
@@ -184,6 +187,9 @@ def parse_parameters(raw: dict[str, Any], field: str) -> MarketParameters:
 def write_genesis(context: Context, genesis: Genesis) -> None:
     parameters = parse_parameters(dict(genesis.parameters.get("market", {})), "parameters.market")
     context.write(NAMESPACE, "market", [ScheduledParameters(0, parameters)])
+    governance = genesis.parameters.get("governance")
+    if governance is not None:  # absent: nothing stored, founding for ever (governance_parameters)
+        context.write(NAMESPACE, GOVERNANCE_KEY, parse_governance(dict(governance)))
 
 
 class ChangeArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -200,30 +206,38 @@ def invalid_type(error: msgspec.ValidationError) -> InvalidParameter:
     return InvalidParameter(name, f"is invalid: {requirement}")
 
 
+def checked_change(context: Context, from_period: int, changes: dict[str, Any]) -> MarketParameters:
+    """The parameters `changes` would put in force from `from_period`, or the refusal."""
+    now = current_period(context)
+    if from_period <= now:
+        raise ChangeNotInFuture(from_period, now)
+    base = msgspec.structs.asdict(parameters_for(context.overlay, from_period))
+    unknown = sorted(set(changes) - set(base))
+    if unknown:
+        raise UnknownParameter(", ".join(unknown))
+    try:
+        new = msgspec.convert({**base, **changes}, MarketParameters, strict=True)
+    except msgspec.ValidationError as error:
+        raise invalid_type(error) from error
+    check_parameters(new)
+    in_force = parameters_for(context.overlay, from_period).period_seconds
+    if new.period_seconds != in_force:
+        raise PeriodLengthFixed(in_force, new.period_seconds)
+    return new
+
+
+def schedule_change(context: Context, from_period: int, changes: dict[str, Any]) -> None:
+    """Put `changes` in force from the future period `from_period` (the regulator's change,
+    or the members' ratified proposal)."""
+    new = checked_change(context, from_period, changes)
+    entries = [e for e in schedule(context.overlay) if e.from_period < from_period]
+    later = [e for e in schedule(context.overlay) if e.from_period > from_period]
+    context.write(NAMESPACE, "market", [*entries, ScheduledParameters(from_period, new), *later])
+    context.emit(NAMESPACE, "market_changed", from_period=from_period, changes=dict(changes))
+
+
 @contract.method(ChangeArgs)
 def change_market(context: Context, args: ChangeArgs) -> None:
     """The regulator changes market parameters from a future delivery period on."""
     require_role(context, ("regulator",), "change market parameters")
-    now = current_period(context)
-    if args.from_period <= now:
-        raise ChangeNotInFuture(args.from_period, now)
-    base = msgspec.structs.asdict(parameters_for(context.overlay, args.from_period))
-    unknown = sorted(set(args.parameters) - set(base))
-    if unknown:
-        raise UnknownParameter(", ".join(unknown))
-    try:
-        new = msgspec.convert({**base, **args.parameters}, MarketParameters, strict=True)
-    except msgspec.ValidationError as error:
-        raise invalid_type(error) from error
-    check_parameters(new)
-    in_force = parameters_for(context.overlay, args.from_period).period_seconds
-    if new.period_seconds != in_force:
-        raise PeriodLengthFixed(in_force, new.period_seconds)
-    entries = [e for e in schedule(context.overlay) if e.from_period < args.from_period]
-    later = [e for e in schedule(context.overlay) if e.from_period > args.from_period]
-    context.write(
-        NAMESPACE, "market", [*entries, ScheduledParameters(args.from_period, new), *later]
-    )
-    context.emit(
-        NAMESPACE, "market_changed", from_period=args.from_period, changes=dict(args.parameters)
-    )
+    schedule_change(context, args.from_period, args.parameters)

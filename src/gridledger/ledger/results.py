@@ -106,6 +106,20 @@ class ResultCode(IntEnum):
     # envelope (issue 16)
     TOO_DEEPLY_NESTED = 77
     """Arguments nest arrays and maps deeper than `encoding.MAX_ARGUMENT_DEPTH`."""
+    # governance (issue 14: votes)
+    UNKNOWN_PROPOSAL = 78
+    UNKNOWN_PROPOSAL_KIND = 79
+    DEADLINE_OUT_OF_RANGE = 80
+    PROPOSAL_EXISTS = 81
+    VOTING_CLOSED = 82
+    ALREADY_VOTED = 83
+    NOT_ELIGIBLE_VOTER = 84
+    INVALID_CHOICE = 85
+    TALLY_BEFORE_DEADLINE = 86
+    ALREADY_TALLIED = 87
+    VETO_NOT_APPLICABLE = 88
+    FOUNDING_PHASE_OVER = 89
+    INVALID_GOVERNANCE_PARAMETER = 90
 
     @property
     def slug(self) -> str:
