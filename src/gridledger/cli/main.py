@@ -13,6 +13,7 @@ from gridledger.cli import (
     community,
     data,
     demo,
+    gov,
     market,
     member,
     network,
@@ -44,6 +45,7 @@ app.add_typer(access.dashboard_app, name="dashboard")
 app.command("verify")(chain.verify)
 app.add_typer(market.market_app, name="market")
 app.add_typer(member.member_app, name="member")
+app.add_typer(gov.gov_app, name="gov")
 app.command("simulate")(simulate.simulate_command)
 app.add_typer(data.data_app, name="data")
 app.add_typer(network.network_app, name="network")

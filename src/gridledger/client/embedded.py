@@ -18,11 +18,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gridledger.client import dashboard_replies as dashboard
+from gridledger.client import governance_replies as governance
 from gridledger.client import market_replies as market
 from gridledger.client import replies
 from gridledger.client.errors import ClientError
 from gridledger.ledger import BlockHeader, Genesis, TransactionError
-from gridledger.node import CutterConfig, Node, NodeError, dashboard_views, market_views, views
+from gridledger.node import (
+    CutterConfig,
+    Node,
+    NodeError,
+    dashboard_views,
+    governance_views,
+    market_views,
+    views,
+)
 
 # A community's files (genesis, key files, registry) are where an in-process node starts
 # from: simulations write them through this module, the one door from outside to `node/`.
@@ -205,6 +214,12 @@ class EmbeddedClient:
 
     def members(self) -> replies.MembersReply:
         return self._read(views.members_view)
+
+    def proposals(self) -> governance.ProposalsReply:
+        return self._read(governance_views.proposals_view)
+
+    def proposal(self, proposal_id: int) -> governance.ProposalReply:
+        return self._read(governance_views.proposal_view, proposal_id)
 
     def account(self, address: str) -> replies.AccountReply:
         return self._read(views.account_view, address)

@@ -16,6 +16,7 @@ import httpx
 import msgspec
 
 from gridledger.client import dashboard_replies as dashboard
+from gridledger.client import governance_replies as governance
 from gridledger.client import market_replies as market
 from gridledger.client import replies
 from gridledger.client.errors import ClientError, NodeUnavailable
@@ -148,6 +149,12 @@ class HttpClient:
 
     def members(self) -> replies.MembersReply:
         return self._get("/v1/members", replies.MembersReply)
+
+    def proposals(self) -> governance.ProposalsReply:
+        return self._get("/v1/governance/proposals", governance.ProposalsReply)
+
+    def proposal(self, proposal_id: int) -> governance.ProposalReply:
+        return self._get(f"/v1/governance/proposals/{proposal_id}", governance.ProposalReply)
 
     def account(self, address: str) -> replies.AccountReply:
         return self._get(f"/v1/accounts/{quote(address, safe='')}", replies.AccountReply)

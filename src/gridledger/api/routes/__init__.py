@@ -3,6 +3,7 @@
 from gridledger.api.routes import (
     chain,
     dashboard,
+    governance,
     market,
     members,
     network,
@@ -15,6 +16,7 @@ from gridledger.api.routes import (
 __all__ = [
     "chain",
     "dashboard",
+    "governance",
     "market",
     "members",
     "network",
