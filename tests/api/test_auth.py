@@ -150,6 +150,8 @@ def private_paths(s: Served) -> list[str]:
         f"/v1/dashboard/members/{alice}",
         "/v1/genesis",
         "/v1/access-log",
+        "/v1/governance/proposals",
+        "/v1/governance/proposals/0",
     ]
 
 
@@ -180,6 +182,7 @@ def test_an_outsider_reads_only_its_own_account(served: Served) -> None:
         assert http.get(f"/v1/accounts/{address('mallory')}").json()["nonce"] == 0
         assert_error(http.get("/v1/members"), 403, "not_a_member")
         assert_error(http.get(f"/v1/accounts/{address('alice')}"), 403, "not_a_member")
+        assert_error(http.get("/v1/governance/proposals"), 403, "not_a_member")
 
 
 def test_an_applicant_reads_its_own_application_and_nothing_shared(served: Served) -> None:
@@ -232,6 +235,9 @@ def test_a_member_reads_itself_and_public_aggregates(served: Served) -> None:
         assert overview[alice]["balance_micro"] is None
         assert overview[carol]["balance_micro"] is not None
         assert http.get("/v1/dashboard/periods").status_code == 200
+        governance = http.get("/v1/governance/proposals").json()
+        assert governance["proposals"] == [] and governance["rules"]["quorum_percent"] == 50
+        assert_error(http.get("/v1/governance/proposals/0"), 404, "not_found")
     with served.as_("dave") as http:
         [trade] = http.get(f"/v1/market/periods/{P}/trades").json()["trades"]
         assert (trade["buyer"], trade["seller"], trade["buy_order_id"]) == ("", "", "")
