@@ -1,7 +1,8 @@
 """Each page of the dashboard in a real headless Chromium, against a real node with a
 community that traded, metered and settled (`tests.dashboard.scenario`), signed in as the
-regulator (who reads everything): what it shows is what the API holds; a trade appears without a reload; "verify" checks a transaction's
-inclusion in the browser and catches a tampered proof."""
+regulator (who reads everything): what it shows is what the API holds; a trade appears
+without a reload; "verify" checks a transaction's inclusion in the browser and catches a
+tampered proof."""
 
 from __future__ import annotations
 
