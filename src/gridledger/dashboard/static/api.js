@@ -45,7 +45,7 @@ export async function request(path, init = {}) {
     if (response.status === 403) message = `${message} ${PRIVATE_NOTE}`;
     const error = new ApiError(response.status, code, message);
     if (response.status === 401 && token && token === bearer()) {
-      end("refused", `The node no longer accepts your session (${message}): sign in again.`);
+      end("refused", `Your session has ended (the node says: ${message}). Sign in again.`);
     }
     throw error;
   }

@@ -80,7 +80,7 @@ live.addEventListener("lost", () => {
   if (current && current.refreshLive) current.refreshLive();
 });
 live.addEventListener("refused", (event) => {
-  end("refused", `The node no longer accepts your session (${event.detail}): sign in again.`);
+  end("refused", `Your session has ended (the node closed the live stream: ${event.detail}). Sign in again.`);
 });
 
 /** The dashboard, for the session in force. */

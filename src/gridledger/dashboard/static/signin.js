@@ -54,7 +54,7 @@ export function showSignIn(root, message = null, kind = "info") {
 
   const head = el("p", { class: "muted", id: "signin-head" }, "Asking the node for its chain head…");
   getJson("/v1/head").then(
-    (h) => head.replaceChildren(`The node at ${location.host} is up: block ${h.height}${h.hash ? `, hash ${short(h.hash, 16)}` : ""}.`),
+    (h) => head.replaceChildren(`The node at ${location.host} is up, at block ${h.height}${h.hash ? ` (hash ${short(h.hash, 16)})` : ""}.`),
     (error) => head.replaceChildren(error instanceof ApiError && error.status === 0 ? error.message : ""),
   );
 
