@@ -21,19 +21,22 @@ def serve_node(
     results_dir: Path | None = None,
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
+    public_reads: bool = False,
 ) -> None:
     """Serve `node` until interrupted (Ctrl-C or SIGTERM); `service` orders (default: solo);
     the dashboard shows the simulation runs under `results_dir`.
 
     Given `tls_cert` and `tls_key` (PEM files), the API and the dashboard are served over
-    HTTPS only (and the WebSocket as wss); one without the other is refused.
+    HTTPS only (and the WebSocket as wss); one without the other is refused. Every read
+    needs a signature or a session token; `public_reads` serves anonymous callers as
+    auditors (a demonstration mode, warned about in the log).
     """
     if (tls_cert is None) != (tls_key is None):
         raise ValueError("HTTPS needs both a certificate and its key (--tls-cert, --tls-key)")
     for path in (tls_cert, tls_key):
         if path is not None and not path.is_file():
             raise ValueError(f"{path}: no such certificate or key file")
-    app = create_app(node, service, close_node=True)
+    app = create_app(node, service, close_node=True, public_reads=public_reads)
     app.state.results_dir = results_dir
     config = uvicorn.Config(
         app,
@@ -57,8 +60,9 @@ class BackgroundServer:
         host: str = "127.0.0.1",
         port: int = 0,
         results_dir: Path | None = None,
+        public_reads: bool = False,
     ) -> None:
-        app = create_app(node)
+        app = create_app(node, public_reads=public_reads)
         app.state.results_dir = results_dir
         config = uvicorn.Config(
             app,
