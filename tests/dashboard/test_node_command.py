@@ -8,6 +8,8 @@ from pathlib import Path
 
 import httpx
 
+from gridledger.client.signing import RequestSigner
+from tests.community import key
 from tests.dashboard.scenario import write_results
 from tests.node.harness import NodeProcess, one_line, run_cli, write_community
 
@@ -21,10 +23,11 @@ def test_node_serves_the_dashboard_and_its_results(
     node = start_node(directory, "--results", str(results))
     page = httpx.get(f"{node.url}/dashboard/", timeout=10)
     assert page.status_code == 200 and "gridledger" in page.text
-    runs = httpx.get(f"{node.url}/v1/results", timeout=10).json()["runs"]
-    assert [run["name"] for run in runs] == ["sunny-week"]
-    escape = httpx.get(f"{node.url}/v1/results/sunny-week/files/..%2F..%2Fsecret.txt", timeout=10)
-    assert escape.status_code == 400 and escape.json()["error"] == "invalid_request"
+    with httpx.Client(base_url=node.url, timeout=10, auth=RequestSigner(key("carol"))) as reader:
+        runs = reader.get("/v1/results").json()["runs"]
+        assert [run["name"] for run in runs] == ["sunny-week"]
+        escape = reader.get("/v1/results/sunny-week/files/..%2F..%2Fsecret.txt")
+        assert escape.status_code == 400 and escape.json()["error"] == "invalid_request"
     assert f"dashboard: {node.url}/dashboard/" in one_line(node.logs())
 
 
@@ -34,7 +37,8 @@ def test_node_without_results_says_how_to_give_them(
     directory = tmp_path / "community"
     write_community(directory)
     node = start_node(directory)
-    response = httpx.get(f"{node.url}/v1/results", timeout=10)
+    signer = RequestSigner(key("carol"))
+    response = httpx.get(f"{node.url}/v1/results", timeout=10, auth=signer)
     assert response.status_code == 404
     assert response.json()["error"] == "no_results"
     assert "--results" in response.json()["message"]

@@ -78,6 +78,9 @@ live.addEventListener("block", (event) => {
 live.addEventListener("reconnected", () => route());
 live.addEventListener("lost", () => {
   if (current && current.refreshLive) current.refreshLive();
+  // A stream refused at the upgrade looks like a lost connection (the browser hides the
+  // 401): one small authenticated read tells, and a 401 ends the session (api.js).
+  if (session()) getJson("/v1/blocks?limit=1").catch(() => {});
 });
 live.addEventListener("refused", (event) => {
   end("refused", `Your session has ended (the node closed the live stream: ${event.detail}). Sign in again.`);
