@@ -33,6 +33,7 @@ from gridledger.ledger import (
 from gridledger.node import CutterConfig, Node, SQLiteStorage
 from gridledger.node.mempool import Mempool
 from tests.community import CHAIN_ID, FOUNDERS, address, key, make_genesis, signed_raw
+from tests.signing import signed_client, signer, stream_headers
 
 WAIT_S = 30.0
 JSON = {"content-type": "application/json"}
@@ -60,13 +61,13 @@ def url(served: tuple[str, Node]) -> str:
 
 @pytest.fixture
 def http(url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=url, timeout=WAIT_S) as client:
+    with httpx.Client(base_url=url, timeout=WAIT_S, auth=signer()) as client:
         yield client
 
 
 @pytest.fixture
 def client(url: str) -> Iterator[HttpClient]:
-    with HttpClient(url) as opened:
+    with signed_client(url) as opened:
         yield opened
 
 
@@ -286,7 +287,8 @@ def test_members_and_accounts(http: httpx.Client, client: HttpClient) -> None:
 
 
 def test_websocket_stream_delivers_committed_blocks(url: str, client: HttpClient) -> None:
-    with connect(url.replace("http://", "ws://") + "/v1/stream", open_timeout=10) as stream:
+    ws_url = url.replace("http://", "ws://") + "/v1/stream"
+    with connect(ws_url, additional_headers=stream_headers(ws_url), open_timeout=10) as stream:
         hello = json.loads(stream.recv(timeout=10))
         assert hello["type"] == "hello" and hello["chain_id"] == CHAIN_ID
         raw = pay(wallet(client, "bob"), to="dave", amount=5)
@@ -492,14 +494,14 @@ def test_malformed_requests_never_get_a_5xx(url: str, client: HttpClient) -> Non
     requests = malformed_requests(good)
     assert len(requests) > 250
     failures = []
-    http = httpx.Client(base_url=url, timeout=WAIT_S)
+    http = httpx.Client(base_url=url, timeout=WAIT_S, auth=signer())
     for method, path, options in requests:
         try:
             response = http.request(method, path, **options)
         except httpx.TransportError as error:  # the server dropped the connection
             failures.append(f"{method} {path} {options.get('content', b'')[:40]!r}: {error!r}")
             http.close()
-            http = httpx.Client(base_url=url, timeout=WAIT_S)
+            http = httpx.Client(base_url=url, timeout=WAIT_S, auth=signer())
             continue
         if response.status_code >= 500:
             failures.append(f"{method} {path} {options.get('content', b'')[:40]!r}: 5xx")

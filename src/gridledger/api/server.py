@@ -64,6 +64,7 @@ class BackgroundServer:
     ) -> None:
         app = create_app(node, public_reads=public_reads)
         app.state.results_dir = results_dir
+        self.app = app
         config = uvicorn.Config(
             app,
             host=host,

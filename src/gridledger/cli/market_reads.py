@@ -14,6 +14,7 @@ from rich.table import Table
 from gridledger.cli.common import (
     DirOption,
     JsonOption,
+    ReadKeyOption,
     UrlOption,
     address_of,
     connect,
@@ -113,10 +114,13 @@ def print_summary(view: SettlementReply, names: dict[str, str]) -> None:
 
 
 def current(
-    directory: Path = DirOption, url: str | None = UrlOption, as_json: bool = JsonOption
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
+    as_json: bool = JsonOption,
 ) -> None:
     """The current delivery period and the next one open for orders."""
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         view = client.market_current()
     if as_json:
         print_json(view)
@@ -135,10 +139,11 @@ def book(
     period: int | None = PeriodArgument,
     directory: Path = DirOption,
     url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
     as_json: bool = JsonOption,
 ) -> None:
     """The order book of a period: open energy and orders per limit price, both sides."""
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         view = client.market_book(period_or_open(client, period))
     if as_json:
         print_json(view)
@@ -174,11 +179,12 @@ def orders(
     owner: str | None = typer.Option(None, "--owner", help="Only this member's: name or address"),
     directory: Path = DirOption,
     url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
     as_json: bool = JsonOption,
 ) -> None:
     """The orders of a period, open and closed, in the order they were placed."""
     address = None if owner is None else address_of(owner, directory)
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         view = client.market_orders(period_or_open(client, period), address)
         names = {} if as_json else names_of(client)
     if as_json:
@@ -206,10 +212,11 @@ def trades(
     period: int | None = PeriodArgument,
     directory: Path = DirOption,
     url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
     as_json: bool = JsonOption,
 ) -> None:
     """The trades of a period (book and bilateral), in the order they were made."""
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         view = client.market_trades(period_or_open(client, period))
         names = {} if as_json else names_of(client)
     if as_json:
@@ -241,12 +248,13 @@ def price(
     period: int = typer.Argument(..., help="Delivery period"),
     directory: Path = DirOption,
     url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
     as_json: bool = JsonOption,
 ) -> None:
     """The price the operator posted for a period (pricing contract, seed 003)."""
     if period < 0:
         raise fail(f"period {period} is negative")
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         view = client.market_price(period)
         names = {} if as_json else names_of(client)
     if as_json:
@@ -268,15 +276,16 @@ def statement(
     member: str | None = typer.Argument(None, help="Key name or address (default: everyone)"),
     directory: Path = DirOption,
     url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Settlement statements of a period: bought, sold, delivered, paid, received, penalised."""
     if period < 0:
         raise fail(f"period {period} is negative")
     if member is not None:
-        _one_statement(period, address_of(member, directory), directory, url, as_json)
+        _one_statement(period, address_of(member, directory), directory, url, key, as_json)
         return
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         summary = client.settlement(period)
         every = client.statements(period)
         names = {} if as_json else names_of(client)
@@ -303,9 +312,9 @@ def statement(
 
 
 def _one_statement(
-    period: int, address: str, directory: Path, url: str | None, as_json: bool
+    period: int, address: str, directory: Path, url: str | None, key: str | None, as_json: bool
 ) -> None:
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         one = client.statement(period, address)
         names = {} if as_json else names_of(client)
     if as_json:

@@ -33,6 +33,11 @@ def node(
     ),
     tls_cert: Path | None = typer.Option(None, help="Serve the API over HTTPS: certificate"),
     tls_key: Path | None = typer.Option(None, help="...and its private key"),
+    public_reads: bool = typer.Option(
+        False,
+        "--public-reads",
+        help="DEMONSTRATIONS ONLY: serve every read to anyone, unsigned, as to an auditor",
+    ),
 ) -> None:
     """Run a node with its HTTP/WebSocket API; it orders solo, or as a peer of a nats network.
 
@@ -57,6 +62,16 @@ def node(
         f", {ordering} ordering, API on http://{host}:{port} (docs at /docs)"
     )
     out.print(f"dashboard: http://{host}:{port}/dashboard/")
+    if public_reads:
+        out.print(
+            "[bold red]WARNING: --public-reads: every read is served to anyone, unsigned "
+            "(balances, readings, orders, statements). For demonstrations only.[/bold red]"
+        )
+    else:
+        out.print(
+            "reads need a member's signature or session: `gridledger dashboard login -k NAME "
+            f"--url http://{host}:{port}` prints a one-time link for the dashboard"
+        )
     try:
         serve_node(
             running,
@@ -66,6 +81,7 @@ def node(
             results_dir=results,
             tls_cert=tls_cert,
             tls_key=tls_key,
+            public_reads=public_reads,
         )
     except ValueError as error:
         raise fail(str(error)) from error

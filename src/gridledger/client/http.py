@@ -219,6 +219,20 @@ class HttpClient:
     def header_bytes(self, height: int) -> dashboard.HeaderBytesReply:
         return self._get(f"/v1/dashboard/blocks/{height}/header", dashboard.HeaderBytesReply)
 
+    # -- authentication and the access log ------------------------------------------------
+
+    def access_log(self, limit: int = 100, member: str | None = None) -> replies.AccessLogReply:
+        """Reads of the signer's data by auditors (an auditor: every read, or `member`'s)."""
+        params: dict[str, Any] = {"limit": limit}
+        if member is not None:
+            params["member"] = member
+        return self._get("/v1/access-log", replies.AccessLogReply, params)
+
+    def login_code(self) -> replies.LoginCodeReply:
+        """A one-time login code for the signer (a link to the dashboard holds one)."""
+        body = self.request("POST", "/v1/auth/login-codes")
+        return msgspec.json.decode(body, type=replies.LoginCodeReply)
+
     def get(self, path: str, **params: Any) -> Any:
         """Any other GET of the API, by path, as plain JSON data."""
         return msgspec.json.decode(self.request("GET", path, params=params))

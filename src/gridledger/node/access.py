@@ -41,7 +41,7 @@ from gridledger.client.replies import (
     MembersReply,
 )
 from gridledger.contracts.membership import standing
-from gridledger.crypto import address_of
+from gridledger.crypto import address_of, is_address
 from gridledger.ledger import StateReader
 from gridledger.node.errors import NodeError
 
@@ -139,7 +139,8 @@ def check_member(caller: Caller) -> None:
 
 
 def check_own(caller: Caller, address: str, what: str) -> None:
-    """`what` belongs to `address`: readable by that address itself and by auditors."""
+    """`what` belongs to `address`: readable by that address itself (an outsider too: an
+    applicant reads its nonce) and by auditors."""
     if caller.is_auditor or caller.is_self(address):
         return
     if not caller.is_member:
@@ -147,17 +148,24 @@ def check_own(caller: Caller, address: str, what: str) -> None:
     raise Forbidden(what, "it is another member's; a household reads only its own")
 
 
-def check_own_or_outsider(caller: Caller, address: str, what: str) -> None:
-    """Like `check_own`, but an outsider may read its own too (an applicant's nonce)."""
-    if caller.is_self(address):
-        return
-    check_own(caller, address, what)
+def parties(transaction: dict[str, Any]) -> list[str]:
+    """Whom a decoded transaction concerns: its sender and every address among its arguments
+    (a payment's payee, a meter reading's member), in that order, without repeats."""
+    found = [str(transaction.get("sender", ""))]
+    args = transaction.get("args")
+    if isinstance(args, dict):
+        for value in args.values():
+            if isinstance(value, str) and is_address(value) and value not in found:
+                found.append(value)
+    return found
 
 
-def check_auditor(caller: Caller, what: str) -> None:
-    if not caller.is_auditor:
-        check_member(caller)
-        raise Forbidden(what, "only the operator, the regulator and consortium peers read it")
+def check_transaction(caller: Caller, transaction: dict[str, Any], what: str) -> list[str]:
+    """A transaction is readable by its parties (`parties`) and auditors; its parties."""
+    involved = parties(transaction)
+    if not any(caller.is_self(party) for party in involved):
+        check_own(caller, involved[0], what)
+    return involved
 
 
 # -- redactions -------------------------------------------------------------------------------
@@ -232,7 +240,9 @@ def redact_block(caller: Caller, block: BlockReply) -> BlockReply:
     if caller.is_auditor or block.transactions is None:
         return block
     shown = [
-        tx if caller.is_self(tx.transaction.get("sender", "")) else withheld_transaction(tx)
+        tx
+        if any(caller.is_self(party) for party in parties(tx.transaction))
+        else withheld_transaction(tx)
         for tx in block.transactions
     ]
     return msgspec.structs.replace(block, transactions=shown)
@@ -267,16 +277,21 @@ def redact_overview(caller: Caller, overview: OverviewReply) -> OverviewReply:
 def stream_transactions(
     caller: Caller, transactions: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """The block stream's transactions a subscriber may see: its own in full, others'
-    as their id and result only."""
+    """The block stream's transactions a subscriber may see: those it sent or that name it
+    in an event (a payment to it, its meter's reading) in full, others as their id and
+    result only."""
     if caller.is_auditor:
         return transactions
     return [
         tx
-        if caller.is_self(tx["sender"])
+        if caller.is_self(tx["sender"]) or _named_in_events(caller, tx["events"])
         else {"id": tx["id"], "code": tx["code"], "result": tx["result"]}
         for tx in transactions
     ]
+
+
+def _named_in_events(caller: Caller, events: list[dict[str, Any]]) -> bool:
+    return any(caller.address in event["attributes"].values() for event in events)
 
 
 __all__ = [
@@ -290,11 +305,11 @@ __all__ = [
     "Forbidden",
     "NotAMember",
     "caller_of_key",
-    "check_auditor",
     "check_member",
     "check_order",
     "check_own",
-    "check_own_or_outsider",
+    "check_transaction",
+    "parties",
     "redact_block",
     "redact_members",
     "redact_offers",

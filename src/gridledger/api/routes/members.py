@@ -18,7 +18,7 @@ from gridledger.client.replies import (
 from gridledger.node import Node
 from gridledger.node.access import (
     check_member,
-    check_own_or_outsider,
+    check_own,
     redact_member,
     redact_members,
 )
@@ -55,7 +55,7 @@ def router(node: Node) -> APIRouter:
         responses=ok(AccountReply),
     )
     async def get_account(request: Request, address: str) -> Response:
-        check_own_or_outsider(caller_of(request), address, f"the balance of {address}")
+        check_own(caller_of(request), address, f"the balance of {address}")
         audit(request, address, "account")
         return reply(account_view(node, address))
 
@@ -67,7 +67,7 @@ def router(node: Node) -> APIRouter:
     async def account_transactions(
         request: Request, address: str, limit: int = Query(50, ge=1, le=1000)
     ) -> Response:
-        check_own_or_outsider(caller_of(request), address, f"the transactions of {address}")
+        check_own(caller_of(request), address, f"the transactions of {address}")
         audit(request, address, "account transactions")
         return reply(account_transactions_view(node, address, limit))
 

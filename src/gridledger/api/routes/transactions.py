@@ -29,7 +29,7 @@ from gridledger.client.replies import (
 )
 from gridledger.ledger import MAX_TRANSACTION_BYTES
 from gridledger.node import Node, SoloService, queries
-from gridledger.node.access import check_own_or_outsider
+from gridledger.node.access import check_transaction
 from gridledger.node.ordered_service import PeerHalted
 from gridledger.node.ordering import OrderingUnavailable
 from gridledger.node.refusals import transaction_error_body, transaction_error_status
@@ -202,9 +202,9 @@ def router(node: Node, service: SoloService) -> APIRouter:
     async def get_transaction(request: Request, transaction_id: str) -> Response:
         view = transaction_view(node, transaction_id, service.is_pending)
         if isinstance(view, TransactionReply):
-            sender = str(view.transaction.get("sender", ""))
-            check_own_or_outsider(caller_of(request), sender, f"transaction {transaction_id}")
-            audit(request, sender, f"transaction {transaction_id}")
+            what = f"transaction {transaction_id}"
+            for party in check_transaction(caller_of(request), view.transaction, what):
+                audit(request, party, what)
         return reply(view)
 
     return routes
