@@ -138,6 +138,11 @@ def take(out: Path) -> list[Path]:
             shots.append(path)
             run = "seed003_pv5" if real_run else "sunny-week"
             shoot(f"results/{run}", "results", "#plots img")
+            # a household's own view: its orders and statements, others' trades anonymous
+            page.click("#sign-out")
+            expect(page.locator("#signin")).to_be_visible()
+            sign_in(page, community.url, "carol", "market")
+            shoot("market", "member", "#member-statements")
     finally:
         community.stop()
     return shots

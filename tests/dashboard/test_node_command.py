@@ -1,5 +1,6 @@
 """`gridledger node --results DIR` serves the dashboard and the runs under DIR from a
-separate process; `gridledger demo` prints the dashboard's address."""
+separate process; `gridledger dashboard login` prints a link that signs it in; `gridledger
+demo` prints the two steps."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from playwright.sync_api import Browser, expect
 
 from gridledger.client.signing import RequestSigner
+from gridledger.node.keystore import write_key
 from tests.community import key
+from tests.dashboard.browser import new_page
 from tests.dashboard.scenario import write_results
 from tests.node.harness import NodeProcess, one_line, run_cli, write_community
 
@@ -57,4 +61,27 @@ def test_demo_prints_the_dashboards_address(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     output = one_line(result.stdout)
     assert "/dashboard/" in output
-    assert "http://127.0.0.1:8545/dashboard/" in output
+    assert "gridledger dashboard login -k operator" in output
+    assert "--url http://127.0.0.1:8545" in output
+    assert "http://127.0.0.1:8545/dashboard/#login=" in output
+
+
+def test_two_commands_open_the_dashboard_signed_in(
+    tmp_path: Path, start_node: Callable[..., NodeProcess], browser: Browser
+) -> None:
+    """The README's steps: `gridledger node`, then `gridledger dashboard login`, then the link."""
+    directory = tmp_path / "community"
+    write_community(directory)
+    write_key(directory / "keys", "operator", key("operator"))
+    node = start_node(directory)
+    login = ("dashboard", "login", "-k", "operator", "--dir", str(directory), "--url", node.url)
+    done = run_cli(*login)
+    assert done.returncode == 0, done.stderr
+    link = done.stdout.strip()
+    assert link.startswith(f"{node.url}/dashboard/#login="), link
+    page = new_page(browser)
+    page.goto(link)
+    expect(page.locator("#who")).to_contain_text("signed in as operator")
+    expect(page.locator("#connection")).to_contain_text("live")
+    expect(page.locator("#members")).to_contain_text("carol")
+    page.context.close()

@@ -163,15 +163,27 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
         f"  gridledger node --dir {directory}        # run this community's node "
         "(API docs at http://127.0.0.1:8545/docs)"
     )
-    out.print("  then open http://127.0.0.1:8545/dashboard/  # the community dashboard, live")
+    out.print(
+        f"  gridledger dashboard login -k operator --dir {directory} --url http://127.0.0.1:8545"
+        "  # prints a one-time link, http://127.0.0.1:8545/dashboard/#login=…: open it to see"
+        " the community dashboard, live, signed in as the operator"
+    )
     out.print(f"  gridledger show members --dir {directory}")
     out.print(f"  gridledger show block {head.height} --dir {directory}")
     out.print(f"  gridledger verify --dir {directory}      # re-check the chain yourself")
     out.print("  gridledger bench --rate 2800 --duration 60   # measure throughput and latency")
     if serve:
+        operator = HttpClient(url, keys=wallets["operator"].keys)
+        link = f"{url}/dashboard/#login={operator.login_code().login_code}"
+        operator.close()
         out.print(
             f"\nserving {url}: dashboard at {url}/dashboard/, API docs at {url}/docs;"
             " Ctrl-C to stop"
+        )
+        out.print(
+            f"sign the dashboard in as the operator (once, within 5 minutes): {link}\n"
+            f"or: gridledger dashboard login -k NAME --dir {directory} --url {url}",
+            soft_wrap=True,
         )
         try:
             while True:

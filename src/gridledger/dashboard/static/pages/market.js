@@ -148,7 +148,7 @@ export async function mount({ body, params, notice, session }) {
       reads
         ? table(
           ["when", "reader", "role", "what"],
-          reads.entries.map((r) => [utc(r.at_ms), el("span", { title: r.reader }, names[r.reader] || short(r.reader, 12)), r.reader_role, `${r.route} ${r.resource}`]),
+          reads.entries.map((r) => [utc(r.at_ms), el("span", { title: r.reader }, names[r.reader] || short(r.reader, 12)), r.reader_role, el("span", { title: r.route }, r.resource)]),
           { id: "access-log" },
         )
         : null,
