@@ -165,8 +165,10 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
     )
     out.print(
         f"  gridledger dashboard login -k operator --dir {directory} --url http://127.0.0.1:8545"
-        "  # prints a one-time link, http://127.0.0.1:8545/dashboard/#login=…: open it to see"
-        " the community dashboard, live, signed in as the operator"
+    )
+    out.print(
+        "      # prints http://127.0.0.1:8545/dashboard/#login=…: open it for the community"
+        " dashboard, live, signed in as the operator"
     )
     out.print(f"  gridledger show members --dir {directory}")
     out.print(f"  gridledger show block {head.height} --dir {directory}")
