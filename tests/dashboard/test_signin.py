@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, FilePayload, Page, Request, expect
 
+from gridledger.client.signing import RequestSigner
 from gridledger.node.keystore import write_key
 from tests.community import address, key, order_args
 from tests.dashboard.browser import new_page
@@ -264,3 +265,15 @@ def test_the_page_signs_with_the_same_ed25519_as_the_node(
         [carol.seed.hex(), message],
     )
     assert signed == [carol.public_key.hex(), carol.sign(message.encode()).hex()]
+
+
+def test_a_member_sees_who_among_the_auditors_read_its_data(
+    page: Page, community: LiveCommunity
+) -> None:
+    carol = address("carol")
+    signer = RequestSigner(key("regulator"))
+    with httpx.Client(base_url=community.url, timeout=10, auth=signer) as regulator:
+        assert regulator.get(f"/v1/dashboard/members/{carol}").status_code == 200
+    sign_in(page, community.url, "carol", "market")
+    reads = page.locator("#access-log")
+    expect(reads.locator("tr", has_text="orders and statements").first).to_contain_text("regulator")

@@ -7,6 +7,9 @@ import { isAuditor } from "../session.js";
 import { COLOURS, drawChart, line } from "../charts.js";
 
 const TAPE_PERIODS = 6;
+/** How many of the newest reads of a member's data by auditors are shown (the CLI's
+ * `gridledger show access-log` lists more). */
+const READS_SHOWN = 10;
 
 function depthPoints(levels) {
   const points = [];
@@ -124,7 +127,7 @@ export async function mount({ body, params, notice, session }) {
     const mine = Boolean(session && member === session.address);
     const [data, reads] = await Promise.all([
       getJson(`/v1/dashboard/members/${member}`),
-      getOptional(auditor ? `/v1/access-log?member=${member}&limit=20` : "/v1/access-log?limit=20", null).catch(() => null),
+      getOptional(auditor ? `/v1/access-log?member=${member}&limit=${READS_SHOWN}` : `/v1/access-log?limit=${READS_SHOWN}`, null).catch(() => null),
     ]);
     activity.replaceChildren(
       el("p", {}, `${data.name} (${data.role}, ${data.status}): balance ${units(data.balance_micro)}`,
@@ -144,7 +147,7 @@ export async function mount({ body, params, notice, session }) {
         ]),
         { id: "member-statements" },
       ),
-      reads ? el("h3", {}, mine ? "Who read your data" : "Reads of this member's data by auditors") : null,
+      reads ? el("h3", {}, `${mine ? "Who read your data" : "Reads of this member's data by auditors"} (the newest ${READS_SHOWN})`) : null,
       reads
         ? table(
           ["when", "reader", "role", "what"],
