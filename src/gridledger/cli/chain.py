@@ -73,7 +73,7 @@ def submit(
     args = parse_args(arg, args_json)
     if not wait and not peer_urls(url):
         raise fail("--no-wait needs --url: offline, a call is committed before the command ends", 2)
-    with connect(url, directory, write=True) as client:
+    with connect(url, directory, write=True, key=key) as client:
         view = call(client, keys, contract, method, args, wait=wait)
     finish(view, as_json=True)
 

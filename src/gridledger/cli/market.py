@@ -59,7 +59,7 @@ def _place(
     as_json: bool,
 ) -> None:
     keys = load_key(directory, key)
-    with connect(url, directory, write=True) as client:
+    with connect(url, directory, write=True, key=key) as client:
         target = period_or_open(client, period)
         args: dict[str, Any] = {
             "side": side,
@@ -140,7 +140,7 @@ def cancel(
 ) -> None:
     """Cancel one of your open orders (before gate closure); its escrow is released."""
     keys = load_key(directory, key)
-    with connect(url, directory, write=True) as client:
+    with connect(url, directory, write=True, key=key) as client:
         client.market_order(order_id)  # a clear "no order" before signing anything
         view = call(client, keys, "market", "cancel_order", {"order_id": order_id})
         order = client.market_order(order_id)
@@ -159,7 +159,7 @@ def _close_period(
 ) -> None:
     """Call `contract.method(period)`; once committed and accepted, `report` what it did."""
     keys = load_key(directory, key)
-    with connect(url, directory, write=True) as client:
+    with connect(url, directory, write=True, key=key) as client:
         target = period_or_open(client, period)
         view = call(client, keys, contract, method, {"period": target})
         if not as_json and isinstance(view, TransactionReply) and view.code == 0:
@@ -225,7 +225,7 @@ def reading(
     meter = load_key(directory, meter_key)
     sender = meter if key is None else load_key(directory, key)
     address = address_of(member, directory)
-    with connect(url, directory, write=True) as client:
+    with connect(url, directory, write=True, key=meter_key if key is None else key) as client:
         if period is None:  # the period that ended last, by the node's clock
             now = client.market_current()
             period = now.clock_ms // 1000 // now.period_seconds - 1

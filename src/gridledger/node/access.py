@@ -40,7 +40,7 @@ from gridledger.client.replies import (
     MemberReply,
     MembersReply,
 )
-from gridledger.contracts.membership import standing
+from gridledger.contracts.membership import member_of_meter, standing
 from gridledger.crypto import address_of, is_address
 from gridledger.ledger import StateReader
 from gridledger.node.errors import NodeError
@@ -96,6 +96,8 @@ class Caller:
     address: str | None
     role: str
     public_key: bytes | None = None
+    signer: str | None = None
+    """The address of the signing key when it is not `address` (a household's meter)."""
 
     @property
     def is_auditor(self) -> bool:
@@ -107,7 +109,7 @@ class Caller:
         return self.is_auditor or self.role in HOUSEHOLD_ROLES
 
     def is_self(self, address: str) -> bool:
-        return self.address is not None and self.address == address
+        return address in (self.address, self.signer) and bool(address)
 
 
 NOBODY = Caller(None, ANONYMOUS)
@@ -116,12 +118,18 @@ AUDITOR = Caller(None, PUBLIC)
 
 def caller_of_key(state: StateReader, public_key: bytes, peer_keys: frozenset[bytes]) -> Caller:
     """The caller holding `public_key`: a consortium peer, or the member of its address
-    (an operator or regulator counts as an auditor only while active), or an outsider."""
+    (an operator or regulator counts as an auditor only while active), or the household
+    whose meter it is, or an outsider."""
     address = address_of(public_key)
     if public_key in peer_keys:
         return Caller(address, PEER, public_key)
     found = standing(state, address)
     if found is None:
+        household = member_of_meter(state, public_key.hex())
+        if household is not None:  # a household's meter reads as its household
+            meter_of = standing(state, household)
+            if meter_of is not None and meter_of[1] in HOUSEHOLD_ROLES:
+                return Caller(household, meter_of[1], public_key, address)
         return Caller(address, OUTSIDER, public_key)
     status, role = found
     if role in AUDITOR_ROLES and status != "active":
