@@ -277,3 +277,15 @@ def test_a_member_sees_who_among_the_auditors_read_its_data(
     sign_in(page, community.url, "carol", "market")
     reads = page.locator("#access-log")
     expect(reads.locator("tr", has_text="orders and statements").first).to_contain_text("regulator")
+
+
+def test_a_member_verifies_its_own_transaction_and_not_anothers(
+    page: Page, community: LiveCommunity
+) -> None:
+    sign_in(page, community.url, "carol", f"chain/tx/{community.transactions['carol_buy']}")
+    expect(page.locator("#arguments")).to_contain_text('"price_micro_per_kwh": 820000')
+    page.click("#verify-button")
+    expect(page.locator("#verify-result")).to_contain_text("Verified in this browser")
+    # dave's refused payment is not carol's: the explorer says it is private
+    page.evaluate(f"location.hash = '#/chain/tx/{community.transactions['refused_transfer']}'")
+    expect(page.locator("main .error")).to_contain_text("private")
