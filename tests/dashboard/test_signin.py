@@ -289,3 +289,22 @@ def test_a_member_verifies_its_own_transaction_and_not_anothers(
     # dave's refused payment is not carol's: the explorer says it is private
     page.evaluate(f"location.hash = '#/chain/tx/{community.transactions['refused_transfer']}'")
     expect(page.locator("main .error")).to_contain_text("private")
+
+
+def test_a_session_ended_at_the_node_takes_the_page_back_to_sign_in(
+    page: Page, community: LiveCommunity
+) -> None:
+    """An expired token is answered as an ended one: 401, and the page says so."""
+    sign_in(page, community.url, "carol", "energy")
+    token = session_of(page)["token"]
+    ended = httpx.delete(
+        f"{community.url}/v1/auth/session",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert ended.status_code == 204
+    community.ok("alice", "tokens", "transfer", {"to": address("bob"), "amount_micro": 1})
+    expect(page.locator("#signin")).to_be_visible()
+    expect(page.locator("#signin-message")).to_contain_text("Your session has ended")
+    expect(page.locator("#signin-message")).to_contain_text("sign in again")
+    assert page.evaluate("sessionStorage.length") == 0
