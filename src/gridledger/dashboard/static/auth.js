@@ -3,8 +3,10 @@
 // With a key file: the file (keys/NAME.key: hex seed, public key, address) is read into
 // this page's memory only; the node's challenge is signed with Ed25519 over the UTF-8 bytes
 // of "gridledger-login:" + chain id + ":" + challenge, and the seed and the secret key are
-// overwritten with zeros as soon as the signature is made. Nothing of the key is stored or
-// sent: only the public key and the signature go to the node.
+// overwritten with zeros as soon as the signature is made (the file's text, a JavaScript
+// string, cannot be overwritten: the page drops every reference to it and to the File).
+// Nothing of the key is stored or sent: only the public key and the signature go to the
+// node.
 //
 // Ed25519 is TweetNaCl's (vendor/tweetnacl-fast.min.js, loaded as window.nacl): browsers
 // withhold Web Crypto from pages served over plain http to another machine, which is how
