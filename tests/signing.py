@@ -25,7 +25,9 @@ def signer(who: str | KeyPair = AUDITOR) -> RequestSigner:
     return RequestSigner(keys_of(who))
 
 
-def signed_client(urls: str | list[str], who: str | KeyPair = AUDITOR, **options: Any) -> HttpClient:
+def signed_client(
+    urls: str | list[str], who: str | KeyPair = AUDITOR, **options: Any
+) -> HttpClient:
     return HttpClient(urls, keys=keys_of(who), **options)
 
 

@@ -253,7 +253,9 @@ def test_the_regulator_reads_everything_and_the_read_is_logged(served: Served) -
     with served.as_("alice") as http:
         log = http.get("/v1/access-log").json()
     assert log["household"] == alice
-    mine = [(e["reader"], e["route"], e["resource"]) for e in log["entries"] if e["household"] == alice]
+    mine = [
+        (e["reader"], e["route"], e["resource"]) for e in log["entries"] if e["household"] == alice
+    ]
     assert (
         address("regulator"),
         "GET /v1/settlement/periods/{period}/statements/{member}",
@@ -293,8 +295,12 @@ def test_forged_expired_and_replayed_signatures_are_refused(served: Served) -> N
         old = int(time.time()) - 3600
         params = serialize_signature_params(
             ("@method", "@path", "@query"),
-            [("created", old), ("keyid", key("alice").public_key.hex()), ("alg", "ed25519"),
-             ("nonce", "an-old-nonce")],
+            [
+                ("created", old),
+                ("keyid", key("alice").public_key.hex()),
+                ("alg", "ed25519"),
+                ("nonce", "an-old-nonce"),
+            ],
         )
         base = signature_base(request_components("GET", path, "", None), params)
         import base64
@@ -330,7 +336,10 @@ def _params(alg: str, keyid: str) -> str:
         {"signature-input": "sig1=" + "(" * 20_000, "signature": "sig1=:AAAA:"},
         {"signature-input": "garbage", "signature": "sig1=:AAAA:"},
         {"signature-input": 'sig1=("@method"', "signature": "sig1=:AAAA:"},
-        {"signature-input": "sig1=" + _params("rsa-pss-sha512", "00" * 32), "signature": "sig1=:AAAA:"},
+        {
+            "signature-input": "sig1=" + _params("rsa-pss-sha512", "00" * 32),
+            "signature": "sig1=:AAAA:",
+        },
         {"signature-input": "sig1=" + _params("ed25519", "zz" * 32), "signature": "sig1=:AAAA:"},
         {"signature-input": "sig1=" + _params("ed25519", "ab"), "signature": "sig1=:AAAA:"},
         {"signature-input": "sig1=" + _params("ed25519", "00" * 32), "signature": "sig1=:AAAA:"},
@@ -396,9 +405,7 @@ def test_a_session_from_a_signed_challenge(served: Served) -> None:
         assert (session["address"], session["role"]) == (address("carol"), "consumer")
         bearer = {"authorization": f"Bearer {session['token']}"}
         assert http.get(f"/v1/accounts/{address('carol')}", headers=bearer).status_code == 200
-        assert_error(
-            http.get(f"/v1/accounts/{address('alice')}", headers=bearer), 403, "forbidden"
-        )
+        assert_error(http.get(f"/v1/accounts/{address('alice')}", headers=bearer), 403, "forbidden")
         # the challenge was used
         assert_error(_login(http, key("carol"), reply["challenge"]), 401, "bad_challenge")
         # signed by another key than the one named

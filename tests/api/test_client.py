@@ -18,9 +18,9 @@ from gridledger.client import (
 )
 from gridledger.client.replies import PendingReply, TransactionReply
 from gridledger.node import CutterConfig, Node
-from tests.signing import signed_client
 from tests.community import GENESIS_TIME_MS, address, key, make_genesis, signed_raw
 from tests.node.harness import free_port
+from tests.signing import signed_client
 
 WAIT_S = 30.0
 

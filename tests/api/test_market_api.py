@@ -22,7 +22,6 @@ import pytest
 from gridledger.api.server import BackgroundServer
 from gridledger.client import EmbeddedClient, HttpClient, Wallet
 from gridledger.node import CutterConfig, Node, SQLiteStorage
-from tests.signing import signed_client, signer
 from tests.community import (
     GENESIS_TIME_MS,
     NEXT_PERIOD,
@@ -35,6 +34,7 @@ from tests.community import (
     period_start_s,
     reading_args,
 )
+from tests.signing import signed_client, signer
 
 WAIT_S = 30.0
 P = NEXT_PERIOD

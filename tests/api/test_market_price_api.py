@@ -16,11 +16,11 @@ import msgspec
 import pytest
 
 from gridledger.api.server import BackgroundServer
-from gridledger.client import ClientError, EmbeddedClient, HttpClient
+from gridledger.client import ClientError, EmbeddedClient
 from gridledger.node import CutterConfig, Node, SQLiteStorage
 from tests.api.test_market_api import WAIT_S, Clock, Market, assert_error
-from tests.signing import signed_client, signer
 from tests.community import GENESIS_TIME_MS, NEXT_PERIOD, address, gate_closure_s, make_genesis
+from tests.signing import signed_client, signer
 
 P = NEXT_PERIOD
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
 
 from gridledger.api.app import create_app
+from gridledger.crypto import KeyPair
 from gridledger.node import Node, SoloService
 
 
@@ -22,6 +24,8 @@ def serve_node(
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
     public_reads: bool = False,
+    login_keys: KeyPair | None = None,
+    announce_login: Callable[[str], None] | None = None,
 ) -> None:
     """Serve `node` until interrupted (Ctrl-C or SIGTERM); `service` orders (default: solo);
     the dashboard shows the simulation runs under `results_dir`.
@@ -29,7 +33,8 @@ def serve_node(
     Given `tls_cert` and `tls_key` (PEM files), the API and the dashboard are served over
     HTTPS only (and the WebSocket as wss); one without the other is refused. Every read
     needs a signature or a session token; `public_reads` serves anonymous callers as
-    auditors (a demonstration mode, warned about in the log).
+    auditors (a demonstration mode, warned about in the log). With `login_keys`, a one-time
+    login code for that key is made at start and handed to `announce_login`.
     """
     if (tls_cert is None) != (tls_key is None):
         raise ValueError("HTTPS needs both a certificate and its key (--tls-cert, --tls-key)")
@@ -37,6 +42,9 @@ def serve_node(
         if path is not None and not path.is_file():
             raise ValueError(f"{path}: no such certificate or key file")
     app = create_app(node, service, close_node=True, public_reads=public_reads)
+    if login_keys is not None and announce_login is not None:
+        code, _ = app.state.gate.authenticator.login_code(login_keys.public_key)
+        announce_login(code)
     app.state.results_dir = results_dir
     config = uvicorn.Config(
         app,

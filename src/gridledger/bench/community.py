@@ -18,6 +18,7 @@ import nacl.bindings
 
 from gridledger.bench.orders import order_args
 from gridledger.bench.settings import AMOUNT_MICRO, OPENING_BALANCE, SIGN_CHUNK, BenchError
+from gridledger.client.signing import RequestSigner
 from gridledger.crypto import KeyPair, generate_keypair
 from gridledger.ledger import (
     ENCODING_VERSION,
@@ -148,8 +149,33 @@ def free_port() -> int:
 TRADING_ROLES = ("consumer", "producer", "prosumer", "storage")
 
 
+def reader_of_directory(url: str, directory: Path) -> KeyPair:
+    """The key the bench signs its reads with (a node answers only its members): the
+    regulator's or the operator's key file if `directory/keys` holds one (an auditor reads
+    the whole block stream as it is, at no extra cost to the node), else any member's."""
+    for name in ("regulator", "operator"):
+        with contextlib.suppress(KeyFileError):
+            keys = read_key(directory / "keys" / f"{name}.key")
+            with httpx.Client(timeout=30.0, auth=RequestSigner(keys)) as http:
+                member = http.get(f"{url}/v1/members/{keys.address}")
+            if member.status_code == 200 and member.json()["status"] == "active":
+                return keys
+    for path in sorted((directory / "keys").glob("*.key")):
+        with contextlib.suppress(KeyFileError):
+            keys = read_key(path)
+            with httpx.Client(timeout=30.0, auth=RequestSigner(keys)) as http:
+                if http.get(f"{url}/v1/members").status_code == 200:
+                    return keys
+    raise BenchError(f"{directory / 'keys'} holds no member's key: the node answers members only")
+
+
 def senders_of_directory(
-    url: str, directory: Path, accounts: int, total: int, need_micro: int = AMOUNT_MICRO
+    url: str,
+    directory: Path,
+    accounts: int,
+    total: int,
+    need_micro: int = AMOUNT_MICRO,
+    reader: KeyPair | None = None,
 ) -> list[Sender]:
     """Active, funded members whose key files are in `directory/keys`, with their nonces.
 
@@ -166,7 +192,8 @@ def senders_of_directory(
         with contextlib.suppress(KeyFileError):
             pair = read_key(path)
             keys[pair.address] = pair
-    with httpx.Client(timeout=30.0) as http:
+    reader = reader or reader_of_directory(url, directory)
+    with httpx.Client(timeout=30.0, auth=RequestSigner(reader)) as http:
         response = http.get(url + "/v1/members")
         response.raise_for_status()
         members = [m for m in response.json()["members"] if m["status"] == "active"]
@@ -176,7 +203,9 @@ def senders_of_directory(
         for address in active:
             if address not in keys or (orders and roles[address] not in TRADING_ROLES):
                 continue
-            account = http.get(f"{url}/v1/accounts/{address}").json()
+            # the reader's view of another member's account: an auditor's, or its own key's
+            signed = RequestSigner(keys[address])
+            account = http.get(f"{url}/v1/accounts/{address}", auth=signed).json()
             if account["balance_micro"] > 0:
                 funded.append((keys[address], account["nonce"], account["balance_micro"]))
     if len(active) < 2 or not funded:

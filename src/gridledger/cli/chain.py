@@ -79,14 +79,21 @@ def submit(
 
 
 @show_app.command("head")
-def show_head(directory: Path = DirOption, url: str | None = UrlOption, key: str | None = ReadKeyOption) -> None:
+def show_head(
+    directory: Path = DirOption, url: str | None = UrlOption, key: str | None = ReadKeyOption
+) -> None:
     """The chain head."""
     with connect(url, directory, key=key) as client:
         print_json(client.head())
 
 
 @show_app.command("block")
-def show_block(height: int, directory: Path = DirOption, url: str | None = UrlOption, key: str | None = ReadKeyOption) -> None:
+def show_block(
+    height: int,
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
+) -> None:
     """A block with its decoded transactions and receipts."""
     with connect(url, directory, key=key) as client:
         print_json(client.block(height))
@@ -109,7 +116,12 @@ def show_transaction(
 
 
 @show_app.command("member")
-def show_member(who: str, directory: Path = DirOption, url: str | None = UrlOption, key: str | None = ReadKeyOption) -> None:
+def show_member(
+    who: str,
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
+) -> None:
     """A member, by address or key name."""
     address = address_of(who, directory)
     with connect(url, directory, key=key) as client:
@@ -117,7 +129,9 @@ def show_member(who: str, directory: Path = DirOption, url: str | None = UrlOpti
 
 
 @show_app.command("members")
-def show_members(directory: Path = DirOption, url: str | None = UrlOption, key: str | None = ReadKeyOption) -> None:
+def show_members(
+    directory: Path = DirOption, url: str | None = UrlOption, key: str | None = ReadKeyOption
+) -> None:
     """Every member with role and status."""
     table = Table("name", "role", "status", "address")
     with connect(url, directory, key=key) as client:
@@ -128,7 +142,12 @@ def show_members(directory: Path = DirOption, url: str | None = UrlOption, key: 
 
 
 @show_app.command("balance")
-def show_balance(who: str, directory: Path = DirOption, url: str | None = UrlOption, key: str | None = ReadKeyOption) -> None:
+def show_balance(
+    who: str,
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
+) -> None:
     """An account's balance (micro-units) and nonce, by address or key name."""
     address = address_of(who, directory)
     with connect(url, directory, key=key) as client:

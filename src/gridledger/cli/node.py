@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from gridledger.cli.common import DirOption, console, fail, open_node
+from gridledger.cli.common import DirOption, console, fail, load_key, open_node
 from gridledger.node import CutterConfig, Node, NodeError, StorageError
 from gridledger.node.keystore import KeyFileError, read_key
 from gridledger.node.network_config import NetworkConfigError, load_network, peer_ordering_log
@@ -33,6 +33,11 @@ def node(
     ),
     tls_cert: Path | None = typer.Option(None, help="Serve the API over HTTPS: certificate"),
     tls_key: Path | None = typer.Option(None, help="...and its private key"),
+    login: str | None = typer.Option(
+        None,
+        "--login",
+        help="Print a one-time link that signs the dashboard in as this member (key in DIR/keys)",
+    ),
     public_reads: bool = typer.Option(
         False,
         "--public-reads",
@@ -51,12 +56,14 @@ def node(
         raise fail("--ordering nats needs --network NETWORK.json and --peer NAME")
     if results is not None and not results.is_dir():
         raise fail(f"--results {results}: not a directory")
+    login_keys = None if login is None else load_key(directory, login)
     cutter = CutterConfig(max_transactions=block_transactions, timeout_ms=block_timeout_ms)
     running = open_node(directory, hold_lock=True, cutter=cutter)
     service = None
     if network is not None and peer is not None and ordering == "nats":
         service = nats_service(running, network, peer, insecure_ordering)
     out = console()
+    scheme = "https" if tls_cert is not None else "http"
     out.print(
         f"node for chain [bold]{running.chain_id}[/bold] at height {running.head.height}"
         f", {ordering} ordering, API on http://{host}:{port} (docs at /docs)"
@@ -82,6 +89,12 @@ def node(
             tls_cert=tls_cert,
             tls_key=tls_key,
             public_reads=public_reads,
+            login_keys=login_keys,
+            announce_login=lambda code: out.print(
+                f"dashboard, signed in as {login} (a one-time link, valid 5 minutes): "
+                f"{scheme}://{host}:{port}/dashboard/#login={code}",
+                soft_wrap=True,
+            ),
         )
     except ValueError as error:
         raise fail(str(error)) from error

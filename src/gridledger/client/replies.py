@@ -277,7 +277,6 @@ class AccessLogReply(Reply):
     entries: list[AccessLogEntryReply]
 
 
-
 __all__ = [
     "AccessLogEntryReply",
     "AccessLogReply",

@@ -5,12 +5,14 @@ Pure functions over (caller, resource). A `Caller` is anonymous, a household mem
 applicant, who may read its own account and application only), or an auditor (the
 operator, the regulator, a consortium peer, or anyone under ``--public-reads``).
 
-| reader | may read |
-|---|---|
-| anonymous | liveness and the chain head (height, block hash) |
-| outsider | its own account, nonce, transactions and member record |
-| household | everything about itself; the market's public aggregates; block headers and Merkle proofs; others' trades without identities; the roster without balances or registration data |
-| auditor | everything; each read of a household's data goes to that household's access log |
+- anonymous: liveness and the chain head (height, block hash);
+- outsider: its own account, nonce, transactions and member record;
+- household: everything about itself; the market's public aggregates; block headers and
+  Merkle proofs; others' trades without identities; the roster without balances or
+  registration data;
+- auditor: everything; each read of a household's data goes to its access log.
+
+docs/security.md has the table per route.
 
 `check_*` functions raise `Forbidden` (403 ``forbidden``, naming what) or `NotAMember`
 (403 ``not_a_member``); `redact_*` functions return what a household may see of a reply.
@@ -194,11 +196,20 @@ def redact_members(caller: Caller, members: MembersReply) -> MembersReply:
 
 
 def redact_trade(caller: Caller, trade: TradeReply) -> TradeReply:
-    """A trade without the identities of parties other than the caller's own trades."""
+    """A trade without the identities of parties other than the caller's own trades (nor
+    the order ids, times and sequences that would lead to them)."""
     if caller.is_auditor or caller.is_self(trade.buyer) or caller.is_self(trade.seller):
         return trade
     return msgspec.structs.replace(
-        trade, buyer=WITHHELD, seller=WITHHELD, buy_order_id=WITHHELD, sell_order_id=WITHHELD
+        trade,
+        buyer=WITHHELD,
+        seller=WITHHELD,
+        buy_order_id=WITHHELD,
+        sell_order_id=WITHHELD,
+        buy_order_time_s=None,
+        sell_order_time_s=None,
+        buy_sequence=None,
+        sell_sequence=None,
     )
 
 
@@ -282,9 +293,7 @@ def redact_overview(caller: Caller, overview: OverviewReply) -> OverviewReply:
     return msgspec.structs.replace(overview, members=members)
 
 
-def stream_transactions(
-    caller: Caller, transactions: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+def stream_transactions(caller: Caller, transactions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The block stream's transactions a subscriber may see: those it sent or that name it
     in an event (a payment to it, its meter's reading) in full, others as their id and
     result only."""

@@ -198,11 +198,10 @@ class Authenticator:
             raise Unauthenticated(
                 "bad_request_signature", f"nonce must be 8 to {MAX_NONCE_LENGTH} characters"
             )
-        if body:
-            if digest is None or digest != content_digest(body):
-                raise Unauthenticated(
-                    "bad_request_signature", "Content-Digest is missing or not the body's sha-256"
-                )
+        if body and (digest is None or digest != content_digest(body)):
+            raise Unauthenticated(
+                "bad_request_signature", "Content-Digest is missing or not the body's sha-256"
+            )
         key = self.public_key(keyid)
         now_s = self.clock_ms() // 1000
         if abs(now_s - created) > WINDOW_S:
@@ -244,7 +243,9 @@ class Authenticator:
             self._challenges.add(value, expires, True, now)
         return value, expires
 
-    def session_from_challenge(self, public_key_hex: str, challenge: str, signature: str) -> Session:
+    def session_from_challenge(
+        self, public_key_hex: str, challenge: str, signature: str
+    ) -> Session:
         """A session for the key that signed the challenge (`login_message`)."""
         now = self.clock_ms()
         with self._lock:
@@ -261,7 +262,9 @@ class Authenticator:
         if not is_valid_public_key(key) or not is_valid_signature(
             key, login_message(self.chain_id, challenge), raw
         ):
-            raise Unauthenticated("bad_login_signature", "the challenge's signature does not verify")
+            raise Unauthenticated(
+                "bad_login_signature", "the challenge's signature does not verify"
+            )
         return self._open_session(key, now)
 
     def login_code(self, public_key: bytes) -> tuple[str, int]:

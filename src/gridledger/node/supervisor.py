@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from gridledger.client.signing import RequestSigner
 from gridledger.crypto import generate_keypair
 from gridledger.node import pki
 from gridledger.node.community import init_community
@@ -380,12 +381,16 @@ def network_status(directory: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     directory = directory.resolve()
     records = read_state(directory)
-    verify = api_verify(directory, load_network(directory / NETWORK_FILE)) if records else True
+    config = load_network(directory / NETWORK_FILE) if records else None
+    verify = api_verify(directory, config) if config is not None else True
     for record in records:
         row: dict[str, Any] = {**vars(record), "alive": runs_expected_command(record)}
-        if record.role == "peer" and row["alive"]:
-            try:
-                view = httpx.get(record.url + "/v1/network", timeout=2.0, verify=verify).json()
+        if record.role == "peer" and row["alive"] and config is not None:
+            try:  # read as the peer itself: a consortium peer is an auditor of every peer
+                signer = RequestSigner(peer_keys(directory, config, record.name))
+                view = httpx.get(
+                    record.url + "/v1/network", timeout=2.0, verify=verify, auth=signer
+                ).json()
                 row.update(
                     head_height=view["head_height"],
                     finalized_height=view["finalized_height"],

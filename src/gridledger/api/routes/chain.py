@@ -62,4 +62,3 @@ def router(node: Node) -> APIRouter:
         return Response(msgspec.json.encode(node.genesis), media_type="application/json")
 
     return routes
-
