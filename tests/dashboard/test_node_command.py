@@ -61,27 +61,38 @@ def test_demo_prints_the_dashboards_address(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     output = one_line(result.stdout)
     assert "/dashboard/" in output
-    assert "gridledger dashboard login -k operator" in output
+    assert f"gridledger node --dir {tmp_path / 'demo'} --login alice" in output
+    assert "gridledger dashboard login -k bob" in output
     assert "--url http://127.0.0.1:8545" in output
-    assert "http://127.0.0.1:8545/dashboard/#login=" in output
+
+
+def login_link_in(text: str, url: str) -> str:
+    [link] = [word for word in text.split() if word.startswith(f"{url}/dashboard/#login=")]
+    return link
 
 
 def test_two_commands_open_the_dashboard_signed_in(
     tmp_path: Path, start_node: Callable[..., NodeProcess], browser: Browser
 ) -> None:
-    """The README's steps: `gridledger node`, then `gridledger dashboard login`, then the link."""
+    """The README's steps: `gridledger node --login NAME` prints a link that signs the
+    dashboard in; `gridledger dashboard login -k NAME` prints another member's."""
     directory = tmp_path / "community"
     write_community(directory)
-    write_key(directory / "keys", "operator", key("operator"))
-    node = start_node(directory)
+    for name in ("operator", "carol"):
+        write_key(directory / "keys", name, key(name))
+    node = start_node(directory, "--login", "carol")
+    page = new_page(browser)
+    page.goto(login_link_in(node.logs(), node.url))
+    expect(page.locator("#who")).to_contain_text("signed in as carol")
+    expect(page.locator("#connection")).to_contain_text("live")
+    expect(page.locator("#members tr", has_text="carol")).to_contain_text("(you)")
+    page.context.close()
+
     login = ("dashboard", "login", "-k", "operator", "--dir", str(directory), "--url", node.url)
     done = run_cli(*login)
     assert done.returncode == 0, done.stderr
-    link = done.stdout.strip()
-    assert link.startswith(f"{node.url}/dashboard/#login="), link
     page = new_page(browser)
-    page.goto(link)
+    page.goto(login_link_in(done.stdout, node.url))
     expect(page.locator("#who")).to_contain_text("signed in as operator")
-    expect(page.locator("#connection")).to_contain_text("live")
-    expect(page.locator("#members")).to_contain_text("carol")
+    expect(page.locator("#members tr", has_text="carol")).to_contain_text("2.00 units")  # her balance
     page.context.close()
