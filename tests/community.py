@@ -20,8 +20,10 @@ from typing import Any
 
 from gridledger.contracts import Registry, default_registry
 from gridledger.contracts.membership import Member, read_member
+from gridledger.contracts.registration import SplitRegistration, application, is_personal
 from gridledger.contracts.tokens import balance_of, total_supply
 from gridledger.crypto import KeyPair, keypair_from_name
+from gridledger.crypto.disclosure import derived_salt
 from gridledger.ledger import (
     Block,
     BlockHeader,
@@ -85,6 +87,21 @@ REGISTRATIONS: dict[str, dict[str, Any]] = {
     },
 }
 """A complete, valid registration for each role a household may apply for."""
+
+
+def salts(name: str, registration: dict[str, Any]) -> dict[str, str]:
+    """Reproducible salts for `name`'s personal fields (tests only: guessable)."""
+    secret = f"{NAMESPACE}/{name}".encode()
+    return {field: derived_salt(secret, field) for field in registration if is_personal(field)}
+
+
+def application_of(
+    name: str, role: str, registration: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], SplitRegistration]:
+    """``membership.apply`` arguments for `name` (standard registration unless given), with
+    its disclosures: technical fields in the clear, personal ones as digests."""
+    data = REGISTRATIONS[role] if registration is None else registration
+    return application(name, role, data, salts(name, data))
 
 
 def key(name: str) -> KeyPair:
@@ -231,11 +248,10 @@ class Community:
         return execution.receipts[0]
 
     def apply_as(self, name: str, role: str, registration: dict[str, Any] | None = None) -> Receipt:
-        """`name` applies for `role` with the standard registration."""
-        data = REGISTRATIONS[role] if registration is None else registration
-        return self.run(
-            name, "membership", "apply", {"name": name, "role": role, "registration": data}
-        )
+        """`name` applies for `role` with the standard registration (personal fields as
+        digests)."""
+        arguments, _ = application_of(name, role, registration)
+        return self.run(name, "membership", "apply", arguments)
 
     def admit(self, name: str, role: str = "consumer") -> None:
         """`name` applies and the regulator approves; fails the test if either is refused."""

@@ -98,7 +98,7 @@ def test_stream_message_is_the_json_of_committed_view() -> None:
     from gridledger.api.stream import stream_message
     from gridledger.node import Node
     from gridledger.node.views import committed_view
-    from tests.community import REGISTRATIONS, address, make_genesis, signed_raw
+    from tests.community import address, application_of, make_genesis, signed_raw
 
     node = Node.in_memory(make_genesis())
     raws = [
@@ -112,7 +112,7 @@ def test_stream_message_is_the_json_of_committed_view() -> None:
             0,
             "membership",
             "apply",
-            {"name": "erin", "role": "consumer", "registration": REGISTRATIONS["consumer"]},
+            application_of("erin", "consumer")[0],
         ),
         signed_raw("regulator", 0, "membership", "approve", {"address": address("erin")}),
     ]

@@ -41,12 +41,18 @@ def test_keys_new_list_show(community: Path) -> None:
         assert name in listing
 
     shown = ok_json("keys", "show", "erin", "--dir", directory)
-    assert shown == {"name": "erin", "address": erin.address, "public_key": erin.public_key.hex()}
+    assert shown == {
+        "name": "erin",
+        "address": erin.address,
+        "public_key": erin.public_key.hex(),
+        "encrypted": False,
+    }
     assert erin.seed.hex() not in ok("keys", "show", "erin", "--dir", directory)
     by_path = ok_json("keys", "show", str(community / "keys" / "erin.key"), "--dir", directory)
     assert by_path["address"] == erin.address
     assert "no such key file" in fails("keys", "show", "nobody", "--dir", directory)
 
     (community / "keys" / "broken.key").write_text("{not json")
+    (community / "keys" / "broken.key").chmod(0o600)
     assert "broken" in ok("keys", "list", "--dir", directory)  # listed, marked, no crash
     assert "not a gridledger key file" in fails("keys", "show", "broken", "--dir", directory)

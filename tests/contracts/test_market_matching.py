@@ -1,10 +1,13 @@
-"""The market contract's book against the pure library, on random order sequences.
+"""The market contract end to end against the pure library, on random order sequences.
 
-The contract keeps its book in per-price-level state keys and matches continuous
-orders itself (`market.match_on_arrival`); the library keeps an in-memory
-`OrderBook` and matches with `match_continuous`. Fed the same orders, cancels
-and block times they must make the same trades, leave the same orders open with
-the same residuals, show the same depth, and keep the escrow invariant.
+The contract keeps its book in per-price-level state keys; continuous orders are
+matched by the library's `match_incoming` on those levels (`market_continuous`;
+`test_market_levels.py` tests that interface on both books). Here the whole
+contract runs - signed transactions, escrow, cancels, its expiry rule, the
+clear - against the library's in-memory `OrderBook` fed the same orders,
+cancels and block times: they must make the same trades, leave the same orders
+open with the same residuals, show the same depth, and keep the escrow
+invariant; the clear must leave no level, queue, price list or expiry index.
 """
 
 from __future__ import annotations
@@ -114,7 +117,9 @@ def escrow_is_backed(chain: Community) -> None:
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
 @given(ops=operations)
-def test_contract_matching_gives_the_library_trades(chunk: int, ops: list[Place | Cancel]) -> None:
+def test_the_continuous_contract_trades_as_the_library_book(
+    chunk: int, ops: list[Place | Cancel]
+) -> None:
     """With chunks of 1 or 3 entries the queues cross chunk boundaries all the time."""
     with (
         patch.object(market_levels, "QUEUE_CHUNK", chunk),

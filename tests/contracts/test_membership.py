@@ -24,6 +24,7 @@ from tests.community import (
     REGISTRATIONS,
     Community,
     address,
+    application_of,
     key,
     make_genesis,
     meter_key_hex,
@@ -38,7 +39,7 @@ def community() -> Community:
 
 
 def apply_args(name: str, role: str, registration: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "role": role, "registration": registration}
+    return application_of(name, role, registration)[0]
 
 
 # --- founders ---------------------------------------------------------------------------------
@@ -77,7 +78,13 @@ def test_a_household_applies_with_its_role_and_registration(
     member = community.member("erin")
     assert member is not None
     assert (member.role, member.status, member.name) == (role, "pending", "erin")
-    assert member.registration == REGISTRATIONS[role]
+    _, split = application_of("erin", role)
+    assert member.registration == split.technical
+    assert member.registration_commitments == split.commitments
+    assert set(split.commitments) == {"basic_information", "credit_record"} | (
+        {"purpose"} if role == "consumer" else set()
+    )
+    assert "basic_information" not in member.registration
     assert member.since_height == community.head.height
     assert address("erin") in roster(community.state)
     assert roster(community.state) == sorted(roster(community.state))
@@ -130,10 +137,9 @@ def test_an_application_missing_a_required_field_is_refused_naming_it(
         ("producer", {"installed_capacity_w": -5}, "installed_capacity_w must be a positive"),
         ("prosumer", {"installed_capacity_w": "5 kW"}, "installed_capacity_w must be a positive"),
         ("storage", {"storage_capacity_wh": 0}, "storage_capacity_wh must be a positive"),
-        ("consumer", {"purpose": ["a", "list"]}, "purpose must be text or an integer"),
-        ("consumer", {"credit_record": True}, "credit_record must be text or an integer"),
-        ("consumer", {"notes": None}, "notes must be text or an integer"),
-        ("consumer", {"purpose": "x" * (MAX_TEXT + 1)}, f"over {MAX_TEXT} characters"),
+        ("consumer", {"customer_type": ["a", "list"]}, "customer_type must be text or an"),
+        ("producer", {"generation_type": True}, "generation_type must be text or an integer"),
+        ("consumer", {"customer_type": "x" * (MAX_TEXT + 1)}, f"over {MAX_TEXT} characters"),
     ],
 )
 def test_bad_registration_values_are_refused(
@@ -168,6 +174,41 @@ def test_longest_text_and_most_fields_are_accepted(community: Community) -> None
     assert len(registration) == MAX_REGISTRATION_FIELDS
     receipt = community.apply_as("erin", "consumer", registration)
     assert receipt.ok, receipt.message
+
+
+@pytest.mark.parametrize("field", ["basic_information", "credit_record", "purpose", "notes"])
+def test_personal_data_in_the_clear_is_refused_and_stays_out_of_state(
+    community: Community, field: str
+) -> None:
+    arguments = apply_args("erin", "consumer", REGISTRATIONS["consumer"])
+    arguments["registration"] = {**arguments["registration"], field: "Flat 3, 12 Grid Street"}
+    receipt = community.run("erin", "membership", "apply", arguments)
+    assert receipt.code == ResultCode.PERSONAL_DATA_ON_CHAIN
+    assert f"registration.{field} is personal data" in receipt.message
+    assert receipt.details == {"field": field}
+    assert community.member("erin") is None
+    assert not any(b"12 Grid Street" in value for _, value in community.state.items())
+
+
+@pytest.mark.parametrize(
+    "commitments, field, fragment",
+    [
+        ({"basic_information": "too-short"}, "basic_information", "must be a SHA-256 digest"),
+        ({"basic_information": "+" * 43}, "basic_information", "must be a SHA-256 digest"),
+        ({"Basic Information": "A" * 43}, "Basic Information", "lower-case words"),
+        ({"installed_capacity_w": "A" * 43}, "installed_capacity_w", "is a technical field"),
+    ],
+)
+def test_malformed_commitments_are_refused_naming_the_field(
+    community: Community, commitments: dict[str, str], field: str, fragment: str
+) -> None:
+    arguments = apply_args("erin", "consumer", REGISTRATIONS["consumer"])
+    arguments["registration_commitments"] = {**arguments["registration_commitments"], **commitments}
+    receipt = community.run("erin", "membership", "apply", arguments)
+    assert receipt.code == ResultCode.INVALID_COMMITMENT
+    assert fragment in receipt.message
+    assert receipt.details["field"] == field
+    assert community.member("erin") is None
 
 
 @pytest.mark.parametrize("role", ["operator", "regulator", "landlord", ""])

@@ -209,3 +209,38 @@ def test_genesis_meter_keys_are_bound() -> None:
     from gridledger.contracts.membership import member_of_meter
 
     assert member_of_meter(state, meter_key_hex("alice-meter-1")) == key("alice").address
+
+
+def test_a_genesis_with_personal_data_in_the_clear_is_refused_naming_the_field() -> None:
+    error = refused(member_doc(document(), 2, registration={"basic_information": "4 Grid St"}))
+    assert error.field == "members[2].registration.basic_information"
+    assert "personal data" in str(error) and "registration_commitments" in str(error)
+
+
+def test_technical_fields_in_the_clear_and_digests_of_personal_ones_are_accepted() -> None:
+    digest = "X9yH0Ajrdm1Oij4tWso9UzzKJvPoDxwmuEcO3XAdRC0"
+    doc = member_doc(
+        document(),
+        2,
+        registration={"generation_type": "solar", "installed_capacity_w": 4800},
+        registration_commitments={"basic_information": digest},
+    )
+    genesis = load_genesis(json.dumps(doc))
+    assert genesis.members[2].registration_commitments == {"basic_information": digest}
+
+
+@pytest.mark.parametrize(
+    "commitments, field",
+    [
+        ({"basic_information": "not a digest"}, "basic_information"),
+        (
+            {"installed_capacity_w": "X9yH0Ajrdm1Oij4tWso9UzzKJvPoDxwmuEcO3XAdRC0"},
+            "installed_capacity_w",
+        ),
+    ],
+)
+def test_malformed_commitments_in_genesis_are_refused(
+    commitments: dict[str, str], field: str
+) -> None:
+    error = refused(member_doc(document(), 2, registration_commitments=commitments))
+    assert error.field == f"members[2].registration_commitments.{field}"

@@ -29,9 +29,9 @@ from gridledger.ledger import (
     transactions_root,
 )
 from tests.community import (
-    REGISTRATIONS,
     Community,
     address,
+    application_of,
     balances,
     make_genesis,
     meter_key_hex,
@@ -55,7 +55,7 @@ def grow_chain() -> Community:
                 "erin",
                 "membership",
                 "apply",
-                {"name": "Erin", "role": "storage", "registration": REGISTRATIONS["storage"]},
+                application_of("Erin", "storage")[0],
             ),
             c.tx("dave", "tokens", "transfer", {"to": address("alice"), "amount_micro": 10**9}),
             b"\x93garbage",

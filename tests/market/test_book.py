@@ -216,3 +216,14 @@ def test_many_cancels_keep_the_book_consistent() -> None:
     assert all(o.expiry_s <= 1510 for o in expired)
     assert len(expired) == 750
     assert len(book) == 750
+
+
+def test_the_mechanisms_use_only_the_books_public_methods() -> None:
+    """Matching and the call auction reach the book through its public methods only."""
+    import inspect
+
+    from gridledger.market import auction, matching
+
+    for module in (matching, auction):
+        source = inspect.getsource(module)
+        assert "book._" not in source, module.__name__

@@ -46,6 +46,7 @@ def test_a_key_file_has_a_fixed_format_and_is_private(tmp_path: Path) -> None:
 def test_a_key_file_whose_public_key_is_not_its_seeds_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "forged.key"
     path.write_text(KEY_FILE.replace("03a107", "03a108"))
+    path.chmod(0o600)
     with pytest.raises(KeyFileError, match="does not match the seed"):
         read_key(path)
 

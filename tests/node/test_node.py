@@ -19,6 +19,7 @@ import pytest
 from gridledger.client import ClientError, EmbeddedClient
 from gridledger.contracts import Registry, default_registry
 from gridledger.contracts.membership import check_active_member
+from gridledger.contracts.membership_errors import PersonalDataOnChain
 from gridledger.contracts.tokens import balance_of
 from gridledger.ledger import (
     BadSignature,
@@ -143,7 +144,7 @@ def test_non_member_may_only_call_open_methods(node: Node) -> None:
     with pytest.raises(NotAMember) as refused:
         node.submit(signed_raw("erin", 0, "tokens", "transfer", {"to": address("bob")}))
     assert address("erin") in str(refused.value)
-    application = {"name": "erin", "role": "consumer", "registration": {"purpose": "load"}}
+    application = {"name": "erin", "role": "consumer", "registration": {"customer_type": "home"}}
     node.submit(signed_raw("erin", 0, "membership", "apply", application))
     assert len(node.mempool) == 1
 
@@ -465,3 +466,20 @@ def test_one_writer_per_chain_file(tmp_path: Path) -> None:
     second = Node.open_path(path)
     assert second.head.height == 0
     second.close()
+
+
+def test_personal_data_in_the_clear_is_refused_at_admission_and_never_stored(
+    node: Node,
+) -> None:
+    application = {
+        "name": "erin",
+        "role": "consumer",
+        "registration": {"customer_type": "home", "basic_information": "Erin, 12 Mill Lane"},
+    }
+    raw = signed_raw("erin", 0, "membership", "apply", application)
+    with pytest.raises(PersonalDataOnChain) as refused:
+        node.submit(raw)
+    assert refused.value.field == "basic_information"
+    assert len(node.mempool) == 0
+    [admission] = node.check_for_ordering([raw])
+    assert isinstance(admission.error, PersonalDataOnChain)

@@ -118,12 +118,12 @@ def test_standing_follows_the_stored_member_record() -> None:
     """The memo is keyed by the record's bytes: a changed record is decoded anew."""
     keys = keypair_from_name("bob", "test")
     address = address_of(keys.public_key)
-    member = Member(address, keys.public_key, "bob", "consumer", "active", {}, [], 0, "")
+    member = Member(address, keys.public_key, "bob", "consumer", "active", {}, {}, [], 0, "")
     state = State()
     assert standing(state, address) is None
     state.apply_writes({(NAMESPACE, member_key(address)): encode(member)})
     assert standing(state, address) == ("active", "consumer")
-    revoked = Member(address, keys.public_key, "bob", "consumer", "revoked", {}, [], 5, "x")
+    revoked = Member(address, keys.public_key, "bob", "consumer", "revoked", {}, {}, [], 5, "x")
     state.apply_writes({(NAMESPACE, member_key(address)): encode(revoked)})
     assert standing(state, address) == ("revoked", "consumer")
     with pytest.raises(NotAMember):

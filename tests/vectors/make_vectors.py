@@ -34,6 +34,7 @@ from gridledger.crypto import (
     merkle_proof,
     merkle_root,
 )
+from gridledger.crypto.disclosure import derived_salt, make_disclosure
 from gridledger.ledger import (
     ENCODING_VERSION,
     Block,
@@ -268,7 +269,13 @@ def vector_genesis() -> Genesis:
                 public_key=vector_key(name.lower()).public_key.hex(),
                 balance_micro=balance,
                 meter_keys=[vector_key(m).public_key.hex() for m in meters],
-                registration={"basic_information": f"{name}'s place"},
+                registration_commitments={
+                    "basic_information": make_disclosure(
+                        "basic_information",
+                        f"{name}'s place",
+                        derived_salt(b"gridledger-vectors", name.lower()),
+                    ).digest
+                },
             )
             for name, role, balance, meters in GENESIS_FOUNDERS
         ],

@@ -4,7 +4,9 @@ Open to anyone: the chain head (``GET /v1/head``, the liveness check), the login
 (``POST /v1/auth/challenge``, ``POST /v1/auth/session``), the API's documentation
 (``/docs``, ``/openapi.json``), the dashboard's static files, and the submission of
 transactions (``POST /v1/transactions`` and ``/batch``: a transaction is authenticated by
-its own signature, so the hot path does no request-signature work at all). Everything
+its own signature, so the hot path does no request-signature work at all) and of an
+applicant's personal data (``POST /v1/registry/applications``, signed by the applicant's
+key in its body, as a transaction is). Everything
 else under ``/v1/`` needs a signed request (RFC 9421) or a session token
 (``Authorization: Bearer``; ``?token=`` on the WebSocket, which browsers cannot give
 headers); without one it is 401. With ``--public-reads`` an anonymous caller is served
@@ -36,6 +38,7 @@ CALLER = "gridledger.caller"
 OPEN_PATHS = {
     ("POST", "/v1/transactions"),
     ("POST", "/v1/transactions/batch"),
+    ("POST", "/v1/registry/applications"),
     ("GET", "/v1/head"),
     ("HEAD", "/v1/head"),
     ("POST", "/v1/auth/challenge"),

@@ -30,7 +30,13 @@ from gridledger.ledger import (
     signing_bytes,
 )
 from gridledger.node.community import Founder, founding_genesis, write_community
-from gridledger.node.keystore import KeyFileError, read_key
+from gridledger.node.keystore import (
+    KeyFileError,
+    NotAKeyFile,
+    PassphraseSource,
+    key_info,
+    read_key,
+)
 
 # -- signing ---------------------------------------------------------------------------------
 
@@ -149,20 +155,23 @@ def free_port() -> int:
 TRADING_ROLES = ("consumer", "producer", "prosumer", "storage")
 
 
-def reader_of_directory(url: str, directory: Path) -> KeyPair:
+def reader_of_directory(
+    url: str, directory: Path, passphrase: PassphraseSource | None = None
+) -> KeyPair:
     """The key the bench signs its reads with (a node answers only its members): the
     regulator's or the operator's key file if `directory/keys` holds one (an auditor reads
-    the whole block stream as it is, at no extra cost to the node), else any member's."""
+    the whole block stream as it is, at no extra cost to the node), else any member's.
+    Encrypted key files are opened with `passphrase`; files that cannot be are passed over."""
     for name in ("regulator", "operator"):
         with contextlib.suppress(KeyFileError):
-            keys = read_key(directory / "keys" / f"{name}.key")
+            keys = read_key(directory / "keys" / f"{name}.key", passphrase)
             with httpx.Client(timeout=30.0, auth=RequestSigner(keys)) as http:
                 member = http.get(f"{url}/v1/members/{keys.address}")
             if member.status_code == 200 and member.json()["status"] == "active":
                 return keys
     for path in sorted((directory / "keys").glob("*.key")):
         with contextlib.suppress(KeyFileError):
-            keys = read_key(path)
+            keys = read_key(path, passphrase)
             with httpx.Client(timeout=30.0, auth=RequestSigner(keys)) as http:
                 if http.get(f"{url}/v1/members").status_code == 200:
                     return keys
@@ -175,37 +184,47 @@ def senders_of_directory(
     accounts: int,
     total: int,
     need_micro: int = AMOUNT_MICRO,
+    passphrase: PassphraseSource | None = None,
     reader: KeyPair | None = None,
 ) -> list[Sender]:
     """Active, funded members whose key files are in `directory/keys`, with their nonces.
 
     Each needs `need_micro` per transaction (a transfer's amount, or for the orders
     workload the most a buy escrows; only members of a trading role place orders,
-    consumers buying and the others alternating sides).
+    consumers buying and the others alternating sides). Files that are not key files
+    are passed over; only the keys chosen to send are opened (encrypted ones with
+    `passphrase`).
     """
     orders = need_micro != AMOUNT_MICRO
     key_files = sorted((directory / "keys").glob("*.key"))
     if not key_files:
         raise BenchError(f"no key files in {directory / 'keys'}; --url needs the community --dir")
-    keys: dict[str, KeyPair] = {}
-    for path in key_files:
-        with contextlib.suppress(KeyFileError):
-            pair = read_key(path)
-            keys[pair.address] = pair
-    reader = reader or reader_of_directory(url, directory)
+    keys: dict[str, Path] = {}
+    try:
+        for path in key_files:
+            with contextlib.suppress(NotAKeyFile):
+                keys[key_info(path).address] = path
+    except KeyFileError as error:
+        raise BenchError(str(error)) from error
+    reader = reader or reader_of_directory(url, directory, passphrase)
     with httpx.Client(timeout=30.0, auth=RequestSigner(reader)) as http:
         response = http.get(url + "/v1/members")
         response.raise_for_status()
         members = [m for m in response.json()["members"] if m["status"] == "active"]
         active = sorted(m["address"] for m in members)
         roles = {m["address"]: m["role"] for m in members}
-        funded: list[tuple[KeyPair, int, int]] = []
+        funded: list[tuple[Path, int, int]] = []
         for address in active:
             if address not in keys or (orders and roles[address] not in TRADING_ROLES):
                 continue
-            # the reader's view of another member's account: an auditor's, or its own key's
-            signed = RequestSigner(keys[address])
-            account = http.get(f"{url}/v1/accounts/{address}", auth=signed).json()
+            answer = http.get(f"{url}/v1/accounts/{address}")
+            if answer.status_code == 403:  # the reader is a household: the account's own key
+                try:
+                    own = RequestSigner(read_key(keys[address], passphrase))
+                except KeyFileError as error:
+                    raise BenchError(str(error)) from error
+                answer = http.get(f"{url}/v1/accounts/{address}", auth=own)
+            account = answer.json()
             if account["balance_micro"] > 0:
                 funded.append((keys[address], account["nonce"], account["balance_micro"]))
     if len(active) < 2 or not funded:
@@ -215,13 +234,19 @@ def senders_of_directory(
         )
     funded = funded[:accounts]
     per_sender = -(-total // len(funded))
-    poor = [pair.address for pair, _, balance in funded if balance < per_sender * need_micro]
+    poor = [
+        key_info(path).address for path, _, balance in funded if balance < per_sender * need_micro
+    ]
     if poor:
         raise BenchError(
             f"members {', '.join(poor)} lack {per_sender * need_micro} micro-units for the run"
         )
     senders: list[Sender] = []
-    for pair, nonce, _ in funded:
+    for path, nonce, _ in funded:
+        try:
+            pair = read_key(path, passphrase)
+        except KeyFileError as error:
+            raise BenchError(str(error)) from error
         others = [a for a in active if a != pair.address]
         side = "buy" if roles[pair.address] == "consumer" or len(senders) % 2 == 0 else "sell"
         senders.append(Sender(pair, nonce, others[len(senders) % len(others)], side))

@@ -37,7 +37,7 @@ from gridledger.bench.report import report_table, summarise
 from gridledger.bench.settings import AMOUNT_MICRO, WORKLOADS, BenchError
 from gridledger.client.signing import RequestSigner
 from gridledger.crypto import KeyPair
-from gridledger.node.keystore import read_key
+from gridledger.node.keystore import PassphraseSource, read_key
 
 # -- entry point -----------------------------------------------------------------------------
 
@@ -52,8 +52,11 @@ def run_bench(
     directory: Path | None = None,
     drain_timeout_s: float | None = None,
     node_options: list[str] | None = None,
+    passphrase: PassphraseSource | None = None,
 ) -> int:
-    """Run the bench; 0 if every transaction committed, 1 if some failed, 2 if it could not run."""
+    """Run the bench; 0 if every transaction committed, 1 if some failed, 2 if it could not run.
+
+    `passphrase` opens the encrypted key files of `directory` (with `url`)."""
     try:
         figures = _run(
             url,
@@ -65,6 +68,7 @@ def run_bench(
             directory,
             drain_timeout_s,
             node_options,
+            passphrase,
         )
     except BenchError as error:
         console.print(f"[red]bench failed:[/red] {error}")
@@ -94,6 +98,7 @@ def _run(
     directory: Path | None,
     drain_timeout_s: float | None,
     node_options: list[str] | None,
+    passphrase: PassphraseSource | None = None,
 ) -> dict[str, Any]:
     if workload not in WORKLOADS:
         raise BenchError(f"unknown workload {workload!r}; one of {', '.join(WORKLOADS)}")
@@ -142,12 +147,14 @@ def _run(
                 raise BenchError(
                     "--url needs --dir: the community directory with the members' keys"
                 )
-            reader = reader_of_directory(target, directory)
+            reader = reader_of_directory(target, directory, passphrase)
             with httpx.Client(timeout=30.0, auth=RequestSigner(reader)) as http:
                 chain_id = http.get(target + "/v1/head").json()["chain_id"]
                 plan = plan_for_node(http, target, run_s) if orders else None
             need = plan.max_escrow_micro if plan else AMOUNT_MICRO
-            senders = senders_of_directory(target, directory, accounts, total, need, reader)
+            senders = senders_of_directory(
+                target, directory, accounts, total, need, passphrase, reader
+            )
             if workload == "reads":
                 readers = [sender.keys for sender in senders]
                 return _reads(target, readers, rate, duration_s, console, None)

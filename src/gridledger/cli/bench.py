@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from gridledger.cli.common import URL_ENV, console
+from gridledger.cli.common import URL_ENV, console, passphrase_source
 
 
 def bench(
@@ -52,5 +52,6 @@ def bench(
             console=console(),
             directory=directory,
             drain_timeout_s=drain_timeout,
+            passphrase=passphrase_source(),
         )
     )

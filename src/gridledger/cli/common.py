@@ -16,11 +16,11 @@ contract refused it, or the command line was wrong), never a traceback.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import click
 import msgspec
 import typer
 from rich.console import Console
@@ -31,7 +31,8 @@ from gridledger.client.replies import PendingReply, TransactionReply
 from gridledger.crypto import KeyPair, is_address
 from gridledger.ledger import GenesisError, load_genesis
 from gridledger.node import Node, NodeError
-from gridledger.node.keystore import KeyFileError, find_key
+from gridledger.node.keystore import KeyFileError, find_key, key_info, key_path
+from gridledger.node.passphrase import PASSPHRASE_FILE_ENV, Passphrase
 
 URL_ENV = "GRIDLEDGER_URL"
 DEFAULT_DIR = Path("community")
@@ -61,6 +62,11 @@ ReadKeyOption = typer.Option(
 )
 SIGN_HINT = "sign the request with -k NAME (a member's key in DIR/keys)"
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table")
+PASSPHRASE_FILE_HELP = (
+    "File whose first line is the passphrase of encrypted key files (mode 0600); "
+    f"default ${PASSPHRASE_FILE_ENV}, else asked on a terminal"
+)
+PassphraseFileOption = typer.Option(None, "--passphrase-file", help=PASSPHRASE_FILE_HELP)
 
 
 def console() -> Console:
@@ -89,7 +95,8 @@ def open_node(directory: Path, hold_lock: bool = False, **options: Any) -> Node:
     """Open the community's chain in this process; refuse while a node runs on it.
 
     Only `gridledger node` and offline writes hold the writer lock for as long as they
-    run; reads only check it. The node is closed when the command ends, however it ends.
+    run; reads only check it. The caller closes the node (``try``/``finally``): Typer
+    vendors its own click, so a click context cannot do it.
     """
     genesis_file = directory / "genesis.json"
     if not genesis_file.exists():
@@ -99,9 +106,6 @@ def open_node(directory: Path, hold_lock: bool = False, **options: Any) -> Node:
         opened = Node.open_path(chain_path(directory), genesis, hold_lock=hold_lock, **options)
     except (GenesisError, NodeError) as error:
         raise fail(str(error)) from error
-    context = click.get_current_context(silent=True)
-    if context is not None:
-        context.call_on_close(opened.close)
     return opened
 
 
@@ -152,20 +156,44 @@ def connect(
         client.close()
 
 
+_COMMAND_PASSPHRASE: contextvars.ContextVar[Passphrase | None] = contextvars.ContextVar(
+    "gridledger_passphrase", default=None
+)
+
+
+def start_command(passphrase_file: Path | None) -> None:
+    """Called by the root callback as every command starts: its ``gridledger --passphrase-file``
+    (else ``$GRIDLEDGER_PASSPHRASE_FILE``, else a prompt) becomes the command's source."""
+    _COMMAND_PASSPHRASE.set(Passphrase(passphrase_file))
+
+
+def passphrase_source(file: Path | None = None) -> Passphrase:
+    """Where this command's encrypted keys get their passphrase: `file` (a command's own
+    ``--passphrase-file``), else the command's source (see `start_command`). One per command,
+    so a passphrase is asked at most once."""
+    if file is not None:
+        return Passphrase(file)
+    current = _COMMAND_PASSPHRASE.get()
+    if current is None:
+        current = Passphrase()
+        _COMMAND_PASSPHRASE.set(current)
+    return current
+
+
 def load_key(directory: Path, name: str) -> KeyPair:
-    """A key by name in ``directory/keys``, or by path."""
+    """A key by name in ``directory/keys``, or by path (asking for its passphrase if encrypted)."""
     try:
-        return find_key(directory, name)
+        return find_key(directory, name, passphrase_source())
     except KeyFileError as error:
         raise fail(str(error)) from error
 
 
 def address_of(text: str, directory: Path) -> str:
-    """An address as given, or the address of the key named `text`."""
+    """An address as given, or the address of the key named `text` (no passphrase needed)."""
     if is_address(text):
         return text
     try:
-        return find_key(directory, text).address
+        return key_info(key_path(directory, text)).address
     except KeyFileError as error:
         raise fail(f"{text!r} is neither an address nor a key name ({error.reason})") from error
 

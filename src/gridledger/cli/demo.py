@@ -2,7 +2,9 @@
 
 It writes a fresh community directory, starts a node with its API in this
 process, and then acts as the members would, through the HTTP API only, each
-member signing its own reads (RFC 9421): a new household applies, the regulator
+member signing its own reads (RFC 9421): a new household applies (its personal
+data goes to the regulator's registry, off the chain, and only salted digests
+of it onto the chain), the regulator checks the data against the digests and
 approves it, the operator binds its meter and issues it currency, members pay
 each other, and one payment is refused for lack of funds. The regulator reads
 the balances (each read lands in the household's access log). It then
@@ -22,15 +24,27 @@ from rich.console import Console
 from rich.table import Table
 
 from gridledger.cli.common import console, fail
+from gridledger.cli.member import send_registration
 from gridledger.client import ClientError, HttpClient, Wallet
 from gridledger.client.replies import TransactionReply
+from gridledger.contracts.registration import application
 from gridledger.crypto import KeyPair, generate_keypair
 from gridledger.node import CutterConfig, Node
 from gridledger.node.community import init_community
 from gridledger.node.keystore import read_key, write_key
+from gridledger.node.registry import PersonalDataRegistry, RegistryRefusal
 
 UNIT = 1_000_000
 """Micro-units per unit of the community currency."""
+
+DEMO_REGISTRATION: dict[str, str | int] = {
+    "generation_type": "solar",
+    "installed_capacity_w": 4800,
+    "basic_information": "Erin Example, 12 Mill Lane, ID 4471-0923",
+    "credit_record": "none",
+}
+"""Erin's registration (seed 003 Table 2): the first two fields go on the chain, the
+personal ones only as digests."""
 
 
 def demo(
@@ -73,7 +87,7 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
         name: wallet_of(read_key(directory / "keys" / f"{name}.key"))
         for name in ("regulator", "operator", "alice", "bob", "carol", "dave")
     }
-    client = wallets["regulator"].client  # the regulator, an auditor, reads the summary
+    client = clients[0]  # the regulator's: an auditor, it reads the summary
     try:
         erin_keys = generate_keypair()
         write_key(directory / "keys", "erin", erin_keys)
@@ -83,20 +97,14 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
 
         step = out.status("erin applies to join as a prosumer")
         with step:
-            erin.call(
-                "membership",
-                "apply",
-                {
-                    "name": "erin",
-                    "role": "prosumer",
-                    "registration": {
-                        "generation_type": "solar",
-                        "basic_information": "Erin, 12 Mill Lane",
-                        "installed_capacity_w": 4800,
-                        "credit_record": "none",
-                    },
-                },
-            )
+            arguments, split = application("erin", "prosumer", DEMO_REGISTRATION)
+            erin.call("membership", "apply", arguments)
+            send_registration(client, erin_keys, split.encoded)
+            registry = PersonalDataRegistry.beside(directory / "chain.sqlite")
+            try:
+                checked = registry.check_member(erin.address, split.commitments)
+            finally:
+                registry.close()
             wallets["regulator"].call("membership", "approve", {"address": erin.address})
             wallets["operator"].call(
                 "membership",
@@ -109,8 +117,13 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
                 {"to": erin.address, "amount_micro": 25 * UNIT, "reference": "bank transfer 0001"},
             )
         out.print(
-            "erin applied, the regulator approved, the operator bound her meter "
-            "and issued her 25.00 units"
+            f"erin applied: {', '.join(sorted(split.technical))} on the chain, "
+            f"{', '.join(sorted(checked))} only as salted digests, their values in the "
+            "regulator's registry (registry.sqlite)"
+        )
+        out.print(
+            "the regulator checked them against the digests and approved, the operator "
+            "bound her meter and issued her 25.00 units"
         )
 
         payments = [
@@ -162,7 +175,7 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
             f"erin's access log: {len(seen.entries)} reads of her data by auditors "
             f"(`gridledger show access-log -k erin --dir {directory}`)"
         )
-    except ClientError as error:
+    except (ClientError, RegistryRefusal) as error:
         out.print(f"[red]demo failed:[/red] {error}")
         for opened in clients:
             opened.close()
@@ -190,6 +203,12 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
     out.print(f"  gridledger show access-log -k erin --dir {directory}   # who read erin's data")
     out.print(f"  gridledger show block {head.height} --dir {directory}")
     out.print(f"  gridledger verify --dir {directory}      # re-check the chain yourself")
+    out.print(
+        f"  gridledger member export erin --dir {directory}   # all the community holds on erin"
+    )
+    out.print(
+        f"  gridledger member erase erin --dir {directory}    # GDPR erasure; verify stays sound"
+    )
     out.print("  gridledger bench --rate 2800 --duration 60   # measure throughput and latency")
     link = f"{url}/dashboard/#login={login.login_code}"
     if serve:

@@ -10,7 +10,14 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from gridledger.cli.common import URL_ENV, JsonOption, console, fail, print_json
+from gridledger.cli.common import (
+    URL_ENV,
+    JsonOption,
+    console,
+    fail,
+    passphrase_source,
+    print_json,
+)
 from gridledger.node.errors import NodeError
 from gridledger.node.keystore import KeyFileError
 from gridledger.node.network_config import NETWORK_FILE, NetworkConfigError, NetworkSpec, load_spec
@@ -39,10 +46,14 @@ def up(
     ),
     directory: Path = NetworkDirOption,
 ) -> None:
-    """Start the nats-server cluster and the peers; write network.json and state.json."""
+    """Start the nats-server cluster and the peers; write network.json and state.json.
+
+    Peers whose key files are encrypted get `gridledger --passphrase-file FILE` (or
+    inherit $GRIDLEDGER_PASSPHRASE_FILE); they run detached, so nothing can prompt.
+    """
     try:
         spec = load_spec(config) if config is not None else NetworkSpec()
-        records = network_up(directory, spec)
+        records = network_up(directory, spec, passphrase_file=passphrase_source().file)
     except (NetworkConfigError, NetworkError, KeyFileError, ValueError) as error:
         raise fail(str(error)) from error
     except Exception as error:  # a server or peer failed to start: say which, with the log
@@ -86,7 +97,7 @@ def down(directory: Path = NetworkDirOption) -> None:
 @network_app.command("status")
 def status(directory: Path = NetworkDirOption, as_json: bool = JsonOption) -> None:
     """Each process (alive?) and each peer's head, finalized height and alarm."""
-    rows = network_status(directory)
+    rows = network_status(directory, passphrase_source())
     if as_json:
         print_json(rows)
         return

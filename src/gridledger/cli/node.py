@@ -7,7 +7,15 @@ from pathlib import Path
 
 import typer
 
-from gridledger.cli.common import DirOption, console, fail, load_key, open_node
+from gridledger.cli.common import (
+    DirOption,
+    PassphraseFileOption,
+    console,
+    fail,
+    load_key,
+    open_node,
+    passphrase_source,
+)
 from gridledger.node import CutterConfig, Node, NodeError, StorageError
 from gridledger.node.keystore import KeyFileError, read_key
 from gridledger.node.network_config import NetworkConfigError, load_network, peer_ordering_log
@@ -43,6 +51,7 @@ def node(
         "--public-reads",
         help="DEMONSTRATIONS ONLY: serve every read to anyone, unsigned, as to an auditor",
     ),
+    passphrase_file: Path | None = PassphraseFileOption,
 ) -> None:
     """Run a node with its HTTP/WebSocket API; it orders solo, or as a peer of a nats network.
 
@@ -59,57 +68,68 @@ def node(
     login_keys = None if login is None else load_key(directory, login)
     cutter = CutterConfig(max_transactions=block_transactions, timeout_ms=block_timeout_ms)
     running = open_node(directory, hold_lock=True, cutter=cutter)
-    service = None
-    if network is not None and peer is not None and ordering == "nats":
-        service = nats_service(running, network, peer, insecure_ordering)
-    out = console()
-    scheme = "https" if tls_cert is not None else "http"
-    out.print(
-        f"node for chain [bold]{running.chain_id}[/bold] at height {running.head.height}"
-        f", {ordering} ordering, API on http://{host}:{port} (docs at /docs)"
-    )
-    out.print(f"dashboard: http://{host}:{port}/dashboard/")
-    if public_reads:
-        out.print(
-            "[bold red]WARNING: --public-reads: every read is served to anyone, unsigned "
-            "(balances, readings, orders, statements). For demonstrations only.[/bold red]"
-        )
-    else:
-        out.print(
-            "reads need a member's signature or session: `gridledger dashboard login -k NAME "
-            f"--url http://{host}:{port}` prints a one-time link for the dashboard"
-        )
     try:
-        serve_node(
-            running,
-            host=host,
-            port=port,
-            service=service,
-            results_dir=results,
-            tls_cert=tls_cert,
-            tls_key=tls_key,
-            public_reads=public_reads,
-            login_keys=login_keys,
-            announce_login=lambda code: out.print(
-                f"dashboard, signed in as {login} (a one-time link, valid 5 minutes): "
-                f"{scheme}://{host}:{port}/dashboard/#login={code}",
-                soft_wrap=True,
-            ),
+        service = None
+        if network is not None and peer is not None and ordering == "nats":
+            service = nats_service(running, network, peer, insecure_ordering, passphrase_file)
+        out = console()
+        scheme = "https" if tls_cert is not None else "http"
+        out.print(
+            f"node for chain [bold]{running.chain_id}[/bold] at height {running.head.height}"
+            f", {ordering} ordering, API on {scheme}://{host}:{port} (docs at /docs)"
         )
-    except ValueError as error:
-        raise fail(str(error)) from error
+        out.print(f"dashboard: {scheme}://{host}:{port}/dashboard/")
+        if public_reads:
+            out.print(
+                "[bold red]WARNING: --public-reads: every read is served to anyone, unsigned "
+                "(balances, readings, orders, statements). For demonstrations only.[/bold red]"
+            )
+        else:
+            out.print(
+                "reads need a member's signature or session: `gridledger dashboard login -k "
+                f"NAME --url {scheme}://{host}:{port}` prints a one-time link for the dashboard"
+            )
+        try:
+            serve_node(
+                running,
+                host=host,
+                port=port,
+                service=service,
+                results_dir=results,
+                tls_cert=tls_cert,
+                tls_key=tls_key,
+                public_reads=public_reads,
+                login_keys=login_keys,
+                announce_login=lambda code: out.print(
+                    f"dashboard, signed in as {login} (a one-time link, valid 5 minutes): "
+                    f"{scheme}://{host}:{port}/dashboard/#login={code}",
+                    soft_wrap=True,
+                ),
+            )
+        except ValueError as error:
+            raise fail(str(error)) from error
     finally:
         running.close()
 
 
-def nats_service(node: Node, network: Path, peer: str, insecure: bool = False) -> OrderedService:
-    """The ordering service of peer `peer` of the network described by `network` (network.json)."""
+def nats_service(
+    node: Node,
+    network: Path,
+    peer: str,
+    insecure: bool = False,
+    passphrase_file: Path | None = None,
+) -> OrderedService:
+    """The ordering service of peer `peer` of the network described by `network` (network.json).
+
+    The peer's key signs its attestations; if encrypted, its passphrase comes from
+    `passphrase_file` (or ``$GRIDLEDGER_PASSPHRASE_FILE``, or a prompt on a terminal).
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("nats").setLevel(logging.WARNING)
     try:
         config = load_network(network)
         entry = config.peer(peer)
-        keys = read_key(network.parent / entry.key_file)
+        keys = read_key(network.parent / entry.key_file, passphrase_source(passphrase_file))
     except (NetworkConfigError, KeyFileError) as error:
         raise fail(str(error)) from error
     if config.chain_id != node.chain_id:

@@ -196,12 +196,17 @@ argument schema (``arguments``)."""
 
 
 class MemberReply(Reply):
+    """A member. `name` is the label it chose, not its legal name; `registration` holds the
+    technical fields, and of the personal ones only their salted digests are on the chain
+    (`registration_commitments`, SD-JWT disclosure digests; docs/security.md)."""
+
     address: str
     public_key: str
     name: str
     role: str
     status: str
     registration: dict[str, Any]
+    registration_commitments: dict[str, str]
     meter_keys: list[str]
     since_height: int
     reason: str
@@ -209,6 +214,15 @@ class MemberReply(Reply):
 
 class MembersReply(Reply):
     members: list[MemberReply]
+
+
+class RegistrationReceivedReply(Reply):
+    """The regulator's node kept an applicant's personal data (``POST
+    /v1/registry/applications``): which fields, and when (ms)."""
+
+    address: str
+    fields: list[str]
+    received_ms: int
 
 
 class AccountReply(Reply):
@@ -301,6 +315,7 @@ __all__ = [
     "PendingReply",
     "ProofReply",
     "ReceiptReply",
+    "RegistrationReceivedReply",
     "Reply",
     "SessionReply",
     "TransactionReply",

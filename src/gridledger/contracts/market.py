@@ -19,7 +19,8 @@ Orders
 Mechanism
     Taken from the parameters in force for the period when its first order
     arrives, and fixed from then on for that period. ``continuous`` matches each
-    order on arrival (`match_continuous`, at the resting order's price);
+    order on arrival: the library's `match_incoming` runs on the stored price
+    levels (`market_continuous`), at the resting order's price;
     ``high_low`` (`match_high_low`, midpoint rule) and ``call_auction``
     (`clear_call_auction`) match when the book is cleared. Every mechanism is
     bounded by ``PriceBounds(feed_in, cap)`` of the parameters in force for the
@@ -77,6 +78,7 @@ import msgspec
 from gridledger.contracts import market_bilateral as _bilateral  # noqa: F401 (registers methods)
 from gridledger.contracts.errors import EnergyOutOfRange, NegativeValue, PriceOutOfRange
 from gridledger.contracts.market_clearing import clear_book, reconcile_escrow
+from gridledger.contracts.market_continuous import match_on_arrival
 from gridledger.contracts.market_errors import (
     ExpiryNotInFuture,
     GateNotClosed,
@@ -105,12 +107,7 @@ from gridledger.contracts.market_state import (
 )
 from gridledger.contracts.membership import require_role
 from gridledger.ledger import Context
-from gridledger.market import (
-    Mechanism,
-    PriceRule,
-    Side,
-    trade_value_micro,
-)
+from gridledger.market import Side, trade_value_micro
 
 __all__ = ["ESCROW", "NAMESPACE", "close_for_settlement", "contract"]
 
@@ -128,8 +125,6 @@ class PlaceOrderArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
-_CONTINUOUS = str(Mechanism.CONTINUOUS)
-_RESTING = str(PriceRule.RESTING)
 
 
 def _check_order_args(args: PlaceOrderArgs) -> Side:
@@ -202,75 +197,6 @@ def place_order(context: Context, args: PlaceOrderArgs) -> None:
         escrow_micro=escrow,
         trades=trades,
     )
-
-
-def match_on_arrival(session: Session, sequence: int) -> int:
-    """Continuous matching of the new open order `sequence`; the number of trades made.
-
-    The same rules as the library's `match_continuous` (a test checks they give
-    the same trades): the opposite side is walked from its best level, in time
-    priority inside a level, while the resting limit crosses the incoming one
-    (both as the price bounds make them); each trade is at the resting order's
-    effective limit. If the next resting order has the incoming order's owner,
-    the incoming order - always the newer - is cancelled (self-trade
-    prevention) with what is left of it. What remains otherwise rests.
-    """
-    incoming = session.order(sequence)
-    is_buy = incoming.side == "buy"
-    opposite = "sell" if is_buy else "buy"
-    limit = incoming.price_micro_per_kwh
-    feed_in = session.bounds.feed_in_price_micro_per_kwh
-    cap = session.bounds.cap_price_micro_per_kwh
-    effective = min(limit, cap) if is_buy else max(limit, feed_in)
-    residual = incoming.residual_wh
-    trades = 0
-    while residual:
-        best = session.best[opposite]
-        if best is None:
-            break
-        price = max(best, feed_in) if is_buy else min(best, cap)
-        if (effective < price) if is_buy else (price < effective):
-            break
-        resting = session.head(opposite, best)
-        if resting.owner == incoming.owner:
-            session.close(sequence, OrderStatus.SELF_TRADE)
-            return trades
-        energy = min(residual, resting.residual_wh)
-        buy, sell = (incoming, resting) if is_buy else (resting, incoming)
-        session.append_trade(
-            Trade(
-                trade_id="",
-                period=session.period,
-                kind="order",
-                buy_order_id=buy.order_id,
-                sell_order_id=sell.order_id,
-                buyer=buy.owner,
-                seller=sell.owner,
-                energy_wh=energy,
-                price_micro_per_kwh=price,
-                value_micro=0,
-                matched_at_s=session.now_s,
-                height=0,
-                mechanism=_CONTINUOUS,
-                price_rule=_RESTING,
-                bid_price_micro_per_kwh=buy.price_micro_per_kwh,
-                ask_price_micro_per_kwh=sell.price_micro_per_kwh,
-                buy_order_time_s=buy.order_time_s,
-                sell_order_time_s=sell.order_time_s,
-                buy_sequence=buy.sequence,
-                sell_sequence=sell.sequence,
-                clamped=effective != limit or price != best,
-            )
-        )
-        value = trade_value_micro(energy, price)
-        session.fill(sequence, energy, value)
-        if session.fill(resting.sequence, energy, value):
-            session.unrest(resting)
-        trades += 1
-        residual -= energy
-    if residual:
-        session.rest(session.order(sequence))
-    return trades
 
 
 class CancelOrderArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -13,11 +13,10 @@ from __future__ import annotations
 import msgspec
 
 from gridledger.contracts.market_errors import BookInconsistent
-from gridledger.contracts.market_session import Session
+from gridledger.contracts.market_session import Session, draft_trade
 from gridledger.contracts.market_state import (
     SIDES,
     OrderStatus,
-    Trade,
     book_of,
 )
 from gridledger.ledger import InsufficientFunds
@@ -67,37 +66,12 @@ def reconcile_escrow(session: Session) -> None:
 
 def record_match(session: Session, match: Match) -> None:
     """Store a match the library made at clear time and fill both orders."""
-    reason = match.reason
     if match.value_micro != trade_value_micro(match.energy_wh, match.price_micro_per_kwh):
         raise BookInconsistent(
             session.period,
             f"match {match.buy_order_id}/{match.sell_order_id} is valued {match.value_micro}",
         )
-    session.append_trade(
-        Trade(
-            trade_id="",
-            period=session.period,
-            kind="order",
-            value_micro=0,
-            height=0,
-            buy_order_id=match.buy_order_id,
-            sell_order_id=match.sell_order_id,
-            buyer=match.buyer,
-            seller=match.seller,
-            energy_wh=match.energy_wh,
-            price_micro_per_kwh=match.price_micro_per_kwh,
-            matched_at_s=match.matched_at_s,
-            mechanism=str(reason.mechanism),
-            price_rule=str(reason.price_rule),
-            bid_price_micro_per_kwh=reason.bid_price_micro_per_kwh,
-            ask_price_micro_per_kwh=reason.ask_price_micro_per_kwh,
-            buy_order_time_s=reason.buy_order_time_s,
-            sell_order_time_s=reason.sell_order_time_s,
-            buy_sequence=reason.buy_sequence,
-            sell_sequence=reason.sell_sequence,
-            clamped=reason.clamped,
-        )
-    )
+    session.append_trade(draft_trade(match))
     session.fill(_sequence_of(match.buy_order_id), match.energy_wh, match.value_micro)
     session.fill(_sequence_of(match.sell_order_id), match.energy_wh, match.value_micro)
 

@@ -5,8 +5,10 @@ price levels, price lists, queue chunks and expiry index of one period when a
 transaction first needs them, caches them, changes them in memory and writes
 back what changed in sorted key order (`save_book`). So an order costs what it
 touches: the levels it rests in or trades through and the orders it fills, not
-the size of the book. The rules that move money and make trades are in
-`market_session`; the state layout is in `market_state`.
+the size of the book. The rules that move money are in `market_session`;
+trades are made by the library's matching, which reaches these levels through
+`market_continuous.StoredLevels` (continuous) or reads the whole book into an
+`OrderBook` (`market_clearing`); the state layout is in `market_state`.
 
 Levels are kept with these rules:
 

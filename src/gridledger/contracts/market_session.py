@@ -31,7 +31,7 @@ from gridledger.contracts.parameters import NAMESPACE as PARAMETERS
 from gridledger.contracts.parameters import MarketParameters, ScheduledParameters
 from gridledger.contracts.tokens import move
 from gridledger.ledger import Context, StateReader, decode
-from gridledger.market import PriceBounds, trade_value_micro
+from gridledger.market import Match, PriceBounds, trade_value_micro
 
 _SCHEDULES: dict[bytes, list[ScheduledParameters]] = {}
 """Decoded parameter schedules by their stored bytes (a memo of a pure function)."""
@@ -272,10 +272,38 @@ class Session(BookStore):
         )
 
 
+def draft_trade(match: Match) -> Trade:
+    """The trade a library match makes, for `Session.append_trade` (which numbers it)."""
+    reason = match.reason
+    return Trade(
+        trade_id="",
+        period=match.delivery_period,
+        kind="order",
+        value_micro=0,
+        height=0,
+        buy_order_id=match.buy_order_id,
+        sell_order_id=match.sell_order_id,
+        buyer=match.buyer,
+        seller=match.seller,
+        energy_wh=match.energy_wh,
+        price_micro_per_kwh=match.price_micro_per_kwh,
+        matched_at_s=match.matched_at_s,
+        mechanism=str(reason.mechanism),
+        price_rule=str(reason.price_rule),
+        bid_price_micro_per_kwh=reason.bid_price_micro_per_kwh,
+        ask_price_micro_per_kwh=reason.ask_price_micro_per_kwh,
+        buy_order_time_s=reason.buy_order_time_s,
+        sell_order_time_s=reason.sell_order_time_s,
+        buy_sequence=reason.buy_sequence,
+        sell_sequence=reason.sell_sequence,
+        clamped=reason.clamped,
+    )
+
+
 def within_horizon(session: Session, period: int) -> None:
     """Refuse periods that start more than `HORIZON_SECONDS` ahead."""
     if session.period_start_s - session.now_s > HORIZON_SECONDS:
         raise BeyondHorizon(period, session.period_start_s, HORIZON_SECONDS, session.now_s)
 
 
-__all__ = ["Session", "parameters_in_force", "within_horizon"]
+__all__ = ["Session", "draft_trade", "parameters_in_force", "within_horizon"]

@@ -1,9 +1,15 @@
 """The membership contract: who belongs to the community, in which role.
 
 Founding members come from the genesis document. A household applies with a
-role and its registration data (seed 003 Tables 1–2: for a buyer its customer
-type, identity, credit record and purpose; for a seller its generation type,
-identity, installed capacity and credit record). The regulator audits the
+role, a label of its choosing and its registration data (seed 003 Tables 1–2:
+for a buyer its customer type, identity, credit record and purpose; for a
+seller its generation type, identity, installed capacity and credit record).
+Personal data never enters the chain: the technical fields
+(`TECHNICAL_REGISTRATION_FIELDS`: customer and generation type, capacities)
+are kept in the clear, every other field only as a salted digest (SD-JWT's
+disclosures, `gridledger.crypto.disclosure`) whose value the applicant gives
+the regulator's registry off chain; the regulator checks the values against
+the digests before approving (``gridledger member approve``). The regulator audits the
 application and approves or rejects it (seed 004 §2.3, weak central
 management: the regulator admits and removes members but cannot rewrite any
 transaction). The regulator can revoke a member; a member can exit. Smart-meter
@@ -19,6 +25,7 @@ State (namespace ``membership``):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -27,12 +34,14 @@ from gridledger.contracts.errors import MemberNotActive, TextLengthOutOfRange
 from gridledger.contracts.membership_errors import (
     ApplicationExists,
     InvalidAddress,
+    InvalidCommitment,
     InvalidMeterKey,
     InvalidRegistrationField,
     LastRegulator,
     MemberStatusMismatch,
     MeterAlreadyBound,
     MeterNotBound,
+    PersonalDataOnChain,
     ReasonRequired,
     RegistrationIncomplete,
     RegistrationTooLarge,
@@ -40,14 +49,18 @@ from gridledger.contracts.membership_errors import (
     SelfRevocation,
     UnknownApplicant,
 )
+from gridledger.contracts.registration import MAX_TEXT
 from gridledger.contracts.registry import Access, Contract
 from gridledger.crypto import InvalidPublicKey, address_of, is_address, validate_public_key
 from gridledger.ledger import (
+    MAX_REGISTRATION_FIELDS,
+    TECHNICAL_REGISTRATION_FIELDS,
     Context,
     Genesis,
     NotAMember,
     NotAuthorised,
     StateReader,
+    check_registration_fields,
     decode,
 )
 
@@ -63,10 +76,8 @@ REQUIRED_REGISTRATION = {
     "prosumer": ("generation_type", "basic_information", "installed_capacity_w", "credit_record"),
     "storage": ("basic_information", "storage_capacity_wh", "credit_record"),
 }
-"""Registration fields each role must supply (seed 003 Tables 1–2; storage by analogy)."""
-
-MAX_REGISTRATION_FIELDS = 32
-MAX_TEXT = 512
+"""Registration fields each role must supply (seed 003 Tables 1–2; storage by analogy):
+the technical ones in the clear, the personal ones as digests."""
 
 
 class Status:
@@ -81,9 +92,13 @@ class Member(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields
     address: str
     public_key: bytes
     name: str
+    """A label the member chose (shown to every member), not its legal name."""
     role: str
     status: str
     registration: dict[str, Any]
+    """The technical registration fields, in the clear."""
+    registration_commitments: dict[str, str]
+    """The salted digest of each personal registration field, by field."""
     meter_keys: list[str]
     since_height: int
     """Height of the block that last changed the status."""
@@ -211,6 +226,7 @@ def write_genesis(context: Context, genesis: Genesis) -> None:
                 founder.role,
                 Status.ACTIVE,
                 dict(founder.registration),
+                dict(founder.registration_commitments),
                 meters,
                 0,
                 "founder",
@@ -219,10 +235,20 @@ def write_genesis(context: Context, genesis: Genesis) -> None:
         _add_to_roster(context, address)
 
 
-def _check_registration(role: str, registration: dict[str, Any]) -> None:
-    if len(registration) > MAX_REGISTRATION_FIELDS:
-        raise RegistrationTooLarge(len(registration), MAX_REGISTRATION_FIELDS)
-    missing = [f for f in REQUIRED_REGISTRATION[role] if f not in registration]
+def _check_registration(
+    role: str, registration: dict[str, Any], commitments: dict[str, str]
+) -> None:
+    fields = len(registration) + len(commitments)
+    if fields > MAX_REGISTRATION_FIELDS:
+        raise RegistrationTooLarge(fields, MAX_REGISTRATION_FIELDS)
+    for name in registration:
+        if name not in TECHNICAL_REGISTRATION_FIELDS:
+            raise PersonalDataOnChain(name)
+    refused = check_registration_fields(registration, commitments)
+    if refused is not None:
+        raise InvalidCommitment(refused[0].removeprefix("registration_commitments."), refused[1])
+    given = set(registration) | set(commitments)
+    missing = [f for f in REQUIRED_REGISTRATION[role] if f not in given]
     if missing:
         raise RegistrationIncomplete(role, ", ".join(missing))
     for name, value in registration.items():
@@ -238,13 +264,27 @@ def _check_registration(role: str, registration: dict[str, Any]) -> None:
 
 class ApplyArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: str
+    """A label of the applicant's choosing, shown to every member (not its legal name)."""
     role: str
     registration: dict[str, Any] = {}
+    """Technical fields only (`TECHNICAL_REGISTRATION_FIELDS`), in the clear."""
+    registration_commitments: dict[str, str] = {}
+    """Digest of each personal field's disclosure; the disclosures go to the registry."""
 
 
-@contract.method(ApplyArgs, access=Access.ANYONE)
+def screen_application(args: Mapping[str, Any]) -> None:
+    """At admission: personal data in the clear never reaches a block, not even refused."""
+    registration = args.get("registration")
+    if isinstance(registration, dict):
+        for name in registration:
+            if name not in TECHNICAL_REGISTRATION_FIELDS:
+                raise PersonalDataOnChain(str(name))
+
+
+@contract.method(ApplyArgs, access=Access.ANYONE, screen=screen_application)
 def apply(context: Context, args: ApplyArgs) -> None:
-    """Apply to join the community with a role and registration data; the regulator decides."""
+    """Apply to join with a role, technical fields and digests of personal ones; the regulator
+    checks the personal data off chain and decides."""
     if args.role not in APPLICABLE_ROLES:
         raise RoleNotApplicable(args.role, ", ".join(APPLICABLE_ROLES))
     if not args.name or len(args.name) > 100:
@@ -252,7 +292,7 @@ def apply(context: Context, args: ApplyArgs) -> None:
     existing = read_member(context.overlay, context.sender)
     if existing is not None and existing.status in (Status.PENDING, Status.ACTIVE, Status.REVOKED):
         raise ApplicationExists(context.sender, existing.status)
-    _check_registration(args.role, args.registration)
+    _check_registration(args.role, args.registration, args.registration_commitments)
     _save(
         context,
         Member(
@@ -262,6 +302,7 @@ def apply(context: Context, args: ApplyArgs) -> None:
             args.role,
             Status.PENDING,
             dict(args.registration),
+            dict(args.registration_commitments),
             [],
             context.height,
             "",

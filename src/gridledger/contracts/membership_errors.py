@@ -64,6 +64,29 @@ class InvalidRegistrationField(MembershipError):
         super().__init__(f"registration.{field} {requirement}")
 
 
+class PersonalDataOnChain(MembershipError):
+    """A personal registration field was given in the clear: only its digest may be on chain."""
+
+    code = ResultCode.PERSONAL_DATA_ON_CHAIN
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+        super().__init__(
+            f"registration.{field} is personal data and may not be on the chain: put its "
+            "salted digest in registration_commitments and give the value to the regulator"
+        )
+
+
+class InvalidCommitment(MembershipError):
+    """A registration commitment has a bad field name or is not a digest."""
+
+    code = ResultCode.INVALID_COMMITMENT
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field, self.reason = field, reason
+        super().__init__(f"registration_commitments.{field} {reason}")
+
+
 class InvalidAddress(MembershipError):
     """The argument is not a gridledger address."""
 
@@ -158,6 +181,7 @@ class MeterNotBound(MembershipError):
 __all__ = [
     "ApplicationExists",
     "InvalidAddress",
+    "InvalidCommitment",
     "InvalidMeterKey",
     "InvalidRegistrationField",
     "LastRegulator",
@@ -165,6 +189,7 @@ __all__ = [
     "MembershipError",
     "MeterAlreadyBound",
     "MeterNotBound",
+    "PersonalDataOnChain",
     "ReasonRequired",
     "RegistrationIncomplete",
     "RegistrationTooLarge",

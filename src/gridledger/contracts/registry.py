@@ -37,6 +37,9 @@ class Access(StrEnum):
 Handler = Callable[[Context, Any], None]
 GenesisHook = Callable[[Context, Genesis], None]
 MemberCheck = Callable[[StateReader, str], None]
+Screen = Callable[[Mapping[str, Any]], None]
+"""Checks a method's raw arguments at admission; raises a `ContractError` to keep the
+transaction out of every block (for what must never be stored, such as personal data)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class Method:
     handler: Handler
     access: Access
     doc: str
+    screen: Screen | None = None
 
 
 @dataclass(slots=True)
@@ -57,14 +61,17 @@ class Contract:
     genesis_hook: GenesisHook | None = None
 
     def method(
-        self, args_type: type[msgspec.Struct], access: Access = Access.MEMBER
+        self,
+        args_type: type[msgspec.Struct],
+        access: Access = Access.MEMBER,
+        screen: Screen | None = None,
     ) -> Callable[[Handler], Handler]:
         """Decorator: register a function as a method named after the function."""
 
         def register(handler: Handler) -> Handler:
             name = handler.__name__.removesuffix("_")
             self.methods[name] = Method(
-                name, args_type, handler, access, (handler.__doc__ or "").strip()
+                name, args_type, handler, access, (handler.__doc__ or "").strip(), screen
             )
             return handler
 
@@ -105,6 +112,14 @@ class Registry:
         entry = self.method_of(contract, method)
         if entry.access is Access.MEMBER:
             self._member_check(state, sender)
+
+    def screen(self, contract: str, method: str, args: Mapping[str, Any]) -> None:
+        """Refuse at admission, before any block, a call whose arguments must never be stored
+        (the method's `Screen`); a known method is assumed (`check_access` ran first)."""
+        found = self.contracts.get(contract)
+        entry = None if found is None else found.methods.get(method)
+        if entry is not None and entry.screen is not None:
+            entry.screen(args)
 
     def dispatch(self, context: Context, contract: str, method: str, args: dict[str, Any]) -> None:
         entry = self.method_of(contract, method)

@@ -25,6 +25,13 @@ from gridledger.crypto.merkle import (
     root_from_proof,
     verify_proof,
 )
+from gridledger.crypto.sealing import (
+    SealedSeed,
+    SealingError,
+    WrongPassphrase,
+    open_seed,
+    seal_seed,
+)
 
 __all__ = [
     "HASH_LENGTH",
@@ -37,6 +44,9 @@ __all__ = [
     "InvalidSignature",
     "KeyPair",
     "MerkleProof",
+    "SealedSeed",
+    "SealingError",
+    "WrongPassphrase",
     "address_of",
     "generate_keypair",
     "hash_leaf",
@@ -48,7 +58,9 @@ __all__ = [
     "keypair_from_seed",
     "merkle_proof",
     "merkle_root",
+    "open_seed",
     "root_from_proof",
+    "seal_seed",
     "sha256",
     "validate_public_key",
     "verify_proof",

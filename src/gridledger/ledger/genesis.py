@@ -13,15 +13,62 @@ from typing import Any
 import msgspec
 
 from gridledger.crypto import InvalidPublicKey, sha256, validate_public_key
+from gridledger.crypto.disclosure import FIELD_PATTERN, is_digest
 from gridledger.ledger.encoding import MAX_INTEGER, check_no_floats, encode
 from gridledger.ledger.errors import DecodingError, GenesisError
 
 ROLES = ("consumer", "producer", "prosumer", "storage", "operator", "regulator")
 """The roles a member can hold (DESIGN.md, Market and settlement)."""
 
+TECHNICAL_REGISTRATION_FIELDS = (
+    "customer_type",
+    "generation_type",
+    "installed_capacity_w",
+    "storage_capacity_wh",
+)
+"""Registration fields that describe the installation, not the person, and may be kept on
+the chain in the clear (seed 003 Tables 1-2: the kind of customer, the kind and size of the
+plant). Every other field (``basic_information``: name, address, identity number;
+``credit_record``; ``purpose``; anything a community adds) is personal: the chain keeps
+only its salted digest (`gridledger.crypto.disclosure`), the regulator's registry the value.
+"""
+
+MAX_REGISTRATION_FIELDS = 32
+"""Most fields, plain and committed together, one registration may have."""
+
+
+def check_registration_fields(
+    registration: dict[str, Any], commitments: dict[str, str]
+) -> tuple[str, str] | None:
+    """The first (field, reason) that may not be on the chain as given; None if all may.
+
+    Plain fields must be technical (`TECHNICAL_REGISTRATION_FIELDS`); committed fields
+    need a field name and a 43-character base64url digest; no field is both.
+    """
+    for field in registration:
+        if field not in TECHNICAL_REGISTRATION_FIELDS:
+            return (
+                f"registration.{field}",
+                "is personal data and may not be on the chain: put its salted digest in "
+                "registration_commitments and give the value to the regulator's registry",
+            )
+    for field, digest in commitments.items():
+        where = f"registration_commitments.{field}"
+        if not isinstance(field, str) or not FIELD_PATTERN.fullmatch(field):
+            return where, "field names are lower-case words joined by _"
+        if field in TECHNICAL_REGISTRATION_FIELDS:
+            return where, "is a technical field: give it in registration, in the clear"
+        if not is_digest(digest):
+            return where, "must be a SHA-256 digest in base64url (43 characters)"
+    if len(registration) + len(commitments) > MAX_REGISTRATION_FIELDS:
+        return "registration", f"at most {MAX_REGISTRATION_FIELDS} fields in all"
+    return None
+
 
 class GenesisMember(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: str
+    """A label the member chooses (its key name, say), shown to every member; not its
+    legal name, which is personal data (``basic_information``, committed)."""
     role: str
     public_key: str
     """Hex of the member's 32-byte Ed25519 public key."""
@@ -30,6 +77,9 @@ class GenesisMember(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     meter_keys: list[str] = []
     """Hex public keys of the member's smart meters."""
     registration: dict[str, Any] = {}
+    """Technical registration fields only, in the clear (`TECHNICAL_REGISTRATION_FIELDS`)."""
+    registration_commitments: dict[str, str] = {}
+    """Digest of each personal registration field (`gridledger.crypto.disclosure`)."""
 
 
 class Genesis(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -100,6 +150,9 @@ def validate_genesis(genesis: Genesis) -> None:
             check_no_floats(member.registration, "registration")
         except DecodingError as error:
             raise GenesisError(f"{where}.registration", error.reason) from error
+        refused = check_registration_fields(member.registration, member.registration_commitments)
+        if refused is not None:
+            raise GenesisError(f"{where}.{refused[0]}", refused[1])
     if not any(member.role == "regulator" for member in genesis.members):
         raise GenesisError("members", "the community needs a regulator")
     try:

@@ -100,6 +100,9 @@ class ResultCode(IntEnum):
     PRICE_OUTSIDE_BAND = 72
     NOTHING_TO_PRICE = 73
     POSTING_CLOSED = 74
+    # membership: personal data off the chain
+    PERSONAL_DATA_ON_CHAIN = 75
+    INVALID_COMMITMENT = 76
 
     @property
     def slug(self) -> str:

@@ -17,10 +17,12 @@ from gridledger.market.errors import (
     UnknownOrder,
     UnsupportedPriceRule,
 )
+from gridledger.market.levels import LevelStore, Resting
 from gridledger.market.matching import (
     match_against_standing_offers,
     match_continuous,
     match_high_low,
+    match_incoming,
 )
 from gridledger.market.orders import (
     GRID,
@@ -71,6 +73,7 @@ __all__ = [
     "InvalidBounds",
     "InvalidOrder",
     "InvalidPricingGame",
+    "LevelStore",
     "MarketError",
     "Match",
     "MatchReason",
@@ -85,6 +88,7 @@ __all__ = [
     "PricingGame",
     "PricingOutcome",
     "Regime",
+    "Resting",
     "Seller",
     "Side",
     "UnknownOrder",
@@ -98,6 +102,7 @@ __all__ = [
     "match_against_standing_offers",
     "match_continuous",
     "match_high_low",
+    "match_incoming",
     "new_order",
     "outranks",
     "pair_price",

@@ -38,7 +38,7 @@ from itertools import accumulate
 from gridledger.market.book import OrderBook
 from gridledger.market.ladder import Entry
 from gridledger.market.matching import pair_match, require_time
-from gridledger.market.orders import Order, Side, is_newer, priority_key
+from gridledger.market.orders import Order, Side, is_newer, priority_key, with_residual
 from gridledger.market.prices import PriceBounds, PriceRule, effective_ask, effective_bid
 from gridledger.market.trades import Match, MatchResult, Mechanism
 
@@ -101,8 +101,8 @@ def clear_call_auction(
     require_time(now_s)
     expired = book.expire(now_s)
     cancelled = _cancel_self_crossing(book, bounds)
-    buys = book._entries(Side.BUY)
-    sells = book._entries(Side.SELL)
+    buys = book.entries(Side.BUY)
+    sells = book.entries(Side.SELL)
     clearing = uniform_clearing(
         ((effective_bid(e.order.price_micro_per_kwh, bounds), e.residual) for e in buys),
         ((effective_ask(e.order.price_micro_per_kwh, bounds), e.residual) for e in sells),
@@ -120,7 +120,7 @@ def clear_call_auction(
     )
     matches = _pair_at(buy_fills, sell_fills, price, now_s, bounds)
     for entry, energy in (*buy_fills, *sell_fills):
-        book._fill(entry, energy)
+        book.reduce(entry, energy)
     return MatchResult(tuple(matches), expired, tuple(cancelled))
 
 
@@ -176,7 +176,7 @@ def _cancel_self_crossing(book: OrderBook, bounds: PriceBounds | None) -> list[O
     """Cancel the newer of an owner's crossing best buy and best sell until none cross."""
     cancelled: list[Order] = []
     for owner in book.owners():
-        entries = book._entries_of(owner)
+        entries = book.entries_of(owner)
         buys = sorted(
             (e for e in entries if e.order.side is Side.BUY), key=lambda e: priority_key(e.order)
         )
@@ -193,6 +193,6 @@ def _cancel_self_crossing(book: OrderBook, bounds: PriceBounds | None) -> list[O
                 newer, i = buy, i + 1
             else:
                 newer, j = sell, j + 1
-            cancelled.append(book._view(newer))
-            book._remove(newer)
+            cancelled.append(with_residual(newer.order, newer.residual))
+            book.remove(newer)
     return cancelled

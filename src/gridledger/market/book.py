@@ -19,10 +19,16 @@ compaction exceed twice the live orders plus 1,024, so they hold at most about
 three times the live orders and the work stays amortised O(1) per order.
 
 The book does not match; the mechanisms in :mod:`gridledger.market.matching`
-and :mod:`gridledger.market.auction` do, through the underscore methods at the
-end of the class, which are meant for them only. A book may therefore be
-crossed between clearing moments (high-low matching and the call auction
-collect orders first and clear later).
+and :mod:`gridledger.market.auction` do, through the methods in the last
+public section of the class: the :class:`~gridledger.market.levels.LevelStore`
+interface that continuous matching runs on (:meth:`OrderBook.best_price`,
+:meth:`OrderBook.head`, :meth:`OrderBook.fill`, :meth:`OrderBook.remove`,
+:meth:`OrderBook.rest`) and access to the live entries for the clearing
+mechanisms. Those methods hand out and take the book's own entries
+(:class:`~gridledger.market.ladder.Entry`: an order and its residual) and
+check nothing the caller is meant to have checked. A book may be crossed
+between clearing moments (high-low matching and the call auction collect
+orders first and clear later).
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from gridledger.market.orders import (
     with_residual,
     with_sequence,
 )
+from gridledger.market.trades import Match
 
 __all__ = ["OrderBook", "PriceLevel"]
 
@@ -65,7 +72,10 @@ class OrderBook:
     :meth:`expire`, :meth:`get`, :meth:`best_bid`, :meth:`best_ask`,
     :meth:`best`, :meth:`depth`, :meth:`orders`, :meth:`orders_of`,
     :meth:`owners`, iteration (buys then sells, each in priority order),
-    ``len`` and ``in`` (by order id). Errors leave the book unchanged.
+    ``len`` and ``in`` (by order id). Errors leave the book unchanged. For
+    the matching mechanisms: the :class:`~gridledger.market.levels.LevelStore`
+    methods and :meth:`reduce`, :meth:`check_new`, :meth:`entries`,
+    :meth:`entries_of` (see the module docstring).
     """
 
     __slots__ = (
@@ -140,7 +150,7 @@ class OrderBook:
 
     def orders(self, side: Side) -> tuple[Order, ...]:
         """All resting orders on ``side`` in priority order."""
-        return tuple(self._view(e) for e in self._entries(side))
+        return tuple(self._view(e) for e in self.entries(side))
 
     def depth(self, side: Side) -> tuple[PriceLevel, ...]:
         """Residual (Wh) and order count per price level, best price first."""
@@ -153,7 +163,7 @@ class OrderBook:
     def orders_of(self, owner: str) -> tuple[Order, ...]:
         """``owner``'s resting orders: buys then sells, each in priority order."""
         ranked = sorted(
-            self._entries_of(owner),
+            self.entries_of(owner),
             key=lambda e: (e.order.side is Side.SELL, priority_key(e.order)),
         )
         return tuple(self._view(e) for e in ranked)
@@ -173,10 +183,10 @@ class OrderBook:
         counter moves above it. Raises :class:`InvalidOrder` (including a
         delivery period other than the book's) or :class:`DuplicateOrder`.
         """
-        self._check_new(order)
+        self.check_new(order)
         if assign_sequence:
             order = with_sequence(order, self._next_sequence)
-        self._insert(order, order.residual_wh)
+        self.rest(order)
         return order
 
     def cancel(self, order_id: str) -> Order:
@@ -186,7 +196,7 @@ class OrderBook:
             raise UnknownOrder(order_id=order_id)
         order = entry.order
         residual = entry.residual
-        self._remove(entry)
+        self.remove(entry)
         return order if residual == order.residual_wh else with_residual(order, residual)
 
     def amend(
@@ -236,67 +246,106 @@ class OrderBook:
             self._next_sequence if sequence is None else sequence,
         )
         validate_order(amended)
-        self._remove(entry)
-        self._insert(amended, amended.residual_wh)
+        self.remove(entry)
+        self.rest(amended)
         return amended
 
     def expire(self, now_s: int) -> tuple[Order, ...]:
         """Remove every order with ``expiry_s <= now_s``; return them by expiry, time, sequence."""
         times = self._expiry_times
+        if not times or times[0] > now_s:
+            return ()  # the usual case: nothing due
         expired: list[Order] = []
         while times and times[0] <= now_s:
             for entry in self._expiring.pop(heappop(times)):
                 if entry.residual:
                     expired.append(self._view(entry))
-                    self._remove(entry)
+                    self.remove(entry)
         expired.sort(key=lambda o: (o.expiry_s, o.order_time_s, o.sequence, o.order_id))
         return tuple(expired)
 
-    # -- for the matching mechanisms -----------------------------------------------------
+    # -- for the matching mechanisms: the LevelStore interface and entry access ------------
 
-    def _ladder(self, side: Side) -> Ladder:
-        return self._bids if side is BUY else self._asks
+    def arrive(self, order: Order, now_s: int) -> tuple[Order, ...]:
+        """Check ``order`` arriving at ``now_s``, then expire what is due; return that.
 
-    def _entry(self, order_id: str) -> Entry:
-        entry = self._index.get(order_id)
-        if entry is None:
-            raise UnknownOrder(order_id=order_id)
+        The checks of :meth:`check_new`, and :class:`InvalidOrder` for an order
+        issued after ``now_s`` or expired at it; nothing changes if one fails.
+        The orders removed are returned as :meth:`expire` returns them.
+        Continuous matching's first step on this book (one call: it runs for
+        every order).
+        """
+        validate_order(order)
+        if order.delivery_period != self._period or order.order_id in self._index:
+            self.check_new(order)  # raises the precise error
+        if order.order_time_s > now_s:
+            raise InvalidOrder(
+                field="order_time_s",
+                value=order.order_time_s,
+                reason=f"an order cannot arrive at {now_s} s before it is issued",
+            )
+        if order.expiry_s <= now_s:
+            raise InvalidOrder(
+                field="expiry_s", value=order.expiry_s, reason=f"already expired at {now_s} s"
+            )
+        times = self._expiry_times
+        return self.expire(now_s) if times and times[0] <= now_s else ()
+
+    def best_price(self, side: Side) -> int | None:
+        """The best resting limit on ``side`` (micro/kWh), or None (:class:`LevelStore`)."""
+        if side is BUY:
+            keys = self._bids.keys
+            return keys[-1] if keys else None
+        keys = self._asks.keys
+        return -keys[-1] if keys else None
+
+    def head(self, side: Side, price_micro_per_kwh: int) -> Entry:
+        """The live entry first in time at a price that has one (:class:`LevelStore`).
+
+        Drops the tombstones it passes at the head of the level.
+        """
+        if side is BUY:
+            level = self._bids.levels[price_micro_per_kwh]
+        else:
+            level = self._asks.levels[-price_micro_per_kwh]
+        entry = level[0]
+        while not entry.residual:
+            level.popleft()
+            entry = level[0]
         return entry
 
-    def _entries(self, side: Side) -> list[Entry]:
-        """Live entries on ``side`` in priority order (a snapshot, safe to mutate the book)."""
-        return [e for _, level in self._ladder(side).live_levels() for e in level]
+    def fill(self, resting: Entry, match: Match) -> None:
+        """Take ``match.energy_wh`` off ``resting``; remove it once nothing is left."""
+        residual = resting.residual - match.energy_wh
+        if residual:
+            resting.residual = residual
+        else:
+            self.remove(resting)
 
-    def _entries_of(self, owner: str) -> list[Entry]:
-        """``owner``'s live entries, in the order they were added (a snapshot)."""
-        return [e for e in self._owners.get(owner, ()) if e.residual]
+    def reduce(self, entry: Entry, energy_wh: int) -> None:
+        """Reduce ``entry``'s residual by ``energy_wh``; remove it once nothing is left."""
+        entry.residual -= energy_wh
+        if entry.residual == 0:
+            self.remove(entry)
 
-    def _head(self, side: Side) -> Entry | None:
-        return (self._bids if side is BUY else self._asks).head()
+    def remove(self, resting: Entry) -> None:
+        """Take ``resting`` out of the book; lazy indexes keep it as a tombstone (residual 0)."""
+        resting.residual = 0
+        order = resting.order
+        (self._bids if order.side is BUY else self._asks).unlink(resting)
+        del self._index[order.order_id]
 
-    @staticmethod
-    def _view(entry: Entry) -> Order:
-        return with_residual(entry.order, entry.residual)
+    def rest(self, order: Order) -> None:
+        """Rest a checked ``order`` with its ``residual_wh``; index it by id, owner and expiry.
 
-    def _check_new(self, order: Order) -> None:
-        validate_order(order)
-        if order.delivery_period != self._period:
-            raise InvalidOrder(
-                field="delivery_period",
-                value=order.delivery_period,
-                reason=f"this book is for delivery period {self._period}",
-            )
-        if order.order_id in self._index:
-            raise DuplicateOrder(order_id=order.order_id)
-
-    def _insert(self, order: Order, residual_wh: int) -> Entry:
-        """Rest a checked ``order`` with ``residual_wh`` left; index it by id, owner and expiry."""
+        Checked: see :meth:`check_new` (:meth:`add` is the checking front door).
+        """
         price = order.price_micro_per_kwh
         if order.side is BUY:
-            entry = Entry(order, residual_wh, price)
+            entry = Entry(order, order.residual_wh, price)
             self._bids.insert(entry)
         else:
-            entry = Entry(order, residual_wh, -price)
+            entry = Entry(order, order.residual_wh, -price)
             self._asks.insert(entry)
         order_id = order.order_id
         self._index[order_id] = entry
@@ -317,25 +366,45 @@ class OrderBook:
         self._added_since_compaction += 1
         if self._added_since_compaction > 2 * len(self._index) + 1024:
             self._compact()
+
+    def check_new(self, order: Order) -> None:
+        """Raise unless ``order`` may rest here: :class:`InvalidOrder` or :class:`DuplicateOrder`.
+
+        Valid (:func:`validate_order`), for this book's delivery period, and
+        with an id no resting order has.
+        """
+        validate_order(order)
+        if order.delivery_period != self._period:
+            raise InvalidOrder(
+                field="delivery_period",
+                value=order.delivery_period,
+                reason=f"this book is for delivery period {self._period}",
+            )
+        if order.order_id in self._index:
+            raise DuplicateOrder(order_id=order.order_id)
+
+    def entries(self, side: Side) -> list[Entry]:
+        """Live entries on ``side`` in priority order (a snapshot, safe to mutate the book)."""
+        return [e for _, level in self._ladder(side).live_levels() for e in level]
+
+    def entries_of(self, owner: str) -> list[Entry]:
+        """``owner``'s live entries, in the order they were added (a snapshot)."""
+        return [e for e in self._owners.get(owner, ()) if e.residual]
+
+    # -- internal ------------------------------------------------------------------------
+
+    def _ladder(self, side: Side) -> Ladder:
+        return self._bids if side is BUY else self._asks
+
+    def _entry(self, order_id: str) -> Entry:
+        entry = self._index.get(order_id)
+        if entry is None:
+            raise UnknownOrder(order_id=order_id)
         return entry
 
-    def _remove(self, entry: Entry) -> None:
-        """Take ``entry`` out of the book; lazy indexes keep it as a tombstone (residual 0)."""
-        entry.residual = 0
-        order = entry.order
-        (self._bids if order.side is BUY else self._asks).unlink(entry)
-        del self._index[order.order_id]
-
-    def _fill(self, entry: Entry, energy_wh: int) -> None:
-        """Reduce ``entry``'s residual by ``energy_wh``; remove it once nothing is left."""
-        entry.residual -= energy_wh
-        if entry.residual == 0:
-            self._remove(entry)
-
-    def _due(self, now_s: int) -> bool:
-        """True if some order may have expired by ``now_s`` (cheap check before :meth:`expire`)."""
-        times = self._expiry_times
-        return bool(times) and times[0] <= now_s
+    @staticmethod
+    def _view(entry: Entry) -> Order:
+        return with_residual(entry.order, entry.residual)
 
     def _compact(self) -> None:
         """Drop tombstones from the owner lists and expiry buckets (amortised, see module doc)."""

@@ -18,7 +18,11 @@ All mechanisms share these rules:
   ever left in the book, and keeping the older order respects time priority.
 
 The mechanisms mutate the book they are given and return a
-:class:`MatchResult`. They validate their arguments before touching the book.
+:class:`MatchResult`. They validate their arguments before touching the book,
+and use only its public methods. Continuous matching is :func:`match_incoming`,
+written against the :class:`~gridledger.market.levels.LevelStore` interface so
+that the market contract runs it on its stored price levels too;
+:func:`match_continuous` is its front for an :class:`OrderBook`.
 """
 
 from __future__ import annotations
@@ -26,14 +30,14 @@ from __future__ import annotations
 from gridledger.market.book import OrderBook
 from gridledger.market.errors import InvalidOrder, UnsupportedPriceRule
 from gridledger.market.ladder import Entry
+from gridledger.market.levels import LevelStore, R
 from gridledger.market.orders import (
     BUY,
     GRID,
     REGULATOR,
+    SELL,
     Order,
-    Side,
     is_newer,
-    validate_order,
     with_residual,
     with_sequence,
 )
@@ -48,7 +52,12 @@ from gridledger.market.prices import (
 )
 from gridledger.market.trades import Match, MatchReason, MatchResult, Mechanism
 
-__all__ = ["match_against_standing_offers", "match_continuous", "match_high_low"]
+__all__ = [
+    "match_against_standing_offers",
+    "match_continuous",
+    "match_high_low",
+    "match_incoming",
+]
 
 CONTINUOUS = Mechanism.CONTINUOUS  # enum members as globals: cheaper to read per match
 RESTING = PriceRule.RESTING
@@ -98,8 +107,8 @@ def pair_match(
 def cancel_newer(book: OrderBook, first: Entry, second: Entry) -> Order:
     """Self-trade prevention: remove the newer of two entries of one owner; return it."""
     newer = first if is_newer(first.order, second.order) else second
-    view = book._view(newer)
-    book._remove(newer)
+    view = with_residual(newer.order, newer.residual)
+    book.remove(newer)
     return view
 
 
@@ -129,10 +138,12 @@ def match_high_low(
     matches: list[Match] = []
     cancelled: list[Order] = []
     while True:
-        buy = book._head(Side.BUY)
-        sell = book._head(Side.SELL)
-        if buy is None or sell is None:
+        bid_limit = book.best_price(BUY)
+        ask_limit = book.best_price(SELL)
+        if bid_limit is None or ask_limit is None:
             break
+        buy = book.head(BUY, bid_limit)
+        sell = book.head(SELL, ask_limit)
         buy_order, sell_order = buy.order, sell.order
         bid = effective_bid(buy_order.price_micro_per_kwh, bounds)
         ask = effective_ask(sell_order.price_micro_per_kwh, bounds)
@@ -149,8 +160,8 @@ def match_high_low(
                 buy_order, sell_order, energy, price, now_s, Mechanism.HIGH_LOW, rule, clamped
             )
         )
-        book._fill(buy, energy)
-        book._fill(sell, energy)
+        book.reduce(buy, energy)
+        book.reduce(sell, energy)
     return MatchResult(tuple(matches), expired, tuple(cancelled))
 
 
@@ -162,117 +173,124 @@ def match_continuous(
     bounds: PriceBounds | None = None,
     assign_sequence: bool = False,
 ) -> MatchResult:
-    """Match ``incoming`` on arrival at ``now_s`` against the resting orders; rest the remainder.
+    """Match ``incoming`` on arrival at ``now_s`` against ``book``; rest the remainder.
 
-    Resting orders are taken in priority order while they cross the incoming
-    limit; each trade executes at the resting order's (effective) limit, the
-    price the resting order advertised. What remains of the incoming order
-    rests in the book (:attr:`MatchResult.resting`). The incoming order must
-    be valid for the book, issued no later than ``now_s`` and not yet expired.
-    With ``assign_sequence`` it gets the book's next sequence.
+    Checks what :func:`match_incoming` leaves to its caller - the incoming
+    order must be valid for the book, issued no later than ``now_s`` and not
+    yet expired - and removes the orders expired by ``now_s``
+    (:meth:`OrderBook.arrive`; they are in :attr:`MatchResult.expired`), then
+    runs :func:`match_incoming` on the book. With ``assign_sequence`` the
+    order gets the book's next sequence.
     """
     if type(now_s) is not int or now_s < 0:
         require_time(now_s)
-    validate_order(incoming)
-    if incoming.delivery_period != book._period or incoming.order_id in book._index:
-        book._check_new(incoming)  # raises the precise error
-    if incoming.order_time_s > now_s:
-        raise InvalidOrder(
-            field="order_time_s",
-            value=incoming.order_time_s,
-            reason=f"an order cannot arrive at {now_s} s before it is issued",
-        )
-    if incoming.expiry_s <= now_s:
-        raise InvalidOrder(
-            field="expiry_s", value=incoming.expiry_s, reason=f"already expired at {now_s} s"
-        )
+    expired = book.arrive(incoming, now_s)
     if assign_sequence:
-        incoming = with_sequence(incoming, book._next_sequence)
-    times = book._expiry_times
-    expired = book.expire(now_s) if times and times[0] <= now_s else ()
-    # The common case first: the best opposite limit does not cross, so the order rests.
+        incoming = with_sequence(incoming, book.next_sequence)
+    return match_incoming(book, incoming, now_s, bounds, expired)
+
+
+def match_incoming(
+    levels: LevelStore[R],
+    incoming: Order,
+    now_s: int,
+    bounds: PriceBounds | None = None,
+    expired: tuple[Order, ...] = (),
+) -> MatchResult:
+    """Continuous matching: match ``incoming`` at ``now_s`` against the orders in ``levels``.
+
+    The one implementation of the rules, for any :class:`LevelStore` (the
+    in-memory :class:`OrderBook`, the market contract's stored levels):
+
+    * **Priority.** The opposite side is taken from its best price
+      (:meth:`LevelStore.best_price`), level by level, and inside a level in
+      time priority (:meth:`LevelStore.head`), while the resting price crosses
+      the incoming limit.
+    * **Price.** Each trade executes at the resting order's effective limit,
+      the price it advertised; with ``bounds``, a resting sell below the
+      feed-in price trades at the feed-in price and a resting buy above the
+      cap at the cap, and the incoming limit counts as bounded too when
+      checking the cross. ``clamped`` says when a bound changed either.
+    * **Partial fills.** Each trade is the smaller of the two residuals; the
+      resting order is filled (:meth:`LevelStore.fill`), and leaves once
+      nothing is left of it. What remains of the incoming order rests
+      (:meth:`LevelStore.rest`, :attr:`MatchResult.resting`).
+    * **Self-trade prevention: cancel the newer.** When the next resting order
+      has the incoming order's owner, the newer of the two is cancelled: the
+      incoming order with what is left of it (matching stops; nothing rests),
+      or the resting one (:meth:`LevelStore.remove`; matching goes on). Both
+      are reported in :attr:`MatchResult.cancelled`.
+
+    The caller checks the order (valid, issued by ``now_s``, not expired, new
+    to ``levels``) and removes the orders expired by ``now_s`` first;
+    ``expired`` (what it removed) is passed through to the result.
+    """
+    is_buy = incoming.side is BUY
     limit = incoming.price_micro_per_kwh
-    if incoming.side is BUY:
-        keys = book._asks.keys  # minus the ask prices
-        crosses = bool(keys) and (
-            limit + keys[-1] >= 0
-            if bounds is None
-            else _crosses_bounded(True, limit, keys[-1], bounds)
+    # The common case first: the best opposite limit does not cross, so the order rests.
+    best = levels.best_price(SELL if is_buy else BUY)
+    if best is None or not (
+        (limit >= best if is_buy else best >= limit)
+        if bounds is None
+        else (
+            effective_bid(limit, bounds) >= effective_ask(best, bounds)
+            if is_buy
+            else effective_bid(best, bounds) >= effective_ask(limit, bounds)
         )
-    else:
-        keys = book._bids.keys
-        crosses = bool(keys) and (
-            keys[-1] >= limit
-            if bounds is None
-            else _crosses_bounded(False, limit, keys[-1], bounds)
-        )
-    if not crosses:
-        book._insert(incoming, incoming.residual_wh)
+    ):
+        levels.rest(incoming)
         return MatchResult((), expired, (), incoming)
-    return _take_liquidity(book, incoming, now_s, bounds, expired)
-
-
-def _crosses_bounded(is_buy: bool, limit: int, best_key: int, bounds: PriceBounds) -> bool:
-    """Whether an incoming ``limit`` crosses the best opposite level (its ladder key), bounded."""
-    if is_buy:
-        return effective_bid(limit, bounds) >= effective_ask(-best_key, bounds)
-    return effective_bid(best_key, bounds) >= effective_ask(limit, bounds)
+    return _take_liquidity(levels, incoming, best, now_s, bounds, expired)
 
 
 def _take_liquidity(
-    book: OrderBook,
+    levels: LevelStore[R],
     incoming: Order,
+    best: int,
     now_s: int,
     bounds: PriceBounds | None,
     expired: tuple[Order, ...],
 ) -> MatchResult:
-    """The matching loop of :func:`match_continuous`, for an ``incoming`` order that crosses.
+    """The matching loop of :func:`match_incoming`, for an ``incoming`` order that crosses ``best``.
 
-    Walks the opposite ladder from its best level, skipping tombstones, while
-    the resting price (its effective limit: the trade price) crosses the
-    incoming effective limit; the remainder, if any, rests.
+    ``best`` is the best opposite limit; from then on it is asked again after
+    every trade or cancellation.
     """
     is_buy = incoming.side is BUY
+    opposite = SELL if is_buy else BUY
     limit = incoming.price_micro_per_kwh
     if bounds is None:
         floor, cap = 0, limit  # never applied: prices stay the limits
     else:
         floor, cap = bounds.feed_in_price_micro_per_kwh, bounds.cap_price_micro_per_kwh
     effective = limit if bounds is None else (min(limit, cap) if is_buy else max(limit, floor))
-    opposite = book._asks if is_buy else book._bids
-    keys, levels = opposite.keys, opposite.levels
+    best_price, head, fill = levels.best_price, levels.head, levels.fill
     owner = incoming.owner
     remaining = incoming.residual_wh
     matches: list[Match] = []
     cancelled: list[Order] = []
-    while remaining and keys:
-        level = levels[keys[-1]]
-        head = level[0]
-        while not head.residual:  # tombstones at the head of the best level
-            level.popleft()
-            head = level[0]
-        rest = head.order
-        rest_limit = rest.price_micro_per_kwh
+    while True:
         if bounds is None:
-            price = rest_limit
+            price = best
         elif is_buy:
-            price = rest_limit if rest_limit > floor else floor
+            price = best if best > floor else floor
         else:
-            price = rest_limit if rest_limit < cap else cap
+            price = best if best < cap else cap
         if (effective < price) if is_buy else (price < effective):
             break
+        resting = head(opposite, best)
+        rest = resting.order
         if rest.owner == owner:
             if is_newer(incoming, rest):
                 cancelled.append(with_residual(incoming, remaining))
                 remaining = 0
                 break
-            cancelled.append(book._view(head))  # the resting order is the newer one
-            book._remove(head)
-            continue
-        residual = head.residual
-        energy = remaining if remaining < residual else residual
-        matches.append(
-            pair_match(
+            cancelled.append(with_residual(rest, resting.residual))  # the resting one is newer
+            levels.remove(resting)
+        else:
+            residual = resting.residual
+            energy = remaining if remaining < residual else residual
+            match = pair_match(
                 incoming if is_buy else rest,
                 rest if is_buy else incoming,
                 energy,
@@ -280,20 +298,22 @@ def _take_liquidity(
                 now_s,
                 CONTINUOUS,
                 RESTING,
-                effective != limit or price != rest_limit,
+                effective != limit or price != best,
             )
-        )
-        remaining -= energy
-        if energy == residual:
-            book._remove(head)
-        else:
-            head.residual = residual - energy
+            matches.append(match)
+            fill(resting, match)
+            remaining -= energy
+            if not remaining:
+                break
+        next_best = best_price(opposite)
+        if next_best is None:
+            break
+        best = next_best
     if not remaining:
         return MatchResult(tuple(matches), expired, tuple(cancelled))
-    book._insert(incoming, remaining)
-    return MatchResult(
-        tuple(matches), expired, tuple(cancelled), with_residual(incoming, remaining)
-    )
+    left = incoming if remaining == incoming.residual_wh else with_residual(incoming, remaining)
+    levels.rest(left)
+    return MatchResult(tuple(matches), expired, tuple(cancelled), left)
 
 
 def match_against_standing_offers(book: OrderBook, now_s: int, bounds: PriceBounds) -> MatchResult:
@@ -313,18 +333,18 @@ def match_against_standing_offers(book: OrderBook, now_s: int, bounds: PriceBoun
     cap = bounds.cap_price_micro_per_kwh
     feed_in = bounds.feed_in_price_micro_per_kwh
     matches: list[Match] = []
-    for entry in book._entries(Side.BUY):
+    for entry in book.entries(BUY):
         order = entry.order
         if order.price_micro_per_kwh < cap:
             break
         matches.append(_standing_match(order, entry.residual, cap, now_s, buying=True))
-        book._fill(entry, entry.residual)
-    for entry in book._entries(Side.SELL):
+        book.remove(entry)
+    for entry in book.entries(SELL):
         order = entry.order
         if order.price_micro_per_kwh > feed_in:
             break
         matches.append(_standing_match(order, entry.residual, feed_in, now_s, buying=False))
-        book._fill(entry, entry.residual)
+        book.remove(entry)
     return MatchResult(tuple(matches), expired)
 
 

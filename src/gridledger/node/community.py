@@ -7,19 +7,23 @@ the bench writes its funded accounts, and `gridledger network up` a community
 for its peers; each describes its founders and lets `write_community` write them.
 
 The directory is an ordinary gridledger community: ``gridledger node --dir``
-serves it and ``gridledger verify --dir`` re-checks its chain.
+serves it and ``gridledger verify --dir`` re-checks its chain. A founder with
+personal registration data has only its digests in genesis; the data itself goes
+to the regulator's registry (``registry.sqlite``, `gridledger.node.registry`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gridledger.crypto import KeyPair, generate_keypair
+from gridledger.crypto.disclosure import Disclosure
 from gridledger.ledger import Genesis, GenesisMember, dump_genesis, validate_genesis
 from gridledger.node.keystore import KeyFileError, write_key
+from gridledger.node.registry import REGISTRY_FILE, PersonalDataRegistry
 
 GENESIS_FILE = "genesis.json"
 KEYS_DIRECTORY = "keys"
@@ -51,6 +55,10 @@ class Founder:
     """Opening balance in micro-units."""
     meter: KeyPair | None = None
     """Its smart meter's key, bound in genesis and written as ``NAME-meter.key``."""
+    registration: Mapping[str, Any] = field(default_factory=dict)
+    """Technical registration fields, in genesis in the clear."""
+    disclosures: Sequence[Disclosure] = ()
+    """Its personal registration fields: digests in genesis, the rest in the registry."""
 
 
 def founding_genesis(
@@ -67,6 +75,8 @@ def founding_genesis(
             public_key=founder.keys.public_key.hex(),
             balance_micro=founder.balance_micro,
             meter_keys=[] if founder.meter is None else [founder.meter.public_key.hex()],
+            registration=dict(founder.registration),
+            registration_commitments={d.field: d.digest for d in founder.disclosures},
         )
         for founder in founders
     ]
@@ -104,6 +114,16 @@ def write_community(directory: Path, genesis: Genesis, founders: Sequence[Founde
     directory.mkdir(parents=True, exist_ok=True)
     for name, pair in key_files:
         write_key(keys, name, pair)
+    if any(founder.disclosures for founder in founders):
+        registry = PersonalDataRegistry(directory / REGISTRY_FILE)
+        try:
+            for founder in founders:
+                if founder.disclosures:
+                    registry.store(
+                        founder.keys.address, founder.disclosures, genesis.genesis_time_ms
+                    )
+        finally:
+            registry.close()
     genesis_file.write_bytes(dump_genesis(genesis) + b"\n")
 
 

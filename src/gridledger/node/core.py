@@ -259,6 +259,7 @@ class Node:
         if body.nonce < committed_nonce:
             raise NonceMismatch(sender, expected=committed_nonce, got=body.nonce)
         self.registry.check_access(state, sender, body.contract, body.method)
+        self.registry.screen(body.contract, body.method, body.args)
         self.mempool.add(
             PendingTransaction(tx_id, raw, signed, sender), lambda: read_nonce(self.state, sender)
         )
@@ -319,6 +320,15 @@ class Node:
             used = read_nonce(self.state, sender)
             if outcome.transaction.nonce < used:
                 error = NonceMismatch(sender, expected=used, got=outcome.transaction.nonce)
+                admissions.append(Admission(tx_id, error))
+                continue
+            try:
+                self.registry.screen(
+                    outcome.transaction.contract,
+                    outcome.transaction.method,
+                    outcome.transaction.args,
+                )
+            except TransactionError as error:
                 admissions.append(Admission(tx_id, error))
                 continue
             admissions.append(Admission(tx_id))

@@ -35,11 +35,11 @@ from typing import Any
 import httpx
 
 from gridledger.client.signing import RequestSigner
-from gridledger.crypto import generate_keypair
+from gridledger.crypto import KeyPair, generate_keypair
 from gridledger.node import pki
 from gridledger.node.community import init_community
 from gridledger.node.errors import NodeError
-from gridledger.node.keystore import read_key, write_key
+from gridledger.node.keystore import KeyFileError, PassphraseSource, read_key, write_key
 from gridledger.node.nats_security import INSECURE_OPTION
 from gridledger.node.nats_server import (
     LOOPBACK,
@@ -199,10 +199,16 @@ def network_init(directory: Path, spec: NetworkSpec) -> NetworkConfig:
     return config
 
 
-def peer_command(directory: Path, config: NetworkConfig, name: str) -> list[str]:
+def peer_command(
+    directory: Path, config: NetworkConfig, name: str, passphrase_file: Path | None = None
+) -> list[str]:
+    """The command line of peer `name`; `passphrase_file` opens its key if that is encrypted
+    (a ``$GRIDLEDGER_PASSPHRASE_FILE`` in the environment reaches the peer by inheritance)."""
     entry = config.peer(name)
+    passphrase = [] if passphrase_file is None else ["--passphrase-file", str(passphrase_file)]
     command = [
         *gridledger_command(),
+        *passphrase,
         "node",
         "--dir",
         str(directory / entry.directory),
@@ -227,13 +233,15 @@ def peer_command(directory: Path, config: NetworkConfig, name: str) -> list[str]
     return command
 
 
-def start_peer(directory: Path, config: NetworkConfig, name: str) -> subprocess.Popen[bytes]:
+def start_peer(
+    directory: Path, config: NetworkConfig, name: str, passphrase_file: Path | None = None
+) -> subprocess.Popen[bytes]:
     """Start peer `name` of the network in `directory`, detached, logging to logs/<name>.log."""
     logs = directory / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     with (logs / f"{name}.log").open("ab") as output:
         return subprocess.Popen(
-            peer_command(directory, config, name),
+            peer_command(directory, config, name, passphrase_file),
             stdout=output,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -268,12 +276,18 @@ def wait_for_api(
 
 
 def network_up(
-    directory: Path, spec: NetworkSpec, peers: Sequence[str] | None = None
+    directory: Path,
+    spec: NetworkSpec,
+    peers: Sequence[str] | None = None,
+    passphrase_file: Path | None = None,
 ) -> list[ProcessRecord]:
     """Start the cluster and the peers (see the module docstring); return what runs.
 
     `peers` names the peers to start (default: all); start the others with `restart_peer`.
+    `passphrase_file` is handed to every peer for its key, if that is encrypted.
     """
+    if passphrase_file is not None:
+        passphrase_file = passphrase_file.resolve()
     directory = directory.resolve()
     if running_records(directory):
         raise NetworkError(str(directory), "a network already runs here; `network down` first")
@@ -306,7 +320,7 @@ def network_up(
         for entry in config.peers:
             if peers is not None and entry.name not in peers:
                 continue
-            process = start_peer(directory, config, entry.name)
+            process = start_peer(directory, config, entry.name, passphrase_file)
             records.append(ProcessRecord("peer", entry.name, process.pid, entry.api_url))
             write_state(directory, records)
         for record in records:
@@ -318,14 +332,16 @@ def network_up(
     return records
 
 
-def restart_peer(directory: Path, name: str) -> ProcessRecord:
+def restart_peer(directory: Path, name: str, passphrase_file: Path | None = None) -> ProcessRecord:
     """Start peer `name` again (after a crash, or for the first time) and wait for its API."""
     directory = directory.resolve()
     config = load_network(directory / NETWORK_FILE)
     records = [r for r in read_state(directory) if not (r.role == "peer" and r.name == name)]
     if any(r.name == name for r in running_records(directory)):
         raise NetworkError(name, "is running already")
-    process = start_peer(directory, config, name)
+    process = start_peer(
+        directory, config, name, None if passphrase_file is None else passphrase_file.resolve()
+    )
     record = ProcessRecord("peer", name, process.pid, config.peer(name).api_url)
     write_state(directory, [*records, record])
     wait_for_api(record.url, record.pid, verify=api_verify(directory, config))
@@ -376,8 +392,11 @@ def network_down(directory: Path) -> list[ProcessRecord]:
     return stopped
 
 
-def network_status(directory: Path) -> list[dict[str, Any]]:
-    """Each process: alive or not; for a peer, its head, finality and alarm from /v1/network."""
+def network_status(
+    directory: Path, passphrase: PassphraseSource | None = None
+) -> list[dict[str, Any]]:
+    """Each process: alive or not; for a peer, its head, finality and alarm from /v1/network,
+    read signed with the peer's own key (opened with `passphrase` if encrypted)."""
     rows: list[dict[str, Any]] = []
     directory = directory.resolve()
     records = read_state(directory)
@@ -387,7 +406,7 @@ def network_status(directory: Path) -> list[dict[str, Any]]:
         row: dict[str, Any] = {**vars(record), "alive": runs_expected_command(record)}
         if record.role == "peer" and row["alive"] and config is not None:
             try:  # read as the peer itself: a consortium peer is an auditor of every peer
-                signer = RequestSigner(peer_keys(directory, config, record.name))
+                signer = RequestSigner(peer_keys(directory, config, record.name, passphrase))
                 view = httpx.get(
                     record.url + "/v1/network", timeout=2.0, verify=verify, auth=signer
                 ).json()
@@ -396,11 +415,13 @@ def network_status(directory: Path) -> list[dict[str, Any]]:
                     finalized_height=view["finalized_height"],
                     alarm=view["alarm"],
                 )
-            except (httpx.HTTPError, ValueError, KeyError) as error:
+            except (httpx.HTTPError, ValueError, KeyError, KeyFileError) as error:
                 row["error"] = f"{type(error).__name__}: {error}"
         rows.append(row)
     return rows
 
 
-def peer_keys(directory: Path, config: NetworkConfig, name: str) -> Any:
-    return read_key(directory / config.peer(name).key_file)
+def peer_keys(
+    directory: Path, config: NetworkConfig, name: str, passphrase: PassphraseSource | None = None
+) -> KeyPair:
+    return read_key(directory / config.peer(name).key_file, passphrase)

@@ -113,6 +113,7 @@ def member_reply(member: Member) -> MemberReply:
         role=member.role,
         status=member.status,
         registration=plain(member.registration),
+        registration_commitments=dict(member.registration_commitments),
         meter_keys=list(member.meter_keys),
         since_height=member.since_height,
         reason=member.reason,

@@ -5,9 +5,17 @@ Every key is derived from the scenario's name, seed and the key's name
 bytes and grows the same chain, head hash included. Those keys are for
 simulations only: anyone who knows the names has them.
 
+Every household registers as seed 003 Tables 1-2 ask: its technical fields
+(customer or generation type, PV peak, battery capacity) are in genesis in the
+clear, its personal fields (a made-up identity and credit record) only as
+salted digests, with the values in the regulator's registry
+(``registry.sqlite``). The salts too are derived from the scenario and seed
+(`derived_salt`), so reruns stay byte-identical; like the keys, they are for
+simulations only.
+
 The directory is an ordinary gridledger community (``genesis.json``,
-``keys/*.key``, ``chain.sqlite``), so ``gridledger node --dir`` and
-``gridledger verify --dir`` work on it afterwards.
+``keys/*.key``, ``chain.sqlite``, ``registry.sqlite``), so ``gridledger node
+--dir`` and ``gridledger verify --dir`` work on it afterwards.
 """
 
 from __future__ import annotations
@@ -17,7 +25,9 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from gridledger.contracts.registration import SplitRegistration, split_registration
 from gridledger.crypto import KeyPair, keypair_from_name
+from gridledger.crypto.disclosure import Value, derived_salt
 from gridledger.ledger import Genesis
 from gridledger.node.community import Founder, founding_genesis
 from gridledger.node.community import write_community as write_founders
@@ -78,6 +88,31 @@ def chain_id_of(scenario: Scenario) -> str:
     return f"sim-{scenario.name}-{scenario.seed}"[:64]
 
 
+def registration_of(household: HouseholdSpec, scenario: Scenario) -> dict[str, Value]:
+    """The household's registration (seed 003 Tables 1-2), made up from its spec."""
+    group = household.group
+    values: dict[str, Value] = {
+        "basic_information": f"{household.name}, a simulated household of {scenario.name}",
+        "credit_record": "none (simulated)",
+    }
+    if group.role == "consumer":
+        values.update(customer_type="residential", purpose="household load")
+    if group.pv is not None and group.role in ("producer", "prosumer"):
+        values["generation_type"] = "solar"
+        peak_w = round(group.pv.peak_power_w * household.size_factor)
+        values["installed_capacity_w"] = max(peak_w, 1)
+    if group.battery is not None and group.role == "storage":
+        values["storage_capacity_wh"] = group.battery.capacity_wh
+    return values
+
+
+def split_registration_of(household: HouseholdSpec, scenario: Scenario) -> SplitRegistration:
+    """The household's registration, its personal fields as disclosures with derived salts."""
+    values = registration_of(household, scenario)
+    secret = f"{key_namespace(scenario)}/{household.name}".encode()
+    return split_registration(values, {field: derived_salt(secret, field) for field in values})
+
+
 def founders(scenario: Scenario, households: list[HouseholdSpec]) -> list[Founder]:
     """Operator, regulator and every household with its meter, with their derived keys."""
     return [
@@ -90,8 +125,11 @@ def founders(scenario: Scenario, households: list[HouseholdSpec]) -> list[Founde
                 member_keys(scenario, household.name),
                 household.group.balance_micro,
                 meter_keys(scenario, household.name),
+                split.technical,
+                tuple(split.disclosures),
             )
             for household in households
+            for split in (split_registration_of(household, scenario),)
         ),
     ]
 
