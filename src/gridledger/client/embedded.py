@@ -1,5 +1,7 @@
 """`EmbeddedClient`: the `Client` over a node in this process, for simulations, the CLI's
-offline commands and tests. It is the one place outside `node/` that builds a `Node`.
+offline commands and tests. It is the one place outside `node/` that builds a `Node`, and
+it hands out the one writer of a community's files (`write_community`, `founding_genesis`,
+`Founder`).
 
 Replies are the same Structs the HTTP API serves, handed over directly (no JSON). A
 refusal raises `ClientError` with the status, slug, message and values the API would
@@ -21,11 +23,17 @@ from gridledger.client import replies
 from gridledger.client.errors import ClientError
 from gridledger.ledger import BlockHeader, Genesis, TransactionError
 from gridledger.node import CutterConfig, Node, NodeError, dashboard_views, market_views, views
+
+# A community's files (genesis, key files, registry) are where an in-process node starts
+# from: simulations write them through this module, the one door from outside to `node/`.
+from gridledger.node.community import Founder, founding_genesis, write_community
 from gridledger.node.refusals import (
     node_error_body,
     transaction_error_body,
     transaction_error_status,
 )
+
+__all__ = ["EmbeddedClient", "Founder", "StoredBlock", "founding_genesis", "write_community"]
 
 T = TypeVar("T")
 

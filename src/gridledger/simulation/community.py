@@ -25,12 +25,12 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from gridledger.client.embedded import Founder, founding_genesis
+from gridledger.client.embedded import write_community as write_founders
 from gridledger.contracts.registration import SplitRegistration, split_registration
 from gridledger.crypto import KeyPair, keypair_from_name
 from gridledger.crypto.disclosure import Value, derived_salt
 from gridledger.ledger import Genesis
-from gridledger.node.community import Founder, founding_genesis
-from gridledger.node.community import write_community as write_founders
 from gridledger.simulation.scenario import MemberSpec, Scenario, member_names
 
 OPERATOR = "operator"
