@@ -3,26 +3,17 @@
 
 from __future__ import annotations
 
-import json
-
 from playwright.sync_api import FilePayload, Page, expect
 
+from gridledger.node.keystore import plain_content
 from tests.community import key
 
 
 def key_file(name: str) -> FilePayload:
-    """`keys/NAME.key` of a test member, as Playwright's file chooser takes it."""
-    keys = key(name)
-    content = {
-        "name": name,
-        "seed": keys.seed.hex(),
-        "public_key": keys.public_key.hex(),
-        "address": keys.address,
-    }
+    """`keys/NAME.key` of a test member (the bytes `gridledger` writes), as Playwright's
+    file chooser takes it."""
     return FilePayload(
-        name=f"{name}.key",
-        mimeType="application/json",
-        buffer=json.dumps(content, indent=2).encode(),
+        name=f"{name}.key", mimeType="application/json", buffer=plain_content(name, key(name))
     )
 
 

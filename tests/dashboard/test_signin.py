@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, FilePayload, Page, Request, expect
 
 from gridledger.client.signing import RequestSigner
-from gridledger.node.keystore import write_key
+from gridledger.node.keystore import encrypted_content, write_key
 from tests.community import address, key, order_args
 from tests.dashboard.browser import new_page
 from tests.dashboard.scenario import OPEN, LiveCommunity, P
@@ -155,12 +155,7 @@ def test_key_files_the_browser_cannot_use_are_refused_with_the_reason(
     page.goto(f"{community.url}/dashboard/")
     message = page.locator("#signin-message")
     carol = key("carol")
-    encrypted = {
-        "name": "carol",
-        "public_key": carol.public_key.hex(),
-        "address": carol.address,
-        "encrypted": {"version": 1, "kdf": "argon2id13", "ciphertext": "00" * 48},
-    }
+    encrypted = json.loads(encrypted_content("carol", carol, b"a passphrase", "interactive"))
     files = {
         "encrypted key files cannot be used in the browser; use a login link": encrypted,
         'no 64-digit hex "seed"': {"name": "carol", "public_key": carol.public_key.hex()},
@@ -308,3 +303,26 @@ def test_a_session_ended_at_the_node_takes_the_page_back_to_sign_in(
     expect(page.locator("#signin-message")).to_contain_text("Your session has ended")
     expect(page.locator("#signin-message")).to_contain_text("sign in again")
     assert page.evaluate("sessionStorage.length") == 0
+
+
+def test_an_encrypted_key_signs_in_through_a_login_link(
+    page: Page, community: LiveCommunity, tmp_path: Path
+) -> None:
+    """The page cannot open an encrypted key file; `gridledger dashboard login` can, and its
+    link signs the page in."""
+    passphrase = b"correct horse battery staple"
+    path = write_key(tmp_path / "keys", "carol", key("carol"), passphrase, "interactive")
+    secret = tmp_path / "passphrase"
+    secret.write_bytes(passphrase + b"\n")
+    secret.chmod(0o600)
+    login = ("--passphrase-file", str(secret), "dashboard", "login", "-k", str(path))
+    done = run_cli(*login, "--url", community.url)
+    assert done.returncode == 0, done.stderr
+    [link] = [w for w in done.stdout.split() if "#login=" in w]
+
+    page.goto(f"{community.url}/dashboard/")
+    encrypted = FilePayload(name="carol.key", mimeType="application/json", buffer=path.read_bytes())
+    page.set_input_files("#key-file", files=[encrypted])
+    expect(page.locator("#signin-message")).to_contain_text("use a login link")
+    page.goto(link)
+    expect(page.locator("#who")).to_contain_text("signed in as carol")
