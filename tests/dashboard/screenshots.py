@@ -118,7 +118,9 @@ def take(out: Path) -> list[Path]:
             page.goto(f"{community.url}/dashboard/")
             expect(page.locator("#signin-head")).to_contain_text("block")
             path = out / "signin.png"
-            page.screenshot(path=str(path), full_page=True)
+            box = page.locator("footer").bounding_box()
+            height = 1000 if box is None else int(box["y"] + box["height"]) + 16
+            page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": 1400, "height": height})
             shots.append(path)
             sign_in(page, community.url, "regulator")
             shoot("overview", "overview", "#members")
