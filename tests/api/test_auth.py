@@ -38,7 +38,9 @@ from tests.community import (
     CHAIN_ID,
     GENESIS_TIME_MS,
     NEXT_PERIOD,
+    REGISTRATIONS,
     address,
+    application_of,
     gate_closure_s,
     key,
     make_genesis,
@@ -178,6 +180,19 @@ def test_an_outsider_reads_only_its_own_account(served: Served) -> None:
         assert http.get(f"/v1/accounts/{address('mallory')}").json()["nonce"] == 0
         assert_error(http.get("/v1/members"), 403, "not_a_member")
         assert_error(http.get(f"/v1/accounts/{address('alice')}"), 403, "not_a_member")
+
+
+def test_an_applicant_reads_its_own_application_and_nothing_shared(served: Served) -> None:
+    arguments, _ = application_of("frank", "prosumer", dict(REGISTRATIONS["prosumer"]))
+    with HttpClient(served.url, keys=key("frank")) as client:
+        applied = Wallet(key("frank"), client).call("membership", "apply", arguments)
+        assert applied.status == "committed"
+        assert client.member(address("frank")).status == "pending"  # its own application
+        with pytest.raises(ClientError) as refused:
+            client.market_current()
+        assert (refused.value.status, refused.value.error) == (403, "not_a_member")
+    with served.anonymous() as http:
+        assert_error(_login(http, key("frank")), 403, "not_a_member")
 
 
 # -- a household --------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridledger.crypto import is_valid_signature, keypair_from_seed
@@ -111,6 +111,7 @@ def test_a_signed_request_verifies() -> None:
     assert not _verifies(headers, "POST", "/v1/accounts/gl00", "limit=5")
 
 
+@settings(deadline=None)
 @given(
     st.sampled_from(["signature", "signature-input", "path", "query", "method"]),
     st.integers(min_value=0, max_value=10_000),

@@ -123,10 +123,15 @@ class NetworkDir:
 
     @property
     def reader(self) -> KeyPair:
-        """A consortium peer's key: an auditor that every peer answers (reads are signed)."""
-        from gridledger.node.keystore import read_key
+        """A consortium peer's key, an auditor that every peer answers (reads are signed);
+        the community's regulator when the peers' keys are encrypted."""
+        from gridledger.node.keystore import KeyFileError, read_key
 
-        return read_key(self.directory / self.config.peers[0].key_file)
+        try:
+            return read_key(self.directory / self.config.peers[0].key_file)
+        except KeyFileError:
+            community = self.directory / self.config.community
+            return read_key(community / "keys" / "regulator.key")
 
     def view(self, name: str) -> dict[str, Any]:
         return dict(signed_get(self.url(name) + "/v1/network", self.reader, timeout=5).json())

@@ -44,7 +44,7 @@ def records() -> ChainRecords:
             {"period": 1, "side": "sell", "energy_wh": 3000},
             {"period": 1, "side": "buy", "energy_wh": 4000},
         ],
-        trades=[{"period": 1, "energy_wh": 2000, "price_micro_per_kwh": 800_000}],
+        trades=[{"period": 1, "kind": "order", "energy_wh": 2000, "price_micro_per_kwh": 800_000}],
         settlements=[{"period": 1, "exported_wh": 3000, "imported_wh": 4000}],
         statements=[
             statement("s", sold_wh=2000, delivered_wh=3000, received_micro=1_600_000 + 500_000),

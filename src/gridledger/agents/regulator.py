@@ -3,9 +3,12 @@
 The regulator stands for the grid and the traditional plants: it offers
 unlimited energy at its price ``P_regulator`` (the cap), so any buy above the
 cap trades at the cap, and its goal is "to avoid violent price fluctuations".
-In the ledger the cap is the ``cap_price_micro_per_kwh`` market parameter;
-the matching engine and the settlement already play the standing offer. What
-the regulator *decides* is the cap's value, and this module is that decision:
+In the ledger the cap is the ``cap_price_micro_per_kwh`` market parameter and
+the contracts play the standing offer: while the cap is below the grid price,
+the market's clear fills at the cap every buy whose limit reaches it and
+settlement serves unmet demand at the cap, each a trade of kind ``regulator``
+(`gridledger.contracts.market_clearing`, `gridledger.contracts.settlement`).
+What the regulator *decides* is the cap's value, and this module is that decision:
 
     cap_next = clip(mean(last N prices) × (1 + allowed_rise), feed-in, grid)
 

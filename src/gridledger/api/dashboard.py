@@ -52,21 +52,46 @@ def results_dir_of(request: Request) -> Path:
 
 
 def run_dir(results: Path, name: str) -> Path:
-    """The folder of the run called `name`; 400 for a name that is not a plain folder name."""
+    """The resolved folder of the run called `name`.
+
+    400 for a name that is not a plain folder name; 404 when there is no such run, or when
+    the folder or its ``kpis.json`` resolves (through a symbolic link) outside the results
+    folder, saying so.
+    """
     if not RUN_NAME.match(name) or ".." in name:
         raise ApiError(400, "invalid_request", f"run: {name!r} is not a run name", field="run")
-    folder = results / name
-    if not (folder / "kpis.json").is_file() or not _inside(folder, results):
+    if not (results / name / "kpis.json").is_file():
         raise ApiError(404, "not_found", f"no run {name!r} (a folder with a kpis.json)")
+    folder = _resolved_run(results, name)
+    if folder is None:
+        raise ApiError(
+            404,
+            "not_found",
+            f"run {name!r} links outside the results folder and is not served",
+        )
     return folder
 
 
-def _inside(path: Path, root: Path) -> bool:
+def _resolved_inside(path: Path, root: Path) -> Path | None:
+    """`path` with every link resolved, or None when it does not exist or leaves `root`
+    (itself resolved)."""
     try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
+        resolved = path.resolve(strict=True)
+        resolved.relative_to(root.resolve(strict=True))
+    except (OSError, RuntimeError, ValueError):
+        return None
+    return resolved
+
+
+def _resolved_run(results: Path, name: str) -> Path | None:
+    """The run's resolved folder when both it and its ``kpis.json`` stay inside `results`."""
+    folder = _resolved_inside(results / name, results)
+    if folder is None or not folder.is_dir():
+        return None
+    kpis = _resolved_inside(folder / "kpis.json", results)
+    if kpis is None or not kpis.is_file():
+        return None
+    return folder
 
 
 def _kpis(folder: Path) -> Any:
@@ -77,13 +102,14 @@ def _kpis(folder: Path) -> Any:
 
 
 def _files(folder: Path) -> list[str]:
-    """The servable files of a run (relative POSIX paths), the community chain excluded."""
+    """The servable files of a run (relative POSIX paths), the community chain and files
+    that resolve outside the run's (resolved) folder excluded."""
     found: list[str] = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
         if relative.parts[0] == "community" or not path.is_file():
             continue
-        if path.suffix.lower() in SERVED_TYPES and _inside(path, folder):
+        if path.suffix.lower() in SERVED_TYPES and _resolved_inside(path, folder) is not None:
             found.append(relative.as_posix())
             if len(found) >= MAX_LISTED_FILES:
                 break
@@ -92,9 +118,12 @@ def _files(folder: Path) -> list[str]:
 
 def runs_view(results: Path) -> dict[str, Any]:
     runs = []
-    for folder in sorted(results.iterdir()):
-        if folder.is_dir() and RUN_NAME.match(folder.name) and (folder / "kpis.json").is_file():
-            runs.append({"name": folder.name, "kpis": _kpis(folder)})
+    for entry in sorted(results.iterdir()):
+        if not RUN_NAME.match(entry.name):
+            continue
+        folder = _resolved_run(results, entry.name)
+        if folder is not None:
+            runs.append({"name": entry.name, "kpis": _kpis(folder)})
     return {"runs": runs}
 
 
@@ -127,9 +156,16 @@ def run_file(results: Path, name: str, relative: str) -> FileResponse:
         raise ApiError(
             400, "invalid_request", f"path: {path.suffix or 'no suffix'} files are not served"
         )
-    if parts[0] == "community" or not _inside(path, folder) or not path.is_file():
+    if parts[0] == "community" or not path.is_file():
         raise ApiError(404, "not_found", f"run {name!r} has no file {relative!r}")
-    return FileResponse(path, media_type=media_type)
+    resolved = _resolved_inside(path, folder)
+    if resolved is None:
+        raise ApiError(
+            404,
+            "not_found",
+            f"file {relative!r} of run {name!r} links outside the run's folder and is not served",
+        )
+    return FileResponse(resolved, media_type=media_type)
 
 
 def install_dashboard(app: FastAPI) -> None:

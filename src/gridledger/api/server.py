@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -14,6 +15,36 @@ from gridledger.crypto import KeyPair
 from gridledger.node import Node, SoloService
 
 
+class ListenError(Exception):
+    """The API cannot listen on ``host:port`` (in use, no such address, not allowed)."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        self.host = host
+        self.port = port
+        self.reason = reason
+        super().__init__(f"cannot listen on {host}:{port}: {reason}")
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (port 0: any free one); `ListenError` if it cannot be."""
+    if not 0 <= port <= 65535:
+        raise ListenError(host, port, "a port is 0..65535")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as error:
+        raise ListenError(host, port, str(error)) from error
+    family, kind, protocol, _, address = infos[0]
+    sock = socket.socket(family, kind, protocol)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as error:
+        sock.close()
+        raise ListenError(host, port, error.strerror or str(error)) from error
+    sock.set_inheritable(True)
+    return sock
+
+
 def serve_node(
     node: Node,
     host: str = "127.0.0.1",
@@ -23,6 +54,7 @@ def serve_node(
     results_dir: Path | None = None,
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
+    on_listening: Callable[[str, int], None] | None = None,
     public_reads: bool = False,
     login_keys: KeyPair | None = None,
     announce_login: Callable[[str], None] | None = None,
@@ -30,17 +62,23 @@ def serve_node(
     """Serve `node` until interrupted (Ctrl-C or SIGTERM); `service` orders (default: solo);
     the dashboard shows the simulation runs under `results_dir`.
 
+    The port is bound first (`ListenError` if it cannot be), then `on_listening` is called
+    with the host and the port bound, so a banner never names a port nobody listens on.
     Given `tls_cert` and `tls_key` (PEM files), the API and the dashboard are served over
     HTTPS only (and the WebSocket as wss); one without the other is refused. Every read
     needs a signature or a session token; `public_reads` serves anonymous callers as
     auditors (a demonstration mode, warned about in the log). With `login_keys`, a one-time
-    login code for that key is made at start and handed to `announce_login`.
+    login code for that key is made at start and handed to `announce_login` (after
+    `on_listening`).
     """
     if (tls_cert is None) != (tls_key is None):
         raise ValueError("HTTPS needs both a certificate and its key (--tls-cert, --tls-key)")
     for path in (tls_cert, tls_key):
         if path is not None and not path.is_file():
             raise ValueError(f"{path}: no such certificate or key file")
+    sock = listen_socket(host, port)
+    if on_listening is not None:
+        on_listening(host, int(sock.getsockname()[1]))
     app = create_app(node, service, close_node=True, public_reads=public_reads)
     if login_keys is not None and announce_login is not None:
         code, _ = app.state.gate.authenticator.login_code(login_keys.public_key)
@@ -56,7 +94,7 @@ def serve_node(
         ssl_certfile=None if tls_cert is None else str(tls_cert),
         ssl_keyfile=None if tls_key is None else str(tls_key),
     )
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 class BackgroundServer:

@@ -42,10 +42,14 @@ def init(
 ) -> None:
     """Write a demo community: genesis.json, a key per member and meter, and an empty chain."""
     try:
+        directory.mkdir(parents=True, exist_ok=True)
         genesis = init_community(directory, chain_id, time.time_ns() // 1_000_000)
+        Node.open_path(chain_path(directory), genesis).close()
     except (KeyFileError, GenesisError) as error:
         raise fail(str(error)) from error
-    Node.open_path(chain_path(directory), genesis).close()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise fail(f"--dir {directory}: cannot write a community there ({reason})", 2) from error
     out = console()
     out.print(f"community [bold]{chain_id}[/bold] written to {directory}/")
     table = Table("member", "role", "address", "balance (units)")

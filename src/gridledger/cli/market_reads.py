@@ -215,7 +215,7 @@ def trades(
     key: str | None = ReadKeyOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """The trades of a period (book and bilateral), in the order they were made."""
+    """The trades of a period (book, bilateral and standing offers), in the order made."""
     with connect(url, directory, key=key) as client:
         view = client.market_trades(period_or_open(client, period))
         names = {} if as_json else names_of(client)
@@ -223,18 +223,20 @@ def trades(
         print_json(view)
         return
     table = Table(
-        "trade", "buyer", "seller", "energy Wh", "price µ/kWh", "value µ", "how",
+        "trade", "kind", "buyer", "seller", "energy Wh", "price µ/kWh", "value µ", "how",
         title=f"period {view.period} trades",
     )  # fmt: skip
     for trade in view.trades:
         table.add_row(
             trade.trade_id,
+            trade.kind,
             who(trade.buyer, names),
             who(trade.seller, names),
             number(trade.energy_wh),
             number(trade.price_micro_per_kwh),
             number(trade.value_micro),
-            f"{trade.mechanism}/{trade.price_rule}",
+            f"{trade.mechanism}/{trade.price_rule}"
+            + (f" ({trade.reason.replace('_', ' ')})" if trade.reason else ""),
         )
     out = console()
     out.print(table)

@@ -19,6 +19,7 @@ from gridledger.cli.common import (
 from gridledger.node import CutterConfig, Node, NodeError, StorageError
 from gridledger.node.keystore import KeyFileError, read_key
 from gridledger.node.network_config import NetworkConfigError, load_network, peer_ordering_log
+from gridledger.node.network_processes import peer_pid_file, remove_pid_file, write_pid_file
 from gridledger.node.ordered_service import OrderedService
 
 
@@ -57,7 +58,7 @@ def node(
 
     While it runs, other commands reach this chain with --url http://HOST:PORT.
     """
-    from gridledger.api import serve_node
+    from gridledger.api.server import ListenError, serve_node
 
     if ordering not in ("solo", "nats"):
         raise fail(f"--ordering must be solo or nats, got {ordering!r}")
@@ -65,30 +66,48 @@ def node(
         raise fail("--ordering nats needs --network NETWORK.json and --peer NAME")
     if results is not None and not results.is_dir():
         raise fail(f"--results {results}: not a directory")
+    _check_limits(port, block_transactions, block_timeout_ms)
     login_keys = None if login is None else load_key(directory, login)
     cutter = CutterConfig(max_transactions=block_transactions, timeout_ms=block_timeout_ms)
     running = open_node(directory, hold_lock=True, cutter=cutter)
+    pid_file = None
     try:
         service = None
         if network is not None and peer is not None and ordering == "nats":
             service = nats_service(running, network, peer, insecure_ordering, passphrase_file)
+            pid_file = peer_pid_file(network.resolve().parent, peer)
+            write_pid_file(pid_file)  # `network down` finds a peer restarted by hand
         out = console()
-        scheme = "https" if tls_cert is not None else "http"
-        out.print(
-            f"node for chain [bold]{running.chain_id}[/bold] at height {running.head.height}"
-            f", {ordering} ordering, API on {scheme}://{host}:{port} (docs at /docs)"
-        )
-        out.print(f"dashboard: {scheme}://{host}:{port}/dashboard/")
-        if public_reads:
+        bound: list[str] = []
+
+        def banner(bound_host: str, bound_port: int) -> None:
+            scheme = "http" if tls_cert is None else "https"
+            url = f"{scheme}://{bound_host}:{bound_port}"
+            bound.append(url)
             out.print(
-                "[bold red]WARNING: --public-reads: every read is served to anyone, unsigned "
-                "(balances, readings, orders, statements). For demonstrations only.[/bold red]"
+                f"node for chain [bold]{running.chain_id}[/bold] at height {running.head.height}"
+                f", {ordering} ordering, API on {url} (docs at /docs)"
             )
-        else:
+            out.print(f"dashboard: {url}/dashboard/")
+            if public_reads:
+                out.print(
+                    "[bold red]WARNING: --public-reads: every read is served to anyone, "
+                    "unsigned (balances, readings, orders, statements). For demonstrations "
+                    "only.[/bold red]"
+                )
+            else:
+                out.print(
+                    "reads need a member's signature or session: `gridledger dashboard login "
+                    f"-k NAME --url {url}` prints a one-time link for the dashboard"
+                )
+
+        def announce_login(code: str) -> None:
             out.print(
-                "reads need a member's signature or session: `gridledger dashboard login -k "
-                f"NAME --url {scheme}://{host}:{port}` prints a one-time link for the dashboard"
+                f"dashboard, signed in as {login} (a one-time link, valid 5 minutes): "
+                f"{bound[-1]}/dashboard/#login={code}",
+                soft_wrap=True,
             )
+
         try:
             serve_node(
                 running,
@@ -98,18 +117,29 @@ def node(
                 results_dir=results,
                 tls_cert=tls_cert,
                 tls_key=tls_key,
+                on_listening=banner,
                 public_reads=public_reads,
                 login_keys=login_keys,
-                announce_login=lambda code: out.print(
-                    f"dashboard, signed in as {login} (a one-time link, valid 5 minutes): "
-                    f"{scheme}://{host}:{port}/dashboard/#login={code}",
-                    soft_wrap=True,
-                ),
+                announce_login=announce_login,
             )
+        except ListenError as error:
+            raise fail(f"--port {port}: {error}", code=2) from error
         except ValueError as error:
             raise fail(str(error)) from error
     finally:
+        if pid_file is not None:
+            remove_pid_file(pid_file)
         running.close()
+
+
+def _check_limits(port: int, block_transactions: int, block_timeout_ms: int) -> None:
+    """Refuse, before anything starts, a port or a block limit out of range (exit code 2)."""
+    if not 0 <= port <= 65535:
+        raise fail(f"--port must be 0..65535, got {port}", code=2)
+    if block_transactions < 1:
+        raise fail(f"--block-transactions must be at least 1, got {block_transactions}", code=2)
+    if block_timeout_ms < 1:
+        raise fail(f"--block-timeout-ms must be at least 1, got {block_timeout_ms}", code=2)
 
 
 def nats_service(

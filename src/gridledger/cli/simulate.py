@@ -58,6 +58,8 @@ def simulate_command(
             kpis = simulate(chosen, out, advance)
     except ScenarioError as error:
         raise fail(str(error), code=2) from error
+    except OSError as error:
+        raise fail(f"writing the results to {out}: {error.strerror or error}") from error
     energy, money, chain = kpis["energy"], kpis["money"], kpis["chain"]
     out_console.print(
         f"{kpis['scenario']} (seed {kpis['seed']}): {kpis['households']} households, "

@@ -6,7 +6,11 @@ from gridledger.client.replies import Reply
 
 
 class PeriodRowReply(Reply):
-    """Market, metering and settlement figures of one delivery period."""
+    """Market, metering and settlement figures of one delivery period.
+
+    ``trades`` counts every trade, the standing offers' included (kinds ``regulator`` and
+    ``grid``); ``traded_wh``, ``value_micro`` and the prices are the trades between members.
+    """
 
     period: int
     start_s: int
@@ -58,7 +62,11 @@ class PricesReply(Reply):
 
 
 class DayTotalsReply(Reply):
-    """Totals over the last 24 hours of delivery periods, up to the one delivering now."""
+    """Totals over the last 24 hours of delivery periods, up to the one delivering now.
+
+    Trades, energy, value and price are the trades between members (not with a standing
+    offer).
+    """
 
     from_s: int
     to_s: int

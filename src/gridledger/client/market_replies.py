@@ -45,6 +45,10 @@ class OrderReply(Reply):
 
 
 class TradeReply(Reply):
+    """A trade. ``kind``: ``order``, ``bilateral``, ``regulator`` (bought from the regulator's
+    standing offer at the cap) or ``grid`` (sold to the grid's standing bid at the feed-in
+    price); ``reason`` says why a standing offer traded (empty for members' trades)."""
+
     trade_id: str
     period: int
     kind: str
@@ -66,6 +70,7 @@ class TradeReply(Reply):
     buy_sequence: int | None
     sell_sequence: int | None
     clamped: bool
+    reason: str
 
 
 class DepthLevelReply(Reply):
@@ -116,6 +121,8 @@ class StatementReply(Reply):
     net_micro: int
     debt_added_micro: int
     debt_repaid_micro: int
+    regulator_charge_micro: int
+    """The part of ``grid_charge_micro`` paid to the regulator for unmet demand, at the cap."""
 
 
 class SettlementSummaryReply(Reply):

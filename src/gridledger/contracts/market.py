@@ -27,8 +27,20 @@ Mechanism
     period: a buy limit above the regulator's cap trades at the cap, a sell
     limit below the feed-in price at the feed-in price. Self-trade prevention
     is the library's: the newer of two crossing orders of one owner is
-    cancelled. The standing offers themselves do not trade here: settlement
-    plays their part (unmet demand from the grid, surplus to the grid).
+    cancelled.
+
+Standing offers
+    While the regulator's cap is below the grid price
+    (`parameters.standing_offers_in_force`), the regulator's standing offer
+    (unlimited energy at the cap) and the grid's standing bid (unlimited
+    purchase at the feed-in price) trade at the clear, after the members'
+    matching: a buy still open with a limit at or above the cap is filled by
+    the regulator, a sell still open with a limit at or below the feed-in
+    price by the grid (`market_clearing`). They are stored as trades of kind
+    ``regulator`` and ``grid`` with their reason, and settled at those prices;
+    settlement adds the regulator's trades for unmet demand
+    (`record_unmet_demand`). With the cap at or above the grid price the
+    standing offers do not trade: settlement plays the grid's part alone.
 
 Clearing
     ``clear(period)``: any active member, once, at or after gate closure. The
@@ -92,9 +104,11 @@ from gridledger.contracts.market_errors import (
 from gridledger.contracts.market_session import Session, within_horizon
 from gridledger.contracts.market_state import (
     ESCROW,
+    KIND_REGULATOR,
     MAX_ORDER_ENERGY_WH,
     MAX_PRICE_MICRO_PER_KWH,
     NAMESPACE,
+    REASON_UNMET,
     SELLING_ROLES,
     TRADING_ROLES,
     OrderStatus,
@@ -107,9 +121,9 @@ from gridledger.contracts.market_state import (
 )
 from gridledger.contracts.membership import require_role
 from gridledger.ledger import Context
-from gridledger.market import Side, trade_value_micro
+from gridledger.market import REGULATOR, Mechanism, PriceRule, Side, trade_value_micro
 
-__all__ = ["ESCROW", "NAMESPACE", "close_for_settlement", "contract"]
+__all__ = ["ESCROW", "NAMESPACE", "close_for_settlement", "contract", "record_unmet_demand"]
 
 
 class PlaceOrderArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -261,3 +275,52 @@ def close_for_settlement(context: Context, period: int) -> list[Trade]:
     session.mark_settled()
     session.save()
     return trades_for_period(context.overlay, period)
+
+
+def record_unmet_demand(
+    context: Context, period: int, unmet_wh: list[tuple[str, int]], cap_micro_per_kwh: int
+) -> list[Trade]:
+    """For settlement: record the regulator serving each member's unmet demand at the cap.
+
+    ``unmet_wh`` holds (member, Wh) pairs, in the order the trades are to be
+    numbered (after the period's other trades). Each becomes a trade of kind
+    ``regulator`` and reason ``unmet_demand``: bought by the member, sold by
+    ``REGULATOR`` at ``cap_micro_per_kwh``, with no buy order (``buy_order_id``
+    is empty), made at the settlement's block time. Settlement charges its value
+    to the member with the period's other outside energy (it was never escrowed).
+    """
+    if not unmet_wh:
+        return []
+    session = Session(context, period)
+    made: list[Trade] = []
+    for member, energy_wh in unmet_wh:
+        made.append(
+            session.append_trade(
+                Trade(
+                    trade_id="",
+                    period=period,
+                    kind=KIND_REGULATOR,
+                    buy_order_id="",
+                    sell_order_id=REGULATOR,
+                    buyer=member,
+                    seller=REGULATOR,
+                    energy_wh=energy_wh,
+                    price_micro_per_kwh=cap_micro_per_kwh,
+                    value_micro=0,
+                    matched_at_s=session.now_s,
+                    height=0,
+                    mechanism=str(Mechanism.STANDING_OFFER),
+                    price_rule=str(PriceRule.STANDING),
+                    bid_price_micro_per_kwh=cap_micro_per_kwh,
+                    ask_price_micro_per_kwh=cap_micro_per_kwh,
+                    buy_order_time_s=None,
+                    sell_order_time_s=None,
+                    buy_sequence=None,
+                    sell_sequence=None,
+                    clamped=False,
+                    reason=REASON_UNMET,
+                )
+            )
+        )
+    session.save()
+    return made

@@ -6,6 +6,19 @@ the gate closure, its matches and cancellations are applied to the stored
 book through the `Session`, and every order still open is closed as unfilled.
 `reconcile_escrow` is shared with order placement: it walks the open buys only
 in the first transaction that sees a new cap.
+
+The standing offers (seed 000 §2.2 (4)). While the regulator's cap is below the
+grid price (`parameters.standing_offers_in_force`), the clear runs the
+library's `match_against_standing_offers` after the members' own matching,
+whatever the mechanism: every buy still open whose limit reaches the cap is
+filled by the regulator at the cap (a trade of kind ``regulator``) and every
+sell still open whose limit is at most the feed-in price by the grid at the
+feed-in price (kind ``grid``). Members trade with each other first, so the
+standing offers take only what no member would. A regulator trade is paid from
+the buyer's escrow like any other; a grid trade has no escrow (settlement pays
+the seller from the grid account). Under continuous matching the standing
+offers wait for the clear as well: a buy at the cap may still meet a cheaper
+sell until the gate closes.
 """
 
 from __future__ import annotations
@@ -19,13 +32,17 @@ from gridledger.contracts.market_state import (
     OrderStatus,
     book_of,
 )
+from gridledger.contracts.parameters import standing_offers_in_force
 from gridledger.ledger import InsufficientFunds
 from gridledger.market import (
+    GRID,
+    REGULATOR,
     MarketError,
     Match,
     MatchResult,
     PriceRule,
     clear_call_auction,
+    match_against_standing_offers,
     match_high_low,
     trade_value_micro,
 )
@@ -72,8 +89,10 @@ def record_match(session: Session, match: Match) -> None:
             f"match {match.buy_order_id}/{match.sell_order_id} is valued {match.value_micro}",
         )
     session.append_trade(draft_trade(match))
-    session.fill(_sequence_of(match.buy_order_id), match.energy_wh, match.value_micro)
-    session.fill(_sequence_of(match.sell_order_id), match.energy_wh, match.value_micro)
+    if match.buyer != GRID:  # a standing offer has no order to fill
+        session.fill(_sequence_of(match.buy_order_id), match.energy_wh, match.value_micro)
+    if match.seller != REGULATOR:
+        session.fill(_sequence_of(match.sell_order_id), match.energy_wh, match.value_micro)
 
 
 def apply_clear_result(session: Session, result: MatchResult) -> None:
@@ -91,8 +110,10 @@ def clear_book(session: Session) -> MatchResult:
     """Match the period's book at its gate closure and close every order left open.
 
     The one place the whole book is read: the open orders are loaded into the
-    library's `OrderBook`, the period's mechanism runs on it once, and after
-    it every order still open is closed as unfilled and the levels are deleted.
+    library's `OrderBook`, the period's mechanism runs on it once, then the
+    standing offers if they are in force (see the module's docstring), and after
+    that every order still open is closed as unfilled and the levels are deleted.
+    The result returned holds the matches of both.
     """
     moment = session.gate_closure_s
     reconcile_escrow(session)
@@ -106,6 +127,13 @@ def clear_book(session: Session) -> MatchResult:
             result = clear_call_auction(book, moment, bounds=session.bounds)
         else:  # continuous: everything that could trade already has
             result = MatchResult((), book.expire(moment))
+        if standing_offers_in_force(session.parameters):
+            standing = match_against_standing_offers(book, moment, session.bounds)
+            result = MatchResult(
+                result.matches + standing.matches,
+                result.expired + standing.expired,
+                result.cancelled,
+            )
     except MarketError as error:
         raise BookInconsistent(session.period, str(error)) from error
     apply_clear_result(session, result)

@@ -18,7 +18,12 @@ from gridledger.contracts.market_levels import BookStore
 from gridledger.contracts.market_state import (
     ESCROW,
     HORIZON_SECONDS,
+    KIND_GRID,
+    KIND_ORDER,
+    KIND_REGULATOR,
     NAMESPACE,
+    REASON_CAP,
+    REASON_FEED_IN,
     OrderStatus,
     PeriodBook,
     StoredOrder,
@@ -31,7 +36,7 @@ from gridledger.contracts.parameters import NAMESPACE as PARAMETERS
 from gridledger.contracts.parameters import MarketParameters, ScheduledParameters
 from gridledger.contracts.tokens import move
 from gridledger.ledger import Context, StateReader, decode
-from gridledger.market import Match, PriceBounds, trade_value_micro
+from gridledger.market import GRID, REGULATOR, Match, PriceBounds, trade_value_micro
 
 _SCHEDULES: dict[bytes, list[ScheduledParameters]] = {}
 """Decoded parameter schedules by their stored bytes (a memo of a pure function)."""
@@ -236,6 +241,8 @@ class Session(BookStore):
             price_micro_per_kwh=trade.price_micro_per_kwh,
             value_micro=trade.value_micro,
             kind=trade.kind,
+            # a standing offer's reason; members' trades emit what they always did
+            **({"reason": trade.reason} if trade.reason else {}),
         )
         return trade
 
@@ -273,12 +280,24 @@ class Session(BookStore):
 
 
 def draft_trade(match: Match) -> Trade:
-    """The trade a library match makes, for `Session.append_trade` (which numbers it)."""
+    """The trade a library match makes, for `Session.append_trade` (which numbers it).
+
+    A match with the regulator's standing offer (seller ``REGULATOR``) is a trade of
+    kind ``regulator``, one with the grid's standing bid (buyer ``GRID``) of kind
+    ``grid``, each with its reason; any other is of kind ``order``.
+    """
     reason = match.reason
+    if match.seller == REGULATOR:
+        kind, why = KIND_REGULATOR, REASON_CAP
+    elif match.buyer == GRID:
+        kind, why = KIND_GRID, REASON_FEED_IN
+    else:
+        kind, why = KIND_ORDER, ""
     return Trade(
         trade_id="",
         period=match.delivery_period,
-        kind="order",
+        kind=kind,
+        reason=why,
         value_micro=0,
         height=0,
         buy_order_id=match.buy_order_id,

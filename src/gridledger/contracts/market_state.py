@@ -41,9 +41,11 @@ Money: the escrow of open buy orders and of unsettled trades is held in the
 token account `ESCROW`. Invariant, for every period not yet settled::
 
     escrow held for the period = Σ escrow_micro of its open buy orders
-                               + Σ value_micro of its trades
+                               + Σ value_micro of its trades bought by a member
 
-and settlement takes exactly the trades' values out of it.
+and settlement takes exactly those trades' values out of it. A trade of kind
+``grid`` (a member's sell taken by the grid's standing bid) has no buyer's
+escrow: the grid account pays it at settlement.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ import msgspec
 
 from gridledger.contracts.registry import Contract
 from gridledger.ledger import StateReader, decode
+from gridledger.ledger.encoding import omit_empty_last_field
 from gridledger.market import Order, OrderBook, Side
 
 NAMESPACE = "market"
@@ -109,13 +112,24 @@ class StoredOrder(
     """Block time at which the order stopped being open (0 while open)."""
 
 
+@omit_empty_last_field
 class Trade(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True, gc=False):
-    """One trade, with the audit record of why it happened (the library's `MatchReason`)."""
+    """One trade, with the audit record of why it happened (the library's `MatchReason`).
+
+    ``kind`` says who the counterparties are: ``"order"`` (two members' orders matched in
+    the book), ``"bilateral"`` (a signed agreement), ``"regulator"`` (a member bought from
+    the regulator's standing offer at the cap) or ``"grid"`` (a member sold to the grid's
+    standing bid at the feed-in price). A standing offer's side is the pseudo-owner
+    ``REGULATOR`` or ``GRID`` (buyer or seller, and its order id). ``reason`` says why a
+    standing offer traded (`STANDING_REASONS`); it is empty for the other kinds and then
+    left out of the encoding (`omit_empty_last_field`), so trades recorded before it
+    existed keep their bytes.
+    """
 
     trade_id: str
     period: int
     kind: str
-    """``"order"`` (matched in the book) or ``"bilateral"`` (a signed agreement)."""
+    """``"order"``, ``"bilateral"``, ``"regulator"`` or ``"grid"`` (see above)."""
     buy_order_id: str
     sell_order_id: str
     buyer: str
@@ -135,6 +149,24 @@ class Trade(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=
     buy_sequence: int | None
     sell_sequence: int | None
     clamped: bool
+    reason: str = ""
+    """Why a standing offer traded (`STANDING_REASONS`); empty for members' trades."""
+
+
+KIND_ORDER = "order"
+KIND_BILATERAL = "bilateral"
+KIND_REGULATOR = "regulator"
+KIND_GRID = "grid"
+MEMBER_KINDS = (KIND_ORDER, KIND_BILATERAL)
+"""Trades between two members; the others have a standing offer on one side."""
+
+REASON_CAP = "buy_limit_at_or_above_cap"
+"""At the clear, a buy whose limit reached the cap was filled by the regulator at the cap."""
+REASON_FEED_IN = "sell_limit_at_or_below_feed_in"
+"""At the clear, a sell whose limit was at most the feed-in price went to the grid at it."""
+REASON_UNMET = "unmet_demand"
+"""At settlement, metered import beyond what the member bought, served by the regulator."""
+STANDING_REASONS = (REASON_CAP, REASON_FEED_IN, REASON_UNMET)
 
 
 class PeriodBook(

@@ -96,7 +96,10 @@ class MarketParameters(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     grid_price_micro_per_kwh: int = 850_000
     """What the grid charges for energy (seed 003: 0.85 per kWh)."""
     cap_price_micro_per_kwh: int = 850_000
-    """The regulator's standing offer, with unlimited volume (seed 000 §2.2 (4))."""
+    """The regulator's standing offer, with unlimited volume (seed 000 §2.2 (4)).
+
+    It bounds every price; it trades itself only while it is below the grid price
+    (`standing_offers_in_force`)."""
     breakdown_penalty_micro: int = 1_000_000
     """Paid by a producer who sold but delivered nothing (seed 000 eq. 1, σ)."""
     mechanism: str = "high_low"
@@ -125,6 +128,23 @@ def check_parameters(parameters: MarketParameters) -> None:
         raise InvalidParameter("breakdown_penalty_micro", "must not be negative")
     if parameters.mechanism not in MECHANISMS:
         raise InvalidParameter("mechanism", f"must be one of {', '.join(MECHANISMS)}")
+
+
+def standing_offers_in_force(parameters: MarketParameters) -> bool:
+    """True when the regulator's standing offer is in force: its cap is below the grid price.
+
+    Then the standing offers trade (seed 000 §2.2 (4), DESIGN.md "Market and
+    settlement"): at the clear, the regulator sells unlimited energy at the cap
+    to every buy whose limit reaches it and the grid buys unlimited energy at
+    the feed-in price from every sell whose limit is at most that; at
+    settlement, the regulator serves unmet demand at the cap. Each is a trade of
+    kind ``regulator`` or ``grid``. A cap at or above the grid price offers
+    nothing the grid does not: the community then has no regulator's offer of
+    its own, and settlement plays the grid's part alone (unmet demand at the
+    grid price, which is then at most the cap), as on every chain recorded
+    before the standing offers traded; so such chains keep their bytes.
+    """
+    return parameters.cap_price_micro_per_kwh < parameters.grid_price_micro_per_kwh
 
 
 def schedule(state: StateReader) -> list[ScheduledParameters]:

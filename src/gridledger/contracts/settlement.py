@@ -29,6 +29,28 @@ Per member, with S sold, B bought (trades), E exported, I imported (meter):
   breakdown penalty σ (seed 000 eq. 1) to the grid account: the grid is the
   party that covered the breakdown.
 
+The standing offers (seed 000 §2.2 (4); `parameters.standing_offers_in_force`:
+while the regulator's cap is below the grid price):
+
+- trades with a standing offer made at the clear count in the member's S and B
+  like any trade: a member who bought from the regulator (kind ``regulator``)
+  paid the cap from its escrow, a member who sold to the grid (kind ``grid``)
+  is paid the feed-in price by the grid account;
+- the member's unmet demand is served by the regulator at the cap in force,
+  never above it: settlement records it as a trade of kind ``regulator`` and
+  reason ``unmet_demand`` (`market.record_unmet_demand`) and charges it at the
+  cap (``regulator_charge_micro``, part of ``grid_charge_micro``); the
+  shortfall is still charged at the grid price;
+- the regulator produces nothing: the energy it sells comes from the grid, and
+  what its trades are paid goes into the grid account. What the regulator pays
+  for that energy (the utility's price, above the cap) is the grid account's
+  business, settled between the operator, the regulator and the utility off
+  chain; on chain the grid account receives the cap and nothing else.
+
+With the cap at or above the grid price the standing offers do not trade and
+the unmet demand comes from the grid at the grid price, which is then at most
+the cap.
+
 The grid. The token account ``grid`` is the outside grid's account in the
 community currency, held for the utility by the operator. Balances never go
 negative, the grid's included: members' payments for grid energy and
@@ -51,11 +73,14 @@ Every settlement must balance or it is refused (`settlement_errors`):
 
 - energy, per member: S = delivered + shortfall, E = delivered + surplus,
   B = consumed + excess, I = consumed + unmet (traded + grid + imbalance =
-  metered); for the period: Σ S = Σ B and Σ E + grid supplied = Σ I + grid taken;
+  metered); for the period: Σ S − sold to the grid = Σ B − bought from the
+  regulator and Σ E + grid supplied = Σ I + grid taken (grid supplied and taken
+  include the standing offers' energy);
 - money: the net changes of all accounts (members, grid, escrow) sum to zero;
-  what buyers pay for trades equals what sellers receive and what leaves
-  escrow; what the grid is owed (charges + penalties) equals what it receives
-  plus new debt minus repayments.
+  what buyers pay for trades equals what leaves escrow, and equals what sellers
+  receive less what the grid paid them plus what the regulator was paid; what
+  the grid is owed (charges + penalties + the regulator's sales − its
+  purchases) equals what it receives plus new debt minus repayments.
 
 State (namespace ``settlement``):
 
@@ -73,10 +98,10 @@ import msgspec
 from gridledger.contracts import market
 from gridledger.contracts.errors import AmountOutOfRange, NegativeValue
 from gridledger.contracts.market_errors import PeriodAlreadySettled
-from gridledger.contracts.market_state import ESCROW
+from gridledger.contracts.market_state import ESCROW, KIND_GRID
 from gridledger.contracts.membership import require_role
 from gridledger.contracts.metering import meter_window
-from gridledger.contracts.parameters import parameters_for
+from gridledger.contracts.parameters import parameters_for, standing_offers_in_force
 from gridledger.contracts.registry import Contract
 from gridledger.contracts.settlement_errors import (
     ClearingNotEmpty,
@@ -84,6 +109,7 @@ from gridledger.contracts.settlement_errors import (
     MoneyUnbalanced,
 )
 from gridledger.contracts.settlement_statements import (
+    StandingFlows,
     Statement,
     check_energy,
     member_statements,
@@ -167,7 +193,8 @@ def settle(context: Context, args: SettleArgs) -> None:
     """Settle a delivery period once, after its meter window (any active member).
 
     The steps: check the period may be settled; close its market; each member's
-    statement from its trades and reading (`settlement_statements`); check that
+    statement from its trades and reading (`settlement_statements`); while the
+    regulator's offer is in force, record its trades serving unmet demand; check that
     energy balances; each account's net after debts; check that money balances
     and the grid can pay; move the money; store the statements and the record.
     """
@@ -177,13 +204,19 @@ def settle(context: Context, args: SettleArgs) -> None:
     params = parameters_for(state, period)
     trades = market.close_for_settlement(context, period)
     statements = member_statements(state, period, positions_of(trades), params)
-    grid_supplied = sum(s.grid_bought_wh for s in statements)
-    grid_taken = sum(s.grid_sold_wh for s in statements)
-    check_energy(period, statements, grid_supplied, grid_taken)
-    escrow_paid = sum(t.value_micro for t in trades)
-    net, final = settle_debts(context, statements, escrow_paid)
+    if standing_offers_in_force(params):
+        served = [(s.member, s.unmet_wh) for s in statements if s.unmet_wh]
+        unmet = market.record_unmet_demand(context, period, served, params.cap_price_micro_per_kwh)
+    else:
+        unmet = []
+    flows = StandingFlows.of(trades)
+    grid_supplied = sum(s.grid_bought_wh for s in statements) + flows.regulator_wh
+    grid_taken = sum(s.grid_sold_wh for s in statements) + flows.grid_wh
+    check_energy(period, statements, grid_supplied, grid_taken, flows)
+    escrow_paid = sum(t.value_micro for t in trades if t.kind != KIND_GRID)
+    net, final = settle_debts(context, statements, escrow_paid, flows)
     totals = MoneyTotals.of(final)
-    check_money(period, net, totals, escrow_paid)
+    check_money(period, net, totals, escrow_paid, flows)
     check_grid_can_pay(state, net[GRID])
     _transfer_nets(context, net, period)
     record = PeriodSettlement(
@@ -192,17 +225,21 @@ def settle(context: Context, args: SettleArgs) -> None:
         timestamp_ms=context.timestamp_ms,
         settled_by=context.sender,
         members=[s.member for s in final],
-        trades=len(trades),
-        traded_wh=sum(t.energy_wh for t in trades),
+        trades=len(trades) + len(unmet),
+        traded_wh=sum(t.energy_wh for t in trades) + sum(t.energy_wh for t in unmet),
         exported_wh=sum(s.delivered_wh for s in final),
         imported_wh=sum(s.consumed_wh for s in final),
         grid_supplied_wh=grid_supplied,
         grid_taken_wh=grid_taken,
         escrow_paid_micro=escrow_paid,
         grid_received_micro=(
-            totals.charges + totals.penalties + totals.debt_repaid - totals.debt_added
+            totals.charges
+            + totals.penalties
+            + totals.debt_repaid
+            - totals.debt_added
+            + flows.regulator_micro
         ),
-        grid_paid_micro=totals.credits,
+        grid_paid_micro=totals.credits + flows.grid_micro,
         penalties_micro=totals.penalties,
         debt_added_micro=totals.debt_added,
         debt_repaid_micro=totals.debt_repaid,
@@ -228,17 +265,22 @@ def check_settleable(state: StateReader, period: int, now_s: int) -> None:
 
 
 def settle_debts(
-    context: Context, statements: list[Statement], escrow_paid: int
+    context: Context,
+    statements: list[Statement],
+    escrow_paid: int,
+    flows: StandingFlows = StandingFlows(),
 ) -> tuple[dict[str, int], list[Statement]]:
     """Each account's net payment, after debts: (nets by account, the final statements).
 
     Trades were paid into escrow, so escrow pays them out (its net is minus what it
-    holds for them) and a member's net leaves them out. A member who owes more than
+    holds for them) and a member's net leaves them out. The regulator's sales at the
+    clear are paid out of escrow into the grid account, the grid's purchases out of
+    the grid account (``flows``). A member who owes more than
     its balance pays what it has and the rest becomes its debt to the grid; a member
     paid something repays its debt first. Debts are written here.
     """
     state = context.overlay
-    net: dict[str, int] = {ESCROW: -escrow_paid, GRID: 0}
+    net: dict[str, int] = {ESCROW: -escrow_paid, GRID: flows.regulator_micro - flows.grid_micro}
     final: list[Statement] = []
     for s in statements:
         net[GRID] += s.grid_charge_micro + s.penalised_micro - s.grid_credit_micro
@@ -293,12 +335,26 @@ class MoneyTotals:
         )
 
 
-def check_money(period: int, net: dict[str, int], totals: MoneyTotals, escrow_paid: int) -> None:
-    """Refuse unless the nets sum to zero, trades balance escrow, and the grid gets its due."""
+def check_money(
+    period: int,
+    net: dict[str, int],
+    totals: MoneyTotals,
+    escrow_paid: int,
+    flows: StandingFlows = StandingFlows(),
+) -> None:
+    """Refuse unless the nets sum to zero, trades balance escrow, and the grid gets its due.
+
+    Members pay escrow for every trade they bought (the regulator's included); they
+    receive for every trade they sold (the grid's purchases included); the standing
+    offers' side of both is the grid account's.
+    """
     t = totals
+    standing_net = flows.regulator_micro - flows.grid_micro
     if sum(net.values()) != 0 or not (
-        t.paid_trades == t.received_trades == escrow_paid
-        and net[GRID] + t.debt_added - t.debt_repaid == t.charges + t.penalties - t.credits
+        t.paid_trades == escrow_paid
+        and t.paid_trades - flows.regulator_micro == t.received_trades - flows.grid_micro
+        and net[GRID] + t.debt_added - t.debt_repaid
+        == t.charges + t.penalties - t.credits + standing_net
     ):
         raise MoneyUnbalanced(
             period,

@@ -3,21 +3,30 @@
 The arithmetic of `settlement.settle` (the rules are in `gridledger.contracts.settlement`'s
 docstring): what each member bought and sold, what it metered, what the grid
 made up and what it is charged or credited, and the check that energy balances.
+
+A member's position counts all its trades, those with a standing offer
+included (kinds ``regulator`` and ``grid``); the standing offers' pseudo-owners
+get no position and no statement: their energy comes from or goes to the
+grid, and their money is the grid account's (`StandingFlows`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import msgspec
 
-from gridledger.contracts.market_state import Trade
+from gridledger.contracts.market_state import KIND_GRID, KIND_REGULATOR, Trade
 from gridledger.contracts.membership import roster
 from gridledger.contracts.metering import read_reading
-from gridledger.contracts.parameters import MarketParameters
+from gridledger.contracts.parameters import MarketParameters, standing_offers_in_force
 from gridledger.contracts.settlement_errors import EnergyUnbalanced
 from gridledger.ledger import StateReader
-from gridledger.market import trade_value_micro
+from gridledger.ledger.encoding import omit_empty_last_field
+from gridledger.market import GRID, REGULATOR, trade_value_micro
 
 
+@omit_empty_last_field
 class Statement(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
     """One member's settlement of one period (energy in Wh, money in micro-units)."""
 
@@ -39,7 +48,10 @@ class Statement(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fie
     unmet_wh: int
     excess_wh: int
     grid_bought_wh: int
-    """shortfall + unmet, bought from the grid at the grid price."""
+    """shortfall + unmet, bought from outside the community: the shortfall from the grid at
+    the grid price; the unmet demand from the regulator's standing offer at the cap while
+    it is in force (then the regulator's trade of reason ``unmet_demand`` records it),
+    else from the grid at the grid price."""
     grid_sold_wh: int
     """surplus + excess, sold to the grid at the feed-in price."""
     paid_trades_micro: int
@@ -55,6 +67,10 @@ class Statement(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fie
     """received - paid - penalised: the change of the member's wealth."""
     debt_added_micro: int
     debt_repaid_micro: int
+    regulator_charge_micro: int = 0
+    """The part of ``grid_charge_micro`` that pays the regulator for unmet demand, at the
+    cap (0 when the grid served it; then left out of the encoding, so statements
+    recorded before the standing offers traded keep their bytes)."""
 
 
 class Position:
@@ -73,6 +89,12 @@ def statement_of(
     reading: tuple[int, int] | None,
     p: MarketParameters,
 ) -> Statement:
+    """The member's statement; unmet demand at the cap while the regulator's offer is in force.
+
+    Outside energy is valued once per member at one price when it has one (the
+    grid's); with the regulator serving the unmet demand, the shortfall and the
+    unmet demand are valued each at its own price.
+    """
     sold, bought = position.sold, position.bought
     exported, imported = reading if reading is not None else (0, bought)
     sold_delivered = min(exported, sold)
@@ -83,7 +105,12 @@ def statement_of(
     excess = bought - bought_consumed
     grid_bought = shortfall + unmet
     grid_sold = surplus + excess
-    charge = trade_value_micro(grid_bought, p.grid_price_micro_per_kwh)
+    regulator_charge = 0
+    if unmet and standing_offers_in_force(p):
+        regulator_charge = trade_value_micro(unmet, p.cap_price_micro_per_kwh)
+        charge = trade_value_micro(shortfall, p.grid_price_micro_per_kwh) + regulator_charge
+    else:
+        charge = trade_value_micro(grid_bought, p.grid_price_micro_per_kwh)
     credit = trade_value_micro(grid_sold, p.feed_in_price_micro_per_kwh)
     penalty = p.breakdown_penalty_micro if sold > 0 and exported == 0 else 0
     paid = position.paid + charge
@@ -115,12 +142,51 @@ def statement_of(
         net_micro=received - paid - penalty,
         debt_added_micro=0,
         debt_repaid_micro=0,
+        regulator_charge_micro=regulator_charge,
     )
 
 
+@dataclass(frozen=True, slots=True)
+class StandingFlows:
+    """The standing offers' trades made at the clear: energy (Wh) and value (micro-units).
+
+    The regulator's sales come from the grid and are paid (from the buyers' escrow)
+    into the grid account; the grid's purchases go to the grid and are paid out of
+    the grid account. What the regulator pays for energy it does not produce -
+    the difference between the cap and what the utility charges - is the grid
+    account's business, settled with the utility off chain.
+    """
+
+    regulator_wh: int = 0
+    regulator_micro: int = 0
+    grid_wh: int = 0
+    grid_micro: int = 0
+
+    @classmethod
+    def of(cls, trades: list[Trade]) -> StandingFlows:
+        regulator = [t for t in trades if t.kind == KIND_REGULATOR]
+        grid = [t for t in trades if t.kind == KIND_GRID]
+        return cls(
+            regulator_wh=sum(t.energy_wh for t in regulator),
+            regulator_micro=sum(t.value_micro for t in regulator),
+            grid_wh=sum(t.energy_wh for t in grid),
+            grid_micro=sum(t.value_micro for t in grid),
+        )
+
+
 def check_energy(
-    period: int, statements: list[Statement], grid_supplied: int, grid_taken: int
+    period: int,
+    statements: list[Statement],
+    grid_supplied: int,
+    grid_taken: int,
+    flows: StandingFlows = StandingFlows(),
 ) -> None:
+    """Refuse unless traded + grid + imbalance = metered, per member and for the period.
+
+    Members' trades balance among themselves: Σ sold − sold to the grid = Σ bought −
+    bought from the regulator. ``grid_supplied`` and ``grid_taken`` include the
+    standing offers' energy (``flows``).
+    """
     for s in statements:
         if not (
             s.sold_wh == s.sold_delivered_wh + s.shortfall_wh
@@ -134,27 +200,37 @@ def check_energy(
     bought = sum(s.bought_wh for s in statements)
     exported = sum(s.delivered_wh for s in statements)
     imported = sum(s.consumed_wh for s in statements)
-    if sold != bought or exported + grid_supplied != imported + grid_taken:
+    if (
+        sold - flows.grid_wh != bought - flows.regulator_wh
+        or exported + grid_supplied != imported + grid_taken
+    ):
         raise EnergyUnbalanced(
             period,
             "",
-            f"sold {sold} vs bought {bought} Wh; exported {exported} + grid supplied "
+            f"sold {sold} (to the grid {flows.grid_wh}) vs bought {bought} (from the "
+            f"regulator {flows.regulator_wh}) Wh; exported {exported} + grid supplied "
             f"{grid_supplied} vs imported {imported} + grid taken {grid_taken} Wh",
         )
 
 
 def positions_of(trades: list[Trade]) -> dict[str, Position]:
-    """Each member's bought and sold energy, payments and trade count, from the period's trades."""
+    """Each member's bought and sold energy, payments and trade count, from the period's trades.
+
+    The standing offers' pseudo-owners (``REGULATOR``, ``GRID``) are not members: they get
+    no position.
+    """
     positions: dict[str, Position] = {}
     for trade in trades:
-        buyer = positions.setdefault(trade.buyer, Position())
-        seller = positions.setdefault(trade.seller, Position())
-        buyer.bought += trade.energy_wh
-        buyer.paid += trade.value_micro
-        buyer.trades += 1
-        seller.sold += trade.energy_wh
-        seller.received += trade.value_micro
-        seller.trades += 1
+        if trade.buyer != GRID:
+            buyer = positions.setdefault(trade.buyer, Position())
+            buyer.bought += trade.energy_wh
+            buyer.paid += trade.value_micro
+            buyer.trades += 1
+        if trade.seller != REGULATOR:
+            seller = positions.setdefault(trade.seller, Position())
+            seller.sold += trade.energy_wh
+            seller.received += trade.value_micro
+            seller.trades += 1
     return positions
 
 
@@ -176,6 +252,7 @@ def member_statements(
 
 __all__ = [
     "Position",
+    "StandingFlows",
     "Statement",
     "check_energy",
     "member_statements",

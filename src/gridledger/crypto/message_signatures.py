@@ -110,8 +110,10 @@ def signature_base(components: list[tuple[str, str]], signature_params: str) -> 
 def request_components(
     method: str, path: str, query: str, digest: str | None
 ) -> list[tuple[str, str]]:
-    """The covered components' values of a request in this profile (`query` without ``?``)."""
-    values = [("@method", method.upper()), ("@path", path or "/"), ("@query", "?" + query)]
+    """The covered components' values of a request in this profile (`query` without ``?``).
+
+    The method is taken as it is: method names are case-sensitive (RFC 9421 §2.2.1)."""
+    values = [("@method", method), ("@path", path or "/"), ("@query", "?" + query)]
     if digest is not None:
         values.append(("content-digest", digest))
     return values

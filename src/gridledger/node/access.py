@@ -119,9 +119,9 @@ AUDITOR = Caller(None, PUBLIC)
 
 
 def caller_of_key(state: StateReader, public_key: bytes, peer_keys: frozenset[bytes]) -> Caller:
-    """The caller holding `public_key`: a consortium peer, or the member of its address
-    (an operator or regulator counts as an auditor only while active), or the household
-    whose meter it is, or an outsider."""
+    """The caller holding `public_key`: a consortium peer, or the active member of its
+    address, or the active household whose meter it is, or an outsider (an applicant, a
+    member who left or was revoked, anyone else: it reads its own data only)."""
     address = address_of(public_key)
     if public_key in peer_keys:
         return Caller(address, PEER, public_key)
@@ -129,12 +129,12 @@ def caller_of_key(state: StateReader, public_key: bytes, peer_keys: frozenset[by
     if found is None:
         household = member_of_meter(state, public_key.hex())
         if household is not None:  # a household's meter reads as its household
-            meter_of = standing(state, household)
-            if meter_of is not None and meter_of[1] in HOUSEHOLD_ROLES:
-                return Caller(household, meter_of[1], public_key, address)
+            status, role = standing(state, household) or ("", "")
+            if status == "active" and role in HOUSEHOLD_ROLES:
+                return Caller(household, role, public_key, address)
         return Caller(address, OUTSIDER, public_key)
     status, role = found
-    if role in AUDITOR_ROLES and status != "active":
+    if status != "active":  # an applicant, or a member who left: its own data only
         return Caller(address, OUTSIDER, public_key)
     return Caller(address, role, public_key)
 

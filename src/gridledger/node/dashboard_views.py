@@ -22,7 +22,12 @@ from gridledger.client.dashboard_replies import (
     PricesReply,
 )
 from gridledger.contracts import membership, tokens
-from gridledger.contracts.market_state import orders_for_period, read_period, trades_for_period
+from gridledger.contracts.market_state import (
+    MEMBER_KINDS,
+    orders_for_period,
+    read_period,
+    trades_for_period,
+)
 from gridledger.contracts.metering import read_reading
 from gridledger.contracts.parameters import parameters_for, period_of
 from gridledger.contracts.settlement import debt_of, read_settlement, read_statement
@@ -44,9 +49,11 @@ def _period_row(state: StateReader, period: int, members: list[str], now_s: int)
     parameters = parameters_for(state, period)
     times = window(parameters, period)
     trades = trades_for_period(state, period)
-    traded_wh = sum(t.energy_wh for t in trades)
-    value_micro = sum(t.value_micro for t in trades)
-    prices = [t.price_micro_per_kwh for t in trades]
+    # volumes and prices are the members' market; the standing offers trade at fixed prices
+    among_members = [t for t in trades if t.kind in MEMBER_KINDS]
+    traded_wh = sum(t.energy_wh for t in among_members)
+    value_micro = sum(t.value_micro for t in among_members)
+    prices = [t.price_micro_per_kwh for t in among_members]
     generation_wh = consumption_wh = readings = 0
     for member in members:
         reading = read_reading(state, period, member)
@@ -115,6 +122,8 @@ def _day_totals(node: Node, now_s: int) -> DayTotalsReply:
     traded_wh = value_micro = trades = consumption_wh = grid_supplied_wh = settled = 0
     for period in range(first, last + 1):
         for trade in trades_for_period(state, period):
+            if trade.kind not in MEMBER_KINDS:  # the standing offers: not the members' market
+                continue
             trades += 1
             traded_wh += trade.energy_wh
             value_micro += trade.value_micro

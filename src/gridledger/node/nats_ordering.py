@@ -14,9 +14,12 @@ acknowledgement awaited with a timeout, never with nats-py's ``publish_async``
 published pipelined, in order, on one connection, so one client's pipelined
 nonces keep their order. Messages not acknowledged (no stream leader during an
 election, which takes 5-8 s when the leader is killed; an error answer; a
-timeout) are published again, in order, until `PUBLISH_DEADLINE_S`; the message
-id makes a retry of a message that was in fact stored a no-op. Past the deadline
-the caller gets `OrderingUnavailable`. Uses ``Nats-Msg-Id`` only: the
+timeout) are published again, in order, until `PUBLISH_DEADLINE_S` (or the caller's
+shorter timeout); the message id makes a retry of a message that was in fact stored a
+no-op. Past the deadline the caller gets `OrderingUnavailable`, and the log is known to be
+unavailable (`NatsLog.outage`): from then on every publish is refused at once, without
+waiting, until a probe of the order stream (every `PROBE_INTERVAL_S`) finds a leader with
+a quorum of current replicas again. Uses ``Nats-Msg-Id`` only: the
 ``Nats-Expected-Last-Subject-Sequence`` header can double-append (nats-server#4320).
 Known limit: when an election interrupts a pipelined batch, a later message may be
 stored before a retried earlier one; a sender's pipelined nonces then arrive out of
@@ -87,6 +90,8 @@ ATTEMPT_TIMEOUT_S = 2.0
 PUBLISH_DEADLINE_S = 20.0
 """How long a publish keeps retrying (longer than a leader election) before giving up."""
 ATTESTATIONS_KEPT = 16
+PROBE_INTERVAL_S = 0.5
+"""While the log is known to be unavailable, how often the order stream is asked if it is back."""
 
 
 def chain_token(chain_id: str) -> str:
@@ -206,6 +211,44 @@ class NatsLog:
         """Reply token -> (its batch, its index in the batch)."""
         self._counter = itertools.count()
         self._inbox = ""
+        self._outage: str | None = None
+        self._probe: asyncio.Task[None] | None = None
+
+    @property
+    def outage(self) -> str | None:
+        """Why the log is known to be unavailable (a publish failed, and no probe has found
+        it back since), or None."""
+        return self._outage
+
+    def _mark_unavailable(self, reason: str) -> None:
+        if self._outage is None:
+            log.warning("the ordering log is unavailable: %s", reason)
+        self._outage = reason
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.create_task(self._probe_until_back(), name="ordering-probe")
+
+    async def _probe_until_back(self) -> None:
+        while self._outage is not None:
+            await asyncio.sleep(PROBE_INTERVAL_S)
+            if await self._stream_has_quorum():
+                log.warning("the ordering log is available again")
+                self._outage = None
+
+    async def _stream_has_quorum(self) -> bool:
+        """Whether the order stream has a leader and a majority of its replicas current."""
+        try:
+            manager = self.client.jetstream(timeout=ATTEMPT_TIMEOUT_S)
+            info = await manager.stream_info(self.order_stream)
+        except (NatsError, JetStreamError, TimeoutError, OrderingUnavailable) as error:
+            log.debug("ordering probe: %r", error)
+            return False
+        cluster = info.cluster
+        if cluster is None:  # a single server, not clustered: it answered
+            return True
+        if not cluster.leader:
+            return False
+        current = 1 + sum(1 for peer in cluster.replicas or [] if peer.current and not peer.offline)
+        return current >= self.replicas // 2 + 1
 
     @property
     def client(self) -> DirectClient:
@@ -285,12 +328,23 @@ class NatsLog:
             batch, index = found
             batch.answer(index, ack_outcome(data, headers))
 
-    async def _publish(self, messages: list[tuple[str, bytes, str]]) -> None:
-        """Publish (subject, payload, message id) in order; retry the unacknowledged ones."""
+    async def _publish(
+        self, messages: list[tuple[str, bytes, str]], timeout_s: float | None = None
+    ) -> None:
+        """Publish (subject, payload, message id) in order; retry the unacknowledged ones
+        until `PUBLISH_DEADLINE_S`, or `timeout_s` if shorter. Refused at once while the log
+        is known to be unavailable."""
+        if self._outage is not None:
+            raise OrderingUnavailable(
+                f"{len(messages)} messages", f"the log has been unavailable ({self._outage})"
+            )
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + PUBLISH_DEADLINE_S
+        started = loop.time()
+        budget = PUBLISH_DEADLINE_S if timeout_s is None else min(timeout_s, PUBLISH_DEADLINE_S)
+        deadline = started + budget
         pending = messages
         reason = "no attempt"
+        refused = False
         inbox = self._inbox.encode() + b"."
         while pending:
             batch = _PublishBatch(len(pending), loop.create_future())
@@ -307,8 +361,10 @@ class NatsLog:
                 await self.client.publish_raw(commands)
             except (NatsError, OrderingUnavailable) as error:
                 reason = repr(error)
+                refused = True
             else:
-                await asyncio.wait([batch.done], timeout=ATTEMPT_TIMEOUT_S)
+                wait_s = min(ATTEMPT_TIMEOUT_S, max(deadline - loop.time(), 0.05))
+                await asyncio.wait([batch.done], timeout=wait_s)
             for token in tokens:
                 acks.pop(token, None)
             failed = []
@@ -319,17 +375,24 @@ class NatsLog:
                 elif answer:
                     failed.append(message)
                     reason = answer
+                    refused = True
             if not batch.done.done():
                 batch.done.cancel()
             pending = failed
-            if pending and loop.time() > deadline:
+            if pending and loop.time() + 0.25 > deadline:
+                # an answer that refused, or silence for a whole attempt, is an outage; a
+                # caller's budget shorter than one attempt says nothing about the log
+                if refused or loop.time() - started >= ATTEMPT_TIMEOUT_S:
+                    self._mark_unavailable(reason)
                 raise OrderingUnavailable(f"{len(pending)} messages", reason)
             if pending:
                 await asyncio.sleep(0.25)
 
-    async def publish_transactions(self, raws: Sequence[bytes]) -> None:
+    async def publish_transactions(
+        self, raws: Sequence[bytes], timeout_s: float | None = None
+    ) -> None:
         subject = self.transaction_subject
-        await self._publish([(subject, raw, sha256(raw).hex()) for raw in raws])
+        await self._publish([(subject, raw, sha256(raw).hex()) for raw in raws], timeout_s)
 
     async def publish_cut(self, height: int) -> None:
         message_id = cut_message_id(self.chain_id, height)
@@ -388,6 +451,10 @@ class NatsLog:
                 await consumer.aclose()
 
     async def close(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._probe
         if self._client is not None:
             with contextlib.suppress(Exception):
                 await self._client.drain()

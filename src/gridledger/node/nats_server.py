@@ -130,7 +130,9 @@ def server_config(
 ) -> str:
     """The config file text of `spec` in `cluster` (routes to every other server).
 
-    With `security`: TLS first on the client port, mutual TLS on routes, nkey users only.
+    The server writes its pid to ``<store_directory>.pid`` (how `network down` finds a
+    server restarted by hand). With `security`: TLS first on the client port, mutual TLS
+    on routes, nkey users only.
     """
     routes = ",\n    ".join(
         f'"nats-route://{other.host}:{other.cluster_port}"' for other in cluster if other != spec
@@ -141,6 +143,7 @@ def server_config(
         f"port: {spec.client_port}",
         f"http: {spec.monitor_host}:{spec.monitor_port}",
         f'jetstream {{ store_dir: "{store_directory}" }}',
+        f'pid_file: "{store_directory}.pid"',
     ]
     if security is not None:
         lines.append(tls_block(security, route=False))

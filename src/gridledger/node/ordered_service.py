@@ -136,15 +136,19 @@ class OrderedService(SoloService):
 
     # -- submissions ---------------------------------------------------------------------
 
-    async def submit_many(self, raws: Sequence[bytes]) -> list[Admission]:
-        """Check, then publish the accepted ones; raises `OrderingUnavailable` or `PeerHalted`."""
+    async def submit_many(
+        self, raws: Sequence[bytes], timeout_s: float | None = None
+    ) -> list[Admission]:
+        """Check, then publish the accepted ones within `timeout_s` (default: the log's own
+        deadline); raises `OrderingUnavailable` (at once while the log is known to be
+        unavailable) or `PeerHalted`."""
         alarm = self.alarm
         if alarm is not None and self.tracker.halted_by is not None:
             raise PeerHalted(alarm)
         admissions = await asyncio.to_thread(self.node.check_for_ordering, raws)
         accepted = [raw for raw, a in zip(raws, admissions, strict=True) if a.error is None]
         if accepted:
-            await self.log.publish_transactions(accepted)
+            await self.log.publish_transactions(accepted, timeout_s)
             for admission in admissions:
                 if admission.error is None:
                     self._published[admission.transaction_id] = None

@@ -224,10 +224,13 @@ class OrderingLog(Protocol):
     async def connect(self) -> None:
         """Connect, and create the log if it does not exist yet."""
 
-    async def publish_transactions(self, raws: Sequence[bytes]) -> None:
+    async def publish_transactions(
+        self, raws: Sequence[bytes], timeout_s: float | None = None
+    ) -> None:
         """Append transactions in order; return once all are acknowledged.
 
-        Raises `OrderingUnavailable` when the log does not acknowledge them in time.
+        Raises `OrderingUnavailable` when the log does not acknowledge them in time (within
+        `timeout_s` when given), or at once while it is known to be unavailable.
         """
 
     async def publish_cut(self, height: int) -> None:
@@ -273,7 +276,9 @@ class MemoryLog:
             self.log.append(LogEntry(len(self.log) + 1, self.clock_ms(), kind, payload))
             self._changed.notify_all()
 
-    async def publish_transactions(self, raws: Sequence[bytes]) -> None:
+    async def publish_transactions(
+        self, raws: Sequence[bytes], timeout_s: float | None = None
+    ) -> None:
         for raw in raws:
             await self._append(sha256(raw).hex(), TRANSACTION, raw)
 

@@ -63,7 +63,12 @@ class SoloService:
         for queue in list(self._subscribers):
             queue.put_nowait(None)
 
-    async def submit_many(self, raws: Sequence[bytes]) -> list[Admission]:
+    async def submit_many(
+        self, raws: Sequence[bytes], timeout_s: float | None = None
+    ) -> list[Admission]:
+        """Admit `raws` to the mempool (at once: `timeout_s` is for ordering services that
+        publish, see `OrderedService`)."""
+        del timeout_s
         admissions = await asyncio.to_thread(self.node.submit_many, raws)
         self._wakeup.set()
         return admissions

@@ -6,8 +6,11 @@ its own copy of genesis.json and its own chain.sqlite), starts the nats-server
 cluster, waits for an acknowledged replicated publish, starts one
 ``gridledger node --ordering nats`` process per peer and waits until each API
 answers. Every process is detached (own session), logs under ``<dir>/logs/``,
-and is listed with its pid in ``<dir>/state.json``. ``down`` stops them by pid
-(peers first), after checking that the pid still runs the command it started.
+and is listed with its pid in ``<dir>/state.json``. ``down`` stops every process of
+the network by pid, peers first: those listed, and those restarted by hand, found by
+their pid files and by the directory their command line names
+(`node/network_processes.py`); a pid is signalled only while its command line names
+the directory.
 ``up`` on a directory that already has a network.json reuses it: the same ports,
 keys and chains, so a network can be stopped and started again.
 
@@ -59,6 +62,12 @@ from gridledger.node.network_config import (
     PeerEntry,
     dump_network,
     load_network,
+)
+from gridledger.node.network_processes import (
+    NetworkProcess,
+    network_processes,
+    process_role,
+    remove_pid_files,
 )
 
 PEER_START_TIMEOUT_S = 60.0
@@ -289,7 +298,7 @@ def network_up(
     if passphrase_file is not None:
         passphrase_file = passphrase_file.resolve()
     directory = directory.resolve()
-    if running_records(directory):
+    if running_records(directory) or network_processes(directory):
         raise NetworkError(str(directory), "a network already runs here; `network down` first")
     network_file = directory / NETWORK_FILE
     config = load_network(network_file) if network_file.exists() else None
@@ -337,7 +346,11 @@ def restart_peer(directory: Path, name: str, passphrase_file: Path | None = None
     directory = directory.resolve()
     config = load_network(directory / NETWORK_FILE)
     records = [r for r in read_state(directory) if not (r.role == "peer" and r.name == name)]
-    if any(r.name == name for r in running_records(directory)):
+    running: list[ProcessRecord | NetworkProcess] = [
+        *running_records(directory),
+        *network_processes(directory),
+    ]
+    if any(r.name == name for r in running if r.role == "peer"):
         raise NetworkError(name, "is running already")
     process = start_peer(
         directory, config, name, None if passphrase_file is None else passphrase_file.resolve()
@@ -361,34 +374,32 @@ def read_state(directory: Path) -> list[ProcessRecord]:
     return [ProcessRecord(**row) for row in rows]
 
 
-def runs_expected_command(record: ProcessRecord) -> bool:
-    """Whether `record`'s pid is alive and still runs what we started (not a reused pid)."""
+def runs_expected_command(record: ProcessRecord, directory: Path) -> bool:
+    """Whether `record`'s pid is alive and still runs what we started (not a reused pid):
+    a server or a peer whose command line names `directory`."""
     if not pid_alive(record.pid):
         return False
-    try:
-        command = Path(f"/proc/{record.pid}/cmdline").read_bytes().replace(b"\0", b" ")
-    except OSError:
-        return False
-    expected = b"nats-server" if record.role == "server" else b"gridledger"
-    return expected in command
+    found = process_role(record.pid, directory.resolve())
+    return found is not None and found.role == record.role
 
 
 def running_records(directory: Path) -> list[ProcessRecord]:
-    return [record for record in read_state(directory) if runs_expected_command(record)]
+    return [record for record in read_state(directory) if runs_expected_command(record, directory)]
 
 
-def network_down(directory: Path) -> list[ProcessRecord]:
-    """Stop every process of the network by pid, peers first; return those stopped."""
-    records = read_state(directory.resolve())
+def network_down(directory: Path) -> list[NetworkProcess]:
+    """Stop every process of the network by pid, peers first (see the module docstring);
+    return those stopped."""
+    directory = directory.resolve()
+    known = [record.pid for record in read_state(directory)]
     stopped = []
-    for role in ("peer", "server"):
-        for record in records:
-            if record.role == role and runs_expected_command(record):
-                stop_pid(record.pid)
-                stopped.append(record)
-    state = directory.resolve() / STATE_FILE
+    for process in network_processes(directory, known):
+        stop_pid(process.pid)
+        stopped.append(process)
+    state = directory / STATE_FILE
     if state.exists():
         state.unlink()
+    remove_pid_files(directory)
     return stopped
 
 
@@ -403,7 +414,7 @@ def network_status(
     config = load_network(directory / NETWORK_FILE) if records else None
     verify = api_verify(directory, config) if config is not None else True
     for record in records:
-        row: dict[str, Any] = {**vars(record), "alive": runs_expected_command(record)}
+        row: dict[str, Any] = {**vars(record), "alive": runs_expected_command(record, directory)}
         if record.role == "peer" and row["alive"] and config is not None:
             try:  # read as the peer itself: a consortium peer is an auditor of every peer
                 signer = RequestSigner(peer_keys(directory, config, record.name, passphrase))

@@ -24,7 +24,11 @@ Money (micro-units) comes from the members' settlement statements:
   they exported paid at the feed-in price.
 
 Prices: volume-weighted mean, standard deviation, minimum and maximum of
-every trade, and the mean of the per-period means.
+every trade between members (kinds ``order`` and ``bilateral``), and the mean
+of the per-period means. Trades with a standing offer (kinds ``regulator`` and
+``grid``, seed 000 §2.2 (4)) are priced by rule at the cap or the feed-in
+price, not by the market: they are counted apart (``regulator_wh``,
+``grid_bid_wh``) and left out of the traded energy and the prices.
 """
 
 from __future__ import annotations
@@ -41,11 +45,27 @@ def ratio(numerator: float, denominator: float) -> float | None:
     return None if denominator == 0 else numerator / denominator
 
 
+MEMBER_KINDS = ("order", "bilateral")
+"""Trades between two members; kinds ``regulator`` and ``grid`` have a standing offer."""
+
+
+def member_trades(trades: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The trades between members (not with a standing offer)."""
+    return [t for t in trades if t["kind"] in MEMBER_KINDS]
+
+
+def standing_wh(trades: list[dict[str, Any]], kind: str) -> int:
+    """Energy traded with one standing offer (``regulator`` or ``grid``), Wh."""
+    return sum(t["energy_wh"] for t in trades if t["kind"] == kind)
+
+
 def period_rows(records: ChainRecords, device_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per period: prices, volumes, metered and device energy, grid flows."""
     trades_by: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    standing_by: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for trade in records.trades:
-        trades_by[trade["period"]].append(trade)
+        by = trades_by if trade["kind"] in MEMBER_KINDS else standing_by
+        by[trade["period"]].append(trade)
     orders_by: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for order in records.orders:
         orders_by[order["period"]].append(order)
@@ -74,6 +94,8 @@ def period_rows(records: ChainRecords, device_rows: list[dict[str, Any]]) -> lis
                 "ask_wh": sum(o["energy_wh"] for o in orders if o["side"] == "sell"),
                 "trades": len(trades),
                 "traded_wh": traded,
+                "regulator_wh": standing_wh(standing_by[period], "regulator"),
+                "grid_bid_wh": standing_wh(standing_by[period], "grid"),
                 "mean_price_micro_per_kwh": (
                     round(sum(t["energy_wh"] * t["price_micro_per_kwh"] for t in trades) / traded)
                     if traded
@@ -182,6 +204,8 @@ def compute_kpis(
             "exported_wh": sum(r["exported_wh"] for r in rows),
             "imported_wh": sum(r["imported_wh"] for r in rows),
             "traded_wh": sum(r["traded_wh"] for r in rows),
+            "regulator_wh": sum(r["regulator_wh"] for r in rows),
+            "grid_bid_wh": sum(r["grid_bid_wh"] for r in rows),
             "grid_import_wh": grid_import,
             "grid_export_wh": grid_export,
             "self_sufficiency": self_sufficiency,
@@ -189,7 +213,7 @@ def compute_kpis(
         },
         "money": money_kpis(records),
         "prices": {
-            **price_statistics(records.trades),
+            **price_statistics(member_trades(records.trades)),
             "mean_of_period_means_micro_per_kwh": _mean_of_means(rows),
         },
         "chain": {

@@ -32,6 +32,7 @@ TRADE_FIELDS = (
     "trade_id",
     "period",
     "kind",
+    "reason",
     "buyer",
     "seller",
     "energy_wh",

@@ -38,6 +38,10 @@ def kpi_rows(kpis: dict[str, Any]) -> list[tuple[str, str]]:
         ("consumption", _kwh(energy["consumption_wh"])),
         ("traded in the community", _kwh(energy["traded_wh"])),
         (
+            "from the regulator / to the grid's bid",
+            f"{_kwh(energy['regulator_wh'])} / {_kwh(energy['grid_bid_wh'])}",
+        ),
+        (
             "grid import / export",
             f"{_kwh(energy['grid_import_wh'])} / {_kwh(energy['grid_export_wh'])}",
         ),

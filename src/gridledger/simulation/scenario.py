@@ -9,6 +9,11 @@ as in ``members[3].battery.capacity_wh: expected int, got str``.
 
 Units are the ledger's: watts, watt-hours, micro-units, micro-units per kWh;
 ``annual_kwh`` for standard load profiles as their users quote them.
+
+A scenario is bounded so that a typo cannot grow a run until it is killed: at most
+`MAX_HOUSEHOLDS` households in all, `MAX_PERIODS` periods, `MAX_ESTIMATED_TRANSACTIONS`
+transactions as `estimated_transactions` counts them, and a file of `MAX_SCENARIO_BYTES`.
+All are checked before anything is built.
 """
 
 from __future__ import annotations
@@ -27,6 +32,19 @@ from gridledger.agents.forecast import FORECASTERS
 
 TRADING_ROLES = ("consumer", "producer", "prosumer", "storage")
 MECHANISMS = ("high_low", "continuous", "call_auction")
+
+MAX_HOUSEHOLDS = 10_000
+"""Households in a scenario, its groups' ``count`` summed."""
+MAX_PERIODS = 35_136
+"""Periods of a horizon: a leap year of 15-minute periods."""
+MAX_ESTIMATED_TRANSACTIONS = 20_000_000
+"""Transactions a run may be estimated to write (some GB of chain)."""
+TRANSACTIONS_PER_HOUSEHOLD_PERIOD = 4
+"""A household's orders, meter reading and settlement in a period, as estimated."""
+TRANSACTIONS_PER_PERIOD = 8
+"""The operator's and regulator's transactions in a period (clearing, prices), as estimated."""
+MAX_SCENARIO_BYTES = 16 * 1024 * 1024
+"""A scenario file's size."""
 
 
 class ScenarioError(Exception):
@@ -192,6 +210,9 @@ def _check_member(member: MemberSpec, where: str, horizon_periods: int) -> None:
         "must be 1 to 48 letters, digits, '.', '_' or '-'",
     )
     _require(member.count >= 1, f"{where}.count", "must be at least 1")
+    _require(
+        member.count <= MAX_HOUSEHOLDS, f"{where}.count", f"must be at most {MAX_HOUSEHOLDS:,}"
+    )
     _require(0 <= member.size_variation < 1, f"{where}.size_variation", "must be in [0, 1)")
     _require(member.balance_micro >= 0, f"{where}.balance_micro", "must not be negative")
     if member.role == "consumer":
@@ -259,6 +280,11 @@ def check_scenario(scenario: Scenario) -> None:
     )
     _require(len(scenario.members) > 0, "members", "a scenario needs at least one member")
     _require(scenario.horizon.periods >= 1, "horizon.periods", "must be at least 1")
+    _require(
+        scenario.horizon.periods <= MAX_PERIODS,
+        "horizon.periods",
+        f"must be at most {MAX_PERIODS:,}",
+    )
     try:
         start = start_seconds(scenario.horizon)
     except ValueError as error:
@@ -301,10 +327,12 @@ def check_scenario(scenario: Scenario) -> None:
         m.breakdown_penalty_micro >= 0, "market.breakdown_penalty_micro", "must not be negative"
     )
     _require(scenario.grid_funding_micro >= 0, "grid_funding_micro", "must not be negative")
+    for index, member in enumerate(scenario.members):
+        _check_member(member, f"members[{index}]", scenario.horizon.periods)
+    check_size(scenario)
     names: set[str] = set()
     for index, member in enumerate(scenario.members):
         where = f"members[{index}]"
-        _check_member(member, where, scenario.horizon.periods)
         for name in member_names(member):
             _require(
                 name not in names and name not in ("operator", "regulator"),
@@ -312,6 +340,35 @@ def check_scenario(scenario: Scenario) -> None:
                 f"name {name!r} is used twice (operator and regulator are built in)",
             )
             names.add(name)
+
+
+def households(scenario: Scenario) -> int:
+    """How many households the scenario has, its groups' ``count`` summed."""
+    return sum(member.count for member in scenario.members)
+
+
+def estimated_transactions(scenario: Scenario) -> int:
+    """An upper estimate of the transactions a run of `scenario` writes."""
+    per_period = households(scenario) * TRANSACTIONS_PER_HOUSEHOLD_PERIOD + TRANSACTIONS_PER_PERIOD
+    return scenario.horizon.periods * per_period
+
+
+def check_size(scenario: Scenario) -> None:
+    """Refuse a scenario with more households or (estimated) transactions than the limits."""
+    total = households(scenario)
+    _require(
+        total <= MAX_HOUSEHOLDS,
+        "members",
+        f"{total:,} households in all; a scenario may have at most {MAX_HOUSEHOLDS:,}",
+    )
+    estimate = estimated_transactions(scenario)
+    _require(
+        estimate <= MAX_ESTIMATED_TRANSACTIONS,
+        "horizon.periods",
+        f"{scenario.horizon.periods:,} periods of {total:,} households are an estimated "
+        f"{estimate:,} transactions; a run may have at most {MAX_ESTIMATED_TRANSACTIONS:,} "
+        "(fewer periods or households)",
+    )
 
 
 def member_names(member: MemberSpec) -> list[str]:
@@ -353,11 +410,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     """A scenario from a YAML file, or by the name of a shipped scenario."""
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or path.exists():
-        try:
-            text = path.read_text()
-        except OSError as error:
-            raise ScenarioError("", f"cannot read {path}: {error.strerror}") from error
-        return parse_scenario(text)
+        return parse_scenario(_read_scenario_file(path))
     name = str(name_or_path)
     if name not in shipped_scenarios():
         raise ScenarioError(
@@ -369,10 +422,34 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     return parse_scenario((folder / f"{name}.yaml").read_text())
 
 
+def _read_scenario_file(path: Path) -> str:
+    """A scenario file's text: UTF-8, at most `MAX_SCENARIO_BYTES`."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_SCENARIO_BYTES + 1)
+    except OSError as error:
+        raise ScenarioError("", f"cannot read {path}: {error.strerror or error}") from error
+    if len(data) > MAX_SCENARIO_BYTES:
+        raise ScenarioError("", f"{path} is larger than {MAX_SCENARIO_BYTES:,} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ScenarioError(
+            "", f"{path} is not a UTF-8 text file (byte {error.start} is not UTF-8)"
+        ) from error
+
+
 def with_periods(scenario: Scenario, periods: int) -> Scenario:
-    """The same scenario over its first ``periods`` periods (a shortened run)."""
+    """The same scenario over its first ``periods`` periods (a shortened run); it may only
+    shorten it."""
     if periods < 1:
-        raise ScenarioError("periods", "must be at least 1")
+        raise ScenarioError("--periods", "must be at least 1")
+    if periods > scenario.horizon.periods:
+        raise ScenarioError(
+            "--periods",
+            f"may only shorten the scenario, which has {scenario.horizon.periods:,} periods "
+            f"(got {periods:,})",
+        )
     return msgspec.structs.replace(
         scenario, horizon=msgspec.structs.replace(scenario.horizon, periods=periods)
     )

@@ -13,9 +13,13 @@ from gridledger.simulation.scenario import Scenario, ScenarioError
 
 def prepare_output(out: Path) -> Path:
     """Check ``out`` is new or empty and return its community directory."""
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ScenarioError("--out", f"{out} exists and is not empty; choose a new folder")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise ScenarioError("--out", f"{out} exists and is not empty; choose a new folder")
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ScenarioError("--out", f"cannot create the folder {out}: {reason}") from error
     return out / "community"
 
 

@@ -10,6 +10,7 @@ data, one small dict per transaction, and encoded once.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import msgspec
@@ -130,7 +131,7 @@ def router(node: Node, service: SoloService) -> APIRouter:
     routes = APIRouter(tags=["transactions"])
     read = consistent_get(routes, node)
 
-    async def wait_for(tx_id: bytes, timeout_ms: int) -> Response:
+    async def wait_for(tx_id: bytes, timeout_ms: float) -> Response:
         future = service.waiter(tx_id)
         # it may have been committed between admission and registering the waiter
         if not node.storage.has_transaction(tx_id):
@@ -155,17 +156,24 @@ def router(node: Node, service: SoloService) -> APIRouter:
     async def submit(
         request: Request,
         wait: bool = Query(False, description="Answer only once the transaction is committed"),
-        timeout_ms: int = Query(10_000, ge=1, le=MAX_WAIT_MS),
+        timeout_ms: int = Query(
+            10_000,
+            ge=1,
+            le=MAX_WAIT_MS,
+            description="How long to wait for the ordering service, and with wait for the commit",
+        ),
     ) -> Response:
         raw = _one_transaction(request, await _read_body(request, 4 * MAX_TRANSACTION_BYTES))
-        admission = (await service.submit_many([raw]))[0]
+        started = time.monotonic()
+        admission = (await service.submit_many([raw], timeout_ms / 1000))[0]
         if admission.error is not None:
             body = {**transaction_error_body(admission.error), "id": admission.transaction_id.hex()}
             status = transaction_error_status(admission.error)
             headers = {"Retry-After": "1"} if status == 429 else None
             return JSONResponse(status_code=status, content=body, headers=headers)
         if wait:
-            return await wait_for(admission.transaction_id, timeout_ms)
+            left_ms = timeout_ms - (time.monotonic() - started) * 1000
+            return await wait_for(admission.transaction_id, max(left_ms, 0))
         return reply(PendingReply(id=admission.transaction_id.hex()), 202)
 
     @routes.post(
@@ -211,12 +219,13 @@ def router(node: Node, service: SoloService) -> APIRouter:
 
 
 def install_ordering_handlers(app: FastAPI) -> None:
-    """The nats ordering service's refusals: 429 (retry) while it is unavailable; 409 halted."""
+    """The nats ordering service's refusals: 503 with Retry-After while it is unavailable
+    (within the request's timeout, or at once while it is known to be); 409 halted."""
 
     async def unavailable(_: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, OrderingUnavailable)
         body = {"error": "ordering_unavailable", "message": str(error)}
-        return JSONResponse(status_code=429, content=body, headers={"Retry-After": "1"})
+        return JSONResponse(status_code=503, content=body, headers={"Retry-After": "1"})
 
     async def halted(_: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, PeerHalted)

@@ -213,7 +213,7 @@ export async function mount({ body, params, notice, session }) {
     tape.replaceChildren(
       table(
         ["trade", "block", "period", "energy", "price", "value", "buyer", "seller", "kind"],
-        trades.map((t) => [t.trade_id, el("a", { href: `#/chain/block/${t.height}` }, String(t.height)), String(t.period), kwh(t.energy_wh), price(t.price_micro_per_kwh), units(t.value_micro), who(t.buyer), who(t.seller), t.kind]),
+        trades.map((t) => [t.trade_id, el("a", { href: `#/chain/block/${t.height}` }, String(t.height)), String(t.period), kwh(t.energy_wh), price(t.price_micro_per_kwh), units(t.value_micro), who(t.buyer), who(t.seller), t.reason ? `${t.kind} (${t.reason.replaceAll("_", " ")})` : t.kind]),
         { id: "trades-table" },
       ),
     );
