@@ -14,7 +14,7 @@ from tests.dashboard.signin import sign_in
 
 
 def gate_of(server: BackgroundServer) -> Gate:
-    gate: Gate = server.server.config.app.state.gate
+    gate: Gate = server.app.state.gate
     return gate
 
 
