@@ -190,7 +190,7 @@ def test_others_trades_lose_their_parties_and_the_stream_its_details() -> None:
         buyer=address("carol"), seller=address("alice"), energy_wh=5, price_micro_per_kwh=1,
         value_micro=0, matched_at_s=0, height=1, mechanism="x", price_rule="y",
         bid_price_micro_per_kwh=1, ask_price_micro_per_kwh=1, buy_order_time_s=None,
-        sell_order_time_s=None, buy_sequence=3, sell_sequence=4, clamped=False,
+        sell_order_time_s=None, buy_sequence=3, sell_sequence=4, clamped=False, reason="",
     )  # fmt: skip
     assert redact_trade(Caller(address("carol"), "consumer"), trade) == trade
     hidden = redact_trade(Caller(address("dave"), "consumer"), trade)

@@ -53,6 +53,11 @@ def node(
         help="DEMONSTRATIONS ONLY: serve every read to anyone, unsigned, as to an auditor",
     ),
     passphrase_file: Path | None = PassphraseFileOption,
+    accept_rollback: bool = typer.Option(
+        False,
+        "--accept-rollback",
+        help="Serve a chain that lost acknowledged blocks (recorded in chain.rollbacks)",
+    ),
 ) -> None:
     """Run a node with its HTTP/WebSocket API; it orders solo, or as a peer of a nats network.
 
@@ -69,7 +74,7 @@ def node(
     _check_limits(port, block_transactions, block_timeout_ms)
     login_keys = None if login is None else load_key(directory, login)
     cutter = CutterConfig(max_transactions=block_transactions, timeout_ms=block_timeout_ms)
-    running = open_node(directory, hold_lock=True, cutter=cutter)
+    running = open_node(directory, hold_lock=True, cutter=cutter, accept_rollback=accept_rollback)
     pid_file = None
     try:
         service = None

@@ -103,6 +103,9 @@ class ResultCode(IntEnum):
     # membership: personal data off the chain
     PERSONAL_DATA_ON_CHAIN = 75
     INVALID_COMMITMENT = 76
+    # envelope (issue 16)
+    TOO_DEEPLY_NESTED = 77
+    """Arguments nest arrays and maps deeper than `encoding.MAX_ARGUMENT_DEPTH`."""
 
     @property
     def slug(self) -> str:
