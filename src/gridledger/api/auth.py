@@ -29,7 +29,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gridledger.node import Node, SoloService
-from gridledger.node.access import AUDITOR, NOBODY, Caller, caller_of_key
+from gridledger.node.access import AUDITOR, NOBODY, Caller, caller_of_key, check_member
 from gridledger.node.access_log import AccessLog, AccessRecord
 from gridledger.node.authentication import Authenticator, TooManySignatures, Unauthenticated
 
@@ -98,6 +98,16 @@ def audit(request: HTTPConnection, household: str, resource: str) -> None:
             household=household,
         )
     )
+
+
+def member_reading_everyone(request: HTTPConnection, resource: str) -> Caller:
+    """The caller of a read that covers every household (a roster, all trades or statements
+    of a period): it must be a member, and an auditor's read is logged for everyone (``*``).
+    The route then redacts the reply for the caller's role."""
+    caller = caller_of(request)
+    check_member(caller)
+    audit(request, "*", resource)
+    return caller
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

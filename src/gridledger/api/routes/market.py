@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from gridledger.api.auth import audit, caller_of
+from gridledger.api.auth import audit, caller_of, member_reading_everyone
 from gridledger.api.consistency import consistent_get
 from gridledger.api.openapi import ok, reply
 from gridledger.client.market_replies import (
@@ -142,9 +142,7 @@ def router(node: Node) -> APIRouter:
         responses=ok(TradesReply),
     )
     async def market_trades(request: Request, period: int) -> Response:
-        caller = caller_of(request)
-        check_member(caller)
-        audit(request, "*", f"trades of period {period}")
+        caller = member_reading_everyone(request, f"trades of period {period}")
         return reply(redact_trades(caller, trades_view(node, period)))
 
     @read(

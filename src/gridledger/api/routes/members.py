@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from gridledger.api.auth import audit, caller_of
+from gridledger.api.auth import audit, caller_of, member_reading_everyone
 from gridledger.api.consistency import consistent_get
 from gridledger.api.openapi import ok, reply
 from gridledger.client.replies import (
@@ -36,9 +36,7 @@ def router(node: Node) -> APIRouter:
 
     @read("/v1/members", summary="Every member with role and status", responses=ok(MembersReply))
     async def list_members(request: Request) -> Response:
-        caller = caller_of(request)
-        check_member(caller)
-        audit(request, "*", "members")
+        caller = member_reading_everyone(request, "members")
         return reply(redact_members(caller, members_view(node)))
 
     @read("/v1/members/{address}", summary="One member", responses=ok(MemberReply))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from gridledger.api.auth import audit, caller_of
+from gridledger.api.auth import audit, caller_of, member_reading_everyone
 from gridledger.api.consistency import consistent_get
 from gridledger.api.openapi import ok, reply
 from gridledger.api.routes.market import described
@@ -40,9 +40,7 @@ def router(node: Node) -> APIRouter:
         responses=ok(StatementsReply),
     )
     async def settlement_statements(request: Request, period: int) -> Response:
-        caller = caller_of(request)
-        check_member(caller)
-        audit(request, "*", f"statements of period {period}")
+        caller = member_reading_everyone(request, f"statements of period {period}")
         return reply(redact_statements(caller, statements_view(node, period)))
 
     @read(
