@@ -121,10 +121,16 @@ def test_local_client_answers_like_the_http_client(url: str) -> None:
         assert local.block(0) == remote.block(0)
         assert type(local.head()) is type(remote.head())
         assert local.account(address("erin")) == remote.account(address("erin"))
+        local_proposals, remote_proposals = local.proposals(), remote.proposals()
+        assert local_proposals.rules == remote_proposals.rules
+        assert local_proposals.proposals == remote_proposals.proposals == []
         for client in (local, remote):
             with pytest.raises(ClientError) as missing:
                 client.member(address("erin"))
             assert missing.value.status == 404
+            with pytest.raises(ClientError) as no_proposal:
+                client.proposal(0)
+            assert no_proposal.value.status == 404
             with pytest.raises(ClientError) as no_block:
                 client.block(10_000)
             assert no_block.value.status == 404
