@@ -103,6 +103,13 @@ class ResultCode(IntEnum):
     # membership: personal data off the chain
     PERSONAL_DATA_ON_CHAIN = 75
     INVALID_COMMITMENT = 76
+    # market: seed 001's negotiation and commit windows, seed 003's amend window
+    NEGOTIATION_NOT_OPEN = 77
+    NEGOTIATION_CLOSED = 78
+    COMMIT_WINDOW_NOT_OPEN = 79
+    COMMIT_WINDOW_CLOSED = 80
+    AMEND_WINDOW_CLOSED = 81
+    NOTHING_TO_AMEND = 82
 
     @property
     def slug(self) -> str:
