@@ -170,8 +170,8 @@ def test_the_regulator_changes_a_window_and_out_of_range_is_refused(
     assert r.code == ResultCode.INVALID_PARAMETER and "commit_seconds" in r.message
     good = {"from_period": P, "parameters": {"commit_seconds": 600}}
     assert run_at(community, OPENS - 99, "regulator", "parameters", "change_market", good).ok
-    assert publish(community, GATE - 600).code == ResultCode.NEGOTIATION_CLOSED
     assert publish(community, GATE - 601).ok
+    assert publish(community, GATE - 600).code == ResultCode.NEGOTIATION_CLOSED
     assert agree(community, GATE - 600).ok
 
 
