@@ -152,6 +152,10 @@ def build_genesis(
             "breakdown_penalty_micro": market.breakdown_penalty_micro,
         },
     }
+    for name in ("negotiation_seconds", "commit_seconds", "amend_seconds"):
+        value = getattr(market, name)
+        if value is not None:  # named only when set, so other communities keep their bytes
+            parameters["market"][name] = value
     return founding_genesis(
         chain_id_of(scenario), genesis_time_ms, founders(scenario, households), parameters
     )

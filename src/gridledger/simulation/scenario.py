@@ -131,6 +131,12 @@ class MarketSpec(Strict, frozen=True):
     grid_price_micro_per_kwh: int = 850_000
     cap_price_micro_per_kwh: int = 850_000
     breakdown_penalty_micro: int = 1_000_000
+    negotiation_seconds: int | None = None
+    """Seed 001's negotiation window (None: the chain's default, 55 minutes)."""
+    commit_seconds: int | None = None
+    """Seed 001's commit window (None: the chain's default, 5 minutes)."""
+    amend_seconds: int | None = None
+    """Seed 003's time to amend or withdraw an order (None: until gate closure)."""
 
 
 class HorizonSpec(Strict, frozen=True):
