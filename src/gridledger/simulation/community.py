@@ -24,6 +24,7 @@ import functools
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gridledger.client.embedded import Founder, founding_genesis
 from gridledger.client.embedded import write_community as write_founders
@@ -139,7 +140,7 @@ def build_genesis(
 ) -> Genesis:
     """The genesis document: operator, regulator and every household with its meter."""
     market = scenario.market
-    parameters = {
+    parameters: dict[str, Any] = {
         "tokens": {"issuer_roles": ["operator"]},
         "market": {
             "mechanism": market.mechanism,
