@@ -7,12 +7,15 @@ from pathlib import Path
 
 from gridledger.api.server import BackgroundServer
 from tests.api.test_market_api import Clock
-from tests.cli.test_market import fails, ok, ok_json, served  # noqa: F401 (fixture)
+from tests.cli import test_market
+from tests.cli.test_market import fails, ok, ok_json
 from tests.community import NEXT_PERIOD, address, gate_closure_s
 
 P = NEXT_PERIOD
 COMMIT = gate_closure_s(P) - 300
 Served = tuple[Path, str, Clock, BackgroundServer]
+served = test_market.served
+"""The node on the test's clock over a test community (`tests.cli.test_market`)."""
 
 
 def test_offer_accept_and_agreements(served: Served) -> None:
@@ -59,7 +62,7 @@ def test_offer_accept_and_agreements(served: Served) -> None:
 
 
 def test_amend_and_withdraw(served: Served) -> None:
-    directory, url, clock, _ = served
+    directory, url, _, _ = served
     at = ("--dir", str(directory), "--url", url)
     ok("buy", "-k", "carol", "--energy-wh", "600", "--price", "820000", *at)
     amended = ok("amend", f"{P}-0", "-k", "carol", "--energy-wh", "500", "--price", "810000", *at)
