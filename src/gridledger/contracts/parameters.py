@@ -92,7 +92,8 @@ class MarketParameters(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     period_seconds: int = 3600
     """Length of a delivery period (one hour by default, as in seeds 000, 001 and 003)."""
     gate_closure_seconds: int = 300
-    """Orders for a period close this long before it starts (seed 001's 5-minute commit)."""
+    """Orders for a period close this long before it starts; seed 001's commit window
+    (`TradingWindows.commit_seconds`) ends here."""
     meter_window_seconds: int = 900
     """Readings for a period are accepted for this long after it ends."""
     feed_in_price_micro_per_kwh: int = 770_000
