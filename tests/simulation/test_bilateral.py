@@ -70,3 +70,14 @@ def test_the_bilateral_strategy_refuses_bad_parameters() -> None:
         make_strategy("bilateral", {"price": 1}, "members[0].strategy")
     with pytest.raises(ScenarioError, match="production_cost"):
         make_strategy("bilateral", {"production_cost_micro_per_kwh": -1}, "members[0].strategy")
+
+
+def test_a_scenario_window_out_of_range_is_named() -> None:
+    import msgspec
+
+    from gridledger.simulation.scenario import check_scenario
+
+    scenario = load_scenario("seed001_bilateral")
+    market = msgspec.structs.replace(scenario.market, commit_seconds=0)
+    with pytest.raises(ScenarioError, match=r"market\.commit_seconds"):
+        check_scenario(msgspec.structs.replace(scenario, market=market))
