@@ -262,3 +262,10 @@ def test_withdraw_only_within_the_amend_window(after: int, ok: bool) -> None:
     r = run_at(community, OPENS + after, "carol", "market", "cancel_order", args)
     assert r.ok if ok else r.code == ResultCode.AMEND_WINDOW_CLOSED, r.message
     assert read_order(community.state, f"{P}-0").status == ("cancelled" if ok else "open")
+
+
+def test_an_expired_order_cannot_be_amended(community: Community) -> None:
+    args = order_args("buy", 200, 800_000, P, expiry_s=OPENS + 30)
+    assert run_at(community, OPENS, "carol", "market", "place_order", args).ok
+    r = amend(community, OPENS + 30, "carol", f"{P}-0", 100, 800_000)
+    assert r.code == ResultCode.ORDER_NOT_OPEN and "expired" in r.message, r.message

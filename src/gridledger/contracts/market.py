@@ -296,16 +296,13 @@ def amend_order(context: Context, args: AmendOrderArgs) -> None:
     filled = stored.energy_wh - stored.residual_wh
     if args.energy_wh <= filled:
         raise EnergyOutOfRange("energy_wh", args.energy_wh, filled + 1, MAX_ORDER_ENERGY_WH)
+    if stored.expiry_s <= session.now_s:  # expired, though no transaction closed it yet
+        raise OrderNotOpen(args.order_id, OrderStatus.EXPIRED)
     session.expire(session.now_s)
-    current = session.order(stored.sequence)
-    if current.status != OrderStatus.OPEN:  # it expired in this very transaction
-        session.save()
-        return
     reconcile_escrow(session)
     current = session.order(stored.sequence)
-    if current.status != OrderStatus.OPEN:  # underfunded after a change of the cap
-        session.save()
-        return
+    if current.status != OrderStatus.OPEN:  # the cap rose and its owner could not top up
+        raise OrderNotOpen(args.order_id, current.status)
     session.unrest(current)
     session.close(stored.sequence, OrderStatus.AMENDED)
     side = _SIDES[stored.side]
