@@ -100,6 +100,31 @@ def test_offer_prices_are_bounded_by_the_production_cost_and_the_grid_price(
     assert publish(community, OPENS, price=780_000).ok
 
 
+def test_hostile_offers_are_refused(community: Community) -> None:
+    base = {"energy_wh": 1000, "price_micro_per_kwh": 820_000, "period": P}
+
+    def offer(sender: str = "alice", **changes: Any) -> Any:
+        args = {**base, **changes}
+        return run_at(community, OPENS, sender, "market", "publish_offer", args)
+
+    assert offer(energy_wh=-1).code == ResultCode.ENERGY_OUT_OF_RANGE
+    assert offer(energy_wh=10**15).code == ResultCode.ENERGY_OUT_OF_RANGE
+    assert offer(production_cost_micro_per_kwh=-1).code == ResultCode.NEGATIVE_VALUE
+    assert offer(period=-1).code == ResultCode.NEGATIVE_VALUE
+    assert offer(period=P + 10_000).code == ResultCode.BEYOND_HORIZON
+    assert offer(period=2**62).code == ResultCode.BEYOND_HORIZON
+    assert offer(price_micro_per_kwh=2**62).code == ResultCode.PRICE_OUT_OF_RANGE
+    assert offer(owner="bob").code == ResultCode.INVALID_ARGUMENTS  # unknown field
+    assert offer("carol").code == ResultCode.NOT_AUTHORISED  # a consumer sells nothing
+    assert offer("mallory").code == ResultCode.NOT_A_MEMBER
+    assert offers_for_period(community.state, P) == []
+    assert offer().ok
+    withdraw = {"offer_id": f"{P}-o0"}
+    r = run_at(community, OPENS + 1, "bob", "market", "withdraw_offer", withdraw)
+    assert r.code == ResultCode.NOT_OFFER_OWNER
+    assert [o.status for o in offers_for_period(community.state, P)] == ["open"]
+
+
 # -- the commit window: agreements -------------------------------------------------------
 
 
