@@ -34,11 +34,13 @@ from gridledger.ledger import (
     State,
     build_block,
     commit_execution,
+    encode,
     encode_transaction,
     genesis_block,
     make_transaction,
     read_nonce,
 )
+from gridledger.ledger.transactions import SIGNING_DOMAIN
 
 CHAIN_ID = "gridledger-test"
 GENESIS_TIME_MS = 1_700_000_000_000
@@ -156,6 +158,28 @@ def signed_raw(
     """Canonical bytes of a transaction signed by `sender` (a key name or a key pair)."""
     keys = key(sender) if isinstance(sender, str) else sender
     return encode_transaction(make_transaction(keys, chain_id, nonce, contract, method, args))
+
+
+def nested_raw(
+    sender: str | KeyPair,
+    depth: int,
+    nonce: int = 0,
+    contract: str = "membership",
+    method: str = "apply",
+    chain_id: str = CHAIN_ID,
+) -> bytes:
+    """A correctly signed transaction whose args nest `depth` levels of maps and arrays.
+
+    ``args = {"x": [[...[]...]]}``: the args map is level 1, then `depth` - 1 arrays. The
+    bytes are put together by hand, because msgspec's encoder recurses (and gives up at
+    about 1,500 levels); they are the canonical encoding of that value.
+    """
+    keys = key(sender) if isinstance(sender, str) else sender
+    fields = [1, chain_id, keys.public_key, nonce, contract, method]
+    args = b"\x81\xa1x" + b"\x91" * (depth - 2) + b"\x90" if depth > 1 else b"\x80"
+    body = b"\x97" + b"".join(encode(value) for value in fields) + args
+    signature = keys.sign(SIGNING_DOMAIN + body)
+    return b"\x92" + body + encode(["ed25519", signature])
 
 
 def balances(state: State) -> dict[str, int]:

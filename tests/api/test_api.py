@@ -22,17 +22,27 @@ from gridledger.api.server import BackgroundServer
 from gridledger.client import HttpClient, Wallet
 from gridledger.crypto import InvalidProof, MerkleProof, verify_proof
 from gridledger.ledger import (
+    MAX_ARGUMENT_DEPTH,
     MAX_TRANSACTION_BYTES,
     BlockHeader,
     Event,
     Receipt,
+    ResultCode,
     block_hash,
     encode_receipt,
     transaction_id,
 )
 from gridledger.node import CutterConfig, Node, SQLiteStorage
 from gridledger.node.mempool import Mempool
-from tests.community import CHAIN_ID, FOUNDERS, address, key, make_genesis, signed_raw
+from tests.community import (
+    CHAIN_ID,
+    FOUNDERS,
+    address,
+    key,
+    make_genesis,
+    nested_raw,
+    signed_raw,
+)
 
 WAIT_S = 30.0
 JSON = {"content-type": "application/json"}
@@ -522,6 +532,64 @@ def test_transaction_with_invalid_utf8_is_malformed_not_a_500(http: httpx.Client
     raw[raw.index(CHAIN_ID.encode())] = 0xFF
     response = http.post("/v1/transactions", content=bytes(raw), headers=OCTETS)
     assert_error(response, 400, "malformed")
+
+
+def test_a_block_holding_a_deeply_nested_transaction_is_served(tmp_path: Path) -> None:
+    """A block ordered by a log keeps the refused transaction; its views answer 200 (they
+    used to recurse through the 950 levels and answer 500 on every call)."""
+    node = Node.create(SQLiteStorage(tmp_path / "chain.sqlite"), make_genesis())
+    blobs = [nested_raw("mallory", 950), nested_raw("mallory", 1_500)]
+    committed = node.commit_ordered(blobs, node.head.timestamp_ms + 1_000, 1)
+    server = BackgroundServer(node)
+    try:
+        with httpx.Client(base_url=server.start(), timeout=WAIT_S) as http:
+            block = http.get(f"/v1/blocks/{committed.block.header.height}")
+            assert block.status_code == 200, block.text
+            views = [http.get(f"/v1/transactions/{tx_id_hex(blob)}") for blob in blobs]
+    finally:
+        server.stop()
+        node.close()
+    assert [r.code for r in committed.receipts] == [ResultCode.TOO_DEEPLY_NESTED] * 2
+    assert [view.status_code for view in views] == [200, 200]
+    assert {view.json()["result"] for view in views} == {"too_deeply_nested"}
+
+
+def test_deeply_nested_arguments_get_a_4xx_and_the_worker_pool_survives(
+    http: httpx.Client, client: HttpClient, served: tuple[str, Node]
+) -> None:
+    """1,500 levels used to answer 500 (RecursionError); 950 levels were committed and then
+    made their block answer 500; a batch of 40 shut the verify worker processes down."""
+    _, node = served
+    pool = node.verifier.start_processes_and_wait()
+    paid = pay(wallet(client, "alice"))
+    client.submit(paid)
+    committed = wait_committed(http, tx_id_hex(paid))
+    for depth in (1_500, 950):
+        response = http.post(
+            "/v1/transactions", content=nested_raw("mallory", depth), headers=OCTETS
+        )
+        assert_error(response, 400, "too_deeply_nested", f"nest {depth} levels")
+        assert (response.json()["depth"], response.json()["limit"]) == (depth, MAX_ARGUMENT_DEPTH)
+    blobs = [nested_raw(f"mallory{n}", 1_500 if n % 2 else 950) for n in range(40)]
+    response = http.post(
+        "/v1/transactions/batch", content=msgspec.msgpack.encode(blobs), headers=MSGPACK
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (0, 40)
+    assert {result["error"] for result in body["results"]} == {"too_deeply_nested"}
+    assert node.verifier.start_processes_and_wait() is pool  # the same pool, still serving
+    for blob in [nested_raw("mallory", 1_500), nested_raw("mallory", 950), *blobs]:
+        assert http.get(f"/v1/transactions/{tx_id_hex(blob)}").status_code == 404
+    assert http.get(f"/v1/blocks/{committed['height']}").status_code == 200
+    assert http.get(f"/v1/transactions/{tx_id_hex(paid)}").status_code == 200
+    more = [pay(wallet(client, "bob"), to="carol", amount=1)]
+    assert (
+        http.post(
+            "/v1/transactions/batch", content=msgspec.msgpack.encode(more), headers=MSGPACK
+        ).json()["accepted"]
+        == 1
+    )
 
 
 # -- a full mempool ----------------------------------------------------------------------------

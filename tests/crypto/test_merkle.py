@@ -63,3 +63,24 @@ def test_tampered_path_fails() -> None:
     short = MerkleProof(index=3, size=7, path=proof.path[:-1])
     with pytest.raises(InvalidProof):
         verify_proof(leaves[3], short, merkle_root(leaves))
+
+
+def rfc6962_root(leaves: list[bytes]) -> bytes:
+    """MTH of RFC 6962 §2.1, written as the recursion it defines."""
+    if len(leaves) == 1:
+        return hash_leaf(leaves[0])
+    split = 1
+    while split * 2 < len(leaves):
+        split *= 2
+    return hash_node(rfc6962_root(leaves[:split]), rfc6962_root(leaves[split:]))
+
+
+@given(st.lists(st.binary(max_size=8), min_size=1, max_size=300))
+def test_the_level_by_level_root_is_the_rfc6962_root(leaves: list[bytes]) -> None:
+    assert merkle_root(leaves) == rfc6962_root(leaves)
+
+
+def test_the_root_of_every_size_up_to_1100_is_the_rfc6962_root() -> None:
+    leaves = [n.to_bytes(2, "big") for n in range(1100)]
+    for size in range(1, 1101):
+        assert merkle_root(leaves[:size]) == rfc6962_root(leaves[:size]), size

@@ -30,7 +30,7 @@ from gridledger.ledger import (
     encode_transaction,
     transaction_id,
 )
-from gridledger.ledger.encoding import MAX_INTEGER, MIN_INTEGER, check_no_floats
+from gridledger.ledger.encoding import MAX_INTEGER, MIN_INTEGER, check_no_floats, nesting_depth
 
 int64 = st.integers(MIN_INTEGER, MAX_INTEGER)
 scalars = st.one_of(st.none(), st.booleans(), int64, st.text(max_size=12), st.binary(max_size=12))
@@ -261,3 +261,45 @@ def test_maps_with_keys_that_are_not_text_are_refused_not_crashed(key: Any) -> N
     with pytest.raises(DecodingError) as raised:
         decode(data, dict[str, Any])
     assert "canonical" in str(raised.value)
+
+
+def recursive_depth(value: Any) -> int:
+    """Nesting depth of arrays and maps, computed the obvious (recursive) way."""
+    if isinstance(value, list):
+        return 1 + max((recursive_depth(item) for item in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((recursive_depth(item) for item in value.values()), default=0)
+    return 0
+
+
+any_width_scalars = st.one_of(
+    scalars,
+    st.integers(-(2**63), 2**64 - 1),
+    st.floats(allow_nan=False),
+    st.text(min_size=20, max_size=300),
+    st.binary(min_size=250, max_size=70_000),
+    st.builds(msgspec.msgpack.Ext, st.integers(0, 127), st.binary(max_size=300)),
+)
+any_values = st.recursive(
+    any_width_scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=20), st.dictionaries(st.text(max_size=4), children, max_size=20)
+    ),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(any_values)
+def test_nesting_depth_reads_the_depth_off_the_bytes(value: Any) -> None:
+    assert nesting_depth(encode(value)) == recursive_depth(value)
+
+
+def test_nesting_depth_measures_what_msgspec_cannot_decode() -> None:
+    deep = b"\x91" * 100_000 + b"\x90"  # 100,001 arrays, one inside the other
+    with pytest.raises(RecursionError):
+        msgspec.msgpack.decode(deep)
+    assert nesting_depth(deep) == 100_001
+    assert nesting_depth(b"\xdc\x00\x01" * 3 + b"\xdf\x00\x00\x00\x00") == 4  # array16, map32
+    assert nesting_depth(b"\x91\xc1") == 1  # a reserved byte stops the scan
+    assert nesting_depth(b"\x93\x90") == 2  # truncated: the depth seen so far

@@ -24,6 +24,7 @@ from gridledger.crypto import merkle_root, sha256
 from gridledger.ledger import (
     ENCODING_VERSION,
     LEDGER_NAMESPACE,
+    MAX_ARGUMENT_DEPTH,
     MAX_TRANSACTION_BYTES,
     BadSignature,
     Context,
@@ -35,6 +36,7 @@ from gridledger.ledger import (
     Receipt,
     ResultCode,
     SignedTransaction,
+    TooDeeplyNested,
     Transaction,
     TransactionError,
     UnsupportedVersion,
@@ -50,7 +52,15 @@ from gridledger.ledger import (
     state_hash_of,
     validate_transaction,
 )
-from tests.community import CHAIN_ID, Community, address, key, make_genesis, signed_raw
+from tests.community import (
+    CHAIN_ID,
+    Community,
+    address,
+    key,
+    make_genesis,
+    nested_raw,
+    signed_raw,
+)
 
 # A point of order 2 on edwards25519: libsodium refuses it as a public key.
 SMALL_ORDER_KEY = bytes.fromhex("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f")
@@ -291,6 +301,24 @@ STATELESS_CASES: dict[str, Case] = {
         ResultCode.MALFORMED,
         lambda: ["nonce -1"],
     ),
+    "arguments nested one level too deep": Case(
+        lambda: nested_raw("alice", MAX_ARGUMENT_DEPTH + 1),
+        TooDeeplyNested,
+        ResultCode.TOO_DEEPLY_NESTED,
+        lambda: [f"nest {MAX_ARGUMENT_DEPTH + 1} levels", f"limit is {MAX_ARGUMENT_DEPTH}"],
+    ),
+    "arguments nested 950 deep (msgspec decodes them)": Case(
+        lambda: nested_raw("alice", 950),
+        TooDeeplyNested,
+        ResultCode.TOO_DEEPLY_NESTED,
+        lambda: ["nest 950 levels"],
+    ),
+    "arguments nested 1,500 deep (msgspec raises RecursionError)": Case(
+        lambda: nested_raw("alice", 1_500),
+        TooDeeplyNested,
+        ResultCode.TOO_DEEPLY_NESTED,
+        lambda: ["nest 1500 levels"],
+    ),
     "empty contract name": Case(
         lambda: signed_raw("alice", 0, "", "transfer", transfer_args()),
         MalformedTransaction,
@@ -339,6 +367,21 @@ def test_error_attributes_carry_the_values() -> None:
 def test_a_transaction_of_exactly_the_size_limit_is_accepted() -> None:
     signed = validate_transaction(exactly_max_size(), CHAIN_ID)
     assert len(signed.transaction.args["memo"]) > 30_000
+
+
+def test_arguments_nested_exactly_to_the_limit_are_accepted() -> None:
+    signed = validate_transaction(nested_raw("alice", MAX_ARGUMENT_DEPTH), CHAIN_ID)
+    value, depth = signed.transaction.args, 1
+    while value:
+        value = value["x"] if isinstance(value, dict) else value[0]
+        depth += 1
+    assert depth == MAX_ARGUMENT_DEPTH
+    with pytest.raises(TooDeeplyNested) as too_deep:
+        validate_transaction(nested_raw("alice", MAX_ARGUMENT_DEPTH + 1), CHAIN_ID)
+    assert (too_deep.value.depth, too_deep.value.limit) == (
+        MAX_ARGUMENT_DEPTH + 1,
+        MAX_ARGUMENT_DEPTH,
+    )
 
 
 def test_a_valid_transaction_passes_every_stateless_check() -> None:

@@ -107,10 +107,19 @@ def test_peers_on_a_replicated_stream_agree_and_a_restarted_peer_resumes_from_it
             for n, log, node in zip(names, logs, nodes, strict=True)
         ]
         try:
-            await peers[0].service.submit_many(transfers("alice", 60))
-            await peers[1].service.submit_many(transfers("carol", 40))
+            first = transfers("alice", 60) + transfers("carol", 40)
+            await peers[0].service.submit_many(first[:60])
+            await peers[1].service.submit_many(first[60:])
+            first_ids = [sha256(raw) for raw in first]
+            # every one of the 100 committed on both peers, not only two equal heads: a head
+            # can agree while the log still holds entries neither peer has read
             await wait_for(
-                lambda: same_head(peers, 2) and not peers[1].service.assembler.pending, 60
+                lambda: (
+                    same_head(peers, 2)
+                    and not peers[1].service.assembler.pending
+                    and all(p.node.storage.has_transaction(i) for p in peers for i in first_ids)
+                ),
+                60,
             )
             await wait_for(
                 lambda: all(
@@ -118,9 +127,9 @@ def test_peers_on_a_replicated_stream_agree_and_a_restarted_peer_resumes_from_it
                 ),
                 60,
             )
+            await peers[1].stop()  # then read where it stopped: nothing commits after this
             height, position = peers[1].node.head.height, peers[1].node.storage.log_position()
             assert position >= 100  # the 100 transactions, and any markers among them
-            await peers[1].stop()
             peers[1].node.close()
             await peers[0].service.submit_many(transfers("alice", 30, 60))
             await wait_for(lambda: peers[0].node.head.height > height, 60)

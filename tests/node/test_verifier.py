@@ -21,6 +21,7 @@ from gridledger.crypto import address_of, keypair_from_name
 from gridledger.ledger import (
     NotAMember,
     State,
+    TooDeeplyNested,
     decode_checked_transaction,
     decode_transaction,
     encode,
@@ -31,6 +32,7 @@ from gridledger.ledger import (
 from gridledger.ledger.state import lane_sum
 from gridledger.node import service
 from gridledger.node.verifier import PROCESS_BATCH, Verifier
+from tests.community import CHAIN_ID, nested_raw
 
 
 def test_worker_processes_sum_lanes_as_the_state_does() -> None:
@@ -74,7 +76,7 @@ def test_a_broken_pool_is_logged_once_and_threads_check_the_batch(
         broken_worker_processes(verifier)
         with caplog.at_level(logging.WARNING, logger="gridledger.verifier"):
             outcomes = verifier.check(raws)
-            again = verifier.check(raws)  # threads from now on: nothing more to say
+            again = verifier.check(raws)  # threads until the restart delay: nothing more to say
     finally:
         verifier.close()
     assert outcomes == again == [decode_transaction(raw) for raw in raws]
@@ -99,6 +101,64 @@ def test_a_broken_pool_while_summing_lanes_is_logged_once(
     assert "failed summing lanes" in record.getMessage()
     assert "the state expands entries itself" in record.getMessage()
     assert record.exc_info is not None and isinstance(record.exc_info[1], BrokenProcessPool)
+
+
+def test_the_pool_restarts_after_a_failure_and_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A failure takes the pool out of service; a new one starts after the delay (before,
+    the verifier stayed "starting" for good and never started another)."""
+    verifier = Verifier("chain", workers=2)
+    verifier.restart_delay_s = 0.0
+    added = [f"added {n}".encode() for n in range(9)]
+    try:
+        broken = verifier.start_processes_and_wait()
+        with pytest.raises(BrokenProcessPool):
+            broken.submit(os._exit, 1).result(timeout=60)
+        with caplog.at_level(logging.WARNING, logger="gridledger.verifier"):
+            assert verifier.lane_sums(added, []) is None  # the failure, logged
+            restarted = verifier.start_processes_and_wait()
+            sums = verifier.lane_sums(added, [])
+    finally:
+        verifier.close()
+    assert restarted is not broken and verifier.failures == 1
+    assert sums is not None and (sums[0] == lane_sum(added)).all()
+    failed, back = fallbacks(caplog)
+    assert "failed summing lanes" in failed.getMessage()
+    assert "restarted after 1 failure(s)" in back.getMessage()
+
+
+def test_no_new_pool_within_the_delay_after_a_failure() -> None:
+    verifier = Verifier("chain", workers=2)
+    verifier.restart_delay_s = 3_600.0
+    try:
+        broken_worker_processes(verifier)
+        assert verifier.lane_sums([b"added"], []) is None
+        with pytest.raises(TimeoutError):
+            verifier.start_processes_and_wait(timeout_s=1.0)
+    finally:
+        verifier.close()
+    assert verifier.failures == 1
+
+
+def test_a_batch_of_deeply_nested_transactions_leaves_the_pool_working(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """40 transactions nested 1,500 and 950 deep used to raise RecursionError in the workers."""
+    raws = [nested_raw(f"fresh{n}", 1_500) for n in range(20)]
+    raws += [nested_raw(f"fresh{n}", 950) for n in range(20)]
+    verifier = Verifier(CHAIN_ID, workers=2)
+    try:
+        pool = verifier.start_processes_and_wait()
+        with caplog.at_level(logging.WARNING, logger="gridledger.verifier"):
+            outcomes = verifier.check(raws)
+            sums = verifier.lane_sums([b"added"], [])
+        assert verifier.start_processes_and_wait() is pool  # still the same pool, in service
+    finally:
+        verifier.close()
+    assert [type(outcome) for outcome in outcomes] == [TooDeeplyNested] * 40
+    assert sums is not None
+    assert fallbacks(caplog) == []
 
 
 def test_a_checked_transaction_decodes_to_what_decode_transaction_gives() -> None:

@@ -42,6 +42,11 @@ def node(
     tls_cert: Path | None = typer.Option(None, help="Serve the API over HTTPS: certificate"),
     tls_key: Path | None = typer.Option(None, help="...and its private key"),
     passphrase_file: Path | None = PassphraseFileOption,
+    accept_rollback: bool = typer.Option(
+        False,
+        "--accept-rollback",
+        help="Serve a chain that lost acknowledged blocks (recorded in chain.rollbacks)",
+    ),
 ) -> None:
     """Run a node with its HTTP/WebSocket API; it orders solo, or as a peer of a nats network.
 
@@ -57,7 +62,7 @@ def node(
         raise fail(f"--results {results}: not a directory")
     _check_limits(port, block_transactions, block_timeout_ms)
     cutter = CutterConfig(max_transactions=block_transactions, timeout_ms=block_timeout_ms)
-    running = open_node(directory, hold_lock=True, cutter=cutter)
+    running = open_node(directory, hold_lock=True, cutter=cutter, accept_rollback=accept_rollback)
     pid_file = None
     try:
         service = None

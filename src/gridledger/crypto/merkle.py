@@ -9,6 +9,7 @@ lists the same root). The root of the empty tree is SHA-256 of the empty string.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -46,11 +47,26 @@ def _root_of_hashes(leaf_hashes: Sequence[bytes]) -> bytes:
 
 
 def merkle_root(leaves: Sequence[bytes]) -> bytes:
-    """Root of the tree over `leaves` (raw leaf data, hashed here with the leaf prefix)."""
+    """Root of the tree over `leaves` (raw leaf data, hashed here with the leaf prefix).
+
+    Computed level by level, pairing neighbours and carrying an odd last node up
+    unchanged: the same tree as RFC 6962's split at the largest power of two (the left
+    part of every split is a full subtree), without the recursion and the slices,
+    about twice as fast in Python. A node checks two roots per block it commits and
+    every block's at start.
+    """
     if not leaves:
         return sha256(b"")
-    level = [hash_leaf(leaf) for leaf in leaves]
-    return _root_of_hashes(level)
+    new = hashlib.sha256
+    level = [new(LEAF_PREFIX + leaf).digest() for leaf in leaves]
+    while len(level) > 1:
+        paired = [
+            new(NODE_PREFIX + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)
+        ]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
 
 
 @dataclass(frozen=True, slots=True)

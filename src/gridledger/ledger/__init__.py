@@ -23,6 +23,7 @@ from gridledger.ledger.blocks import (
 )
 from gridledger.ledger.encoding import (
     ENCODING_VERSION,
+    MAX_ARGUMENT_DEPTH,
     MAX_BLOCK_BYTES,
     MAX_TRANSACTION_BYTES,
     decode,
@@ -47,6 +48,7 @@ from gridledger.ledger.errors import (
     NotAuthorised,
     OversizedBlock,
     OversizedTransaction,
+    TooDeeplyNested,
     TransactionError,
     UnknownContract,
     UnknownMethod,
@@ -124,6 +126,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "ENCODING_VERSION",
     "LEDGER_NAMESPACE",
+    "MAX_ARGUMENT_DEPTH",
     "MAX_BLOCK_BYTES",
     "MAX_REGISTRATION_FIELDS",
     "MAX_TRANSACTION_BYTES",
@@ -164,6 +167,7 @@ __all__ = [
     "State",
     "StateKey",
     "StateReader",
+    "TooDeeplyNested",
     "Transaction",
     "TransactionError",
     "UnknownContract",

@@ -87,6 +87,17 @@ class OversizedTransaction(EnvelopeError):
         super().__init__(f"transaction is {size_bytes} bytes, the limit is {limit_bytes}")
 
 
+class TooDeeplyNested(EnvelopeError):
+    """Arguments nest arrays and maps deeper than the limit (refused before decoding)."""
+
+    code = ResultCode.TOO_DEEPLY_NESTED
+
+    def __init__(self, depth: int, limit: int) -> None:
+        self.depth = depth
+        self.limit = limit
+        super().__init__(f"arguments nest {depth} levels of arrays and maps, the limit is {limit}")
+
+
 class WrongChain(EnvelopeError):
     code = ResultCode.WRONG_CHAIN
 

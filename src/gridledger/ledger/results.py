@@ -103,13 +103,16 @@ class ResultCode(IntEnum):
     # membership: personal data off the chain
     PERSONAL_DATA_ON_CHAIN = 75
     INVALID_COMMITMENT = 76
+    # envelope (issue 16)
+    TOO_DEEPLY_NESTED = 77
+    """Arguments nest arrays and maps deeper than `encoding.MAX_ARGUMENT_DEPTH`."""
     # market: seed 001's negotiation and commit windows, seed 003's amend window
-    NEGOTIATION_NOT_OPEN = 77
-    NEGOTIATION_CLOSED = 78
-    COMMIT_WINDOW_NOT_OPEN = 79
-    COMMIT_WINDOW_CLOSED = 80
-    AMEND_WINDOW_CLOSED = 81
-    NOTHING_TO_AMEND = 82
+    NEGOTIATION_NOT_OPEN = 78
+    NEGOTIATION_CLOSED = 79
+    COMMIT_WINDOW_NOT_OPEN = 80
+    COMMIT_WINDOW_CLOSED = 81
+    AMEND_WINDOW_CLOSED = 82
+    NOTHING_TO_AMEND = 83
 
     @property
     def slug(self) -> str:

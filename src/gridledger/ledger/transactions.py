@@ -29,10 +29,12 @@ from gridledger.crypto import (
 from gridledger.crypto.keys import KeyPair
 from gridledger.ledger.encoding import (
     ENCODING_VERSION,
+    MAX_ARGUMENT_DEPTH,
     MAX_TRANSACTION_BYTES,
     check_no_floats,
     decode,
     encode,
+    nesting_depth,
 )
 from gridledger.ledger.errors import (
     BadSignature,
@@ -40,12 +42,17 @@ from gridledger.ledger.errors import (
     InvalidSenderKey,
     MalformedTransaction,
     OversizedTransaction,
+    TooDeeplyNested,
     UnsupportedVersion,
     WrongChain,
 )
 
 SIGNING_DOMAIN = b"gridledger/transaction/v1\x00"
 """Prefix of every signed message; separates transaction signatures from any other."""
+
+
+ENVELOPE_DEPTH = 2
+"""Levels of nesting above the arguments: the signed envelope's array, the body's array."""
 
 
 class Transaction(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
@@ -154,11 +161,15 @@ def sender_address(transaction: Transaction) -> str:
 def decode_transaction(raw: bytes) -> SignedTransaction:
     """Decode and check the shape of a signed transaction.
 
-    Raises `OversizedTransaction`, `MalformedTransaction` or
-    `UnsupportedVersion`. Does not check the signature or the chain.
+    Raises `OversizedTransaction`, `TooDeeplyNested`, `MalformedTransaction` or
+    `UnsupportedVersion`. Does not check the signature or the chain. The nesting
+    depth is measured on the bytes before msgspec decodes them (recursively).
     """
     if len(raw) > MAX_TRANSACTION_BYTES:
         raise OversizedTransaction(len(raw), MAX_TRANSACTION_BYTES)
+    depth = nesting_depth(raw) - ENVELOPE_DEPTH
+    if depth > MAX_ARGUMENT_DEPTH:
+        raise TooDeeplyNested(depth, MAX_ARGUMENT_DEPTH)
     try:
         signed = decode(raw, SignedTransaction)
         check_no_floats(signed.transaction.args, "args")

@@ -1,13 +1,21 @@
 """The node: mempool, solo ordering, block cutter, committer and storage."""
 
 from gridledger.node.core import Admission, CommittedBlock, CutterConfig, Node
-from gridledger.node.errors import CorruptChain, MempoolFull, NodeError, NotFound, StorageError
+from gridledger.node.errors import (
+    ChainBehind,
+    CorruptChain,
+    MempoolFull,
+    NodeError,
+    NotFound,
+    StorageError,
+)
 from gridledger.node.memory_storage import MemoryStorage
 from gridledger.node.service import SoloService
 from gridledger.node.storage import SQLiteStorage, Storage
 
 __all__ = [
     "Admission",
+    "ChainBehind",
     "CommittedBlock",
     "CorruptChain",
     "CutterConfig",

@@ -27,6 +27,7 @@ from gridledger.ledger import (
     BlockHeader,
     DuplicateTransaction,
     Genesis,
+    LedgerError,
     NonceMismatch,
     Receipt,
     SignedTransaction,
@@ -36,11 +37,19 @@ from gridledger.ledger import (
     build_block,
     commit_execution,
     genesis_block,
+    genesis_hash,
     key_address,
     read_nonce,
     transaction_id,
 )
-from gridledger.node.errors import MempoolFull, StorageError
+from gridledger.node.acknowledged import (
+    AcknowledgedHeight,
+    Mark,
+    acknowledged_path,
+    check_acknowledged,
+)
+from gridledger.node.errors import CorruptChain, MempoolFull, StorageError
+from gridledger.node.integrity import check_chain
 from gridledger.node.memory_storage import MemoryStorage
 from gridledger.node.mempool import Mempool, PendingTransaction
 from gridledger.node.ordering import check_block_limits
@@ -117,6 +126,8 @@ class Node:
     listeners: list[Listener] = field(default_factory=list)
     writer_lock: IO[bytes] | None = None
     """The open lock file of a chain opened by `open_path` (released by `close`)."""
+    acknowledged: AcknowledgedHeight | None = None
+    """Where a chain opened by `open_path` records its newest committed block."""
 
     def __post_init__(self) -> None:
         self.verifier = Verifier(self.genesis.chain_id)
@@ -148,20 +159,39 @@ class Node:
     def open(cls, storage: Storage, registry: Registry | None = None, **options: Any) -> Node:
         """Resume from what `storage` holds: the last committed block and its state."""
         registry = registry or default_registry()
-        genesis = storage.genesis()
-        head = storage.head()
-        if genesis is None or head is None:
-            raise StorageError(
-                getattr(storage, "path", "?"), "holds no chain; run `gridledger init`"
-            )
+        path = str(getattr(storage, "path", "?"))
+        try:
+            genesis = storage.genesis()
+        except LedgerError as error:
+            raise CorruptChain(
+                0, f"the genesis document does not decode ({error})", path
+            ) from error
+        if genesis is None:
+            if storage.block_rows(0, 1):
+                raise CorruptChain(0, "no genesis document is stored", path)
+            raise StorageError(path, "holds no chain; run `gridledger init`")
+        head = cls.check_stored_chain(storage, genesis)
         state = State.from_entries(storage.load_state())
         if state.state_hash() != head.state_hash:
             raise StorageError(
-                getattr(storage, "path", "?"),
+                path,
                 f"stored state does not match block {head.height}'s state hash; "
                 "run `gridledger verify` to find the damage",
             )
         return cls(storage, registry, state, head, genesis, **options)
+
+    @staticmethod
+    def check_stored_chain(storage: Storage, genesis: Genesis) -> BlockHeader:
+        """Check the stored blocks' hashes and roots (`node.integrity`); return the head.
+
+        Raises `CorruptChain` naming the chain file and the first bad or missing height.
+        """
+        try:
+            checked = check_chain(storage, genesis.chain_id, genesis_hash(genesis))
+        except CorruptChain as error:
+            path = str(getattr(storage, "path", "?"))
+            raise CorruptChain(error.height, error.reason, path) from error
+        return checked.head
 
     @classmethod
     def open_path(
@@ -169,6 +199,7 @@ class Node:
         path: str | Path,
         genesis: Genesis | None = None,
         hold_lock: bool = True,
+        accept_rollback: bool = False,
         **options: Any,
     ) -> Node:
         """Open the SQLite chain at `path`, creating it from `genesis` if it is empty.
@@ -177,21 +208,44 @@ class Node:
         writer, so a second process (a node, or an offline CLI command) cannot
         append a competing block while a node runs. A short-lived command passes
         ``hold_lock=False``: it only checks that no node holds the lock.
+
+        The newest committed block is recorded beside the chain (`node.acknowledged`);
+        a chain file that lost acknowledged blocks is refused with `ChainBehind`,
+        unless `accept_rollback`, which records the loss and serves what is left.
         """
-        lock = acquire_writer_lock(Path(path))
+        accept = accept_rollback
+        chain_path = Path(path)
+        lock = acquire_writer_lock(chain_path)
         if not hold_lock:
             lock.close()
+        acknowledged: AcknowledgedHeight | None = None
+        node: Node | None = None
         try:
+            try:
+                acknowledged = AcknowledgedHeight(acknowledged_path(chain_path))
+            except OSError as error:
+                reason = f"cannot open its acknowledged height: {error}"
+                raise StorageError(str(path), reason) from error
             storage = SQLiteStorage(path)
-            if storage.head() is None:
+            if storage.is_empty():
                 if genesis is None:
                     raise StorageError(str(path), "holds no chain and no genesis was given")
+                check_acknowledged(acknowledged, chain_path, None, storage.stored_hash, accept)
                 node = cls.create(storage, genesis, **options)
             else:
                 node = cls.open(storage, **options)
+                head = Mark(node.head.height, node.head_hash)
+                check_acknowledged(acknowledged, chain_path, head, storage.stored_hash, accept)
         except BaseException:
+            if node is not None:
+                node.close()
+            if acknowledged is not None:
+                acknowledged.close()
             lock.close()
             raise
+        node.acknowledged = acknowledged
+        if acknowledged.durable != Mark(node.head.height, node.head_hash):
+            acknowledged.record(node.head.height, node.head_hash)
         node.writer_lock = lock if hold_lock else None
         return node
 
@@ -377,6 +431,8 @@ class Node:
             commit_execution(self.state, execution)
             self.head = block.header
             self.head_hash = new_hash
+        if self.acknowledged is not None:  # before any listener acknowledges the block
+            self.acknowledged.record(block.header.height, new_hash)
         return CommittedBlock(block, new_hash, execution.receipts, senders)
 
     def _tell(self, committed: CommittedBlock) -> CommittedBlock:
@@ -390,6 +446,8 @@ class Node:
             return
         self._closed = True
         self.verifier.close()
+        if self.acknowledged is not None:
+            self.acknowledged.close()
         self.storage.close()
         if self.writer_lock is not None:
             self.writer_lock.close()

@@ -5,7 +5,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 
-from gridledger.ledger import Block, BlockHeader, Genesis, Receipt, StateKey
+from gridledger.ledger import (
+    Block,
+    BlockHeader,
+    Genesis,
+    Receipt,
+    StateKey,
+    block_hash,
+    encode_block,
+    encode_receipt,
+)
 from gridledger.node.errors import StorageError
 from gridledger.node.storage import TransactionLocation
 
@@ -122,6 +131,27 @@ class MemoryStorage:
                         if len(found) >= limit:
                             return found
         return found
+
+    def block_rows(self, first: int, limit: int) -> list[tuple[int, bytes, bytes]]:
+        with self._lock:
+            blocks = self._blocks[max(0, first) : max(0, first) + limit]
+            return [
+                (block.header.height, block_hash(block.header), encode_block(block))
+                for block in blocks
+            ]
+
+    def receipt_rows(self, first: int, last: int) -> list[tuple[int, int, bytes, int, bytes]]:
+        with self._lock:
+            return [
+                (height, position, receipt.transaction_id, receipt.code, encode_receipt(receipt))
+                for height in range(max(0, first), min(last + 1, len(self._receipts)))
+                for position, receipt in enumerate(self._receipts[height])
+            ]
+
+    def highest_receipt_height(self) -> int | None:
+        with self._lock:
+            heights = [h for h, receipts in enumerate(self._receipts) if receipts]
+        return max(heights, default=None)
 
     def close(self) -> None:
         return None

@@ -19,6 +19,7 @@ from gridledger.node.errors import NodeError
 
 STATUS_OF_CODE: dict[int, int] = {
     ResultCode.OVERSIZED: 413,
+    ResultCode.TOO_DEEPLY_NESTED: 400,  # an envelope error, after the contract codes
     ResultCode.NONCE_MISMATCH: 409,
     ResultCode.DUPLICATE: 409,
     ResultCode.NOT_A_MEMBER: 403,

@@ -138,6 +138,15 @@ class Storage(Protocol):
     def transactions_of(self, sender: str, limit: int) -> list[tuple[int, int, bytes, int]]:
         """(height, position, id, code) of the sender's latest transactions, newest first."""
 
+    def block_rows(self, first: int, limit: int) -> list[tuple[int, bytes, bytes]]:
+        """(height, hash, block bytes) of up to `limit` stored blocks from `first` on, in order."""
+
+    def receipt_rows(self, first: int, last: int) -> list[tuple[int, int, bytes, int, bytes]]:
+        """(height, position, id, code, receipt bytes) of blocks `first` to `last`, in order."""
+
+    def highest_receipt_height(self) -> int | None:
+        """The greatest height a stored receipt names (None if there is none)."""
+
     def close(self) -> None: ...
 
 
@@ -197,6 +206,13 @@ class SQLiteStorage:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+    def is_empty(self) -> bool:
+        """Whether nothing of a chain is stored: no genesis document and no block."""
+        return not self._first(
+            "SELECT EXISTS (SELECT 1 FROM blocks) OR EXISTS (SELECT 1 FROM meta WHERE key = ?)",
+            "genesis",
+        )
 
     def genesis(self) -> Genesis | None:
         raw = self._meta("genesis")
@@ -283,6 +299,32 @@ class SQLiteStorage:
             for row_height, raw in rows:
                 yield decode_block(bytes(raw))
                 height = row_height + 1
+
+    def block_rows(self, first: int, limit: int) -> list[tuple[int, bytes, bytes]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT height, hash, block FROM blocks WHERE height >= ? ORDER BY height LIMIT ?",
+                (first, limit),
+            ).fetchall()
+        return [(height, bytes(hash_), bytes(block)) for height, hash_, block in rows]
+
+    def receipt_rows(self, first: int, last: int) -> list[tuple[int, int, bytes, int, bytes]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT height, position, id, code, receipt FROM transactions "
+                "WHERE height BETWEEN ? AND ? ORDER BY height, position",
+                (first, last),
+            ).fetchall()
+        return [(h, p, bytes(i), c, bytes(r)) for h, p, i, c, r in rows]
+
+    def highest_receipt_height(self) -> int | None:
+        value = self._first("SELECT MAX(height) FROM transactions")
+        return None if value is None else int(value)
+
+    def next_height(self, after: int) -> int | None:
+        """The lowest stored height above `after` (None if there is none)."""
+        value = self._first("SELECT MIN(height) FROM blocks WHERE height > ?", after)
+        return None if value is None else int(value)
 
     def stored_hash(self, height: int) -> bytes | None:
         value = self._first("SELECT hash FROM blocks WHERE height = ?", height)

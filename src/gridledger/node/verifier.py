@@ -17,8 +17,11 @@ processes win clearly. So:
   time such a batch arrives (threads serve until it is ready). A
   worker runs every check and answers only ok or not; the node then decodes
   the accepted transactions itself, and runs the checks again for a refused
-  one to get its exact error. If the process pool fails, threads take over.
-  Workers exit by themselves when the node process ends, however it ends.
+  one to get its exact error. If the process pool fails, threads take over, the
+  failure is logged with its exception, and a new pool is started by the first
+  large batch `RESTART_DELAY_S` seconds later (a pool that keeps failing is
+  restarted at most that often). Workers exit by themselves when the node
+  process ends, however it ends.
 
 The second costliest check is that the sender's key is a canonical point of
 prime order (`validate_public_key`, about 100 µs: a scalar multiplication by
@@ -80,6 +83,10 @@ waking threads, whatever its size; the ~35-transaction batches of a client that
 sends every 25 ms are checked in ~2 ms by one worker, so splitting them only
 doubles that cost.
 """
+
+
+RESTART_DELAY_S = 5.0
+"""Seconds after a failure of the worker processes before a new pool may be started."""
 
 
 class KeyCache:
@@ -173,8 +180,14 @@ class Verifier:
         """Whether large batches may go to worker processes (`enable_processes`)."""
         self._processes: Executor | None = None
         self._starting = False
+        """A pool is being started (or runs): no second one is started meanwhile."""
         self._closed = False
         self._lock = threading.Lock()
+        self.restart_delay_s = RESTART_DELAY_S
+        self._restart_after = 0.0
+        """`time.monotonic()` before which no new pool is started (set by a failure)."""
+        self.failures = 0
+        """How many times the worker processes failed or could not start."""
 
     def check(self, raws: Sequence[bytes]) -> list[Outcome]:
         """The outcome of the stateless checks of each raw transaction, in order."""
@@ -185,7 +198,7 @@ class Verifier:
             else:
                 try:
                     return self._check_in_processes(processes, raws)
-                except Exception as error:  # a broken pool: threads take over for good
+                except Exception as error:  # a broken pool: threads take over for a while
                     self._give_up_processes("checking a batch", "threads check batches", error)
         return self._check_in_threads(raws)
 
@@ -234,7 +247,7 @@ class Verifier:
         removes = [removed[i::count] for i in range(count)]
         try:
             parts = list(processes.map(_lane_sums_in_worker, adds, removes))
-        except Exception as error:  # a broken pool: the state expands locally from now on
+        except Exception as error:  # a broken pool: the state expands locally for a while
             self._give_up_processes("summing lanes", "the state expands entries itself", error)
             return None
         plus = np.zeros(LATTICE_LANES, dtype=np.uint16)
@@ -265,13 +278,15 @@ class Verifier:
         return self._processes
 
     def _start_processes(self) -> None:
+        """Start a pool in the background, unless one runs or starts, or a failure is recent."""
         with self._lock:
-            if self._starting or self._closed:
+            if self._starting or self._closed or time.monotonic() < self._restart_after:
                 return
             self._starting = True
         threading.Thread(target=self._spawn, name="verify-spawn", daemon=True).start()
 
     def _spawn(self) -> None:
+        pool: ProcessPoolExecutor | None = None
         try:
             pool = ProcessPoolExecutor(
                 self.workers,
@@ -281,9 +296,14 @@ class Verifier:
             for future in [pool.submit(_ready) for _ in range(self.workers)]:
                 future.result(timeout=60)
         except Exception as error:  # no processes here: threads go on serving
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+            self._failed()
             log.warning(
-                "verify worker processes could not start (%r); threads go on serving",
+                "verify worker processes could not start (%r); threads go on serving, "
+                "a new start in %.0f s",
                 error,
+                self.restart_delay_s,
                 exc_info=error,
             )
             return
@@ -292,19 +312,32 @@ class Verifier:
                 pool.shutdown(wait=False, cancel_futures=True)
                 return
             self._processes = pool
+        if self.failures:
+            log.warning("verify worker processes restarted after %d failure(s)", self.failures)
+
+    def _failed(self) -> None:
+        """Count a failure; a new pool may start `restart_delay_s` from now."""
+        with self._lock:
+            self.failures += 1
+            self._restart_after = time.monotonic() + self.restart_delay_s
+            self._starting = False
 
     def _give_up_processes(self, doing: str, instead: str, error: Exception) -> None:
-        """Stop using the worker processes for good after `error`, and say so once.
+        """Stop using the worker processes after `error`, and say why, once.
 
         Concurrent callers may all see the same broken pool: only the one that takes
         it out of service logs, with the exception (a bug in worker code shows here).
+        A new pool is started by the first large batch `restart_delay_s` later.
         """
         if self._stop_processes():
+            self._failed()
             log.warning(
-                "verify worker processes failed %s (%r); %s from now on",
+                "verify worker processes failed %s (%r); %s until they restart, "
+                "in %.0f s at the earliest",
                 doing,
                 error,
                 instead,
+                self.restart_delay_s,
                 exc_info=error,
             )
 

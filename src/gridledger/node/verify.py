@@ -97,6 +97,9 @@ def _blocks(storage: SQLiteStorage):  # type: ignore[no-untyped-def]
         except LedgerError as error:
             raise CorruptChain(height, f"stored block does not decode: {error}") from error
         if block is None:
+            following = storage.next_height(height)
+            if following is not None:
+                raise CorruptChain(height, f"missing (the next stored block is {following})")
             return
         if block.header.height != height:
             raise CorruptChain(
