@@ -220,3 +220,50 @@ def test_orders_are_for_a_period_open_through_the_run_and_alternate_sides() -> N
     ]
     assert raws == [encode_transaction(signed) for signed in expected]
     assert order_args(7, "buy", period) == order_args(7, "buy", period)  # deterministic
+
+
+def test_reads_workload_signs_every_read_and_reports_node_cpu_per_read() -> None:
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gridledger.cli",
+            "bench",
+            "--workload",
+            "reads",
+            "--rate",
+            "60",
+            "--duration",
+            "2",
+            "--accounts",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    lines = completed.stdout.strip().splitlines()
+    assert lines, completed.stderr
+    figures = json.loads(lines[-1])
+    assert completed.returncode == 0, (completed.stdout, completed.stderr)
+    assert figures["workload"] == "reads"
+    assert figures["sent"] == figures["answered"] == 120  # no 401 or 403: every read signed
+    assert set(figures["statuses"]) <= {"200", "404"}  # 404: no statement before settlement
+    assert figures["node_process_us_per_read"] is None or figures["node_process_us_per_read"] > 0
+
+
+def test_reads_go_round_robin_over_members_and_their_own_records() -> None:
+    from gridledger.bench.reads import read_paths, schedule_reads
+
+    alice, bob = keypair_from_name("alice", "bench-test"), keypair_from_name("bob", "bench-test")
+    reads = schedule_reads([alice, bob], 7, 6)
+    assert reads == [
+        (0, read_paths(alice.address, 7)[0]),
+        (1, read_paths(bob.address, 7)[0]),
+        (0, read_paths(alice.address, 7)[1]),
+        (1, read_paths(bob.address, 7)[1]),
+        (0, read_paths(alice.address, 7)[2]),
+        (1, read_paths(bob.address, 7)[2]),
+    ]
+    assert read_paths(alice.address, 7)[1] == f"/v1/settlement/periods/7/statements/{alice.address}"

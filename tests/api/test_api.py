@@ -43,6 +43,7 @@ from tests.community import (
     nested_raw,
     signed_raw,
 )
+from tests.signing import signed_client, signer, stream_headers
 
 WAIT_S = 30.0
 JSON = {"content-type": "application/json"}
@@ -70,13 +71,13 @@ def url(served: tuple[str, Node]) -> str:
 
 @pytest.fixture
 def http(url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=url, timeout=WAIT_S) as client:
+    with httpx.Client(base_url=url, timeout=WAIT_S, auth=signer()) as client:
         yield client
 
 
 @pytest.fixture
 def client(url: str) -> Iterator[HttpClient]:
-    with HttpClient(url) as opened:
+    with signed_client(url) as opened:
         yield opened
 
 
@@ -296,7 +297,8 @@ def test_members_and_accounts(http: httpx.Client, client: HttpClient) -> None:
 
 
 def test_websocket_stream_delivers_committed_blocks(url: str, client: HttpClient) -> None:
-    with connect(url.replace("http://", "ws://") + "/v1/stream", open_timeout=10) as stream:
+    ws_url = url.replace("http://", "ws://") + "/v1/stream"
+    with connect(ws_url, additional_headers=stream_headers(ws_url), open_timeout=10) as stream:
         hello = json.loads(stream.recv(timeout=10))
         assert hello["type"] == "hello" and hello["chain_id"] == CHAIN_ID
         raw = pay(wallet(client, "bob"), to="dave", amount=5)
@@ -502,14 +504,14 @@ def test_malformed_requests_never_get_a_5xx(url: str, client: HttpClient) -> Non
     requests = malformed_requests(good)
     assert len(requests) > 250
     failures = []
-    http = httpx.Client(base_url=url, timeout=WAIT_S)
+    http = httpx.Client(base_url=url, timeout=WAIT_S, auth=signer())
     for method, path, options in requests:
         try:
             response = http.request(method, path, **options)
         except httpx.TransportError as error:  # the server dropped the connection
             failures.append(f"{method} {path} {options.get('content', b'')[:40]!r}: {error!r}")
             http.close()
-            http = httpx.Client(base_url=url, timeout=WAIT_S)
+            http = httpx.Client(base_url=url, timeout=WAIT_S, auth=signer())
             continue
         if response.status_code >= 500:
             failures.append(f"{method} {path} {options.get('content', b'')[:40]!r}: 5xx")
@@ -542,7 +544,7 @@ def test_a_block_holding_a_deeply_nested_transaction_is_served(tmp_path: Path) -
     committed = node.commit_ordered(blobs, node.head.timestamp_ms + 1_000, 1)
     server = BackgroundServer(node)
     try:
-        with httpx.Client(base_url=server.start(), timeout=WAIT_S) as http:
+        with httpx.Client(base_url=server.start(), timeout=WAIT_S, auth=signer()) as http:
             block = http.get(f"/v1/blocks/{committed.block.header.height}")
             assert block.status_code == 200, block.text
             views = [http.get(f"/v1/transactions/{tx_id_hex(blob)}") for blob in blobs]

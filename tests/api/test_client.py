@@ -20,6 +20,7 @@ from gridledger.client.replies import PendingReply, TransactionReply
 from gridledger.node import CutterConfig, Node
 from tests.community import GENESIS_TIME_MS, address, key, make_genesis, signed_raw
 from tests.node.harness import free_port
+from tests.signing import signed_client
 
 WAIT_S = 30.0
 
@@ -57,7 +58,7 @@ def test_no_peer_answering_is_node_unavailable() -> None:
 
 
 def test_refusals_are_client_errors_with_the_body(url: str) -> None:
-    with HttpClient(url) as client:
+    with signed_client(url) as client:
         raw = signed_raw("erin", 0, "tokens", "transfer", {"to": address("bob")})
         with pytest.raises(ClientError) as refused:
             client.submit(raw)
@@ -69,12 +70,12 @@ def test_refusals_are_client_errors_with_the_body(url: str) -> None:
 
 
 def test_base_url_with_a_trailing_slash(url: str) -> None:
-    with HttpClient(url + "/") as client:
+    with signed_client(url + "/") as client:
         assert client.head().height >= 0
 
 
 def test_wallet_pipelines_nonces_and_resyncs_after_a_refusal(url: str) -> None:
-    with HttpClient(url) as client:
+    with signed_client(url) as client:
         carol = Wallet(key("carol"), client)
         raws = [
             carol.sign("tokens", "transfer", {"to": address("dave"), "amount_micro": n + 1})
@@ -113,7 +114,7 @@ def test_local_client_answers_like_the_http_client(url: str) -> None:
     """An `EmbeddedClient` over an identical node gives the same replies for the same questions."""
     node = Node.in_memory(make_genesis())
     local = EmbeddedClient(node)
-    with HttpClient(url) as remote:
+    with signed_client(url) as remote:
         assert local.chain_id() == remote.chain_id()
         assert local.members() == remote.members()
         assert local.member(address("alice")) == remote.member(address("alice"))
@@ -147,7 +148,7 @@ def test_embedded_refusals_carry_what_the_api_answers(url: str) -> None:
     node = Node.in_memory(make_genesis())
     local = EmbeddedClient(node)
     try:
-        with HttpClient(url) as remote:
+        with signed_client(url) as remote:
             asks = [
                 lambda c: c.market_book(-1),
                 lambda c: c.market_orders(1, "nobody"),

@@ -34,6 +34,7 @@ from tests.community import (
     period_start_s,
     reading_args,
 )
+from tests.signing import signed_client, signer
 
 WAIT_S = 30.0
 P = NEXT_PERIOD
@@ -94,7 +95,10 @@ def market(tmp_path: Path) -> Iterator[Market]:
     server = BackgroundServer(node)
     url = server.start()
     try:
-        with httpx.Client(base_url=url, timeout=WAIT_S) as http, HttpClient(url) as client:
+        with (
+            httpx.Client(base_url=url, timeout=WAIT_S, auth=signer()) as http,
+            signed_client(url) as client,
+        ):
             yield Market(url, node, clock, http, client)
     finally:
         server.stop()
@@ -315,7 +319,10 @@ def test_continuous_orders_trade_on_arrival(tmp_path: Path) -> None:
     server = BackgroundServer(node)
     url = server.start()
     try:
-        with httpx.Client(base_url=url, timeout=WAIT_S) as http, HttpClient(url) as client:
+        with (
+            httpx.Client(base_url=url, timeout=WAIT_S, auth=signer()) as http,
+            signed_client(url) as client,
+        ):
             m = Market(url, node, clock, http, client)
             m.ok("alice", "market", "place_order", order_args("sell", 300, 790_000, P))
             m.ok("carol", "market", "place_order", order_args("buy", 500, 800_000, P))

@@ -16,10 +16,11 @@ import msgspec
 import pytest
 
 from gridledger.api.server import BackgroundServer
-from gridledger.client import ClientError, EmbeddedClient, HttpClient
+from gridledger.client import ClientError, EmbeddedClient
 from gridledger.node import CutterConfig, Node, SQLiteStorage
 from tests.api.test_market_api import WAIT_S, Clock, Market, assert_error
 from tests.community import GENESIS_TIME_MS, NEXT_PERIOD, address, gate_closure_s, make_genesis
+from tests.signing import signed_client, signer
 
 P = NEXT_PERIOD
 
@@ -47,7 +48,10 @@ def priced(tmp_path: Path) -> Iterator[Market]:
     server = BackgroundServer(node)
     url = server.start()
     try:
-        with httpx.Client(base_url=url, timeout=WAIT_S) as http, HttpClient(url) as client:
+        with (
+            httpx.Client(base_url=url, timeout=WAIT_S, auth=signer()) as http,
+            signed_client(url) as client,
+        ):
             yield Market(url, node, clock, http, client)
     finally:
         server.stop()

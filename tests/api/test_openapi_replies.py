@@ -51,6 +51,9 @@ def test_every_read_route_names_its_reply() -> None:
             if not path.startswith("/v1/") or path.startswith("/v1/results"):
                 continue
             responses = operation["responses"]
+            if set(responses) & {"200", "201", "202"} == set():
+                assert "204" in responses, (method, path)  # answers no body
+                continue
             ok = responses.get("200") or responses.get("201") or responses.get("202")
             schema = ok["content"]["application/json"]["schema"]
             if not ("$ref" in schema or "anyOf" in schema or "type" in schema):

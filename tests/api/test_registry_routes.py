@@ -27,6 +27,7 @@ from gridledger.node.registry import (
 )
 from tests.community import CHAIN_ID, application_of, key, make_genesis
 from tests.files import files_holding
+from tests.signing import signer
 
 REGISTRATION = {
     "generation_type": "solar",
@@ -54,8 +55,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Node
 
 @pytest.fixture
 def http(served: tuple[str, Node, Path]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=served[0], timeout=30) as client:
-        yield client
+    with httpx.Client(base_url=served[0], timeout=30, auth=signer()) as client:
+        yield client  # reads are signed (as the regulator); the submission needs no more
 
 
 def applied(url: str, name: str, registration: dict[str, Any]) -> tuple[KeyPair, list[str]]:

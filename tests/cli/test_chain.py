@@ -84,6 +84,7 @@ def test_offline_errors_are_clear(community: Path, tmp_path: Path) -> None:
 def test_submit_and_show_against_a_node(served: tuple[Path, str]) -> None:
     directory, url = served
     where = ("--dir", str(directory), "--url", url)
+    read = (*where, "-k", "regulator")  # reads are signed; writes sign with their -k
     carol = address_of_key(directory, "carol")
     view = ok_json(
         "submit", "tokens", "transfer", "-k", "bob", *where, "--arg", f"to={carol}",
@@ -91,16 +92,16 @@ def test_submit_and_show_against_a_node(served: tuple[Path, str]) -> None:
     )  # fmt: skip
     assert view["status"] == "committed" and view["code"] == 0
 
-    shown = ok_json("show", "tx", view["id"], *where)
+    shown = ok_json("show", "tx", view["id"], *read)
     assert shown["height"] == view["height"] and shown["proof"]["size"] >= 1
-    block = ok_json("show", "block", str(view["height"]), *where)
+    block = ok_json("show", "block", str(view["height"]), *read)
     assert view["id"] in [tx["id"] for tx in block["transactions"]]
-    head = ok_json("show", "head", *where)
+    head = ok_json("show", "head", *read)
     assert head["chain_id"] == "cli-served" and head["height"] >= view["height"]
-    assert ok_json("show", "member", "carol", *where)["address"] == carol
-    balance = ok_json("show", "balance", "carol", *where)
+    assert ok_json("show", "member", "carol", *read)["address"] == carol
+    balance = ok_json("show", "balance", "carol", *read)
     assert balance["address"] == carol and balance["balance_micro"] >= 20_002_500
-    assert "storage" in ok("show", "members", *where)
+    assert "storage" in ok("show", "members", *read)
 
     pending = ok_json(
         "submit", "tokens", "transfer", "-k", "dave", *where, "--arg", f"to={carol}",
@@ -109,8 +110,8 @@ def test_submit_and_show_against_a_node(served: tuple[Path, str]) -> None:
     assert pending["status"] == "pending"
 
     assert "unknown_method (400)" in fails("submit", "tokens", "nope", "-k", "bob", *where)
-    assert "no block 99999" in fails("show", "block", "99999", *where)
-    assert "not_found (404)" in fails("show", "tx", "cd" * 32, *where)
+    assert "no block 99999" in fails("show", "block", "99999", *read)
+    assert "not_found (404)" in fails("show", "tx", "cd" * 32, *read)
 
 
 def test_verify_reads_the_chain_while_its_node_runs(served: tuple[Path, str]) -> None:
@@ -123,3 +124,32 @@ def test_verify_reads_the_chain_while_its_node_runs(served: tuple[Path, str]) ->
 def test_unreachable_node_is_a_clear_error(command: list[str]) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     assert "no node answered" in fails("show", *command, "--url", dead)
+
+
+def test_reads_need_a_key_and_are_answered_by_role(served: tuple[Path, str]) -> None:
+    directory, url = served
+    where = ("--dir", str(directory), "--url", url)
+    refused = fails("show", "members", *where)
+    assert "401" in refused and "sign the request with -k NAME" in refused
+    assert ok_json("show", "head", *where)["chain_id"] == "cli-served"  # the head is public
+    assert ok_json("show", "balance", "carol", *where, "-k", "carol")["balance_micro"] > 0
+    assert "forbidden" in fails("show", "balance", "carol", *where, "-k", "dave")
+    assert ok_json("show", "balance", "carol", *where, "-k", "regulator")["balance_micro"] > 0
+    log = ok_json("show", "access-log", *where, "-k", "carol", "--json")
+    readers = {(e["reader_role"], e["resource"]) for e in log["entries"]}
+    assert ("regulator", "account") in readers
+    assert "regulator" in ok("show", "access-log", "--dir", str(directory), "-k", "carol")
+
+
+def test_dashboard_login_prints_a_one_time_link(served: tuple[Path, str]) -> None:
+    directory, url = served
+    line = one_line(ok("dashboard", "login", "-k", "bob", "--dir", str(directory), "--url", url))
+    assert line.startswith(f"{url}/dashboard/#login=")
+    code = line.split("#login=", 1)[1]
+    import httpx
+
+    session = httpx.post(f"{url}/v1/auth/session", json={"login_code": code}).json()
+    assert session["role"] == "consumer" and session["token"]
+    again = httpx.post(f"{url}/v1/auth/session", json={"login_code": code})
+    assert again.status_code == 401
+    assert "needs the node's --url" in fails("dashboard", "login", "-k", "bob", "--url", "")

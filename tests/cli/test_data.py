@@ -99,8 +99,9 @@ def test_verify_against_a_running_node(run: tuple[Path, Path, list[int]], tmp_pa
     file, community, periods = run
     with NodeProcess(community) as node:
         url = node.start()
-        output = one_line(ok("data", "verify", str(file), "-p", str(periods[0]), "--url", url))
+        signed = ("--url", url, "--dir", str(community), "-k", "regulator")  # an auditor's reads
+        output = one_line(ok("data", "verify", str(file), "-p", str(periods[0]), *signed))
         assert "match the anchor" in output
         copy, line, _ = tampered(file, tmp_path / "d.csv", periods[0])
-        error = fails("data", "verify", str(copy), "-p", str(periods[0]), "--url", url)
+        error = fails("data", "verify", str(copy), "-p", str(periods[0]), *signed)
         assert f"the record at line {line}" in error

@@ -53,15 +53,16 @@ def post(at: tuple[str, ...], period: int, price: int) -> None:
 def test_the_posted_price_online_and_offline(served: tuple[Path, str, BackgroundServer]) -> None:
     directory, url, server = served
     at = ("--dir", str(directory), "--url", url)
-    assert f"no price is posted for period {P}" in fails("price", str(P), *at)
+    ro = (*at, "-k", "regulator")  # reads are signed; writes sign with their -k
+    assert f"no price is posted for period {P}" in fails("price", str(P), *ro)
 
     post(at, P, 805_000)
     post(at, P, 810_500)
-    line = ok("price", str(P), *at)
+    line = ok("price", str(P), *ro)
     assert f"period {P}: 810,500 µ/kWh posted by operator" in line
     assert "revision 1" in line and "3,000 Wh" in line and "4,500 Wh" in line
     assert "phase open" in line
-    view = ok_json("price", str(P), *at)
+    view = ok_json("price", str(P), *ro)
     assert (view["period"], view["price_micro_per_kwh"], view["revision"]) == (P, 810_500, 1)
     assert view["operator"] == address("operator")
 

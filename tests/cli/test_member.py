@@ -118,7 +118,9 @@ def test_the_same_flow_against_a_running_node(served: tuple[Path, str]) -> None:
     ok("member", "approve", "ivan", "-k", "regulator", "--url", url, "--dir", str(directory))
     ok("member", "erase", "ivan", "--dir", str(directory))  # while the node has the file open
     assert files_holding(directory, secrets) == {}
-    member = ok_json("show", "member", "ivan", "--url", url, "--dir", str(directory))
+    member = ok_json(
+        "show", "member", "ivan", "--url", url, "--dir", str(directory), "-k", "regulator"
+    )
     assert (member["status"], member["registration"]) == (
         "active",
         {"storage_capacity_wh": 13500},

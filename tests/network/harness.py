@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import nats
 
+from gridledger.crypto import KeyPair
 from gridledger.node.nats_ordering import NatsLog
 from gridledger.node.nats_server import (
     cluster_specs,
@@ -30,6 +31,7 @@ from gridledger.node.nats_server import (
 )
 from gridledger.node.network_config import NETWORK_FILE, NetworkConfig, load_network
 from gridledger.node.supervisor import read_state
+from tests.signing import signed_get
 
 WAIT_S = 90.0
 
@@ -119,8 +121,20 @@ class NetworkDir:
         os.kill(pid, signal.SIGKILL)
         wait_until(lambda: not pid_alive(pid), 10, f"{name} ({pid}) to die")
 
+    @property
+    def reader(self) -> KeyPair:
+        """A consortium peer's key, an auditor that every peer answers (reads are signed);
+        the community's regulator when the peers' keys are encrypted."""
+        from gridledger.node.keystore import KeyFileError, read_key
+
+        try:
+            return read_key(self.directory / self.config.peers[0].key_file)
+        except KeyFileError:
+            community = self.directory / self.config.community
+            return read_key(community / "keys" / "regulator.key")
+
     def view(self, name: str) -> dict[str, Any]:
-        return dict(httpx.get(self.url(name) + "/v1/network", timeout=5).json())
+        return dict(signed_get(self.url(name) + "/v1/network", self.reader, timeout=5).json())
 
     def head(self, name: str) -> dict[str, Any]:
         return dict(httpx.get(self.url(name) + "/v1/head", timeout=5).json())
@@ -195,7 +209,7 @@ class Load:
         from gridledger.client import ClientError, HttpClient, Wallet
         from gridledger.client.replies import TransactionReply
 
-        client = HttpClient(self.urls, timeout_s=60)
+        client = HttpClient(self.urls, timeout_s=60, keys=self.keys[name])
         wallet = Wallet(self.keys[name], client)
         amount = 1
         try:
@@ -225,8 +239,8 @@ class Load:
             client.close()
 
 
-def transaction_height(url: str, transaction_id: str) -> int | None:
-    response = httpx.get(f"{url}/v1/transactions/{transaction_id}", timeout=10)
+def transaction_height(url: str, transaction_id: str, reader: KeyPair) -> int | None:
+    response = signed_get(f"{url}/v1/transactions/{transaction_id}", reader, timeout=10)
     if response.status_code == 404:
         return None
     body = response.json()

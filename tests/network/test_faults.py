@@ -24,6 +24,7 @@ from gridledger.node.network_config import NetworkSpec
 from gridledger.node.supervisor import network_down, network_up, restart_peer
 from tests.network.harness import Load, NetworkDir, transaction_height, wait_until
 from tests.node.harness import run_cli
+from tests.signing import signed_get
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +64,10 @@ def check_no_loss_no_fork(network: NetworkDir, names: list[str], load: Load) -> 
     assert committed, "the load committed nothing"
     for tx_id, height in committed.items():
         for name in names:
-            assert transaction_height(network.url(name), tx_id) == height, (name, tx_id)
+            assert transaction_height(network.url(name), tx_id, network.reader) == height, (
+                name,
+                tx_id,
+            )
     return dict(head)
 
 
@@ -149,31 +153,34 @@ def test_the_same_transaction_sent_to_two_peers_is_committed_once(
     alice = read_key(community / "keys" / "alice.key")
     bob = read_key(community / "keys" / "bob.key")
     nonce = int(
-        httpx.get(f"{network.url('p1')}/v1/accounts/{alice.address}", timeout=10).json()["nonce"]
+        signed_get(f"{network.url('p1')}/v1/accounts/{alice.address}", alice, timeout=10).json()[
+            "nonce"
+        ]
     )
     raw = encode_transaction(
         make_transaction(
             alice, "faults", nonce, "tokens", "transfer", {"to": bob.address, "amount_micro": 9}
         )
     )
-    one = HttpClient(network.url("p1"), timeout_s=60)
-    two = HttpClient(network.url("p2"), timeout_s=60)
+    one = HttpClient(network.url("p1"), timeout_s=60, keys=alice)
+    two = HttpClient(network.url("p2"), timeout_s=60, keys=alice)
     first = one.submit(raw)
     second = two.submit(raw)
     assert first.id == second.id
     tx_id = first.id
     for name in ("p1", "p2"):
-        assert wait_until(lambda n=name: transaction_height(network.url(n), tx_id))  # type: ignore[misc]
+        assert wait_until(lambda n=name: transaction_height(network.url(n), tx_id, network.reader))  # type: ignore[misc]
     # one more block after it, so a second copy would have had every chance to be applied
     later = Wallet(alice, one).call("tokens", "transfer", {"to": bob.address, "amount_micro": 1})
     assert later.status == "committed"
     wait_until(lambda: network.converged(["p1", "p2"]), what="the peers to converge")
     for url in (network.url("p1"), network.url("p2")):
-        mine = httpx.get(f"{url}/v1/accounts/{alice.address}/transactions", timeout=10).json()
+        mine = signed_get(f"{url}/v1/accounts/{alice.address}/transactions", alice, timeout=10)
+        mine = mine.json()
         ids = [t["id"] for t in mine["transactions"]]
         assert ids.count(tx_id) == 1 and later.id in ids
         assert (
-            httpx.get(f"{url}/v1/accounts/{bob.address}", timeout=10).json()["balance_micro"]
+            signed_get(f"{url}/v1/accounts/{bob.address}", bob, timeout=10).json()["balance_micro"]
             == 50_000_010
         )
     refused = httpx.post(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 
 from gridledger.client import HttpClient, NodeUnavailable, Wallet
@@ -15,6 +14,7 @@ from gridledger.node.nats_server import pid_alive
 from gridledger.node.supervisor import read_state
 from tests.network.harness import NetworkDir, free_port, transaction_height, wait_until
 from tests.node.harness import run_cli
+from tests.signing import signed_get
 
 pytestmark = pytest.mark.slow
 
@@ -60,11 +60,13 @@ def test_network_up_status_down_and_a_client_failing_over_between_peers(
     alice = read_key(community / "keys" / "alice.key")
     bob = read_key(community / "keys" / "bob.key")
     dead = f"http://127.0.0.1:{free_port()}"
-    client = HttpClient([dead, network.url("north"), network.url("south")], timeout_s=60)
+    client = HttpClient(
+        [dead, network.url("north"), network.url("south")], timeout_s=60, keys=alice
+    )
     wallet = Wallet(alice, client)
     first = wallet.call("tokens", "transfer", {"to": bob.address, "amount_micro": 5})
     assert isinstance(first, TransactionReply) and first.code == 0
-    assert wait_until(lambda: transaction_height(network.url("south"), first.id))
+    assert wait_until(lambda: transaction_height(network.url("south"), first.id, network.reader))
 
     # the peer it used dies: the client goes on with the other one
     network.kill("north")
@@ -102,7 +104,7 @@ def test_the_solo_node_reports_itself_as_one_final_peer(tmp_path: Path, start_no
 
     write_community(tmp_path / "c")
     node = start_node(tmp_path / "c")
-    view = httpx.get(node.url + "/v1/network", timeout=10).json()
+    view = signed_get(node.url + "/v1/network", timeout=10).json()
     assert view["mode"] == "solo" and view["alarm"] is None
     assert view["finalized_height"] == view["head_height"] == 0
     assert len(view["peers"]) == 1 and view["peers"][0]["agrees"] is True

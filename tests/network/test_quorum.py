@@ -22,18 +22,24 @@ from gridledger.node.nats_server import start_server, stop_pid
 from gridledger.node.network_config import NetworkSpec
 from gridledger.node.supervisor import network_up
 from tests.network.harness import NetworkDir, wait_until
+from tests.signing import signed_get
 
 pytestmark = pytest.mark.slow
 
 TIMEOUT_MS = 5000
-SLACK_S = 2.0
-"""What an answer may take beyond the request's timeout (HTTP, a worker thread)."""
-AT_ONCE_S = 1.5
-"""An answer while the log is known to be unavailable comes within this."""
+SLACK_S = 8.0
+"""What an answer may take beyond the request's timeout (HTTP, a worker thread, a loaded
+machine); well under the 20 s a publish waited before the timeout was honoured."""
+LONG_TIMEOUT_MS = 60_000
+"""While the log is known to be unavailable, a refusal must not wait for the request's
+timeout: asked with this one, an answer within half of it cannot have waited for it."""
+PUBLISH_WAIT_S = 20.0
+"""How long a publish waited for the log before (the defect): a ``wait=false`` refusal in
+half of it did not wait."""
 
 
 def transfer(url: str, alice: KeyPair, to: str, chain_id: str, amount: int) -> bytes:
-    nonce = int(httpx.get(f"{url}/v1/accounts/{alice.address}", timeout=10).json()["nonce"])
+    nonce = int(signed_get(f"{url}/v1/accounts/{alice.address}", alice, timeout=10).json()["nonce"])
     args = {"to": to, "amount_micro": amount}
     return encode_transaction(make_transaction(alice, chain_id, nonce, "tokens", "transfer", args))
 
@@ -83,10 +89,12 @@ def test_without_a_quorum_submissions_answer_within_their_timeout_then_at_once(
         assert took < TIMEOUT_MS / 1000 + SLACK_S, (took, waited.text)
         assert_unavailable(waited)
 
-        for params in ({"wait": "false"}, {"wait": "true", "timeout_ms": str(TIMEOUT_MS)}):
-            refused, took = post(url, raw, **params)
-            assert took < AT_ONCE_S, (params, took, refused.text)
-            assert_unavailable(refused)
+        refused, took = post(url, raw, wait="false")
+        assert took < PUBLISH_WAIT_S / 2, (took, refused.text)
+        assert_unavailable(refused)
+        refused, took = post(url, raw, wait="true", timeout_ms=str(LONG_TIMEOUT_MS))
+        assert took < LONG_TIMEOUT_MS / 2000, (took, refused.text)
+        assert_unavailable(refused)
 
         for server in config.servers[:2]:
             restarted.append(

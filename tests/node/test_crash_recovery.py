@@ -29,7 +29,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from gridledger.client import ClientError, HttpClient
+from gridledger.client import ClientError
 from gridledger.client.replies import TransactionReply
 from gridledger.contracts import default_registry
 from gridledger.ledger import Genesis, replay
@@ -37,6 +37,7 @@ from gridledger.ledger import State as LedgerState
 from gridledger.node import SQLiteStorage
 from tests.community import FOUNDERS, address, signed_raw
 from tests.node.harness import NodeProcess, one_line, run_cli, write_community
+from tests.signing import signed_client, signer, stream_headers
 
 pytestmark = pytest.mark.slow
 
@@ -90,8 +91,9 @@ class LoadRun:
     def listen(self) -> None:
         """Collect committed transactions from the WebSocket stream until the node dies."""
         try:
+            ws_url = self.url.replace("http://", "ws://") + "/v1/stream"
             with connect(
-                self.url.replace("http://", "ws://") + "/v1/stream", open_timeout=10
+                ws_url, additional_headers=stream_headers(ws_url), open_timeout=10
             ) as socket:
                 hello = json.loads(socket.recv(timeout=10))
                 assert hello["type"] == "hello"
@@ -117,7 +119,7 @@ class LoadRun:
 
     def load(self) -> None:
         """Send batches of pipelined transfers from several accounts until the node dies."""
-        client = HttpClient(self.url, timeout_s=30)
+        client = signed_client(self.url, timeout_s=30)
         nonces: dict[str, int | None] = dict.fromkeys(BATCH_SENDERS)
         round_ = 0
         try:
@@ -161,7 +163,7 @@ class LoadRun:
 
     def wait_and_submit(self) -> None:
         """Submit transfers one at a time with ``wait=true``; a 200 is a commit report."""
-        client = HttpClient(self.url, timeout_s=30)
+        client = signed_client(self.url, timeout_s=30)
         try:
             nonce = client.account(address(WAIT_SENDER)).nonce
             while not self.stop.is_set():
@@ -234,7 +236,7 @@ def check_restarted(node: NodeProcess, reported: dict[str, tuple[int, int]]) -> 
     expected: dict[int, dict[str, int]] = defaultdict(dict)
     for tx_id, (height, code) in reported.items():
         expected[height][tx_id] = code
-    with httpx.Client(base_url=node.url, timeout=30) as http:
+    with httpx.Client(base_url=node.url, timeout=30, auth=signer()) as http:
         head = http.get("/v1/head").json()
         assert head["height"] >= max(expected), (head["height"], max(expected))
         lost: list[str] = []
@@ -289,7 +291,7 @@ def test_sigkill_mid_load_loses_nothing_reported_committed(
     node = start_node(directory, *NODE_ARGS)
     head = check_restarted(node, committed)
     # the restarted node carries on: a new transfer commits on top of the recovered head
-    with HttpClient(node.url) as client:
+    with signed_client(node.url) as client:
         nonce = client.account(address("carol")).nonce
         raw = signed_raw(
             "carol", nonce, "tokens", "transfer", {"to": address("dave"), "amount_micro": 7}

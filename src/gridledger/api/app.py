@@ -1,6 +1,8 @@
 """The node's HTTP and WebSocket API (OpenAPI at ``/docs`` and ``/openapi.json``).
 
-One router per group of routes (`gridledger.api.routes`): transactions, chain, members,
+Every read is authenticated and answered by role (`gridledger.api.auth`,
+`gridledger.node.access`). One router per group of routes (`gridledger.api.routes`):
+transactions, auth, chain, members,
 market, settlement, network, stream and dashboard. The routes only map HTTP to the node's
 views (`gridledger.node.views` and its siblings) and encode their reply Structs; the
 OpenAPI document publishes those Structs' schemas (`gridledger.api.openapi`).
@@ -9,16 +11,19 @@ OpenAPI document publishes those Structs' schemas (`gridledger.api.openapi`).
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
 from gridledger import __version__
+from gridledger.api.auth import Authentication, Gate
 from gridledger.api.dashboard import install_dashboard
 from gridledger.api.errors import install_error_handlers
 from gridledger.api.openapi import install_reply_schemas
 from gridledger.api.routes import (
+    auth,
     chain,
     dashboard,
     market,
@@ -35,24 +40,41 @@ from gridledger.node.service import settle_heap
 Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[Any]]
 
 
-def create_app(node: Node, service: SoloService | None = None, close_node: bool = False) -> FastAPI:
+def create_app(
+    node: Node,
+    service: SoloService | None = None,
+    close_node: bool = False,
+    public_reads: bool = False,
+) -> FastAPI:
     """The API of one node. The app starts the ordering service (solo by default) with its
-    lifespan; with `close_node` it also closes the node when it shuts down."""
+    lifespan; with `close_node` it also closes the node when it shuts down.
+
+    Every read is authenticated (`gridledger.api.auth`); `public_reads` serves anonymous
+    callers as auditors instead, for demonstrations only (logged as a warning).
+    """
     service = service or SoloService(node)
+    gate = Gate(node, service, public_reads)
+    if public_reads:
+        logging.getLogger("gridledger.api").warning(
+            "WARNING: --public-reads: this node serves EVERY read to ANYONE, members' "
+            "balances, readings, orders and statements included. For demonstrations only."
+        )
     app = FastAPI(
         title="gridledger node API",
         version=__version__,
         description="A permissioned ledger and peer-to-peer energy market for microgrids.",
-        lifespan=lifespan(node, service, close_node),
+        lifespan=lifespan(node, service, close_node, gate),
     )
     app.state.node = node
     app.state.service = service
+    app.state.gate = gate
     install_error_handlers(app)
     transactions.install_ordering_handlers(app)
     for router in routers(node, service):
         app.include_router(router)
     install_dashboard(app)
     install_reply_schemas(app)
+    app.add_middleware(Authentication, gate=gate)
     return app
 
 
@@ -60,6 +82,7 @@ def routers(node: Node, service: SoloService) -> list[APIRouter]:
     """Every group of routes, in the order the OpenAPI document lists them."""
     return [
         transactions.router(node, service),
+        auth.router(),
         network.router(node, service),
         chain.router(node),
         members.router(node),
@@ -71,7 +94,7 @@ def routers(node: Node, service: SoloService) -> list[APIRouter]:
     ]
 
 
-def lifespan(node: Node, service: SoloService, close_node: bool) -> Lifespan:
+def lifespan(node: Node, service: SoloService, close_node: bool, gate: Gate) -> Lifespan:
     """Start the ordering service with the app and stop it after.
 
     With `close_node` the node is closed when the app shuts down (the `gridledger node`
@@ -88,6 +111,7 @@ def lifespan(node: Node, service: SoloService, close_node: bool) -> Lifespan:
             yield
         finally:
             await service.stop()
+            gate.access_log.close()
             if close_node:
                 node.close()
 

@@ -19,8 +19,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from gridledger.api.auth import caller_of
 from gridledger.api.errors import ApiError
 from gridledger.dashboard import STATIC_DIR
+from gridledger.node.access import check_member
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 SERVED_TYPES = {
@@ -177,10 +179,12 @@ def install_dashboard(app: FastAPI) -> None:
 
     @app.get("/v1/results", tags=["dashboard"], summary="Simulation runs served by this node")
     async def list_runs(request: Request) -> dict[str, Any]:
+        check_member(caller_of(request))
         return runs_view(results_dir_of(request))
 
     @app.get("/v1/results/{run}", tags=["dashboard"], summary="A run's KPIs, plots and tables")
     async def get_run(request: Request, run: str) -> dict[str, Any]:
+        check_member(caller_of(request))
         return run_view(results_dir_of(request), run)
 
     @app.get(
@@ -189,6 +193,7 @@ def install_dashboard(app: FastAPI) -> None:
         summary="One file of a run (plots, CSV tables, report.html), read-only",
     )
     async def get_run_file(request: Request, run: str, path: str) -> FileResponse:
+        check_member(caller_of(request))
         return run_file(results_dir_of(request), run, path)
 
     @app.get("/dashboard", include_in_schema=False)

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gridledger.ledger import TransactionError
+from gridledger.node.authentication import Unauthenticated
 from gridledger.node.errors import NodeError
 from gridledger.node.refusals import (
     node_error_body,
@@ -56,7 +57,10 @@ async def handle_node_error(_: Request, error: Exception) -> JSONResponse:
     """A node's refusal of a read (`NotFound`, `InvalidQuery`, ...) or a full mempool."""
     assert isinstance(error, NodeError)
     headers = {"Retry-After": "1"} if error.status == 429 else None
-    return error_response(error.status, node_error_body(error), headers)
+    body = node_error_body(error)
+    if isinstance(error, Unauthenticated):  # its specific code (bad_challenge, ...)
+        body["error"] = error.code
+    return error_response(error.status, body, headers)
 
 
 async def handle_validation(_: Request, error: Exception) -> JSONResponse:

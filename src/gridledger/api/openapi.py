@@ -31,6 +31,23 @@ REPLY_TYPES: tuple[Any, ...] = (
 
 _encode = msgspec.json.Encoder().encode
 
+SECURITY_SCHEMES = {
+    "httpMessageSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Signature",
+        "description": "RFC 9421 HTTP Message Signatures, alg ed25519, keyid = the member's "
+        "public key (hex), covering @method @path @query (and content-digest with a body), "
+        "with created (within 60 s) and a fresh nonce; with its Signature-Input header",
+    },
+    "sessionToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A token of POST /v1/auth/session (15 minutes); ?token= on the stream",
+    },
+}
+"""How a caller authenticates (docs/security.md); every read but the head needs one."""
+
 
 def reply(value: Any, status_code: int = 200) -> Response:
     """`value` (a reply Struct, or plain data) as a JSON response."""
@@ -63,6 +80,7 @@ def install_reply_schemas(app: FastAPI) -> None:
             _, components = msgspec.json.schema_components(REPLY_TYPES, ref_template=REF_TEMPLATE)
             schemas = document.setdefault("components", {}).setdefault("schemas", {})
             schemas.update(components)
+            document["components"]["securitySchemes"] = SECURITY_SCHEMES
             app.openapi_schema = document
         return app.openapi_schema
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import uvicorn
 
 from gridledger.api.app import create_app
+from gridledger.crypto import KeyPair
 from gridledger.node import Node, SoloService
 
 
@@ -54,6 +55,9 @@ def serve_node(
     tls_cert: Path | None = None,
     tls_key: Path | None = None,
     on_listening: Callable[[str, int], None] | None = None,
+    public_reads: bool = False,
+    login_keys: KeyPair | None = None,
+    announce_login: Callable[[str], None] | None = None,
 ) -> None:
     """Serve `node` until interrupted (Ctrl-C or SIGTERM); `service` orders (default: solo);
     the dashboard shows the simulation runs under `results_dir`.
@@ -61,7 +65,11 @@ def serve_node(
     The port is bound first (`ListenError` if it cannot be), then `on_listening` is called
     with the host and the port bound, so a banner never names a port nobody listens on.
     Given `tls_cert` and `tls_key` (PEM files), the API and the dashboard are served over
-    HTTPS only (and the WebSocket as wss); one without the other is refused.
+    HTTPS only (and the WebSocket as wss); one without the other is refused. Every read
+    needs a signature or a session token; `public_reads` serves anonymous callers as
+    auditors (a demonstration mode, warned about in the log). With `login_keys`, a one-time
+    login code for that key is made at start and handed to `announce_login` (after
+    `on_listening`).
     """
     if (tls_cert is None) != (tls_key is None):
         raise ValueError("HTTPS needs both a certificate and its key (--tls-cert, --tls-key)")
@@ -71,7 +79,10 @@ def serve_node(
     sock = listen_socket(host, port)
     if on_listening is not None:
         on_listening(host, int(sock.getsockname()[1]))
-    app = create_app(node, service, close_node=True)
+    app = create_app(node, service, close_node=True, public_reads=public_reads)
+    if login_keys is not None and announce_login is not None:
+        code, _ = app.state.gate.authenticator.login_code(login_keys.public_key)
+        announce_login(code)
     app.state.results_dir = results_dir
     config = uvicorn.Config(
         app,
@@ -95,9 +106,11 @@ class BackgroundServer:
         host: str = "127.0.0.1",
         port: int = 0,
         results_dir: Path | None = None,
+        public_reads: bool = False,
     ) -> None:
-        app = create_app(node)
+        app = create_app(node, public_reads=public_reads)
         app.state.results_dir = results_dir
+        self.app = app
         config = uvicorn.Config(
             app,
             host=host,

@@ -40,6 +40,11 @@ def _plain_attributes(attributes: dict[str, Any]) -> Any:
 
 def stream_message(committed: CommittedBlock) -> bytes:
     """The JSON of `committed_view(committed)`, built with less work per transaction."""
+    return msgspec.json.encode(stream_view(committed))
+
+
+def stream_view(committed: CommittedBlock) -> dict[str, Any]:
+    """`committed_view(committed)` as plain data, built with less work per transaction."""
     names = _RESULT_NAMES
     transactions = [
         {
@@ -61,12 +66,11 @@ def stream_message(committed: CommittedBlock) -> bytes:
         }
         for receipt, sender in zip(committed.receipts, committed.senders, strict=False)
     ]
-    view = {
+    return {
         "type": "block",
         "header": header_reply(committed.block.header),
         "transactions": transactions,
     }
-    return msgspec.json.encode(view)
 
 
 async def until_disconnect(websocket: WebSocket) -> None:
@@ -80,4 +84,4 @@ async def until_disconnect(websocket: WebSocket) -> None:
         return
 
 
-__all__ = ["stream_message", "until_disconnect"]
+__all__ = ["stream_message", "stream_view", "until_disconnect"]

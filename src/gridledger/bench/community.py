@@ -18,6 +18,7 @@ import nacl.bindings
 
 from gridledger.bench.orders import order_args
 from gridledger.bench.settings import AMOUNT_MICRO, OPENING_BALANCE, SIGN_CHUNK, BenchError
+from gridledger.client.signing import RequestSigner
 from gridledger.crypto import KeyPair, generate_keypair
 from gridledger.ledger import (
     ENCODING_VERSION,
@@ -154,6 +155,29 @@ def free_port() -> int:
 TRADING_ROLES = ("consumer", "producer", "prosumer", "storage")
 
 
+def reader_of_directory(
+    url: str, directory: Path, passphrase: PassphraseSource | None = None
+) -> KeyPair:
+    """The key the bench signs its reads with (a node answers only its members): the
+    regulator's or the operator's key file if `directory/keys` holds one (an auditor reads
+    the whole block stream as it is, at no extra cost to the node), else any member's.
+    Encrypted key files are opened with `passphrase`; files that cannot be are passed over."""
+    for name in ("regulator", "operator"):
+        with contextlib.suppress(KeyFileError):
+            keys = read_key(directory / "keys" / f"{name}.key", passphrase)
+            with httpx.Client(timeout=30.0, auth=RequestSigner(keys)) as http:
+                member = http.get(f"{url}/v1/members/{keys.address}")
+            if member.status_code == 200 and member.json()["status"] == "active":
+                return keys
+    for path in sorted((directory / "keys").glob("*.key")):
+        with contextlib.suppress(KeyFileError):
+            keys = read_key(path, passphrase)
+            with httpx.Client(timeout=30.0, auth=RequestSigner(keys)) as http:
+                if http.get(f"{url}/v1/members").status_code == 200:
+                    return keys
+    raise BenchError(f"{directory / 'keys'} holds no member's key: the node answers members only")
+
+
 def senders_of_directory(
     url: str,
     directory: Path,
@@ -161,6 +185,7 @@ def senders_of_directory(
     total: int,
     need_micro: int = AMOUNT_MICRO,
     passphrase: PassphraseSource | None = None,
+    reader: KeyPair | None = None,
 ) -> list[Sender]:
     """Active, funded members whose key files are in `directory/keys`, with their nonces.
 
@@ -181,7 +206,8 @@ def senders_of_directory(
                 keys[key_info(path).address] = path
     except KeyFileError as error:
         raise BenchError(str(error)) from error
-    with httpx.Client(timeout=30.0) as http:
+    reader = reader or reader_of_directory(url, directory, passphrase)
+    with httpx.Client(timeout=30.0, auth=RequestSigner(reader)) as http:
         response = http.get(url + "/v1/members")
         response.raise_for_status()
         members = [m for m in response.json()["members"] if m["status"] == "active"]
@@ -191,7 +217,14 @@ def senders_of_directory(
         for address in active:
             if address not in keys or (orders and roles[address] not in TRADING_ROLES):
                 continue
-            account = http.get(f"{url}/v1/accounts/{address}").json()
+            answer = http.get(f"{url}/v1/accounts/{address}")
+            if answer.status_code == 403:  # the reader is a household: the account's own key
+                try:
+                    own = RequestSigner(read_key(keys[address], passphrase))
+                except KeyFileError as error:
+                    raise BenchError(str(error)) from error
+                answer = http.get(f"{url}/v1/accounts/{address}", auth=own)
+            account = answer.json()
             if account["balance_micro"] > 0:
                 funded.append((keys[address], account["nonce"], account["balance_micro"]))
     if len(active) < 2 or not funded:

@@ -26,7 +26,8 @@ from gridledger.bench.settings import (
     TICK_S,
     BenchError,
 )
-from gridledger.crypto import sha256
+from gridledger.client.signing import RequestSigner, signed_headers
+from gridledger.crypto import KeyPair, sha256
 
 # -- the load --------------------------------------------------------------------------------
 
@@ -106,8 +107,9 @@ class Run:
             self.rejections[reason] += 1
 
 
-async def _stream(ws_url: str, run: Run, ready: asyncio.Event) -> None:
-    """Record the commit time of every transaction of the run from the block stream."""
+async def _stream(ws_url: str, run: Run, ready: asyncio.Event, reader: KeyPair) -> None:
+    """Record the commit time of every transaction of the run from the block stream (the
+    upgrade signed by `reader`: an auditor gets every transaction, a member every id)."""
     import websockets
 
     decoder = msgspec.json.Decoder(_StreamMessage)
@@ -115,8 +117,15 @@ async def _stream(ws_url: str, run: Run, ready: asyncio.Event) -> None:
     ids = run.ids
     offset = time.time() - clock()  # wall clock (block timestamps) to perf_counter
     try:
+        http_url = "http" + ws_url.removeprefix("ws")
+        headers = signed_headers(reader, httpx.Request("GET", http_url))
         async with websockets.connect(
-            ws_url, max_size=None, ping_interval=None, close_timeout=0.5, compression=None
+            ws_url,
+            max_size=None,
+            ping_interval=None,
+            close_timeout=0.5,
+            compression=None,
+            additional_headers=headers,
         ) as ws:
             ready.set()
             async for message in ws:
@@ -201,11 +210,11 @@ async def _progress(run: Run, console: Console, start: float, every_s: float = 5
         last_time, last_done = now, done
 
 
-async def _fill_gaps(url: str, run: Run) -> None:
+async def _fill_gaps(url: str, run: Run, reader: KeyPair) -> None:
     """Look up blocks the stream did not deliver (a slow reader loses blocks, never the node)."""
     if run.resolved >= run.sent or not run.seen_heights:
         return
-    async with httpx.AsyncClient(timeout=30.0) as http:
+    async with httpx.AsyncClient(timeout=30.0, auth=RequestSigner(reader)) as http:
         head = (await http.get(url + "/v1/head")).json()["height"]
         for height in range(run.start_height + 1, head + 1):
             if height in run.seen_heights:
@@ -227,8 +236,13 @@ async def drive(
     console: Console,
     lanes: int = LANES,
     node_pid: int | None = None,
+    reader: KeyPair | None = None,
 ) -> Run:
-    """Send `raws` at `rate` per second and follow their commits; the record of the run."""
+    """Send `raws` at `rate` per second and follow their commits (on the block stream, read
+    as `reader`: required; keyword for the order of the older arguments); the record of
+    the run."""
+    if reader is None:
+        raise BenchError("drive needs the key that reads the block stream (reader=)")
     run = Run.of(raws)
     order = schedule(senders, len(raws))
     lanes = max(1, min(lanes, senders))
@@ -237,7 +251,7 @@ async def drive(
         lane_indices[sender % lanes].append(i)
     ws_url = "ws" + url.removeprefix("http") + "/v1/stream"
     ready = asyncio.Event()
-    stream = asyncio.create_task(_stream(ws_url, run, ready))
+    stream = asyncio.create_task(_stream(ws_url, run, ready, reader))
     await ready.wait()
     if run.stream_lost:
         raise BenchError(f"cannot open the block stream at {ws_url}")
@@ -270,6 +284,6 @@ async def drive(
     stream.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await stream
-    await _fill_gaps(url, run)
+    await _fill_gaps(url, run, reader)
     gc.unfreeze()
     return run

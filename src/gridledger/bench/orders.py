@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 
 from gridledger.bench.settings import BenchError
+from gridledger.client.signing import RequestSigner
+from gridledger.crypto import KeyPair
 
 MID_MICRO_PER_KWH = 810_000
 """Between the default feed-in price (770,000) and cap (850,000)."""
@@ -86,9 +88,10 @@ def plan_for_node(http: httpx.Client, url: str, run_s: float) -> OrderPlan:
     return OrderPlan(period, max_escrow_micro(later["parameters"]["cap_price_micro_per_kwh"]))
 
 
-def market_figures(url: str, period: int) -> dict[str, Any]:
-    """What the run did to the period's book, read from the node after the drain."""
-    with httpx.Client(timeout=60.0) as http:
+def market_figures(url: str, period: int, reader: KeyPair) -> dict[str, Any]:
+    """What the run did to the period's book, read from the node (as `reader`) after the
+    drain."""
+    with httpx.Client(timeout=60.0, auth=RequestSigner(reader)) as http:
         book = http.get(f"{url}/v1/market/periods/{period}/book").json()
         trades = http.get(f"{url}/v1/market/periods/{period}/trades").json()
     return {

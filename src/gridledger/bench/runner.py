@@ -16,6 +16,7 @@ from rich.console import Console
 from gridledger.bench.community import (
     Sender,
     free_port,
+    reader_of_directory,
     senders_of_directory,
     sign_all,
     write_bench_community,
@@ -31,9 +32,12 @@ from gridledger.bench.orders import (
     plan_for_node,
 )
 from gridledger.bench.process import NodeProcess
+from gridledger.bench.reads import drive_reads, reads_table, summarise_reads
 from gridledger.bench.report import report_table, summarise
 from gridledger.bench.settings import AMOUNT_MICRO, WORKLOADS, BenchError
-from gridledger.node.keystore import PassphraseSource
+from gridledger.client.signing import RequestSigner
+from gridledger.crypto import KeyPair
+from gridledger.node.keystore import PassphraseSource, read_key
 
 # -- entry point -----------------------------------------------------------------------------
 
@@ -70,12 +74,15 @@ def run_bench(
         console.print(f"[red]bench failed:[/red] {error}")
         print(json.dumps({"error": str(error)}), flush=True)
         return 2
-    console.print(report_table(figures))
-    console.print(
-        f"throughput = successes / (last commit - first send) = {figures['successes']:,} / "
-        f"{figures['commit_window_s']:.2f} s",
-        highlight=False,
-    )
+    if figures.get("workload") == "reads":
+        console.print(reads_table(figures), highlight=False)
+    else:
+        console.print(report_table(figures))
+        console.print(
+            f"throughput = successes / (last commit - first send) = {figures['successes']:,} / "
+            f"{figures['commit_window_s']:.2f} s",
+            highlight=False,
+        )
     console.file.flush()
     print(json.dumps(figures, separators=(",", ":")), flush=True)
     return 0 if figures["failures"] == 0 and figures["successes"] > 0 else 1
@@ -111,6 +118,7 @@ def _run(
             workdir = Path(tempfile.mkdtemp(prefix="gridledger-bench-"))
             market = MARKET_PARAMETERS if orders else None
             genesis, keys = write_bench_community(workdir, accounts, market=market)
+            reader = read_key(workdir / "keys" / "regulator.key")
             node = NodeProcess(workdir, free_port(), node_options)
             console.print(
                 f"node pid {node.pid} on {node.url}, community of {accounts} accounts in {workdir}",
@@ -121,6 +129,9 @@ def _run(
                 for i, k in enumerate(keys)
             ]
             chain_id = genesis.chain_id
+            if workload == "reads":
+                node.wait_ready()
+                return _reads(node.url, keys, rate, duration_s, console, node.pid)
             if orders:
                 now_s = genesis.genesis_time_ms // 1000
                 period = open_period(now_s, PERIOD_SECONDS, GATE_CLOSURE_SECONDS, run_s + 60)
@@ -136,11 +147,17 @@ def _run(
                 raise BenchError(
                     "--url needs --dir: the community directory with the members' keys"
                 )
-            with httpx.Client(timeout=30.0) as http:
+            reader = reader_of_directory(target, directory, passphrase)
+            with httpx.Client(timeout=30.0, auth=RequestSigner(reader)) as http:
                 chain_id = http.get(target + "/v1/head").json()["chain_id"]
                 plan = plan_for_node(http, target, run_s) if orders else None
             need = plan.max_escrow_micro if plan else AMOUNT_MICRO
-            senders = senders_of_directory(target, directory, accounts, total, need, passphrase)
+            senders = senders_of_directory(
+                target, directory, accounts, total, need, passphrase, reader
+            )
+            if workload == "reads":
+                readers = [sender.keys for sender in senders]
+                return _reads(target, readers, rate, duration_s, console, None)
             started = time.perf_counter()
             raws = sign_all(chain_id, senders, total, plan.period if plan else None)
             signing_s = time.perf_counter() - started
@@ -159,13 +176,14 @@ def _run(
                 drain,
                 console,
                 node_pid=node.pid if node is not None else None,
+                reader=reader,
             )
         )
         if node is not None and node.process.poll() is not None:
             raise BenchError(f"the node died during the run:\n{node.log_tail()}")
         figures = summarise(run, rate, duration_s, len(senders), workload)
         if plan is not None:
-            figures["market"] = market_figures(target, plan.period)
+            figures["market"] = market_figures(target, plan.period, reader)
         figures["signing_s"] = round(signing_s, 2)
         figures["node"] = "subprocess" if node is not None else target
         return figures
@@ -174,3 +192,29 @@ def _run(
             node.stop()
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _reads(
+    url: str,
+    readers: list[KeyPair],
+    rate: int,
+    duration_s: float,
+    console: Console,
+    node_pid: int | None,
+) -> dict[str, Any]:
+    """The ``reads`` workload against the node at `url`: each member of `readers` reads its
+    own account and statement and the book of the current period, signed."""
+    with httpx.Client(timeout=30.0, auth=RequestSigner(readers[0])) as http:
+        current = http.get(url + "/v1/market/current")
+    if current.status_code != 200:
+        raise BenchError(f"the node refuses the readers' reads: {current.text}")
+    period = int(current.json()["period"])
+    console.print(
+        f"sending {rate:,} signed reads/s for {duration_s:g} s from {len(readers)} members "
+        f"to {url} (period {period})",
+        highlight=False,
+    )
+    run = asyncio.run(drive_reads(url, readers, period, rate, duration_s, console, node_pid))
+    figures = summarise_reads(run, rate, duration_s, len(readers))
+    figures["node"] = "subprocess" if node_pid is not None else url
+    return figures

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-WORKLOADS = ("transfer", "orders")
-"""Token transfers, or market orders (`gridledger.bench.orders`)."""
+WORKLOADS = ("transfer", "orders", "reads")
+"""Token transfers, market orders (`gridledger.bench.orders`), or signed reads
+(`gridledger.bench.reads`)."""
 TICK_S = 0.025
 """How often each lane sends the transactions that are due (Caliper's fixed-rate controller)."""
 LANES = 2

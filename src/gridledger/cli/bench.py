@@ -23,7 +23,8 @@ def bench(
     accounts: int = typer.Option(200, help="Sending accounts"),
     workload: str = typer.Option(
         "transfer",
-        help="transfer (token transfers) or orders (market place_order, continuous matching)",
+        help="transfer (token transfers), orders (market place_order, continuous matching) or "
+        "reads (signed reads of accounts, statements and the book; reports node CPU per read)",
     ),
     directory: Path | None = typer.Option(
         None,

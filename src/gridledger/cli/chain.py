@@ -12,6 +12,7 @@ from rich.table import Table
 from gridledger.cli.common import (
     DirOption,
     KeyOption,
+    ReadKeyOption,
     UrlOption,
     address_of,
     call,
@@ -72,51 +73,68 @@ def submit(
     args = parse_args(arg, args_json)
     if not wait and not peer_urls(url):
         raise fail("--no-wait needs --url: offline, a call is committed before the command ends", 2)
-    with connect(url, directory, write=True) as client:
+    with connect(url, directory, write=True, key=key) as client:
         view = call(client, keys, contract, method, args, wait=wait)
     finish(view, as_json=True)
 
 
 @show_app.command("head")
-def show_head(directory: Path = DirOption, url: str | None = UrlOption) -> None:
+def show_head(
+    directory: Path = DirOption, url: str | None = UrlOption, key: str | None = ReadKeyOption
+) -> None:
     """The chain head."""
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         print_json(client.head())
 
 
 @show_app.command("block")
-def show_block(height: int, directory: Path = DirOption, url: str | None = UrlOption) -> None:
+def show_block(
+    height: int,
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
+) -> None:
     """A block with its decoded transactions and receipts."""
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         print_json(client.block(height))
 
 
 @show_app.command("tx")
 def show_transaction(
-    transaction_id: str, directory: Path = DirOption, url: str | None = UrlOption
+    transaction_id: str,
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
 ) -> None:
     """A transaction with its receipt, block header and Merkle proof."""
     try:
         bytes.fromhex(transaction_id)
     except ValueError as error:
         raise fail(f"{transaction_id!r} is not a hex transaction id") from error
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         print_json(client.transaction(transaction_id))
 
 
 @show_app.command("member")
-def show_member(who: str, directory: Path = DirOption, url: str | None = UrlOption) -> None:
+def show_member(
+    who: str,
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
+) -> None:
     """A member, by address or key name."""
     address = address_of(who, directory)
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         print_json(client.member(address))
 
 
 @show_app.command("members")
-def show_members(directory: Path = DirOption, url: str | None = UrlOption) -> None:
+def show_members(
+    directory: Path = DirOption, url: str | None = UrlOption, key: str | None = ReadKeyOption
+) -> None:
     """Every member with role and status."""
     table = Table("name", "role", "status", "address")
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         members = client.members()
     for member in members.members:
         table.add_row(member.name, member.role, member.status, member.address)
@@ -124,10 +142,15 @@ def show_members(directory: Path = DirOption, url: str | None = UrlOption) -> No
 
 
 @show_app.command("balance")
-def show_balance(who: str, directory: Path = DirOption, url: str | None = UrlOption) -> None:
+def show_balance(
+    who: str,
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
+) -> None:
     """An account's balance (micro-units) and nonce, by address or key name."""
     address = address_of(who, directory)
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         print_json(client.account(address))
 
 

@@ -53,6 +53,14 @@ UrlOption = typer.Option(
     "Without it the chain in --dir is opened in this process",
 )
 KeyOption = typer.Option(..., "--key", "-k", help="Signing key: a name in DIR/keys, or a .key file")
+ReadKeyOption = typer.Option(
+    None,
+    "--key",
+    "-k",
+    help="With --url: sign the reads with this key (a name in DIR/keys, or a .key file); "
+    "a node answers only its members",
+)
+SIGN_HINT = "sign the request with -k NAME (a member's key in DIR/keys)"
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table")
 PASSPHRASE_FILE_HELP = (
     "File whose first line is the passphrase of encrypted key files (mode 0600); "
@@ -107,13 +115,14 @@ def peer_urls(url: str | None) -> list[str]:
 
 
 def make_client(
-    url: str | None, directory: Path, write: bool = False
+    url: str | None, directory: Path, write: bool = False, key: str | None = None
 ) -> HttpClient | EmbeddedClient:
-    """The client the rule picks: HTTP to the peers of `url`, else the chain in `directory`
-    (opened in this process; it holds the writer lock with `write`)."""
+    """The client the rule picks: HTTP to the peers of `url` (signing its reads with the
+    key named `key`, if any), else the chain in `directory` (opened in this process; it
+    holds the writer lock with `write`; no key is needed: the files are the owner's)."""
     peers = peer_urls(url)
     if peers:
-        return HttpClient(peers)
+        return HttpClient(peers, keys=None if key is None else load_key(directory, key))
     genesis_file = directory / "genesis.json"
     if not genesis_file.exists():
         raise fail(f"{genesis_file} not found; run `gridledger init --dir {directory}` first")
@@ -126,16 +135,22 @@ def make_client(
 
 @contextlib.contextmanager
 def connect(
-    url: str | None, directory: Path, write: bool = False
+    url: str | None, directory: Path, write: bool = False, key: str | None = None
 ) -> Iterator[HttpClient | EmbeddedClient]:
     """`make_client`, closed afterwards; the client's refusals become one-line errors.
 
     `write`: the command signs and submits, so an offline chain is locked for its duration.
+    `key`: the key that signs the reads over HTTP (a write's `Wallet` signs with its own).
     """
-    client = make_client(url, directory, write)
+    client = make_client(url, directory, write, key)
     try:
         yield client
-    except (ClientError, KeyFileError) as error:
+    except ClientError as error:
+        unsigned = isinstance(client, HttpClient) and client.keys is None
+        if error.status == 401 and unsigned:
+            raise fail(f"{error}; {SIGN_HINT}") from error
+        raise fail(str(error)) from error
+    except KeyFileError as error:
         raise fail(str(error)) from error
     finally:
         client.close()

@@ -9,6 +9,7 @@ import typer
 from gridledger.cli.common import (
     DirOption,
     JsonOption,
+    ReadKeyOption,
     UrlOption,
     connect,
     console,
@@ -36,6 +37,7 @@ def verify(
     period: int = typer.Option(..., "--period", "-p", help="The delivery period to check"),
     directory: Path = DirOption,
     url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Check a period's records in FILE against the batch hash anchored on chain.
@@ -49,7 +51,7 @@ def verify(
         records = read_batch(file, period)
     except BatchFileError as error:
         raise fail(str(error)) from error
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         evidence = period_evidence(client, period)
         verdict = compare(records, evidence)
         try:

@@ -1,13 +1,15 @@
 """`gridledger demo`: a small community on an embedded node, end to end, in a few seconds.
 
 It writes a fresh community directory, starts a node with its API in this
-process, and then acts as the members would, through the HTTP API only: a new
-household applies (its personal data goes to the regulator's registry, off the
-chain, and only salted digests of it onto the chain), the regulator checks the
-data against the digests and approves it, the operator binds its meter
-and issues it currency, members pay each other, and one payment is refused
-for lack of funds. It then re-verifies the chain from genesis and prints a
-summary and where to look next.
+process, and then acts as the members would, through the HTTP API only, each
+member signing its own reads (RFC 9421): a new household applies (its personal
+data goes to the regulator's registry, off the chain, and only salted digests
+of it onto the chain), the regulator checks the data against the digests and
+approves it, the operator binds its meter and issues it currency, members pay
+each other, and one payment is refused for lack of funds. The regulator reads
+the balances (each read lands in the household's access log). It then
+re-verifies the chain from genesis and prints a summary, a one-time link that
+signs the dashboard in as a member, and where to look next.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from gridledger.cli.member import send_registration
 from gridledger.client import ClientError, HttpClient, Wallet
 from gridledger.client.replies import TransactionReply
 from gridledger.contracts.registration import application
-from gridledger.crypto import generate_keypair
+from gridledger.crypto import KeyPair, generate_keypair
 from gridledger.node import CutterConfig, Node
 from gridledger.node.community import init_community
 from gridledger.node.keystore import read_key, write_key
@@ -73,18 +75,25 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
     server = BackgroundServer(node, port=port)
     url = server.start()
     out.print(f"[bold]gridledger demo[/bold]: node for chain {genesis.chain_id} serving {url}")
-    out.print(f"dashboard: {url}/dashboard/ (live while the demo runs)")
-    client = HttpClient(url)
+    out.print(f"dashboard: {url}/dashboard/ (live while the demo runs; reads need a sign-in)")
+    clients: list[HttpClient] = []
+
+    def wallet_of(keys: KeyPair) -> Wallet:
+        """A member's wallet over its own client: its reads are signed with its key."""
+        clients.append(HttpClient(url, keys=keys))
+        return Wallet(keys, clients[-1])
+
     wallets = {
-        name: Wallet(read_key(directory / "keys" / f"{name}.key"), client)
+        name: wallet_of(read_key(directory / "keys" / f"{name}.key"))
         for name in ("regulator", "operator", "alice", "bob", "carol", "dave")
     }
+    client = clients[0]  # the regulator's: an auditor, it reads the summary
     try:
         erin_keys = generate_keypair()
         write_key(directory / "keys", "erin", erin_keys)
         erin_meter = generate_keypair()
         write_key(directory / "keys", "erin-meter", erin_meter)
-        erin = wallets["erin"] = Wallet(erin_keys, client)
+        erin = wallets["erin"] = wallet_of(erin_keys)
 
         step = out.status("erin applies to join as a prosumer")
         with step:
@@ -159,8 +168,17 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
             table.add_row(name, member.role, member.status, f"{balance / UNIT:,.2f}")
         out.print(table)
         head = client.head()
+        seen = clients[-1].access_log(limit=1000)  # erin's: the regulator's reads of her data
+        alice = next(c for c in clients if c.keys == wallets["alice"].keys)
+        login = alice.login_code()  # a one-time link that signs the dashboard in as alice
+        out.print(
+            f"erin's access log: {len(seen.entries)} reads of her data by auditors "
+            f"(`gridledger show access-log -k erin --dir {directory}`)"
+        )
     except (ClientError, RegistryRefusal) as error:
         out.print(f"[red]demo failed:[/red] {error}")
+        for opened in clients:
+            opened.close()
         server.stop()
         node.close()
         return 1
@@ -173,11 +191,16 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
     )
     out.print("\n[bold]Where to look next[/bold]")
     out.print(
-        f"  gridledger node --dir {directory}        # run this community's node "
-        "(API docs at http://127.0.0.1:8545/docs)"
+        f"  gridledger node --dir {directory} --login alice   # run this community's node; "
+        "it prints a one-time link that signs the dashboard in as alice (API docs at "
+        "http://127.0.0.1:8545/docs)"
     )
-    out.print("  then open http://127.0.0.1:8545/dashboard/  # the community dashboard, live")
+    out.print(
+        f"  gridledger dashboard login -k bob --dir {directory} --url http://127.0.0.1:8545"
+        "  # another member's link, from a running node"
+    )
     out.print(f"  gridledger show members --dir {directory}")
+    out.print(f"  gridledger show access-log -k erin --dir {directory}   # who read erin's data")
     out.print(f"  gridledger show block {head.height} --dir {directory}")
     out.print(f"  gridledger verify --dir {directory}      # re-check the chain yourself")
     out.print(
@@ -187,17 +210,20 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
         f"  gridledger member erase erin --dir {directory}    # GDPR erasure; verify stays sound"
     )
     out.print("  gridledger bench --rate 2800 --duration 60   # measure throughput and latency")
+    link = f"{url}/dashboard/#login={login.login_code}"
     if serve:
         out.print(
-            f"\nserving {url}: dashboard at {url}/dashboard/, API docs at {url}/docs;"
-            " Ctrl-C to stop"
+            f"\nserving {url}: dashboard at {link} (signed in as alice; a one-time link, "
+            f"valid 5 minutes), API docs at {url}/docs; Ctrl-C to stop",
+            soft_wrap=True,
         )
         try:
             while True:
                 time.sleep(1)
         except KeyboardInterrupt:
             pass
-    client.close()
+    for opened in clients:
+        opened.close()
     server.stop()
     node.close()
     return 0

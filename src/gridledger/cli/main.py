@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from gridledger.cli import (
+    access,
     bench,
     chain,
     community,
@@ -37,7 +38,9 @@ app.command("init")(community.init)
 app.add_typer(community.keys_app, name="keys")
 app.command("node")(node.node)
 app.command("submit")(chain.submit)
+chain.show_app.command("access-log")(access.access_log)
 app.add_typer(chain.show_app, name="show")
+app.add_typer(access.dashboard_app, name="dashboard")
 app.command("verify")(chain.verify)
 app.add_typer(market.market_app, name="market")
 app.add_typer(member.member_app, name="member")

@@ -61,7 +61,7 @@ def _place(
     as_json: bool,
 ) -> None:
     keys = load_key(directory, key)
-    with connect(url, directory, write=True) as client:
+    with connect(url, directory, write=True, key=key) as client:
         target = period_or_open(client, period)
         args: dict[str, Any] = {
             "side": side,
@@ -142,7 +142,7 @@ def cancel(
 ) -> None:
     """Cancel one of your open orders (before gate closure); its escrow is released."""
     keys = load_key(directory, key)
-    with connect(url, directory, write=True) as client:
+    with connect(url, directory, write=True, key=key) as client:
         client.market_order(order_id)  # a clear "no order" before signing anything
         view = call(client, keys, "market", "cancel_order", {"order_id": order_id})
         order = client.market_order(order_id)
@@ -162,7 +162,7 @@ def amend(
     """Amend one of your open orders: it is placed anew and loses its time priority."""
     keys = load_key(directory, key)
     args = {"order_id": order_id, "energy_wh": energy_wh, "price_micro_per_kwh": price}
-    with connect(url, directory, write=True) as client:
+    with connect(url, directory, write=True, key=key) as client:
         client.market_order(order_id)  # a clear "no order" before signing anything
         view = call(client, keys, "market", "amend_order", args)
         events = view.events if isinstance(view, TransactionReply) else []
@@ -193,7 +193,7 @@ def withdraw(
     """
     keys = load_key(directory, key)
     is_offer = "-o" in order_or_offer_id
-    with connect(url, directory, write=True) as client:
+    with connect(url, directory, write=True, key=key) as client:
         if is_offer:
             args = {"offer_id": order_or_offer_id}
             view = call(client, keys, "market", "withdraw_offer", args)
@@ -220,7 +220,7 @@ def offer(
 ) -> None:
     """Publish a bilateral offer (seed 001 MakeOffer), in the period's negotiation window."""
     keys = load_key(directory, key)
-    with connect(url, directory, write=True) as client:
+    with connect(url, directory, write=True, key=key) as client:
         target = period_or_open(client, period)
         args = {
             "energy_wh": energy_wh,
@@ -264,7 +264,7 @@ def accept(
     from gridledger.contracts.market_bilateral import agreement_message
 
     keys = load_key(directory, key)
-    with connect(url, directory, write=True) as client:
+    with connect(url, directory, write=True, key=key) as client:
         chain_id = client.chain_id()
         if sign_for is not None:
             buyer = address_of(sign_for, directory)
@@ -310,7 +310,7 @@ def _close_period(
 ) -> None:
     """Call `contract.method(period)`; once committed and accepted, `report` what it did."""
     keys = load_key(directory, key)
-    with connect(url, directory, write=True) as client:
+    with connect(url, directory, write=True, key=key) as client:
         target = period_or_open(client, period)
         view = call(client, keys, contract, method, {"period": target})
         if not as_json and isinstance(view, TransactionReply) and view.code == 0:
@@ -376,7 +376,7 @@ def reading(
     meter = load_key(directory, meter_key)
     sender = meter if key is None else load_key(directory, key)
     address = address_of(member, directory)
-    with connect(url, directory, write=True) as client:
+    with connect(url, directory, write=True, key=meter_key if key is None else key) as client:
         if period is None:  # the period that ended last, by the node's clock
             now = client.market_current()
             period = now.clock_ms // 1000 // now.period_seconds - 1

@@ -3,17 +3,20 @@ market's reads, and how market views are printed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from itertools import zip_longest
 from pathlib import Path
 
 import msgspec
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from gridledger.cli.common import (
     DirOption,
     JsonOption,
+    ReadKeyOption,
     UrlOption,
     address_of,
     connect,
@@ -25,13 +28,21 @@ from gridledger.client import EmbeddedClient, HttpClient
 from gridledger.client.market_replies import (
     BookReply,
     MarketCurrentReply,
+    OrderReply,
     PriceReply,
     SettlementReply,
+    TradeReply,
 )
 
 PeriodArgument = typer.Argument(
     None, help="Delivery period (default: the next period open for orders)", show_default=False
 )
+ORDER_COLUMNS = (
+    "order", "owner", "side", "energy Wh", "filled Wh", "limit µ/kWh", "status", "escrow µ",
+)  # fmt: skip
+TRADE_COLUMNS = (
+    "trade", "kind", "buyer", "seller", "energy Wh", "price µ/kWh", "value µ", "how",
+)  # fmt: skip
 STATEMENT_COLUMNS = (
     ("bought Wh", "bought_wh"),
     ("sold Wh", "sold_wh"),
@@ -90,6 +101,47 @@ def window_lines(view: PeriodTimes) -> str:
     )
 
 
+def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> Console:
+    """Print `rows` as a table under `columns`; returns the console for what follows it."""
+    table = Table(*columns, title=title)
+    for row in rows:
+        table.add_row(*row)
+    out = console()
+    out.print(table)
+    return out
+
+
+def order_row(order: OrderReply, names: dict[str, str]) -> tuple[str, ...]:
+    """An order as a row under `ORDER_COLUMNS`."""
+    return (
+        order.order_id,
+        who(order.owner, names),
+        order.side,
+        number(order.energy_wh),
+        number(order.filled_wh),
+        number(order.price_micro_per_kwh),
+        order.status,
+        number(order.escrow_micro),
+    )
+
+
+def trade_row(trade: TradeReply, names: dict[str, str]) -> tuple[str, ...]:
+    """A trade as a row under `TRADE_COLUMNS`; "how" is mechanism/price rule (reason)."""
+    how = f"{trade.mechanism}/{trade.price_rule}"
+    if trade.reason:
+        how += f" ({trade.reason.replace('_', ' ')})"
+    return (
+        trade.trade_id,
+        trade.kind,
+        who(trade.buyer, names),
+        who(trade.seller, names),
+        number(trade.energy_wh),
+        number(trade.price_micro_per_kwh),
+        number(trade.value_micro),
+        how,
+    )
+
+
 def print_summary(view: SettlementReply, names: dict[str, str]) -> None:
     """A period's settlement summary, or that it is not settled yet."""
     out = console()
@@ -113,10 +165,13 @@ def print_summary(view: SettlementReply, names: dict[str, str]) -> None:
 
 
 def current(
-    directory: Path = DirOption, url: str | None = UrlOption, as_json: bool = JsonOption
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
+    as_json: bool = JsonOption,
 ) -> None:
     """The current delivery period and the next one open for orders."""
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         view = client.market_current()
     if as_json:
         print_json(view)
@@ -135,10 +190,11 @@ def book(
     period: int | None = PeriodArgument,
     directory: Path = DirOption,
     url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
     as_json: bool = JsonOption,
 ) -> None:
     """The order book of a period: open energy and orders per limit price, both sides."""
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         view = client.market_book(period_or_open(client, period))
     if as_json:
         print_json(view)
@@ -147,20 +203,21 @@ def book(
     title = (
         f"period {view.period} book ({view.mechanism}{', ' + ', '.join(flags) if flags else ''})"
     )
-    table = Table(
-        "bid orders", "bid Wh", "bid µ/kWh", "ask µ/kWh", "ask Wh", "ask orders", title=title
+    out = print_table(
+        title,
+        ("bid orders", "bid Wh", "bid µ/kWh", "ask µ/kWh", "ask Wh", "ask orders"),
+        (
+            (
+                number(bid.orders if bid else None),
+                number(bid.residual_wh if bid else None),
+                number(bid.price_micro_per_kwh if bid else None),
+                number(ask.price_micro_per_kwh if ask else None),
+                number(ask.residual_wh if ask else None),
+                number(ask.orders if ask else None),
+            )
+            for bid, ask in zip_longest(view.bids, view.asks)
+        ),
     )
-    for bid, ask in zip_longest(view.bids, view.asks):
-        table.add_row(
-            number(bid.orders if bid else None),
-            number(bid.residual_wh if bid else None),
-            number(bid.price_micro_per_kwh if bid else None),
-            number(ask.price_micro_per_kwh if ask else None),
-            number(ask.residual_wh if ask else None),
-            number(ask.orders if ask else None),
-        )
-    out = console()
-    out.print(table)
     out.print(
         f"{view.open_orders} open of {view.orders} order(s), {view.trades} trade(s), "
         f"{view.offers} offer(s)",
@@ -174,65 +231,37 @@ def orders(
     owner: str | None = typer.Option(None, "--owner", help="Only this member's: name or address"),
     directory: Path = DirOption,
     url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
     as_json: bool = JsonOption,
 ) -> None:
     """The orders of a period, open and closed, in the order they were placed."""
     address = None if owner is None else address_of(owner, directory)
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         view = client.market_orders(period_or_open(client, period), address)
         names = {} if as_json else names_of(client)
     if as_json:
         print_json(view)
         return
-    table = Table(
-        "order", "owner", "side", "energy Wh", "filled Wh", "limit µ/kWh", "status", "escrow µ",
-        title=f"period {view.period} orders",
-    )  # fmt: skip
-    for order in view.orders:
-        table.add_row(
-            order.order_id,
-            who(order.owner, names),
-            order.side,
-            number(order.energy_wh),
-            number(order.filled_wh),
-            number(order.price_micro_per_kwh),
-            order.status,
-            number(order.escrow_micro),
-        )
-    console().print(table)
+    rows = (order_row(order, names) for order in view.orders)
+    print_table(f"period {view.period} orders", ORDER_COLUMNS, rows)
 
 
 def trades(
     period: int | None = PeriodArgument,
     directory: Path = DirOption,
     url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
     as_json: bool = JsonOption,
 ) -> None:
     """The trades of a period (book, bilateral and standing offers), in the order made."""
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         view = client.market_trades(period_or_open(client, period))
         names = {} if as_json else names_of(client)
     if as_json:
         print_json(view)
         return
-    table = Table(
-        "trade", "kind", "buyer", "seller", "energy Wh", "price µ/kWh", "value µ", "how",
-        title=f"period {view.period} trades",
-    )  # fmt: skip
-    for trade in view.trades:
-        table.add_row(
-            trade.trade_id,
-            trade.kind,
-            who(trade.buyer, names),
-            who(trade.seller, names),
-            number(trade.energy_wh),
-            number(trade.price_micro_per_kwh),
-            number(trade.value_micro),
-            f"{trade.mechanism}/{trade.price_rule}"
-            + (f" ({trade.reason.replace('_', ' ')})" if trade.reason else ""),
-        )
-    out = console()
-    out.print(table)
+    rows = (trade_row(trade, names) for trade in view.trades)
+    out = print_table(f"period {view.period} trades", TRADE_COLUMNS, rows)
     out.print(
         f"{view.count} trade(s), {number(view.traded_wh)} Wh, {number(view.value_micro)} µ",
         highlight=False,
@@ -253,10 +282,11 @@ def offers(
     period: int | None = PeriodArgument,
     directory: Path = DirOption,
     url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
     as_json: bool = JsonOption,
 ) -> None:
     """The bilateral offers of a period (seed 001 GetOffers), with its trading windows."""
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         target = period_or_open(client, period)
         view = client.market_offers(target)
         names = {} if as_json else names_of(client)
@@ -288,10 +318,11 @@ def agreements(
     period: int | None = PeriodArgument,
     directory: Path = DirOption,
     url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
     as_json: bool = JsonOption,
 ) -> None:
     """The agreements signed for a period (its bilateral trades), with their signing times."""
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         target = period_or_open(client, period)
         view = client.market_trades(target)
         names = {} if as_json else names_of(client)
@@ -324,12 +355,13 @@ def price(
     period: int = typer.Argument(..., help="Delivery period"),
     directory: Path = DirOption,
     url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
     as_json: bool = JsonOption,
 ) -> None:
     """The price the operator posted for a period (pricing contract, seed 003)."""
     if period < 0:
         raise fail(f"period {period} is negative")
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         view = client.market_price(period)
         names = {} if as_json else names_of(client)
     if as_json:
@@ -351,15 +383,16 @@ def statement(
     member: str | None = typer.Argument(None, help="Key name or address (default: everyone)"),
     directory: Path = DirOption,
     url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Settlement statements of a period: bought, sold, delivered, paid, received, penalised."""
     if period < 0:
         raise fail(f"period {period} is negative")
     if member is not None:
-        _one_statement(period, address_of(member, directory), directory, url, as_json)
+        _one_statement(period, address_of(member, directory), directory, url, key, as_json)
         return
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         summary = client.settlement(period)
         every = client.statements(period)
         names = {} if as_json else names_of(client)
@@ -371,32 +404,36 @@ def statement(
             f"period {period} is not settled (phase {summary.phase}; it can be settled from "
             f"{moment(summary.window.meter_window_end_s)})"
         )
-    table = Table(
-        "member", "reading", *(title for title, _ in STATEMENT_COLUMNS),
-        title=f"period {period} statements",
-    )  # fmt: skip
-    for row in every.statements:
-        table.add_row(
-            who(row.member, names),
-            row.reading,
-            *(number(getattr(row, field)) for _, field in STATEMENT_COLUMNS),
-        )
-    console().print(table)
+    print_table(
+        f"period {period} statements",
+        ("member", "reading", *(title for title, _ in STATEMENT_COLUMNS)),
+        (
+            (
+                who(row.member, names),
+                row.reading,
+                *(number(getattr(row, field)) for _, field in STATEMENT_COLUMNS),
+            )
+            for row in every.statements
+        ),
+    )
     print_summary(summary, names)
 
 
 def _one_statement(
-    period: int, address: str, directory: Path, url: str | None, as_json: bool
+    period: int, address: str, directory: Path, url: str | None, key: str | None, as_json: bool
 ) -> None:
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         one = client.statement(period, address)
         names = {} if as_json else names_of(client)
     if as_json:
         print_json(one)
         return
-    table = Table("field", "value", title=f"period {period}: {who(address, names)}")
-    for name, value in msgspec.structs.asdict(one).items():
-        if name in ("member", "period"):
-            continue
-        table.add_row(name, number(value) if isinstance(value, int) else str(value))
-    console().print(table)
+    print_table(
+        f"period {period}: {who(address, names)}",
+        ("field", "value"),
+        (
+            (name, number(value) if isinstance(value, int) else str(value))
+            for name, value in msgspec.structs.asdict(one).items()
+            if name not in ("member", "period")
+        ),
+    )

@@ -29,6 +29,7 @@ from gridledger.cli.common import (
     DirOption,
     JsonOption,
     KeyOption,
+    ReadKeyOption,
     UrlOption,
     address_of,
     call,
@@ -164,7 +165,7 @@ def apply_command(
         arguments, split = application(label or Path(key).stem, role, values)
     except DisclosureError as error:
         raise fail(str(error), code=2) from error
-    with connect(url, directory, write=True) as client:
+    with connect(url, directory, write=True, key=key) as client:
         view = call(client, keys, "membership", "apply", arguments)
         if isinstance(view, TransactionReply) and view.code == 0:
             sent = send_registration(client, keys, split.encoded)
@@ -201,7 +202,7 @@ def approve_command(
     """The regulator admits an applicant, once its registry data matches its digests."""
     address = address_of(name, directory)
     keys = load_key(directory, key)
-    with connect(url, directory, write=True) as client:
+    with connect(url, directory, write=True, key=key) as client:
         fields = _checked(directory, client.member(address))
         if not as_json:
             console().print(f"checked {', '.join(fields) or 'no personal fields'}: match")
@@ -221,7 +222,7 @@ def reject_command(
     """The regulator turns down an applicant, with a reason."""
     address = address_of(name, directory)
     keys = load_key(directory, key)
-    with connect(url, directory, write=True) as client:
+    with connect(url, directory, write=True, key=key) as client:
         view = call(client, keys, "membership", "reject", {"address": address, "reason": reason})
         finish(view, as_json)
 
@@ -284,8 +285,11 @@ def export_command(
     out: Path | None = typer.Option(None, "--out", help="Write the JSON here, not to stdout"),
     directory: Path = DirOption,
     url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
 ) -> None:
     """Everything the community holds about a member, as JSON (GDPR art. 15 and 20).
+
+    With --url, -k NAME signs the reads: the member itself, or an auditor.
 
     Its registry data (when --dir is the regulator's node), member record, balance,
     orders, statements, readings and transactions.
@@ -311,7 +315,7 @@ def export_command(
             }
         finally:
             registry.close()
-    with connect(url, directory) as client:
+    with connect(url, directory, key=key) as client:
         exported = {"address": address, "registry": registry_part, **_chain_part(client, address)}
     text = json.dumps(exported, indent=2, ensure_ascii=False)
     if out is None:

@@ -97,7 +97,7 @@ def down(directory: Path = NetworkDirOption) -> None:
 @network_app.command("status")
 def status(directory: Path = NetworkDirOption, as_json: bool = JsonOption) -> None:
     """Each process (alive?) and each peer's head, finalized height and alarm."""
-    rows = network_status(directory)
+    rows = network_status(directory, passphrase_source())
     if as_json:
         print_json(rows)
         return

@@ -12,6 +12,7 @@ from gridledger.cli.common import (
     PassphraseFileOption,
     console,
     fail,
+    load_key,
     open_node,
     passphrase_source,
 )
@@ -41,6 +42,16 @@ def node(
     ),
     tls_cert: Path | None = typer.Option(None, help="Serve the API over HTTPS: certificate"),
     tls_key: Path | None = typer.Option(None, help="...and its private key"),
+    login: str | None = typer.Option(
+        None,
+        "--login",
+        help="Print a one-time link that signs the dashboard in as this member (key in DIR/keys)",
+    ),
+    public_reads: bool = typer.Option(
+        False,
+        "--public-reads",
+        help="DEMONSTRATIONS ONLY: serve every read to anyone, unsigned, as to an auditor",
+    ),
     passphrase_file: Path | None = PassphraseFileOption,
     accept_rollback: bool = typer.Option(
         False,
@@ -61,6 +72,7 @@ def node(
     if results is not None and not results.is_dir():
         raise fail(f"--results {results}: not a directory")
     _check_limits(port, block_transactions, block_timeout_ms)
+    login_keys = None if login is None else load_key(directory, login)
     cutter = CutterConfig(max_transactions=block_transactions, timeout_ms=block_timeout_ms)
     running = open_node(directory, hold_lock=True, cutter=cutter, accept_rollback=accept_rollback)
     pid_file = None
@@ -71,15 +83,35 @@ def node(
             pid_file = peer_pid_file(network.resolve().parent, peer)
             write_pid_file(pid_file)  # `network down` finds a peer restarted by hand
         out = console()
+        bound: list[str] = []
 
         def banner(bound_host: str, bound_port: int) -> None:
             scheme = "http" if tls_cert is None else "https"
             url = f"{scheme}://{bound_host}:{bound_port}"
+            bound.append(url)
             out.print(
                 f"node for chain [bold]{running.chain_id}[/bold] at height {running.head.height}"
                 f", {ordering} ordering, API on {url} (docs at /docs)"
             )
             out.print(f"dashboard: {url}/dashboard/")
+            if public_reads:
+                out.print(
+                    "[bold red]WARNING: --public-reads: every read is served to anyone, "
+                    "unsigned (balances, readings, orders, statements). For demonstrations "
+                    "only.[/bold red]"
+                )
+            else:
+                out.print(
+                    "reads need a member's signature or session: `gridledger dashboard login "
+                    f"-k NAME --url {url}` prints a one-time link for the dashboard"
+                )
+
+        def announce_login(code: str) -> None:
+            out.print(
+                f"dashboard, signed in as {login} (a one-time link, valid 5 minutes): "
+                f"{bound[-1]}/dashboard/#login={code}",
+                soft_wrap=True,
+            )
 
         try:
             serve_node(
@@ -91,6 +123,9 @@ def node(
                 tls_cert=tls_cert,
                 tls_key=tls_key,
                 on_listening=banner,
+                public_reads=public_reads,
+                login_keys=login_keys,
+                announce_login=announce_login,
             )
         except ListenError as error:
             raise fail(f"--port {port}: {error}", code=2) from error

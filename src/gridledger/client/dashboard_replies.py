@@ -48,8 +48,9 @@ class OverviewMemberReply(Reply):
     name: str
     role: str
     status: str
-    balance_micro: int
-    debt_micro: int
+    balance_micro: int | None
+    """None: another member's, withheld from a household (`node.access`)."""
+    debt_micro: int | None
     meters: int
 
 

@@ -19,21 +19,38 @@ from gridledger.client import dashboard_replies as dashboard
 from gridledger.client import market_replies as market
 from gridledger.client import replies
 from gridledger.client.errors import ClientError, NodeUnavailable
+from gridledger.client.signing import RequestSigner
+from gridledger.crypto.keys import KeyPair
 from gridledger.ledger.genesis import Genesis
 
 T = TypeVar("T")
 
 
 class HttpClient:
-    """A client of one or more peers' HTTP APIs; on a connection failure it tries the next."""
+    """A client of one or more peers' HTTP APIs; on a connection failure it tries the next.
 
-    def __init__(self, urls: str | Sequence[str], timeout_s: float = 30.0) -> None:
+    Given `keys`, it signs every read (RFC 9421, a fresh nonce per request), as the node
+    requires of every read but the chain head; without, it can submit transactions and
+    read the head only. `sign_with` sets the keys later (a `Wallet` passes its own).
+    """
+
+    def __init__(
+        self, urls: str | Sequence[str], timeout_s: float = 30.0, keys: KeyPair | None = None
+    ) -> None:
         self.urls = [u.rstrip("/") for u in ([urls] if isinstance(urls, str) else list(urls))]
         if not self.urls:
             raise ValueError("HttpClient needs at least one URL")
         self._current = 0
         self._http = httpx.Client(timeout=timeout_s)
         self._chain_id: str | None = None
+        self.keys: KeyPair | None = None
+        if keys is not None:
+            self.sign_with(keys)
+
+    def sign_with(self, keys: KeyPair) -> None:
+        """Sign every request from now on with `keys`."""
+        self.keys = keys
+        self._http.auth = RequestSigner(keys)
 
     def close(self) -> None:
         self._http.close()
@@ -201,6 +218,20 @@ class HttpClient:
 
     def header_bytes(self, height: int) -> dashboard.HeaderBytesReply:
         return self._get(f"/v1/dashboard/blocks/{height}/header", dashboard.HeaderBytesReply)
+
+    # -- authentication and the access log ------------------------------------------------
+
+    def access_log(self, limit: int = 100, member: str | None = None) -> replies.AccessLogReply:
+        """Reads of the signer's data by auditors (an auditor: every read, or `member`'s)."""
+        params: dict[str, Any] = {"limit": limit}
+        if member is not None:
+            params["member"] = member
+        return self._get("/v1/access-log", replies.AccessLogReply, params)
+
+    def login_code(self) -> replies.LoginCodeReply:
+        """A one-time login code for the signer (a link to the dashboard holds one)."""
+        body = self.request("POST", "/v1/auth/login-codes")
+        return msgspec.json.decode(body, type=replies.LoginCodeReply)
 
     def get(self, path: str, **params: Any) -> Any:
         """Any other GET of the API, by path, as plain JSON data."""

@@ -245,7 +245,55 @@ class AccountTransactionsReply(Reply):
     transactions: list[AccountTransactionReply]
 
 
+# -- authentication and the access log ------------------------------------------------------------
+
+
+class ChallengeReply(Reply):
+    """A single-use login challenge (64 hex digits) and when it expires."""
+
+    challenge: str
+    expires_at_ms: int
+
+
+class SessionReply(Reply):
+    """A session token (``Authorization: Bearer``, or ``?token=`` on the stream), whose it is
+    and when it expires."""
+
+    token: str
+    address: str
+    role: str
+    expires_at_ms: int
+
+
+class LoginCodeReply(Reply):
+    """A one-time login code (for a link to the dashboard) and when it expires."""
+
+    login_code: str
+    expires_at_ms: int
+
+
+class AccessLogEntryReply(Reply):
+    """One read of a household's data by an auditor: who, which route and resource, whose
+    data (an address, or ``*`` for every member's at once) and when (ms)."""
+
+    at_ms: int
+    reader: str
+    reader_role: str
+    route: str
+    resource: str
+    household: str
+
+
+class AccessLogReply(Reply):
+    """The newest reads of a household's data (``household`` None: every read)."""
+
+    household: str | None
+    entries: list[AccessLogEntryReply]
+
+
 __all__ = [
+    "AccessLogEntryReply",
+    "AccessLogReply",
     "AccountReply",
     "AccountTransactionReply",
     "AccountTransactionsReply",
@@ -254,10 +302,12 @@ __all__ = [
     "BlockReply",
     "BlockTransactionReply",
     "BlocksReply",
+    "ChallengeReply",
     "ContractsReply",
     "EventReply",
     "HeadReply",
     "HeaderReply",
+    "LoginCodeReply",
     "MemberReply",
     "MembersReply",
     "NetworkReply",
@@ -267,6 +317,7 @@ __all__ = [
     "ReceiptReply",
     "RegistrationReceivedReply",
     "Reply",
+    "SessionReply",
     "TransactionReply",
     "TransactionStatus",
 ]

@@ -14,12 +14,19 @@ from gridledger.ledger.transactions import encode_transaction, make_transaction
 
 
 class Wallet:
-    """A member's keys bound to a client: signs calls with the right nonce."""
+    """A member's keys bound to a client: signs calls with the right nonce.
+
+    An HTTP client that signs with no keys yet is given the wallet's, so its reads (the
+    nonce first of all) are signed by the member.
+    """
 
     def __init__(self, keys: KeyPair, client: Client) -> None:
         self.keys = keys
         self.client = client
         self._nonce: int | None = None
+        sign_with = getattr(client, "sign_with", None)
+        if sign_with is not None and getattr(client, "keys", None) is None:
+            sign_with(keys)
 
     @property
     def address(self) -> str:

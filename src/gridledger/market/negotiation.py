@@ -81,6 +81,22 @@ def _require(ok: bool, field: str, value: object, reason: str) -> None:
         raise InvalidNegotiation(field=field, value=value, reason=reason)
 
 
+def _require_positive(instance: object, *fields: str) -> None:
+    """Refuse the first of the named ``fields`` of ``instance`` that is not positive."""
+    for field in fields:
+        value = getattr(instance, field)
+        _require(value > 0, field, value, "must be positive")
+
+
+def _require_permille(concession_permille: int) -> None:
+    _require(
+        0 <= concession_permille <= 1000,
+        "concession_permille",
+        concession_permille,
+        "must lie in [0, 1000]",
+    )
+
+
 @dataclass(frozen=True)
 class NegotiationWindow:
     """One trading window: ``[opens_s, opens_s + negotiation_seconds)`` to negotiate,
@@ -92,13 +108,7 @@ class NegotiationWindow:
 
     def __post_init__(self) -> None:
         _require(self.opens_s >= 0, "opens_s", self.opens_s, "must be >= 0")
-        _require(
-            self.negotiation_seconds > 0,
-            "negotiation_seconds",
-            self.negotiation_seconds,
-            "must be positive",
-        )
-        _require(self.commit_seconds > 0, "commit_seconds", self.commit_seconds, "must be positive")
+        _require_positive(self, "negotiation_seconds", "commit_seconds")
 
     @property
     def commit_opens_s(self) -> int:
@@ -148,25 +158,14 @@ class SellerOffer:
     """Share of the gap to its reservation the seller gives up each round (0–1000)."""
 
     def __post_init__(self) -> None:
-        _require(self.energy_wh > 0, "energy_wh", self.energy_wh, "must be positive")
-        _require(
-            self.ask_micro_per_kwh > 0,
-            "ask_micro_per_kwh",
-            self.ask_micro_per_kwh,
-            "must be positive",
-        )
+        _require_positive(self, "energy_wh", "ask_micro_per_kwh")
         _require(
             self.production_cost_micro_per_kwh >= 0,
             "production_cost_micro_per_kwh",
             self.production_cost_micro_per_kwh,
             "must be >= 0",
         )
-        _require(
-            0 <= self.concession_permille <= 1000,
-            "concession_permille",
-            self.concession_permille,
-            "must lie in [0, 1000]",
-        )
+        _require_permille(self.concession_permille)
 
 
 @dataclass(frozen=True)
@@ -181,25 +180,10 @@ class BuyerRequest:
     concession_permille: int = 200
 
     def __post_init__(self) -> None:
-        _require(self.energy_wh > 0, "energy_wh", self.energy_wh, "must be positive")
-        _require(
-            self.grid_price_micro_per_kwh > 0,
-            "grid_price_micro_per_kwh",
-            self.grid_price_micro_per_kwh,
-            "must be positive",
+        _require_positive(
+            self, "energy_wh", "grid_price_micro_per_kwh", "opening_bid_micro_per_kwh"
         )
-        _require(
-            self.opening_bid_micro_per_kwh > 0,
-            "opening_bid_micro_per_kwh",
-            self.opening_bid_micro_per_kwh,
-            "must be positive",
-        )
-        _require(
-            0 <= self.concession_permille <= 1000,
-            "concession_permille",
-            self.concession_permille,
-            "must lie in [0, 1000]",
-        )
+        _require_permille(self.concession_permille)
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ from gridledger.node.integrity import check_chain
 from gridledger.node.memory_storage import MemoryStorage
 from gridledger.node.mempool import Mempool, PendingTransaction
 from gridledger.node.ordering import check_block_limits
-from gridledger.node.storage import SQLiteStorage, Storage
+from gridledger.node.storage import BlockRecord, SQLiteStorage, Storage
 from gridledger.node.verifier import Verifier
 
 CHECKED_LIMIT = 200_000
@@ -419,13 +419,15 @@ class Node:
         )
         new_hash = block_hash(block.header)
         self.storage.append_block(
-            block,
-            new_hash,
-            execution.receipts,
-            senders,
-            execution.writes,
-            log_position,
-            execution.receipt_bytes,
+            BlockRecord(
+                block,
+                new_hash,
+                execution.receipts,
+                senders,
+                execution.writes,
+                log_position,
+                execution.receipt_bytes,
+            )
         )
         with self.state_lock:  # readers see the state before or after a block, never within
             commit_execution(self.state, execution)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 
 from gridledger.ledger import (
     Block,
@@ -16,7 +16,7 @@ from gridledger.ledger import (
     encode_receipt,
 )
 from gridledger.node.errors import StorageError
-from gridledger.node.storage import TransactionLocation
+from gridledger.node.storage import BlockRecord, TransactionLocation
 
 
 class MemoryStorage:
@@ -63,36 +63,27 @@ class MemoryStorage:
         with self._lock:
             return dict(self._heights)
 
-    def append_block(
-        self,
-        block: Block,
-        block_hash: bytes,
-        receipts: list[Receipt],
-        senders: list[str],
-        writes: Mapping[StateKey, bytes | None],
-        log_position: int | None = None,
-        receipt_bytes: Sequence[bytes] | None = None,
-    ) -> None:
+    def append_block(self, record: BlockRecord) -> None:
         with self._lock:
-            height = block.header.height
+            height = record.block.header.height
             if height != len(self._blocks):
                 raise StorageError(
                     self.path, f"block {height} does not follow {len(self._blocks) - 1}"
                 )
-            self._blocks.append(block)
-            self._receipts.append(list(receipts))
-            self._senders.append(list(senders))
-            for position, receipt in enumerate(receipts):
+            self._blocks.append(record.block)
+            self._receipts.append(list(record.receipts))
+            self._senders.append(list(record.senders))
+            for position, receipt in enumerate(record.receipts):
                 self._ids.setdefault(receipt.transaction_id, (height, position))
-            for key, value in writes.items():
+            for key, value in record.writes.items():
                 if value is None:
                     self._state.pop(key, None)
                     self._heights.pop(key, None)
                 else:
                     self._state[key] = value
                     self._heights[key] = height
-            if log_position is not None:
-                self._log_position = log_position
+            if record.log_position is not None:
+                self._log_position = record.log_position
 
     def log_position(self) -> int:
         return self._log_position

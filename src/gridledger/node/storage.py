@@ -89,6 +89,24 @@ class TransactionLocation:
     receipt: Receipt
 
 
+@dataclass(frozen=True, slots=True)
+class BlockRecord:
+    """A block and everything `Storage.append_block` stores with it, atomically.
+
+    `log_position` (nats ordering) is the ordering-log sequence of the entry that
+    closed the block (see `node/ordering.py`); `receipt_bytes` are the receipts'
+    canonical bytes if the caller has them already.
+    """
+
+    block: Block
+    block_hash: bytes
+    receipts: list[Receipt]
+    senders: list[str]
+    writes: Mapping[StateKey, bytes | None]
+    log_position: int | None = None
+    receipt_bytes: Sequence[bytes] | None = None
+
+
 class Storage(Protocol):
     def initialise(
         self, genesis: Genesis, block0: Block, entries: Mapping[StateKey, bytes]
@@ -104,22 +122,8 @@ class Storage(Protocol):
     def state_heights(self) -> dict[StateKey, int]:
         """For each stored state entry, the height of the block that last wrote it."""
 
-    def append_block(
-        self,
-        block: Block,
-        block_hash: bytes,
-        receipts: list[Receipt],
-        senders: list[str],
-        writes: Mapping[StateKey, bytes | None],
-        log_position: int | None = None,
-        receipt_bytes: Sequence[bytes] | None = None,
-    ) -> None:
-        """Store a block with its receipts and its state writes, atomically.
-
-        `log_position` (nats ordering) is the ordering-log sequence of the entry that
-        closed the block, stored in the same transaction (see `node/ordering.py`).
-        `receipt_bytes`: the receipts' canonical bytes if the caller has them already.
-        """
+    def append_block(self, record: BlockRecord) -> None:
+        """Store a block with its receipts, its state writes and its log position, atomically."""
 
     def log_position(self) -> int:
         """The ordering-log sequence stored with the last block (0 if none)."""
@@ -232,18 +236,12 @@ class SQLiteStorage:
             rows = self._db.execute("SELECT namespace, key, height FROM state").fetchall()
         return {(ns, key): height for ns, key, height in rows}
 
-    def append_block(
-        self,
-        block: Block,
-        block_hash: bytes,
-        receipts: list[Receipt],
-        senders: list[str],
-        writes: Mapping[StateKey, bytes | None],
-        log_position: int | None = None,
-        receipt_bytes: Sequence[bytes] | None = None,
-    ) -> None:
-        height = block.header.height
-        encoded = receipt_bytes if receipt_bytes is not None else [encode(r) for r in receipts]
+    def append_block(self, record: BlockRecord) -> None:
+        height = record.block.header.height
+        receipts, senders, writes = record.receipts, record.senders, record.writes
+        encoded = record.receipt_bytes
+        if encoded is None:
+            encoded = [encode(r) for r in receipts]
         tx_rows = [
             (
                 height,
@@ -257,20 +255,19 @@ class SQLiteStorage:
         ]
         upserts = [(ns, k, v, height) for (ns, k), v in writes.items() if v is not None]
         deletes = [(ns, k) for (ns, k), v in writes.items() if v is None]
+        block_row = (height, record.block_hash, encode_block(record.block))
         with self._lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.execute(
-                    "INSERT INTO blocks VALUES (?, ?, ?)", (height, block_hash, encode_block(block))
-                )
+                db.execute("INSERT INTO blocks VALUES (?, ?, ?)", block_row)
                 db.executemany("INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?)", tx_rows)
                 db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?)", upserts)
                 db.executemany("DELETE FROM state WHERE namespace = ? AND key = ?", deletes)
-                if log_position is not None:
+                if record.log_position is not None:
                     db.execute(
                         "INSERT OR REPLACE INTO meta VALUES ('log_position', ?)",
-                        (encode(log_position),),
+                        (encode(record.log_position),),
                     )
                 db.execute("COMMIT")
             except BaseException:

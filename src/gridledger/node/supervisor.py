@@ -37,11 +37,12 @@ from typing import Any
 
 import httpx
 
+from gridledger.client.signing import RequestSigner
 from gridledger.crypto import KeyPair, generate_keypair
 from gridledger.node import pki
 from gridledger.node.community import init_community
 from gridledger.node.errors import NodeError
-from gridledger.node.keystore import PassphraseSource, read_key, write_key
+from gridledger.node.keystore import KeyFileError, PassphraseSource, read_key, write_key
 from gridledger.node.nats_security import INSECURE_OPTION
 from gridledger.node.nats_server import (
     LOOPBACK,
@@ -402,23 +403,30 @@ def network_down(directory: Path) -> list[NetworkProcess]:
     return stopped
 
 
-def network_status(directory: Path) -> list[dict[str, Any]]:
-    """Each process: alive or not; for a peer, its head, finality and alarm from /v1/network."""
+def network_status(
+    directory: Path, passphrase: PassphraseSource | None = None
+) -> list[dict[str, Any]]:
+    """Each process: alive or not; for a peer, its head, finality and alarm from /v1/network,
+    read signed with the peer's own key (opened with `passphrase` if encrypted)."""
     rows: list[dict[str, Any]] = []
     directory = directory.resolve()
     records = read_state(directory)
-    verify = api_verify(directory, load_network(directory / NETWORK_FILE)) if records else True
+    config = load_network(directory / NETWORK_FILE) if records else None
+    verify = api_verify(directory, config) if config is not None else True
     for record in records:
         row: dict[str, Any] = {**vars(record), "alive": runs_expected_command(record, directory)}
-        if record.role == "peer" and row["alive"]:
-            try:
-                view = httpx.get(record.url + "/v1/network", timeout=2.0, verify=verify).json()
+        if record.role == "peer" and row["alive"] and config is not None:
+            try:  # read as the peer itself: a consortium peer is an auditor of every peer
+                signer = RequestSigner(peer_keys(directory, config, record.name, passphrase))
+                view = httpx.get(
+                    record.url + "/v1/network", timeout=2.0, verify=verify, auth=signer
+                ).json()
                 row.update(
                     head_height=view["head_height"],
                     finalized_height=view["finalized_height"],
                     alarm=view["alarm"],
                 )
-            except (httpx.HTTPError, ValueError, KeyError) as error:
+            except (httpx.HTTPError, ValueError, KeyError, KeyFileError) as error:
                 row["error"] = f"{type(error).__name__}: {error}"
         rows.append(row)
     return rows

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import msgspec
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from gridledger.api.auth import audit, caller_of
 from gridledger.api.consistency import consistent_get
 from gridledger.api.openapi import ok, reply
 from gridledger.client.replies import BlockReply, BlocksReply, ContractsReply, HeadReply
 from gridledger.ledger.genesis import Genesis
 from gridledger.node import Node
+from gridledger.node.access import check_member, redact_block
 from gridledger.node.views import block_view, blocks_view, contracts_view, head_view
 
 
@@ -24,14 +26,25 @@ def router(node: Node) -> APIRouter:
 
     @read("/v1/blocks/{height}", summary="A block by height", responses=ok(BlockReply))
     async def get_block(
-        height: int, transactions: bool = Query(True, description="Include decoded transactions")
+        request: Request,
+        height: int,
+        transactions: bool = Query(True, description="Include decoded transactions"),
     ) -> Response:
-        return reply(block_view(node, height, transactions))
+        caller = caller_of(request)
+        check_member(caller)
+        view = block_view(node, height, transactions)
+        if transactions and view.transactions:
+            audit(request, "*", f"block {height}")
+            view = redact_block(caller, view)
+        return reply(view)
 
     @read("/v1/blocks", summary="Recent block headers, newest first", responses=ok(BlocksReply))
     async def list_blocks(
-        limit: int = Query(20, ge=1, le=500), before: int | None = Query(None, ge=1)
+        request: Request,
+        limit: int = Query(20, ge=1, le=500),
+        before: int | None = Query(None, ge=1),
     ) -> Response:
+        check_member(caller_of(request))
         return reply(blocks_view(node, limit, before))
 
     @read(
@@ -39,11 +52,13 @@ def router(node: Node) -> APIRouter:
         summary="Contracts, methods and argument schemas",
         responses=ok(ContractsReply),
     )
-    async def contracts() -> Response:
+    async def contracts(request: Request) -> Response:
+        check_member(caller_of(request))
         return reply(contracts_view(node))
 
     @read("/v1/genesis", summary="The genesis document", responses=ok(Genesis))
-    async def genesis() -> Response:
+    async def genesis(request: Request) -> Response:
+        check_member(caller_of(request))
         return Response(msgspec.json.encode(node.genesis), media_type="application/json")
 
     return routes

@@ -4,9 +4,10 @@ by `gridledger.api.dashboard`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from gridledger.api.auth import audit, caller_of
 from gridledger.api.consistency import consistent_get
 from gridledger.api.openapi import ok, reply
 from gridledger.client.dashboard_replies import (
@@ -16,6 +17,7 @@ from gridledger.client.dashboard_replies import (
     PeriodsReply,
 )
 from gridledger.node import Node
+from gridledger.node.access import check_member, check_own, redact_overview
 from gridledger.node.dashboard_views import (
     MAX_PERIODS,
     header_bytes_view,
@@ -37,8 +39,11 @@ def router(node: Node) -> APIRouter:
         description=overview_view.__doc__ or "",
         responses=ok(OverviewReply),
     )
-    async def dashboard_overview() -> Response:
-        return reply(overview_view(node))
+    async def dashboard_overview(request: Request) -> Response:
+        caller = caller_of(request)
+        check_member(caller)
+        audit(request, "*", "overview (balances)")
+        return reply(redact_overview(caller, overview_view(node)))
 
     @read(
         "/v1/dashboard/periods",
@@ -47,9 +52,11 @@ def router(node: Node) -> APIRouter:
         responses=ok(PeriodsReply),
     )
     async def dashboard_periods(
+        request: Request,
         to_period: int | None = Query(None, description="Last period (default: the open one)"),
         count: int = CountQuery,
     ) -> Response:
+        check_member(caller_of(request))
         return reply(periods_view(node, to_period, count))
 
     @read(
@@ -57,7 +64,9 @@ def router(node: Node) -> APIRouter:
         summary="A member's open orders and settlement statements over recent periods",
         responses=ok(MemberActivityReply),
     )
-    async def dashboard_member(address: str, count: int = CountQuery) -> Response:
+    async def dashboard_member(request: Request, address: str, count: int = CountQuery) -> Response:
+        check_own(caller_of(request), address, f"the activity of {address}")
+        audit(request, address, "orders and statements")
         return reply(member_activity_view(node, address, count))
 
     @read(
@@ -66,7 +75,8 @@ def router(node: Node) -> APIRouter:
         description=header_bytes_view.__doc__ or "",
         responses=ok(HeaderBytesReply),
     )
-    async def dashboard_header(height: int) -> Response:
+    async def dashboard_header(request: Request, height: int) -> Response:
+        check_member(caller_of(request))
         return reply(header_bytes_view(node, height))
 
     return routes

@@ -8,9 +8,10 @@ settling and meter readings all go through ``POST /v1/transactions`` (see
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from gridledger.api.auth import audit, caller_of, member_reading_everyone
 from gridledger.api.consistency import consistent_get
 from gridledger.api.openapi import ok, reply
 from gridledger.client.market_replies import (
@@ -24,6 +25,14 @@ from gridledger.client.market_replies import (
     TradesReply,
 )
 from gridledger.node import Node
+from gridledger.node.access import (
+    check_member,
+    check_order,
+    check_own,
+    redact_offers,
+    redact_orders,
+    redact_trades,
+)
 from gridledger.node.market_views import (
     book_view,
     current_view,
@@ -74,7 +83,8 @@ def router(node: Node) -> APIRouter:
         description=described(current_view),
         responses=ok(MarketCurrentReply),
     )
-    async def market_current() -> Response:
+    async def market_current(request: Request) -> Response:
+        check_member(caller_of(request))
         return reply(current_view(node))
 
     @read(
@@ -82,7 +92,8 @@ def router(node: Node) -> APIRouter:
         summary="Market parameters in force for a period, and the schedule of changes",
         responses=ok(ParametersReply),
     )
-    async def market_parameters(period: int | None = PeriodQuery) -> Response:
+    async def market_parameters(request: Request, period: int | None = PeriodQuery) -> Response:
+        check_member(caller_of(request))
         return reply(parameters_view(node, period))
 
     @read(
@@ -91,7 +102,8 @@ def router(node: Node) -> APIRouter:
         description=described(book_view),
         responses=ok(BookReply),
     )
-    async def market_book(period: int) -> Response:
+    async def market_book(request: Request, period: int) -> Response:
+        check_member(caller_of(request))
         return reply(book_view(node, period))
 
     @read(
@@ -100,8 +112,16 @@ def router(node: Node) -> APIRouter:
         description=described(orders_view),
         responses=ok(OrdersReply),
     )
-    async def market_orders(period: int, owner: str | None = OwnerQuery) -> Response:
-        return reply(orders_view(node, period, owner))
+    async def market_orders(
+        request: Request, period: int, owner: str | None = OwnerQuery
+    ) -> Response:
+        caller = caller_of(request)
+        if owner is not None:
+            check_own(caller, owner, f"the orders of {owner}")
+        else:
+            check_member(caller)
+        audit(request, owner or "*", f"orders of period {period}")
+        return reply(redact_orders(caller, orders_view(node, period, owner)))
 
     @read(
         "/v1/market/orders/{order_id}",
@@ -109,16 +129,21 @@ def router(node: Node) -> APIRouter:
         description=described(order_view),
         responses=ok(OrderReply),
     )
-    async def market_order(order_id: str) -> Response:
-        return reply(order_view(node, order_id))
+    async def market_order(request: Request, order_id: str) -> Response:
+        caller = caller_of(request)
+        check_member(caller)
+        found = check_order(caller, order_view(node, order_id))
+        audit(request, found.owner, f"order {order_id}")
+        return reply(found)
 
     @read(
         "/v1/market/periods/{period}/trades",
         summary="Trades of a period",
         responses=ok(TradesReply),
     )
-    async def market_trades(period: int) -> Response:
-        return reply(trades_view(node, period))
+    async def market_trades(request: Request, period: int) -> Response:
+        caller = member_reading_everyone(request, f"trades of period {period}")
+        return reply(redact_trades(caller, trades_view(node, period)))
 
     @read(
         "/v1/market/periods/{period}/price",
@@ -126,7 +151,8 @@ def router(node: Node) -> APIRouter:
         description=price_view.__doc__ or "",
         responses=ok(PriceReply),
     )
-    async def market_price(period: int) -> Response:
+    async def market_price(request: Request, period: int) -> Response:
+        check_member(caller_of(request))
         return reply(price_view(node, period))
 
     @read(
@@ -135,7 +161,9 @@ def router(node: Node) -> APIRouter:
         description=described(offers_view),
         responses=ok(OffersReply),
     )
-    async def market_offers(period: int) -> Response:
-        return reply(offers_view(node, period))
+    async def market_offers(request: Request, period: int) -> Response:
+        caller = caller_of(request)
+        check_member(caller)
+        return reply(redact_offers(caller, offers_view(node, period)))
 
     return routes

@@ -3,9 +3,10 @@ transactions."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from gridledger.api.auth import audit, caller_of, member_reading_everyone
 from gridledger.api.consistency import consistent_get
 from gridledger.api.openapi import ok, reply
 from gridledger.client.replies import (
@@ -15,6 +16,12 @@ from gridledger.client.replies import (
     MembersReply,
 )
 from gridledger.node import Node
+from gridledger.node.access import (
+    check_member,
+    check_own,
+    redact_member,
+    redact_members,
+)
 from gridledger.node.views import (
     account_transactions_view,
     account_view,
@@ -28,19 +35,26 @@ def router(node: Node) -> APIRouter:
     read = consistent_get(routes, node)
 
     @read("/v1/members", summary="Every member with role and status", responses=ok(MembersReply))
-    async def list_members() -> Response:
-        return reply(members_view(node))
+    async def list_members(request: Request) -> Response:
+        caller = member_reading_everyone(request, "members")
+        return reply(redact_members(caller, members_view(node)))
 
     @read("/v1/members/{address}", summary="One member", responses=ok(MemberReply))
-    async def get_member(address: str) -> Response:
-        return reply(member_view(node, address))
+    async def get_member(request: Request, address: str) -> Response:
+        caller = caller_of(request)
+        if not caller.is_self(address):
+            check_member(caller)
+        audit(request, address, "member")
+        return reply(redact_member(caller, member_view(node, address)))
 
     @read(
         "/v1/accounts/{address}",
         summary="Balance (micro-units) and next nonce of an account",
         responses=ok(AccountReply),
     )
-    async def get_account(address: str) -> Response:
+    async def get_account(request: Request, address: str) -> Response:
+        check_own(caller_of(request), address, f"the balance of {address}")
+        audit(request, address, "account")
         return reply(account_view(node, address))
 
     @read(
@@ -48,7 +62,11 @@ def router(node: Node) -> APIRouter:
         summary="An account's latest transactions",
         responses=ok(AccountTransactionsReply),
     )
-    async def account_transactions(address: str, limit: int = Query(50, ge=1, le=1000)) -> Response:
+    async def account_transactions(
+        request: Request, address: str, limit: int = Query(50, ge=1, le=1000)
+    ) -> Response:
+        check_own(caller_of(request), address, f"the transactions of {address}")
+        audit(request, address, "account transactions")
         return reply(account_transactions_view(node, address, limit))
 
     return routes

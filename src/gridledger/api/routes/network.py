@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from gridledger.api.auth import caller_of
 from gridledger.api.consistency import consistent_get
 from gridledger.api.openapi import ok, reply
 from gridledger.client.replies import NetworkReply
 from gridledger.node import Node, SoloService
+from gridledger.node.access import check_member
 
 
 def router(node: Node, service: SoloService) -> APIRouter:
@@ -20,7 +22,8 @@ def router(node: Node, service: SoloService) -> APIRouter:
         summary="Ordering mode, this peer, the peers' attestations, finality and any alarm",
         responses=ok(NetworkReply),
     )
-    async def network() -> Response:
+    async def network(request: Request) -> Response:
+        check_member(caller_of(request))
         return reply(service.network_view())
 
     return routes

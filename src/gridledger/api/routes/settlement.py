@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from gridledger.api.auth import audit, caller_of, member_reading_everyone
 from gridledger.api.consistency import consistent_get
 from gridledger.api.openapi import ok, reply
 from gridledger.api.routes.market import described
@@ -15,6 +16,7 @@ from gridledger.client.market_replies import (
     StatementsReply,
 )
 from gridledger.node import Node
+from gridledger.node.access import check_member, check_own, redact_statements
 from gridledger.node.market_views import settlement_view, statement_view, statements_view
 
 
@@ -28,7 +30,8 @@ def router(node: Node) -> APIRouter:
         description=described(settlement_view),
         responses=ok(SettlementReply),
     )
-    async def settlement_summary(period: int) -> Response:
+    async def settlement_summary(request: Request, period: int) -> Response:
+        check_member(caller_of(request))
         return reply(settlement_view(node, period))
 
     @read(
@@ -36,8 +39,9 @@ def router(node: Node) -> APIRouter:
         summary="Every member's settlement statement of a period",
         responses=ok(StatementsReply),
     )
-    async def settlement_statements(period: int) -> Response:
-        return reply(statements_view(node, period))
+    async def settlement_statements(request: Request, period: int) -> Response:
+        caller = member_reading_everyone(request, f"statements of period {period}")
+        return reply(redact_statements(caller, statements_view(node, period)))
 
     @read(
         "/v1/settlement/periods/{period}/statements/{member}",
@@ -45,7 +49,9 @@ def router(node: Node) -> APIRouter:
         description=statement_view.__doc__ or "",
         responses=ok(MemberStatementReply),
     )
-    async def settlement_statement(period: int, member: str) -> Response:
+    async def settlement_statement(request: Request, period: int, member: str) -> Response:
+        check_own(caller_of(request), member, f"the statement of {member}")
+        audit(request, member, f"statement of period {period}")
         return reply(statement_view(node, period, member))
 
     return routes

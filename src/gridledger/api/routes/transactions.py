@@ -18,12 +18,19 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from gridledger.api.auth import audit, caller_of
 from gridledger.api.consistency import consistent_get
 from gridledger.api.errors import ApiError
 from gridledger.api.openapi import ok, reply
-from gridledger.client.replies import BatchReply, PendingReply, TransactionStatus
+from gridledger.client.replies import (
+    BatchReply,
+    PendingReply,
+    TransactionReply,
+    TransactionStatus,
+)
 from gridledger.ledger import MAX_TRANSACTION_BYTES
 from gridledger.node import Node, SoloService, queries
+from gridledger.node.access import check_transaction
 from gridledger.node.ordered_service import PeerHalted
 from gridledger.node.ordering import OrderingUnavailable
 from gridledger.node.refusals import transaction_error_body, transaction_error_status
@@ -200,8 +207,13 @@ def router(node: Node, service: SoloService) -> APIRouter:
         summary="A committed transaction with its receipt and Merkle proofs",
         responses=ok(TransactionStatus),
     )
-    async def get_transaction(transaction_id: str) -> Response:
-        return reply(transaction_view(node, transaction_id, service.is_pending))
+    async def get_transaction(request: Request, transaction_id: str) -> Response:
+        view = transaction_view(node, transaction_id, service.is_pending)
+        if isinstance(view, TransactionReply):
+            what = f"transaction {transaction_id}"
+            for party in check_transaction(caller_of(request), view.transaction, what):
+                audit(request, party, what)
+        return reply(view)
 
     return routes
 
