@@ -269,3 +269,30 @@ def test_a_tally_counts_each_eligible_voter_once(ballots: list[tuple[str, str]])
     )
     assert counted == expected
     assert sum(counted) <= decided.tally.electorate == len(FOUNDERS)
+
+
+def test_a_ratified_change_whose_period_began_before_the_tally_lapses(
+    community: Community,
+) -> None:
+    deadline_ms = (NEXT_PERIOD * 3600 + 60) * 1000  # a minute into the period it would change
+    proposed = community.run(
+        "regulator",
+        "governance",
+        "propose",
+        {
+            "kind": "parameters",
+            "deadline_ms": deadline_ms,
+            "changes": {"breakdown_penalty_micro": 3_000_000},
+            "from_period": NEXT_PERIOD,
+        },
+    )
+    assert proposed.ok, proposed.message
+    proposal = last_proposal(community)
+    for voter in ("alice", "bob", "carol"):
+        assert vote(community, voter, proposal.proposal_id, "yes").ok
+    past_deadline(community, proposal)
+    assert tally(community, proposal.proposal_id).ok
+    decided = read_proposal(community.state, proposal.proposal_id)
+    assert decided is not None and decided.status == "lapsed"
+    assert "not in the future" in decided.reason
+    assert parameters_for(community.state, NEXT_PERIOD).breakdown_penalty_micro == 1_000_000
