@@ -106,6 +106,9 @@ class ResultCode(IntEnum):
     # envelope (issue 16)
     TOO_DEEPLY_NESTED = 77
     """Arguments nest arrays and maps deeper than `encoding.MAX_ARGUMENT_DEPTH`."""
+    # membership: one pending application per key (issue 16)
+    APPLICATION_PENDING = 78
+    """The sender's application is pending (on the chain, or admitted and not yet in a block)."""
 
     @property
     def slug(self) -> str:

@@ -312,8 +312,9 @@ class Node:
         committed_nonce = read_nonce(state, sender)
         if body.nonce < committed_nonce:
             raise NonceMismatch(sender, expected=committed_nonce, got=body.nonce)
-        self.registry.check_access(state, sender, body.contract, body.method)
-        self.registry.screen(body.contract, body.method, body.args)
+        call = (body.contract, body.method, body.args)
+        outstanding = self.mempool.outstanding(sender)
+        self.registry.admit(state, sender, body.sender, call, outstanding)
         self.mempool.add(
             PendingTransaction(tx_id, raw, signed, sender), lambda: read_nonce(self.state, sender)
         )
@@ -347,7 +348,8 @@ class Node:
 
     def check_for_ordering(self, raws: Sequence[bytes]) -> list[Admission]:
         """Admission before publishing to the ordering log: the stateless checks, and a refusal
-        of what can never commit (already committed, or a nonce the sender has used).
+        of what can never commit (already committed, or a nonce the sender has used) or must
+        not be written (`Registry.admit`: a sender who may not call the method).
 
         Nonce gaps are allowed: other peers publish too, and the log decides the order.
         """
@@ -376,11 +378,10 @@ class Node:
                 error = NonceMismatch(sender, expected=used, got=outcome.transaction.nonce)
                 admissions.append(Admission(tx_id, error))
                 continue
+            body = outcome.transaction
             try:
-                self.registry.screen(
-                    outcome.transaction.contract,
-                    outcome.transaction.method,
-                    outcome.transaction.args,
+                self.registry.admit(
+                    self.state, sender, body.sender, (body.contract, body.method, body.args)
                 )
             except TransactionError as error:
                 admissions.append(Admission(tx_id, error))
