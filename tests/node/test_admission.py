@@ -201,10 +201,15 @@ def test_a_bound_meter_may_send_nothing_but_readings(node: Node) -> None:
         assert isinstance(refused(node, signed_raw("alice-meter-1", 0, *call)), NotAMember)
 
 
+OPERATOR = {"role": "operator"}
+
+
 def test_ordering_admission_refuses_non_members_too(node: Node) -> None:
     raws = [
         signed_raw("mallory", 0, *MEMBER_CALLS[0]),
-        signed_raw("erin", 0, "membership", "apply", application("erin", changes={"role": "operator"})),
+        signed_raw(
+            "erin", 0, "membership", "apply", application("erin", changes={"role": "operator"})
+        ),
         signed_raw("erin", 0, "membership", "apply", application("erin")),
         signed_raw("alice", 0, *MEMBER_CALLS[0]),
     ]

@@ -184,9 +184,9 @@ def admit_reading(submission: Submission) -> None:
     key of the arguments is the sender's), or an active member relaying one. Anyone else is
     refused at admission, so an unknown key cannot have a reading refused in a block."""
     meter_key = submission.args.get("meter_key")
-    if isinstance(meter_key, str) and meter_key.lower() == submission.sender_key.hex():
-        if membership.member_of_meter(submission.state, meter_key.lower()) is not None:
-            return
+    own = isinstance(meter_key, str) and meter_key.lower() == submission.sender_key.hex()
+    if own and membership.member_of_meter(submission.state, submission.sender_key.hex()):
+        return
     try:
         membership.check_active_member(submission.state, submission.sender)
     except NotAMember as error:

@@ -88,6 +88,9 @@ class Admission:
     transaction_id: bytes
     error: TransactionError | MempoolFull | None = None
     """Why it was refused: a `TransactionError`, or `MempoolFull` (retry later)."""
+    sender: str = ""
+    """The address of a refused transaction's sender, when its signature verified (an
+    accepted one's is not looked up: admission is the hot path)."""
 
 
 Listener = Callable[[CommittedBlock], None]
@@ -278,7 +281,7 @@ class Node:
             try:
                 self._admit(tx_id, raw, outcome, tx_id in committed)
             except (TransactionError, MempoolFull) as error:
-                admissions.append(Admission(tx_id, error))
+                admissions.append(Admission(tx_id, error, key_address(outcome.transaction.sender)))
             else:
                 admissions.append(Admission(tx_id))
         return admissions
@@ -369,14 +372,14 @@ class Node:
             if isinstance(outcome, TransactionError):
                 admissions.append(Admission(tx_id, outcome))
                 continue
-            if tx_id in committed:
-                admissions.append(Admission(tx_id, DuplicateTransaction(tx_id.hex())))
-                continue
             sender = key_address(outcome.transaction.sender)
+            if tx_id in committed:
+                admissions.append(Admission(tx_id, DuplicateTransaction(tx_id.hex()), sender))
+                continue
             used = read_nonce(self.state, sender)
             if outcome.transaction.nonce < used:
                 error = NonceMismatch(sender, expected=used, got=outcome.transaction.nonce)
-                admissions.append(Admission(tx_id, error))
+                admissions.append(Admission(tx_id, error, sender))
                 continue
             body = outcome.transaction
             try:
@@ -384,7 +387,7 @@ class Node:
                     self.state, sender, body.sender, (body.contract, body.method, body.args)
                 )
             except TransactionError as error:
-                admissions.append(Admission(tx_id, error))
+                admissions.append(Admission(tx_id, error, sender))
                 continue
             admissions.append(Admission(tx_id))
         return admissions
