@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gridledger.crypto import is_valid_signature, keypair_from_seed
@@ -94,7 +94,8 @@ def _verifies(headers: dict[str, str], method: str, path: str, query: str) -> bo
     digest = headers.get("content-digest")
     base = signature_base(request_components(method, path, query, digest), parsed.serialized)
     keyid = parsed.text("keyid")
-    assert keyid is not None
+    if keyid is None:  # a flipped byte can rename the parameter ("jeyid"): nothing to check
+        return False
     return is_valid_signature(bytes.fromhex(keyid), base, raw)
 
 
@@ -112,6 +113,7 @@ def test_a_signed_request_verifies() -> None:
 
 
 @settings(deadline=None)
+@example(target="signature-input", position=3371, flip=1)  # renames keyid to jeyid
 @given(
     st.sampled_from(["signature", "signature-input", "path", "query", "method"]),
     st.integers(min_value=0, max_value=10_000),

@@ -100,7 +100,8 @@ def start_community(directory: Path, results_dir: Path | None = None) -> LiveCom
     )
     server = BackgroundServer(node, results_dir=results_dir)
     url = server.start()
-    live = LiveCommunity(url, node, server, clock, HttpClient(url))
+    # the scenario reads as the regulator, who may read every member's account (an auditor)
+    live = LiveCommunity(url, node, server, clock, HttpClient(url, keys=key("regulator")))
     try:
         trade_a_day(live)
     except BaseException:

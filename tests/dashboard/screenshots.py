@@ -3,8 +3,9 @@
     PYTHONPATH=. .venv/bin/python -m tests.dashboard.screenshots [docs/screenshots]
 
 It starts a real node with the test community (`tests.dashboard.scenario`), trades and
-settles a few more periods on it so the charts have something to draw, and photographs
-each page in headless Chromium.
+settles a few more periods on it so the charts have something to draw, photographs the
+sign-in view, signs in as the regulator (who sees everything) and photographs each page
+in headless Chromium.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tests.community import (
 )
 from tests.dashboard.browser import chromium, new_page
 from tests.dashboard.scenario import OPEN, LiveCommunity, start_community, write_results
+from tests.dashboard.signin import sign_in
 from tests.node.harness import gridledger_command
 
 SUN = [1800, 2600, 3100, 2400, 1500]
@@ -113,6 +115,14 @@ def take(out: Path) -> list[Path]:
                 page.screenshot(path=str(path), full_page=True)
                 shots.append(path)
 
+            page.goto(f"{community.url}/dashboard/")
+            expect(page.locator("#signin-head")).to_contain_text("block")
+            path = out / "signin.png"
+            box = page.locator("footer").bounding_box()
+            height = 1000 if box is None else int(box["y"] + box["height"]) + 16
+            page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": 1400, "height": height})
+            shots.append(path)
+            sign_in(page, community.url, "regulator")
             shoot("overview", "overview", "#members")
             page.goto(f"{community.url}/dashboard/#/market")
             expect(page.locator("#book-bids")).to_be_visible()
@@ -130,6 +140,11 @@ def take(out: Path) -> list[Path]:
             shots.append(path)
             run = "seed003_pv5" if real_run else "sunny-week"
             shoot(f"results/{run}", "results", "#plots img")
+            # a household's own view: its orders and statements, others' trades anonymous
+            page.click("#sign-out")
+            expect(page.locator("#signin")).to_be_visible()
+            sign_in(page, community.url, "carol", "market")
+            shoot("market", "member", "#member-statements")
     finally:
         community.stop()
     return shots

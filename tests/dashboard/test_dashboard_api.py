@@ -1,5 +1,7 @@
 """The dashboard's read-only API views and the results routes, against a real node with a
-community that traded, metered and settled a period (`tests.dashboard.scenario`)."""
+community that traded, metered and settled a period (`tests.dashboard.scenario`), read as
+the regulator (signed requests); an anonymous caller gets the page's files and nothing
+else."""
 
 from __future__ import annotations
 
@@ -10,16 +12,18 @@ from typing import Any
 import httpx
 import pytest
 
+from gridledger.client.signing import RequestSigner
 from gridledger.crypto import sha256
 from gridledger.dashboard import STATIC_DIR
 from gridledger.ledger import BlockHeader, block_hash, decode
-from tests.community import address
+from tests.community import address, key
 from tests.dashboard.scenario import OPEN, LiveCommunity, P
 
 
 @pytest.fixture(scope="module")
 def http(community: LiveCommunity) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=community.url, timeout=30) as client:
+    signer = RequestSigner(key("regulator"))
+    with httpx.Client(base_url=community.url, timeout=30, auth=signer) as client:
         yield client
 
 
@@ -164,3 +168,21 @@ def test_the_service_worker_keeps_every_file_of_the_page() -> None:
     }
     assert files and files <= listed, files - listed
     assert listed - files == {"./"}
+
+
+def test_an_anonymous_caller_gets_the_page_but_none_of_its_data(community: LiveCommunity) -> None:
+    with httpx.Client(base_url=community.url, timeout=30) as anonymous:
+        assert anonymous.get("/dashboard/").status_code == 200
+        for asset in ("app.js", "auth.js", "signin.js", "vendor/tweetnacl-fast.min.js"):
+            assert anonymous.get(f"/dashboard/{asset}").status_code == 200, asset
+        for path in (
+            "/v1/dashboard/overview",
+            "/v1/dashboard/periods",
+            f"/v1/dashboard/members/{address('carol')}",
+            "/v1/dashboard/blocks/1/header",
+            "/v1/results",
+            "/v1/results/sunny-week/files/plots/prices.png",
+        ):
+            answer = anonymous.get(path)
+            assert answer.status_code == 401, (path, answer.status_code)
+            assert answer.json()["error"] == "unauthenticated"

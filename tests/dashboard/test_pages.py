@@ -1,7 +1,8 @@
 """Each page of the dashboard in a real headless Chromium, against a real node with a
-community that traded, metered and settled (`tests.dashboard.scenario`): what it shows is
-what the API holds; a trade appears without a reload; "verify" checks a transaction's
-inclusion in the browser and catches a tampered proof."""
+community that traded, metered and settled (`tests.dashboard.scenario`), signed in as the
+regulator (who reads everything): what it shows is what the API holds; a trade appears
+without a reload; "verify" checks a transaction's inclusion in the browser and catches a
+tampered proof."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from gridledger.client.replies import TransactionReply
 from tests.community import address, order_args
 from tests.dashboard.browser import new_page
 from tests.dashboard.scenario import OPEN, LiveCommunity, P
+from tests.dashboard.signin import sign_in
 
 
 @pytest.fixture
@@ -34,8 +36,8 @@ def units(micro: int) -> str:
 
 
 def open_page(page: Page, community: LiveCommunity, route: str) -> None:
-    page.goto(f"{community.url}/dashboard/#/{route}")
-    expect(page.locator("#connection")).to_contain_text("live")
+    """Open `route` signed in as the regulator, who reads everything (as an auditor)."""
+    sign_in(page, community.url, "regulator", route)
 
 
 def test_overview_shows_members_today_and_the_chain(page: Page, community: LiveCommunity) -> None:

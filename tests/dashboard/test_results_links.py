@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from gridledger.api.dashboard import install_dashboard
-from gridledger.api.errors import install_error_handlers
+from gridledger.api.app import create_app
+from gridledger.client.signing import RequestSigner
+from gridledger.node import MemoryStorage, Node
+from tests.community import key, make_genesis
 
 SECRET = "-----BEGIN PRIVATE KEY----- not for the dashboard"
 
@@ -47,11 +48,11 @@ def layout(tmp_path: Path) -> tuple[Path, Path]:
 
 @pytest.fixture
 def http(layout: tuple[Path, Path]) -> Iterator[TestClient]:
-    app = FastAPI()
-    install_error_handlers(app)
-    install_dashboard(app)
+    """A node's whole API over `layout`'s results, read by a member (signed requests)."""
+    app = create_app(Node.create(MemoryStorage(), make_genesis()), close_node=True)
     app.state.results_dir = layout[0]
     with TestClient(app) as client:
+        client.auth = RequestSigner(key("carol"))
         yield client
 
 

@@ -1,6 +1,7 @@
 // Reading the node's API, and formatting its integers for people.
 // The API speaks energy_wh, amount_micro and price_micro_per_kwh; the page shows kWh and
 // currency units (1 unit = 1,000,000 micro-units).
+import { bearer, end } from "./session.js";
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -10,10 +11,21 @@ export class ApiError extends Error {
   }
 }
 
-export async function getJson(path, init = {}) {
+/** Other members' data the node keeps from this caller (403), said plainly. */
+export const PRIVATE_NOTE = "Other members' details are private: you see your own and the community's totals.";
+
+/**
+ * Fetch `path` from the node with the session's bearer token. A 401 to a request that
+ * carried a token means the session is over (expired, signed out elsewhere, node
+ * restarted): the session is ended, which takes the page back to the sign-in view.
+ */
+export async function request(path, init = {}) {
+  const token = bearer();
+  const headers = new Headers(init.headers || {});
+  if (token && !headers.has("Authorization")) headers.set("Authorization", `Bearer ${token}`);
   let response;
   try {
-    response = await fetch(path, { cache: "no-store", ...init });
+    response = await fetch(path, { cache: "no-store", ...init, headers });
   } catch (error) {
     throw new ApiError(
       0,
@@ -21,18 +33,43 @@ export async function getJson(path, init = {}) {
       `Cannot reach the node at ${location.origin} (${error.message}). Is it running?`,
     );
   }
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    body = null;
-  }
   if (!response.ok) {
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      body = null;
+    }
     const code = body && body.error ? body.error : "http_error";
-    const message = body && body.message ? body.message : `HTTP ${response.status}`;
-    throw new ApiError(response.status, code, message);
+    let message = body && body.message ? body.message : `HTTP ${response.status}`;
+    if (response.status === 403) message = `${message} ${PRIVATE_NOTE}`;
+    const error = new ApiError(response.status, code, message);
+    if (response.status === 401 && token && token === bearer()) {
+      end("refused", `Your session has ended (the node says: ${message}). Sign in again.`);
+    }
+    throw error;
   }
-  return body;
+  return response;
+}
+
+export async function getJson(path, init = {}) {
+  const response = await request(path, init);
+  if (response.status === 204) return null;
+  try {
+    return await response.json();
+  } catch {
+    return null;
+  }
+}
+
+/** POST `body` as JSON; the reply's JSON. */
+export const postJson = (path, body) =>
+  getJson(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+
+/** A file the node serves behind sign-in, as an object URL for <img src> or a download. */
+export async function blobUrl(path) {
+  const response = await request(path);
+  return URL.createObjectURL(await response.blob());
 }
 
 /** The body of `path`, or `fallback` when the node answers 404 (a route it does not have). */

@@ -2,13 +2,16 @@
 // the node cannot be reached, so a reload while the node is down still shows the page
 // (saying so) instead of the browser's error page. API answers are never cached.
 
-const CACHE = "gridledger-dashboard-1";
+const CACHE = "gridledger-dashboard-2";
 const SHELL = [
   "./",
   "index.html",
   "style.css",
   "app.js",
   "api.js",
+  "auth.js",
+  "session.js",
+  "signin.js",
   "live.js",
   "charts.js",
   "verify.js",
@@ -18,6 +21,7 @@ const SHELL = [
   "pages/chain.js",
   "pages/results.js",
   "vendor/chart.umd.min.js",
+  "vendor/tweetnacl-fast.min.js",
 ];
 const SCOPE = new URL("./", self.location).pathname;
 

@@ -2,7 +2,10 @@
 // its decoded arguments, result code and events, a member's transactions; search by block
 // height, transaction id, address or member name; and "verify", which checks a
 // transaction's Merkle proof and its block header in this browser (see verify.js).
+// A household sees other members' transactions in a block reduced to their ids (and their
+// result), and its own in full; the operator and the regulator see every one.
 import { ApiError, card, el, errorBox, getJson, short, table, units, utc } from "../api.js";
+import { isAuditor } from "../session.js";
 import { verifyInclusion } from "../verify.js";
 
 const TX_ID = /^[0-9a-f]{64}$/i;
@@ -12,9 +15,14 @@ const resultBadge = (t) =>
   el("span", { class: `badge ${t.code === 0 ? "ok" : "refused"}`, title: t.message || "" }, `${t.code} ${t.result}`);
 const txLink = (id) => el("a", { href: `#/chain/tx/${id}`, class: "mono" }, short(id, 16));
 const blockLink = (h) => el("a", { href: `#/chain/block/${h}` }, String(h));
-const call = (t) => (t.transaction && t.transaction.decodable ? `${t.transaction.contract}.${t.transaction.method}` : "(undecodable)");
+const PRIVATE_TX = "another member's transaction: its details are private";
+/** A transaction the node reduced to its id for this caller (another member's). */
+const redacted = (t) => !t.transaction || t.transaction.redacted || (t.transaction.decodable === undefined && !t.transaction.contract);
+const call = (t) => (redacted(t) ? el("span", { class: "private", title: PRIVATE_TX }, "private") : t.transaction.decodable ? `${t.transaction.contract}.${t.transaction.method}` : "(undecodable)");
 const argText = (value) => Object.entries(value).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ");
-const args = (t) => el("code", { class: "args" }, t.transaction && t.transaction.decodable ? argText(t.transaction.args) : t.transaction ? t.transaction.error : "");
+const args = (t) => (redacted(t) ? el("span", { class: "private" }, PRIVATE_TX) : el("code", { class: "args" }, t.transaction.decodable ? argText(t.transaction.args) : t.transaction.error));
+const sender = (t) => (!redacted(t) && t.transaction.sender ? el("a", { href: `#/chain/account/${t.transaction.sender}` }, short(t.transaction.sender, 12)) : "—");
+const result = (t) => (t.code === undefined || t.code === null ? "—" : resultBadge(t));
 
 function searchForm(initial) {
   const input = el("input", { id: "search", type: "search", value: initial || "", placeholder: "block height, transaction id, address or member name", size: 60 });
@@ -31,7 +39,13 @@ async function search(q) {
   if (/^\d+$/.test(q)) return `#/chain/block/${q}`;
   if (TX_ID.test(q)) return `#/chain/tx/${q.toLowerCase()}`;
   if (ADDRESS.test(q)) return `#/chain/account/${q.toLowerCase()}`;
-  const members = (await getJson("/v1/members")).members;
+  const members = await getJson("/v1/members").then(
+    (reply) => reply.members.filter((m) => m.name && m.address),
+    (error) => {
+      if (error instanceof ApiError && error.status === 403) return [];
+      throw error;
+    },
+  );
   const found = members.filter((m) => m.name.toLowerCase() === q.toLowerCase())[0]
     || members.filter((m) => m.name.toLowerCase().includes(q.toLowerCase()))[0];
   if (found) return `#/chain/account/${found.address}`;
@@ -50,7 +64,7 @@ async function blocksView(view) {
   view.replaceChildren(
     card("Latest transactions (live)", table(
       ["block", "id", "call", "sender", "result", "arguments"],
-      transactions.map((t) => [blockLink(t.height), txLink(t.id), call(t), t.transaction.sender ? el("a", { href: `#/chain/account/${t.transaction.sender}` }, short(t.transaction.sender, 12)) : "—", resultBadge(t), args(t)]),
+      transactions.map((t) => [blockLink(t.height), txLink(t.id), call(t), sender(t), result(t), args(t)]),
       { id: "recent-transactions" },
     )),
     card("Latest blocks (live)", table(
@@ -73,7 +87,7 @@ async function blockView(view, height) {
     ),
     card("Transactions", table(
       ["#", "id", "call", "sender", "result", "arguments"],
-      block.transactions.map((t, i) => [String(i), txLink(t.id), call(t), t.transaction.sender ? el("a", { href: `#/chain/account/${t.transaction.sender}` }, short(t.transaction.sender, 12)) : "—", resultBadge(t), args(t)]),
+      block.transactions.map((t, i) => [String(i), txLink(t.id), call(t), sender(t), result(t), args(t)]),
       { id: "block-transactions" },
     )),
   );
@@ -112,7 +126,7 @@ async function transactionView(view, id) {
       button.disabled = false;
     }
   });
-  const tx = t.transaction;
+  const tx = redacted(t) ? { decodable: false, error: PRIVATE_TX } : t.transaction;
   view.replaceChildren(
     card("Transaction",
       el("dl", { class: "fields", id: "transaction" },
@@ -123,8 +137,8 @@ async function transactionView(view, id) {
         el("dt", {}, "nonce"), el("dd", {}, tx.decodable ? String(tx.nonce) : "—"),
         el("dt", {}, "result"), el("dd", { id: "result" }, resultBadge(t), t.message ? ` ${t.message}` : ""),
         el("dt", {}, "arguments"), el("dd", {}, el("pre", { id: "arguments" }, tx.decodable ? JSON.stringify(tx.args, null, 2) : tx.error)),
-        el("dt", {}, "events"), el("dd", {}, el("pre", { id: "events" }, t.events.length ? t.events.map((e) => `${e.contract}.${e.name} ${JSON.stringify(e.attributes)}`).join("\n") : "none")),
-        el("dt", {}, "size"), el("dd", {}, `${tx.size_bytes} bytes`),
+        el("dt", {}, "events"), el("dd", {}, el("pre", { id: "events" }, t.events && t.events.length ? t.events.map((e) => `${e.contract}.${e.name} ${JSON.stringify(e.attributes)}`).join("\n") : "none")),
+        el("dt", {}, "size"), el("dd", {}, tx.size_bytes === undefined ? "—" : `${tx.size_bytes} bytes`),
       ),
     ),
     card("Proof of inclusion",
@@ -137,7 +151,7 @@ async function accountView(view, address) {
   const [account, member, txs] = await Promise.all([
     getJson(`/v1/accounts/${address}`),
     getJson(`/v1/members/${address}`).catch((error) => {
-      if (error instanceof ApiError && error.status === 404) return null;
+      if (error instanceof ApiError && (error.status === 404 || error.status === 403)) return null;
       throw error;
     }),
     getJson(`/v1/accounts/${address}/transactions?limit=100`),
@@ -154,10 +168,13 @@ async function accountView(view, address) {
   );
 }
 
-export async function mount({ body, params }) {
+export async function mount({ body, params, session }) {
   const [kind, value] = params;
   const view = el("div", { class: kind === "tx" || kind === "account" ? "grid" : "grid single" });
-  body.replaceChildren(el("h1", {}, "Chain explorer"), searchForm(kind === "search" ? value : ""), view);
+  const note = isAuditor(session)
+    ? null
+    : el("p", { class: "muted", id: "chain-private" }, "Other members' transactions show only their id and result: their details are private. Yours are shown in full, and every block's header and Merkle proofs can be verified.");
+  body.replaceChildren(el("h1", {}, "Chain explorer"), searchForm(kind === "search" ? value : ""), note, view);
   async function refresh() {
     if (kind === "block") return blockView(view, value);
     if (kind === "tx") return transactionView(view, value);

@@ -1,10 +1,15 @@
 // Market: the order book's depth of a period (buy and sell curves), a live trades tape,
 // prices over time against the feed-in, grid and cap prices, and one member's open orders
-// and settlement statements.
-import { card, dayHour, el, errorBox, getJson, kwh, price, short, table, units } from "../api.js";
+// and settlement statements: the signed-in member's own by default. A household sees
+// others' trades without their identities; the operator and the regulator may pick anyone.
+import { ApiError, card, dayHour, el, errorBox, getJson, getOptional, kwh, price, short, table, units, utc } from "../api.js";
+import { isAuditor } from "../session.js";
 import { COLOURS, drawChart, line } from "../charts.js";
 
 const TAPE_PERIODS = 6;
+/** How many of the newest reads of a member's data by auditors are shown (the CLI's
+ * `gridledger show access-log` lists more). */
+const READS_SHOWN = 10;
 
 function depthPoints(levels) {
   const points = [];
@@ -73,10 +78,11 @@ function drawPrices(holder, periods) {
   });
 }
 
-export async function mount({ body, params, notice }) {
+export async function mount({ body, params, notice, session }) {
   const shown = () => refresh().then(() => notice.replaceChildren(), (error) => notice.replaceChildren(errorBox(error)));
+  const auditor = isAuditor(session);
   let chosen = params.length ? Number(params[0]) : null;
-  let member = "";
+  let member = session ? session.address : "";
   let names = {};
   const periodSelect = el("select", { id: "period", "aria-label": "delivery period" });
   const memberSelect = el("select", { id: "member", "aria-label": "member" });
@@ -101,17 +107,28 @@ export async function mount({ body, params, notice }) {
       card("Order book", el("label", {}, "period ", periodSelect), bookInfo, depth, levels),
       card("Trades tape (live)", tape),
       card("Prices per period", prices),
-      card("A member's orders and statements", el("label", {}, "member ", memberSelect), activity),
+      card(auditor ? "A member's orders and statements" : "Your orders and statements",
+        el("label", {}, "member ", memberSelect),
+        auditor ? null : el("p", { class: "muted", id: "member-private" }, "Only your own orders and statements are shown here: other members' are private."),
+        activity),
     ),
   );
-  const who = (address) => el("span", { title: address }, names[address] || short(address, 12));
+  const who = (address) => {
+    if (!address) return el("span", { class: "private", title: "another member: identities in others' trades are private" }, "another member");
+    const name = names[address] || short(address, 12);
+    return el("span", { title: address }, session && address === session.address ? `${name} (you)` : name);
+  };
 
   async function refreshMember() {
     if (!member) {
       activity.replaceChildren(el("p", { class: "muted" }, "Pick a member to see their open orders and statements."));
       return;
     }
-    const data = await getJson(`/v1/dashboard/members/${member}`);
+    const mine = Boolean(session && member === session.address);
+    const [data, reads] = await Promise.all([
+      getJson(`/v1/dashboard/members/${member}`),
+      getOptional(auditor ? `/v1/access-log?member=${member}&limit=${READS_SHOWN}` : `/v1/access-log?limit=${READS_SHOWN}`, null).catch(() => null),
+    ]);
     activity.replaceChildren(
       el("p", {}, `${data.name} (${data.role}, ${data.status}): balance ${units(data.balance_micro)}`,
         data.debt_micro ? `, grid debt ${units(data.debt_micro)}` : ""),
@@ -130,27 +147,43 @@ export async function mount({ body, params, notice }) {
         ]),
         { id: "member-statements" },
       ),
+      reads ? el("h3", {}, `${mine ? "Who read your data" : "Reads of this member's data by auditors"} (the newest ${READS_SHOWN})`) : null,
+      reads
+        ? table(
+          ["when", "reader", "role", "what"],
+          reads.entries.map((r) => [utc(r.at_ms), el("span", { title: r.reader }, names[r.reader] || short(r.reader, 12)), r.reader_role, el("span", { title: r.route }, r.resource)]),
+          { id: "access-log" },
+        )
+        : null,
     );
   }
 
   async function refresh() {
     const [periodData, members] = await Promise.all([
       getJson("/v1/dashboard/periods?count=24"),
-      getJson("/v1/members"),
+      getJson("/v1/members").catch((error) => {
+        if (error instanceof ApiError && error.status === 403) return { members: [] }; // others are private
+        throw error;
+      }),
     ]);
-    names = Object.fromEntries(members.members.map((m) => [m.address, m.name]));
-    if (memberSelect.options.length !== members.members.length + 1) {
+    const listed = members.members.filter((m) => m.address && (auditor || !session || m.address === session.address));
+    if (session && !listed.some((m) => m.address === session.address)) {
+      listed.unshift({ address: session.address, name: session.name || short(session.address, 12), role: session.role });
+    }
+    names = Object.fromEntries(members.members.concat(listed).filter((m) => m.address && m.name).map((m) => [m.address, m.name]));
+    if (memberSelect.options.length !== listed.length + (auditor ? 1 : 0)) {
       memberSelect.replaceChildren(
-        el("option", { value: "" }, "— choose —"),
-        ...members.members.map((m) => el("option", { value: m.address }, `${m.name} (${m.role})`)),
+        auditor ? el("option", { value: "" }, "— choose —") : null,
+        ...listed.map((m) => el("option", { value: m.address }, `${m.name || short(m.address, 12)} (${m.role})${session && m.address === session.address ? " · you" : ""}`)),
       );
       memberSelect.value = member;
     }
+    memberSelect.disabled = !auditor;
     const periods = periodData.periods;
     if (chosen === null || Number.isNaN(chosen)) chosen = periodData.open_period;
-    const listed = periods.some((p) => p.period === chosen) ? periods : periods.concat([{ period: chosen, start_s: null, phase: "", trades: 0 }]);
+    const shownPeriods = periods.some((p) => p.period === chosen) ? periods : periods.concat([{ period: chosen, start_s: null, phase: "", trades: 0 }]);
     periodSelect.replaceChildren(
-      ...listed.slice().reverse().map((p) => {
+      ...shownPeriods.slice().reverse().map((p) => {
         const tag = p.period === periodData.open_period ? " · open for orders" : p.period === periodData.current_period ? " · delivering now" : "";
         const when = p.start_s === null ? "" : ` · ${dayHour(p.start_s)}`;
         return el("option", { value: p.period }, `${p.period}${when} · ${p.phase}${tag} · ${p.trades} trades`);

@@ -1,6 +1,11 @@
 // Overview: members with role, status and balance; today's trading against the feed-in,
-// grid and cap prices; self-sufficiency; chain height, finality and peers.
-import { card, el, getJson, getOptional, kwh, percent, price, short, stat, table, units, utc } from "../api.js";
+// grid and cap prices; self-sufficiency; chain height, finality and peers. A household sees
+// its own row of the members table and what the node tells it of the others (their
+// balances and debts are private); the operator and the regulator see every row.
+import { ApiError, card, el, getJson, getOptional, kwh, percent, price, short, stat, table, units, utc } from "../api.js";
+import { isAuditor } from "../session.js";
+
+const PRIVATE = () => el("span", { class: "private", title: "other members' details are private" }, "private");
 
 function finality(network, head) {
   if (!network) {
@@ -14,7 +19,8 @@ function finality(network, head) {
   return { text, peers: network.peers || [], alarm: network.alarm };
 }
 
-export async function mount({ body }) {
+export async function mount({ body, session }) {
+  const auditor = isAuditor(session);
   const view = el("div", { class: "grid" });
   body.replaceChildren(el("h1", {}, "Community overview"), view);
 
@@ -22,7 +28,10 @@ export async function mount({ body }) {
     const [data, head, network] = await Promise.all([
       getJson("/v1/dashboard/overview"),
       getJson("/v1/head"),
-      getOptional("/v1/network"),
+      getOptional("/v1/network").catch((error) => {
+        if (error instanceof ApiError && error.status === 403) return null; // the peers are the auditors' to see
+        throw error;
+      }),
     ]);
     const today = data.today;
     const prices = data.prices;
@@ -35,8 +44,8 @@ export async function mount({ body }) {
           { class: "stats" },
           stat("height", String(head.height), utc(head.timestamp_ms)),
           stat("finality", chain.text, chain.alarm ? `ALARM: ${chain.alarm}` : "no alarm"),
-          stat("pending transactions", String(head.pending_transactions)),
-          stat("currency issued", units(head.total_supply_micro)),
+          head.pending_transactions === undefined ? null : stat("pending transactions", String(head.pending_transactions)),
+          head.total_supply_micro === undefined ? null : stat("currency issued", units(head.total_supply_micro)),
         ),
         table(
           ["peer", "attested height", "agrees"],
@@ -67,17 +76,25 @@ export async function mount({ body }) {
       ),
       card(
         `Members (${data.members.length})`,
+        auditor
+          ? null
+          : el("p", { class: "muted", id: "members-private" }, "Other members' balances and debts are private: you see your own in full, and of the others what you need to pay them."),
         table(
           ["name", "role", "status", "balance", "grid debt", "meters", "address"],
-          data.members.map((m) => [
-            m.name,
-            m.role,
-            el("span", { class: `badge ${m.status}` }, m.status),
-            units(m.balance_micro),
-            m.debt_micro ? units(m.debt_micro) : "—",
-            String(m.meters),
-            el("a", { href: `#/chain/account/${m.address}`, title: m.address }, short(m.address, 14)),
-          ]),
+          data.members.map((m) => {
+            const mine = Boolean(session && m.address === session.address);
+            const hidden = !auditor && !mine; // the node withholds others' balances and debts
+            const money = (value) => (hidden && (value === null || value === undefined) ? PRIVATE() : value ? units(value) : "—");
+            return [
+              mine ? `${m.name} (you)` : m.name,
+              m.role,
+              el("span", { class: `badge ${m.status}` }, m.status),
+              hidden ? money(m.balance_micro) : units(m.balance_micro),
+              money(m.debt_micro),
+              String(m.meters),
+              el("a", { href: `#/chain/account/${m.address}`, title: m.address }, short(m.address, 14)),
+            ];
+          }),
           { id: "members" },
         ),
       ),
