@@ -17,12 +17,21 @@ from typing import Any
 import msgspec
 import pytest
 
-from gridledger.ledger import MAX_ARGUMENT_DEPTH, MAX_TRANSACTION_BYTES, encode, read_nonce
+from gridledger.ledger import (
+    MAX_ARGUMENT_DEPTH,
+    MAX_TRANSACTION_BYTES,
+    ResultCode,
+    encode,
+    key_address,
+    read_nonce,
+    validate_transaction,
+)
 from gridledger.ledger.transactions import SIGNING_DOMAIN
 from gridledger.node import SQLiteStorage
 from gridledger.node.verify import verify_storage
 from tests.community import (
     CHAIN_ID,
+    FOUNDERS,
     NEXT_PERIOD,
     address,
     application_of,
@@ -872,6 +881,15 @@ def test_a_hostile_request_gets_its_own_code(world: World, case: Case) -> None:
 
 def test_after_the_corpus_the_chain_verifies_and_no_balance_moved(world: World) -> None:
     assert balances(world.node.state) == world.balances_before
+    members = {address(name) for name in FOUNDERS} | {address("erin"), address("alice-meter-1")}
+    for height in range(1, world.node.head.height + 1):
+        block = world.node.storage.block(height)
+        assert block is not None
+        for raw in block.transactions:
+            sender = validate_transaction(raw, CHAIN_ID).transaction.sender
+            assert key_address(sender) in members, "a non-member's transaction was written"
+        codes = {receipt.code for receipt in world.node.storage.receipts(height)}
+        assert ResultCode.NOT_A_MEMBER not in codes
     report = verify_storage(SQLiteStorage(world.path))
     assert report.height == world.node.head.height and report.head_hash == world.node.head_hash
     assert report.state_hash == world.node.head.state_hash
