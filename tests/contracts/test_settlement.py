@@ -302,7 +302,9 @@ def test_settlement_that_would_overdraw_the_grid_waits_for_the_operator(
 
 def test_bilateral_agreement_is_escrowed_and_settled_like_a_trade(community: Community) -> None:
     from gridledger.contracts.market_bilateral import agreement_message, offers_for_period
-    from tests.community import CHAIN_ID, key
+    from tests.community import CHAIN_ID, gate_closure_s, key
+
+    commit = gate_closure_s(P) - 300  # agreements are signed in the 5-minute commit window
 
     r = run_at(
         community,
@@ -322,7 +324,7 @@ def test_bilateral_agreement_is_escrowed_and_settled_like_a_trade(community: Com
     too_cheap = agreement_message(CHAIN_ID, offer.offer_id, "a1", address("carol"), 1000, 775_000)
     r = run_at(
         community,
-        T0 + 1,
+        commit + 1,
         "carol",
         "market",
         "agree",
@@ -348,13 +350,13 @@ def test_bilateral_agreement_is_escrowed_and_settled_like_a_trade(community: Com
         "price_micro_per_kwh": 800_000,
         "seller_signature": key("bob").sign(message).hex(),
     }
-    r = run_at(community, T0 + 2, "carol", "market", "agree", args)
+    r = run_at(community, commit + 2, "carol", "market", "agree", args)
     assert r.code == ResultCode.INVALID_AGREEMENT_SIGNATURE and "does not verify" in r.message
     args["seller_signature"] = key("alice").sign(message).hex()
-    r = run_at(community, T0 + 3, "carol", "market", "agree", args)
+    r = run_at(community, commit + 3, "carol", "market", "agree", args)
     assert r.ok, r.message
     assert community.balance("carol") == 2_000_000 - 800_000
-    r = run_at(community, T0 + 4, "carol", "market", "agree", args)
+    r = run_at(community, commit + 4, "carol", "market", "agree", args)
     assert r.code == ResultCode.AGREEMENT_EXISTS and "already used" in r.message
     [trade] = trades_for_period(community.state, P)
     assert (trade.kind, trade.value_micro, trade.seller) == ("bilateral", 800_000, address("alice"))

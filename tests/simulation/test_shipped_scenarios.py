@@ -9,7 +9,12 @@ import pytest
 from gridledger.simulation.scenario import load_scenario, with_periods
 from gridledger.simulation.simulate import simulate
 
-SHORTENED = {"seed000_case_study": 4, "seed003_pv5": 4, "community100_week": 2}
+SHORTENED = {
+    "seed000_case_study": 4,
+    "seed001_bilateral": 3,
+    "seed003_pv5": 4,
+    "community100_week": 2,
+}
 
 
 @pytest.mark.parametrize(("name", "periods"), sorted(SHORTENED.items()))

@@ -1,5 +1,6 @@
-"""`gridledger market ...`: place and cancel orders, clear and settle periods, send meter
-readings, and show books, orders, trades, posted prices and settlement statements.
+"""`gridledger market ...`: place, amend, withdraw and cancel orders, seed 001's bilateral
+offers and agreements, clear and settle periods, send meter readings, and show books,
+orders, offers, trades, agreements, posted prices and settlement statements.
 
 Every command follows the rule of `gridledger.cli.common`: against the node(s) of
 ``--url`` (or ``$GRIDLEDGER_URL``), else offline on the chain file of ``--dir``.
@@ -29,6 +30,7 @@ from gridledger.cli.common import (
     fail,
     finish,
     load_key,
+    print_json,
 )
 from gridledger.cli.market_reads import names_of, number, period_or_open, print_summary
 from gridledger.client import EmbeddedClient, HttpClient
@@ -147,6 +149,155 @@ def cancel(
     finish(view, as_json, {"order": order})
 
 
+@market_app.command("amend")
+def amend(
+    order_id: str,
+    key: str = KeyOption,
+    energy_wh: int = typer.Option(..., "--energy-wh", help="The new total energy, Wh"),
+    price: int = typer.Option(..., "--price", help="The new limit, micro-units per kWh"),
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Amend one of your open orders: it is placed anew and loses its time priority."""
+    keys = load_key(directory, key)
+    args = {"order_id": order_id, "energy_wh": energy_wh, "price_micro_per_kwh": price}
+    with connect(url, directory, write=True, key=key) as client:
+        client.market_order(order_id)  # a clear "no order" before signing anything
+        view = call(client, keys, "market", "amend_order", args)
+        events = view.events if isinstance(view, TransactionReply) else []
+        amended = [e.attributes for e in events if e.name == "order_amended"]
+        new = client.market_order(amended[0]["new_order_id"]) if amended else None
+    if not as_json and new is not None:
+        console().print(
+            f"order {order_id} amended: now order {new.order_id}, {number(new.energy_wh)} Wh "
+            f"at {number(new.price_micro_per_kwh)} µ/kWh, {new.status} (placed anew, behind "
+            f"orders already at its price)",
+            highlight=False,
+        )
+    finish(view, as_json, {"order": new})
+
+
+@market_app.command("withdraw")
+def withdraw(
+    order_or_offer_id: str = typer.Argument(..., help="An order id (P-N) or an offer id (P-oN)"),
+    key: str = KeyOption,
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Withdraw one of your open orders (as cancel) or what is left of one of your offers.
+
+    When the community sets an amend window (seed 003), an order can be withdrawn only
+    that long after it was placed.
+    """
+    keys = load_key(directory, key)
+    is_offer = "-o" in order_or_offer_id
+    with connect(url, directory, write=True, key=key) as client:
+        if is_offer:
+            args = {"offer_id": order_or_offer_id}
+            view = call(client, keys, "market", "withdraw_offer", args)
+            finish(view, as_json)
+            return
+        client.market_order(order_or_offer_id)
+        view = call(client, keys, "market", "cancel_order", {"order_id": order_or_offer_id})
+        order = client.market_order(order_or_offer_id)
+    finish(view, as_json, {"order": order})
+
+
+@market_app.command("offer")
+def offer(
+    key: str = KeyOption,
+    energy_wh: int = typer.Option(..., "--energy-wh", help="Energy offered, Wh"),
+    price: int = typer.Option(..., "--price", help="Asking price, micro-units per kWh"),
+    cost: int = typer.Option(
+        0, "--cost", help="Your production cost, micro-units per kWh: no agreement below it"
+    ),
+    period: int | None = PeriodOption,
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Publish a bilateral offer (seed 001 MakeOffer), in the period's negotiation window."""
+    keys = load_key(directory, key)
+    with connect(url, directory, write=True, key=key) as client:
+        target = period_or_open(client, period)
+        args = {
+            "energy_wh": energy_wh,
+            "price_micro_per_kwh": price,
+            "period": target,
+            "production_cost_micro_per_kwh": cost,
+        }
+        view = call(client, keys, "market", "publish_offer", args)
+    if not as_json and isinstance(view, TransactionReply) and view.code == 0:
+        [published] = [e.attributes for e in view.events if e.name == "offer_published"]
+        console().print(f"offer {published['offer_id']} published for period {target}")
+    finish(view, as_json)
+
+
+@market_app.command("accept")
+def accept(
+    offer_id: str,
+    key: str = KeyOption,
+    energy_wh: int = typer.Option(..., "--energy-wh", help="Energy agreed, Wh"),
+    price: int = typer.Option(..., "--price", help="Price agreed, micro-units per kWh"),
+    agreement_id: str = typer.Option(..., "--agreement-id", help="Unique per offer, 1-64 chars"),
+    seller_key: str | None = typer.Option(
+        None, "--seller-key", help="Sign the seller's consent with this key of --dir"
+    ),
+    seller_signature: str | None = typer.Option(
+        None, "--seller-signature", help="The seller's consent, hex (from --sign-for)"
+    ),
+    sign_for: str | None = typer.Option(
+        None, "--sign-for", help="As the seller (-k): print your consent for this buyer and stop"
+    ),
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Sign an agreement on an offer (seed 001 AllowTransaction), in the commit window.
+
+    The buyer (-k) sends it with the seller's signature: ``--seller-key`` signs it here,
+    or the seller runs ``accept ... -k SELLER --sign-for BUYER`` and passes the printed
+    hex as ``--seller-signature``. The buyer's cost is escrowed.
+    """
+    from gridledger.contracts.market_bilateral import agreement_message
+
+    keys = load_key(directory, key)
+    with connect(url, directory, write=True, key=key) as client:
+        chain_id = client.chain_id()
+        if sign_for is not None:
+            buyer = address_of(sign_for, directory)
+            message = agreement_message(chain_id, offer_id, agreement_id, buyer, energy_wh, price)
+            signature = keys.sign(message).hex()
+            if as_json:
+                print_json({"seller_signature": signature, "buyer": buyer})
+            else:
+                console().print(signature, highlight=False, soft_wrap=True)
+            return
+        buyer = keys.address
+        message = agreement_message(chain_id, offer_id, agreement_id, buyer, energy_wh, price)
+        if seller_key is not None:
+            seller_signature = load_key(directory, seller_key).sign(message).hex()
+        if seller_signature is None:
+            raise fail("give the seller's consent: --seller-key NAME or --seller-signature HEX")
+        args = {
+            "offer_id": offer_id,
+            "agreement_id": agreement_id,
+            "energy_wh": energy_wh,
+            "price_micro_per_kwh": price,
+            "seller_signature": seller_signature,
+        }
+        view = call(client, keys, "market", "agree", args)
+    if not as_json and isinstance(view, TransactionReply) and view.code == 0:
+        console().print(
+            f"agreement {agreement_id} on offer {offer_id}: {number(energy_wh)} Wh at "
+            f"{number(price)} µ/kWh",
+            highlight=False,
+        )
+    finish(view, as_json)
+
+
 def _close_period(
     contract: str,
     method: str,
@@ -250,5 +401,7 @@ market_app.command("current")(market_reads.current)
 market_app.command("book")(market_reads.book)
 market_app.command("orders")(market_reads.orders)
 market_app.command("trades")(market_reads.trades)
+market_app.command("offers")(market_reads.offers)
+market_app.command("agreements")(market_reads.agreements)
 market_app.command("price")(market_reads.price)
 market_app.command("statement")(market_reads.statement)

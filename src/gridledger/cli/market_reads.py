@@ -1,5 +1,5 @@
-"""`gridledger market current|book|orders|trades|price|statement`: the market's reads, and
-how market views are printed."""
+"""`gridledger market current|book|orders|trades|offers|agreements|price|statement`: the
+market's reads, and how market views are printed."""
 
 from __future__ import annotations
 
@@ -266,6 +266,89 @@ def trades(
         f"{view.count} trade(s), {number(view.traded_wh)} Wh, {number(view.value_micro)} µ",
         highlight=False,
     )
+
+
+def _windows_line(client: HttpClient | EmbeddedClient, period: int) -> str:
+    windows = client.parameters(period).windows
+    if windows is None:
+        return ""
+    return (
+        f"negotiation from {moment(windows.negotiation_opens_s)}, commit from "
+        f"{moment(windows.commit_opens_s)} ({windows.commit_seconds} s, to gate closure)"
+    )
+
+
+def offers(
+    period: int | None = PeriodArgument,
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The bilateral offers of a period (seed 001 GetOffers), with its trading windows."""
+    with connect(url, directory, key=key) as client:
+        target = period_or_open(client, period)
+        view = client.market_offers(target)
+        names = {} if as_json else names_of(client)
+        line = "" if as_json else _windows_line(client, target)
+    if as_json:
+        print_json(view)
+        return
+    table = Table(
+        "offer", "seller", "energy Wh", "left Wh", "ask µ/kWh", "cost µ/kWh", "status",
+        title=f"period {view.period} offers",
+    )  # fmt: skip
+    for item in view.offers:
+        table.add_row(
+            item.offer_id,
+            who(item.seller, names),
+            number(item.energy_wh),
+            number(item.remaining_wh),
+            number(item.price_micro_per_kwh),
+            number(item.production_cost_micro_per_kwh),
+            item.status,
+        )
+    out = console()
+    out.print(table)
+    if line:
+        out.print(line, highlight=False)
+
+
+def agreements(
+    period: int | None = PeriodArgument,
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The agreements signed for a period (its bilateral trades), with their signing times."""
+    with connect(url, directory, key=key) as client:
+        target = period_or_open(client, period)
+        view = client.market_trades(target)
+        names = {} if as_json else names_of(client)
+        line = "" if as_json else _windows_line(client, target)
+    signed = [trade for trade in view.trades if trade.kind == "bilateral"]
+    if as_json:
+        print_json({"period": target, "agreements": signed})
+        return
+    table = Table(
+        "agreement", "offer", "buyer", "seller", "energy Wh", "price µ/kWh", "signed",
+        title=f"period {target} agreements",
+    )  # fmt: skip
+    for trade in signed:
+        table.add_row(
+            trade.buy_order_id.removeprefix("agreement:"),
+            trade.sell_order_id,
+            who(trade.buyer, names),
+            who(trade.seller, names),
+            number(trade.energy_wh),
+            number(trade.price_micro_per_kwh),
+            moment(trade.matched_at_s),
+        )
+    out = console()
+    out.print(table)
+    if line:
+        out.print(line, highlight=False)
 
 
 def price(

@@ -175,6 +175,19 @@ class MarketCurrentReply(Reply):
     open_window: WindowReply
 
 
+class TradingWindowsReply(Reply):
+    """Seed 001's negotiation and commit windows of a period, and seed 003's amend time."""
+
+    negotiation_seconds: int
+    commit_seconds: int
+    amend_seconds: int
+    """0: orders may be amended or withdrawn until gate closure."""
+    negotiation_opens_s: int
+    """Offers are published in [negotiation_opens_s, commit_opens_s)."""
+    commit_opens_s: int
+    """Agreements are signed in [commit_opens_s, gate closure)."""
+
+
 class ScheduledParametersReply(Reply):
     from_period: int
     parameters: MarketParametersReply
@@ -190,6 +203,8 @@ class ParametersReply(Reply):
     now_s: int
     phase: str
     schedule: list[ScheduledParametersReply]
+    windows: TradingWindowsReply | None = None
+    """Filled by every node that knows the trading windows."""
 
 
 class BookReply(Reply):
@@ -290,5 +305,6 @@ __all__ = [
     "StatementsReply",
     "TradeReply",
     "TradesReply",
+    "TradingWindowsReply",
     "WindowReply",
 ]

@@ -14,7 +14,12 @@ Orders
     or after the period's gate closure (``gate_closure_seconds`` before the
     period starts, so past periods too) and for periods starting more than a
     week ahead. ``cancel_order(order_id)``: the owner only, before gate
-    closure (after it orders are firm).
+    closure (after it orders are firm). ``amend_order(order_id, energy_wh,
+    price_micro_per_kwh)``: the owner changes an open order, which loses its
+    time priority (a new order replaces it, see `amend_order`). When the
+    community sets ``amend_seconds`` (seed 003: "modify or withdraw the
+    published information in a short time after release"), an order can be
+    amended or cancelled only that long after it was placed.
 
 Mechanism
     Taken from the parameters in force for the period when its first order
@@ -92,9 +97,11 @@ from gridledger.contracts.errors import EnergyOutOfRange, NegativeValue, PriceOu
 from gridledger.contracts.market_clearing import clear_book, reconcile_escrow
 from gridledger.contracts.market_continuous import match_on_arrival
 from gridledger.contracts.market_errors import (
+    AmendWindowClosed,
     ExpiryNotInFuture,
     GateNotClosed,
     InvalidSide,
+    NothingToAmend,
     NotOrderOwner,
     OrderNotOpen,
     PeriodAlreadyCleared,
@@ -120,6 +127,7 @@ from gridledger.contracts.market_state import (
     trades_for_period,
 )
 from gridledger.contracts.membership import require_role
+from gridledger.contracts.parameters import windows_for
 from gridledger.ledger import Context
 from gridledger.market import REGULATOR, Mechanism, PriceRule, Side, trade_value_micro
 
@@ -164,26 +172,34 @@ def place_order(context: Context, args: PlaceOrderArgs) -> None:
     session = Session(context, args.period)
     session.require_before_gate("orders")
     within_horizon(session, args.period)
-    now_s = session.now_s
     expiry_s = args.expiry_s or session.period_end_s
-    if expiry_s <= now_s:
-        raise ExpiryNotInFuture(expiry_s, now_s)
+    if expiry_s <= session.now_s:
+        raise ExpiryNotInFuture(expiry_s, session.now_s)
     reconcile_escrow(session)
+    _enter(context, session, side, args.energy_wh, args.price_micro_per_kwh, expiry_s)
+    session.save()
+
+
+def _enter(
+    context: Context, session: Session, side: Side, energy_wh: int, price: int, expiry_s: int
+) -> str:
+    """Record a new order at the block time, escrow a buy, match it; return its id."""
+    now_s = session.now_s
     sequence = session.take_sequence()
-    order_id = make_order_id(args.period, sequence)
-    escrow_price = min(args.price_micro_per_kwh, session.bounds.cap_price_micro_per_kwh)
-    escrow = trade_value_micro(args.energy_wh, escrow_price) if side is Side.BUY else 0
+    order_id = make_order_id(session.period, sequence)
+    escrow_price = min(price, session.bounds.cap_price_micro_per_kwh)
+    escrow = trade_value_micro(energy_wh, escrow_price) if side is Side.BUY else 0
     session.pay_in(context.sender, escrow, f"escrow {order_id}")
     stored = StoredOrder(
         order_id=order_id,
         owner=context.sender,
         side=str(side),
-        energy_wh=args.energy_wh,
-        residual_wh=args.energy_wh,
-        price_micro_per_kwh=args.price_micro_per_kwh,
+        energy_wh=energy_wh,
+        residual_wh=energy_wh,
+        price_micro_per_kwh=price,
         order_time_s=now_s,
         expiry_s=expiry_s,
-        period=args.period,
+        period=session.period,
         sequence=sequence,
         status=OrderStatus.OPEN,
         escrow_micro=escrow,
@@ -198,19 +214,36 @@ def place_order(context: Context, args: PlaceOrderArgs) -> None:
         trades = match_on_arrival(session, sequence)
     else:  # high_low and call_auction match when the book is cleared
         session.rest(stored)
-    session.save()
     context.emit(
         NAMESPACE,
         "order_placed",
         order_id=order_id,
         owner=context.sender,
         side=str(side),
-        energy_wh=args.energy_wh,
-        price_micro_per_kwh=args.price_micro_per_kwh,
-        period=args.period,
+        energy_wh=energy_wh,
+        price_micro_per_kwh=price,
+        period=session.period,
         escrow_micro=escrow,
         trades=trades,
     )
+    return order_id
+
+
+def _open_own_order(context: Context, order_id: str, action: str) -> tuple[Session, StoredOrder]:
+    """The sender's open order and its period's session, inside the amend window."""
+    stored = read_order(context.overlay, order_id)
+    if stored is None:
+        raise UnknownOrder(order_id)
+    if stored.owner != context.sender:
+        raise NotOrderOwner(order_id, stored.owner, context.sender)
+    if stored.status != OrderStatus.OPEN:
+        raise OrderNotOpen(order_id, stored.status)
+    session = Session(context, stored.period)
+    session.require_before_gate(action)
+    amend_seconds = windows_for(context.overlay, stored.period).amend_seconds
+    if amend_seconds and session.now_s > stored.order_time_s + amend_seconds:
+        raise AmendWindowClosed(order_id, stored.order_time_s, amend_seconds, session.now_s)
+    return session, stored
 
 
 class CancelOrderArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -219,22 +252,70 @@ class CancelOrderArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 @contract.method(CancelOrderArgs)
 def cancel_order(context: Context, args: CancelOrderArgs) -> None:
-    """Withdraw one's own open order before gate closure; its escrow is released."""
-    stored = read_order(context.overlay, args.order_id)
-    if stored is None:
-        raise UnknownOrder(args.order_id)
-    if stored.owner != context.sender:
-        raise NotOrderOwner(args.order_id, stored.owner, context.sender)
-    if stored.status != OrderStatus.OPEN:
-        raise OrderNotOpen(args.order_id, stored.status)
-    session = Session(context, stored.period)
-    session.require_before_gate("cancellations")
+    """Withdraw one's own open order before gate closure (and within the amend window
+    when the community sets one); its escrow is released."""
+    session, stored = _open_own_order(context, args.order_id, "cancellations")
     session.expire(session.now_s)
     current = session.order(stored.sequence)
     if current.status == OrderStatus.OPEN:  # else it just expired
         session.unrest(current)
         session.close(stored.sequence, OrderStatus.CANCELLED)  # emits order_closed
     session.save()
+
+
+class AmendOrderArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    order_id: str
+    energy_wh: int
+    """The new total energy, as placed; what was already filled stays filled."""
+    price_micro_per_kwh: int
+    """The new limit."""
+
+
+@contract.method(AmendOrderArgs)
+def amend_order(context: Context, args: AmendOrderArgs) -> None:
+    """Change the energy or the limit of one's own open order; it loses time priority.
+
+    As the library's `OrderBook.amend`: the order is taken off the book and
+    entered again at the block time, exactly as if cancelled and placed anew.
+    Here that is literal: the old order closes as ``amended`` (its escrow
+    released) and a new order, with the next id of the period, is placed for
+    ``energy_wh`` less what the old one filled, with the old expiry; a buy's
+    escrow is taken again at the new price, so the escrow adjusts by the
+    difference. It matches on arrival like any order (continuous mechanism).
+    Refused after gate closure, outside the amend window (``amend_seconds``
+    after the order was placed, seed 003; an amended order is a new
+    publication), and when nothing changes.
+    """
+    if not 0 < args.energy_wh <= MAX_ORDER_ENERGY_WH:
+        raise EnergyOutOfRange("energy_wh", args.energy_wh, 1, MAX_ORDER_ENERGY_WH)
+    if not 0 <= args.price_micro_per_kwh <= MAX_PRICE_MICRO_PER_KWH:
+        raise PriceOutOfRange(args.price_micro_per_kwh, 0, MAX_PRICE_MICRO_PER_KWH)
+    session, stored = _open_own_order(context, args.order_id, "amendments")
+    if (args.energy_wh, args.price_micro_per_kwh) == (stored.energy_wh, stored.price_micro_per_kwh):
+        raise NothingToAmend(args.order_id, args.energy_wh, args.price_micro_per_kwh)
+    filled = stored.energy_wh - stored.residual_wh
+    if args.energy_wh <= filled:
+        raise EnergyOutOfRange("energy_wh", args.energy_wh, filled + 1, MAX_ORDER_ENERGY_WH)
+    if stored.expiry_s <= session.now_s:  # expired, though no transaction closed it yet
+        raise OrderNotOpen(args.order_id, OrderStatus.EXPIRED)
+    session.expire(session.now_s)
+    reconcile_escrow(session)
+    current = session.order(stored.sequence)
+    if current.status != OrderStatus.OPEN:  # the cap rose and its owner could not top up
+        raise OrderNotOpen(args.order_id, current.status)
+    session.unrest(current)
+    session.close(stored.sequence, OrderStatus.AMENDED)
+    side = _SIDES[stored.side]
+    new_id = _enter(
+        context,
+        session,
+        side,
+        args.energy_wh - filled,
+        args.price_micro_per_kwh,
+        stored.expiry_s,
+    )
+    session.save()
+    context.emit(NAMESPACE, "order_amended", order_id=args.order_id, new_order_id=new_id)
 
 
 class ClearArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -5,10 +5,9 @@ chain → AllowTransaction → MakeTransaction. Here:
 
 - *PublishInfo* is the membership application (`membership.apply`);
 - *MakeOffer* is ``publish_offer(energy_wh, price_micro_per_kwh, period,
-  production_cost_micro_per_kwh=0, expiry_s=0)`` by a seller before the
-  period's gate closure (seed 001's 55 + 5 minutes: negotiation until gate
-  closure, then the chain commits); the price must lie between the seller's
-  production cost (and the feed-in price) and the grid price (and the cap);
+  production_cost_micro_per_kwh=0, expiry_s=0)`` by a seller in the period's
+  negotiation window; the price must lie between the seller's production cost
+  (and the feed-in price) and the grid price (and the cap);
 - *GetOffers* is a query (`offers_for_period`);
 - *AllowTransaction* is ``agree(offer_id, agreement_id, energy_wh,
   price_micro_per_kwh, seller_signature)``: an agreement signed by BOTH
@@ -24,6 +23,19 @@ chain → AllowTransaction → MakeTransaction. Here:
   exactly like a trade from the book.
 
 ``withdraw_offer(offer_id)`` lets the seller take back what is not yet agreed.
+
+Windows (seed 001 §4.1: "In that time window of 5 min, agents cannot continue
+their negotiations. Then, after 55 min, the agents will only sign the
+agreements"). Each delivery period is traded in one window that ends at its
+gate closure (`parameters.bilateral_window`, lengths from the community's
+`TradingWindows`): offers are published in ``[opens_s, commit_opens_s)``, the
+negotiation window (``negotiation_seconds``, 55 minutes by default), and
+agreements are signed in ``[commit_opens_s, closes_s)``, the commit window
+(``commit_seconds``, 5 minutes), ``closes_s`` being the gate closure. Both are
+enforced from the block timestamp, and each way to miss them has its own
+refusal: `NegotiationNotOpen`, `NegotiationClosed`, `CommitWindowNotOpen`,
+`CommitWindowClosed`. The negotiation itself happens off chain, in between
+(`gridledger.market.negotiation`).
 """
 
 from __future__ import annotations
@@ -40,8 +52,12 @@ from gridledger.contracts.errors import (
 )
 from gridledger.contracts.market_errors import (
     AgreementExists,
+    CommitWindowClosed,
+    CommitWindowNotOpen,
     ExpiryNotInFuture,
     InvalidAgreementSignature,
+    NegotiationClosed,
+    NegotiationNotOpen,
     NotOfferOwner,
     OfferNotOpen,
     OwnOffer,
@@ -62,6 +78,7 @@ from gridledger.contracts.market_state import (
     read_period,
 )
 from gridledger.contracts.membership import read_member, require_role
+from gridledger.contracts.parameters import BilateralWindow, bilateral_window, windows_for
 from gridledger.crypto import is_valid_signature
 from gridledger.ledger import Context, StateReader, encode
 from gridledger.market import trade_value_micro
@@ -108,6 +125,30 @@ def _check_price(session: Session, price: int, production_cost: int) -> None:
         raise PriceOutOfRange(price, low, high)
 
 
+def window_of(session: Session) -> BilateralWindow:
+    """The negotiation and commit windows of the session's period."""
+    windows = windows_for(session.context.overlay, session.period)
+    return bilateral_window(session.parameters, windows, session.period)
+
+
+def require_negotiation_open(session: Session) -> None:
+    """Offers are published only in the period's negotiation window."""
+    window = window_of(session)
+    if session.now_s < window.opens_s:
+        raise NegotiationNotOpen(session.period, window.opens_s, session.now_s)
+    if session.now_s >= window.commit_opens_s:
+        raise NegotiationClosed(session.period, window.commit_opens_s, session.now_s)
+
+
+def require_commit_open(session: Session) -> None:
+    """Agreements are signed only in the period's commit window."""
+    window = window_of(session)
+    if session.now_s < window.commit_opens_s:
+        raise CommitWindowNotOpen(session.period, window.commit_opens_s, session.now_s)
+    if session.now_s >= window.closes_s:
+        raise CommitWindowClosed(session.period, window.closes_s, session.now_s)
+
+
 class PublishOfferArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     energy_wh: int
     price_micro_per_kwh: int
@@ -128,6 +169,7 @@ def publish_offer(context: Context, args: PublishOfferArgs) -> None:
     session = Session(context, args.period)
     session.require_before_gate("offers")
     within_horizon(session, args.period)
+    require_negotiation_open(session)
     _check_price(session, args.price_micro_per_kwh, args.production_cost_micro_per_kwh)
     expiry_s = args.expiry_s or session.gate_closure_s
     if expiry_s <= session.now_s:
@@ -203,7 +245,7 @@ def agree(context: Context, args: AgreeArgs) -> None:
     if context.get(NAMESPACE, agreement_key(offer.offer_id, args.agreement_id)) is not None:
         raise AgreementExists(offer.offer_id, args.agreement_id)
     session = Session(context, offer.period)
-    session.require_before_gate("agreements")
+    require_commit_open(session)
     if offer.status != "open" or offer.expiry_s <= session.now_s:
         status = offer.status if offer.status != "open" else "expired"
         raise OfferNotOpen(args.offer_id, status, offer.expiry_s)

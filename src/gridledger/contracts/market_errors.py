@@ -218,3 +218,87 @@ __all__ = [
     "UnknownOffer",
     "UnknownOrder",
 ]
+
+
+# -- seed 001's windows (`parameters.bilateral_window`) and seed 003's amend window ----------
+
+
+class NegotiationNotOpen(MarketContractError):
+    """An offer for a period published before its negotiation window opens."""
+
+    code = ResultCode.NEGOTIATION_NOT_OPEN
+
+    def __init__(self, period: int, opens_s: int, now_s: int) -> None:
+        self.period, self.opens_s, self.now_s = period, opens_s, now_s
+        super().__init__(
+            f"offers for period {period} open with its negotiation window at {opens_s} s; "
+            f"now is {now_s} s"
+        )
+
+
+class NegotiationClosed(MarketContractError):
+    """An offer published once the commit window opened: nobody could negotiate it."""
+
+    code = ResultCode.NEGOTIATION_CLOSED
+
+    def __init__(self, period: int, commit_opens_s: int, now_s: int) -> None:
+        self.period, self.commit_opens_s, self.now_s = period, commit_opens_s, now_s
+        super().__init__(
+            f"negotiation for period {period} closed at {commit_opens_s} s, when its commit "
+            f"window opened; now is {now_s} s"
+        )
+
+
+class CommitWindowNotOpen(MarketContractError):
+    """An agreement signed while the parties may still negotiate (seed 001: only in the
+    last minutes before gate closure)."""
+
+    code = ResultCode.COMMIT_WINDOW_NOT_OPEN
+
+    def __init__(self, period: int, commit_opens_s: int, now_s: int) -> None:
+        self.period, self.commit_opens_s, self.now_s = period, commit_opens_s, now_s
+        super().__init__(
+            f"agreements for period {period} are signed from {commit_opens_s} s, when its "
+            f"commit window opens; now is {now_s} s"
+        )
+
+
+class CommitWindowClosed(MarketContractError):
+    """An agreement signed at or after the period's gate closure."""
+
+    code = ResultCode.COMMIT_WINDOW_CLOSED
+
+    def __init__(self, period: int, closes_s: int, now_s: int) -> None:
+        self.period, self.closes_s, self.now_s = period, closes_s, now_s
+        super().__init__(
+            f"the commit window of period {period} closed at {closes_s} s (gate closure); "
+            f"now is {now_s} s"
+        )
+
+
+class AmendWindowClosed(MarketContractError):
+    """An order amended or withdrawn more than ``amend_seconds`` after it was placed."""
+
+    code = ResultCode.AMEND_WINDOW_CLOSED
+
+    def __init__(self, order_id: str, placed_s: int, amend_seconds: int, now_s: int) -> None:
+        self.order_id, self.placed_s = order_id, placed_s
+        self.amend_seconds, self.now_s = amend_seconds, now_s
+        super().__init__(
+            f"order {order_id} placed at {placed_s} s could be amended or withdrawn for "
+            f"{amend_seconds} s, until {placed_s + amend_seconds} s; now is {now_s} s"
+        )
+
+
+class NothingToAmend(MarketContractError):
+    """An amendment that changes neither the energy nor the price."""
+
+    code = ResultCode.NOTHING_TO_AMEND
+
+    def __init__(self, order_id: str, energy_wh: int, price_micro_per_kwh: int) -> None:
+        self.order_id, self.energy_wh = order_id, energy_wh
+        self.price_micro_per_kwh = price_micro_per_kwh
+        super().__init__(
+            f"amendment of order {order_id} changes nothing: {energy_wh} Wh at "
+            f"{price_micro_per_kwh} micro/kWh"
+        )

@@ -86,6 +86,8 @@ class OrderStatus:
     """Still (partly) open when the book was cleared: nothing more can trade."""
     UNDERFUNDED = "underfunded"
     """The cap rose and the buyer could not top up the escrow."""
+    AMENDED = "amended"
+    """Replaced by an amended order placed anew (`market.amend_order`)."""
 
 
 class StoredOrder(

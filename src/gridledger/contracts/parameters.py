@@ -9,7 +9,11 @@ Units: seconds for durations, micro-units per kWh for prices, micro-units for
 money. A delivery period is ``timestamp_s // period_seconds``.
 
 State (namespace ``parameters``): ``market`` → list of `ScheduledParameters`,
-ordered by ``from_period``.
+ordered by ``from_period``; ``windows`` → list of `ScheduledWindows` (the
+trading windows, `TradingWindows`), written only once a community sets one of
+them: they are named in ``parameters.market`` and changed by ``change_market``
+like the others, but kept apart so that a chain that never sets them keeps the
+bytes it had before they existed.
 """
 
 from __future__ import annotations
@@ -88,7 +92,8 @@ class MarketParameters(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     period_seconds: int = 3600
     """Length of a delivery period (one hour by default, as in seeds 000, 001 and 003)."""
     gate_closure_seconds: int = 300
-    """Orders for a period close this long before it starts (seed 001's 5-minute commit)."""
+    """Orders for a period close this long before it starts; seed 001's commit window
+    (`TradingWindows.commit_seconds`) ends here."""
     meter_window_seconds: int = 900
     """Readings for a period are accepted for this long after it ends."""
     feed_in_price_micro_per_kwh: int = 770_000
@@ -110,6 +115,55 @@ class ScheduledParameters(msgspec.Struct, frozen=True, array_like=True, forbid_u
     parameters: MarketParameters
 
 
+class TradingWindows(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """When members may negotiate, commit and amend (seeds 001 §4.1 and 003 §3).
+
+    Seed 001 trades each delivery period in a one-hour window ending at its gate
+    closure: ``negotiation_seconds`` in which sellers publish offers and the
+    parties bargain off chain, then ``commit_seconds`` in which they only sign
+    what they agreed and the chain records it. The market contract enforces
+    both from the block timestamp (`bilateral_window`).
+    """
+
+    negotiation_seconds: int = 55 * 60
+    """Offers for a period are published in this window (seed 001: 55 minutes)."""
+    commit_seconds: int = 5 * 60
+    """Agreements are signed in this window, which ends at gate closure (seed 001: 5 minutes)."""
+    amend_seconds: int = 0
+    """An order may be amended or withdrawn this long after it was placed (seed 003's
+    "short time after release"); 0 = until gate closure."""
+
+
+WINDOW_FIELDS = tuple(TradingWindows.__struct_fields__)
+
+
+class ScheduledWindows(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
+    from_period: int
+    windows: TradingWindows
+
+
+class BilateralWindow(msgspec.Struct, frozen=True):
+    """Seed 001's window for one delivery period, in block-time seconds.
+
+    ``[opens_s, commit_opens_s)`` negotiation: offers are published;
+    ``[commit_opens_s, closes_s)`` commit: agreements are signed; ``closes_s``
+    is the period's gate closure.
+    """
+
+    opens_s: int
+    commit_opens_s: int
+    closes_s: int
+
+
+def bilateral_window(
+    parameters: MarketParameters, windows: TradingWindows, period: int
+) -> BilateralWindow:
+    """The negotiation and commit windows of `period`, ending at its gate closure."""
+    closes = period * parameters.period_seconds - parameters.gate_closure_seconds
+    commit_opens = closes - windows.commit_seconds
+    return BilateralWindow(commit_opens - windows.negotiation_seconds, commit_opens, closes)
+
+
 def check_parameters(parameters: MarketParameters) -> None:
     """Raise `InvalidParameter` naming the first field that is out of range."""
     if parameters.period_seconds < 60 or 86_400 % parameters.period_seconds:
@@ -128,6 +182,16 @@ def check_parameters(parameters: MarketParameters) -> None:
         raise InvalidParameter("breakdown_penalty_micro", "must not be negative")
     if parameters.mechanism not in MECHANISMS:
         raise InvalidParameter("mechanism", f"must be one of {', '.join(MECHANISMS)}")
+
+
+def check_windows(windows: TradingWindows) -> None:
+    """Raise `InvalidParameter` naming the first window that is out of range."""
+    if not 0 < windows.negotiation_seconds <= 86_400:
+        raise InvalidParameter("negotiation_seconds", "must be in (0, 1 day]")
+    if not 0 < windows.commit_seconds <= 86_400:
+        raise InvalidParameter("commit_seconds", "must be in (0, 1 day]")
+    if not 0 <= windows.amend_seconds <= 86_400:
+        raise InvalidParameter("amend_seconds", "must be in [0, 1 day]")
 
 
 def standing_offers_in_force(parameters: MarketParameters) -> bool:
@@ -161,6 +225,20 @@ def parameters_for(state: StateReader, period: int) -> MarketParameters:
     return current
 
 
+def window_schedule(state: StateReader) -> list[ScheduledWindows]:
+    raw = state.get(NAMESPACE, "windows")
+    return [] if raw is None else decode(raw, list[ScheduledWindows])
+
+
+def windows_for(state: StateReader, period: int) -> TradingWindows:
+    """The trading windows in force for delivery period `period` (seed 001's by default)."""
+    current = TradingWindows()
+    for entry in window_schedule(state):
+        if entry.from_period <= period:
+            current = entry.windows
+    return current
+
+
 def current_period(context: Context) -> int:
     """The delivery period the block's timestamp falls in, under the parameters in force."""
     return period_of(context.overlay, context.timestamp_ms)
@@ -171,19 +249,42 @@ def period_of(state: StateReader, timestamp_ms: int) -> int:
     return timestamp_ms // 1000 // parameters_for(state, 0).period_seconds
 
 
+def _split(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Market parameters and trading windows, apart."""
+    windows = {name: value for name, value in raw.items() if name in WINDOW_FIELDS}
+    return {name: value for name, value in raw.items() if name not in WINDOW_FIELDS}, windows
+
+
 def parse_parameters(raw: dict[str, Any], field: str) -> MarketParameters:
     try:
-        parameters = msgspec.convert(raw, MarketParameters, strict=True)
+        parameters = msgspec.convert(_split(raw)[0], MarketParameters, strict=True)
         check_parameters(parameters)
     except (msgspec.ValidationError, InvalidParameter) as error:
         raise GenesisError(field, str(error)) from error
     return parameters
 
 
+def parse_windows(raw: dict[str, Any], field: str) -> TradingWindows | None:
+    """The trading windows a genesis names, or None when it names none."""
+    named = _split(raw)[1]
+    if not named:
+        return None
+    try:
+        windows = msgspec.convert(named, TradingWindows, strict=True)
+        check_windows(windows)
+    except (msgspec.ValidationError, InvalidParameter) as error:
+        raise GenesisError(field, str(error)) from error
+    return windows
+
+
 @contract.genesis
 def write_genesis(context: Context, genesis: Genesis) -> None:
-    parameters = parse_parameters(dict(genesis.parameters.get("market", {})), "parameters.market")
+    raw = dict(genesis.parameters.get("market", {}))
+    parameters = parse_parameters(raw, "parameters.market")
     context.write(NAMESPACE, "market", [ScheduledParameters(0, parameters)])
+    windows = parse_windows(raw, "parameters.market")
+    if windows is not None:
+        context.write(NAMESPACE, "windows", [ScheduledWindows(0, windows)])
 
 
 class ChangeArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -208,14 +309,17 @@ def change_market(context: Context, args: ChangeArgs) -> None:
     if args.from_period <= now:
         raise ChangeNotInFuture(args.from_period, now)
     base = msgspec.structs.asdict(parameters_for(context.overlay, args.from_period))
-    unknown = sorted(set(args.parameters) - set(base))
+    unknown = sorted(set(args.parameters) - set(base) - set(WINDOW_FIELDS))
     if unknown:
         raise UnknownParameter(", ".join(unknown))
+    changes, window_changes = _split(args.parameters)
     try:
-        new = msgspec.convert({**base, **args.parameters}, MarketParameters, strict=True)
+        new = msgspec.convert({**base, **changes}, MarketParameters, strict=True)
     except msgspec.ValidationError as error:
         raise invalid_type(error) from error
     check_parameters(new)
+    if window_changes:
+        _change_windows(context, args.from_period, window_changes)
     in_force = parameters_for(context.overlay, args.from_period).period_seconds
     if new.period_seconds != in_force:
         raise PeriodLengthFixed(in_force, new.period_seconds)
@@ -226,4 +330,23 @@ def change_market(context: Context, args: ChangeArgs) -> None:
     )
     context.emit(
         NAMESPACE, "market_changed", from_period=args.from_period, changes=dict(args.parameters)
+    )
+
+
+def _change_windows(context: Context, from_period: int, changes: dict[str, Any]) -> None:
+    base = msgspec.structs.asdict(windows_for(context.overlay, from_period))
+    try:
+        new = msgspec.convert({**base, **changes}, TradingWindows, strict=True)
+    except msgspec.ValidationError as error:
+        raise invalid_type(error) from error
+    check_windows(new)
+    entries = window_schedule(context.overlay)
+    context.write(
+        NAMESPACE,
+        "windows",
+        [
+            *[e for e in entries if e.from_period < from_period],
+            ScheduledWindows(from_period, new),
+            *[e for e in entries if e.from_period > from_period],
+        ],
     )

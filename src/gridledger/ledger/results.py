@@ -106,8 +106,15 @@ class ResultCode(IntEnum):
     # envelope (issue 16)
     TOO_DEEPLY_NESTED = 77
     """Arguments nest arrays and maps deeper than `encoding.MAX_ARGUMENT_DEPTH`."""
+    # market: seed 001's negotiation and commit windows, seed 003's amend window
+    NEGOTIATION_NOT_OPEN = 78
+    NEGOTIATION_CLOSED = 79
+    COMMIT_WINDOW_NOT_OPEN = 80
+    COMMIT_WINDOW_CLOSED = 81
+    AMEND_WINDOW_CLOSED = 82
+    NOTHING_TO_AMEND = 83
     # membership: one pending application per key (issue 16)
-    APPLICATION_PENDING = 78
+    APPLICATION_PENDING = 84
     """The sender's application is pending (on the chain, or admitted and not yet in a block)."""
 
     @property

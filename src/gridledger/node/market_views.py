@@ -33,6 +33,7 @@ from gridledger.client.market_replies import (
     StatementsReply,
     TradeReply,
     TradesReply,
+    TradingWindowsReply,
     WindowReply,
 )
 from gridledger.contracts.market_bilateral import offers_for_period
@@ -44,7 +45,14 @@ from gridledger.contracts.market_state import (
     read_period,
     trades_for_period,
 )
-from gridledger.contracts.parameters import MarketParameters, parameters_for, period_of, schedule
+from gridledger.contracts.parameters import (
+    MarketParameters,
+    bilateral_window,
+    parameters_for,
+    period_of,
+    schedule,
+    windows_for,
+)
 from gridledger.contracts.pricing import posted_price
 from gridledger.contracts.settlement import (
     debt_of,
@@ -191,6 +199,20 @@ def parameters_view(node: Node, period: int | None = None) -> ParametersReply:
             )
             for e in entries
         ],
+        windows=trading_windows(state, period),
+    )
+
+
+def trading_windows(state: StateReader, period: int) -> TradingWindowsReply:
+    """Seed 001's negotiation and commit windows of `period` and seed 003's amend time."""
+    windows = windows_for(state, period)
+    times = bilateral_window(parameters_for(state, period), windows, period)
+    return TradingWindowsReply(
+        negotiation_seconds=windows.negotiation_seconds,
+        commit_seconds=windows.commit_seconds,
+        amend_seconds=windows.amend_seconds,
+        negotiation_opens_s=times.opens_s,
+        commit_opens_s=times.commit_opens_s,
     )
 
 

@@ -24,6 +24,7 @@ import functools
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gridledger.client.embedded import Founder, founding_genesis
 from gridledger.client.embedded import write_community as write_founders
@@ -139,7 +140,7 @@ def build_genesis(
 ) -> Genesis:
     """The genesis document: operator, regulator and every household with its meter."""
     market = scenario.market
-    parameters = {
+    parameters: dict[str, Any] = {
         "tokens": {"issuer_roles": ["operator"]},
         "market": {
             "mechanism": market.mechanism,
@@ -152,6 +153,10 @@ def build_genesis(
             "breakdown_penalty_micro": market.breakdown_penalty_micro,
         },
     }
+    for name in ("negotiation_seconds", "commit_seconds", "amend_seconds"):
+        value = getattr(market, name)
+        if value is not None:  # named only when set, so other communities keep their bytes
+            parameters["market"][name] = value
     return founding_genesis(
         chain_id_of(scenario), genesis_time_ms, founders(scenario, households), parameters
     )

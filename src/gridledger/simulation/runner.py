@@ -46,6 +46,12 @@ from gridledger.client.market_replies import (
 from gridledger.contracts.metering import reading_message
 from gridledger.crypto import KeyPair
 from gridledger.market import trade_value_micro
+from gridledger.simulation.bilateral import (
+    agreements,
+    offer_transactions,
+    trading_steps,
+    uses_bilateral,
+)
 from gridledger.simulation.community import (
     OPERATOR,
     REGULATOR,
@@ -74,6 +80,8 @@ DEVICE_DATA_FIELDS = (
 
 # step kinds, in the order they run when they fall on the same second
 ORDERS, CLEAR, READINGS, SETTLE = 0, 1, 2, 3
+OFFERS, AGREEMENTS = 4, 5
+"""Seed 001's bilateral steps, only in scenarios with a ``bilateral`` strategy."""
 
 
 @dataclass(frozen=True, order=True)
@@ -133,6 +141,10 @@ def schedule(scenario: Scenario) -> list[Step]:
         steps.append(Step(start - market.gate_closure_seconds, CLEAR, period))
         steps.append(Step(start + length + after, READINGS, period))
         steps.append(Step(start + length + market.meter_window_seconds, SETTLE, period))
+    if uses_bilateral(scenario):
+        kinds = {"offers": OFFERS, "agreements": AGREEMENTS}
+        periods = range(first, first + scenario.horizon.periods)
+        steps.extend(Step(t, kinds[k], p) for t, k, p in trading_steps(scenario, periods))
     return sorted(steps)
 
 
@@ -265,8 +277,11 @@ class Runner:
             CLEAR: self.clear,
             READINGS: self.record_readings,
             SETTLE: self.settle,
+            OFFERS: self.publish_offers,
+            AGREEMENTS: self.sign_agreements,
         }
         names = {ORDERS: "orders", CLEAR: "clear", READINGS: "readings", SETTLE: "settle"}
+        names |= {OFFERS: "offers", AGREEMENTS: "agreements"}
         for done, step in enumerate(self.steps, start=1):
             actions[step.kind](step.period, step.time_s)
             if progress is not None:
@@ -282,24 +297,35 @@ class Runner:
         if self.operator_agent is not None:
             self.time_s = max(self.time_s, time_s - 1)
             self.operator_agent.before_orders(self, period)
-        seconds = self.scenario.market.period_seconds
-        start = period * seconds
         band = period_band(self.client.parameters(period))
-        history = tuple(self.price_history)
         raws: list[bytes] = []
         for agent in self.agents:
-            position = agent.household.expected_position(start, seconds)
-            view = MarketView(
-                period=period,
-                prices=band,
-                price_history_micro_per_kwh=history,
-                surplus_wh=position.surplus_wh,
-                deficit_wh=position.deficit_wh,
-                storage=agent.household.storage_view(seconds),
-            )
-            for bid in agent.strategy.bid(view, agent.rng):
+            for bid in agent.strategy.bid(self.view(agent, period, band), agent.rng):
                 raws.append(agent.wallet.sign("market", "place_order", order_args(bid, period)))
         self.commit(time_s, raws)
+
+    def view(self, agent: Agent, period: int, band: PriceBand | None = None) -> MarketView:
+        """What ``agent`` knows of ``period`` before trading: its expected position, prices."""
+        seconds = self.scenario.market.period_seconds
+        position = agent.household.expected_position(period * seconds, seconds)
+        return MarketView(
+            period=period,
+            prices=band or period_band(self.client.parameters(period)),
+            price_history_micro_per_kwh=tuple(self.price_history),
+            surplus_wh=position.surplus_wh,
+            deficit_wh=position.deficit_wh,
+            storage=agent.household.storage_view(seconds),
+        )
+
+    def publish_offers(self, period: int, time_s: int) -> None:
+        """Seed 001 MakeOffer, in the negotiation window (`simulation.bilateral`)."""
+        self.commit(time_s, offer_transactions(self, period))
+
+    def sign_agreements(self, period: int, time_s: int) -> None:
+        """Seed 001 AllowTransaction, each block at its agreements' signing time."""
+        signed = agreements(self, period)
+        for at_s in sorted(signed):
+            self.commit(at_s, signed[at_s])
 
     def regulate(self, period: int, time_s: int) -> None:
         """The regulator posts a new cap for ``period`` (still in the future) if its policy

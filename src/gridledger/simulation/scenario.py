@@ -29,6 +29,12 @@ import yaml
 
 from gridledger.agents.devices import BDEW_PROFILES
 from gridledger.agents.forecast import FORECASTERS
+from gridledger.contracts.parameters import (
+    WINDOW_FIELDS,
+    InvalidParameter,
+    TradingWindows,
+    check_windows,
+)
 
 TRADING_ROLES = ("consumer", "producer", "prosumer", "storage")
 MECHANISMS = ("high_low", "continuous", "call_auction")
@@ -131,6 +137,12 @@ class MarketSpec(Strict, frozen=True):
     grid_price_micro_per_kwh: int = 850_000
     cap_price_micro_per_kwh: int = 850_000
     breakdown_penalty_micro: int = 1_000_000
+    negotiation_seconds: int | None = None
+    """Seed 001's negotiation window (None: the chain's default, 55 minutes)."""
+    commit_seconds: int | None = None
+    """Seed 001's commit window (None: the chain's default, 5 minutes)."""
+    amend_seconds: int | None = None
+    """Seed 003's time to amend or withdraw an order (None: until gate closure)."""
 
 
 class HorizonSpec(Strict, frozen=True):
@@ -326,6 +338,7 @@ def check_scenario(scenario: Scenario) -> None:
     _require(
         m.breakdown_penalty_micro >= 0, "market.breakdown_penalty_micro", "must not be negative"
     )
+    _check_windows(m)
     _require(scenario.grid_funding_micro >= 0, "grid_funding_micro", "must not be negative")
     for index, member in enumerate(scenario.members):
         _check_member(member, f"members[{index}]", scenario.horizon.periods)
@@ -396,6 +409,15 @@ def parse_scenario(text: str) -> Scenario:
     except yaml.YAMLError as error:
         raise ScenarioError("", f"not valid YAML: {error}") from error
     return decode_scenario(data)
+
+
+def _check_windows(market: MarketSpec) -> None:
+    """Seed 001's and seed 003's windows, by the chain's own rule (`check_windows`)."""
+    named = {n: getattr(market, n) for n in WINDOW_FIELDS if getattr(market, n) is not None}
+    try:
+        check_windows(TradingWindows(**named))
+    except InvalidParameter as error:
+        raise ScenarioError(f"market.{error.parameter}", error.requirement) from error
 
 
 def shipped_scenarios() -> list[str]:

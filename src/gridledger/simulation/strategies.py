@@ -8,8 +8,13 @@ production_cost_micro_per_kwh, initial_price_micro_per_kwh, …), ``consumer``
 valuation_micro_per_kwh, …) and ``speculator`` (`gridledger.agents.speculator`:
 window_periods, buy_below, sell_above, …), which trades from its battery.
 ``posted_price`` (seed 003) bids the whole position at the price the
-operator's pricing agent posted on chain. A bad parameter is a
-`ScenarioError` naming the field.
+operator's pricing agent posted on chain. ``bilateral`` (seed 001,
+`gridledger.simulation.bilateral`, built on `gridledger.agents.bilateral`)
+places no book orders: it publishes its surplus as an offer, negotiates off
+chain and signs agreements in the commit window; its params are
+production_cost_micro_per_kwh, seller_opening_position,
+buyer_opening_position, concession_permille and max_rounds. A bad parameter
+is a `ScenarioError` naming the field.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ REGULATOR_KINDS = ("none", "cap")
 
 
 def strategy_kinds() -> tuple[str, ...]:
-    return ("zero_intelligence", "posted_price", *LEARNING)
+    return ("zero_intelligence", "posted_price", "bilateral", *LEARNING)
 
 
 @dataclass
@@ -96,6 +101,13 @@ def make_strategy(
         if operator is None:
             raise ScenarioError(f"{where}.kind", "posted_price needs a pricing operator")
         return PostedPriceTaker(operator.posted_price)
+    if kind == "bilateral":
+        from gridledger.simulation.bilateral import bilateral_trader
+
+        try:
+            return bilateral_trader(params)
+        except (TypeError, ValueError) as error:
+            raise ScenarioError(f"{where}.params", str(error)) from error
     if kind not in LEARNING:
         raise ScenarioError(f"{where}.kind", f"must be one of {', '.join(strategy_kinds())}")
     strategy: Strategy = _build(*LEARNING[kind], params, where)
