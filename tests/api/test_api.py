@@ -18,6 +18,7 @@ import msgspec
 import pytest
 from websockets.sync.client import connect
 
+from gridledger.api.limits import RefusalLimits
 from gridledger.api.server import BackgroundServer
 from gridledger.client import HttpClient, Wallet
 from gridledger.crypto import InvalidProof, MerkleProof, verify_proof
@@ -55,7 +56,8 @@ MSGPACK = {"content-type": "application/msgpack"}
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Node]]:
     path = tmp_path_factory.mktemp("api") / "chain.sqlite"
     node = Node.create(SQLiteStorage(path), make_genesis(), cutter=CutterConfig(timeout_ms=5))
-    server = BackgroundServer(node)
+    # the module refuses hundreds of submissions on purpose; tests/api/test_limits.py limits
+    server = BackgroundServer(node, refusal_limits=RefusalLimits.off())
     url = server.start()
     try:
         yield url, node

@@ -63,6 +63,8 @@ def test_node_options_out_of_range_are_one_line(community: Path) -> None:
         ("--block-timeout-ms", "0", "--block-timeout-ms must be"),
         ("--port", "99999", "--port must be"),
         ("--port", "-1", "--port must be"),
+        ("--refusals-per-address", "-1", "address_per_second must be 0 (off) or positive"),
+        ("--refusal-burst-per-sender", "0", "sender_burst must be at least 1"),
     ]:
         message = fails("node", "--dir", directory, option, value, code=2)
         assert expected in message, (option, value, message)

@@ -233,8 +233,8 @@ def test_names_must_be_1_to_100_characters(community: Community, name: str) -> N
 def test_an_applicant_cannot_apply_twice_while_pending(community: Community) -> None:
     assert community.apply_as("erin", "consumer").ok
     receipt = community.apply_as("erin", "prosumer")
-    assert receipt.code == ResultCode.APPLICATION_EXISTS
-    assert "already pending" in receipt.message
+    assert receipt.code == ResultCode.APPLICATION_PENDING
+    assert "already has an application pending" in receipt.message
     member = community.member("erin")
     assert member is not None and member.role == "consumer"
 

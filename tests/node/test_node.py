@@ -51,7 +51,7 @@ from gridledger.node import (
     StorageError,
 )
 from gridledger.node.mempool import Mempool
-from tests.community import GENESIS_TIME_MS, address, make_genesis, signed_raw
+from tests.community import GENESIS_TIME_MS, address, application_of, make_genesis, signed_raw
 
 T1 = GENESIS_TIME_MS + 1_000
 
@@ -144,7 +144,7 @@ def test_non_member_may_only_call_open_methods(node: Node) -> None:
     with pytest.raises(NotAMember) as refused:
         node.submit(signed_raw("erin", 0, "tokens", "transfer", {"to": address("bob")}))
     assert address("erin") in str(refused.value)
-    application = {"name": "erin", "role": "consumer", "registration": {"customer_type": "home"}}
+    application, _ = application_of("erin", "consumer")
     node.submit(signed_raw("erin", 0, "membership", "apply", application))
     assert len(node.mempool) == 1
 
@@ -385,13 +385,13 @@ class PausingRegistry(Registry):
     def __init__(self) -> None:
         standard = default_registry()
         super().__init__(list(standard.contracts.values()), check_active_member)
-        self.on_check_access: Any = None
+        self.on_admit: Any = None
         self.on_dispatch: Any = None
 
-    def check_access(self, state: Any, sender: str, contract: str, method: str) -> None:
-        super().check_access(state, sender, contract, method)
-        if self.on_check_access is not None:
-            hook, self.on_check_access = self.on_check_access, None
+    def admit(self, *args: Any, **options: Any) -> None:
+        super().admit(*args, **options)
+        if self.on_admit is not None:
+            hook, self.on_admit = self.on_admit, None
             hook()
 
     def dispatch(self, context: Context, contract: str, method: str, args: dict[str, Any]) -> None:
@@ -413,7 +413,7 @@ def test_pipelined_transaction_admitted_while_its_predecessor_commits(tmp_path: 
             in_admission.set()
             assert committed.wait(10)
 
-        registry.on_check_access = pause
+        registry.on_admit = pause
         outcome: list[BaseException | bytes] = []
 
         def submit_next() -> None:

@@ -21,6 +21,7 @@ from gridledger import __version__
 from gridledger.api.auth import Authentication, Gate
 from gridledger.api.dashboard import install_dashboard
 from gridledger.api.errors import install_error_handlers
+from gridledger.api.limits import RefusalLimiter, RefusalLimits
 from gridledger.api.openapi import install_reply_schemas
 from gridledger.api.routes import (
     auth,
@@ -46,12 +47,15 @@ def create_app(
     service: SoloService | None = None,
     close_node: bool = False,
     public_reads: bool = False,
+    refusal_limits: RefusalLimits | None = None,
 ) -> FastAPI:
     """The API of one node. The app starts the ordering service (solo by default) with its
     lifespan; with `close_node` it also closes the node when it shuts down.
 
     Every read is authenticated (`gridledger.api.auth`); `public_reads` serves anonymous
-    callers as auditors instead, for demonstrations only (logged as a warning).
+    callers as auditors instead, for demonstrations only (logged as a warning). Refused
+    submissions are limited per client address and per sender (`gridledger.api.limits`;
+    default `RefusalLimits()`, `RefusalLimits.off()` for none).
     """
     service = service or SoloService(node)
     gate = Gate(node, service, public_reads)
@@ -69,9 +73,10 @@ def create_app(
     app.state.node = node
     app.state.service = service
     app.state.gate = gate
+    app.state.limiter = limiter = RefusalLimiter(refusal_limits or RefusalLimits())
     install_error_handlers(app)
     transactions.install_ordering_handlers(app)
-    for router in routers(node, service):
+    for router in routers(node, service, limiter):
         app.include_router(router)
     install_dashboard(app)
     install_reply_schemas(app)
@@ -79,10 +84,10 @@ def create_app(
     return app
 
 
-def routers(node: Node, service: SoloService) -> list[APIRouter]:
+def routers(node: Node, service: SoloService, limiter: RefusalLimiter) -> list[APIRouter]:
     """Every group of routes, in the order the OpenAPI document lists them."""
     return [
-        transactions.router(node, service),
+        transactions.router(node, service, limiter),
         auth.router(),
         network.router(node, service),
         chain.router(node),

@@ -11,6 +11,7 @@ from pathlib import Path
 import uvicorn
 
 from gridledger.api.app import create_app
+from gridledger.api.limits import RefusalLimits
 from gridledger.crypto import KeyPair
 from gridledger.node import Node, SoloService
 
@@ -58,6 +59,7 @@ def serve_node(
     public_reads: bool = False,
     login_keys: KeyPair | None = None,
     announce_login: Callable[[str], None] | None = None,
+    refusal_limits: RefusalLimits | None = None,
 ) -> None:
     """Serve `node` until interrupted (Ctrl-C or SIGTERM); `service` orders (default: solo);
     the dashboard shows the simulation runs under `results_dir`.
@@ -69,7 +71,8 @@ def serve_node(
     needs a signature or a session token; `public_reads` serves anonymous callers as
     auditors (a demonstration mode, warned about in the log). With `login_keys`, a one-time
     login code for that key is made at start and handed to `announce_login` (after
-    `on_listening`).
+    `on_listening`). `refusal_limits` limits refused submissions per client address and
+    per sender (default `RefusalLimits()`).
     """
     if (tls_cert is None) != (tls_key is None):
         raise ValueError("HTTPS needs both a certificate and its key (--tls-cert, --tls-key)")
@@ -79,7 +82,9 @@ def serve_node(
     sock = listen_socket(host, port)
     if on_listening is not None:
         on_listening(host, int(sock.getsockname()[1]))
-    app = create_app(node, service, close_node=True, public_reads=public_reads)
+    app = create_app(
+        node, service, close_node=True, public_reads=public_reads, refusal_limits=refusal_limits
+    )
     if login_keys is not None and announce_login is not None:
         code, _ = app.state.gate.authenticator.login_code(login_keys.public_key)
         announce_login(code)
@@ -107,8 +112,9 @@ class BackgroundServer:
         port: int = 0,
         results_dir: Path | None = None,
         public_reads: bool = False,
+        refusal_limits: RefusalLimits | None = None,
     ) -> None:
-        app = create_app(node, public_reads=public_reads)
+        app = create_app(node, public_reads=public_reads, refusal_limits=refusal_limits)
         app.state.results_dir = results_dir
         self.app = app
         config = uvicorn.Config(

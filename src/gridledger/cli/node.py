@@ -58,11 +58,25 @@ def node(
         "--accept-rollback",
         help="Serve a chain that lost acknowledged blocks (recorded in chain.rollbacks)",
     ),
+    refusals_per_address: float = typer.Option(
+        10.0,
+        help="Refused submissions answered per second per client address, then 429 (0: no limit)",
+    ),
+    refusal_burst_per_address: int = typer.Option(
+        100, help="...and how many in a burst before the rate applies"
+    ),
+    refusals_per_sender: float = typer.Option(
+        1.0, help="Refused submissions answered per second per sender key, then 429 (0: no limit)"
+    ),
+    refusal_burst_per_sender: int = typer.Option(
+        20, help="...and how many in a burst before the rate applies"
+    ),
 ) -> None:
     """Run a node with its HTTP/WebSocket API; it orders solo, or as a peer of a nats network.
 
     While it runs, other commands reach this chain with --url http://HOST:PORT.
     """
+    from gridledger.api.limits import RefusalLimits
     from gridledger.api.server import ListenError, serve_node
 
     if ordering not in ("solo", "nats"):
@@ -72,6 +86,15 @@ def node(
     if results is not None and not results.is_dir():
         raise fail(f"--results {results}: not a directory")
     _check_limits(port, block_transactions, block_timeout_ms)
+    try:
+        refusal_limits = RefusalLimits(
+            address_per_second=refusals_per_address,
+            address_burst=refusal_burst_per_address,
+            sender_per_second=refusals_per_sender,
+            sender_burst=refusal_burst_per_sender,
+        )
+    except ValueError as error:
+        raise fail(f"refusal limits: {error}", code=2) from error
     login_keys = None if login is None else load_key(directory, login)
     cutter = CutterConfig(max_transactions=block_transactions, timeout_ms=block_timeout_ms)
     running = open_node(directory, hold_lock=True, cutter=cutter, accept_rollback=accept_rollback)
@@ -126,6 +149,7 @@ def node(
                 public_reads=public_reads,
                 login_keys=login_keys,
                 announce_login=announce_login,
+                refusal_limits=refusal_limits,
             )
         except ListenError as error:
             raise fail(f"--port {port}: {error}", code=2) from error

@@ -28,8 +28,11 @@ Kinds of decision:
 Ballots are keyed by a ballot key: today the voter's address (the
 transaction's sender signs the ballot). Anonymous ballots (issue 15) will use
 the key image of a ring signature scoped to the proposal (the event
-``governance/proposal/<id>``) as the ballot key, which is why `vote` is open to
-any sender and checks eligibility itself, and `record_ballot` takes the key.
+``governance/proposal/<id>``) as the ballot key, which is why `vote` is an
+``anyone`` method that checks eligibility itself, and `record_ballot` takes the
+key. Until then `vote` has no `Admit` rule, so a node's admission lets only
+members send it (`Registry.admit`); a ballot that reaches a block from a key
+outside the electorate is refused with `NotEligibleVoter`.
 
 State (namespace ``governance``):
 

@@ -35,6 +35,7 @@ from gridledger.contracts.governance_errors import FoundingPhaseOver
 from gridledger.contracts.governance_parameters import governance_parameters
 from gridledger.contracts.membership_errors import (
     ApplicationExists,
+    ApplicationPending,
     InvalidAddress,
     InvalidCommitment,
     InvalidMeterKey,
@@ -52,13 +53,14 @@ from gridledger.contracts.membership_errors import (
     UnknownApplicant,
 )
 from gridledger.contracts.registration import MAX_TEXT
-from gridledger.contracts.registry import Access, Contract
+from gridledger.contracts.registry import Access, Contract, Submission
 from gridledger.crypto import InvalidPublicKey, address_of, is_address, validate_public_key
 from gridledger.ledger import (
     MAX_REGISTRATION_FIELDS,
     TECHNICAL_REGISTRATION_FIELDS,
     Context,
     Genesis,
+    InvalidArguments,
     NotAMember,
     NotAuthorised,
     StateReader,
@@ -275,15 +277,48 @@ class ApplyArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 def screen_application(args: Mapping[str, Any]) -> None:
-    """At admission: personal data in the clear never reaches a block, not even refused."""
+    """At admission, the checks that need no state: personal data in the clear never reaches
+    a block, not even refused; nor does an application the contract would refuse for its
+    role, name or registration (see `check_application`)."""
     registration = args.get("registration")
     if isinstance(registration, dict):
         for name in registration:
             if name not in TECHNICAL_REGISTRATION_FIELDS:
                 raise PersonalDataOnChain(str(name))
+    try:
+        typed = msgspec.convert(dict(args), ApplyArgs, strict=True)
+    except msgspec.ValidationError as error:
+        raise InvalidArguments(NAMESPACE, "apply", str(error)) from error
+    check_application(typed)
 
 
-@contract.method(ApplyArgs, access=Access.ANYONE, screen=screen_application)
+def admit_application(submission: Submission) -> None:
+    """Who may apply: a key that is no member, or whose membership was rejected or ended, and
+    that has no application pending, neither on the chain nor admitted and not yet in a block
+    (one pending application per key)."""
+    found = standing(submission.state, submission.sender)
+    status = None if found is None else found[0]
+    if status == Status.PENDING:
+        raise ApplicationPending(submission.sender)
+    if status in (Status.ACTIVE, Status.REVOKED):
+        raise ApplicationExists(submission.sender, status)
+    if submission.outstanding:
+        raise ApplicationPending(submission.sender)
+
+
+def check_application(args: ApplyArgs) -> None:
+    """The rules of an application that need no state: its role, its name, its registration
+    (the contract checks them too, in its own order)."""
+    if args.role not in APPLICABLE_ROLES:
+        raise RoleNotApplicable(args.role, ", ".join(APPLICABLE_ROLES))
+    if not args.name or len(args.name) > 100:
+        raise TextLengthOutOfRange("name", len(args.name), 1, 100)
+    _check_registration(args.role, args.registration, args.registration_commitments)
+
+
+@contract.method(
+    ApplyArgs, access=Access.ANYONE, screen=screen_application, admit=admit_application
+)
 def apply(context: Context, args: ApplyArgs) -> None:
     """Apply to join with a role, technical fields and digests of personal ones; the regulator
     checks the personal data off chain and decides."""
@@ -292,7 +327,9 @@ def apply(context: Context, args: ApplyArgs) -> None:
     if not args.name or len(args.name) > 100:
         raise TextLengthOutOfRange("name", len(args.name), 1, 100)
     existing = read_member(context.overlay, context.sender)
-    if existing is not None and existing.status in (Status.PENDING, Status.ACTIVE, Status.REVOKED):
+    if existing is not None and existing.status == Status.PENDING:
+        raise ApplicationPending(context.sender)
+    if existing is not None and existing.status in (Status.ACTIVE, Status.REVOKED):
         raise ApplicationExists(context.sender, existing.status)
     _check_registration(args.role, args.registration, args.registration_commitments)
     _save(

@@ -25,13 +25,26 @@ class RoleNotApplicable(MembershipError):
 
 
 class ApplicationExists(MembershipError):
-    """The sender already applied and is pending, active or revoked."""
+    """The sender is already an active or a revoked member (a pending one: `ApplicationPending`)."""
 
     code = ResultCode.APPLICATION_EXISTS
 
     def __init__(self, address: str, member_status: str) -> None:
         self.address, self.member_status = address, member_status
         super().__init__(f"{address} is already {member_status}")
+
+
+class ApplicationPending(MembershipError):
+    """The sender has an application pending: one at a time per key, until the regulator
+    decides (refused at admission as well, so a key cannot queue applications)."""
+
+    code = ResultCode.APPLICATION_PENDING
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__(
+            f"{address} already has an application pending; wait for the regulator's decision"
+        )
 
 
 class RegistrationTooLarge(MembershipError):
@@ -180,6 +193,7 @@ class MeterNotBound(MembershipError):
 
 __all__ = [
     "ApplicationExists",
+    "ApplicationPending",
     "InvalidAddress",
     "InvalidCommitment",
     "InvalidMeterKey",

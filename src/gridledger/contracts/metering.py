@@ -33,7 +33,7 @@ from gridledger.contracts.errors import (
     TextLengthOutOfRange,
 )
 from gridledger.contracts.parameters import parameters_for
-from gridledger.contracts.registry import Access, Contract
+from gridledger.contracts.registry import Access, Contract, Submission
 from gridledger.crypto import is_valid_signature
 from gridledger.ledger import Context, NotAMember, ResultCode, StateReader, decode, encode
 
@@ -179,7 +179,24 @@ class RecordReadingArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     """Hex of the meter's Ed25519 signature over `reading_message`."""
 
 
-@contract.method(RecordReadingArgs, access=Access.ANYONE)
+def admit_reading(submission: Submission) -> None:
+    """Who may send a reading: a meter bound to a member, with its own reading (the meter
+    key of the arguments is the sender's), or an active member relaying one. Anyone else is
+    refused at admission, so an unknown key cannot have a reading refused in a block."""
+    meter_key = submission.args.get("meter_key")
+    own = isinstance(meter_key, str) and meter_key.lower() == submission.sender_key.hex()
+    if own and membership.member_of_meter(submission.state, submission.sender_key.hex()):
+        return
+    try:
+        membership.check_active_member(submission.state, submission.sender)
+    except NotAMember as error:
+        raise NotAMember(
+            submission.sender,
+            f"{error.status}; only a bound meter or an active member may submit readings",
+        ) from error
+
+
+@contract.method(RecordReadingArgs, access=Access.ANYONE, admit=admit_reading)
 def record_reading(context: Context, args: RecordReadingArgs) -> None:
     """Record a member's metered export and import for one period, signed by its meter."""
     meter_key = args.meter_key.lower()

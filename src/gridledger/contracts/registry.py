@@ -3,11 +3,18 @@
 A contract is a set of pure functions over its own state namespace. Each
 method declares the msgspec type of its arguments and who may call it:
 
-- ``anyone``: any holder of a valid key (``membership.apply``);
+- ``anyone``: any holder of a valid key may reach the method (``membership.apply``,
+  ``metering.record_reading`` sent by a meter);
 - ``member``: only an active member (everything else).
 
 Finer rules (only the regulator approves, only the issuer mints) are checked
 inside the method and refused with `NotAuthorised`.
+
+Admission (`Registry.admit`, before a transaction enters the mempool or the ordering log)
+keeps out of every block what would only be refused there: a ``member`` method from a
+sender who is not an active member, and an ``anyone`` method unless its `Admit` rule lets
+the sender in (without a rule, members only). So a key that is not a member can have
+nothing written but a well-formed application, one at a time, or a bound meter's reading.
 """
 
 from __future__ import annotations
@@ -43,6 +50,26 @@ transaction out of every block (for what must never be stored, such as personal 
 
 
 @dataclass(frozen=True, slots=True)
+class Submission:
+    """A call of an ``anyone`` method at admission, as its `Admit` rule sees it."""
+
+    state: StateReader
+    """The committed state (admission reads it; it never writes)."""
+    sender: str
+    sender_key: bytes
+    args: Mapping[str, Any]
+    """The raw arguments, not yet converted to the method's type."""
+    outstanding: int
+    """The sender's transactions admitted and not yet committed (0 where a node cannot
+    know: with nats ordering, other peers admit too)."""
+
+
+Admit = Callable[[Submission], None]
+"""Who may have a call of an ``anyone`` method written into a block: returns to admit it,
+raises a `TransactionError` (`NotAMember`, or a contract's refusal) to keep it out."""
+
+
+@dataclass(frozen=True, slots=True)
 class Method:
     name: str
     args_type: type[msgspec.Struct]
@@ -50,6 +77,8 @@ class Method:
     access: Access
     doc: str
     screen: Screen | None = None
+    admit: Admit | None = None
+    """For an ``anyone`` method: who may send it (see `Registry.admit`)."""
 
 
 @dataclass(slots=True)
@@ -65,14 +94,14 @@ class Contract:
         args_type: type[msgspec.Struct],
         access: Access = Access.MEMBER,
         screen: Screen | None = None,
+        admit: Admit | None = None,
     ) -> Callable[[Handler], Handler]:
         """Decorator: register a function as a method named after the function."""
 
         def register(handler: Handler) -> Handler:
             name = handler.__name__.removesuffix("_")
-            self.methods[name] = Method(
-                name, args_type, handler, access, (handler.__doc__ or "").strip(), screen
-            )
+            doc = (handler.__doc__ or "").strip()
+            self.methods[name] = Method(name, args_type, handler, access, doc, screen, admit)
             return handler
 
         return register
@@ -113,12 +142,30 @@ class Registry:
         if entry.access is Access.MEMBER:
             self._member_check(state, sender)
 
-    def screen(self, contract: str, method: str, args: Mapping[str, Any]) -> None:
-        """Refuse at admission, before any block, a call whose arguments must never be stored
-        (the method's `Screen`); a known method is assumed (`check_access` ran first)."""
-        found = self.contracts.get(contract)
-        entry = None if found is None else found.methods.get(method)
-        if entry is not None and entry.screen is not None:
+    def admit(
+        self,
+        state: StateReader,
+        sender: str,
+        sender_key: bytes,
+        call: tuple[str, str, Mapping[str, Any]],
+        outstanding: int = 0,
+    ) -> None:
+        """Refuse at admission, before any block, what must not be written: raise the
+        `TransactionError` that says why.
+
+        `call` is (contract, method, raw arguments). A ``member`` method needs an active
+        member (the standing memo of `MemberCheck` makes that a dictionary look-up); an
+        ``anyone`` method its `Admit` rule, or without one an active member too; then the
+        method's `Screen` checks the arguments. `outstanding` counts the sender's
+        transactions admitted and not yet committed.
+        """
+        contract, method, args = call
+        entry = self.method_of(contract, method)
+        if entry.access is Access.ANYONE and entry.admit is not None:
+            entry.admit(Submission(state, sender, sender_key, args, outstanding))
+        else:
+            self._member_check(state, sender)
+        if entry.screen is not None:
             entry.screen(args)
 
     def dispatch(self, context: Context, contract: str, method: str, args: dict[str, Any]) -> None:

@@ -113,20 +113,23 @@ class ResultCode(IntEnum):
     COMMIT_WINDOW_CLOSED = 81
     AMEND_WINDOW_CLOSED = 82
     NOTHING_TO_AMEND = 83
+    # membership: one pending application per key (issue 16)
+    APPLICATION_PENDING = 84
+    """The sender's application is pending (on the chain, or admitted and not yet in a block)."""
     # governance (issue 14: votes)
-    UNKNOWN_PROPOSAL = 84
-    UNKNOWN_PROPOSAL_KIND = 85
-    DEADLINE_OUT_OF_RANGE = 86
-    PROPOSAL_EXISTS = 87
-    VOTING_CLOSED = 88
-    ALREADY_VOTED = 89
-    NOT_ELIGIBLE_VOTER = 90
-    INVALID_CHOICE = 91
-    TALLY_BEFORE_DEADLINE = 92
-    ALREADY_TALLIED = 93
-    VETO_NOT_APPLICABLE = 94
-    FOUNDING_PHASE_OVER = 95
-    INVALID_GOVERNANCE_PARAMETER = 96
+    UNKNOWN_PROPOSAL = 85
+    UNKNOWN_PROPOSAL_KIND = 86
+    DEADLINE_OUT_OF_RANGE = 87
+    PROPOSAL_EXISTS = 88
+    VOTING_CLOSED = 89
+    ALREADY_VOTED = 90
+    NOT_ELIGIBLE_VOTER = 91
+    INVALID_CHOICE = 92
+    TALLY_BEFORE_DEADLINE = 93
+    ALREADY_TALLIED = 94
+    VETO_NOT_APPLICABLE = 95
+    FOUNDING_PHASE_OVER = 96
+    INVALID_GOVERNANCE_PARAMETER = 97
 
     @property
     def slug(self) -> str:

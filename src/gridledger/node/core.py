@@ -88,6 +88,9 @@ class Admission:
     transaction_id: bytes
     error: TransactionError | MempoolFull | None = None
     """Why it was refused: a `TransactionError`, or `MempoolFull` (retry later)."""
+    sender: str = ""
+    """The address of a refused transaction's sender, when its signature verified (an
+    accepted one's is not looked up: admission is the hot path)."""
 
 
 Listener = Callable[[CommittedBlock], None]
@@ -278,7 +281,7 @@ class Node:
             try:
                 self._admit(tx_id, raw, outcome, tx_id in committed)
             except (TransactionError, MempoolFull) as error:
-                admissions.append(Admission(tx_id, error))
+                admissions.append(Admission(tx_id, error, key_address(outcome.transaction.sender)))
             else:
                 admissions.append(Admission(tx_id))
         return admissions
@@ -312,8 +315,9 @@ class Node:
         committed_nonce = read_nonce(state, sender)
         if body.nonce < committed_nonce:
             raise NonceMismatch(sender, expected=committed_nonce, got=body.nonce)
-        self.registry.check_access(state, sender, body.contract, body.method)
-        self.registry.screen(body.contract, body.method, body.args)
+        call = (body.contract, body.method, body.args)
+        outstanding = self.mempool.outstanding(sender)
+        self.registry.admit(state, sender, body.sender, call, outstanding)
         self.mempool.add(
             PendingTransaction(tx_id, raw, signed, sender), lambda: read_nonce(self.state, sender)
         )
@@ -347,7 +351,8 @@ class Node:
 
     def check_for_ordering(self, raws: Sequence[bytes]) -> list[Admission]:
         """Admission before publishing to the ordering log: the stateless checks, and a refusal
-        of what can never commit (already committed, or a nonce the sender has used).
+        of what can never commit (already committed, or a nonce the sender has used) or must
+        not be written (`Registry.admit`: a sender who may not call the method).
 
         Nonce gaps are allowed: other peers publish too, and the log decides the order.
         """
@@ -367,23 +372,22 @@ class Node:
             if isinstance(outcome, TransactionError):
                 admissions.append(Admission(tx_id, outcome))
                 continue
-            if tx_id in committed:
-                admissions.append(Admission(tx_id, DuplicateTransaction(tx_id.hex())))
-                continue
             sender = key_address(outcome.transaction.sender)
+            if tx_id in committed:
+                admissions.append(Admission(tx_id, DuplicateTransaction(tx_id.hex()), sender))
+                continue
             used = read_nonce(self.state, sender)
             if outcome.transaction.nonce < used:
                 error = NonceMismatch(sender, expected=used, got=outcome.transaction.nonce)
-                admissions.append(Admission(tx_id, error))
+                admissions.append(Admission(tx_id, error, sender))
                 continue
+            body = outcome.transaction
             try:
-                self.registry.screen(
-                    outcome.transaction.contract,
-                    outcome.transaction.method,
-                    outcome.transaction.args,
+                self.registry.admit(
+                    self.state, sender, body.sender, (body.contract, body.method, body.args)
                 )
             except TransactionError as error:
-                admissions.append(Admission(tx_id, error))
+                admissions.append(Admission(tx_id, error, sender))
                 continue
             admissions.append(Admission(tx_id))
         return admissions

@@ -2,7 +2,8 @@
 
 Admission checks what can be checked before ordering: the stateless checks
 (done by the caller, in parallel), duplicates (already pending or already
-committed), the sender's right to call the method and the sender's nonce.
+committed), the sender's right to call the method (`Registry.admit`, which
+asks `outstanding` for one pending application per key) and the sender's nonce.
 A sender's transactions must arrive in nonce order: the mempool tracks the
 next nonce it expects from each sender with transactions outstanding, so a
 client can pipeline many transactions without waiting for blocks.
@@ -63,6 +64,10 @@ class Mempool:
     def contains(self, transaction_id: bytes) -> bool:
         """Whether the transaction is waiting, or in a block being built (not yet committed)."""
         return transaction_id in self._pending or transaction_id in self._in_flight
+
+    def outstanding(self, sender: str) -> int:
+        """How many of `sender`'s transactions are admitted and not yet committed."""
+        return self._outstanding.get(sender, 0)
 
     def add(self, pending: PendingTransaction, committed_nonce: Callable[[], int]) -> None:
         """Admit `pending`; `committed_nonce()` reads the sender's nonce in the committed state.

@@ -30,6 +30,7 @@ STATUS_OF_CODE: dict[int, int] = {
     **dict.fromkeys(
         (
             ResultCode.APPLICATION_EXISTS,
+            ResultCode.APPLICATION_PENDING,
             ResultCode.MEMBER_STATUS_MISMATCH,
             ResultCode.LAST_REGULATOR,
             ResultCode.METER_ALREADY_BOUND,

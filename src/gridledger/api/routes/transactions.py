@@ -5,13 +5,19 @@ Transactions are submitted as their canonical bytes: hex in JSON
 is a JSON list of hex strings or a MessagePack array of byte strings
 (``application/msgpack``). Submission is the hot path: a batch's reply is built as plain
 data, one small dict per transaction, and encoded once.
+
+Refused submissions are limited per client address and per sender (`gridledger.api.limits`):
+over the limit a refusal is answered 429 ``rate_limited`` with ``Retry-After``; in a batch,
+each refused transaction over the limit says so in its result, and a batch with nothing
+accepted and something over the limit is answered 429 as a whole.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import msgspec
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -21,6 +27,7 @@ from pydantic import BaseModel, Field
 from gridledger.api.auth import audit, caller_of
 from gridledger.api.consistency import consistent_get
 from gridledger.api.errors import ApiError
+from gridledger.api.limits import Limited, RefusalLimiter
 from gridledger.api.openapi import ok, reply
 from gridledger.client.replies import (
     BatchReply,
@@ -29,7 +36,7 @@ from gridledger.client.replies import (
     TransactionStatus,
 )
 from gridledger.ledger import MAX_TRANSACTION_BYTES
-from gridledger.node import Node, SoloService, queries
+from gridledger.node import Admission, MempoolFull, Node, SoloService, queries
 from gridledger.node.access import check_transaction
 from gridledger.node.ordered_service import PeerHalted
 from gridledger.node.ordering import OrderingUnavailable
@@ -39,6 +46,7 @@ from gridledger.node.views import transaction_reply, transaction_view
 MAX_BATCH = 10_000
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 MAX_WAIT_MS = 60_000
+T = TypeVar("T")
 
 
 class SubmitRequest(BaseModel):
@@ -127,7 +135,41 @@ def _batch(request: Request, body: bytes) -> list[bytes]:
     return raws
 
 
-def router(node: Node, service: SoloService) -> APIRouter:
+def client_address(request: Request) -> str:
+    """The HTTP peer's address (the TCP connection's, never a forwarded header)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+def counted_refusal(limiter: RefusalLimiter, address: str, admission: Admission) -> Limited | None:
+    """Count a refused admission against its address and sender; `MempoolFull` is the node's
+    state, not the client's fault, and is not counted."""
+    if isinstance(admission.error, MempoolFull):
+        return None
+    return limiter.refused(address, admission.sender)
+
+
+async def refused_body(
+    request: Request, limiter: RefusalLimiter, body: Awaitable[T]
+) -> T | Limited:
+    """Await a request's parsing; a malformed request counts against the client's address."""
+    try:
+        return await body
+    except ApiError as error:
+        limited = limiter.refused(client_address(request))
+        if limited is not None:
+            return limited
+        raise error from None
+
+
+async def _one_raw(request: Request) -> bytes:
+    return _one_transaction(request, await _read_body(request, 4 * MAX_TRANSACTION_BYTES))
+
+
+async def _batch_raws(request: Request) -> list[bytes]:
+    return _batch(request, await _read_body(request, MAX_BATCH_BYTES))
+
+
+def router(node: Node, service: SoloService, limiter: RefusalLimiter) -> APIRouter:
     routes = APIRouter(tags=["transactions"])
     read = consistent_get(routes, node)
 
@@ -163,10 +205,16 @@ def router(node: Node, service: SoloService) -> APIRouter:
             description="How long to wait for the ordering service, and with wait for the commit",
         ),
     ) -> Response:
-        raw = _one_transaction(request, await _read_body(request, 4 * MAX_TRANSACTION_BYTES))
+        parsed = await refused_body(request, limiter, _one_raw(request))
+        if isinstance(parsed, Limited):
+            return parsed.response()
+        raw = parsed
         started = time.monotonic()
         admission = (await service.submit_many([raw], timeout_ms / 1000))[0]
         if admission.error is not None:
+            limited = counted_refusal(limiter, client_address(request), admission)
+            if limited is not None:
+                return limited.response()
             body = {**transaction_error_body(admission.error), "id": admission.transaction_id.hex()}
             status = transaction_error_status(admission.error)
             headers = {"Retry-After": "1"} if status == 429 else None
@@ -183,22 +231,26 @@ def router(node: Node, service: SoloService) -> APIRouter:
         responses=ok(BatchReply),
     )
     async def submit_batch(request: Request) -> Response:
-        raws = _batch(request, await _read_body(request, MAX_BATCH_BYTES))
+        parsed = await refused_body(request, limiter, _batch_raws(request))
+        if isinstance(parsed, Limited):
+            return parsed.response()
+        raws = parsed
         admissions = await service.submit_many(raws)
+        address = client_address(request)
         results: list[dict[str, Any]] = []
         accepted = 0
+        first_limited: Limited | None = None
         for admission in admissions:
             if admission.error is None:
                 accepted += 1
                 results.append({"id": admission.transaction_id.hex(), "status": "pending"})
-            else:
-                results.append(
-                    {
-                        **transaction_error_body(admission.error),
-                        "status": "rejected",
-                        "id": admission.transaction_id.hex(),
-                    }
-                )
+                continue
+            limited = counted_refusal(limiter, address, admission)
+            body = transaction_error_body(admission.error) if limited is None else limited.body()
+            results.append({**body, "status": "rejected", "id": admission.transaction_id.hex()})
+            first_limited = first_limited or limited
+        if accepted == 0 and first_limited is not None:
+            return first_limited.response()
         payload = {"accepted": accepted, "rejected": len(raws) - accepted, "results": results}
         return reply(payload)
 
