@@ -16,6 +16,9 @@ const root = document.getElementById("page");
 const live = new LiveStream(document.getElementById("connection"));
 let current = null;
 let generation = 0;
+/** Set when a block came (or the stream opened) while no page could refresh: the page being
+ * mounted may have read the node before that block, so it refreshes once when mounted. */
+let missedBlocks = false;
 
 /** Run `refresh` at most once at a time; calls that come meanwhile run once afterwards. */
 function coalesce(refresh) {
@@ -47,6 +50,7 @@ async function route() {
   }
   if (current && current.dispose) current.dispose();
   current = null;
+  missedBlocks = false;
   const mine = ++generation;
   const body = el("div", { class: "page", "data-page": name });
   const notice = el("div", { class: "notice" });
@@ -65,16 +69,29 @@ async function route() {
         notice.replaceChildren(errorBox(error));
       }
     });
+    // blocks that committed while the page was loading (or before the stream opened)
+    if (missedBlocks) {
+      missedBlocks = false;
+      page.refreshLive();
+    }
   } catch (error) {
     if (mine !== generation) return;
     body.replaceChildren(errorBox(error));
   }
 }
 
+function refreshOrRemember() {
+  if (current && current.refreshLive) current.refreshLive();
+  else missedBlocks = true;
+}
+
 live.addEventListener("block", (event) => {
   if (current && current.onBlock) current.onBlock(event.detail);
-  if (current && current.refreshLive) current.refreshLive();
+  refreshOrRemember();
 });
+// The stream only carries blocks committed after it opened: anything committed between the
+// page's first reads and the subscription is caught by one refresh when it opens.
+live.addEventListener("connected", refreshOrRemember);
 live.addEventListener("reconnected", () => route());
 live.addEventListener("lost", () => {
   if (current && current.refreshLive) current.refreshLive();

@@ -39,6 +39,7 @@ export class LiveStream extends EventTarget {
       this.everOpen = true;
       this.show("live", "live");
       if (reconnected) this.dispatchEvent(new CustomEvent("reconnected"));
+      else this.dispatchEvent(new CustomEvent("connected"));
     });
     socket.addEventListener("message", (message) => {
       let data;
