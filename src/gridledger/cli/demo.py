@@ -14,6 +14,7 @@ signs the dashboard in as a member, and where to look next.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 import time
@@ -77,6 +78,12 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
     out.print(f"[bold]gridledger demo[/bold]: node for chain {genesis.chain_id} serving {url}")
     out.print(f"dashboard: {url}/dashboard/ (live while the demo runs; reads need a sign-in)")
     clients: list[HttpClient] = []
+
+    def shut_down() -> None:
+        for opened in clients:
+            opened.close()
+        server.stop()
+        node.close()
 
     def wallet_of(keys: KeyPair) -> Wallet:
         """A member's wallet over its own client: its reads are signed with its key."""
@@ -177,10 +184,7 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
         )
     except (ClientError, RegistryRefusal) as error:
         out.print(f"[red]demo failed:[/red] {error}")
-        for opened in clients:
-            opened.close()
-        server.stop()
-        node.close()
+        shut_down()
         return 1
 
     report = verify_storage(node.storage)  # type: ignore[arg-type]
@@ -217,13 +221,8 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
             f"valid 5 minutes), API docs at {url}/docs; Ctrl-C to stop",
             soft_wrap=True,
         )
-        try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the serving, not an error
             while True:
                 time.sleep(1)
-        except KeyboardInterrupt:
-            pass
-    for opened in clients:
-        opened.close()
-    server.stop()
-    node.close()
+    shut_down()
     return 0
