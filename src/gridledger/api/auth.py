@@ -28,6 +28,7 @@ import msgspec
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gridledger.api.errors import WWW_AUTHENTICATE
 from gridledger.node import Node, SoloService
 from gridledger.node.access import AUDITOR, NOBODY, Caller, caller_of_key, check_member
 from gridledger.node.access_log import AccessLog, AccessRecord
@@ -233,7 +234,9 @@ async def refuse(
     body = msgspec.json.encode({"error": code, "message": str(error)})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if isinstance(error, Unauthenticated):
-        headers.append((b"www-authenticate", b'Signature, Bearer realm="gridledger"'))
+        headers.append((b"www-authenticate", WWW_AUTHENTICATE.encode()))
+    else:  # the nonce store is full: its nonces expire within the signature window
+        headers.append((b"retry-after", b"1"))
     if scope["type"] == "http":
         start = "http.response.start"
         body_type = "http.response.body"

@@ -8,12 +8,13 @@ settling and meter readings all go through ``POST /v1/transactions`` (see
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from gridledger.api.auth import audit, caller_of, member_reading_everyone
 from gridledger.api.consistency import consistent_get
-from gridledger.api.openapi import ok, reply
+from gridledger.api.openapi import errors, ok, reply
+from gridledger.api.parameters import PERIOD_PATH, address_query, order_id_path, unsigned_query
 from gridledger.client.market_replies import (
     BookReply,
     MarketCurrentReply,
@@ -64,8 +65,8 @@ hex in JSON or raw octets), never special routes:
 `gridledger market buy|sell|cancel|clear|settle|reading` builds and signs these.
 """.strip()
 
-PeriodQuery = Query(None, description="Delivery period (default: the current period)")
-OwnerQuery = Query(None, description="Only this owner's orders (an address)")
+PeriodQuery = unsigned_query("Delivery period (default: the current period)")
+OwnerQuery = address_query("Only this owner's orders (an address)")
 
 
 def described(view: object) -> str:
@@ -81,7 +82,7 @@ def router(node: Node) -> APIRouter:
         "/v1/market/current",
         summary="The current delivery period and the next one open for orders",
         description=described(current_view),
-        responses=ok(MarketCurrentReply),
+        responses={**ok(MarketCurrentReply), **errors(403)},
     )
     async def market_current(request: Request) -> Response:
         check_member(caller_of(request))
@@ -90,7 +91,7 @@ def router(node: Node) -> APIRouter:
     @read(
         "/v1/market/parameters",
         summary="Market parameters in force for a period, and the schedule of changes",
-        responses=ok(ParametersReply),
+        responses={**ok(ParametersReply), **errors(400, 403)},
     )
     async def market_parameters(request: Request, period: int | None = PeriodQuery) -> Response:
         check_member(caller_of(request))
@@ -100,9 +101,9 @@ def router(node: Node) -> APIRouter:
         "/v1/market/periods/{period}/book",
         summary="Order book depth per price level, flags and time window of a period",
         description=described(book_view),
-        responses=ok(BookReply),
+        responses={**ok(BookReply), **errors(400, 403)},
     )
-    async def market_book(request: Request, period: int) -> Response:
+    async def market_book(request: Request, period: int = PERIOD_PATH) -> Response:
         check_member(caller_of(request))
         return reply(book_view(node, period))
 
@@ -110,10 +111,10 @@ def router(node: Node) -> APIRouter:
         "/v1/market/periods/{period}/orders",
         summary="Orders of a period (optionally one owner's)",
         description=described(orders_view),
-        responses=ok(OrdersReply),
+        responses={**ok(OrdersReply), **errors(400, 403)},
     )
     async def market_orders(
-        request: Request, period: int, owner: str | None = OwnerQuery
+        request: Request, period: int = PERIOD_PATH, owner: str | None = OwnerQuery
     ) -> Response:
         caller = caller_of(request)
         if owner is not None:
@@ -127,9 +128,9 @@ def router(node: Node) -> APIRouter:
         "/v1/market/orders/{order_id}",
         summary="One order by id",
         description=described(order_view),
-        responses=ok(OrderReply),
+        responses={**ok(OrderReply), **errors(400, 403, 404)},
     )
-    async def market_order(request: Request, order_id: str) -> Response:
+    async def market_order(request: Request, order_id: str = order_id_path()) -> Response:
         caller = caller_of(request)
         check_member(caller)
         found = check_order(caller, order_view(node, order_id))
@@ -139,9 +140,9 @@ def router(node: Node) -> APIRouter:
     @read(
         "/v1/market/periods/{period}/trades",
         summary="Trades of a period",
-        responses=ok(TradesReply),
+        responses={**ok(TradesReply), **errors(400, 403)},
     )
-    async def market_trades(request: Request, period: int) -> Response:
+    async def market_trades(request: Request, period: int = PERIOD_PATH) -> Response:
         caller = member_reading_everyone(request, f"trades of period {period}")
         return reply(redact_trades(caller, trades_view(node, period)))
 
@@ -149,9 +150,9 @@ def router(node: Node) -> APIRouter:
         "/v1/market/periods/{period}/price",
         summary="The price the operator posted for a period (pricing contract, seed 003)",
         description=price_view.__doc__ or "",
-        responses=ok(PriceReply),
+        responses={**ok(PriceReply), **errors(400, 403, 404)},
     )
-    async def market_price(request: Request, period: int) -> Response:
+    async def market_price(request: Request, period: int = PERIOD_PATH) -> Response:
         check_member(caller_of(request))
         return reply(price_view(node, period))
 
@@ -159,9 +160,9 @@ def router(node: Node) -> APIRouter:
         "/v1/market/periods/{period}/offers",
         summary="Bilateral offers published for a period",
         description=described(offers_view),
-        responses=ok(OffersReply),
+        responses={**ok(OffersReply), **errors(400, 403)},
     )
-    async def market_offers(request: Request, period: int) -> Response:
+    async def market_offers(request: Request, period: int = PERIOD_PATH) -> Response:
         caller = caller_of(request)
         check_member(caller)
         return reply(redact_offers(caller, offers_view(node, period)))
