@@ -109,7 +109,7 @@ def allowed_methods(request: Request) -> str:
     # a path that is some route's own (``/v1/transactions/batch``) is not also the value of
     # another's parameter (``/v1/transactions/{transaction_id}``)
     literal = [route for route in matching if getattr(route, "path", None) == request.url.path]
-    methods = {method for route in literal or matching for method in route.methods or ()}
+    methods = {m for route in literal or matching for m in getattr(route, "methods", None) or ()}
     return ", ".join(sorted(methods))
 
 
