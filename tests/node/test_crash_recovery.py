@@ -58,7 +58,7 @@ LOAD_FOUNDERS: dict[str, tuple[str, int]] = {
 BATCH_SENDERS = ("alice", "bob", "carol", "dave", "load0", "load1", "load2", "load3")
 WAIT_SENDER = "operator"
 PER_SENDER_PER_BATCH = 25
-COMMITTED_BEFORE_KILL = 150
+COMMITTED_BEFORE_KILL = 100
 """Transactions the node must report committed (in this run) before it is killed."""
 KILLS = 30
 KILLS_IN_CHECKPOINT = 5
@@ -345,7 +345,6 @@ def test_sigkill_mid_load_loses_nothing_reported_committed(
     reported = Reported()
     checked: set[str] = set()
     landed_in_checkpoint = 0
-    began = time.monotonic()
 
     for kill in range(KILLS):
         # restarted, it has everything reported so far; loaded again, it is killed again
@@ -358,7 +357,6 @@ def test_sigkill_mid_load_loses_nothing_reported_committed(
         load_and_kill(node, genesis.chain_id, reported, in_checkpoint=aim)
         assert node.process is not None and node.process.returncode == -signal.SIGKILL
         landed_in_checkpoint += checkpoint_under_way(chain)
-        print(f"kill {kill} at {time.monotonic() - began:.1f} s, {landed_in_checkpoint} in a checkpoint")
     print(f"{KILLS} kills, {landed_in_checkpoint} inside a checkpoint, {len(reported)} reported")
     assert landed_in_checkpoint >= KILLS_IN_CHECKPOINT
 

@@ -113,7 +113,7 @@ WWW_AUTHENTICATE = {
         "schema": {"type": "string"},
     }
 }
-SECURITY = [{"httpMessageSignature": []}, {"sessionToken": []}]
+SECURITY: list[dict[str, list[str]]] = [{"httpMessageSignature": []}, {"sessionToken": []}]
 
 
 def error_response(status: int) -> dict[str, Any]:

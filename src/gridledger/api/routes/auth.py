@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from gridledger.api.auth import caller_of, gate_of
 from gridledger.api.errors import ApiError
@@ -28,7 +29,7 @@ from gridledger.node.authentication import Session, Unauthenticated
 from gridledger.node.views import check_address
 
 
-def hex_digits(count: int) -> dict[str, object]:
+def hex_digits(count: int) -> JsonDict:
     return {"pattern": f"^[0-9a-fA-F]{{{count}}}$", "minLength": count, "maxLength": count}
 
 

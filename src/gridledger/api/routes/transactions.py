@@ -23,6 +23,7 @@ import msgspec
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
 
 from gridledger.api.auth import audit, caller_of
 from gridledger.api.consistency import consistent_get
@@ -50,7 +51,7 @@ MAX_WAIT_MS = 60_000
 T = TypeVar("T")
 
 
-HEX_TRANSACTION = {
+HEX_TRANSACTION: JsonDict = {
     "pattern": "^([0-9a-fA-F]{2})+$",
     "minLength": 2,
     "maxLength": 2 * MAX_TRANSACTION_BYTES,
