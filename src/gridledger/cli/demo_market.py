@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
 from rich.table import Table
 
 from gridledger.client import EmbeddedClient, Wallet
@@ -125,9 +126,7 @@ class DemoRefused(Exception):
         super().__init__(f"the node refused demo transaction {transaction_id[:16]}: {reason}")
 
 
-def commit_at(
-    client: EmbeddedClient, clock: DemoClock, time_s: int, raws: Sequence[bytes]
-) -> int:
+def commit_at(client: EmbeddedClient, clock: DemoClock, time_s: int, raws: Sequence[bytes]) -> int:
     """Submit `raws`, cut blocks stamped `time_s` until they are committed; the blocks cut.
 
     Every transaction must be admitted and committed with result ok (`DemoRefused`
