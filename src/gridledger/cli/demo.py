@@ -306,7 +306,7 @@ def print_next_steps(
             "in as alice (market, energy, chain pages; API docs at http://127.0.0.1:8545/docs)",
         ),
         (
-            f"gridledger dashboard login -k regulator --dir {d} --url http://127.0.0.1:8545",
+            f"gridledger dashboard login -k bob --dir {d} --url http://127.0.0.1:8545",
             "a link for another member, from a running node",
         ),
         (f"gridledger show members --dir {d}", "who is who"),
