@@ -148,6 +148,7 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
         out.print(periods_table(client, day.periods))
         out.print(shortfall_line(client, day.shortfall_period, members[CLOUD[0]]))
         out.print(statement_table(client, day.shortfall_period, members[CLOUD[0]]))
+        out.print(f"the trading day took {day.blocks} blocks", highlight=False)
         last_s = (day.periods[-1] + 1) * HOUR_S + 20 * 60
         pay(client, clock, wallets, last_s, out)
         clock.release()  # the day is over: from now on, blocks bear the wall clock's time

@@ -180,8 +180,10 @@ class TradingDay:
         self.clock = clock
         self.members = members
         self.operator = operator
+        length = client.parameters(first_period).parameters.period_seconds
+        if length != HOUR_S:
+            raise ValueError(f"the demo trades hourly periods; this community's last {length} s")
         self.periods = [first_period + hour for hour in range(HOURS)]
-        self.names = {m.wallet.address: name for name, m in members.items()}
         self.blocks = 0
 
     def commit(self, time_s: int, raws: list[bytes]) -> None:
