@@ -116,15 +116,17 @@ WWW_AUTHENTICATE = {
 SECURITY: list[dict[str, list[str]]] = [{"httpMessageSignature": []}, {"sessionToken": []}]
 
 
-def error_response(status: int) -> dict[str, Any]:
-    """The OpenAPI response object of an error `status`."""
+def error_response(status: int, challenge: bool = False) -> dict[str, Any]:
+    """The OpenAPI response object of an error `status`; with `challenge`, a 401 of the
+    request's authentication, which names the schemes in ``WWW-Authenticate`` (a 401 of a
+    signature inside the body, as of an applicant's submission, does not)."""
     response: dict[str, Any] = {
         "description": ERROR_DESCRIPTIONS[status],
         "content": {"application/json": {"schema": ERROR_REF}},
     }
     if status in (429, 503):
         response["headers"] = RETRY_AFTER
-    if status == 401:
+    if status == 401 and challenge:
         response["headers"] = WWW_AUTHENTICATE
     return response
 
@@ -188,5 +190,5 @@ def document_errors(document: dict[str, Any]) -> None:
                 operation["security"] = []
                 continue
             operation["security"] = SECURITY
-            for status in (401, 429):
-                responses.setdefault(str(status), error_response(status))
+            responses["401"] = error_response(401, challenge=True)
+            responses.setdefault("429", error_response(429))
