@@ -8,6 +8,7 @@ from gridledger.contracts import (
     membership,
     metering,
     parameters,
+    policies,
     pricing,
     settlement,
     tokens,
@@ -26,5 +27,6 @@ def default_registry() -> Registry:
         settlement.contract,
         pricing.contract,
         governance.contract,
+        policies.contract,
     ]
     return Registry(contracts, membership.check_active_member)

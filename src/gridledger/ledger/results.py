@@ -130,6 +130,23 @@ class ResultCode(IntEnum):
     VETO_NOT_APPLICABLE = 95
     FOUNDING_PHASE_OVER = 96
     INVALID_GOVERNANCE_PARAMETER = 97
+    # multi-signature (issue 14): envelope checks of `ledger.multisig`
+    UNKNOWN_POLICY = 98
+    """A multi-signed transaction from an account with no policy that did not sign it."""
+    SIGNER_NOT_IN_POLICY = 99
+    TOO_FEW_SIGNATURES = 100
+    DUPLICATE_SIGNER = 101
+    TOO_MANY_SIGNATURES = 102
+    # policies and corrections (issue 14)
+    INVALID_POLICY = 103
+    NOT_A_POLICY_ACCOUNT = 104
+    UNKNOWN_TRADE = 105
+    TRADE_NOT_SETTLED = 106
+    TRADE_NOT_CORRECTABLE = 107
+    CONSENT_MISSING = 108
+    CORRECTION_OUT_OF_ORDER = 109
+    CORRECTION_LIMIT_REACHED = 110
+    FLAG_LIMIT_REACHED = 111
 
     @property
     def slug(self) -> str:

@@ -3,9 +3,10 @@
 A `Transaction` says who (``sender``, a 32-byte Ed25519 public key) asks which
 contract to run which method with which typed arguments, on which chain, as
 the sender's ``nonce``-th transaction. A `SignedTransaction` pairs it with an
-`Authorization`. Today the only authorisation is one Ed25519 signature; the
-field is a tagged union so that ring signatures or multi-signature can be
-added as new variants without changing the transaction itself.
+`Authorization`, a tagged union: one Ed25519 signature by the sender
+(``"ed25519"``, every ordinary transaction), or several signatures over the same
+bytes (``"multisig"``, `gridledger.ledger.multisig`: a policy account's M of N,
+or a transaction co-signed by the parties whose consent it needs).
 
 The transaction id is the SHA-256 of the canonical bytes of the signed
 envelope. What is signed is `SIGNING_DOMAIN` followed by the canonical bytes
@@ -26,7 +27,7 @@ from gridledger.crypto import (
     sha256,
     validate_public_key,
 )
-from gridledger.crypto.keys import KeyPair
+from gridledger.crypto.keys import PUBLIC_KEY_LENGTH, KeyPair
 from gridledger.ledger.encoding import (
     ENCODING_VERSION,
     MAX_ARGUMENT_DEPTH,
@@ -45,6 +46,11 @@ from gridledger.ledger.errors import (
     TooDeeplyNested,
     UnsupportedVersion,
     WrongChain,
+)
+from gridledger.ledger.multisig import (
+    Cosignature,
+    MultisigAuthorization,
+    verify_cosignatures,
 )
 
 SIGNING_DOMAIN = b"gridledger/transaction/v1\x00"
@@ -78,8 +84,8 @@ class Ed25519Authorization(
     signature: bytes
 
 
-Authorization = Ed25519Authorization
-"""Union of the authorisation schemes (one today; new schemes become new tagged variants)."""
+Authorization = Ed25519Authorization | MultisigAuthorization
+"""Union of the authorisation schemes (new schemes become new tagged variants)."""
 
 
 class SignedTransaction(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
@@ -100,6 +106,31 @@ def sign_transaction(transaction: Transaction, keys: KeyPair) -> SignedTransacti
         raise ValueError("the signing key is not the transaction's sender")
     signature = keys.sign(signing_bytes(transaction))
     return SignedTransaction(transaction, Ed25519Authorization(signature))
+
+
+def cosign_transaction(signed: SignedTransaction, keys: KeyPair) -> SignedTransaction:
+    """Add `keys`' signature to a transaction (offline co-signing, in any order).
+
+    An Ed25519-signed transaction becomes multi-signed, its signature the first; the
+    signatures are kept sorted by signer key, so the bytes do not depend on who
+    signed first. Signing twice with the same key is refused (`ValueError`).
+    """
+    body = signed.transaction
+    authorization = signed.authorization
+    if isinstance(authorization, Ed25519Authorization):
+        present = [Cosignature(body.sender, authorization.signature)]
+    else:
+        present = list(authorization.signatures)
+    if any(c.signer == keys.public_key for c in present):
+        raise ValueError(f"{keys.address} has already signed this transaction")
+    present.append(Cosignature(keys.public_key, keys.sign(signing_bytes(body))))
+    present.sort(key=lambda c: c.signer)
+    return SignedTransaction(body, MultisigAuthorization(present))
+
+
+def unsigned_multisig(transaction: Transaction) -> SignedTransaction:
+    """`transaction` with no signature yet: to be co-signed (`cosign_transaction`)."""
+    return SignedTransaction(transaction, MultisigAuthorization([]))
 
 
 def make_transaction(
@@ -208,10 +239,29 @@ def validate_transaction(raw: bytes, chain_id: str) -> SignedTransaction:
     body = signed.transaction
     if body.chain_id != chain_id:
         raise WrongChain(expected=chain_id, got=body.chain_id)
-    try:
-        validate_public_key(body.sender)
-    except InvalidPublicKey as error:
-        raise InvalidSenderKey(body.sender.hex(), error.reason) from error
-    if not is_valid_signature(body.sender, signing_bytes(body), signed.authorization.signature):
-        raise BadSignature(sender_address(body))
+    authorization = signed.authorization
+    if type(authorization) is Ed25519Authorization:
+        try:
+            validate_public_key(body.sender)
+        except InvalidPublicKey as error:
+            raise InvalidSenderKey(body.sender.hex(), error.reason) from error
+        if not is_valid_signature(body.sender, signing_bytes(body), authorization.signature):
+            raise BadSignature(sender_address(body))
+    else:
+        check_multisig(body, authorization)
     return signed
+
+
+def check_multisig(body: Transaction, authorization: MultisigAuthorization) -> None:
+    """The stateless checks of a multi-signed transaction (the chain is checked already).
+
+    The sender is a 32-byte account key: a policy account's is no Ed25519 point
+    (`multisig.policy_account_key`), so only its length is checked here; whether its
+    policy exists, and whether the signers satisfy it, needs the state
+    (`multisig.check_signers`).
+    """
+    if len(body.sender) != PUBLIC_KEY_LENGTH:
+        raise InvalidSenderKey(
+            body.sender.hex(), f"length {len(body.sender)}, expected {PUBLIC_KEY_LENGTH}"
+        )
+    verify_cosignatures(sender_address(body), signing_bytes(body), authorization)

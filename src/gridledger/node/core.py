@@ -35,6 +35,7 @@ from gridledger.ledger import (
     TransactionError,
     block_hash,
     build_block,
+    check_authorization,
     commit_execution,
     genesis_block,
     genesis_hash,
@@ -315,6 +316,7 @@ class Node:
         committed_nonce = read_nonce(state, sender)
         if body.nonce < committed_nonce:
             raise NonceMismatch(sender, expected=committed_nonce, got=body.nonce)
+        check_authorization(state, signed, sender)
         call = (body.contract, body.method, body.args)
         outstanding = self.mempool.outstanding(sender)
         self.registry.admit(state, sender, body.sender, call, outstanding)
@@ -383,6 +385,7 @@ class Node:
                 continue
             body = outcome.transaction
             try:
+                check_authorization(self.state, outcome, sender)
                 self.registry.admit(
                     self.state, sender, body.sender, (body.contract, body.method, body.args)
                 )
