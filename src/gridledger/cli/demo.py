@@ -27,6 +27,7 @@ from rich.table import Table
 from gridledger.cli.common import console, fail
 from gridledger.cli.member import send_registration
 from gridledger.client import ClientError, HttpClient, Wallet
+from gridledger.client.cosigning import multisig_call, policy_sender
 from gridledger.client.replies import TransactionReply
 from gridledger.contracts.registration import application
 from gridledger.crypto import KeyPair, generate_keypair
@@ -118,11 +119,18 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
                 "bind_meter",
                 {"member": erin.address, "meter_key": erin_meter.public_key.hex()},
             )
-            wallets["operator"].call(
+            # the issuer is a policy account: the operator and the regulator sign (2 of 3)
+            mint = (
                 "tokens",
                 "mint",
                 {"to": erin.address, "amount_micro": 25 * UNIT, "reference": "bank transfer 0001"},
             )
+            signers = [wallets["operator"].keys, wallets["regulator"].keys]
+            issued = client.submit(
+                multisig_call(client, policy_sender("issuer"), signers, mint), wait=True
+            )
+            if not isinstance(issued, TransactionReply) or issued.code != 0:
+                raise RuntimeError(f"the issue to erin was not committed: {issued}")
         out.print(
             f"erin applied: {', '.join(sorted(split.technical))} on the chain, "
             f"{', '.join(sorted(checked))} only as salted digests, their values in the "
@@ -130,7 +138,8 @@ def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
         )
         out.print(
             "the regulator checked them against the digests and approved, the operator "
-            "bound her meter and issued her 25.00 units"
+            "bound her meter, and the issuer (2 of operator, regulator and treasurer; "
+            "the operator and the regulator signed) issued her 25.00 units"
         )
 
         payments = [

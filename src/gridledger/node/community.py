@@ -40,6 +40,10 @@ DEMO_MEMBERS = (
 DEMO_PARAMETERS: dict[str, dict[str, object]] = {
     "tokens": {"issuer_roles": ["operator"]},
 }
+DEMO_TREASURER = "alice"
+"""The member who holds the third key of the demo's issuer and grid policies."""
+POLICY_THRESHOLD = 2
+"""Of the operator, the regulator and the treasurer, how many must sign (DESIGN.md)."""
 METERED_ROLES = ("prosumer", "producer", "consumer", "storage")
 """Roles whose demo members get a smart meter (and its key)."""
 
@@ -141,9 +145,31 @@ def demo_founders() -> list[Founder]:
     ]
 
 
+def default_policies(
+    operator: KeyPair, regulator: KeyPair, treasurer: KeyPair
+) -> dict[str, dict[str, Any]]:
+    """``parameters.policies``: issuer and grid account, each 2 of operator, regulator and
+    treasurer (`gridledger.contracts.policies`)."""
+    keys = [operator.public_key.hex(), regulator.public_key.hex(), treasurer.public_key.hex()]
+    return {
+        name: {"threshold": POLICY_THRESHOLD, "keys": list(keys)} for name in ("grid", "issuer")
+    }
+
+
 def init_community(directory: Path, chain_id: str, genesis_time_ms: int) -> Genesis:
-    """Write the demo community into `directory`: what `gridledger init` writes."""
+    """Write the demo community into `directory`: what `gridledger init` writes.
+
+    The currency issuer and the grid account are policy accounts: 2 of the operator, the
+    regulator and the treasurer (`DEMO_TREASURER`) sign for them.
+    """
     founders = demo_founders()
-    genesis = founding_genesis(chain_id, genesis_time_ms, founders, DEMO_PARAMETERS)
+    by_name = {founder.name: founder.keys for founder in founders}
+    parameters: dict[str, Any] = {
+        **DEMO_PARAMETERS,
+        "policies": default_policies(
+            by_name["operator"], by_name["regulator"], by_name[DEMO_TREASURER]
+        ),
+    }
+    genesis = founding_genesis(chain_id, genesis_time_ms, founders, parameters)
     write_community(directory, genesis, founders)
     return genesis
