@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gridledger.contracts import (
+    corrections,
     governance,
     market,
     membership,
@@ -28,5 +29,6 @@ def default_registry() -> Registry:
         pricing.contract,
         governance.contract,
         policies.contract,
+        corrections.contract,
     ]
     return Registry(contracts, membership.check_active_member)

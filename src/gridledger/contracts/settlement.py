@@ -58,8 +58,9 @@ penalties go into it, feed-in payments come out of it, the operator funds it
 (``fund_grid``, from its own balance) and the grid's policy account sweeps it
 (``withdraw_grid``, to a member who settles with the utility off chain; by default 2
 of the operator, the regulator and a treasurer sign, `gridledger.contracts.policies`;
-in a community without a ``grid`` policy the operator alone, to itself). A settlement that would overdraw it is refused with
-INSUFFICIENT_FUNDS (nothing changes; fund the grid and settle again).
+in a community without a ``grid`` policy the operator alone, to itself). A
+settlement that would overdraw it is refused with INSUFFICIENT_FUNDS (nothing
+changes; fund the grid and settle again).
 
 Debts. A member whose net payment exceeds its balance pays what it has; the
 rest is recorded as its debt to the grid (``debt/<member>``), and the grid

@@ -72,7 +72,6 @@ from gridledger.ledger.genesis import (
     load_genesis,
     validate_genesis,
 )
-from gridledger.ledger.results import ResultCode
 from gridledger.ledger.multisig import (
     MAX_POLICY_KEYS,
     Cosignature,
@@ -84,15 +83,16 @@ from gridledger.ledger.multisig import (
     policy_problem,
     read_policy,
 )
+from gridledger.ledger.results import ResultCode
 from gridledger.ledger.transactions import (
     Authorization,
     Ed25519Authorization,
     SignedTransaction,
     Transaction,
+    cosign_transaction,
     decode_checked_transaction,
     decode_transaction,
     encode_transaction,
-    cosign_transaction,
     key_address,
     make_transaction,
     sender_address,
@@ -145,6 +145,15 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "ENCODING_VERSION",
+    "LEDGER_NAMESPACE",
+    "MAX_ARGUMENT_DEPTH",
+    "MAX_BLOCK_BYTES",
+    "MAX_POLICY_KEYS",
+    "MAX_REGISTRATION_FIELDS",
+    "MAX_TRANSACTION_BYTES",
+    "ROLES",
+    "TECHNICAL_REGISTRATION_FIELDS",
     "Authorization",
     "BadSignature",
     "Block",
@@ -157,7 +166,6 @@ __all__ = [
     "Dispatcher",
     "DuplicateSigner",
     "DuplicateTransaction",
-    "ENCODING_VERSION",
     "Ed25519Authorization",
     "EnvelopeError",
     "Event",
@@ -169,14 +177,8 @@ __all__ = [
     "InvalidArguments",
     "InvalidBlock",
     "InvalidSenderKey",
-    "LEDGER_NAMESPACE",
     "LatticeHash",
     "LedgerError",
-    "MAX_ARGUMENT_DEPTH",
-    "MAX_BLOCK_BYTES",
-    "MAX_POLICY_KEYS",
-    "MAX_REGISTRATION_FIELDS",
-    "MAX_TRANSACTION_BYTES",
     "MalformedTransaction",
     "MultisigAuthorization",
     "NonceMismatch",
@@ -186,7 +188,6 @@ __all__ = [
     "OversizedBlock",
     "OversizedTransaction",
     "Policy",
-    "ROLES",
     "Receipt",
     "ResultCode",
     "SignedTransaction",
@@ -194,7 +195,6 @@ __all__ = [
     "State",
     "StateKey",
     "StateReader",
-    "TECHNICAL_REGISTRATION_FIELDS",
     "TooDeeplyNested",
     "TooFewSignatures",
     "TooManySignatures",

@@ -174,7 +174,9 @@ class TooManySignatures(EnvelopeError):
 
     def __init__(self, sender: str, signatures: int, limit: int) -> None:
         self.sender, self.signatures, self.limit = sender, signatures, limit
-        super().__init__(f"the transaction of {sender} has {signatures} signatures; at most {limit}")
+        super().__init__(
+            f"the transaction of {sender} has {signatures} signatures; at most {limit}"
+        )
 
 
 class NonceMismatch(EnvelopeError):

@@ -149,7 +149,9 @@ def read_nonce(state: StateReader, address: str) -> int:
     return 0 if raw is None else msgspec.msgpack.decode(raw, type=int)
 
 
-def check_authorization(state: StateReader, signed: SignedTransaction, sender: str) -> tuple[str, ...]:
+def check_authorization(
+    state: StateReader, signed: SignedTransaction, sender: str
+) -> tuple[str, ...]:
     """The checks of a transaction's authorisation that need the state; returns its signers.
 
     An Ed25519 signature needs none (empty: only the sender signed). A multi-signature

@@ -176,7 +176,10 @@ def verify_cosignatures(
 
 
 def check_signers(
-    state: PolicyReader, sender_key: bytes, sender_address: str, authorization: MultisigAuthorization
+    state: PolicyReader,
+    sender_key: bytes,
+    sender_address: str,
+    authorization: MultisigAuthorization,
 ) -> tuple[str, ...]:
     """The stateful checks of a multi-signature; returns the signers' addresses, sorted.
 

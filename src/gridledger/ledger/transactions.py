@@ -240,15 +240,17 @@ def validate_transaction(raw: bytes, chain_id: str) -> SignedTransaction:
     if body.chain_id != chain_id:
         raise WrongChain(expected=chain_id, got=body.chain_id)
     authorization = signed.authorization
-    if type(authorization) is Ed25519Authorization:
+    if isinstance(authorization, Ed25519Authorization):
         try:
             validate_public_key(body.sender)
         except InvalidPublicKey as error:
             raise InvalidSenderKey(body.sender.hex(), error.reason) from error
         if not is_valid_signature(body.sender, signing_bytes(body), authorization.signature):
             raise BadSignature(sender_address(body))
-    else:
+    elif isinstance(authorization, MultisigAuthorization):
         check_multisig(body, authorization)
+    else:  # pragma: no cover - every variant of `Authorization` has its branch above
+        raise MalformedTransaction(f"unknown authorization {type(authorization).__name__}")
     return signed
 
 
