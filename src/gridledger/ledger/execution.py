@@ -51,6 +51,7 @@ from gridledger.ledger.multisig import MultisigAuthorization, check_signers
 from gridledger.ledger.results import ResultCode
 from gridledger.ledger.state import Overlay, State, StateKey
 from gridledger.ledger.transactions import (
+    Ed25519Authorization,
     SignedTransaction,
     key_address,
     transaction_id,
@@ -187,7 +188,11 @@ def apply_transaction(
         expected = read_nonce(block_overlay, sender)
         if body.nonce != expected:
             raise NonceMismatch(sender, expected=expected, got=body.nonce)
-        signers = check_authorization(block_overlay, signed, sender)
+        signers = (
+            ()  # the ordinary transaction: its one signature was checked without state
+            if type(signed.authorization) is Ed25519Authorization
+            else check_authorization(block_overlay, signed, sender)
+        )
         dispatcher.check_access(block_overlay, sender, body.contract, body.method)
     except TransactionError as error:
         return Receipt(tx_id, int(error.code), str(error), [], error.details)
