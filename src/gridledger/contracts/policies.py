@@ -101,6 +101,22 @@ def parse_policy(name: str, spec: Mapping[str, Any]) -> Policy:
     return make_policy(name, threshold, keys)
 
 
+DEFAULT_THRESHOLD = 2
+"""Of the operator, the regulator and the treasurer, how many sign (DESIGN.md)."""
+
+
+def default_policies(
+    operator_key: bytes, regulator_key: bytes, treasurer_key: bytes
+) -> dict[str, dict[str, Any]]:
+    """``parameters.policies`` of a new community: the issuer and the grid account, each
+    `DEFAULT_THRESHOLD` of the operator's, the regulator's and a treasurer member's keys."""
+    keys = [operator_key.hex(), regulator_key.hex(), treasurer_key.hex()]
+    return {
+        name: {"threshold": DEFAULT_THRESHOLD, "keys": list(keys)}
+        for name in (GRID_CONTROLLER, ISSUER)
+    }
+
+
 def genesis_policies(genesis: Genesis) -> list[Policy]:
     """The policies `genesis` names (``parameters.policies``), by name; `InvalidPolicy` if bad."""
     section = genesis.parameters.get(NAMESPACE, {})

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gridledger.contracts.policies import default_policies
 from gridledger.crypto import KeyPair, generate_keypair
 from gridledger.crypto.disclosure import Disclosure
 from gridledger.ledger import Genesis, GenesisMember, dump_genesis, validate_genesis
@@ -42,8 +43,6 @@ DEMO_PARAMETERS: dict[str, dict[str, object]] = {
 }
 DEMO_TREASURER = "alice"
 """The member who holds the third key of the demo's issuer and grid policies."""
-POLICY_THRESHOLD = 2
-"""Of the operator, the regulator and the treasurer, how many must sign (DESIGN.md)."""
 METERED_ROLES = ("prosumer", "producer", "consumer", "storage")
 """Roles whose demo members get a smart meter (and its key)."""
 
@@ -145,17 +144,6 @@ def demo_founders() -> list[Founder]:
     ]
 
 
-def default_policies(
-    operator: KeyPair, regulator: KeyPair, treasurer: KeyPair
-) -> dict[str, dict[str, Any]]:
-    """``parameters.policies``: issuer and grid account, each 2 of operator, regulator and
-    treasurer (`gridledger.contracts.policies`)."""
-    keys = [operator.public_key.hex(), regulator.public_key.hex(), treasurer.public_key.hex()]
-    return {
-        name: {"threshold": POLICY_THRESHOLD, "keys": list(keys)} for name in ("grid", "issuer")
-    }
-
-
 def init_community(directory: Path, chain_id: str, genesis_time_ms: int) -> Genesis:
     """Write the demo community into `directory`: what `gridledger init` writes.
 
@@ -167,7 +155,9 @@ def init_community(directory: Path, chain_id: str, genesis_time_ms: int) -> Gene
     parameters: dict[str, Any] = {
         **DEMO_PARAMETERS,
         "policies": default_policies(
-            by_name["operator"], by_name["regulator"], by_name[DEMO_TREASURER]
+            by_name["operator"].public_key,
+            by_name["regulator"].public_key,
+            by_name[DEMO_TREASURER].public_key,
         ),
     }
     genesis = founding_genesis(chain_id, genesis_time_ms, founders, parameters)

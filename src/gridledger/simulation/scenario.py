@@ -184,6 +184,11 @@ class Scenario(Strict, frozen=True):
     regulator: RegulatorSpec = RegulatorSpec()
     grid_funding_micro: int = 1_000_000_000_000
     """What the operator moves into the grid account at the start, to pay feed-in."""
+    treasurer: str = ""
+    """A household (by name) holding the third key of the issuer's and the grid account's
+    policies, 2 of operator, regulator and it (`gridledger.contracts.policies`); empty: the
+    genesis names no policy (the runs never issue currency, and the shipped scenarios keep
+    their head hashes)."""
 
 
 def start_seconds(horizon: HorizonSpec) -> int:
@@ -340,6 +345,12 @@ def check_scenario(scenario: Scenario) -> None:
     )
     _check_windows(m)
     _require(scenario.grid_funding_micro >= 0, "grid_funding_micro", "must not be negative")
+    households = {name for group in scenario.members for name in member_names(group)}
+    _require(
+        not scenario.treasurer or scenario.treasurer in households,
+        "treasurer",
+        f"{scenario.treasurer!r} is not one of the scenario's households",
+    )
     for index, member in enumerate(scenario.members):
         _check_member(member, f"members[{index}]", scenario.horizon.periods)
     check_size(scenario)
