@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gridledger.contracts.corrections import (
     MAX_CORRECTIONS,
@@ -28,6 +30,10 @@ PARTIES = ["alice", "carol", "regulator"]
 
 @pytest.fixture
 def settled() -> Community:
+    return settled_community()
+
+
+def settled_community() -> Community:
     """Period P settled with one trade: alice sold 2000 Wh to carol for 1_620_000."""
     community = Community.create()
     setup_meters(community)
@@ -207,3 +213,27 @@ def test_one_subject_has_at_most_so_many_flags(settled: Community) -> None:
         assert run_at(settled, SETTLE + 5 + i, "regulator", "corrections", "flag", args).ok
     receipt = run_at(settled, SETTLE + 20, "regulator", "corrections", "flag", args)
     assert receipt.code == ResultCode.FLAG_LIMIT_REACHED
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.integers(min_value=-2_000_000, max_value=2_000_000), min_size=1, max_size=5))
+def test_corrections_conserve_money_and_stay_within_the_trade_value(refunds: list[int]) -> None:
+    """Whatever the parties agree, in whatever order: no currency appears or vanishes, the
+    accepted refunds add up to at most the trade's value either way, and a refused one
+    changes no balance."""
+    settled = settled_community()
+    supply = settled.supply()
+    value = trades_for_period(settled.state, P)[0].value_micro
+    accepted: list[int] = []
+    for refund in refunds:
+        before = balances(settled.state)
+        receipt = submit(settled, "carol", PARTIES, correction(len(accepted), refund))
+        if receipt.ok:
+            accepted.append(refund)
+        else:
+            assert receipt.code in (ResultCode.AMOUNT_OUT_OF_RANGE, ResultCode.INSUFFICIENT_FUNDS)
+            assert balances(settled.state) == before
+        assert settled.supply() == supply == sum(balances(settled.state).values())
+        assert -value <= sum(accepted) <= value
+    chain = corrections_of(settled.state, f"{P}-t0")
+    assert [c.refund_micro for c in chain] == accepted
