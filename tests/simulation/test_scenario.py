@@ -111,4 +111,6 @@ def test_a_treasurer_puts_the_issuer_and_grid_policies_in_genesis() -> None:
     }
     plain = decode_scenario(small_data())
     assert "policies" not in build_genesis(plain, expand_members(plain), 0).parameters
-    assert refused(small_data(treasurer="nobody")).field == "treasurer"
+    for name in ("nobody", "sunny", "sunny-003", "sunny-1", "flat-001"):
+        assert refused(small_data(treasurer=name)).field == "treasurer", name
+    assert decode_scenario(small_data(treasurer="sunny-002")).treasurer == "sunny-002"

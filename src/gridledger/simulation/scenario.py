@@ -345,9 +345,8 @@ def check_scenario(scenario: Scenario) -> None:
     )
     _check_windows(m)
     _require(scenario.grid_funding_micro >= 0, "grid_funding_micro", "must not be negative")
-    households = {name for group in scenario.members for name in member_names(group)}
     _require(
-        not scenario.treasurer or scenario.treasurer in households,
+        not scenario.treasurer or is_household(scenario, scenario.treasurer),
         "treasurer",
         f"{scenario.treasurer!r} is not one of the scenario's households",
     )
@@ -393,6 +392,20 @@ def check_size(scenario: Scenario) -> None:
         f"{estimate:,} transactions; a run may have at most {MAX_ESTIMATED_TRANSACTIONS:,} "
         "(fewer periods or households)",
     )
+
+
+def is_household(scenario: Scenario, name: str) -> bool:
+    """Whether `name` is one of `member_names` of a group, without listing them all."""
+    for group in scenario.members:
+        if group.count == 1:
+            if name == group.name:
+                return True
+            continue
+        number = name.removeprefix(f"{group.name}-")
+        numbered = number != name and number.isdigit() and 1 <= int(number) <= group.count
+        if numbered and name == f"{group.name}-{int(number):03d}":
+            return True
+    return False
 
 
 def member_names(member: MemberSpec) -> list[str]:
