@@ -112,7 +112,7 @@ def test_bad_transaction_files_are_refused(community: Path, tmp_path: Path) -> N
 def test_a_correction_by_consent_through_a_node(
     served: tuple[Path, str, Clock, BackgroundServer],  # noqa: F811
 ) -> None:
-    directory, url, clock, _ = served
+    directory, url, clock, server = served
     at = ("--dir", str(directory), "--url", url)
     ro = (*at, "-k", "regulator")
     ok("market", "sell", "-k", "alice", "--energy-wh", "1000", "--price", "780000", *at)
@@ -213,3 +213,15 @@ def test_a_correction_by_consent_through_a_node(
     assert ok_json("audit", "flags", *at, "-k", "carol")["flags"] == flags  # carol's own trade
     assert ok_json("audit", "flags", *at, "-k", "dave")["flags"] == []
     assert address("regulator") == flags[0]["flagged_by"]
+
+    # offline (the embedded client), the same answers straight from the chain file
+    online = [
+        ok_json("audit", *what, *ro)
+        for what in (["trade", trade_id], ["corrections", str(P)], ["flags"])
+    ]
+    server.stop()
+    offline = [
+        ok_json("audit", *what, "--dir", str(directory))
+        for what in (["trade", trade_id], ["corrections", str(P)], ["flags"])
+    ]
+    assert offline == online
