@@ -224,22 +224,27 @@ def test_the_policy_changes_itself_and_old_quorums_stop_counting(community: Comm
 
 
 @pytest.mark.parametrize(
-    ("threshold", "names", "reason"),
+    ("threshold", "names", "reason", "code"),
     [
-        (0, POLICY_MEMBERS, "threshold 0 is outside [1, 3]"),
-        (4, POLICY_MEMBERS, "threshold 4 is outside [1, 3]"),
-        (2, ("operator", "operator", "alice"), "a key is named twice"),
-        (2, tuple(f"k{i}" for i in range(MAX_POLICY_KEYS + 1)), "17 keys"),
-        (1, (), "0 keys"),
+        (0, POLICY_MEMBERS, "threshold 0 is outside [1, 3]", "POLICY_THRESHOLD_OUT_OF_RANGE"),
+        (4, POLICY_MEMBERS, "threshold 4 is outside [1, 3]", "POLICY_THRESHOLD_OUT_OF_RANGE"),
+        (2, ("operator", "operator", "alice"), "a key is named twice", "POLICY_KEY_REPEATED"),
+        (
+            2,
+            tuple(f"k{i}" for i in range(MAX_POLICY_KEYS + 1)),
+            "17 keys",
+            "POLICY_SIZE_OUT_OF_RANGE",
+        ),
+        (1, (), "0 keys", "POLICY_SIZE_OUT_OF_RANGE"),
     ],
 )
 def test_an_unusable_policy_is_refused(
-    community: Community, threshold: int, names: tuple[str, ...], reason: str
+    community: Community, threshold: int, names: tuple[str, ...], reason: str, code: str
 ) -> None:
     keys = [key(n).public_key.hex() for n in names]
     change = ("policies", "set_policy", {"threshold": threshold, "keys": keys})
-    code, message = run(community, community.multisig_tx(ISSUER, ["operator", "alice"], change))
-    assert code == ResultCode.INVALID_POLICY
+    got, message = run(community, community.multisig_tx(ISSUER, ["operator", "alice"], change))
+    assert got == ResultCode[code]
     assert reason in message
     with pytest.raises(GenesisError, match=r"parameters\.policies"):
         validate_genesis(make_genesis(parameters={"policies": {"issuer": change[2]}}))
@@ -337,3 +342,17 @@ def test_a_policy_accepts_exactly_its_threshold_of_its_own_keys(
         assert outsiders or len(chosen) < threshold
     else:
         assert not outsiders and len(chosen) >= threshold
+
+
+def test_a_policy_key_that_is_no_key_is_invalid(community: Community) -> None:
+    keys = [key("operator").public_key.hex(), "00" * 32]
+    change = ("policies", "set_policy", {"threshold": 1, "keys": keys})
+    code, message = run(community, community.multisig_tx(ISSUER, ["operator", "alice"], change))
+    assert code == ResultCode.INVALID_POLICY
+    assert "not usable" in message
+    change = ("policies", "set_policy", {"threshold": 1, "keys": ["xyz"]})
+    code, message = run(
+        community, community.multisig_tx(ISSUER, ["operator", "alice"], change, nonce=1)
+    )
+    assert code == ResultCode.INVALID_POLICY
+    assert "not hexadecimal" in message

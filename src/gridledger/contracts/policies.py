@@ -62,13 +62,40 @@ GRID_CONTROLLER = "grid"
 
 
 class InvalidPolicy(ContractError):
-    """A policy with threshold 0 or above N, duplicated or unusable keys, or too many keys."""
+    """A policy that is not well formed: its name, its shape, or a key that is no usable
+    Ed25519 key (the size, threshold and repeated keys have rules of their own)."""
 
     code = ResultCode.INVALID_POLICY
 
     def __init__(self, name: str, reason: str) -> None:
         self.name, self.reason = name, reason
         super().__init__(f"policy {name!r}: {reason}")
+
+
+class PolicySizeOutOfRange(InvalidPolicy):
+    """A policy naming no key, or more than `MAX_POLICY_KEYS` (N is bounded)."""
+
+    code = ResultCode.POLICY_SIZE_OUT_OF_RANGE
+
+
+class PolicyThresholdOutOfRange(InvalidPolicy):
+    """A threshold of 0 (anyone could act) or above N (nobody could)."""
+
+    code = ResultCode.POLICY_THRESHOLD_OUT_OF_RANGE
+
+
+class PolicyKeyRepeated(InvalidPolicy):
+    """A key named twice (its one holder would count twice)."""
+
+    code = ResultCode.POLICY_KEY_REPEATED
+
+
+POLICY_RULES: dict[str, type[InvalidPolicy]] = {
+    "size": PolicySizeOutOfRange,
+    "threshold": PolicyThresholdOutOfRange,
+    "repeated_key": PolicyKeyRepeated,
+}
+"""The refusal of each rule of `ledger.multisig.policy_problem`; the others: InvalidPolicy."""
 
 
 class NotAPolicyAccount(ContractError):
@@ -97,7 +124,8 @@ def parse_policy(name: str, spec: Mapping[str, Any]) -> Policy:
         raise InvalidPolicy(name, "a key is not hexadecimal") from error
     problem = policy_problem(name, threshold, keys)
     if problem is not None:
-        raise InvalidPolicy(name, problem)
+        rule, reason = problem
+        raise POLICY_RULES.get(rule, InvalidPolicy)(name, reason)
     return make_policy(name, threshold, keys)
 
 

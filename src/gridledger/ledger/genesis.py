@@ -191,4 +191,4 @@ def check_policies(section: dict[str, Any]) -> None:
             raise GenesisError(f"{where}.keys", "not hexadecimal") from error
         problem = policy_problem(name, threshold, keys)
         if problem is not None:
-            raise GenesisError(where, problem)
+            raise GenesisError(where, problem[1])

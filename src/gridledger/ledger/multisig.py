@@ -106,28 +106,40 @@ def policy_key(address: str) -> str:
     return f"policy/{address}"
 
 
-def policy_problem(name: str, threshold: int, keys: list[bytes]) -> str | None:
+PolicyProblem = tuple[str, str]
+"""(rule, reason): the rule is one of ``name``, ``size``, ``threshold``, ``repeated_key``,
+``key``, each refused with its own code by ``policies.set_policy``."""
+
+
+def policy_problem(name: str, threshold: int, keys: list[bytes]) -> PolicyProblem | None:
     """Why (`name`, `threshold`, `keys`) is not a usable policy; None when it is.
 
-    Refused: a name that is not 1-32 lower-case letters, digits or ``_``; no keys or
-    more than `MAX_POLICY_KEYS`; a threshold of 0 or above N; a key named twice; a key
-    that is not a canonical Ed25519 point of prime order.
+    Refused: a name that is not 1-32 lower-case letters, digits or ``_`` (``name``); no
+    keys or more than `MAX_POLICY_KEYS` (``size``); a threshold of 0 or above N
+    (``threshold``); a key named twice (``repeated_key``); a key that is not a canonical
+    Ed25519 point of prime order (``key``).
     """
     if not 1 <= len(name) <= MAX_POLICY_NAME or not all(
         c.isascii() and (c.islower() or c.isdigit() or c == "_") for c in name
     ):
-        return f"name {name!r} must be 1 to {MAX_POLICY_NAME} lower-case letters, digits or _"
+        return (
+            "name",
+            f"name {name!r} must be 1 to {MAX_POLICY_NAME} lower-case letters, digits or _",
+        )
     if not 1 <= len(keys) <= MAX_POLICY_KEYS:
-        return f"{len(keys)} keys; a policy names 1 to {MAX_POLICY_KEYS}"
+        return "size", f"{len(keys)} keys; a policy names 1 to {MAX_POLICY_KEYS}"
     if not 1 <= threshold <= len(keys):
-        return f"threshold {threshold} is outside [1, {len(keys)}] (the number of keys)"
+        return (
+            "threshold",
+            f"threshold {threshold} is outside [1, {len(keys)}] (the number of keys)",
+        )
     if len(set(keys)) != len(keys):
-        return "a key is named twice"
+        return "repeated_key", "a key is named twice"
     for key in keys:
         try:
             validate_public_key(key)
         except InvalidPublicKey as error:
-            return f"key {key.hex()} is not usable: {error.reason}"
+            return "key", f"key {key.hex()} is not usable: {error.reason}"
     return None
 
 

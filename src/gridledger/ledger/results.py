@@ -147,6 +147,9 @@ class ResultCode(IntEnum):
     CORRECTION_OUT_OF_ORDER = 109
     CORRECTION_LIMIT_REACHED = 110
     FLAG_LIMIT_REACHED = 111
+    POLICY_SIZE_OUT_OF_RANGE = 112
+    POLICY_THRESHOLD_OUT_OF_RANGE = 113
+    POLICY_KEY_REPEATED = 114
 
     @property
     def slug(self) -> str:
