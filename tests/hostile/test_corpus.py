@@ -31,6 +31,7 @@ from gridledger.ledger import (
     encode_transaction,
     key_address,
     policy_account_key,
+    policy_address,
     read_nonce,
     signing_bytes,
     unsigned_multisig,
@@ -745,6 +746,7 @@ def many_signers(w: World) -> bytes:
 
 
 THREE = [key(n).public_key.hex() for n in ("bob", "carol", "dave")]
+SEVENTEEN = [key(f"policy-key-{i}").public_key.hex() for i in range(MAX_POLICY_KEYS + 1)]
 MULTISIG = [
     Case(
         "one of three signs for the issuer",
@@ -809,6 +811,42 @@ MULTISIG = [
         ),
         400,
         "malformed",
+    ),
+    Case(
+        "the issuer sets a policy of threshold 0",
+        tx(
+            lambda w: multisig(
+                w,
+                ["operator", "regulator"],
+                call=("policies", "set_policy", {"threshold": 0, "keys": THREE}),
+            )
+        ),
+        200,
+        "policy_threshold_out_of_range",
+    ),
+    Case(
+        "the issuer sets a policy of 17 keys",
+        tx(
+            lambda w: multisig(
+                w,
+                ["operator", "regulator"],
+                call=("policies", "set_policy", {"threshold": 1, "keys": SEVENTEEN}),
+            )
+        ),
+        200,
+        "policy_size_out_of_range",
+    ),
+    Case(
+        "the issuer sets a policy naming a key twice",
+        tx(
+            lambda w: multisig(
+                w,
+                ["operator", "regulator"],
+                call=("policies", "set_policy", {"threshold": 1, "keys": [THREE[0], THREE[0]]}),
+            )
+        ),
+        200,
+        "policy_key_repeated",
     ),
     Case(
         "a member sets a policy",
@@ -1119,6 +1157,7 @@ def test_a_hostile_request_gets_its_own_code(world: World, case: Case) -> None:
 def test_after_the_corpus_the_chain_verifies_and_no_balance_moved(world: World) -> None:
     assert balances(world.node.state) == world.balances_before
     members = {address(name) for name in FOUNDERS} | {address("erin"), address("alice-meter-1")}
+    members.add(policy_address("issuer"))  # a policy account, refused by its contract
     for height in range(1, world.node.head.height + 1):
         block = world.node.storage.block(height)
         assert block is not None
