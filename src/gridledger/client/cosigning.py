@@ -92,9 +92,11 @@ def multisig_call(
     sender_key: bytes,
     signers: Sequence[KeyPair],
     call: tuple[str, str, dict[str, Any]],
+    nonce: int | None = None,
 ) -> bytes:
-    """Build `call` from `sender_key`, sign it with every one of `signers`; the raw bytes."""
-    signed = build_transaction(client, sender_key, call)
+    """Build `call` from `sender_key` (with `nonce`, by default the sender's next), sign it
+    with every one of `signers`; the raw bytes."""
+    signed = build_transaction(client, sender_key, call, nonce)
     for keys in signers:
         signed = cosign(signed, keys)
     return encode_transaction(signed)
