@@ -237,3 +237,19 @@ def test_corrections_conserve_money_and_stay_within_the_trade_value(refunds: lis
         assert -value <= sum(accepted) <= value
     chain = corrections_of(settled.state, f"{P}-t0")
     assert [c.refund_micro for c in chain] == accepted
+
+
+def test_a_trade_with_a_standing_offer_is_not_corrected() -> None:
+    """Its other side is the grid account, which has no signature to consent with."""
+    from tests.contracts.test_standing_offers import CAP, community_with, read_and_settle
+
+    community = community_with(CAP)
+    place(community, T0, "carol", "buy", 2000, 840_000, P)
+    assert run_at(community, GATE, "dave", "market", "clear", {"period": P}).ok
+    read_and_settle(community, {"carol": (0, 2000)})
+    [trade] = trades_for_period(community.state, P)
+    assert trade.kind == "regulator"
+    args = correction(trade_id=trade.trade_id)
+    receipt = submit(community, "carol", ["carol", "regulator"], args)
+    assert receipt.code == ResultCode.TRADE_NOT_CORRECTABLE
+    assert "kind 'regulator'" in receipt.message
