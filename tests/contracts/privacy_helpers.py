@@ -58,9 +58,7 @@ def forged_ring_raw(
     applied to the signature."""
     throwaway = generate_keypair()
     typed = msgspec.convert({**args, "ring_signature": ""}, args_type, strict=True)
-    message = privacy_rings.ring_message(
-        throwaway.public_key, call, msgspec.structs.asdict(typed)
-    )
+    message = privacy_rings.ring_message(throwaway.public_key, call, msgspec.structs.asdict(typed))
     ring = [bytes.fromhex(k) for k in args["ring"]]
     own = signer_keys.address().spend_public_key
     signature = ring_sign(
