@@ -43,7 +43,7 @@ def ring_raw(
     event: str,
 ) -> bytes:
     """A ring-signed call by `signer` (a key name), sent from a throwaway key."""
-    return ring_signed_call(CHAIN_ID, call, args, args_type, (stealth(signer), event))
+    return ring_signed_call(CHAIN_ID, call, args, args_type, (stealth(signer), event)).raw
 
 
 def forged_ring_raw(

@@ -162,13 +162,30 @@ def choose_ring(
     return chosen
 
 
+@dataclass(frozen=True)
+class RingCall:
+    """A ring-signed transaction and the throwaway key that sends it (and signs the requests
+    that submit it and read it back, so that the node is not told the member either)."""
+
+    raw: bytes
+    sender: KeyPair
+
+
+def submit_ring_call(client: Client, call: RingCall, timeout_ms: int = 10_000) -> Any:
+    """Submit a ring-signed call as its throwaway sender and wait for its block."""
+    sign_with = getattr(client, "sign_with", None)
+    if sign_with is not None:
+        sign_with(call.sender)
+    return client.submit(call.raw, wait=True, timeout_ms=timeout_ms)
+
+
 def ring_signed_call(
     chain_id: str,
     call: tuple[str, str],
     args: dict[str, Any],
     args_type: type[msgspec.Struct],
     signer: tuple[StealthKeys, str],
-) -> bytes:
+) -> RingCall:
     """A ring-signed call sent from a fresh throwaway key: `args` hold the ring; the ring
     signature over `privacy_rings.ring_message` is added under ``ring_signature``.
 
@@ -183,12 +200,13 @@ def ring_signed_call(
     own = keys.address().spend_public_key
     signature = ring_sign(message, ring, ring.index(own), keys.spend_secret, event.encode())
     signed_args = {**args, "ring_signature": signature.encode().hex()}
-    return encode_transaction(make_transaction(throwaway, chain_id, 0, *call, signed_args))
+    raw = encode_transaction(make_transaction(throwaway, chain_id, 0, *call, signed_args))
+    return RingCall(raw, throwaway)
 
 
 def secret_ballot(
     client: Client, keys: KeyPair, proposal_id: int, choice: str, ring_size: int = MAX_RING_SIZE
-) -> bytes:
+) -> RingCall:
     """A ring-signed ballot on a secret vote, over members of the proposal's electorate."""
     proposal = client.proposal(proposal_id)
     stealth = stealth_keys_of(keys)
@@ -207,7 +225,7 @@ def secret_ballot(
 
 def anonymous_offer(
     client: Client, keys: KeyPair, terms: dict[str, Any], ring_size: int = MAX_RING_SIZE
-) -> bytes:
+) -> RingCall:
     """A ring-signed offer (energy_wh, price_micro_per_kwh, period, ...) over active sellers."""
     stealth = stealth_keys_of(keys)
     own = stealth.address().spend_public_key.hex()

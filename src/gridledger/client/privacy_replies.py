@@ -24,6 +24,8 @@ class StealthOutputReply(Reply):
     height: int
     balance_micro: int
     """What the one-time account holds now."""
+    nonce: int
+    """The one-time account's next nonce (its spends so far)."""
 
 
 class StealthOutputsReply(Reply):

@@ -11,6 +11,7 @@ from gridledger.client.privacy_replies import (
 )
 from gridledger.contracts import membership, privacy
 from gridledger.contracts.tokens import balance_of
+from gridledger.ledger.execution import read_nonce
 from gridledger.node.core import Node
 from gridledger.node.errors import InvalidQuery
 
@@ -28,8 +29,9 @@ def stealth_outputs_view(node: Node, start: int = 0, limit: int = 1_000) -> Stea
     outputs: list[StealthOutputReply] = []
     for record in privacy.outputs_from(state, start, limit):
         fields = dict(privacy.describe_output(record))
-        balance = balance_of(state, fields["one_time_account"])
-        outputs.append(StealthOutputReply(**fields, balance_micro=balance))
+        account = fields["one_time_account"]
+        balance, nonce = balance_of(state, account), read_nonce(state, account)
+        outputs.append(StealthOutputReply(**fields, balance_micro=balance, nonce=nonce))
     return StealthOutputsReply(count=privacy.output_count(state), outputs=outputs)
 
 
