@@ -172,11 +172,18 @@ class RingCall:
 
 
 def submit_ring_call(client: Client, call: RingCall, timeout_ms: int = 10_000) -> Any:
-    """Submit a ring-signed call as its throwaway sender and wait for its block."""
+    """Submit a ring-signed call and wait for its block, the request signed by the call's
+    throwaway sender (an HTTP client signs as before afterwards)."""
     sign_with = getattr(client, "sign_with", None)
-    if sign_with is not None:
-        sign_with(call.sender)
-    return client.submit(call.raw, wait=True, timeout_ms=timeout_ms)
+    if sign_with is None:
+        return client.submit(call.raw, wait=True, timeout_ms=timeout_ms)
+    previous = getattr(client, "keys", None)
+    sign_with(call.sender)
+    try:
+        return client.submit(call.raw, wait=True, timeout_ms=timeout_ms)
+    finally:
+        if previous is not None:
+            sign_with(previous)
 
 
 def ring_signed_call(
