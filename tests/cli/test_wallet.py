@@ -36,7 +36,6 @@ def stealth_payment_round(directory: Path, where: list[str]) -> None:
     assert address_of_key(directory, "bob") not in str(output)
     for other in ("alice", "carol", "dave"):
         assert scan(other, where)["outputs"] == []
-    carol = address_of_key(directory, "carol")
     before = ok_json("show", "balance", "carol", "-k", "carol", *where)["balance_micro"]
     number = str(output["number"])
     ok("wallet", "spend", number, "2000", "--to", "carol", "-k", "bob", *where)
