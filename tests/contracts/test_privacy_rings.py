@@ -296,3 +296,36 @@ def test_a_ring_with_a_member_who_does_not_sell_is_refused(community: Community)
     receipt = anonymous_offer(community, "alice", ("alice", "carol"))
     assert receipt.code == ResultCode.RING_MEMBER_NOT_ELIGIBLE
     assert "does not sell" in receipt.message
+
+
+def test_a_secret_vote_is_tallied_like_an_open_one(community: Community) -> None:
+    proposal_id = secret_proposal(community)
+    for voter in ("alice", "bob", "carol", "dave"):
+        assert ballot(community, voter, proposal_id, "yes").ok
+    proposal = read_proposal(community.state, proposal_id)
+    assert proposal is not None
+    community.commit([], proposal.deadline_ms)
+    counted = community.run("bob", "governance", "tally", {"proposal_id": proposal_id})
+    assert counted.ok, counted.message
+    decided = read_proposal(community.state, proposal_id)
+    assert decided is not None and decided.status == "passed"
+    assert decided.tally is not None and decided.tally.yes == 4
+    late = ballot(community, "operator", proposal_id, "no")
+    assert late.code == ResultCode.VOTING_CLOSED
+
+
+def test_malformed_ring_calls_are_refused_at_admission(community: Community) -> None:
+    from gridledger.ledger import InvalidArguments
+
+    proposal_id = secret_proposal(community)
+    sender = key("throwaway")
+    for args in (
+        {"proposal_id": proposal_id, "choice": "yes", "ring": "not a list", "ring_signature": ""},
+        {"proposal_id": proposal_id, "choice": "yes"},
+        {"energy_wh": 1, "ring": [], "ring_signature": "", "surprise": 1},
+    ):
+        for call in (VOTE, OFFER):
+            with pytest.raises(InvalidArguments):
+                community.registry.admit(
+                    community.state, sender.address, sender.public_key, (*call, args)
+                )

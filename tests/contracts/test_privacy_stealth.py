@@ -23,7 +23,7 @@ from gridledger.crypto.privacy import (
     random_scalar,
     scan,
 )
-from gridledger.ledger import ResultCode, validate_transaction
+from gridledger.ledger import ResultCode, read_nonce, validate_transaction
 from gridledger.ledger.errors import BadSignature, InvalidSenderKey, OneTimeCallRefused
 from tests.community import CHAIN_ID, Community, address
 from tests.contracts.privacy_helpers import commit_one, one_time_raw, register, stealth
@@ -239,3 +239,26 @@ def test_an_output_is_found_by_its_recipient_and_by_no_other_key(
     for number, keys in enumerate(members):
         found = scan(outputs, keys.view_secret, keys.address().spend_public_key)
         assert found == ([output] if number == recipient else [])
+
+
+def test_hostile_spends_are_refused_each_with_its_code(community: Community) -> None:
+    output = pay(community, "alice", "bob", 5_000)
+    secret = one_time_secret(output, stealth("bob"))
+    key_ = output.one_time_public_key
+    onward = output_args(pay_to(stealth("carol").address()))
+    cases: list[tuple[dict[str, Any], int]] = [
+        ({"amount_micro": 1}, ResultCode.INVALID_ARGUMENTS),
+        (
+            {"amount_micro": 1, "to": address("carol"), "output": onward},
+            ResultCode.INVALID_ARGUMENTS,
+        ),
+        ({"amount_micro": 0, "to": address("carol")}, ResultCode.AMOUNT_OUT_OF_RANGE),
+        ({"amount_micro": 1, "to": address("erin")}, ResultCode.MEMBER_NOT_ACTIVE),
+        ({"amount_micro": 5_001, "to": address("carol")}, ResultCode.INSUFFICIENT_FUNDS),
+        ({"amount_micro": 1, "to": 7}, ResultCode.INVALID_ARGUMENTS),
+    ]
+    for args, code in cases:
+        nonce = read_nonce(community.state, address_of(key_))
+        receipt = commit_one(community, one_time_raw(secret, key_, nonce, args))
+        assert receipt.code == code, (args, receipt.message)
+    assert balance_of(community.state, address_of(key_)) == 5_000

@@ -61,7 +61,7 @@ from gridledger.crypto.privacy import (
     derive_output,
     hash_to_scalar,
 )
-from gridledger.ledger import Context, StateReader, decode
+from gridledger.ledger import Context, InvalidArguments, StateReader, decode
 from gridledger.ledger.encoding import MAX_INTEGER
 
 NAMESPACE = "privacy"
@@ -276,7 +276,7 @@ def spend(context: Context, args: SpendArgs) -> None:
         raise UnknownOneTimeAccount(context.sender)
     _check_amount(args.amount_micro)
     if (args.output is None) == (not args.to):
-        raise InvalidPrivacyKey("to", "give exactly one of to and output")
+        raise InvalidArguments(NAMESPACE, "spend", "give exactly one of to and output")
     if args.output is not None:
         _record_output(context, args.output, args.amount_micro, context.sender)
         return
