@@ -262,3 +262,29 @@ def test_hostile_spends_are_refused_each_with_its_code(community: Community) -> 
         receipt = commit_one(community, one_time_raw(secret, key_, nonce, args))
         assert receipt.code == code, (args, receipt.message)
     assert balance_of(community.state, address_of(key_)) == 5_000
+
+
+def test_a_members_spend_key_is_fixed_once_registered(community: Community) -> None:
+    """A second spend key would be a second key image in every event: two ballots."""
+    from gridledger.crypto.privacy import generate_stealth_keys
+
+    fresh = generate_stealth_keys().address()
+    same = stealth("alice").address()
+    changed = {
+        "view_public_key": fresh.view_public_key.hex(),
+        "spend_public_key": fresh.spend_public_key.hex(),
+    }
+    receipt = community.run("alice", "privacy", "register_keys", changed)
+    assert receipt.code == ResultCode.INVALID_PRIVACY_KEY and "fixed" in receipt.message
+    new_view = {
+        "view_public_key": fresh.view_public_key.hex(),
+        "spend_public_key": same.spend_public_key.hex(),
+        "stealth_payouts": True,
+    }
+    assert community.run("alice", "privacy", "register_keys", new_view).ok
+    keys = privacy.keys_of(community.state, address("alice"))
+    assert (
+        keys is not None
+        and keys.stealth_payouts
+        and keys.view_public_key == (fresh.view_public_key)
+    )

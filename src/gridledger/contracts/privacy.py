@@ -7,7 +7,8 @@ ch. 4 (`gridledger.crypto.privacy.stealth`):
   publishes its stealth address (A, B), 33-byte compressed secp256k1 points in hex,
   and says whether its settlement proceeds go to a fresh one-time account each
   period. B is also the member's key in rings (`privacy_rings`); no two members
-  share one.
+  share one, and a member's B never changes (a second B would be a second key image
+  in every event: two ballots). Registering again changes A or the payout choice.
 - ``pay(amount_micro, output)``: a member pays to a one-time account it derived
   for the recipient with a random r (``gridledger wallet pay-stealth``): the chain
   records the output (R, i, P, view tag) and moves the amount to the address of P.
@@ -165,7 +166,11 @@ def register_keys(context: Context, args: RegisterKeysArgs) -> None:
         raise PrivacyKeyTaken(spend.hex(), owner)
     previous = keys_of(context.overlay, context.sender)
     if previous is not None and previous.spend_public_key != spend:
-        context.delete(NAMESPACE, f"ring/{previous.spend_public_key.hex()}")
+        raise InvalidPrivacyKey(
+            "spend_public_key",
+            "a member's spend key is fixed once registered: it is its ring key, and a "
+            "second one would give it a second key image in every event",
+        )
     keys = PrivacyKeys(view, spend, args.stealth_payouts, context.height)
     context.write(NAMESPACE, f"keys/{context.sender}", keys)
     context.write(NAMESPACE, f"ring/{spend.hex()}", context.sender)
