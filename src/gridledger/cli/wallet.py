@@ -37,7 +37,6 @@ from gridledger.client.privacy import (
     spend_transaction,
     stealth_keys_of,
 )
-from gridledger.client.replies import TransactionReply
 from gridledger.ledger.transactions import encode_transaction
 
 wallet_app = typer.Typer(
@@ -148,5 +147,4 @@ def spend_command(
             args = {"amount_micro": amount_micro, "to": recipient}
         signed = spend_transaction(client.chain_id(), chosen[0], chosen[0].output.nonce, args)
         view = client.submit(encode_transaction(signed), wait=True)
-    if isinstance(view, TransactionReply) or as_json:
-        finish(view, as_json)
+    finish(view, as_json)
