@@ -47,3 +47,8 @@ def test_an_anonymous_offer_is_agreed_with_its_seller_revealed(served: Served) -
     assert "agreement a1" in accepted
     [agreement] = ok_json("agreements", str(P), "-k", "carol", *at)["agreements"]
     assert agreement["seller"] == address("alice")
+    refused = fails("withdraw", f"{P}-o0", "--anonymous", "-k", "bob", *at)
+    assert "not_offer_owner" in refused
+    ok("withdraw", f"{P}-o0", "--anonymous", "-k", "alice", *at)
+    [offer] = ok_json("offers", str(P), "-k", "regulator", *at)["offers"]
+    assert (offer["status"], offer["seller"]) == ("withdrawn", "")

@@ -329,3 +329,33 @@ def test_malformed_ring_calls_are_refused_at_admission(community: Community) -> 
                 community.registry.admit(
                     community.state, sender.address, sender.public_key, (*call, args)
                 )
+
+
+WITHDRAW = ("market", "withdraw_offer_anonymously")
+
+
+def withdrawal(community: Community, signer: str, offer_id: str, ring: tuple[str, ...]) -> Receipt:
+    from gridledger.contracts.market_bilateral import AnonymousWithdrawArgs
+
+    args = {"offer_id": offer_id, "ring": [spend_key_hex(n) for n in ring]}
+    raw = ring_raw(WITHDRAW, args, AnonymousWithdrawArgs, signer, offers_event(P))
+    [receipt] = commit_at(community, OPENS + 20, [raw])
+    return receipt
+
+
+def test_only_the_author_withdraws_an_anonymous_offer_still_unnamed(
+    community: Community,
+) -> None:
+    assert anonymous_offer(community, "alice", ("alice", "bob")).ok
+    [offer] = offers_for_period(community.state, P)
+    other = withdrawal(community, "bob", offer.offer_id, ("alice", "bob"))
+    assert other.code == ResultCode.NOT_OFFER_OWNER
+    assert withdrawal(community, "alice", offer.offer_id, ("bob", "alice")).ok
+    [offer] = offers_for_period(community.state, P)
+    assert (offer.status, offer.seller) == ("withdrawn", "")
+    again = withdrawal(community, "alice", offer.offer_id, ("bob", "alice"))
+    assert again.code == ResultCode.OFFER_NOT_OPEN
+    unknown = withdrawal(community, "alice", f"{P}-o7", ("bob", "alice"))
+    assert unknown.code == ResultCode.UNKNOWN_OFFER
+    named = community.run("alice", "market", "withdraw_offer", {"offer_id": offer.offer_id})
+    assert named.code == ResultCode.NOT_OFFER_OWNER

@@ -34,7 +34,7 @@ from gridledger.cli.common import (
 )
 from gridledger.cli.market_reads import names_of, number, period_or_open, print_summary
 from gridledger.client import EmbeddedClient, HttpClient
-from gridledger.client.privacy import anonymous_offer, submit_ring_call
+from gridledger.client.privacy import anonymous_offer, anonymous_withdrawal, submit_ring_call
 from gridledger.client.privacy import seller_proof as privacy_seller_proof
 from gridledger.client.replies import TransactionReply
 from gridledger.crypto.privacy import MAX_RING_SIZE
@@ -184,6 +184,9 @@ def amend(
 @market_app.command("withdraw")
 def withdraw(
     order_or_offer_id: str = typer.Argument(..., help="An order id (P-N) or an offer id (P-oN)"),
+    anonymous: bool = typer.Option(
+        False, "--anonymous", help="Your anonymous offer: ring-signed, still unnamed"
+    ),
     key: str = KeyOption,
     directory: Path = DirOption,
     url: str | None = UrlOption,
@@ -197,6 +200,12 @@ def withdraw(
     keys = load_key(directory, key)
     is_offer = "-o" in order_or_offer_id
     with connect(url, directory, write=True, key=key) as client:
+        if is_offer and anonymous:
+            withdrawal = anonymous_withdrawal(
+                client, keys, order_or_offer_id, offer_period(order_or_offer_id)
+            )
+            finish(submit_ring_call(client, withdrawal), as_json)
+            return
         if is_offer:
             args = {"offer_id": order_or_offer_id}
             view = call(client, keys, "market", "withdraw_offer", args)

@@ -19,7 +19,11 @@ from gridledger.client.interface import Client
 from gridledger.client.privacy_replies import MemberKeysReply, StealthOutputReply
 from gridledger.contracts import privacy_rings
 from gridledger.contracts.governance import SecretVoteArgs, ballot_event
-from gridledger.contracts.market_bilateral import AnonymousOfferArgs, offers_event
+from gridledger.contracts.market_bilateral import (
+    AnonymousOfferArgs,
+    AnonymousWithdrawArgs,
+    offers_event,
+)
 from gridledger.contracts.market_state import SELLING_ROLES
 from gridledger.crypto.keys import KeyPair, generate_keypair
 from gridledger.crypto.privacy import (
@@ -246,6 +250,24 @@ def anonymous_offer(
     return ring_signed_call(
         client.chain_id(), call, {**terms, "ring": ring}, AnonymousOfferArgs, (stealth, event)
     )
+
+
+def anonymous_withdrawal(
+    client: Client, keys: KeyPair, offer_id: str, period: int, ring_size: int = MAX_RING_SIZE
+) -> RingCall:
+    """A ring-signed withdrawal of the member's anonymous offer: its key image in the
+    offer's event is the offer's, so the contract knows the author without naming it."""
+    stealth = stealth_keys_of(keys)
+    own = stealth.address().spend_public_key.hex()
+
+    def sells(entry: MemberKeysReply) -> bool:
+        return entry.status == "active" and entry.role in SELLING_ROLES
+
+    ring = choose_ring(client.privacy_keys().keys, own, sells, ring_size)
+    call = ("market", "withdraw_offer_anonymously")
+    args = {"offer_id": offer_id, "ring": ring}
+    signer = (stealth, offers_event(period))
+    return ring_signed_call(client.chain_id(), call, args, AnonymousWithdrawArgs, signer)
 
 
 def seller_proof(keys: KeyPair, agreement_message: bytes, period: int) -> str:

@@ -33,8 +33,9 @@ with: ``agree`` then carries ``seller`` and ``seller_proof``, a proof that the
 seller's registered key made the offer's key image (`prove_image_owner`, over the
 agreement message, so it cannot be reused for another agreement), beside the
 seller's Ed25519 signature. The trade names the seller, as every trade does. An
-anonymous offer cannot be withdrawn (its seller would have to name itself); it
-expires at its expiry.
+anonymous offer is withdrawn with ``withdraw_offer_anonymously``, ring-signed in
+the offer's event: only its author's signature carries the offer's key image
+(LSAG's linkability, used here to recognise the author without naming it).
 
 Windows (seed 001 §4.1: "In that time window of 5 min, agents cannot continue
 their negotiations. Then, after 55 min, the agents will only sign the
@@ -96,7 +97,7 @@ from gridledger.contracts.privacy_errors import InvalidSellerProof
 from gridledger.contracts.registry import Access, Submission
 from gridledger.crypto import is_valid_signature
 from gridledger.crypto.privacy import PrivacyError, verify_image_owner
-from gridledger.ledger import Context, StateReader, encode
+from gridledger.ledger import Context, StateReader, decode, encode
 from gridledger.market import trade_value_micro
 
 AGREEMENT_DOMAIN = b"gridledger/bilateral-agreement/v1\x00"
@@ -281,6 +282,51 @@ def publish_offer_anonymously(context: Context, args: AnonymousOfferArgs) -> Non
     offer_id = _publish(context, terms, "")
     privacy_rings.record_image(context, offers_event(args.period), image)
     context.write(NAMESPACE, anonymous_offer_key(offer_id), image)
+
+
+class AnonymousWithdrawArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    offer_id: str
+    ring: list[str]
+    ring_signature: str
+    """An LSAG in the offer's event: its key image must be the offer's."""
+
+
+def _check_anonymous_withdrawal(
+    state: StateReader, sender_key: bytes, args: AnonymousWithdrawArgs
+) -> Offer:
+    offer = read_offer(state, args.offer_id)
+    raw_image = state.get(NAMESPACE, anonymous_offer_key(args.offer_id))
+    if offer is None or raw_image is None:
+        raise UnknownOffer(args.offer_id)
+    fields = msgspec.structs.asdict(args)
+    message = privacy_rings.ring_message(
+        sender_key, (NAMESPACE, "withdraw_offer_anonymously"), fields
+    )
+    event = offers_event(offer.period)
+    image = privacy_rings.check_ring_call(state, message, fields, event, _seller_rule, fresh=False)
+    if image != decode(raw_image, bytes):
+        raise NotOfferOwner(offer.offer_id, "its anonymous author", f"ring:{image.hex()}")
+    if offer.status != "open":
+        raise OfferNotOpen(offer.offer_id, offer.status, offer.expiry_s)
+    return offer
+
+
+def admit_anonymous_withdrawal(submission: Submission) -> None:
+    """Admission of an anonymous withdrawal: the author's key image, not the sender."""
+    args = privacy_rings.convert_call(
+        NAMESPACE, "withdraw_offer_anonymously", submission.args, AnonymousWithdrawArgs
+    )
+    _check_anonymous_withdrawal(submission.state, submission.sender_key, args)
+
+
+@contract.method(AnonymousWithdrawArgs, access=Access.ANYONE, admit=admit_anonymous_withdrawal)
+def withdraw_offer_anonymously(context: Context, args: AnonymousWithdrawArgs) -> None:
+    """The author of an anonymous offer withdraws it, ring-signed, still unnamed."""
+    offer = _check_anonymous_withdrawal(context.overlay, context.sender_key, args)
+    context.write(
+        NAMESPACE, offer_key(offer.offer_id), msgspec.structs.replace(offer, status="withdrawn")
+    )
+    context.emit(NAMESPACE, "offer_withdrawn", offer_id=offer.offer_id)
 
 
 def anonymous_offer_key(offer_id: str) -> str:

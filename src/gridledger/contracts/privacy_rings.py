@@ -96,11 +96,15 @@ def check_ring_call(
     fields: Mapping[str, Any],
     event: str,
     eligibility: Eligibility,
+    fresh: bool = True,
 ) -> bytes:
     """Check a ring-signed call's ring, signature and key image; return the key image.
 
     `fields` are the call's arguments (with ``ring``, a list of hex keys, and
-    ``ring_signature``, hex). Reads `state`, writes nothing.
+    ``ring_signature``, hex). With `fresh`, an image already used in `event` is refused;
+    without, the caller compares the image with the one it expects (the same member acting
+    again in the event, as the author of an anonymous offer withdrawing it). Reads
+    `state`, writes nothing.
     """
     ring = decode_ring(fields["ring"])
     for key in ring:
@@ -118,7 +122,7 @@ def check_ring_call(
         image = ring_verify(message, ring, signature, event.encode())
     except PrivacyError as error:
         raise InvalidRingSignature(event, str(error)) from error
-    if state.get(NAMESPACE, image_key(event, image)) is not None:
+    if fresh and state.get(NAMESPACE, image_key(event, image)) is not None:
         raise KeyImageUsed(event, image.hex())
     return image
 
