@@ -288,3 +288,27 @@ def test_a_members_spend_key_is_fixed_once_registered(community: Community) -> N
         and keys.stealth_payouts
         and keys.view_public_key == (fresh.view_public_key)
     )
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=0, max_value=63), st.integers(min_value=0, max_value=7))
+def test_flipping_any_bit_of_a_one_time_signature_fails(position: int, bit: int) -> None:
+    from gridledger.crypto.privacy import StealthKeys
+    from gridledger.ledger import Transaction, encode, sign_one_time
+    from gridledger.ledger.encoding import ENCODING_VERSION
+    from gridledger.ledger.transactions import OneTimeAuthorization, SignedTransaction
+
+    keys = StealthKeys(7, 11)
+    output = pay_to(keys.address())
+    secret = one_time_secret(output, keys)
+    args = {"amount_micro": 1, "to": address("carol")}
+    body = Transaction(
+        ENCODING_VERSION, CHAIN_ID, output.one_time_public_key, 0, "privacy", "spend", args
+    )
+    signature = sign_one_time(body, secret).authorization.signature
+    validate_transaction(encode(SignedTransaction(body, OneTimeAuthorization(signature))), CHAIN_ID)
+    flipped = bytearray(signature)
+    flipped[position] ^= 1 << bit
+    raw = encode(SignedTransaction(body, OneTimeAuthorization(bytes(flipped))))
+    with pytest.raises(BadSignature):
+        validate_transaction(raw, CHAIN_ID)
