@@ -293,12 +293,19 @@ def check_authorization(signed: SignedTransaction) -> None:
         raise InvalidSenderKey(body.sender.hex(), "an Ed25519 key signs only with ed25519")
     if (body.contract, body.method) not in ONE_TIME_CALLS:
         raise OneTimeCallRefused(sender_address(body), body.contract, body.method)
-    signature = authorization.signature
-    try:
-        valid = len(signature) == SCHNORR_SIGNATURE_LENGTH and PublicKeyXOnly(
-            body.sender[1:]
-        ).verify(signature, sha256(signing_bytes(body)))
-    except ValueError:
-        valid = False
-    if not valid:
+    if not is_valid_schnorr(body.sender[1:], sha256(signing_bytes(body)), authorization.signature):
         raise BadSignature(sender_address(body))
+
+
+def is_valid_schnorr(x_only_key: bytes, message: bytes, signature: bytes) -> bool:
+    """BIP 340 verification of a 64-byte signature of a 32-byte message by a 32-byte x-only
+    key (libsecp256k1's ``schnorrsig_verify``); False for any malformed input.
+
+    Checked against the BIP's test vectors (tests/ledger/test_bip340_vectors.py).
+    """
+    if len(signature) != SCHNORR_SIGNATURE_LENGTH or len(x_only_key) != 32:
+        return False
+    try:
+        return bool(PublicKeyXOnly(x_only_key).verify(signature, message))
+    except ValueError:
+        return False
