@@ -18,6 +18,7 @@ import msgspec
 from gridledger.client import dashboard_replies as dashboard
 from gridledger.client import governance_replies as governance
 from gridledger.client import market_replies as market
+from gridledger.client import privacy_replies as privacy
 from gridledger.client import replies
 from gridledger.client.errors import ClientError, NodeUnavailable
 from gridledger.client.signing import RequestSigner
@@ -155,6 +156,13 @@ class HttpClient:
 
     def proposal(self, proposal_id: int) -> governance.ProposalReply:
         return self._get(f"/v1/governance/proposals/{proposal_id}", governance.ProposalReply)
+
+    def stealth_outputs(self, start: int = 0, limit: int = 1_000) -> privacy.StealthOutputsReply:
+        params = {"start": str(start), "limit": str(limit)}
+        return self._get("/v1/privacy/outputs", privacy.StealthOutputsReply, params)
+
+    def privacy_keys(self) -> privacy.PrivacyKeysReply:
+        return self._get("/v1/privacy/keys", privacy.PrivacyKeysReply)
 
     def account(self, address: str) -> replies.AccountReply:
         return self._get(f"/v1/accounts/{quote(address, safe='')}", replies.AccountReply)

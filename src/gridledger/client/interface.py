@@ -31,6 +31,7 @@ from gridledger.client.market_replies import (
     StatementsReply,
     TradesReply,
 )
+from gridledger.client.privacy_replies import PrivacyKeysReply, StealthOutputsReply
 from gridledger.client.replies import (
     AccountReply,
     AccountTransactionsReply,
@@ -79,6 +80,10 @@ class Client(Protocol):
     # -- governance ---------------------------------------------------------------------------
     def proposals(self) -> ProposalsReply: ...
     def proposal(self, proposal_id: int) -> ProposalReply: ...
+
+    # -- privacy ------------------------------------------------------------------------------
+    def stealth_outputs(self, start: int = 0, limit: int = 1_000) -> StealthOutputsReply: ...
+    def privacy_keys(self) -> PrivacyKeysReply: ...
 
     # -- the market ---------------------------------------------------------------------------
     def market_current(self) -> MarketCurrentReply: ...
