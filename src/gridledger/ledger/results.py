@@ -130,6 +130,12 @@ class ResultCode(IntEnum):
     VETO_NOT_APPLICABLE = 95
     FOUNDING_PHASE_OVER = 96
     INVALID_GOVERNANCE_PARAMETER = 97
+    # market: the day-ahead call auction (issue 13)
+    DAY_AHEAD_NOT_OFFERED = 98
+    DAY_AHEAD_GATE_CLOSED = 99
+    DAY_AHEAD_GATE_NOT_REACHED = 100
+    DAY_AHEAD_ALREADY_CLEARED = 101
+    ALL_OR_NONE_NOT_SUPPORTED = 102
 
     @property
     def slug(self) -> str:
