@@ -13,7 +13,7 @@ from gridledger.agents.devices import (
 from gridledger.agents.forecast import make_forecaster
 from gridledger.agents.household import Household, Variation
 from gridledger.simulation.community import HouseholdSpec
-from gridledger.simulation.scenario import PvSpec, Scenario, SiteSpec, start_seconds
+from gridledger.simulation.scenario import PvSpec, Scenario, SiteSpec, draws_key, start_seconds
 
 
 def pv_site(site: SiteSpec, pv: PvSpec) -> PvSite:
@@ -75,5 +75,5 @@ def build_household(
             load=0.0 if group.load is None else group.load.variation,
         ),
         trades_from_storage=trades_from_storage and battery is not None,
-        seed=f"{scenario.name}/{scenario.seed}",
+        seed=f"{draws_key(scenario)}/{scenario.seed}",
     )
