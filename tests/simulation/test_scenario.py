@@ -57,6 +57,13 @@ def test_an_unknown_field_is_refused_with_its_place() -> None:
         (lambda d: d["members"][1].update(name="sunny-001"), "members[1].name"),
         (lambda d: d["market"].update(mechanism="barter"), "market.mechanism"),
         (lambda d: d["market"].update(period_seconds=7), "market.period_seconds"),
+        (lambda d: d["market"].update(stages=[]), "market.stages"),
+        (lambda d: d["market"].update(stages=["day_ahead", "spot"]), "market.stages[1]"),
+        (lambda d: d["market"].update(stages=["intraday", "intraday"]), "market.stages"),
+        (
+            lambda d: d["market"].update(day_ahead_gate_seconds=10),
+            "market.day_ahead_gate_seconds",
+        ),
         (lambda d: d["horizon"].update(start="2024-06-03T08:10:00Z"), "horizon.start"),
         (lambda d: d["horizon"].update(start="yesterday"), "horizon.start"),
         (lambda d: d["horizon"].update(periods=0), "horizon.periods"),
