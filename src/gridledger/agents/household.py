@@ -20,9 +20,11 @@ what it bought beyond its own need.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gridledger.agents.devices import Battery
+from gridledger.agents.flexible import FlexibleDemand
 from gridledger.agents.forecast import Forecaster
 from gridledger.agents.interfaces import EnergyProfile, StorageView
 
@@ -114,9 +116,14 @@ class Household:
     """Mixed into the per-period random factors so that reruns draw the same ones."""
     generation_history_wh: list[int] = field(default_factory=list)
     consumption_history_wh: list[int] = field(default_factory=list)
+    flexible: FlexibleDemand | None = None
+    """Delayable loads (EV, heat pump): what they draw is decided before each period
+    (`plan_flexible`) and is then known exactly, on top of the load profile."""
     model_history_wh: list[tuple[int, int]] = field(default_factory=list)
     """The device models' (generation, load) of each delivered period, beside the history:
     how far the realised values fell from the models (`day_ahead_positions`)."""
+    _flexible_wh: dict[int, int] = field(default_factory=dict, init=False, repr=False)
+    """Energy the delayable loads draw, by period start (decided, not yet delivered)."""
     _planned_model_wh: dict[tuple[int, int], tuple[int, int]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -143,7 +150,7 @@ class Household:
     def expected_position(self, start_s: int, seconds: int) -> Position:
         """What the household expects to sell or buy, with a planned self-consumption dispatch."""
         generation, load = self.forecast_wh(start_s, seconds)
-        net = generation - load
+        net = generation - load - self._flexible_wh.get(start_s, 0)
         if not self.trades_from_storage:
             planned = None if self.battery is None else self.battery.copy()
             charged, discharged = dispatch_self_consumption(net, planned, seconds)
@@ -186,6 +193,16 @@ class Household:
             start += seconds
         return positions
 
+    def plan_flexible(
+        self, start_s: int, seconds: int, expected_prices: Callable[[list[int]], list[int]]
+    ) -> int:
+        """Decide what the delayable loads draw in the period starting ``start_s`` (Wh)."""
+        if self.flexible is None:
+            return 0
+        drawn = self.flexible.decide_wh(start_s, seconds, expected_prices)
+        self._flexible_wh[start_s] = drawn
+        return drawn
+
     def storage_view(self, seconds: int) -> StorageView | None:
         """The battery as a storage-trading strategy sees it (None without one)."""
         if self.battery is None or not self.trades_from_storage:
@@ -215,7 +232,8 @@ class Household:
         ``committed_export_wh`` (sold minus bought) matters only to a household
         that trades from its battery.
         """
-        generation, load = self.actual_wh(period, start_s, seconds)
+        generation, base_load = self.actual_wh(period, start_s, seconds)
+        load = base_load + self._flexible_wh.pop(start_s, 0)  # as decided, to the Wh
         net = generation - load
         if self.trades_from_storage:
             charged, discharged = dispatch_to_trades(
@@ -225,7 +243,7 @@ class Household:
             charged, discharged = dispatch_self_consumption(net, self.battery, seconds)
         exported, imported = split_net(net - charged + discharged)
         self.generation_history_wh.append(generation)
-        self.consumption_history_wh.append(load)
+        self.consumption_history_wh.append(base_load)  # what the forecaster learns from
         return Metered(
             generation_wh=generation,
             consumption_wh=load,

@@ -246,6 +246,12 @@ class Runner:
         regulator = scenario.regulator
         self.cap_policy = make_regulator(regulator.kind, dict(regulator.params))
         self.price_history: list[int] = []
+        self.period_prices: dict[int, int] = {}
+        """The mean trade price of each cleared period that traded."""
+        self.uses_profiles = any(
+            group.flexible or group.strategy.kind == "arbitrage" for group in scenario.members
+        )
+        """Some household plans on the hourly price profile (delayable loads, arbitrage)."""
         self.device_rows: list[dict[str, int | str]] = []
         self.time_s = genesis_time_ms // 1000
 
@@ -325,6 +331,12 @@ class Runner:
             self.operator_agent.before_orders(self, period)
         band = period_band(self.client.parameters(period))
         raws: list[bytes] = []
+        profile = self.hourly_profile(period) if self.uses_profiles else ()
+        seconds = self.scenario.market.period_seconds
+        for agent in self.agents:
+            if agent.household.flexible is not None:
+                prices = expected_prices(agent.household, band, profile, seconds)
+                agent.household.plan_flexible(period * seconds, seconds, prices)
         if not self.intraday:
             self.commit(time_s, raws)
             return
@@ -340,9 +352,28 @@ class Runner:
                 )
                 surplus = left.surplus_wh if agent.role in SELLING_ROLES else 0
                 view = replace(view, surplus_wh=surplus, deficit_wh=left.deficit_wh)
+            if profile:
+                view = replace(
+                    view,
+                    hourly_prices_micro_per_kwh=profile,
+                    period_of_day=period % len(profile),
+                )
             for bid in agent.strategy.bid(view, agent.rng):
                 raws.append(agent.wallet.sign("market", "place_order", order_args(bid, period)))
         self.commit(time_s, raws)
+
+    def hourly_profile(self, period: int, days: int = 7) -> tuple[int | None, ...]:
+        """The mean of the period mean prices in each period of the day over the ``days``
+        days before ``period`` (None where nothing traded)."""
+        per_day = 86_400 // self.scenario.market.period_seconds
+        sums = [0] * per_day
+        counts = [0] * per_day
+        for earlier in range(period - days * per_day, period):
+            price = self.period_prices.get(earlier)
+            if price is not None:
+                sums[earlier % per_day] += price
+                counts[earlier % per_day] += 1
+        return tuple(s // c if c else None for s, c in zip(sums, counts, strict=True))
 
     def band(self, period: int) -> PriceBand:
         """The period's price band as the chain states it."""
@@ -397,6 +428,7 @@ class Runner:
         price = mean_price(self.client.market_trades(period).trades)
         if price is not None:
             self.price_history.append(price)
+            self.period_prices[period] = price
 
     def record_readings(self, period: int, time_s: int) -> None:
         seconds = self.scenario.market.period_seconds
@@ -546,3 +578,25 @@ def run_scenario(
         runner.close()
         raise
     return runner, summary
+
+
+def expected_prices(
+    household: Household, band: PriceBand, profile: tuple[int | None, ...], seconds: int
+) -> Callable[[list[int]], list[int]]:
+    """The price a household with delayable loads expects for each period start it is asked:
+    the feed-in price where its own device models give a surplus (its own energy is worth
+    only that), else the community's price in that period of the day (`Runner.hourly_profile`),
+    else the grid price."""
+
+    def prices(starts: list[int]) -> list[int]:
+        expected = []
+        for start in starts:
+            generation, load = household.model_wh(start, seconds)
+            if household.pv is not None and generation > load:
+                expected.append(band.feed_in_micro_per_kwh)
+                continue
+            known = profile[(start // seconds) % len(profile)] if profile else None
+            expected.append(band.grid_micro_per_kwh if known is None else known)
+        return expected
+
+    return prices

@@ -28,6 +28,7 @@ import msgspec
 import yaml
 
 from gridledger.agents.devices import BDEW_PROFILES
+from gridledger.agents.flexible import CONTROLS, DelayableLoad
 from gridledger.agents.forecast import FORECASTERS
 from gridledger.contracts.parameters import (
     WINDOW_FIELDS,
@@ -105,6 +106,21 @@ class BatterySpec(Strict, frozen=True):
     initial_state_of_charge_wh: int = 0
 
 
+class FlexibleSpec(Strict, frozen=True):
+    """A delayable load (`agents.flexible.DelayableLoad`): ``ev`` or ``heat_pump``, the energy
+    it needs every day between ``ready_hour`` and ``deadline_hour`` (UTC; a deadline at or
+    before the ready hour is the next day), its power limit, and how it is controlled:
+    ``smart`` (moves to the hours it expects cheap) or ``immediate`` (full power when ready,
+    the uncontrolled baseline)."""
+
+    kind: str
+    energy_wh: int
+    ready_hour: int
+    deadline_hour: int
+    max_power_w: int
+    control: str = "smart"
+
+
 class StrategySpec(Strict, frozen=True):
     kind: str = "zero_intelligence"
     params: dict[str, Any] = {}
@@ -127,6 +143,8 @@ class MemberSpec(Strict, frozen=True):
     pv: PvSpec | None = None
     load: LoadSpec | None = None
     battery: BatterySpec | None = None
+    flexible: list[FlexibleSpec] = []
+    """Delayable loads (EV charging, a heat pump) on top of ``load``."""
     strategy: StrategySpec = StrategySpec()
     forecast: ForecastSpec = ForecastSpec()
 
@@ -284,6 +302,22 @@ def _check_member(member: MemberSpec, where: str, horizon_periods: int) -> None:
             0 <= b.initial_state_of_charge_wh <= b.capacity_wh,
             f"{where}.battery.initial_state_of_charge_wh",
             "must be in [0, capacity_wh]",
+        )
+    for index, delayable in enumerate(member.flexible):
+        try:
+            DelayableLoad(
+                delayable.kind,
+                delayable.energy_wh,
+                delayable.ready_hour,
+                delayable.deadline_hour,
+                delayable.max_power_w,
+            )
+        except ValueError as error:
+            raise ScenarioError(f"{where}.flexible[{index}]", str(error)) from error
+        _require(
+            delayable.control in CONTROLS,
+            f"{where}.flexible[{index}].control",
+            f"must be one of {', '.join(CONTROLS)}",
         )
     f = member.forecast
     _require(
