@@ -8,7 +8,8 @@ production_cost_micro_per_kwh, initial_price_micro_per_kwh, …), ``consumer``
 valuation_micro_per_kwh, …) and ``speculator`` (`gridledger.agents.speculator`:
 window_periods, buy_below, sell_above, …), which trades from its battery.
 ``arbitrage`` (`gridledger.agents.arbitrage`: charge_hours, discharge_hours,
-reserve_permille, round_trip_permille, min_known_hours) trades its battery for arbitrage on the community's hourly
+reserve_permille, round_trip_permille, min_known_hours) trades its battery for
+arbitrage on the community's hourly
 prices. ``posted_price`` (seed 003) bids the whole position at the price the
 operator's pricing agent posted on chain. ``bilateral`` (seed 001,
 `gridledger.simulation.bilateral`, built on `gridledger.agents.bilateral`)
