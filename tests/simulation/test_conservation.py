@@ -26,6 +26,8 @@ from gridledger.simulation.simulate import simulate
 SCENARIOS = {
     "community40_day_ahead": 30,  # crosses into the second day: two day-ahead auctions
     "community40_intraday": 6,
+    "community40_flexible": 30,  # a whole day of delayable loads and arbitrage
+    "community40_inflexible": 30,
 }
 
 

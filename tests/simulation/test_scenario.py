@@ -21,6 +21,9 @@ from gridledger.simulation.scenario import (
 from tests.simulation.small import small_data
 
 
+EV = {"kind": "ev", "energy_wh": 8000, "ready_hour": 18, "deadline_hour": 7, "max_power_w": 3700}
+
+
 def refused(data: dict[str, Any]) -> ScenarioError:
     with pytest.raises(ScenarioError) as caught:
         decode_scenario(data)
@@ -58,6 +61,18 @@ def test_an_unknown_field_is_refused_with_its_place() -> None:
         (lambda d: d["market"].update(mechanism="barter"), "market.mechanism"),
         (lambda d: d["market"].update(period_seconds=7), "market.period_seconds"),
         (lambda d: d["market"].update(stages=[]), "market.stages"),
+        (
+            lambda d: d["members"][0].update(flexible=[{**EV, "kind": "boiler"}]),
+            "members[0].flexible[0]",
+        ),
+        (
+            lambda d: d["members"][0].update(flexible=[EV, {**EV, "control": "never"}]),
+            "members[0].flexible[1].control",
+        ),
+        (
+            lambda d: d["members"][0].update(flexible=[{**EV, "energy_wh": 10**9}]),
+            "members[0].flexible[0]",
+        ),
         (lambda d: d["market"].update(stages=["day_ahead", "spot"]), "market.stages[1]"),
         (lambda d: d["market"].update(stages=["intraday", "intraday"]), "market.stages"),
         (

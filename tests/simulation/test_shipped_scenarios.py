@@ -16,6 +16,8 @@ SHORTENED = {
     "community100_week": 2,
     "community40_day_ahead": 3,
     "community40_intraday": 3,
+    "community40_flexible": 3,
+    "community40_inflexible": 3,
 }
 
 

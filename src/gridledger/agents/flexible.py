@@ -117,6 +117,9 @@ class FlexibleDemand:
     control: str = "smart"
     first_s: int | None = None
     """The start of the first period decided: windows that began before it are not ours."""
+    until_s: int | None = None
+    """The end of the simulated time: windows that end after it are left out, so that every
+    window counted is whole and each control meets the same needs."""
     drawn_wh: dict[tuple[int, int], int] = field(default_factory=dict)
     """Energy drawn so far per (load index, window start)."""
 
@@ -138,6 +141,8 @@ class FlexibleDemand:
         for index, load in enumerate(self.loads):
             window = window_of(load, start_s)
             if window is None or window[0] < self.first_s:
+                continue
+            if self.until_s is not None and window[1] > self.until_s:
                 continue
             start, end = window
             drawn = self.drawn_wh.get((index, start), 0)

@@ -83,14 +83,19 @@ def build_household(
             load=0.0 if group.load is None else group.load.variation,
         ),
         trades_from_storage=trades_from_storage and battery is not None,
-        flexible=flexible_demand(group),
+        flexible=flexible_demand(
+            group,
+            start_seconds(scenario.horizon)
+            + scenario.horizon.periods * scenario.market.period_seconds,
+        ),
         seed=f"{draws_key(scenario)}/{scenario.seed}",
     )
 
 
-def flexible_demand(group: MemberSpec) -> FlexibleDemand | None:
+def flexible_demand(group: MemberSpec, until_s: int) -> FlexibleDemand | None:
     """The group's delayable loads (None without any); one control for the household,
-    ``immediate`` if any of its loads asks for it."""
+    ``immediate`` if any of its loads asks for it. Only the windows that lie wholly in the
+    horizon (ending by ``until_s``) are served."""
     if not group.flexible:
         return None
     loads = tuple(
@@ -98,4 +103,4 @@ def flexible_demand(group: MemberSpec) -> FlexibleDemand | None:
         for f in group.flexible
     )
     immediate = any(f.control == "immediate" for f in group.flexible)
-    return FlexibleDemand(loads, "immediate" if immediate else "smart")
+    return FlexibleDemand(loads, "immediate" if immediate else "smart", until_s=until_s)
