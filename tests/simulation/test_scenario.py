@@ -20,7 +20,6 @@ from gridledger.simulation.scenario import (
 )
 from tests.simulation.small import small_data
 
-
 EV = {"kind": "ev", "energy_wh": 8000, "ready_hour": 18, "deadline_hour": 7, "max_power_w": 3700}
 
 
