@@ -253,7 +253,7 @@ def test_day_ahead_then_intraday_then_settlement_conserves_energy_and_money(
     assert sum(held.values()) == community.supply() == supply
 
 
-@pytest.mark.parametrize("value", [-1, 299, 2 * 86_400 + 1, "noon"])
+@pytest.mark.parametrize("value", [-1, 300, 2 * 86_400 + 1, "noon"])
 def test_a_genesis_with_a_bad_day_ahead_gate_is_refused(value: Any) -> None:
     with pytest.raises(GenesisError, match="day_ahead_gate_seconds"):
         day_ahead_community(day_ahead_gate_seconds=value)

@@ -288,11 +288,12 @@ DAY_AHEAD_FIELDS = ("day_ahead_gate_seconds",)
 
 
 def check_day_ahead(day_ahead: DayAhead, parameters: MarketParameters) -> None:
-    """The gate lies before every product's own gate closure, and at most two days ahead."""
-    if not parameters.gate_closure_seconds <= day_ahead.gate_seconds <= 2 * DAY_SECONDS:
+    """The gate lies before every product's own gate closure (strictly: the day's first
+    product must still be open at the clear), and at most two days ahead."""
+    if not parameters.gate_closure_seconds < day_ahead.gate_seconds <= 2 * DAY_SECONDS:
         raise InvalidParameter(
             "day_ahead_gate_seconds",
-            f"must be in [gate_closure_seconds ({parameters.gate_closure_seconds}), "
+            f"must be in (gate_closure_seconds ({parameters.gate_closure_seconds}), "
             f"{2 * DAY_SECONDS}]",
         )
 

@@ -470,9 +470,9 @@ def _check_stages(market: MarketSpec) -> None:
         _require(stage in STAGES, f"market.stages[{index}]", f"must be one of {', '.join(STAGES)}")
     _require(len(set(market.stages)) == len(market.stages), "market.stages", "names a stage twice")
     _require(
-        market.gate_closure_seconds <= market.day_ahead_gate_seconds <= 2 * 86_400,
+        market.gate_closure_seconds < market.day_ahead_gate_seconds <= 2 * 86_400,
         "market.day_ahead_gate_seconds",
-        "must be in [gate_closure_seconds, 172800]",
+        "must be in (gate_closure_seconds, 172800]: after it the day's first hour is closed",
     )
 
 
