@@ -17,6 +17,12 @@ block stamped with the simulated clock (Unix milliseconds):
    ``settlement.settle`` and every strategy learns its outcome, read back from
    the chain.
 
+With ``market.stages: [day_ahead, ...]`` each delivery day also has its day-ahead
+orders and clear the day before (`simulation.day_ahead`), and the orders of step 1 are
+only what the day-ahead trades left open. Households with delayable loads decide what
+those draw in the period just before step 1 (`agents.flexible`), on the prices they
+expect (`expected_prices`).
+
 Steps of neighbouring periods interleave; they run in time order. Agents and
 the runner use only the client (`EmbeddedClient`, which opens the node and cuts
 blocks at simulated times); the runner never imports the node.
