@@ -22,6 +22,7 @@ from gridledger.contracts.tokens import balance_of, total_supply
 from gridledger.ledger import load_genesis
 from gridledger.simulation.scenario import load_scenario, with_periods
 from gridledger.simulation.simulate import simulate
+from tests.conservation import assert_period_conserved
 
 SCENARIOS = {
     "community40_day_ahead": 30,  # crosses into the second day: two day-ahead auctions
@@ -74,6 +75,7 @@ def test_every_settled_period_conserves_energy_and_money(
         assert len(settled) == periods
         for period in settled:
             check_period(client, period)
+            assert_period_conserved(client, period)  # the settle transaction's token moves
         state = client.node.state
         assert total_supply(state) == client.head().total_supply_micro == supply
         assert balance_of(state, ESCROW) == 0
