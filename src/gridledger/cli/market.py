@@ -32,6 +32,7 @@ from gridledger.cli.common import (
     load_key,
     print_json,
 )
+from gridledger.cli.market_day_ahead import day_ahead_app
 from gridledger.cli.market_reads import names_of, number, period_or_open, print_summary
 from gridledger.client import EmbeddedClient, HttpClient
 from gridledger.client.privacy import anonymous_offer, anonymous_withdrawal, submit_ring_call
@@ -50,6 +51,12 @@ market_app = typer.Typer(
 Client = HttpClient | EmbeddedClient
 PeriodOption = typer.Option(None, help="Delivery period (default: next open)")
 ExpiryOption = typer.Option(0, help="Expiry, seconds since the epoch (0: end of the period)")
+AllOrNoneOption = typer.Option(
+    False,
+    "--all-or-none",
+    help="All or nothing: only the day-ahead auction takes it (market day-ahead buy|sell); "
+    "a period's own market refuses it",
+)
 
 
 def _place(
@@ -62,6 +69,7 @@ def _place(
     directory: Path,
     url: str | None,
     as_json: bool,
+    all_or_none: bool = False,
 ) -> None:
     keys = load_key(directory, key)
     with connect(url, directory, write=True, key=key) as client:
@@ -74,6 +82,8 @@ def _place(
         }
         if expiry:
             args["expiry_s"] = expiry
+        if all_or_none:  # the chain refuses it with all_or_none_not_supported, and says why
+            args["all_or_none"] = True
         view = call(client, keys, "market", "place_order", args)
         events = view.events if isinstance(view, TransactionReply) else []
         placed = [
@@ -110,12 +120,13 @@ def buy(
     price: int = typer.Option(..., "--price", help="Limit: the most you pay, micro-units per kWh"),
     period: int | None = PeriodOption,
     expiry: int = ExpiryOption,
+    all_or_none: bool = AllOrNoneOption,
     directory: Path = DirOption,
     url: str | None = UrlOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Place a buy order (escrows its maximum cost)."""
-    _place("buy", key, energy_wh, price, period, expiry, directory, url, as_json)
+    _place("buy", key, energy_wh, price, period, expiry, directory, url, as_json, all_or_none)
 
 
 @market_app.command("sell")
@@ -127,12 +138,13 @@ def sell(
     ),
     period: int | None = PeriodOption,
     expiry: int = ExpiryOption,
+    all_or_none: bool = AllOrNoneOption,
     directory: Path = DirOption,
     url: str | None = UrlOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Place a sell order."""
-    _place("sell", key, energy_wh, price, period, expiry, directory, url, as_json)
+    _place("sell", key, energy_wh, price, period, expiry, directory, url, as_json, all_or_none)
 
 
 @market_app.command("cancel")
@@ -453,3 +465,4 @@ market_app.command("offers")(market_reads.offers)
 market_app.command("agreements")(market_reads.agreements)
 market_app.command("price")(market_reads.price)
 market_app.command("statement")(market_reads.statement)
+market_app.add_typer(day_ahead_app, name="day-ahead")

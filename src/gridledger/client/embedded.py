@@ -260,6 +260,9 @@ class EmbeddedClient:
     def market_offers(self, period: int) -> market.OffersReply:
         return self._read(market_views.offers_view, period)
 
+    def market_day_ahead(self, day: int) -> market.DayAheadReply:
+        return self._read(market_views.day_ahead_view, day)
+
     def market_price(self, period: int) -> market.PriceReply:
         return self._read(market_views.price_view, period)
 

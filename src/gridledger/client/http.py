@@ -200,6 +200,9 @@ class HttpClient:
     def market_offers(self, period: int) -> market.OffersReply:
         return self._get(f"/v1/market/periods/{period}/offers", market.OffersReply)
 
+    def market_day_ahead(self, day: int) -> market.DayAheadReply:
+        return self._get(f"/v1/market/day-ahead/{day}", market.DayAheadReply)
+
     def market_price(self, period: int) -> market.PriceReply:
         """The price posted for `period` (pricing contract); `ClientError` 404 if none."""
         return self._get(f"/v1/market/periods/{period}/price", market.PriceReply)

@@ -144,6 +144,12 @@ class ResultCode(IntEnum):
     KEY_IMAGE_USED = 107
     INVALID_SELLER_PROOF = 108
     WRONG_BALLOT_KIND = 109
+    # market: the day-ahead call auction (issue 13)
+    DAY_AHEAD_NOT_OFFERED = 110
+    DAY_AHEAD_GATE_CLOSED = 111
+    DAY_AHEAD_GATE_NOT_REACHED = 112
+    DAY_AHEAD_ALREADY_CLEARED = 113
+    ALL_OR_NONE_NOT_SUPPORTED = 114
 
     @property
     def slug(self) -> str:
