@@ -11,6 +11,7 @@ from gridledger.contracts import (
     parameters,
     policies,
     pricing,
+    privacy,
     settlement,
     tokens,
 )
@@ -28,6 +29,7 @@ def default_registry() -> Registry:
         settlement.contract,
         pricing.contract,
         governance.contract,
+        privacy.contract,
         policies.contract,
         corrections.contract,
     ]

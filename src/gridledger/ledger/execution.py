@@ -150,9 +150,7 @@ def read_nonce(state: StateReader, address: str) -> int:
     return 0 if raw is None else msgspec.msgpack.decode(raw, type=int)
 
 
-def check_authorization(
-    state: StateReader, signed: SignedTransaction, sender: str
-) -> tuple[str, ...]:
+def multisig_signers(state: StateReader, signed: SignedTransaction, sender: str) -> tuple[str, ...]:
     """The checks of a transaction's authorisation that need the state; returns its signers.
 
     An Ed25519 signature needs none (empty: only the sender signed). A multi-signature
@@ -191,7 +189,7 @@ def apply_transaction(
         signers = (
             ()  # the ordinary transaction: its one signature was checked without state
             if type(signed.authorization) is Ed25519Authorization
-            else check_authorization(block_overlay, signed, sender)
+            else multisig_signers(block_overlay, signed, sender)
         )
         dispatcher.check_access(block_overlay, sender, body.contract, body.method)
     except TransactionError as error:

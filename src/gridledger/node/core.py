@@ -36,11 +36,11 @@ from gridledger.ledger import (
     TransactionError,
     block_hash,
     build_block,
-    check_authorization,
     commit_execution,
     genesis_block,
     genesis_hash,
     key_address,
+    multisig_signers,
     read_nonce,
     transaction_id,
 )
@@ -318,7 +318,7 @@ class Node:
         if body.nonce < committed_nonce:
             raise NonceMismatch(sender, expected=committed_nonce, got=body.nonce)
         if type(signed.authorization) is not Ed25519Authorization:
-            check_authorization(state, signed, sender)
+            multisig_signers(state, signed, sender)
         call = (body.contract, body.method, body.args)
         outstanding = self.mempool.outstanding(sender)
         self.registry.admit(state, sender, body.sender, call, outstanding)
@@ -387,7 +387,7 @@ class Node:
                 continue
             body = outcome.transaction
             try:
-                check_authorization(self.state, outcome, sender)
+                multisig_signers(self.state, outcome, sender)
                 self.registry.admit(
                     self.state, sender, body.sender, (body.contract, body.method, body.args)
                 )

@@ -51,17 +51,13 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 
-from gridledger.crypto import is_valid_signature
 from gridledger.ledger import (
-    BadSignature,
-    Ed25519Authorization,
     SignedTransaction,
     TransactionError,
     WrongChain,
+    check_authorization,
     decode_checked_transaction,
     decode_transaction,
-    sender_address,
-    signing_bytes,
     validate_transaction,
 )
 from gridledger.ledger.state import LATTICE_LANES, LaneVector, lane_sum
@@ -110,17 +106,13 @@ def check_transaction(raw: bytes, chain_id: str, known_keys: KeyCache) -> Signed
     """`validate_transaction`, skipping only the key check for a key already accepted."""
     signed = decode_transaction(raw)
     body = signed.transaction
-    authorization = signed.authorization
-    if type(authorization) is not Ed25519Authorization:  # multi-signed: every check, always
-        return validate_transaction(raw, chain_id)
     if body.sender not in known_keys:
         checked = validate_transaction(raw, chain_id)  # every check, the key's included
         known_keys.add(body.sender)
         return checked
     if body.chain_id != chain_id:
         raise WrongChain(expected=chain_id, got=body.chain_id)
-    if not is_valid_signature(body.sender, signing_bytes(body), authorization.signature):
-        raise BadSignature(sender_address(body))
+    check_authorization(signed)
     return signed
 
 
