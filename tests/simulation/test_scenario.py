@@ -118,3 +118,20 @@ def test_every_shipped_scenario_loads() -> None:
     assert {"seed000_case_study", "seed003_pv5", "community100_week"} <= set(names)
     for name in names:
         assert load_scenario(name).name == name
+
+
+def test_a_treasurer_puts_the_issuer_and_grid_policies_in_genesis() -> None:
+    from gridledger.simulation.community import build_genesis, expand_members, member_keys
+
+    scenario = decode_scenario(small_data(treasurer="flat"))
+    genesis = build_genesis(scenario, expand_members(scenario), 0)
+    keys = [member_keys(scenario, n).public_key.hex() for n in ("operator", "regulator", "flat")]
+    assert genesis.parameters["policies"] == {
+        "grid": {"threshold": 2, "keys": keys},
+        "issuer": {"threshold": 2, "keys": keys},
+    }
+    plain = decode_scenario(small_data())
+    assert "policies" not in build_genesis(plain, expand_members(plain), 0).parameters
+    for name in ("nobody", "sunny", "sunny-003", "sunny-1", "flat-001"):
+        assert refused(small_data(treasurer=name)).field == "treasurer", name
+    assert decode_scenario(small_data(treasurer="sunny-002")).treasurer == "sunny-002"

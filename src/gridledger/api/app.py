@@ -26,6 +26,7 @@ from gridledger.api.openapi import install_reply_schemas
 from gridledger.api.routes import (
     auth,
     chain,
+    corrections,
     dashboard,
     governance,
     market,
@@ -98,6 +99,7 @@ def routers(node: Node, service: SoloService, limiter: RefusalLimiter) -> list[A
         registry.router(node),
         market.router(node),
         settlement.router(node),
+        corrections.router(node),
         dashboard.router(node),
         stream.router(node, service),
     ]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from gridledger.client import correction_replies as corrections
 from gridledger.client import dashboard_replies as dashboard
 from gridledger.client import governance_replies as governance
 from gridledger.client import market_replies as market
@@ -28,6 +29,7 @@ from gridledger.node import (
     CutterConfig,
     Node,
     NodeError,
+    correction_views,
     dashboard_views,
     governance_views,
     market_views,
@@ -276,6 +278,17 @@ class EmbeddedClient:
 
     def statement(self, period: int, member: str) -> market.MemberStatementReply:
         return self._read(market_views.statement_view, period, member)
+
+    # -- corrections and audit flags ----------------------------------------------------------
+
+    def trade_corrections(self, trade_id: str) -> market.TradeCorrectionsReply:
+        return self._read(correction_views.trade_corrections_view, trade_id)
+
+    def period_corrections(self, period: int) -> corrections.CorrectionsReply:
+        return self._read(correction_views.period_corrections_view, period)
+
+    def audit_flags(self) -> corrections.FlagsReply:
+        return self._read(correction_views.flags_view)
 
     # -- the dashboard's aggregates -----------------------------------------------------------
 

@@ -15,6 +15,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
+from gridledger.client import correction_replies as corrections
 from gridledger.client import dashboard_replies as dashboard
 from gridledger.client import governance_replies as governance
 from gridledger.client import market_replies as market
@@ -218,6 +219,18 @@ class HttpClient:
     def statement(self, period: int, member: str) -> market.MemberStatementReply:
         path = f"/v1/settlement/periods/{period}/statements/{quote(member, safe='')}"
         return self._get(path, market.MemberStatementReply)
+
+    # -- corrections and audit flags ----------------------------------------------------------
+
+    def trade_corrections(self, trade_id: str) -> market.TradeCorrectionsReply:
+        path = f"/v1/corrections/trades/{quote(trade_id, safe='')}"
+        return self._get(path, market.TradeCorrectionsReply)
+
+    def period_corrections(self, period: int) -> corrections.CorrectionsReply:
+        return self._get(f"/v1/corrections/periods/{period}", corrections.CorrectionsReply)
+
+    def audit_flags(self) -> corrections.FlagsReply:
+        return self._get("/v1/corrections/flags", corrections.FlagsReply)
 
     # -- the dashboard's aggregates -----------------------------------------------------------
 

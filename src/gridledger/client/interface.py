@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from gridledger.client.correction_replies import CorrectionsReply, FlagsReply
 from gridledger.client.dashboard_replies import (
     HeaderBytesReply,
     MemberActivityReply,
@@ -30,6 +31,7 @@ from gridledger.client.market_replies import (
     PriceReply,
     SettlementReply,
     StatementsReply,
+    TradeCorrectionsReply,
     TradesReply,
 )
 from gridledger.client.privacy_replies import PrivacyKeysReply, StealthOutputsReply
@@ -101,6 +103,11 @@ class Client(Protocol):
     def settlement(self, period: int) -> SettlementReply: ...
     def statements(self, period: int) -> StatementsReply: ...
     def statement(self, period: int, member: str) -> MemberStatementReply: ...
+
+    # -- corrections and audit flags ----------------------------------------------------------
+    def trade_corrections(self, trade_id: str) -> TradeCorrectionsReply: ...
+    def period_corrections(self, period: int) -> CorrectionsReply: ...
+    def audit_flags(self) -> FlagsReply: ...
 
     # -- the dashboard's aggregates -----------------------------------------------------------
     def overview(self) -> OverviewReply: ...

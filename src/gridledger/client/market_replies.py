@@ -7,7 +7,10 @@ settleable, settled.
 
 from __future__ import annotations
 
-from gridledger.client.replies import Reply
+import msgspec
+
+from gridledger.client.correction_replies import CorrectionReply
+from gridledger.client.replies import FlagReply, Reply
 
 # -- contract records, as stored -----------------------------------------------------------------
 
@@ -318,16 +321,32 @@ class SettlementReply(Reply):
     phase: str
 
 
-class StatementsReply(Reply):
+class StatementsReply(Reply, omit_defaults=True):
     period: int
     settled: bool
     statements: list[StatementReply]
+    corrections: list[CorrectionReply] = msgspec.field(default_factory=list)
+    """Corrections of the period's trades, recorded beside the statements (left out when
+    there are none)."""
 
 
-class MemberStatementReply(StatementReply):
-    """A statement with the member's debt to the grid now."""
+class MemberStatementReply(StatementReply, omit_defaults=True):
+    """A statement with the member's debt to the grid now, and the corrections of its trades
+    of the period (recorded beside the statement, which stays as settled)."""
 
     debt_now_micro: int
+    corrections: list[CorrectionReply] = msgspec.field(default_factory=list)
+
+
+class TradeCorrectionsReply(Reply):
+    """A trade as it was recorded, its corrections in order, and its audit flags."""
+
+    trade: TradeReply
+    settled: bool
+    corrections: list[CorrectionReply]
+    net_refund_micro: int
+    """The corrections' refunds added up (seller to buyer)."""
+    flags: list[FlagReply]
 
 
 __all__ = [
@@ -347,6 +366,7 @@ __all__ = [
     "SettlementSummaryReply",
     "StatementReply",
     "StatementsReply",
+    "TradeCorrectionsReply",
     "TradeReply",
     "TradesReply",
     "TradingWindowsReply",

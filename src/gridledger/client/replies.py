@@ -104,8 +104,21 @@ class BlocksReply(Reply):
     blocks: list[HeaderReply]
 
 
-class TransactionReply(ReceiptReply, tag_field="status", tag="committed"):
-    """A committed transaction: receipt, decoded fields, raw bytes, block and Merkle proofs."""
+class FlagReply(Reply):
+    """The regulator's audit flag on a trade or a transaction (it changes nothing)."""
+
+    kind: str
+    subject: str
+    reason: str
+    flagged_by: str
+    height: int
+    timestamp_ms: int
+    transaction_id: str
+
+
+class TransactionReply(ReceiptReply, tag_field="status", tag="committed", omit_defaults=True):
+    """A committed transaction: receipt, decoded fields, raw bytes, block and Merkle proofs,
+    and the regulator's audit flags on it (``flags``; it stays as it was)."""
 
     height: int
     position: int
@@ -114,6 +127,7 @@ class TransactionReply(ReceiptReply, tag_field="status", tag="committed"):
     block: HeaderReply
     proof: ProofReply
     receipt_proof: ProofReply
+    flags: list[FlagReply] = msgspec.field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -305,6 +319,7 @@ __all__ = [
     "ChallengeReply",
     "ContractsReply",
     "EventReply",
+    "FlagReply",
     "HeadReply",
     "HeaderReply",
     "LoginCodeReply",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from gridledger.contracts import (
+    corrections,
     governance,
     market,
     membership,
     metering,
     parameters,
+    policies,
     pricing,
     privacy,
     settlement,
@@ -28,5 +30,7 @@ def default_registry() -> Registry:
         pricing.contract,
         governance.contract,
         privacy.contract,
+        policies.contract,
+        corrections.contract,
     ]
     return Registry(contracts, membership.check_active_member)

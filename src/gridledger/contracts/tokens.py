@@ -1,8 +1,12 @@
 """The tokens contract: the community currency, in integer micro-units.
 
-The issuer (members whose role is in ``parameters.tokens.issuer_roles``, by
-default the operator) mints currency when a member pays in money from outside
-and burns it when a member cashes out (the fiat on-ramp of seed 001 §4.1).
+The issuer mints currency when a member pays in money from outside and burns it
+when a member cashes out (the fiat on-ramp of seed 001 §4.1). The issuer is the
+policy account ``issuer`` (`gridledger.contracts.policies`: by default 2 of the
+operator, the regulator and a treasurer must sign), which burns from its own
+balance (members pay it what they cash out). In a community whose genesis names no
+issuer policy, any member whose role is in ``parameters.tokens.issuer_roles`` (by
+default the operator) issues alone.
 Members transfer to each other. Balances never go negative: every debit is
 checked first.
 
@@ -28,7 +32,13 @@ from gridledger.contracts.errors import (
     TextLengthOutOfRange,
 )
 from gridledger.contracts.membership import read_member, require_role
-from gridledger.contracts.registry import Contract
+from gridledger.contracts.policies import (
+    ISSUER,
+    admit_policy_account_or_member,
+    policy_account,
+    require_policy_account,
+)
+from gridledger.contracts.registry import Access, Contract
 from gridledger.crypto import address_of
 from gridledger.ledger import (
     Context,
@@ -129,6 +139,15 @@ def move(context: Context, source: str, target: str, amount_micro: int, reason: 
     )
 
 
+def require_issuer(context: Context, action: str) -> None:
+    """Refuse unless the sender is the issuer: the ``issuer`` policy account, or without one
+    a member in one of the issuer roles."""
+    if policy_account(context.overlay, ISSUER) is not None:
+        require_policy_account(context, ISSUER, action)
+    else:
+        require_role(context, issuer_roles(context.overlay), action)
+
+
 def issuer_roles(state: StateReader) -> tuple[str, ...]:
     raw = state.get(NAMESPACE, "issuer_roles")
     return DEFAULT_ISSUER_ROLES if raw is None else tuple(decode(raw, list[str]))
@@ -161,7 +180,9 @@ def transfer(context: Context, args: TransferArgs) -> None:
     if len(args.memo) > MAX_MEMO:
         raise TextLengthOutOfRange("memo", len(args.memo), 0, MAX_MEMO)
     recipient = read_member(context.overlay, args.to)
-    if recipient is None or recipient.status != "active":
+    if (recipient is None or recipient.status != "active") and args.to != policy_account(
+        context.overlay, ISSUER
+    ):  # members pay the issuer what they cash out
         status = "unknown" if recipient is None else recipient.status
         raise MemberNotActive(args.to, status)
     if args.to == context.sender:
@@ -188,10 +209,10 @@ class MintArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The outside payment this issue stands for (a bank reference, say)."""
 
 
-@contract.method(MintArgs)
+@contract.method(MintArgs, access=Access.ANYONE, admit=admit_policy_account_or_member)
 def mint(context: Context, args: MintArgs) -> None:
     """The issuer creates currency for a member who paid in from outside."""
-    require_role(context, issuer_roles(context.overlay), "mint currency")
+    require_issuer(context, "mint currency")
     _check_amount(args.amount_micro)
     recipient = read_member(context.overlay, args.to)
     if recipient is None or recipient.status != "active":
@@ -211,10 +232,10 @@ class BurnArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reference: str = ""
 
 
-@contract.method(BurnArgs)
+@contract.method(BurnArgs, access=Access.ANYONE, admit=admit_policy_account_or_member)
 def burn(context: Context, args: BurnArgs) -> None:
     """The issuer destroys currency from its own balance (a member cashed out)."""
-    require_role(context, issuer_roles(context.overlay), "burn currency")
+    require_issuer(context, "burn currency")
     _check_amount(args.amount_micro)
     available = balance_of(context.overlay, context.sender)
     if available < args.amount_micro:

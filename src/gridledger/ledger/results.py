@@ -150,6 +150,26 @@ class ResultCode(IntEnum):
     DAY_AHEAD_GATE_NOT_REACHED = 112
     DAY_AHEAD_ALREADY_CLEARED = 113
     ALL_OR_NONE_NOT_SUPPORTED = 114
+    # multi-signature (issue 14): envelope checks of `ledger.multisig`
+    UNKNOWN_POLICY = 115
+    """A multi-signed transaction from an account with no policy that did not sign it."""
+    SIGNER_NOT_IN_POLICY = 116
+    TOO_FEW_SIGNATURES = 117
+    DUPLICATE_SIGNER = 118
+    TOO_MANY_SIGNATURES = 119
+    # policies and corrections (issue 14)
+    INVALID_POLICY = 120
+    NOT_A_POLICY_ACCOUNT = 121
+    UNKNOWN_TRADE = 122
+    TRADE_NOT_SETTLED = 123
+    TRADE_NOT_CORRECTABLE = 124
+    CONSENT_MISSING = 125
+    CORRECTION_OUT_OF_ORDER = 126
+    CORRECTION_LIMIT_REACHED = 127
+    FLAG_LIMIT_REACHED = 128
+    POLICY_SIZE_OUT_OF_RANGE = 129
+    POLICY_THRESHOLD_OUT_OF_RANGE = 130
+    POLICY_KEY_REPEATED = 131
 
     @property
     def slug(self) -> str:

@@ -16,8 +16,13 @@ the sender's ``nonce``-th transaction. A `SignedTransaction` pairs it with an
   which is P without its parity byte (its signer negates the secret when P's y
   is odd, BIP 340 "Default Signing").
 
-Further schemes (multi-signature) become further tagged variants without
-changing the transaction itself.
+- ``multisig``: several Ed25519 signatures over the same signing bytes
+  (`gridledger.ledger.multisig`): a policy account's M of N (the currency issuer,
+  the grid account), or a member's transaction co-signed by the parties whose
+  consent it needs (a correction).
+
+Further schemes become further tagged variants without changing the transaction
+itself.
 
 The transaction id is the SHA-256 of the canonical bytes of the signed
 envelope. What is signed is `SIGNING_DOMAIN` followed by the canonical bytes
@@ -40,7 +45,7 @@ from gridledger.crypto import (
     sha256,
     validate_public_key,
 )
-from gridledger.crypto.keys import KeyPair
+from gridledger.crypto.keys import PUBLIC_KEY_LENGTH, KeyPair
 from gridledger.crypto.privacy import PrivacyError, decode_point
 from gridledger.ledger.encoding import (
     ENCODING_VERSION,
@@ -61,6 +66,11 @@ from gridledger.ledger.errors import (
     TooDeeplyNested,
     UnsupportedVersion,
     WrongChain,
+)
+from gridledger.ledger.multisig import (
+    Cosignature,
+    MultisigAuthorization,
+    verify_cosignatures,
 )
 
 SIGNING_DOMAIN = b"gridledger/transaction/v1\x00"
@@ -104,7 +114,7 @@ class OneTimeAuthorization(
     signature: bytes
 
 
-Authorization = Ed25519Authorization | OneTimeAuthorization
+Authorization = Ed25519Authorization | OneTimeAuthorization | MultisigAuthorization
 """Union of the authorisation schemes (new schemes become new tagged variants)."""
 
 ONE_TIME_CALLS = frozenset({("privacy", "spend")})
@@ -133,6 +143,33 @@ def sign_transaction(transaction: Transaction, keys: KeyPair) -> SignedTransacti
         raise ValueError("the signing key is not the transaction's sender")
     signature = keys.sign(signing_bytes(transaction))
     return SignedTransaction(transaction, Ed25519Authorization(signature))
+
+
+def cosign_transaction(signed: SignedTransaction, keys: KeyPair) -> SignedTransaction:
+    """Add `keys`' signature to a transaction (offline co-signing, in any order).
+
+    An Ed25519-signed transaction becomes multi-signed, its signature the first; the
+    signatures are kept sorted by signer key, so the bytes do not depend on who
+    signed first. Signing twice with the same key is refused (`ValueError`).
+    """
+    body = signed.transaction
+    authorization = signed.authorization
+    if isinstance(authorization, Ed25519Authorization):
+        present = [Cosignature(body.sender, authorization.signature)]
+    elif isinstance(authorization, MultisigAuthorization):
+        present = list(authorization.signatures)
+    else:
+        raise ValueError("a one-time account's transaction is signed by its one key only")
+    if any(c.signer == keys.public_key for c in present):
+        raise ValueError(f"{keys.address} has already signed this transaction")
+    present.append(Cosignature(keys.public_key, keys.sign(signing_bytes(body))))
+    present.sort(key=lambda c: c.signer)
+    return SignedTransaction(body, MultisigAuthorization(present))
+
+
+def unsigned_multisig(transaction: Transaction) -> SignedTransaction:
+    """`transaction` with no signature yet: to be co-signed (`cosign_transaction`)."""
+    return SignedTransaction(transaction, MultisigAuthorization([]))
 
 
 def sign_one_time(transaction: Transaction, secret: int) -> SignedTransaction:
@@ -254,15 +291,36 @@ def validate_transaction(raw: bytes, chain_id: str) -> SignedTransaction:
     body = signed.transaction
     if body.chain_id != chain_id:
         raise WrongChain(expected=chain_id, got=body.chain_id)
-    if type(signed.authorization) is Ed25519Authorization:
+    authorization = signed.authorization
+    if type(authorization) is Ed25519Authorization:
         try:
             validate_public_key(body.sender)
         except InvalidPublicKey as error:
             raise InvalidSenderKey(body.sender.hex(), error.reason) from error
-    else:
-        check_one_time_key(body)
+        if not is_valid_signature(body.sender, signing_bytes(body), authorization.signature):
+            raise BadSignature(sender_address(body))
+        return signed
+    if isinstance(authorization, MultisigAuthorization):
+        check_multisig(body, authorization)
+        return signed
+    check_one_time_key(body)
     check_authorization(signed)
     return signed
+
+
+def check_multisig(body: Transaction, authorization: MultisigAuthorization) -> None:
+    """The stateless checks of a multi-signed transaction (the chain is checked already).
+
+    The sender is a 32-byte account key: a policy account's is no Ed25519 point
+    (`multisig.policy_account_key`), so only its length is checked here; whether its
+    policy exists, and whether the signers satisfy it, needs the state
+    (`multisig.check_signers`).
+    """
+    if len(body.sender) != PUBLIC_KEY_LENGTH:
+        raise InvalidSenderKey(
+            body.sender.hex(), f"length {len(body.sender)}, expected {PUBLIC_KEY_LENGTH}"
+        )
+    verify_cosignatures(sender_address(body), signing_bytes(body), authorization)
 
 
 def check_one_time_key(body: Transaction) -> None:
@@ -281,13 +339,16 @@ def check_authorization(signed: SignedTransaction) -> None:
     """Verify the signature of a transaction whose sender key has been checked.
 
     Ed25519 first and without detour: nearly every transaction is one. Raises
-    `BadSignature`.
+    `BadSignature` (a multi-signature: every check of `check_multisig`).
     """
     body = signed.transaction
     authorization = signed.authorization
     if type(authorization) is Ed25519Authorization:
         if not is_valid_signature(body.sender, signing_bytes(body), authorization.signature):
             raise BadSignature(sender_address(body))
+        return
+    if isinstance(authorization, MultisigAuthorization):
+        check_multisig(body, authorization)
         return
     if len(body.sender) != ONE_TIME_KEY_LENGTH:
         raise InvalidSenderKey(body.sender.hex(), "an Ed25519 key signs only with ed25519")

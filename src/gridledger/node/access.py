@@ -160,9 +160,13 @@ def check_own(caller: Caller, address: str, what: str) -> None:
 
 
 def parties(transaction: dict[str, Any]) -> list[str]:
-    """Whom a decoded transaction concerns: its sender and every address among its arguments
-    (a payment's payee, a meter reading's member), in that order, without repeats."""
+    """Whom a decoded transaction concerns: its sender, its co-signers and every address among
+    its arguments (a payment's payee, a meter reading's member), in that order, without
+    repeats."""
     found = [str(transaction.get("sender", ""))]
+    for signer in transaction.get("signers", []):  # a multi-signed transaction's co-signers
+        if isinstance(signer, str) and signer not in found:
+            found.append(signer)
     args = transaction.get("args")
     if isinstance(args, dict):
         for value in args.values():
@@ -256,11 +260,14 @@ def redact_offers(caller: Caller, offers: OffersReply) -> OffersReply:
 
 
 def redact_statements(caller: Caller, statements: StatementsReply) -> StatementsReply:
-    """Every member's statements for auditors; a household's own only."""
+    """Every member's statements (and corrections) for auditors; a household's own only."""
     if caller.is_auditor:
         return statements
     mine = [s for s in statements.statements if caller.is_self(s.member)]
-    return msgspec.structs.replace(statements, statements=mine)
+    corrections = [
+        c for c in statements.corrections if caller.is_self(c.buyer) or caller.is_self(c.seller)
+    ]
+    return msgspec.structs.replace(statements, statements=mine, corrections=corrections)
 
 
 def redact_block(caller: Caller, block: BlockReply) -> BlockReply:

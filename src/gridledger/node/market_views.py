@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from gridledger.client.correction_replies import CorrectionReply
 from gridledger.client.market_replies import (
     BookReply,
     DayAheadOrderReply,
@@ -38,6 +39,7 @@ from gridledger.client.market_replies import (
     TradingWindowsReply,
     WindowReply,
 )
+from gridledger.contracts.corrections import corrections_for_period
 from gridledger.contracts.market_bilateral import offers_for_period
 from gridledger.contracts.market_day_ahead import day_ahead_orders, read_day_ahead_book
 from gridledger.contracts.market_state import (
@@ -369,12 +371,14 @@ def statements_view(node: Node, period: int) -> StatementsReply:
         period=period,
         settled=is_settled(state, period),
         statements=[mirror(s, StatementReply) for s in statements_for_period(state, period)],
+        corrections=[mirror(c, CorrectionReply) for c in corrections_for_period(state, period)],
     )
 
 
 def statement_view(node: Node, period: int, member: str) -> MemberStatementReply:
     """One member's statement of a settled period: bought, sold, delivered, paid, received,
-    penalised; with the member's debt to the grid now (``debt_now_micro``)."""
+    penalised; with the member's debt to the grid now (``debt_now_micro``) and the corrections
+    of its trades of the period (``corrections``), beside the statement as it was settled."""
     check_period(period)
     check_address(member, "member")
     state = node.state
@@ -388,7 +392,14 @@ def statement_view(node: Node, period: int, member: str) -> MemberStatementReply
             f"{period}/{member}",
             f"member {member} has no statement for period {period} (no trade, no reading)",
         )
-    return mirror(found, MemberStatementReply, debt_now_micro=debt_of(state, member))
+    corrections = [
+        mirror(c, CorrectionReply)
+        for c in corrections_for_period(state, period)
+        if member in (c.buyer, c.seller)
+    ]
+    return mirror(
+        found, MemberStatementReply, debt_now_micro=debt_of(state, member), corrections=corrections
+    )
 
 
 def price_view(node: Node, period: int) -> PriceReply:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from gridledger.client.replies import (
     AccountReply,
     AccountTransactionReply,
@@ -34,6 +36,7 @@ from gridledger.crypto import MerkleProof, is_address
 from gridledger.ledger import Block, BlockHeader, Event, Receipt, block_hash
 from gridledger.node import queries
 from gridledger.node.core import CommittedBlock, Node
+from gridledger.node.correction_views import transaction_flags
 from gridledger.node.errors import InvalidAddress, InvalidQuery, NotFound
 from gridledger.node.queries import TransactionRecord, describe_transaction, result_name
 
@@ -180,7 +183,9 @@ def transaction_view(
         raise InvalidQuery("transaction_id", transaction_id, "must be 64 hex digits")
     if (node.mempool.contains if is_pending is None else is_pending)(tx_id):
         return PendingReply(id=transaction_id)
-    return transaction_reply(queries.find_transaction(node, tx_id))
+    found = transaction_reply(queries.find_transaction(node, tx_id))
+    flags = transaction_flags(node, tx_id.hex())
+    return msgspec.structs.replace(found, flags=flags) if flags else found
 
 
 def block_view(node: Node, height: int, transactions: bool = True) -> BlockReply:

@@ -28,6 +28,7 @@ from typing import Any
 
 from gridledger.client.embedded import Founder, founding_genesis
 from gridledger.client.embedded import write_community as write_founders
+from gridledger.contracts.policies import default_policies
 from gridledger.contracts.registration import SplitRegistration, split_registration
 from gridledger.crypto import KeyPair, keypair_from_name
 from gridledger.crypto.disclosure import Value, derived_salt
@@ -153,6 +154,12 @@ def build_genesis(
             "breakdown_penalty_micro": market.breakdown_penalty_micro,
         },
     }
+    if scenario.treasurer:  # named only when set, so other communities keep their bytes
+        parameters["policies"] = default_policies(
+            member_keys(scenario, OPERATOR).public_key,
+            member_keys(scenario, REGULATOR).public_key,
+            member_keys(scenario, scenario.treasurer).public_key,
+        )
     for name in ("negotiation_seconds", "commit_seconds", "amend_seconds"):
         value = getattr(market, name)
         if value is not None:  # named only when set, so other communities keep their bytes

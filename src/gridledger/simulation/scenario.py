@@ -210,6 +210,11 @@ class Scenario(Strict, frozen=True):
     regulator: RegulatorSpec = RegulatorSpec()
     grid_funding_micro: int = 1_000_000_000_000
     """What the operator moves into the grid account at the start, to pay feed-in."""
+    treasurer: str = ""
+    """A household (by name) holding the third key of the issuer's and the grid account's
+    policies, 2 of operator, regulator and it (`gridledger.contracts.policies`); empty: the
+    genesis names no policy (the runs never issue currency, and the shipped scenarios keep
+    their head hashes)."""
     draws_from: str = ""
     """The name the random draws (weather, behaviour, the strategies' choices) derive from,
     with ``seed``; empty: the scenario's own name. Scenarios that compare two market
@@ -392,6 +397,11 @@ def check_scenario(scenario: Scenario) -> None:
     _check_windows(m)
     _check_stages(m)
     _require(scenario.grid_funding_micro >= 0, "grid_funding_micro", "must not be negative")
+    _require(
+        not scenario.treasurer or is_household(scenario, scenario.treasurer),
+        "treasurer",
+        f"{scenario.treasurer!r} is not one of the scenario's households",
+    )
     for index, member in enumerate(scenario.members):
         _check_member(member, f"members[{index}]", scenario.horizon.periods)
     check_size(scenario)
@@ -434,6 +444,20 @@ def check_size(scenario: Scenario) -> None:
         f"{estimate:,} transactions; a run may have at most {MAX_ESTIMATED_TRANSACTIONS:,} "
         "(fewer periods or households)",
     )
+
+
+def is_household(scenario: Scenario, name: str) -> bool:
+    """Whether `name` is one of `member_names` of a group, without listing them all."""
+    for group in scenario.members:
+        if group.count == 1:
+            if name == group.name:
+                return True
+            continue
+        number = name.removeprefix(f"{group.name}-")
+        numbered = number != name and number.isdigit() and 1 <= int(number) <= group.count
+        if numbered and name == f"{group.name}-{int(number):03d}":
+            return True
+    return False
 
 
 def member_names(member: MemberSpec) -> list[str]:
