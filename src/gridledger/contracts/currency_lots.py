@@ -24,9 +24,6 @@ from dataclasses import dataclass
 DAY_SECONDS = 86_400
 """Lots are merged per UTC day: units issued the same day are one lot."""
 
-MAX_LIFETIME_DAYS = 36_500
-"""The longest lifetime a community may choose (a hundred years)."""
-
 Lots = list[int]
 """``[day, amount_micro, day, amount_micro, ...]``, days ascending, amounts positive."""
 

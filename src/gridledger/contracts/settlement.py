@@ -96,10 +96,11 @@ from dataclasses import dataclass
 import msgspec
 
 from gridledger.contracts import market
+from gridledger.contracts.currency import lifetime_days, sweep_accounts
 from gridledger.contracts.errors import AmountOutOfRange, NegativeValue
 from gridledger.contracts.market_errors import PeriodAlreadySettled
 from gridledger.contracts.market_state import ESCROW, KIND_GRID
-from gridledger.contracts.membership import require_role
+from gridledger.contracts.membership import require_role, roster
 from gridledger.contracts.metering import meter_window
 from gridledger.contracts.parameters import parameters_for, standing_offers_in_force
 from gridledger.contracts.registry import Contract
@@ -201,6 +202,8 @@ def settle(context: Context, args: SettleArgs) -> None:
     period = args.period
     state = context.overlay
     check_settleable(state, period, context.timestamp_ms // 1000)
+    if lifetime_days(state):  # seed 004 §3.4: expired units return to the issuer
+        sweep_accounts(context, roster(state))
     params = parameters_for(state, period)
     trades = market.close_for_settlement(context, period)
     statements = member_statements(state, period, positions_of(trades), params)
