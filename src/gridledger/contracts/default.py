@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gridledger.contracts import (
+    certificates,
     governance,
     market,
     membership,
@@ -26,5 +27,6 @@ def default_registry() -> Registry:
         settlement.contract,
         pricing.contract,
         governance.contract,
+        certificates.contract,
     ]
     return Registry(contracts, membership.check_active_member)

@@ -95,7 +95,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from gridledger.contracts import market
+from gridledger.contracts import certificates, market
 from gridledger.contracts.currency import lifetime_days, sweep_accounts
 from gridledger.contracts.errors import AmountOutOfRange, NegativeValue
 from gridledger.contracts.market_errors import PeriodAlreadySettled
@@ -222,6 +222,10 @@ def settle(context: Context, args: SettleArgs) -> None:
     check_money(period, net, totals, escrow_paid, flows)
     check_grid_can_pay(state, net[GRID])
     _transfer_nets(context, net, period)
+    if certificates.enabled(state):
+        sales = [certificates.Sale(t.seller, t.buyer, t.energy_wh) for t in trades]
+        members = frozenset(s.member for s in final)
+        certificates.certify_period(context, period, final, sales, members)
     record = PeriodSettlement(
         period=period,
         height=context.height,

@@ -130,6 +130,12 @@ class ResultCode(IntEnum):
     VETO_NOT_APPLICABLE = 95
     FOUNDING_PHASE_OVER = 96
     INVALID_GOVERNANCE_PARAMETER = 97
+    # certificates (issue 14: granular certificates of origin)
+    CERTIFICATES_DISABLED = 98
+    UNKNOWN_CERTIFICATE = 99
+    CERTIFICATE_SHORT = 100
+    """The holder holds fewer Wh of the certificate than it tries to transfer or retire."""
+    ALREADY_CERTIFIED = 101
 
     @property
     def slug(self) -> str:
