@@ -9,6 +9,7 @@ import typer
 from gridledger.cli import (
     access,
     bench,
+    certificates,
     chain,
     community,
     data,
@@ -46,6 +47,7 @@ app.command("verify")(chain.verify)
 app.add_typer(market.market_app, name="market")
 app.add_typer(member.member_app, name="member")
 app.add_typer(gov.gov_app, name="gov")
+app.add_typer(certificates.certificates_app, name="certificates")
 app.command("simulate")(simulate.simulate_command)
 app.add_typer(data.data_app, name="data")
 app.add_typer(network.network_app, name="network")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from gridledger.client import currency_replies as currency
 from gridledger.client import dashboard_replies as dashboard
 from gridledger.client import governance_replies as governance
 from gridledger.client import market_replies as market
@@ -27,6 +28,7 @@ from gridledger.node import (
     CutterConfig,
     Node,
     NodeError,
+    currency_views,
     dashboard_views,
     governance_views,
     market_views,
@@ -220,6 +222,15 @@ class EmbeddedClient:
 
     def proposal(self, proposal_id: int) -> governance.ProposalReply:
         return self._read(governance_views.proposal_view, proposal_id)
+
+    def supply(self) -> currency.SupplyReply:
+        return self._read(currency_views.supply_view)
+
+    def certificates(self, address: str) -> currency.CertificatesReply:
+        return self._read(currency_views.certificates_view, address)
+
+    def certificate_report(self, address: str) -> currency.CertificateReportReply:
+        return self._read(currency_views.certificate_report_view, address)
 
     def account(self, address: str) -> replies.AccountReply:
         return self._read(views.account_view, address)

@@ -15,6 +15,7 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
+from gridledger.client import currency_replies as currency
 from gridledger.client import dashboard_replies as dashboard
 from gridledger.client import governance_replies as governance
 from gridledger.client import market_replies as market
@@ -155,6 +156,17 @@ class HttpClient:
 
     def proposal(self, proposal_id: int) -> governance.ProposalReply:
         return self._get(f"/v1/governance/proposals/{proposal_id}", governance.ProposalReply)
+
+    def supply(self) -> currency.SupplyReply:
+        return self._get("/v1/currency/supply", currency.SupplyReply)
+
+    def certificates(self, address: str) -> currency.CertificatesReply:
+        path = f"/v1/certificates/{quote(address, safe='')}"
+        return self._get(path, currency.CertificatesReply)
+
+    def certificate_report(self, address: str) -> currency.CertificateReportReply:
+        path = f"/v1/certificates/{quote(address, safe='')}/report"
+        return self._get(path, currency.CertificateReportReply)
 
     def account(self, address: str) -> replies.AccountReply:
         return self._get(f"/v1/accounts/{quote(address, safe='')}", replies.AccountReply)

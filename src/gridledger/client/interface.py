@@ -11,6 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from gridledger.client.currency_replies import (
+    CertificateReportReply,
+    CertificatesReply,
+    SupplyReply,
+)
 from gridledger.client.dashboard_replies import (
     HeaderBytesReply,
     MemberActivityReply,
@@ -79,6 +84,11 @@ class Client(Protocol):
     # -- governance ---------------------------------------------------------------------------
     def proposals(self) -> ProposalsReply: ...
     def proposal(self, proposal_id: int) -> ProposalReply: ...
+
+    # -- currency and certificates ------------------------------------------------------------
+    def supply(self) -> SupplyReply: ...
+    def certificates(self, address: str) -> CertificatesReply: ...
+    def certificate_report(self, address: str) -> CertificateReportReply: ...
 
     # -- the market ---------------------------------------------------------------------------
     def market_current(self) -> MarketCurrentReply: ...
