@@ -22,11 +22,12 @@ from gridledger.contracts.currency_lots import (
     first_live_day,
     lots_total,
     merge_lots,
+    raise_to,
     split_expired,
     take_oldest,
     well_formed,
 )
-from gridledger.ledger import GenesisError, ResultCode
+from gridledger.ledger import GenesisError, ResultCode, encode
 from gridledger.ledger.genesis import validate_genesis
 from tests.community import (
     GENESIS_TIME_MS,
@@ -305,3 +306,30 @@ def test_currency_is_only_created_by_issue_and_destroyed_by_burn_and_expiry(
                 assert len(value) // 2 <= lifetime  # one lot per live day at most
             else:
                 assert isinstance(value, int)
+
+
+@given(lot_lists, st.integers(0, 45))
+def test_units_paid_out_of_trust_arrive_live_and_whole(held: list[int], first: int) -> None:
+    raised = raise_to(held, first)
+    assert well_formed(raised)
+    assert lots_total(raised) == lots_total(held)
+    assert all(day >= first for day in raised[0::2])
+    newer = [day for day in raised[0::2] if day > first]
+    assert newer == [day for day in held[0::2] if day > first]  # live days kept as they were
+
+
+def test_escrow_pays_a_seller_in_live_units_after_the_buyers_units_expired() -> None:
+    """Units locked live in escrow and paid out after their expiry arrive dated to the
+    oldest live day (they expire at the end of that day), never dead on arrival."""
+    from gridledger.contracts.tokens import move
+    from gridledger.ledger.execution import Context
+    from gridledger.ledger.state import Overlay
+
+    community = expiring(1)
+    later_ms = day_s(DAY + 3) * 1000
+    context = Context(Overlay(Overlay(community.state)), "c", 1, later_ms, b"", b"")
+    context.overlay.put("tokens", "balance/market:escrow", encode([DAY, 500]))
+    context.overlay.put("tokens", "supply", encode(13_750_500))
+    move(context, "market:escrow", address("bob"), 500, "trade")
+    assert stored_balance(context.overlay, address("bob")) == [DAY + 3, 500]
+    assert [e.name for e in context.events] == ["expired", "moved"]  # bob's own day-D lot

@@ -21,7 +21,11 @@ period settles (`settlement.settle` calls `sweep_accounts`), so a balance holds
 at most ``lifetime_days`` lots after any write. Only members' holdings age: the
 contracts' own accounts (``market:escrow``, ``settlement:clearing``, ``grid``)
 hold money in trust for a trade or for the utility, and a lot there must still
-pay what it was locked for; it keeps its day and ages again once paid out.
+pay what it was locked for. Units it pays out keep their day if still live; older
+ones arrive dated to the oldest live day (`currency_lots.raise_to`), so a seller paid
+from escrow is never paid in units dead on arrival. This extends no unit's life
+beyond the end of the day it leaves the trust account, and only units that were live
+when they entered it (a debit spends live units only).
 
 The supply report always reconciles: issued = live + expired + burned, with
 ``supply`` the live units (units held in balances). ``issued`` is written by the
@@ -42,6 +46,7 @@ from gridledger.contracts.currency_lots import (
     lots_read,
     lots_total,
     merge_lots,
+    raise_to,
     split_expired,
     take_oldest,
 )
@@ -174,7 +179,10 @@ def debit(context: Context, account: str, amount_micro: int) -> Lots | None:
         raise InsufficientFunds(account, available, amount_micro)
     kept, taken = take_oldest(live, amount_micro)
     _write(context, account, kept)
-    return taken
+    if ages(account):
+        return taken
+    lifetime = lifetime_days(context.overlay)
+    return raise_to(taken, first_live_day(context.timestamp_ms // 1000, lifetime))
 
 
 def credit(context: Context, account: str, amount_micro: int, lots: Lots | None) -> None:

@@ -100,6 +100,19 @@ def merge_lots(lots: Lots, incoming: Lots) -> Lots:
     return merged
 
 
+def raise_to(lots: Lots, first_live: int) -> Lots:
+    """The lots with every day older than `first_live` moved up to it (same-day lots merged).
+
+    For units paid out of a trust account (escrow, clearing, grid): they were live when
+    locked, so they arrive live, dated to the oldest live day (expiring at the end of
+    today) rather than dead on arrival.
+    """
+    _, older = split_expired(lots, first_live)
+    if not older:
+        return lots
+    return merge_lots([first_live, older], split_expired(lots, first_live)[0])
+
+
 def lots_read(lots: Lots, lifetime_days: int) -> list[Lot]:
     """The lots as `Lot`s with their issue and expiry times (seconds)."""
     return [

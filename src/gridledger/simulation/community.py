@@ -153,6 +153,10 @@ def build_genesis(
             "breakdown_penalty_micro": market.breakdown_penalty_micro,
         },
     }
+    if scenario.currency.lifetime_days:  # named only when set, so other communities keep bytes
+        parameters["tokens"]["lifetime_days"] = scenario.currency.lifetime_days
+    if scenario.certificates.enabled:
+        parameters["certificates"] = {"enabled": True}
     for name in ("negotiation_seconds", "commit_seconds", "amend_seconds"):
         value = getattr(market, name)
         if value is not None:  # named only when set, so other communities keep their bytes

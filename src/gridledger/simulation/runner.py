@@ -82,6 +82,9 @@ DEVICE_DATA_FIELDS = (
 ORDERS, CLEAR, READINGS, SETTLE = 0, 1, 2, 3
 OFFERS, AGREEMENTS = 4, 5
 """Seed 001's bilateral steps, only in scenarios with a ``bilateral`` strategy."""
+ISSUE = 6
+"""The operator's daily issue to every household (scenarios with ``currency.daily_issue_micro``)."""
+DAY_SECONDS = 86_400
 
 
 @dataclass(frozen=True, order=True)
@@ -141,6 +144,13 @@ def schedule(scenario: Scenario) -> list[Step]:
         steps.append(Step(start - market.gate_closure_seconds, CLEAR, period))
         steps.append(Step(start + length + after, READINGS, period))
         steps.append(Step(start + length + market.meter_window_seconds, SETTLE, period))
+    if scenario.currency.daily_issue_micro:
+        horizon_start = first * length
+        horizon_end = (first + scenario.horizon.periods) * length
+        day = horizon_start // DAY_SECONDS + 1
+        while day * DAY_SECONDS < horizon_end:
+            steps.append(Step(day * DAY_SECONDS, ISSUE, day * DAY_SECONDS // length))
+            day += 1
     if uses_bilateral(scenario):
         kinds = {"offers": OFFERS, "agreements": AGREEMENTS}
         periods = range(first, first + scenario.horizon.periods)
@@ -279,18 +289,55 @@ class Runner:
             SETTLE: self.settle,
             OFFERS: self.publish_offers,
             AGREEMENTS: self.sign_agreements,
+            ISSUE: self.issue_daily,
         }
         names = {ORDERS: "orders", CLEAR: "clear", READINGS: "readings", SETTLE: "settle"}
-        names |= {OFFERS: "offers", AGREEMENTS: "agreements"}
+        names |= {OFFERS: "offers", AGREEMENTS: "agreements", ISSUE: "issue"}
         for done, step in enumerate(self.steps, start=1):
             actions[step.kind](step.period, step.time_s)
             if progress is not None:
                 progress(done, len(self.steps), f"{names[step.kind]} {step.period}")
+        if self.scenario.certificates.retire_at_end:
+            self.retire_certificates()
         head = self.client.head()
         periods = sorted({s.period for s in self.steps})
         return RunSummary(periods, head.height, head.hash, self.device_rows)
 
     # -- the steps ---------------------------------------------------------------------------
+
+    def issue_daily(self, period: int, time_s: int) -> None:
+        """The operator issues the day's currency to every household (seed 004 §3.4)."""
+        amount = self.scenario.currency.daily_issue_micro
+        self.commit(
+            time_s,
+            [
+                self.operator.sign(
+                    "tokens",
+                    "mint",
+                    {"to": agent.wallet.address, "amount_micro": amount, "reference": "daily"},
+                )
+                for agent in self.agents
+            ],
+        )
+
+    def retire_certificates(self) -> None:
+        """Every household retires the certificates it holds, for its own consumption."""
+        raws = [
+            agent.wallet.sign(
+                "certificates",
+                "retire",
+                {
+                    "period": holding.period,
+                    "producer": holding.producer,
+                    "energy_wh": holding.energy_wh,
+                    "beneficiary": agent.name,
+                    "purpose": "household consumption",
+                },
+            )
+            for agent in self.agents
+            for holding in self.client.certificates(agent.wallet.address).holdings
+        ]
+        self.commit(self.time_s + 1, raws)
 
     def place_orders(self, period: int, time_s: int) -> None:
         self.regulate(period, time_s - 2)
