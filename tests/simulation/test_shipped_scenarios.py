@@ -14,6 +14,7 @@ SHORTENED = {
     "seed001_bilateral": 3,
     "seed003_pv5": 4,
     "community100_week": 2,
+    "seed004_currency": 3,
 }
 
 
@@ -44,3 +45,25 @@ def test_a_same_seed_rerun_of_a_shipped_scenario_has_the_same_head_hash(tmp_path
     second = simulate(scenario, tmp_path / "second")
     assert first["chain"]["head_hash"] == second["chain"]["head_hash"]
     assert first == second
+
+
+def test_seed004_units_expire_and_the_supply_reconciles(tmp_path: Path) -> None:
+    """The whole two days: genesis units die at the first midnight and return to the
+    issuer; issued = live + expired + burned; certificates are issued, follow the trades
+    and are retired, and the run is deterministic."""
+    kpis = simulate(load_scenario("seed004_currency"), tmp_path / "out")
+    currency = kpis["currency"]
+    assert all(type(currency[k]) is int for k in ("issued_micro", "live_micro", "expired_micro"))
+    assert currency["expired_micro"] > 0
+    assert currency["issued_micro"] == (
+        currency["live_micro"] + currency["expired_micro"] + currency["burned_micro"]
+    )
+    # genesis (households and the operator's grid funding) and one daily issue of 4 units
+    households = 10
+    assert currency["issued_micro"] == households * 6_000_000 + 100_000_000 + households * 4_000_000
+    certificates = kpis["certificates"]
+    assert certificates["certified_wh"] == kpis["energy"]["exported_wh"]
+    assert 0 < certificates["to_buyers_wh"] <= kpis["energy"]["traded_wh"]
+    assert certificates["retired_wh"] == certificates["certified_wh"]  # all retired at the end
+    assert 0 < certificates["matched_wh"] <= certificates["consumed_wh"]
+    assert kpis["chain"]["transactions"]["refused"] == 0
