@@ -148,60 +148,75 @@ def _add_counter(context: Context, name: str, amount_micro: int) -> None:
     context.write(NAMESPACE, name, counter(context.overlay, name) + amount_micro)
 
 
-def _expire(context: Context, account: str, lots: Lots) -> Lots:
-    """Return the account's lots past their life to the issuer; the live lots."""
-    if not ages(account):
+def _expire(context: Context, account: str, lots: Lots, first_live: int) -> Lots:
+    """Return the account's lots older than `first_live` to the issuer; the live lots."""
+    if not lots or lots[0] >= first_live or not ages(account):
         return lots
-    live, expired = split_expired(
-        lots, first_live_day(context.timestamp_ms // 1000, lifetime_days(context.overlay))
-    )
-    if expired:
-        _add_counter(context, "supply", -expired)
-        _add_counter(context, "expired", expired)
-        context.emit(NAMESPACE, "expired", account=account, amount_micro=expired)
+    live, expired = split_expired(lots, first_live)
+    _add_counter(context, "supply", -expired)
+    _add_counter(context, "expired", expired)
+    context.emit(NAMESPACE, "expired", account=account, amount_micro=expired)
     return live
 
 
-def debit(context: Context, account: str, amount_micro: int) -> Lots | None:
-    """Take `amount_micro` from `account`, oldest lots first; the lots taken (None: plain).
+def _first_live(context: Context) -> int:
+    return first_live_day(context.timestamp_ms // 1000, lifetime_days(context.overlay))
 
-    Refuses with `InsufficientFunds` (after expiry: lots past their life do not pay).
-    """
-    value = stored_balance(context.overlay, account)
-    if isinstance(value, int):
-        if value < amount_micro:
-            raise InsufficientFunds(account, value, amount_micro)
-        _write(context, account, value - amount_micro)
-        return None
-    live = _expire(context, account, value)
+
+def _take(context: Context, account: str, lots: Lots, amount_micro: int, first: int) -> Lots:
+    """Spend `amount_micro` of the account's live lots, oldest first; the lots taken."""
+    live = _expire(context, account, lots, first)
     available = lots_total(live)
     if available < amount_micro:
         raise InsufficientFunds(account, available, amount_micro)
     kept, taken = take_oldest(live, amount_micro)
     _write(context, account, kept)
-    if ages(account):
-        return taken
-    lifetime = lifetime_days(context.overlay)
-    return raise_to(taken, first_live_day(context.timestamp_ms // 1000, lifetime))
+    if taken[0] < first and not ages(account):  # paid out of trust: arrives live
+        return raise_to(taken, first)
+    return taken
 
 
-def credit(context: Context, account: str, amount_micro: int, lots: Lots | None) -> None:
-    """Add `amount_micro` to `account`; with expiry on, as the given `lots` (their days kept)."""
+def _receive(context: Context, account: str, lots: Lots, first: int) -> None:
     value = stored_balance(context.overlay, account)
-    if lots is None:
-        _write(context, account, (value if isinstance(value, int) else 0) + amount_micro)
-        return
     held = [] if isinstance(value, int) else value
-    _write(context, account, _expire(context, account, merge_lots(held, lots)))
+    _write(context, account, _expire(context, account, merge_lots(held, lots), first))
+
+
+def pay(context: Context, source: str, target: str, amount_micro: int) -> None:
+    """Move `amount_micro` from `source` to `target` (InsufficientFunds if short), oldest
+    lots first with expiry on; the one path of transfers, escrow and settlement."""
+    value = stored_balance(context.overlay, source)
+    if isinstance(value, int):
+        if value < amount_micro:
+            raise InsufficientFunds(source, value, amount_micro)
+        _write(context, source, value - amount_micro)
+        held = stored_balance(context.overlay, target)
+        _write(context, target, (held if isinstance(held, int) else 0) + amount_micro)
+        return
+    first = _first_live(context)
+    _receive(context, target, _take(context, source, value, amount_micro, first), first)
+
+
+def debit(context: Context, account: str, amount_micro: int) -> None:
+    """Take `amount_micro` from `account`, oldest lots first (InsufficientFunds if short)."""
+    value = stored_balance(context.overlay, account)
+    if isinstance(value, int):
+        if value < amount_micro:
+            raise InsufficientFunds(account, value, amount_micro)
+        _write(context, account, value - amount_micro)
+    else:
+        _take(context, account, value, amount_micro, _first_live(context))
 
 
 def issue(context: Context, account: str, amount_micro: int) -> None:
     """Create `amount_micro` for `account`, as a lot of today when expiry is on."""
     issued = issued_total(context.overlay)
     if lifetime_days(context.overlay):
-        credit(context, account, amount_micro, [day_of(context.timestamp_ms // 1000), amount_micro])
+        today = day_of(context.timestamp_ms // 1000)
+        _receive(context, account, [today, amount_micro], _first_live(context))
     else:
-        credit(context, account, amount_micro, None)
+        held = stored_balance(context.overlay, account)
+        _write(context, account, (held if isinstance(held, int) else 0) + amount_micro)
     _add_counter(context, "supply", amount_micro)
     context.write(NAMESPACE, "issued", issued + amount_micro)
 
@@ -217,12 +232,11 @@ def sweep_accounts(context: Context, accounts: list[str]) -> None:
     """Return every expired lot of these accounts to the issuer (a no-op with expiry off)."""
     if not lifetime_days(context.overlay):
         return
+    first = _first_live(context)
     for account in accounts:
         value = stored_balance(context.overlay, account)
-        if isinstance(value, list) and value:
-            live = _expire(context, account, value)
-            if len(live) != len(value):
-                _write(context, account, live)
+        if isinstance(value, list) and value and value[0] < first:
+            _write(context, account, _expire(context, account, value, first))
 
 
 def write_genesis_balances(

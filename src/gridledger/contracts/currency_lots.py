@@ -84,19 +84,29 @@ def take_oldest(lots: Lots, amount_micro: int) -> tuple[Lots, Lots]:
 
 
 def merge_lots(lots: Lots, incoming: Lots) -> Lots:
-    """The lots of both, same days merged, days ascending."""
-    if not lots:
-        return list(incoming)
+    """The lots of both, same days merged, days ascending (one pass over both)."""
     if not incoming:
         return list(lots)
-    by_day: dict[int, int] = {}
-    for source in (lots, incoming):
-        for index in range(0, len(source), 2):
-            day = source[index]
-            by_day[day] = by_day.get(day, 0) + source[index + 1]
+    if not lots:
+        return list(incoming)
+    if len(incoming) == 2 and incoming[0] == lots[-2]:  # the common case: today's lot
+        return [*lots[:-1], lots[-1] + incoming[1]]
     merged: Lots = []
-    for day in sorted(by_day):
-        merged += (day, by_day[day])
+    i = j = 0
+    while i < len(lots) and j < len(incoming):
+        day_a, day_b = lots[i], incoming[j]
+        if day_a == day_b:
+            merged += (day_a, lots[i + 1] + incoming[j + 1])
+            i += 2
+            j += 2
+        elif day_a < day_b:
+            merged += (day_a, lots[i + 1])
+            i += 2
+        else:
+            merged += (day_b, incoming[j + 1])
+            j += 2
+    merged += lots[i:]
+    merged += incoming[j:]
     return merged
 
 

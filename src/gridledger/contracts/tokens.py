@@ -33,11 +33,10 @@ import msgspec
 from gridledger.contracts.currency import (
     NAMESPACE,
     counter,
-    credit,
-    debit,
     destroy,
     issue,
     issued_total,
+    pay,
     write_genesis_balances,
 )
 from gridledger.contracts.currency import (
@@ -120,7 +119,7 @@ def move(context: Context, source: str, target: str, amount_micro: int, reason: 
         raise AmountOutOfRange(amount_micro, 0, MAX_INTEGER)
     if amount_micro == 0 or source == target:
         return
-    credit(context, target, amount_micro, debit(context, source, amount_micro))
+    pay(context, source, target, amount_micro)
     context.emit(
         NAMESPACE, "moved", source=source, target=target, amount_micro=amount_micro, reason=reason
     )
@@ -163,8 +162,7 @@ def transfer(context: Context, args: TransferArgs) -> None:
         raise MemberNotActive(args.to, status)
     if args.to == context.sender:
         raise SelfTransfer(context.sender)
-    taken = debit(context, context.sender, args.amount_micro)
-    credit(context, args.to, args.amount_micro, taken)
+    pay(context, context.sender, args.to, args.amount_micro)
     context.emit(
         NAMESPACE,
         "transferred",
