@@ -141,9 +141,26 @@ def demo_founders() -> list[Founder]:
     ]
 
 
-def init_community(directory: Path, chain_id: str, genesis_time_ms: int) -> Genesis:
-    """Write the demo community into `directory`: what `gridledger init` writes."""
+def init_community(
+    directory: Path,
+    chain_id: str,
+    genesis_time_ms: int,
+    lifetime_days: int = 0,
+    certificates: bool = False,
+) -> Genesis:
+    """Write the demo community into `directory`: what `gridledger init` writes.
+
+    `lifetime_days` > 0 makes the currency time-attributed (seed 004 §3.4); `certificates`
+    switches on certificates of origin. Both are named in genesis only when chosen.
+    """
     founders = demo_founders()
-    genesis = founding_genesis(chain_id, genesis_time_ms, founders, DEMO_PARAMETERS)
+    parameters: dict[str, dict[str, object]] = {
+        name: dict(section) for name, section in DEMO_PARAMETERS.items()
+    }
+    if lifetime_days:
+        parameters["tokens"]["lifetime_days"] = lifetime_days
+    if certificates:
+        parameters["certificates"] = {"enabled": True}
+    genesis = founding_genesis(chain_id, genesis_time_ms, founders, parameters)
     write_community(directory, genesis, founders)
     return genesis
