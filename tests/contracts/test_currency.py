@@ -36,6 +36,7 @@ from tests.community import (
     balances,
     commit_at,
     make_genesis,
+    order_args,
     run_at,
 )
 
@@ -254,7 +255,7 @@ def test_the_first_live_day() -> None:
 NAMES = ("operator", "alice", "bob", "carol", "dave")
 steps = st.lists(
     st.tuples(
-        st.sampled_from(["transfer", "mint", "burn", "settle"]),
+        st.sampled_from(["transfer", "mint", "burn", "settle", "buy", "sell"]),
         st.sampled_from(NAMES),
         st.sampled_from(NAMES),
         st.integers(1, 3_000_000),
@@ -286,6 +287,9 @@ def test_currency_is_only_created_by_issue_and_destroyed_by_burn_and_expiry(
             )
         elif method == "burn":
             raw = community.tx("operator", "tokens", "burn", {"amount_micro": amount})
+        elif method in ("buy", "sell"):  # escrow: a buy locks units, a crossing sell trades
+            args = order_args(method, amount % 2000 + 1, 800_000, now_s // 3600 + 2)
+            raw = community.tx(sender, "market", "place_order", args)
         else:
             raw = community.tx(sender, "settlement", "settle", {"period": now_s // 3600 - 2})
         [receipt] = commit_at(community, now_s, [raw])
