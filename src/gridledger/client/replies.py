@@ -236,9 +236,10 @@ class LotReply(Reply):
     expired: bool
 
 
-class AccountReply(Reply):
+class AccountReply(Reply, omit_defaults=True):
     """An account's balance (micro-units) and the next nonce it must use; with expiry on
-    (``lifetime_days`` > 0), its lots, oldest first: what expires when."""
+    (``lifetime_days`` > 0), its lots, oldest first: what expires when (both fields are
+    left out with expiry off, so a plain currency's reply is what it always was)."""
 
     address: str
     balance_micro: int
