@@ -171,7 +171,7 @@ def _take(context: Context, account: str, lots: Lots, amount_micro: int, first: 
         raise InsufficientFunds(account, available, amount_micro)
     kept, taken = take_oldest(live, amount_micro)
     _write(context, account, kept)
-    if taken[0] < first and not ages(account):  # paid out of trust: arrives live
+    if taken and taken[0] < first and not ages(account):  # paid out of trust: arrives live
         return raise_to(taken, first)
     return taken
 
