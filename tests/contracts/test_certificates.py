@@ -17,7 +17,8 @@ from gridledger.contracts.certificates import (
     read_claim,
     totals,
 )
-from gridledger.ledger import Genesis, ResultCode
+from gridledger.ledger import Genesis, GenesisError, ResultCode
+from gridledger.ledger.genesis import validate_genesis
 from gridledger.ledger.state import State
 from tests.community import (
     GENESIS_TIME_MS,
@@ -306,3 +307,9 @@ def test_no_wh_is_ever_certified_twice(
     again = run_at(community, LATER + 100, "operator", "settlement", "settle", {"period": P})
     assert again.code == ResultCode.PERIOD_ALREADY_SETTLED
     assert totals(community.state).certified_wh == certified
+
+
+@pytest.mark.parametrize("enabled", ["yes", 1, None])
+def test_genesis_refuses_a_switch_that_is_not_true_or_false(enabled: object) -> None:
+    with pytest.raises(GenesisError, match=r"certificates\.enabled"):
+        validate_genesis(make_genesis(parameters={"certificates": {"enabled": enabled}}))

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from gridledger.simulation.scenario import load_scenario, with_periods
+from gridledger.client import EmbeddedClient
+from gridledger.ledger import load_genesis
+from gridledger.simulation.scenario import load_scenario, start_seconds, with_periods
 from gridledger.simulation.simulate import simulate
+from tests.conservation import assert_period_conserved, settled_periods
 
 SHORTENED = {
     "seed000_case_study": 4,
@@ -51,7 +54,8 @@ def test_seed004_units_expire_and_the_supply_reconciles(tmp_path: Path) -> None:
     """The whole two days: genesis units die at the first midnight and return to the
     issuer; issued = live + expired + burned; certificates are issued, follow the trades
     and are retired, and the run is deterministic."""
-    kpis = simulate(load_scenario("seed004_currency"), tmp_path / "out")
+    scenario = load_scenario("seed004_currency")
+    kpis = simulate(scenario, tmp_path / "out")
     currency = kpis["currency"]
     assert all(type(currency[k]) is int for k in ("issued_micro", "live_micro", "expired_micro"))
     assert currency["expired_micro"] > 0
@@ -67,3 +71,12 @@ def test_seed004_units_expire_and_the_supply_reconciles(tmp_path: Path) -> None:
     assert certificates["retired_wh"] == certificates["certified_wh"]  # all retired at the end
     assert 0 < certificates["matched_wh"] <= certificates["consumed_wh"]
     assert kpis["chain"]["transactions"]["refused"] == 0
+    # every settled period conserves energy and money, re-checked from the chain's records
+    community = tmp_path / "out" / "community"
+    genesis = load_genesis((community / "genesis.json").read_bytes())
+    with EmbeddedClient.open(community / "chain.sqlite", genesis, hold_lock=False) as client:
+        first = start_seconds(scenario.horizon) // scenario.market.period_seconds
+        periods = settled_periods(client, range(first, first + scenario.horizon.periods))
+        assert len(periods) == scenario.horizon.periods
+        for period in periods:
+            assert_period_conserved(client, period)
