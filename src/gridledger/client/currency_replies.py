@@ -80,9 +80,11 @@ class MatchedHourReply(Reply):
 class CertificateReportReply(Reply):
     """A member's consumption matched by certificates hour by hour, and its 24/7 scores.
 
-    ``matching_score_bp`` is EnergyTag's hourly matching score, in basis points: the
-    consumption matched by certificates of the same hour, summed over the hours, over
-    the whole consumption (an hour's surplus never covers another hour's deficit).
+    ``matching_score_bp`` is the hourly matching score, in basis points, as EnergyTag's
+    Granular Certificate Scheme Standard matches certificates to consumption (only a
+    certificate of the same hour covers an hour's consumption) and as the 24/7 carbon-free
+    score is reported: Σ over the hours of min(consumption, certificates of that hour),
+    over the whole consumption. An hour's surplus never covers another hour's deficit.
     ``claimed_score_bp`` counts retired certificates only (the claim a report may make).
     """
 
