@@ -337,3 +337,17 @@ def test_escrow_pays_a_seller_in_live_units_after_the_buyers_units_expired() -> 
     move(context, "market:escrow", address("bob"), 500, "trade")
     assert stored_balance(context.overlay, address("bob")) == [DAY + 3, 500]
     assert [e.name for e in context.events] == ["expired", "moved"]  # bob's own day-D lot
+
+
+def test_a_payment_between_two_balances_of_one_same_day_lot() -> None:
+    """The common case (one live lot paid onto a lot of the same day) keeps one lot each."""
+    community = expiring(2)
+    paid = run_at(
+        community, day_s(DAY), "carol", "tokens", "transfer",
+        {"to": address("dave"), "amount_micro": 2_000_000},
+    )  # fmt: skip
+    assert paid.ok, paid.message
+    assert lots(community, "carol") == []  # all spent: the balance is gone
+    assert lots(community, "dave") == [(DAY, 2_250_000)]
+    assert [e.name for e in paid.events] == ["transferred"]
+    reconciles(community)
