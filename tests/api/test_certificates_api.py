@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -142,3 +143,33 @@ def test_a_malformed_address_is_a_400(served: Served, path: str) -> None:
     assert response.status_code == 400 and response.json()["error"] == "invalid_address"
     with HttpClient(served.url, keys=key("regulator")) as client, pytest.raises(ClientError):
         client.certificate_report("nobody")
+
+
+def test_the_supply_report_counts_units_past_their_life_until_returned(tmp_path: Path) -> None:
+    """Four days on, every genesis unit is past its life; an issue to dave returns his, the
+    others' wait for their next write or settlement."""
+    clock = Clock(GENESIS_TIME_MS + 1_000)
+    genesis = make_genesis(parameters={"tokens": {"lifetime_days": 3}})
+    node = Node.create(
+        SQLiteStorage(tmp_path / "chain.sqlite"),
+        genesis,
+        cutter=CutterConfig(timeout_ms=5),
+        clock_ms=clock,
+    )
+    server = BackgroundServer(node)
+    url = server.start()
+    try:
+        with HttpClient(url, keys=key("operator")) as client:
+            clock.at(GENESIS_TIME_MS // 1000 + 4 * DAY_SECONDS)
+            minted = Wallet(key("operator"), client).call(
+                "tokens", "mint", {"to": address("dave"), "amount_micro": 5}, wait=True
+            )
+            assert msgspec.to_builtins(minted)["code"] == 0
+            supply = client.supply()
+        assert supply.reconciles and supply.expired_micro == 250_000  # dave's, returned
+        # the operator's, alice's, bob's and carol's are still held, past their life
+        assert supply.past_life_micro == 10_000_000 + 1_000_000 + 500_000 + 2_000_000
+        assert supply.live_micro == supply.past_life_micro + 5
+    finally:
+        server.stop()
+        node.close()

@@ -170,9 +170,10 @@ def show_supply(
         print_json(report)
         return
     table = Table("issued", "live", "expired", "burned", "lifetime", "reconciles")
+    past_life = f" ({report.past_life_micro:,} past their life)" if report.past_life_micro else ""
     table.add_row(
         f"{report.issued_micro:,}",
-        f"{report.live_micro:,}",
+        f"{report.live_micro:,}{past_life}",
         f"{report.expired_micro:,}",
         f"{report.burned_micro:,}",
         f"{report.lifetime_days} days" if report.lifetime_days else "no expiry",

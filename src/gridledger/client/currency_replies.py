@@ -19,6 +19,9 @@ class SupplyReply(Reply):
     lifetime_days: int
     """0: units never expire."""
     reconciles: bool
+    past_life_micro: int = 0
+    """Of the live units, those past their life at the head's time, not yet returned (they
+    return when their balance is next written or a period settles)."""
 
 
 class CertificateTotalsReply(Reply):

@@ -17,6 +17,7 @@ from gridledger.client.currency_replies import (
     SupplyReply,
 )
 from gridledger.contracts import certificates, currency, settlement
+from gridledger.contracts.currency_lots import first_live_day, split_expired
 from gridledger.contracts.parameters import parameters_for
 from gridledger.ledger import State
 from gridledger.node.core import Node
@@ -26,8 +27,19 @@ BASIS_POINTS = 10_000
 
 
 def supply_view(node: Node) -> SupplyReply:
-    report = currency.supply_report(node.state)
-    return SupplyReply(**msgspec.structs.asdict(report), reconciles=report.reconciles)
+    state = node.state
+    report = currency.supply_report(state)
+    past_life = 0
+    if report.lifetime_days:
+        first = first_live_day(node.head.timestamp_ms // 1000, report.lifetime_days)
+        for key in state.keys_with_prefix(currency.NAMESPACE, "balance/"):
+            account = key.removeprefix("balance/")
+            value = currency.stored_balance(state, account)
+            if isinstance(value, list) and currency.ages(account):
+                past_life += split_expired(value, first)[1]
+    return SupplyReply(
+        **msgspec.structs.asdict(report), reconciles=report.reconciles, past_life_micro=past_life
+    )
 
 
 def _holdings(state: State, holder: str) -> list[HoldingReply]:
