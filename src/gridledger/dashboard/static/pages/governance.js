@@ -84,7 +84,9 @@ function supplyCard(supply) {
     "Currency supply",
     el("div", { class: "stats", id: "supply" },
       stat("issued", units(supply.issued_micro)),
-      stat("live", units(supply.live_micro), "held in balances"),
+      stat("live", units(supply.live_micro), supply.past_life_micro
+        ? `held in balances; ${units(supply.past_life_micro)} of it past its life, returned at the next settlement`
+        : "held in balances"),
       stat("expired", units(supply.expired_micro), "returned to the issuer"),
       stat("burned", units(supply.burned_micro)),
       stat("lifetime", supply.lifetime_days ? `${supply.lifetime_days} days` : "no expiry"),
