@@ -20,6 +20,8 @@ from gridledger.simulation.scenario import (
 )
 from tests.simulation.small import small_data
 
+EV = {"kind": "ev", "energy_wh": 8000, "ready_hour": 18, "deadline_hour": 7, "max_power_w": 3700}
+
 
 def refused(data: dict[str, Any]) -> ScenarioError:
     with pytest.raises(ScenarioError) as caught:
@@ -60,6 +62,25 @@ def test_an_unknown_field_is_refused_with_its_place() -> None:
         (lambda d: d.update(currency={"lifetime_days": 40_000}), "currency.lifetime_days"),
         (lambda d: d.update(currency={"daily_issue_micro": -5}), "currency.daily_issue_micro"),
         (lambda d: d["market"].update(period_seconds=7), "market.period_seconds"),
+        (lambda d: d["market"].update(stages=[]), "market.stages"),
+        (
+            lambda d: d["members"][0].update(flexible=[{**EV, "kind": "boiler"}]),
+            "members[0].flexible[0]",
+        ),
+        (
+            lambda d: d["members"][0].update(flexible=[EV, {**EV, "control": "never"}]),
+            "members[0].flexible[1].control",
+        ),
+        (
+            lambda d: d["members"][0].update(flexible=[{**EV, "energy_wh": 10**9}]),
+            "members[0].flexible[0]",
+        ),
+        (lambda d: d["market"].update(stages=["day_ahead", "spot"]), "market.stages[1]"),
+        (lambda d: d["market"].update(stages=["intraday", "intraday"]), "market.stages"),
+        (
+            lambda d: d["market"].update(day_ahead_gate_seconds=10),
+            "market.day_ahead_gate_seconds",
+        ),
         (lambda d: d["horizon"].update(start="2024-06-03T08:10:00Z"), "horizon.start"),
         (lambda d: d["horizon"].update(start="yesterday"), "horizon.start"),
         (lambda d: d["horizon"].update(periods=0), "horizon.periods"),

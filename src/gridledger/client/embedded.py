@@ -21,6 +21,7 @@ from gridledger.client import currency_replies as currency
 from gridledger.client import dashboard_replies as dashboard
 from gridledger.client import governance_replies as governance
 from gridledger.client import market_replies as market
+from gridledger.client import privacy_replies as privacy
 from gridledger.client import replies
 from gridledger.client.errors import ClientError
 from gridledger.ledger import BlockHeader, Genesis, TransactionError
@@ -32,6 +33,7 @@ from gridledger.node import (
     dashboard_views,
     governance_views,
     market_views,
+    privacy_views,
     views,
 )
 
@@ -232,6 +234,12 @@ class EmbeddedClient:
     def certificate_report(self, address: str) -> currency.CertificateReportReply:
         return self._read(currency_views.certificate_report_view, address)
 
+    def stealth_outputs(self, start: int = 0, limit: int = 1_000) -> privacy.StealthOutputsReply:
+        return self._read(privacy_views.stealth_outputs_view, start, limit)
+
+    def privacy_keys(self) -> privacy.PrivacyKeysReply:
+        return self._read(privacy_views.privacy_keys_view)
+
     def account(self, address: str) -> replies.AccountReply:
         return self._read(views.account_view, address)
 
@@ -262,6 +270,9 @@ class EmbeddedClient:
 
     def market_offers(self, period: int) -> market.OffersReply:
         return self._read(market_views.offers_view, period)
+
+    def market_day_ahead(self, day: int) -> market.DayAheadReply:
+        return self._read(market_views.day_ahead_view, day)
 
     def market_price(self, period: int) -> market.PriceReply:
         return self._read(market_views.price_view, period)

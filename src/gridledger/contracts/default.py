@@ -10,6 +10,7 @@ from gridledger.contracts import (
     metering,
     parameters,
     pricing,
+    privacy,
     settlement,
     tokens,
 )
@@ -27,6 +28,7 @@ def default_registry() -> Registry:
         settlement.contract,
         pricing.contract,
         governance.contract,
+        privacy.contract,
         certificates.contract,
     ]
     return Registry(contracts, membership.check_active_member)

@@ -51,16 +51,13 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 
-from gridledger.crypto import is_valid_signature
 from gridledger.ledger import (
-    BadSignature,
     SignedTransaction,
     TransactionError,
     WrongChain,
+    check_authorization,
     decode_checked_transaction,
     decode_transaction,
-    sender_address,
-    signing_bytes,
     validate_transaction,
 )
 from gridledger.ledger.state import LATTICE_LANES, LaneVector, lane_sum
@@ -115,8 +112,7 @@ def check_transaction(raw: bytes, chain_id: str, known_keys: KeyCache) -> Signed
         return checked
     if body.chain_id != chain_id:
         raise WrongChain(expected=chain_id, got=body.chain_id)
-    if not is_valid_signature(body.sender, signing_bytes(body), signed.authorization.signature):
-        raise BadSignature(sender_address(body))
+    check_authorization(signed)
     return signed
 
 
