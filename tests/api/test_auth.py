@@ -153,6 +153,9 @@ def private_paths(s: Served) -> list[str]:
         "/v1/access-log",
         "/v1/governance/proposals",
         "/v1/governance/proposals/0",
+        "/v1/currency/supply",
+        f"/v1/certificates/{alice}",
+        f"/v1/certificates/{alice}/report",
     ]
 
 

@@ -58,6 +58,9 @@ def test_an_unknown_field_is_refused_with_its_place() -> None:
         ),
         (lambda d: d["members"][1].update(name="sunny-001"), "members[1].name"),
         (lambda d: d["market"].update(mechanism="barter"), "market.mechanism"),
+        (lambda d: d.update(currency={"lifetime_days": -1}), "currency.lifetime_days"),
+        (lambda d: d.update(currency={"lifetime_days": 40_000}), "currency.lifetime_days"),
+        (lambda d: d.update(currency={"daily_issue_micro": -5}), "currency.daily_issue_micro"),
         (lambda d: d["market"].update(period_seconds=7), "market.period_seconds"),
         (lambda d: d["market"].update(stages=[]), "market.stages"),
         (

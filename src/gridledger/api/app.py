@@ -25,6 +25,7 @@ from gridledger.api.limits import RefusalLimiter, RefusalLimits
 from gridledger.api.openapi import install_reply_schemas
 from gridledger.api.routes import (
     auth,
+    certificates,
     chain,
     corrections,
     dashboard,
@@ -96,6 +97,7 @@ def routers(node: Node, service: SoloService, limiter: RefusalLimiter) -> list[A
         members.router(node),
         governance.router(node),
         privacy.router(node),
+        certificates.router(node),
         registry.router(node),
         market.router(node),
         settlement.router(node),

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from gridledger.cli.common import (
     DirOption,
+    JsonOption,
     KeyOption,
     ReadKeyOption,
     UrlOption,
@@ -29,7 +30,8 @@ from gridledger.ledger import LedgerError
 from gridledger.node import CorruptChain, NodeError, SQLiteStorage
 
 show_app = typer.Typer(
-    help="Show a transaction, block, member, balance or the head.", no_args_is_help=True
+    help="Show a transaction, block, member, balance, the currency supply or the head.",
+    no_args_is_help=True,
 )
 
 
@@ -152,6 +154,32 @@ def show_balance(
     address = address_of(who, directory)
     with connect(url, directory, key=key) as client:
         print_json(client.account(address))
+
+
+@show_app.command("supply")
+def show_supply(
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The issuer's supply report: issued = live + expired + burned (micro-units)."""
+    with connect(url, directory, key=key) as client:
+        report = client.supply()
+    if as_json:
+        print_json(report)
+        return
+    table = Table("issued", "live", "expired", "burned", "lifetime", "reconciles")
+    past_life = f" ({report.past_life_micro:,} past their life)" if report.past_life_micro else ""
+    table.add_row(
+        f"{report.issued_micro:,}",
+        f"{report.live_micro:,}{past_life}",
+        f"{report.expired_micro:,}",
+        f"{report.burned_micro:,}",
+        f"{report.lifetime_days} days" if report.lifetime_days else "no expiry",
+        "yes" if report.reconciles else "NO",
+    )
+    console().print(table)
 
 
 def verify(

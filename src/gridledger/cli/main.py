@@ -9,6 +9,7 @@ import typer
 from gridledger.cli import (
     access,
     bench,
+    certificates,
     chain,
     community,
     data,
@@ -51,6 +52,7 @@ app.add_typer(gov.gov_app, name="gov")
 app.add_typer(tx.tx_app, name="tx")
 app.add_typer(tx.audit_app, name="audit")
 app.add_typer(wallet.wallet_app, name="wallet")
+app.add_typer(certificates.certificates_app, name="certificates")
 app.command("simulate")(simulate.simulate_command)
 app.add_typer(data.data_app, name="data")
 app.add_typer(network.network_app, name="network")

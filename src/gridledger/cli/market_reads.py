@@ -443,8 +443,9 @@ def _one_statement(
     with connect(url, directory, key=key) as client:
         one = client.statement(period, address)
         names = {} if as_json else names_of(client)
+        account = client.account(address)
     if as_json:
-        print_json(one)
+        print_json({**msgspec.to_builtins(one), "lots": account.lots} if account.lots else one)
         return
     print_table(
         f"period {period}: {who(address, names)}",
@@ -478,3 +479,17 @@ def print_corrections(corrections: list[CorrectionReply], names: dict[str, str])
             for c in corrections
         ),
     )
+    if account.lots:
+        print_table(
+            f"{who(address, names)}'s balance by issue day (oldest is spent first)",
+            ("issued", "expires", "micro-units", ""),
+            (
+                (
+                    moment(lot.issued_at_s),
+                    moment(lot.expires_at_s),
+                    number(lot.amount_micro),
+                    "expired: returns to the issuer at the next settlement" if lot.expired else "",
+                )
+                for lot in account.lots
+            ),
+        )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gridledger.client import correction_replies as corrections
+from gridledger.client import currency_replies as currency
 from gridledger.client import dashboard_replies as dashboard
 from gridledger.client import governance_replies as governance
 from gridledger.client import market_replies as market
@@ -30,6 +31,7 @@ from gridledger.node import (
     Node,
     NodeError,
     correction_views,
+    currency_views,
     dashboard_views,
     governance_views,
     market_views,
@@ -224,6 +226,15 @@ class EmbeddedClient:
 
     def proposal(self, proposal_id: int) -> governance.ProposalReply:
         return self._read(governance_views.proposal_view, proposal_id)
+
+    def supply(self) -> currency.SupplyReply:
+        return self._read(currency_views.supply_view)
+
+    def certificates(self, address: str) -> currency.CertificatesReply:
+        return self._read(currency_views.certificates_view, address)
+
+    def certificate_report(self, address: str) -> currency.CertificateReportReply:
+        return self._read(currency_views.certificate_report_view, address)
 
     def stealth_outputs(self, start: int = 0, limit: int = 1_000) -> privacy.StealthOutputsReply:
         return self._read(privacy_views.stealth_outputs_view, start, limit)

@@ -16,6 +16,7 @@ import httpx
 import msgspec
 
 from gridledger.client import correction_replies as corrections
+from gridledger.client import currency_replies as currency
 from gridledger.client import dashboard_replies as dashboard
 from gridledger.client import governance_replies as governance
 from gridledger.client import market_replies as market
@@ -157,6 +158,17 @@ class HttpClient:
 
     def proposal(self, proposal_id: int) -> governance.ProposalReply:
         return self._get(f"/v1/governance/proposals/{proposal_id}", governance.ProposalReply)
+
+    def supply(self) -> currency.SupplyReply:
+        return self._get("/v1/currency/supply", currency.SupplyReply)
+
+    def certificates(self, address: str) -> currency.CertificatesReply:
+        path = f"/v1/certificates/{quote(address, safe='')}"
+        return self._get(path, currency.CertificatesReply)
+
+    def certificate_report(self, address: str) -> currency.CertificateReportReply:
+        path = f"/v1/certificates/{quote(address, safe='')}/report"
+        return self._get(path, currency.CertificateReportReply)
 
     def stealth_outputs(self, start: int = 0, limit: int = 1_000) -> privacy.StealthOutputsReply:
         params = {"start": str(start), "limit": str(limit)}

@@ -12,6 +12,11 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from gridledger.client.correction_replies import CorrectionsReply, FlagsReply
+from gridledger.client.currency_replies import (
+    CertificateReportReply,
+    CertificatesReply,
+    SupplyReply,
+)
 from gridledger.client.dashboard_replies import (
     HeaderBytesReply,
     MemberActivityReply,
@@ -83,6 +88,11 @@ class Client(Protocol):
     # -- governance ---------------------------------------------------------------------------
     def proposals(self) -> ProposalsReply: ...
     def proposal(self, proposal_id: int) -> ProposalReply: ...
+
+    # -- currency and certificates ------------------------------------------------------------
+    def supply(self) -> SupplyReply: ...
+    def certificates(self, address: str) -> CertificatesReply: ...
+    def certificate_report(self, address: str) -> CertificateReportReply: ...
 
     # -- privacy ------------------------------------------------------------------------------
     def stealth_outputs(self, start: int = 0, limit: int = 1_000) -> StealthOutputsReply: ...

@@ -239,12 +239,27 @@ class RegistrationReceivedReply(Reply):
     received_ms: int
 
 
-class AccountReply(Reply):
-    """An account's balance (micro-units) and the next nonce it must use."""
+class LotReply(Reply):
+    """Units of a time-attributed currency issued the same day (seed 004 §3.4): when they
+    were issued and expire (seconds), how many (micro-units), and whether they are past
+    their life at the head's time (then returned to the issuer at the next settlement)."""
+
+    issued_at_s: int
+    expires_at_s: int
+    amount_micro: int
+    expired: bool
+
+
+class AccountReply(Reply, omit_defaults=True):
+    """An account's balance (micro-units) and the next nonce it must use; with expiry on
+    (``lifetime_days`` > 0), its lots, oldest first: what expires when (both fields are
+    left out with expiry off, so a plain currency's reply is what it always was)."""
 
     address: str
     balance_micro: int
     nonce: int
+    lifetime_days: int = 0
+    lots: list[LotReply] = []
 
 
 class AccountTransactionReply(Reply):
@@ -323,6 +338,7 @@ __all__ = [
     "HeadReply",
     "HeaderReply",
     "LoginCodeReply",
+    "LotReply",
     "MemberReply",
     "MembersReply",
     "NetworkReply",

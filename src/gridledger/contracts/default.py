@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gridledger.contracts import (
     corrections,
+    certificates,
     governance,
     market,
     membership,
@@ -32,5 +33,6 @@ def default_registry() -> Registry:
         privacy.contract,
         policies.contract,
         corrections.contract,
+        certificates.contract,
     ]
     return Registry(contracts, membership.check_active_member)

@@ -98,11 +98,12 @@ from dataclasses import dataclass
 
 import msgspec
 
-from gridledger.contracts import market, privacy
+from gridledger.contracts import certificates, market, privacy
+from gridledger.contracts.currency import lifetime_days, sweep_accounts
 from gridledger.contracts.errors import AmountOutOfRange, MemberNotActive, NegativeValue
 from gridledger.contracts.market_errors import PeriodAlreadySettled
 from gridledger.contracts.market_state import ESCROW, KIND_GRID
-from gridledger.contracts.membership import read_member, require_role
+from gridledger.contracts.membership import read_member, require_role, roster
 from gridledger.contracts.metering import meter_window
 from gridledger.contracts.parameters import parameters_for, standing_offers_in_force
 from gridledger.contracts.policies import (
@@ -210,6 +211,8 @@ def settle(context: Context, args: SettleArgs) -> None:
     period = args.period
     state = context.overlay
     check_settleable(state, period, context.timestamp_ms // 1000)
+    if lifetime_days(state):  # seed 004 §3.4: expired units return to the issuer
+        sweep_accounts(context, roster(state))
     params = parameters_for(state, period)
     trades = market.close_for_settlement(context, period)
     statements = member_statements(state, period, positions_of(trades), params)
@@ -228,6 +231,10 @@ def settle(context: Context, args: SettleArgs) -> None:
     check_money(period, net, totals, escrow_paid, flows)
     check_grid_can_pay(state, net[GRID])
     _transfer_nets(context, net, period)
+    if certificates.enabled(state):
+        sales = [certificates.Sale(t.seller, t.buyer, t.energy_wh) for t in trades]
+        members = frozenset(s.member for s in final)
+        certificates.certify_period(context, period, final, sales, members)
     record = PeriodSettlement(
         period=period,
         height=context.height,

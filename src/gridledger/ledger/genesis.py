@@ -18,6 +18,10 @@ from gridledger.ledger.encoding import MAX_INTEGER, check_no_floats, encode
 from gridledger.ledger.errors import DecodingError, GenesisError
 from gridledger.ledger.multisig import policy_problem
 
+MAX_LIFETIME_DAYS = 36_500
+"""The longest currency lifetime a community may choose (``parameters.tokens.lifetime_days``,
+seed 004 §3.4): a hundred years; 0 switches expiry off."""
+
 ROLES = ("consumer", "producer", "prosumer", "storage", "operator", "regulator")
 """The roles a member can hold (DESIGN.md, Market and settlement)."""
 
@@ -168,6 +172,15 @@ def validate_genesis(genesis: Genesis) -> None:
         raise GenesisError(
             "parameters.tokens.issuer_roles", f"must be a list of roles from {', '.join(ROLES)}"
         )
+    lifetime = genesis.parameters.get("tokens", {}).get("lifetime_days", 0)
+    if type(lifetime) is not int or not 0 <= lifetime <= MAX_LIFETIME_DAYS:
+        raise GenesisError(
+            "parameters.tokens.lifetime_days",
+            f"must be a whole number of days in [0, {MAX_LIFETIME_DAYS}] (0: units never expire)",
+        )
+    certificates = genesis.parameters.get("certificates", {}).get("enabled", False)
+    if not isinstance(certificates, bool):
+        raise GenesisError("parameters.certificates.enabled", "must be true or false")
     check_policies(genesis.parameters.get("policies", {}))
 
 

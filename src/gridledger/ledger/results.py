@@ -170,6 +170,12 @@ class ResultCode(IntEnum):
     POLICY_SIZE_OUT_OF_RANGE = 129
     POLICY_THRESHOLD_OUT_OF_RANGE = 130
     POLICY_KEY_REPEATED = 131
+    # certificates (issue 14: granular certificates of origin)
+    CERTIFICATES_DISABLED = 132
+    UNKNOWN_CERTIFICATE = 133
+    CERTIFICATE_SHORT = 134
+    """The holder holds fewer Wh of the certificate than it tries to transfer or retire."""
+    ALREADY_CERTIFIED = 135
 
     @property
     def slug(self) -> str:

@@ -144,22 +144,32 @@ def demo_founders() -> list[Founder]:
     ]
 
 
-def init_community(directory: Path, chain_id: str, genesis_time_ms: int) -> Genesis:
+def init_community(
+    directory: Path,
+    chain_id: str,
+    genesis_time_ms: int,
+    lifetime_days: int = 0,
+    certificates: bool = False,
+) -> Genesis:
     """Write the demo community into `directory`: what `gridledger init` writes.
 
     The currency issuer and the grid account are policy accounts: 2 of the operator, the
-    regulator and the treasurer (`DEMO_TREASURER`) sign for them.
+    regulator and the treasurer (`DEMO_TREASURER`) sign for them. `lifetime_days` > 0 makes
+    the currency time-attributed (seed 004 §3.4); `certificates` switches on certificates of
+    origin. Both are named in genesis only when chosen.
     """
     founders = demo_founders()
     by_name = {founder.name: founder.keys for founder in founders}
-    parameters: dict[str, Any] = {
-        **DEMO_PARAMETERS,
-        "policies": default_policies(
-            by_name["operator"].public_key,
-            by_name["regulator"].public_key,
-            by_name[DEMO_TREASURER].public_key,
-        ),
-    }
+    parameters: dict[str, Any] = {name: dict(section) for name, section in DEMO_PARAMETERS.items()}
+    parameters["policies"] = default_policies(
+        by_name["operator"].public_key,
+        by_name["regulator"].public_key,
+        by_name[DEMO_TREASURER].public_key,
+    )
+    if lifetime_days:
+        parameters["tokens"]["lifetime_days"] = lifetime_days
+    if certificates:
+        parameters["certificates"] = {"enabled": True}
     genesis = founding_genesis(chain_id, genesis_time_ms, founders, parameters)
     write_community(directory, genesis, founders)
     return genesis

@@ -23,6 +23,7 @@ from gridledger.client.replies import (
     EventReply,
     HeaderReply,
     HeadReply,
+    LotReply,
     MemberReply,
     MembersReply,
     NetworkReply,
@@ -31,6 +32,7 @@ from gridledger.client.replies import (
     ProofReply,
     TransactionReply,
 )
+from gridledger.contracts import currency
 from gridledger.contracts.membership import Member
 from gridledger.crypto import MerkleProof, is_address
 from gridledger.ledger import Block, BlockHeader, Event, Receipt, block_hash
@@ -212,12 +214,28 @@ def members_view(node: Node) -> MembersReply:
     return MembersReply(members=[member_reply(m) for m in queries.members(node)])
 
 
+def lots_view(node: Node, account: str) -> list[LotReply]:
+    """The account's lots, oldest first, each marked expired at the head's block time."""
+    now_s = node.head.timestamp_ms // 1000
+    return [
+        LotReply(
+            issued_at_s=lot.issued_at_s,
+            expires_at_s=lot.expires_at_s,
+            amount_micro=lot.amount_micro,
+            expired=lot.expires_at_s <= now_s,
+        )
+        for lot in currency.lots_of(node.state, account)
+    ]
+
+
 def account_view(node: Node, address: str) -> AccountReply:
     check_address(address)
     return AccountReply(
         address=address,
         balance_micro=queries.balance(node, address),
         nonce=queries.nonce(node, address),
+        lifetime_days=currency.lifetime_days(node.state),
+        lots=lots_view(node, address),
     )
 
 

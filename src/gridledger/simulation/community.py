@@ -160,6 +160,10 @@ def build_genesis(
             member_keys(scenario, REGULATOR).public_key,
             member_keys(scenario, scenario.treasurer).public_key,
         )
+    if scenario.currency.lifetime_days:  # named only when set, so other communities keep bytes
+        parameters["tokens"]["lifetime_days"] = scenario.currency.lifetime_days
+    if scenario.certificates.enabled:
+        parameters["certificates"] = {"enabled": True}
     for name in ("negotiation_seconds", "commit_seconds", "amend_seconds"):
         value = getattr(market, name)
         if value is not None:  # named only when set, so other communities keep their bytes

@@ -244,7 +244,30 @@ def compute_kpis(
             "transactions": transaction_kpis(records),
             "device_data_anchors": len(records.anchors),
         },
+        **_currency_sections(records),
     }
+
+
+def _currency_sections(records: ChainRecords) -> dict[str, Any]:
+    """The ``currency`` section (issued = live + expired + burned, micro-units) when units
+    expire, and the ``certificates`` section (Wh) when the community issues certificates;
+    neither otherwise, so other scenarios' KPI files keep their shape."""
+    sections: dict[str, Any] = {}
+    if records.supply is not None:
+        sections["currency"] = {
+            name: records.supply[name]
+            for name in (
+                "issued_micro",
+                "live_micro",
+                "expired_micro",
+                "burned_micro",
+                "lifetime_days",
+                "reconciles",
+            )
+        }
+    if records.certificates is not None:
+        sections["certificates"] = dict(records.certificates)
+    return sections
 
 
 def _std_of_means(rows: list[dict[str, Any]]) -> int | None:

@@ -101,6 +101,9 @@ OFFERS, AGREEMENTS = 4, 5
 DAY_AHEAD_ORDERS, DAY_AHEAD_CLEAR = 6, 7
 """The day-ahead stage's steps (their ``period`` is the delivery day), only in scenarios
 whose ``market.stages`` name ``day_ahead`` (`simulation.day_ahead`)."""
+ISSUE = 8
+"""The operator's daily issue to every household (scenarios with ``currency.daily_issue_micro``)."""
+DAY_SECONDS = 86_400
 
 
 @dataclass(frozen=True, order=True)
@@ -160,6 +163,13 @@ def schedule(scenario: Scenario) -> list[Step]:
         steps.append(Step(start - market.gate_closure_seconds, CLEAR, period))
         steps.append(Step(start + length + after, READINGS, period))
         steps.append(Step(start + length + market.meter_window_seconds, SETTLE, period))
+    if scenario.currency.daily_issue_micro:
+        horizon_start = first * length
+        horizon_end = (first + scenario.horizon.periods) * length
+        day = horizon_start // DAY_SECONDS + 1
+        while day * DAY_SECONDS < horizon_end:
+            steps.append(Step(day * DAY_SECONDS, ISSUE, day * DAY_SECONDS // length))
+            day += 1
     if uses_bilateral(scenario):
         kinds = {"offers": OFFERS, "agreements": AGREEMENTS}
         periods = range(first, first + scenario.horizon.periods)
@@ -317,18 +327,55 @@ class Runner:
             AGREEMENTS: self.sign_agreements,
             DAY_AHEAD_ORDERS: self.place_day_ahead_orders,
             DAY_AHEAD_CLEAR: self.clear_day_ahead,
+            ISSUE: self.issue_daily,
         }
         names = {ORDERS: "orders", CLEAR: "clear", READINGS: "readings", SETTLE: "settle"}
-        names |= {OFFERS: "offers", AGREEMENTS: "agreements"}
+        names |= {OFFERS: "offers", AGREEMENTS: "agreements", ISSUE: "issue"}
         names |= {DAY_AHEAD_ORDERS: "day-ahead orders", DAY_AHEAD_CLEAR: "day-ahead clear"}
         for done, step in enumerate(self.steps, start=1):
             actions[step.kind](step.period, step.time_s)
             if progress is not None:
                 progress(done, len(self.steps), f"{names[step.kind]} {step.period}")
+        if self.scenario.certificates.retire_at_end:
+            self.retire_certificates()
         head = self.client.head()
         return RunSummary(list(self.periods), head.height, head.hash, self.device_rows)
 
     # -- the steps ---------------------------------------------------------------------------
+
+    def issue_daily(self, period: int, time_s: int) -> None:
+        """The operator issues the day's currency to every household (seed 004 §3.4)."""
+        amount = self.scenario.currency.daily_issue_micro
+        self.commit(
+            time_s,
+            [
+                self.operator.sign(
+                    "tokens",
+                    "mint",
+                    {"to": agent.wallet.address, "amount_micro": amount, "reference": "daily"},
+                )
+                for agent in self.agents
+            ],
+        )
+
+    def retire_certificates(self) -> None:
+        """Every household retires the certificates it holds, for its own consumption."""
+        raws = [
+            agent.wallet.sign(
+                "certificates",
+                "retire",
+                {
+                    "period": holding.period,
+                    "producer": holding.producer,
+                    "energy_wh": holding.energy_wh,
+                    "beneficiary": agent.name,
+                    "purpose": "household consumption",
+                },
+            )
+            for agent in self.agents
+            for holding in self.client.certificates(agent.wallet.address).holdings
+        ]
+        self.commit(self.time_s + 1, raws)
 
     def place_orders(self, period: int, time_s: int) -> None:
         self.regulate(period, time_s - 2)

@@ -36,6 +36,7 @@ from gridledger.contracts.parameters import (
     TradingWindows,
     check_windows,
 )
+from gridledger.ledger.genesis import MAX_LIFETIME_DAYS
 
 TRADING_ROLES = ("consumer", "producer", "prosumer", "storage")
 MECHANISMS = ("high_low", "continuous", "call_auction")
@@ -198,6 +199,24 @@ class RegulatorSpec(Strict, frozen=True):
     params: dict[str, Any] = {}
 
 
+class CurrencySpec(Strict, frozen=True):
+    """The community currency (seed 004 §3.4)."""
+
+    lifetime_days: int = 0
+    """Units expire this many days after the day they were issued (0: never)."""
+    daily_issue_micro: int = 0
+    """What the operator issues to every household at the start of each day after the
+    first (the currency's renewal, seed 004 §3.4)."""
+
+
+class CertificatesSpec(Strict, frozen=True):
+    """Certificates of origin for the energy delivered (issue 14)."""
+
+    enabled: bool = False
+    retire_at_end: bool = False
+    """After the last settlement every household retires what it holds, with a claim."""
+
+
 class Scenario(Strict, frozen=True):
     name: str
     members: list[MemberSpec]
@@ -215,6 +234,8 @@ class Scenario(Strict, frozen=True):
     policies, 2 of operator, regulator and it (`gridledger.contracts.policies`); empty: the
     genesis names no policy (the runs never issue currency, and the shipped scenarios keep
     their head hashes)."""
+    currency: CurrencySpec = CurrencySpec()
+    certificates: CertificatesSpec = CertificatesSpec()
     draws_from: str = ""
     """The name the random draws (weather, behaviour, the strategies' choices) derive from,
     with ``seed``; empty: the scenario's own name. Scenarios that compare two market
@@ -401,6 +422,16 @@ def check_scenario(scenario: Scenario) -> None:
         not scenario.treasurer or is_household(scenario, scenario.treasurer),
         "treasurer",
         f"{scenario.treasurer!r} is not one of the scenario's households",
+    )
+    _require(
+        0 <= scenario.currency.lifetime_days <= MAX_LIFETIME_DAYS,
+        "currency.lifetime_days",
+        f"must be in [0, {MAX_LIFETIME_DAYS}] days (0: units never expire)",
+    )
+    _require(
+        scenario.currency.daily_issue_micro >= 0,
+        "currency.daily_issue_micro",
+        "must not be negative",
     )
     for index, member in enumerate(scenario.members):
         _check_member(member, f"members[{index}]", scenario.horizon.periods)

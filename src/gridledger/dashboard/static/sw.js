@@ -20,6 +20,7 @@ const SHELL = [
   "pages/energy.js",
   "pages/chain.js",
   "pages/results.js",
+  "pages/governance.js",
   "vendor/chart.umd.min.js",
   "vendor/tweetnacl-fast.min.js",
 ];
