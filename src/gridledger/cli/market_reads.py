@@ -456,6 +456,20 @@ def _one_statement(
             if name not in ("member", "period", "corrections")
         ),
     )
+    if account.lots:
+        print_table(
+            f"{who(address, names)}'s balance by issue day (oldest is spent first)",
+            ("issued", "expires", "micro-units", ""),
+            (
+                (
+                    moment(lot.issued_at_s),
+                    moment(lot.expires_at_s),
+                    number(lot.amount_micro),
+                    "expired: returns to the issuer at the next settlement" if lot.expired else "",
+                )
+                for lot in account.lots
+            ),
+        )
     print_corrections(one.corrections, names)
 
 
@@ -479,17 +493,3 @@ def print_corrections(corrections: list[CorrectionReply], names: dict[str, str])
             for c in corrections
         ),
     )
-    if account.lots:
-        print_table(
-            f"{who(address, names)}'s balance by issue day (oldest is spent first)",
-            ("issued", "expires", "micro-units", ""),
-            (
-                (
-                    moment(lot.issued_at_s),
-                    moment(lot.expires_at_s),
-                    number(lot.amount_micro),
-                    "expired: returns to the issuer at the next settlement" if lot.expired else "",
-                )
-                for lot in account.lots
-            ),
-        )

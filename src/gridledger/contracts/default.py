@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from gridledger.contracts import (
-    corrections,
     certificates,
+    corrections,
     governance,
     market,
     membership,
