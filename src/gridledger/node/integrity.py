@@ -41,7 +41,7 @@ PAGE_BLOCKS = 64
 BlockRow = tuple[int, bytes, bytes]
 """(height, stored hash, stored block bytes)."""
 ReceiptRow = tuple[int, int, bytes, int, bytes]
-"""(height, position, transaction id, result code, stored receipt bytes)."""
+"""(height, position, transaction id or its stored prefix, result code, receipt bytes)."""
 
 _RECEIPT = msgspec.msgpack.Decoder(Receipt)
 
@@ -146,8 +146,9 @@ def _check_block(
             raise CorruptChain(height, f"receipt {position} does not decode ({error})") from error
         if (
             position != expected_position
-            or tx_id != ids[position]
-            or receipt.transaction_id != tx_id
+            or not tx_id
+            or ids[position][: len(tx_id)] != tx_id
+            or receipt.transaction_id != ids[position]
             or code != receipt.code
         ):
             raise CorruptChain(
