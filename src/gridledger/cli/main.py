@@ -19,6 +19,7 @@ from gridledger.cli import (
     network,
     node,
     simulate,
+    storage,
 )
 from gridledger.cli.common import URL_RULE, PassphraseFileOption, start_command
 
@@ -51,3 +52,4 @@ app.add_typer(data.data_app, name="data")
 app.add_typer(network.network_app, name="network")
 app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)
+app.add_typer(storage.chain_app, name="chain")

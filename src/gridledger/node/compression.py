@@ -42,6 +42,9 @@ SMALLEST_PACKED = 24
 DICTIONARY_BYTES = {"block": 256 * 1024, "receipts": 64 * 1024, "state": 64 * 1024}
 """Dictionary size per kind of stored value."""
 KINDS = tuple(DICTIONARY_BYTES)
+MIN_DICTIONARY_BYTES = 1024
+"""A smaller dictionary is not trained: samples of less than 8 KiB are too few to learn from."""
+MIN_SAMPLES = 50
 MAX_DICTIONARIES = 254
 """Format bytes 2-255 name dictionaries 1-254."""
 
@@ -165,8 +168,9 @@ class Codec:
 
 def train(kind: str, dictionary_id: int, samples: Sequence[bytes]) -> Dictionary | None:
     """A dictionary for `kind` trained on `samples`, or None if they are too few to train on."""
-    size = DICTIONARY_BYTES[kind]
-    if len(samples) < 100 or sum(map(len, samples)) < 4 * size:
+    total = sum(map(len, samples))
+    size = min(DICTIONARY_BYTES[kind], total // 8)
+    if len(samples) < MIN_SAMPLES or size < MIN_DICTIONARY_BYTES:
         return None
     try:
         trained = zstandard.train_dictionary(size, list(samples), level=LEVEL)
@@ -222,8 +226,13 @@ class Trainer:
         self._thread.daemon = True
         self._thread.start()
 
-    def train_now(self) -> list[Dictionary]:
-        """Train one dictionary per kind on the current samples; `take_trained` hands them out."""
+    def train_now(self, covering: int = 0) -> list[Dictionary]:
+        """Train one dictionary per kind on the current samples; `take_trained` hands them out.
+
+        `covering`: the chain size the samples stand for (no new training before it has
+        grown `RETRAIN_FACTOR` times over).
+        """
+        self._next = max(self._next, covering * RETRAIN_FACTOR)
         snapshot = {kind: list(samples) for kind, samples in self._samples.items()}
         trained: list[Dictionary] = []
         with self._lock:

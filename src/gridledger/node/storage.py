@@ -40,7 +40,7 @@ from gridledger.ledger import (
 )
 from gridledger.node.compression import Codec, Dictionary, Trainer, UnpackError
 from gridledger.node.errors import CorruptChain, StorageError
-from gridledger.node.storage_schema import open_schema
+from gridledger.node.storage_schema import open_schema, refuse_other_versions
 from gridledger.node.stored_forms import (
     id_prefix,
     pack_key,
@@ -151,6 +151,7 @@ class SQLiteStorage:
         self.path = str(path)
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            refuse_other_versions(self._db, self.path)  # before WAL mode changes the file
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
@@ -336,6 +337,45 @@ class SQLiteStorage:
                 raise
         self._trainer.counted(len(receipts))
 
+    def restore_state(self, entries: Mapping[StateKey, tuple[bytes, int]]) -> None:
+        """Replace the stored state by `entries` ((value, height that wrote it) per key).
+
+        For a chain converted from an old file or started from a snapshot; the caller
+        checks the result against a header's state hash.
+        """
+        by_height: dict[int, dict[StateKey, bytes | None]] = {}
+        for key, (value, height) in entries.items():
+            by_height.setdefault(height, {})[key] = value
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("DELETE FROM state")
+                for height, writes in sorted(by_height.items()):
+                    self._write_state(height, writes)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def set_log_position(self, position: int) -> None:
+        """Record the ordering-log position of the last stored block (see `BlockRecord`)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('log_position', ?)", (encode(position),)
+            )
+
+    def prime_dictionaries(
+        self,
+        transactions: Sequence[bytes],
+        receipt_tails: Sequence[bytes],
+        values: Sequence[bytes],
+        covering: int,
+    ) -> list[Dictionary]:
+        """Train dictionaries now on these samples of a chain of `covering` transactions."""
+        self._trainer.sample(transactions, receipt_tails, values)
+        return self._trainer.train_now(covering)
+
     def train_dictionaries(self) -> list[Dictionary]:
         """Train dictionaries on the samples seen so far, now; the next block stores them."""
         return self._trainer.train_now()
@@ -458,6 +498,10 @@ class SQLiteStorage:
         return None if value is None else bytes(value)
 
     def receipts(self, height: int) -> list[Receipt]:
+        return [decode(raw, Receipt) for raw in self.receipt_bytes(height)]
+
+    def receipt_bytes(self, height: int) -> list[bytes]:
+        """The canonical bytes of block `height`'s receipts (what its results root covers)."""
         with self._lock:
             row = self._db.execute(
                 "SELECT receipts FROM blocks WHERE height = ?", (height,)
@@ -475,9 +519,13 @@ class SQLiteStorage:
                 f"{len(tails)} receipts and {len(codes)} codes stored for {len(ids)} transactions",
             )
         return [
-            decode(receipt_bytes(tail, tx_id, code), Receipt)
+            receipt_bytes(tail, tx_id, code)
             for tail, tx_id, (code,) in zip(tails, ids, codes, strict=True)
         ]
+
+    def transaction_count(self) -> int:
+        """How many transactions the stored blocks hold."""
+        return int(self._first("SELECT COUNT(*) FROM transactions"))
 
     def _locate(self, transaction_id_: bytes) -> tuple[int, int] | None:
         """(height, position) of the transaction with this id, confirmed in its block."""

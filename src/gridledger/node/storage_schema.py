@@ -96,14 +96,79 @@ def stored_version(db: sqlite3.Connection) -> int | None:
     return 1 if columns and "receipts" not in columns else None
 
 
-def open_schema(db: sqlite3.Connection, path: str) -> None:
-    """Create the tables in an empty file; refuse a file of another schema version."""
+def refuse_other_versions(db: sqlite3.Connection, path: str) -> int | None:
+    """The file's schema version; `SchemaMismatch` if it is not this code's."""
     version = stored_version(db)
     if version is not None and version != SCHEMA_VERSION:
         raise SchemaMismatch(path, version)
+    return version
+
+
+def open_schema(db: sqlite3.Connection, path: str) -> None:
+    """Create the tables in an empty file; refuse a file of another schema version."""
+    version = refuse_other_versions(db, path)
     db.executescript(SCHEMA)
     if version is None:
         db.execute(
             "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
             (msgspec.msgpack.encode(SCHEMA_VERSION),),
         )
+
+
+def table_bytes(db: sqlite3.Connection) -> dict[str, int]:
+    """Bytes of database pages each table and index occupies (SQLite's ``dbstat``)."""
+    try:
+        rows = db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall()
+    except sqlite3.OperationalError as error:
+        raise StorageError("?", f"this SQLite has no dbstat table ({error})") from error
+    return {name: int(size) for name, size in rows}
+
+
+def storage_report(path: str) -> dict[str, object]:
+    """What a chain file holds, in bytes: per table and index, per stored column, per transaction.
+
+    Read-only; works on a file a node is serving.
+    """
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        version = stored_version(db)
+        if version != SCHEMA_VERSION:
+            raise SchemaMismatch(path, version or 0)
+        tables = table_bytes(db)
+        transactions = int(db.execute("SELECT COUNT(*) FROM transactions").fetchone()[0])
+        blocks, block_bytes, receipt_bytes = db.execute(
+            "SELECT COUNT(*), SUM(LENGTH(block)), SUM(LENGTH(receipts)) FROM blocks"
+        ).fetchone()
+        state_entries, state_values = db.execute(
+            "SELECT COUNT(*), SUM(LENGTH(value)) FROM state"
+        ).fetchone()
+        dictionaries = db.execute(
+            "SELECT id, kind, transactions, LENGTH(data) FROM dictionaries ORDER BY id"
+        ).fetchall()
+        page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
+        pages = int(db.execute("PRAGMA page_count").fetchone()[0])
+    finally:
+        db.close()
+    per = max(transactions, 1)
+    return {
+        "path": path,
+        "schema_version": SCHEMA_VERSION,
+        "file_bytes": page_size * pages,
+        "transactions": transactions,
+        "blocks": int(blocks),
+        "bytes_per_transaction": round(page_size * pages / per, 1),
+        "tables": {
+            name: {"bytes": size, "per_transaction": round(size / per, 1)}
+            for name, size in sorted(tables.items(), key=lambda item: -item[1])
+        },
+        "columns": {
+            "blocks.block": int(block_bytes or 0),
+            "blocks.receipts": int(receipt_bytes or 0),
+            "state.value": int(state_values or 0),
+        },
+        "state_entries": int(state_entries),
+        "dictionaries": [
+            {"id": i, "kind": kind, "trained_at_transactions": n, "bytes": size}
+            for i, kind, n, size in dictionaries
+        ],
+    }

@@ -11,20 +11,25 @@ with the height of the block it belongs to.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from gridledger.contracts import Registry, default_registry
 from gridledger.ledger import (
+    Block,
     BlockError,
     LedgerError,
     Receipt,
+    State,
     apply_block,
     block_hash,
     genesis_block,
 )
 from gridledger.node.errors import CorruptChain
 from gridledger.node.storage import SQLiteStorage
+from gridledger.node.verifier import Outcome, Verifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +41,27 @@ class VerifyReport:
     state_hash: bytes
 
 
+PROCESSES_FROM = 2_000
+"""Transactions in a chain from which `verify_storage` checks signatures in worker
+processes (starting them takes a second or two; below this, threads check them)."""
+LOOKAHEAD_BLOCKS = 3
+"""Blocks read and checked ahead of the one being replayed."""
+
+
 def verify_storage(
     storage: SQLiteStorage,
     registry: Registry | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> VerifyReport:
-    """Replay the stored chain from its genesis; raise `CorruptChain` naming the first bad block."""
+    """Replay the stored chain from its genesis; raise `CorruptChain` naming the first bad block.
+
+    As the node does: the stateless checks of each block's transactions (decoding,
+    chain, key, Ed25519 signature) run in parallel ahead of the replay, in the node's
+    `Verifier` (worker processes for a chain of `PROCESSES_FROM` transactions or more,
+    on `workers` cores, default all up to 4), and the state hash's lane sums go to the
+    same workers; the replay itself runs in block order, as every peer runs it.
+    """
     registry = registry or default_registry()
     try:
         genesis = storage.genesis()
@@ -50,10 +70,29 @@ def verify_storage(
     if genesis is None:
         raise CorruptChain(0, "no genesis document stored")
     block0, state = genesis_block(genesis, registry)
+    verifier = Verifier(genesis.chain_id, workers)
+    try:
+        if verifier.workers > 1 and storage.transaction_count() >= PROCESSES_FROM:
+            verifier.start_processes_and_wait()
+            state.lane_summer = verifier.lane_sums
+        return _replay(storage, registry, block0, state, verifier, progress)
+    finally:
+        state.lane_summer = None
+        verifier.close()
+
+
+def _replay(
+    storage: SQLiteStorage,
+    registry: Registry,
+    block0: Block,
+    state: State,
+    verifier: Verifier,
+    progress: Callable[[int], None] | None,
+) -> VerifyReport:
     parent = block0.header
     transactions = 0
     height = -1
-    for block in _blocks(storage):
+    for block, outcomes in _checked_blocks(storage, verifier):
         height = block.header.height
         stored_hash = storage.stored_hash(height)
         if stored_hash != block_hash(block.header):
@@ -65,20 +104,10 @@ def verify_storage(
         if height != parent.height + 1:
             raise CorruptChain(parent.height + 1, f"missing; next stored block is {height}")
         try:
-            execution = apply_block(state, parent, block, registry)
+            execution = apply_block(state, parent, block, registry, outcomes)
         except BlockError as error:
             raise CorruptChain(height, str(error).removeprefix(f"block {height}: ")) from error
-        stored = storage.receipts(height)
-        _check_index(storage, height, execution.receipts)
-        if stored != execution.receipts:
-            for position, (mine, theirs) in enumerate(
-                zip(execution.receipts, stored, strict=False)
-            ):
-                if mine != theirs:
-                    raise CorruptChain(height, f"stored receipt {position} differs from replay")
-            raise CorruptChain(
-                height, f"{len(stored)} receipts stored, {len(execution.receipts)} replayed"
-            )
+        _check_receipts(storage, height, execution.receipts, execution.receipt_bytes)
         transactions += len(block.transactions)
         parent = block.header
         if progress is not None:
@@ -89,24 +118,48 @@ def verify_storage(
     return VerifyReport(parent.height, transactions, block_hash(parent), state.state_hash())
 
 
-def _blocks(storage: SQLiteStorage):  # type: ignore[no-untyped-def]
-    height = 0
-    while True:
-        try:
-            block = storage.block(height)
-        except LedgerError as error:
-            raise CorruptChain(height, f"stored block does not decode: {error}") from error
+def _checked_blocks(
+    storage: SQLiteStorage, verifier: Verifier
+) -> Iterator[tuple[Block, list[Outcome]]]:
+    """Each stored block in height order with its transactions' stateless outcomes.
+
+    Blocks are read, decompressed and checked `LOOKAHEAD_BLOCKS` ahead in a thread (the
+    signatures themselves in the verifier's workers) while the caller replays; an error
+    reading a block is raised when its turn comes.
+    """
+
+    def read_and_check(height: int) -> tuple[Block, list[Outcome]] | None:
+        block = _read_block(storage, height)
         if block is None:
-            following = storage.next_height(height)
-            if following is not None:
-                raise CorruptChain(height, f"missing (the next stored block is {following})")
-            return
-        if block.header.height != height:
-            raise CorruptChain(
-                height, f"stored under height {height} but says {block.header.height}"
-            )
-        yield block
-        height += 1
+            return None
+        return block, verifier.check(block.transactions) if block.transactions else []
+
+    ahead: deque[Future[tuple[Block, list[Outcome]] | None]] = deque()
+    with ThreadPoolExecutor(1, thread_name_prefix="verify-read") as reader:
+        height = 0
+        while True:
+            while len(ahead) < LOOKAHEAD_BLOCKS:
+                ahead.append(reader.submit(read_and_check, height + len(ahead)))
+            found = ahead.popleft().result()
+            if found is None:
+                for pending in ahead:
+                    pending.cancel()
+                following = storage.next_height(height)
+                if following is not None:
+                    raise CorruptChain(height, f"missing (the next stored block is {following})")
+                return
+            yield found
+            height += 1
+
+
+def _read_block(storage: SQLiteStorage, height: int) -> Block | None:
+    try:
+        block = storage.block(height)
+    except LedgerError as error:
+        raise CorruptChain(height, f"stored block does not decode: {error}") from error
+    if block is not None and block.header.height != height:
+        raise CorruptChain(height, f"stored under height {height} but says {block.header.height}")
+    return block
 
 
 def _compare_state(
@@ -129,11 +182,19 @@ def _compare_state(
         raise CorruptChain(height, reason)
 
 
-def _check_index(storage: SQLiteStorage, height: int, receipts: list[Receipt]) -> None:
-    """The transaction index (id prefix and code columns) must agree with the replayed receipts."""
+def _check_receipts(
+    storage: SQLiteStorage, height: int, receipts: list[Receipt], replayed: list[bytes]
+) -> None:
+    """The stored receipts and the transaction index must agree with the replay."""
     rows = storage.transaction_index(height)
     if len(rows) != len(receipts):
         raise CorruptChain(height, f"{len(rows)} transactions indexed, {len(receipts)} replayed")
     for (position, tx_id, code), receipt in zip(rows, receipts, strict=True):
         if tx_id != receipt.transaction_id[: len(tx_id)] or code != receipt.code:
             raise CorruptChain(height, f"transaction index entry {position} differs from replay")
+    stored = storage.receipt_bytes(height)
+    if stored != replayed:
+        for position, (mine, theirs) in enumerate(zip(replayed, stored, strict=False)):
+            if mine != theirs:
+                raise CorruptChain(height, f"stored receipt {position} differs from replay")
+        raise CorruptChain(height, f"{len(stored)} receipts stored, {len(replayed)} replayed")
