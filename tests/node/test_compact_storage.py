@@ -335,7 +335,7 @@ def test_an_old_chain_file_is_refused_untouched_naming_the_migration(
 ) -> None:
     path, _ = v1_chain
     before = path.read_bytes()
-    with pytest.raises(SchemaMismatch, match="schema version 1.*gridledger chain migrate"):
+    with pytest.raises(SchemaMismatch, match=r"schema version 1.*gridledger chain migrate"):
         SQLiteStorage(path)
     with pytest.raises(StorageError, match="gridledger chain migrate"):
         Node.open_path(path)
@@ -350,7 +350,7 @@ def test_a_newer_chain_file_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (encode(3),))
     db.close()
-    with pytest.raises(SchemaMismatch, match="schema version 3.*newer gridledger"):
+    with pytest.raises(SchemaMismatch, match=r"schema version 3.*newer gridledger"):
         SQLiteStorage(path)
 
 

@@ -116,7 +116,7 @@ class Codec:
         cache = getattr(self._local, "cache", None)
         if cache is None:
             cache = self._local.cache = {}
-        return cache  # type: ignore[no-any-return]
+        return cache
 
     def _compressor(self, dictionary_id: int) -> zstandard.ZstdCompressor:
         cache = self._cache()

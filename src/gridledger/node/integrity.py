@@ -66,14 +66,25 @@ class CheckedChain:
     transactions: int
 
 
-def check_chain(storage: ChainRows, chain_id: str, genesis_hash: bytes) -> CheckedChain:
+def check_chain(
+    storage: ChainRows, chain_id: str, genesis_hash: bytes, base: BlockHeader | None = None
+) -> CheckedChain:
     """Check every stored block's hashes and roots; raise `CorruptChain` at the first fault.
 
-    `genesis_hash` is the hash of the genesis document: block 0's previous hash.
+    `genesis_hash` is the hash of the genesis document: block 0's previous hash. A chain
+    whose older blocks were archived, or which started from a snapshot, stores the
+    header of the newest block it no longer holds (`base`): the check starts above it,
+    the first stored block must name its hash, and with no block above it, it is the head.
     """
     expected = 0
     parent_hash = genesis_hash
     head: BlockHeader | None = None
+    if base is not None:
+        if base.chain_id != chain_id:
+            raise CorruptChain(base.height, f"base chain id is {base.chain_id!r}, not {chain_id!r}")
+        expected = base.height + 1
+        parent_hash = block_hash(base)
+        head = base
     transactions = 0
     while True:
         rows = storage.block_rows(expected, PAGE_BLOCKS)

@@ -17,6 +17,7 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -99,6 +100,9 @@ class Storage(Protocol):
         """Store the genesis document, block 0 and the genesis state. Only on an empty store."""
 
     def genesis(self) -> Genesis | None: ...
+
+    def base(self) -> BlockHeader | None:
+        """The header of the newest block no longer stored (archived, or before a snapshot)."""
 
     def head(self) -> BlockHeader | None: ...
 
@@ -358,6 +362,102 @@ class SQLiteStorage:
                 db.execute("ROLLBACK")
                 raise
 
+    def start_from(
+        self,
+        genesis: Genesis,
+        base: BlockHeader,
+        entries: Mapping[StateKey, tuple[bytes, int]],
+        log_position: int,
+    ) -> None:
+        """Start an empty file at block `base` with its state (a checked snapshot's).
+
+        The blocks up to `base` are not stored; `base()` returns its header, the next
+        block must name its hash, and `verify` needs them from an archive.
+        """
+        from gridledger.ledger import block_hash
+
+        with self._lock:
+            if not self.is_empty():
+                raise StorageError(self.path, "already holds a chain")
+            by_height: dict[int, dict[StateKey, bytes | None]] = {}
+            for key, (value, height) in entries.items():
+                by_height.setdefault(height, {})[key] = value
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("INSERT INTO meta VALUES ('genesis', ?)", (dump_genesis(genesis),))
+                db.execute("INSERT INTO meta VALUES ('base', ?)", (encode(base),))
+                db.execute("INSERT INTO archived VALUES (?, ?)", (base.height, block_hash(base)))
+                db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('log_position', ?)",
+                    (encode(log_position),),
+                )
+                for height, writes in sorted(by_height.items()):
+                    self._write_state(height, writes)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def block_with_receipts(self, height: int) -> tuple[int, bytes, bytes, list[bytes], list[str]]:
+        """(height, hash, canonical block, canonical receipts, senders) of a stored block."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT hash, block FROM blocks WHERE height = ?", (height,)
+            ).fetchone()
+            senders = self._db.execute(
+                "SELECT senders.address FROM transactions JOIN senders "
+                "ON senders.id = transactions.sender WHERE height = ? ORDER BY position",
+                (height,),
+            ).fetchall()
+        if row is None:
+            raise StorageError(self.path, f"block {height} is not stored")
+        receipts = self.receipt_bytes(height)
+        return (
+            height,
+            bytes(row[0]),
+            self._block_bytes(height, row[1]),
+            receipts,
+            [address for (address,) in senders],
+        )
+
+    def prune_through(self, newest: BlockHeader) -> None:
+        """Remove every stored block up to `newest` (archived already) and make it the base."""
+        from gridledger.ledger import block_hash
+
+        with self._lock:
+            head = self.head()
+            if head is None or head.height <= newest.height:
+                raise StorageError(self.path, f"block {newest.height} is the head; keep it")
+            if self.stored_hash(newest.height) != block_hash(newest):
+                raise StorageError(self.path, f"block {newest.height} is not the stored one")
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "INSERT OR REPLACE INTO archived SELECT height, hash FROM blocks "
+                    "WHERE height <= ?",
+                    (newest.height,),
+                )
+                db.execute("DELETE FROM blocks WHERE height <= ?", (newest.height,))
+                db.execute("DELETE FROM transactions WHERE height <= ?", (newest.height,))
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('base', ?)", (encode(newest),))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            self._recent.clear()
+
+    @contextmanager
+    def read_transaction(self) -> Iterator[None]:
+        """Reads inside see one consistent version of the file (a writer may go on)."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self._db.execute("COMMIT")
+
     def set_log_position(self, position: int) -> None:
         """Record the ordering-log position of the last stored block (see `BlockRecord`)."""
         with self._lock:
@@ -393,13 +493,22 @@ class SQLiteStorage:
         raw = self._meta("genesis")
         return None if raw is None else load_genesis(raw)
 
+    def base(self) -> BlockHeader | None:
+        raw = self._meta("base")
+        if raw is None:
+            return None
+        try:
+            return decode(raw, BlockHeader)
+        except LedgerError as error:
+            raise CorruptChain(0, f"the stored base header does not decode ({error})") from error
+
     def head(self) -> BlockHeader | None:
         with self._lock:
             row = self._db.execute(
                 "SELECT height, block FROM blocks ORDER BY height DESC LIMIT 1"
             ).fetchone()
         if row is None:
-            return None
+            return self.base()
         return _decode_block(row[0], self._block_bytes(row[0], row[1])).header
 
     def load_state(self) -> dict[StateKey, bytes]:
@@ -494,7 +603,13 @@ class SQLiteStorage:
         return None if value is None else int(value)
 
     def stored_hash(self, height: int) -> bytes | None:
-        value = self._first("SELECT hash FROM blocks WHERE height = ?", height)
+        """The hash of block `height`, also of an archived block (None if unknown)."""
+        value = self._first(
+            "SELECT hash FROM blocks WHERE height = ? UNION ALL "
+            "SELECT hash FROM archived WHERE height = ? LIMIT 1",
+            height,
+            height,
+        )
         return None if value is None else bytes(value)
 
     def receipts(self, height: int) -> list[Receipt]:

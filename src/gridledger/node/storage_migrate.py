@@ -108,7 +108,9 @@ def _copy(source: sqlite3.Connection, target_path: Path) -> tuple[int, int]:
                 decoded = [decode(r, Receipt) for r in encoded]
             except LedgerError as error:
                 raise CorruptChain(height, f"a stored receipt does not decode ({error})") from error
-            for position, (receipt, (_, _, tx_id, code)) in enumerate(zip(decoded, stored)):
+            for position, (receipt, (_, _, tx_id, code)) in enumerate(
+                zip(decoded, stored, strict=True)
+            ):
                 if receipt.transaction_id != bytes(tx_id) or receipt.code != code:
                     raise CorruptChain(
                         height, f"index entry of transaction {position} differs from its receipt"

@@ -9,6 +9,9 @@ Schema version 2 (this one) stores compressed, deduplicated rows (`node.compress
   id's first 8 bytes, the sender (a number from ``senders``) and the result code;
 - ``state``: per (namespace number, packed key) the packed value and the height that
   wrote it last;
+- ``archived``: the hashes of blocks moved to archive files (`node.archive`); the meta
+  entry ``base`` holds the header of the newest block the file no longer holds
+  (archived, or before the snapshot the chain started from, `node.snapshot`);
 - ``dictionaries``: the zstd dictionaries the packed values name, never changed once
   stored; ``senders`` and ``namespaces``: the numbers the other tables use.
 
@@ -44,6 +47,7 @@ CREATE TABLE IF NOT EXISTS blocks (
     block BLOB NOT NULL,
     receipts BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS archived (height INTEGER PRIMARY KEY, hash BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS transactions (
     height INTEGER NOT NULL,
     position INTEGER NOT NULL,

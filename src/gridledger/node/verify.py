@@ -27,7 +27,8 @@ from gridledger.ledger import (
     block_hash,
     genesis_block,
 )
-from gridledger.node.errors import CorruptChain
+from gridledger.node.archive import Archive, ArchivedBlock
+from gridledger.node.errors import CorruptChain, StorageError
 from gridledger.node.storage import SQLiteStorage
 from gridledger.node.verifier import Outcome, Verifier
 
@@ -48,11 +49,68 @@ LOOKAHEAD_BLOCKS = 3
 """Blocks read and checked ahead of the one being replayed."""
 
 
+class ArchiveNeeded(StorageError):
+    """A pruned chain (or one started from a snapshot) verified without its archive."""
+
+    def __init__(self, path: str, base: int) -> None:
+        self.base = base
+        super().__init__(
+            path,
+            f"blocks 0-{base} are not in this file (archived, or before the snapshot it "
+            "started from); pass --archive DIR to verify from genesis",
+        )
+
+
+class ChainSource:
+    """The blocks to verify: archived ones (up to the chain file's base) from `archive`,
+    the rest from `storage`."""
+
+    def __init__(self, storage: SQLiteStorage, archive: Archive | None) -> None:
+        self.storage = storage
+        self.archive = archive
+        base = storage.base()
+        self.base_height = -1 if base is None else base.height
+        if base is not None and archive is None:
+            raise ArchiveNeeded(storage.path, base.height)
+
+    def _archived(self, height: int) -> ArchivedBlock | None:
+        if self.archive is None or height > self.base_height:
+            return None
+        record = self.archive.record(height)
+        if record is None:
+            raise CorruptChain(height, f"archived, and missing from {self.archive.directory}")
+        return record
+
+    def block(self, height: int) -> Block | None:
+        if self._archived(height) is not None:
+            assert self.archive is not None
+            return self.archive.block(height)
+        return self.storage.block(height)
+
+    def stored_hash(self, height: int) -> bytes | None:
+        record = self._archived(height)
+        return record.hash if record is not None else self.storage.stored_hash(height)
+
+    def receipt_bytes(self, height: int) -> list[bytes]:
+        record = self._archived(height)
+        return record.receipts if record is not None else self.storage.receipt_bytes(height)
+
+    def transaction_index(self, height: int) -> list[tuple[int, bytes, int]] | None:
+        """The live index of a stored block (None for an archived one: it has none)."""
+        if self._archived(height) is not None:
+            return None
+        return self.storage.transaction_index(height)
+
+    def next_height(self, after: int) -> int | None:
+        return self.storage.next_height(after)
+
+
 def verify_storage(
     storage: SQLiteStorage,
     registry: Registry | None = None,
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
+    archive: Archive | None = None,
 ) -> VerifyReport:
     """Replay the stored chain from its genesis; raise `CorruptChain` naming the first bad block.
 
@@ -61,8 +119,12 @@ def verify_storage(
     `Verifier` (worker processes for a chain of `PROCESSES_FROM` transactions or more,
     on `workers` cores, default all up to 4), and the state hash's lane sums go to the
     same workers; the replay itself runs in block order, as every peer runs it.
+
+    A chain file whose older blocks were archived (or that started from a snapshot)
+    needs its `archive`: those blocks are read from there (`ArchiveNeeded` otherwise).
     """
     registry = registry or default_registry()
+    source = ChainSource(storage, archive)
     try:
         genesis = storage.genesis()
     except LedgerError as error:
@@ -72,17 +134,18 @@ def verify_storage(
     block0, state = genesis_block(genesis, registry)
     verifier = Verifier(genesis.chain_id, workers)
     try:
-        if verifier.workers > 1 and storage.transaction_count() >= PROCESSES_FROM:
+        large = archive is not None or storage.transaction_count() >= PROCESSES_FROM
+        if verifier.workers > 1 and large:
             verifier.start_processes_and_wait()
             state.lane_summer = verifier.lane_sums
-        return _replay(storage, registry, block0, state, verifier, progress)
+        return _replay(source, registry, block0, state, verifier, progress)
     finally:
         state.lane_summer = None
         verifier.close()
 
 
 def _replay(
-    storage: SQLiteStorage,
+    source: ChainSource,
     registry: Registry,
     block0: Block,
     state: State,
@@ -92,9 +155,9 @@ def _replay(
     parent = block0.header
     transactions = 0
     height = -1
-    for block, outcomes in _checked_blocks(storage, verifier):
+    for block, outcomes in _checked_blocks(source, verifier):
         height = block.header.height
-        stored_hash = storage.stored_hash(height)
+        stored_hash = source.stored_hash(height)
         if stored_hash != block_hash(block.header):
             raise CorruptChain(height, "stored block hash is not the hash of the stored header")
         if height == 0:
@@ -107,19 +170,19 @@ def _replay(
             execution = apply_block(state, parent, block, registry, outcomes)
         except BlockError as error:
             raise CorruptChain(height, str(error).removeprefix(f"block {height}: ")) from error
-        _check_receipts(storage, height, execution.receipts, execution.receipt_bytes)
+        _check_receipts(source, height, execution.receipts, execution.receipt_bytes)
         transactions += len(block.transactions)
         parent = block.header
         if progress is not None:
             progress(height)
     if height < 0:
         raise CorruptChain(0, "no blocks stored")
-    _compare_state(storage, dict(state.items()), parent.height)
+    _compare_state(source.storage, dict(state.items()), parent.height)
     return VerifyReport(parent.height, transactions, block_hash(parent), state.state_hash())
 
 
 def _checked_blocks(
-    storage: SQLiteStorage, verifier: Verifier
+    source: ChainSource, verifier: Verifier
 ) -> Iterator[tuple[Block, list[Outcome]]]:
     """Each stored block in height order with its transactions' stateless outcomes.
 
@@ -129,7 +192,7 @@ def _checked_blocks(
     """
 
     def read_and_check(height: int) -> tuple[Block, list[Outcome]] | None:
-        block = _read_block(storage, height)
+        block = _read_block(source, height)
         if block is None:
             return None
         return block, verifier.check(block.transactions) if block.transactions else []
@@ -144,7 +207,7 @@ def _checked_blocks(
             if found is None:
                 for pending in ahead:
                     pending.cancel()
-                following = storage.next_height(height)
+                following = source.next_height(height)
                 if following is not None:
                     raise CorruptChain(height, f"missing (the next stored block is {following})")
                 return
@@ -152,9 +215,9 @@ def _checked_blocks(
             height += 1
 
 
-def _read_block(storage: SQLiteStorage, height: int) -> Block | None:
+def _read_block(source: ChainSource, height: int) -> Block | None:
     try:
-        block = storage.block(height)
+        block = source.block(height)
     except LedgerError as error:
         raise CorruptChain(height, f"stored block does not decode: {error}") from error
     if block is not None and block.header.height != height:
@@ -183,16 +246,21 @@ def _compare_state(
 
 
 def _check_receipts(
-    storage: SQLiteStorage, height: int, receipts: list[Receipt], replayed: list[bytes]
+    source: ChainSource, height: int, receipts: list[Receipt], replayed: list[bytes]
 ) -> None:
     """The stored receipts and the transaction index must agree with the replay."""
-    rows = storage.transaction_index(height)
-    if len(rows) != len(receipts):
-        raise CorruptChain(height, f"{len(rows)} transactions indexed, {len(receipts)} replayed")
-    for (position, tx_id, code), receipt in zip(rows, receipts, strict=True):
-        if tx_id != receipt.transaction_id[: len(tx_id)] or code != receipt.code:
-            raise CorruptChain(height, f"transaction index entry {position} differs from replay")
-    stored = storage.receipt_bytes(height)
+    rows = source.transaction_index(height)
+    if rows is not None:
+        if len(rows) != len(receipts):
+            raise CorruptChain(
+                height, f"{len(rows)} transactions indexed, {len(receipts)} replayed"
+            )
+        for (position, tx_id, code), receipt in zip(rows, receipts, strict=True):
+            if tx_id != receipt.transaction_id[: len(tx_id)] or code != receipt.code:
+                raise CorruptChain(
+                    height, f"transaction index entry {position} differs from replay"
+                )
+    stored = source.receipt_bytes(height)
     if stored != replayed:
         for position, (mine, theirs) in enumerate(zip(replayed, stored, strict=False)):
             if mine != theirs:
