@@ -65,9 +65,21 @@ def receipt_bytes(tail: bytes, transaction_id: bytes, code: int) -> bytes:
     return tail[:1] + b"\xc4\x20" + transaction_id + _ENCODE_INT(code) + tail[1:]
 
 
+def _pack_run(run: re.Match[bytes]) -> bytes:
+    digits = run.group()
+    out = bytearray()
+    end = len(digits) - len(digits) % 2
+    for start in range(0, end, 2 * MAX_RUN_BYTES):
+        piece = digits[start : min(end, start + 2 * MAX_RUN_BYTES)]
+        out += bytes((ESCAPE, len(piece) // 2)) + bytes.fromhex(piece.decode())
+    return bytes(out) + digits[end:]
+
+
 def pack_key(key: str) -> bytes:
     """`key` in its stored form (hex runs of 8+ digits as bytes; see the module docstring)."""
     raw = key.encode()
+    if b"\x00" not in raw:  # the usual key: one substitution pass
+        return _HEX_RUN.sub(_pack_run, raw)
     out = bytearray()
     done = 0
     for run in _HEX_RUN.finditer(raw):
@@ -85,6 +97,11 @@ def pack_key(key: str) -> bytes:
 
 def unpack_key(stored: bytes) -> str:
     """The key `pack_key` was given."""
+    if b"\x00" not in stored:
+        try:
+            return stored.decode()
+        except UnicodeDecodeError as error:
+            raise FormError(f"packed key is not UTF-8 ({error})") from error
     out = bytearray()
     at = 0
     while at < len(stored):
