@@ -11,6 +11,7 @@ with the height of the block it belongs to.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -41,6 +42,8 @@ class VerifyReport:
     head_hash: bytes
     state_hash: bytes
 
+
+log = logging.getLogger("gridledger.verify")
 
 PROCESSES_FROM = 2_000
 """Transactions in a chain from which `verify_storage` checks signatures in worker
@@ -136,8 +139,11 @@ def verify_storage(
     try:
         large = archive is not None or storage.transaction_count() >= PROCESSES_FROM
         if verifier.workers > 1 and large:
-            verifier.start_processes_and_wait()
-            state.lane_summer = verifier.lane_sums
+            try:
+                verifier.start_processes_and_wait()
+                state.lane_summer = verifier.lane_sums
+            except (TimeoutError, OSError) as error:  # threads check the signatures instead
+                log.warning("verify: no worker processes (%s); checking in threads", error)
         return _replay(source, registry, block0, state, verifier, progress)
     finally:
         state.lane_summer = None
