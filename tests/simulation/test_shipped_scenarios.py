@@ -44,3 +44,14 @@ def test_a_same_seed_rerun_of_a_shipped_scenario_has_the_same_head_hash(tmp_path
     second = simulate(scenario, tmp_path / "second")
     assert first["chain"]["head_hash"] == second["chain"]["head_hash"]
     assert first == second
+
+
+def test_the_ten_thousand_household_day_is_shipped_and_valid() -> None:
+    """community10k_day (issue 17) loads as a day of 24 hourly periods for 10,000 households.
+
+    Running it takes minutes (benchmarks/README.md); the shortened runs above cover the
+    same runner with the same kinds of members.
+    """
+    scenario = load_scenario("community10k_day")
+    assert sum(m.count for m in scenario.members) == 10_000
+    assert scenario.horizon.periods == 24 and scenario.market.period_seconds == 3600

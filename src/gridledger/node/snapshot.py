@@ -152,15 +152,14 @@ def snapshot_of_chain(path: Path) -> Snapshot:
             head = storage.head()
             if genesis is None or head is None:
                 raise SnapshotError(str(path), "the chain file holds no chain")
-            state = storage.load_state()
-            heights = storage.state_heights()
+            rows = storage.state_rows()
             log_position = storage.log_position()
     finally:
         storage.close()
-    if State.from_entries(state).state_hash() != head.state_hash:
+    state = State.from_entries({key: value for key, (value, _) in rows.items()})
+    if state.state_hash() != head.state_hash:
         raise SnapshotError(str(path), f"the stored state is not block {head.height}'s state")
-    entries = {key: (value, heights[key]) for key, value in state.items()}
-    return make_snapshot(genesis, head, entries, log_position)
+    return make_snapshot(genesis, head, rows, log_position)
 
 
 def with_attestation(snapshot: Snapshot, keys: KeyPair) -> Snapshot:

@@ -43,6 +43,7 @@ from gridledger.node.compression import Codec, Dictionary, Trainer, UnpackError
 from gridledger.node.errors import CorruptChain, StorageError
 from gridledger.node.storage_schema import open_schema, refuse_other_versions
 from gridledger.node.stored_forms import (
+    FormError,
     id_prefix,
     pack_key,
     receipt_bytes,
@@ -512,15 +513,27 @@ class SQLiteStorage:
         return _decode_block(row[0], self._block_bytes(row[0], row[1])).header
 
     def load_state(self) -> dict[StateKey, bytes]:
+        return {key: value for key, (value, _) in self.state_rows().items()}
+
+    def state_rows(self) -> dict[StateKey, tuple[bytes, int]]:
+        """Each stored state entry's value and the height of the block that wrote it last."""
         with self._lock:
             rows = self._db.execute("SELECT namespace, key, value, height FROM state").fetchall()
         names = self._namespace_names
         unpack = self._codec.unpack
-        state: dict[StateKey, bytes] = {}
+        state: dict[StateKey, tuple[bytes, int]] = {}
         for ns, packed_key, value, height in rows:
-            key = (names[ns], unpack_key(bytes(packed_key)))
+            name = names.get(ns)
+            if name is None:
+                raise CorruptChain(height, f"a state entry names namespace {ns}, never stored")
             try:
-                state[key] = unpack(value)
+                key = (name, unpack_key(bytes(packed_key)))
+            except FormError as error:
+                raise CorruptChain(
+                    height, f"a stored state key does not unpack ({error})"
+                ) from error
+            try:
+                state[key] = (unpack(value), height)
             except UnpackError as error:
                 reason = f"stored value of state entry {key[0]}/{key[1]} {error}"
                 raise CorruptChain(height, reason) from error
