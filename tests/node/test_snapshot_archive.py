@@ -20,7 +20,7 @@ from gridledger.cli import app
 from gridledger.crypto import generate_keypair
 from gridledger.crypto.keys import KeyPair
 from gridledger.ledger import Genesis, encode
-from gridledger.node import CorruptChain, Node, SQLiteStorage
+from gridledger.node import CorruptChain, Node, SQLiteStorage, StorageError
 from gridledger.node.archive import (
     MAGIC,
     Archive,
@@ -343,3 +343,78 @@ def test_the_archive_and_snapshot_commands(chain: Path, tmp_path: Path) -> None:
     )
     assert result.exit_code == 1 and "--peer needs --network" in one_line(result.output)
     assert GENESIS_TIME_MS > 0
+
+
+def test_peers_attest_and_a_new_peer_restores_through_the_commands(
+    chain: Path, tmp_path: Path
+) -> None:
+    """network.json as `gridledger network` writes it (4 peers, their key files): three
+    peers attest with `chain attest`, the new peer restores with `chain restore`."""
+    from gridledger.node.network_config import NETWORK_FILE, NetworkSpec, dump_network
+    from gridledger.node.supervisor import resolve_network
+
+    spec = NetworkSpec(
+        chain_id="gridledger-test",
+        servers=1,
+        peers=["p1", "p2", "p3", "p4"],
+        insecure=True,
+        community=str(chain.parent),
+    )
+    network = tmp_path / "net"
+    dump_network(resolve_network(network, spec), network / NETWORK_FILE)
+    network_file = str(network / NETWORK_FILE)
+    out = tmp_path / "state.glsnap"
+    directory = str(chain.parent)
+    result = runner.invoke(
+        app,
+        [
+            "chain",
+            "snapshot",
+            str(out),
+            "--dir",
+            directory,
+            "--network",
+            network_file,
+            "--peer",
+            "p1",
+        ],
+    )
+    assert result.exit_code == 0 and "1 attestation(s)" in one_line(result.output), result.output
+    restore = ["chain", "restore", str(out), "--network", network_file, "--dir"]
+    refused = runner.invoke(app, [*restore, str(tmp_path / "new")])
+    assert refused.exit_code == 1
+    assert "1 of 4 listed peers attest block 8" in one_line(refused.output)
+    for peer in ("p2", "p3"):
+        attest = ["chain", "attest", str(out), "--network", network_file, "--peer", peer]
+        result = runner.invoke(app, [*attest, "--dir", directory])
+        assert result.exit_code == 0, result.output
+    assert "3 attestation(s)" in one_line(result.output)
+    assert not (tmp_path / "new" / "chain.sqlite").exists()  # nothing written when refused
+    result = runner.invoke(app, [*restore, str(tmp_path / "new")])
+    assert result.exit_code == 0 and "starts at block 8" in one_line(result.output), result.output
+    node = Node.open_path(tmp_path / "new" / "chain.sqlite")
+    try:
+        assert node.head_hash == SQLiteStorage(chain).stored_hash(BLOCKS)
+    finally:
+        node.close()
+    again = runner.invoke(app, [*restore, str(tmp_path / "new")])
+    assert again.exit_code == 1 and "holds a chain already" in one_line(again.output)
+    unknown = runner.invoke(
+        app,
+        [
+            "chain",
+            "attest",
+            str(out),
+            "--network",
+            network_file,
+            "--peer",
+            "p9",
+            "--dir",
+            directory,
+        ],
+    )
+    assert unknown.exit_code == 1 and "no such peer" in one_line(unknown.output)
+    fresh = runner.invoke(app, [*restore, str(tmp_path / "a" / "new" / "directory")])
+    assert fresh.exit_code == 0, fresh.output
+    with pytest.raises(StorageError, match="cannot be opened"):
+        SQLiteStorage(tmp_path / "missing" / "chain.sqlite")

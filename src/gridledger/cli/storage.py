@@ -177,6 +177,7 @@ def restore(
     path = database or chain_path(directory)
     try:
         peers = load_network(network).peer_infos()
+        path.parent.mkdir(parents=True, exist_ok=True)
         head = restore_snapshot(read_snapshot(snapshot_file), peers, path, str(snapshot_file))
     except NodeError as error:
         raise fail(str(error)) from error

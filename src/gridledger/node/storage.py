@@ -156,6 +156,9 @@ class SQLiteStorage:
         self.path = str(path)
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as error:
+            raise StorageError(self.path, f"cannot be opened ({error})") from error
+        try:
             refuse_other_versions(self._db, self.path)  # before WAL mode changes the file
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
