@@ -387,3 +387,35 @@ def test_routes_are_documented_with_how_to_write(market: Market) -> None:
         assert "get" in paths[path], path
     book = paths["/v1/market/periods/{period}/book"]["get"]["description"]
     assert "POST /v1/transactions" in book and "place_order" in book and "cancel_order" in book
+
+
+def test_reads_start_from_the_chains_time_when_the_clock_has_moved_on(market: Market) -> None:
+    """A chain that stopped (a simulated community's, the demo's) is read from its own last
+    periods: the newest period with trades, and the dashboard's periods up to the one open
+    by the head block's time, however far the node's clock has moved on (issue 13)."""
+    m = market
+    first = m.client.market_current()
+    assert first.latest_trades_period is None
+    assert first.chain_open_period == first.open_period == P
+    m.ok("alice", "market", "place_order", order_args("sell", 400, 790_000, P))
+    m.ok("carol", "market", "place_order", order_args("buy", 300, 810_000, P))
+    m.clock.at(gate_closure_s(P))
+    m.ok("operator", "market", "clear", {"period": P})
+    m.ok("dave", "market", "place_order", order_args("buy", 200, 780_000, P + 1))
+    head_open = m.client.market_current().chain_open_period
+    assert head_open == P + 1
+
+    m.clock.at(period_start_s(P) + 400 * 86_400)  # a year on, and no block since
+    current = m.client.market_current()
+    assert current.open_period > P + 24 * 300
+    assert current.chain_open_period == head_open
+    assert current.latest_trades_period == P
+    assert m.get("/v1/market/current")["latest_trades_period"] == P
+
+    periods = m.get("/v1/dashboard/periods", count=3)
+    assert periods["open_period"] == head_open
+    assert [row["period"] for row in periods["periods"]][-2:] == [P, P + 1]
+    assert periods["periods"][-2]["trades"] == 1
+    assert periods["periods"][-1]["open_orders"] == 1
+    dave = m.get(f"/v1/dashboard/members/{address('dave')}")
+    assert [order["order_id"] for order in dave["open_orders"]] == [f"{P + 1}-0"]

@@ -103,6 +103,8 @@ def test_a_period_from_orders_to_statements(
     current = ok_json("current", *ro)
     assert (current["period"], current["open_period"]) == (P - 1, P)
     assert f"next period open for orders: {P}" in ok("current", *ro)
+    nothing = ok_json("trades", *ro)  # no trades anywhere yet: the period open for orders
+    assert (nothing["period"], nothing["trades"]) == (P, [])
 
     # orders: the period defaults to the next one open
     sold = ok("sell", "-k", "alice", "--energy-wh", "1000", "--price", "780000", *at)
@@ -152,6 +154,8 @@ def test_a_period_from_orders_to_statements(
         600,
     )
     assert "cleared" in ok("book", str(P), *ro)
+    newest = ok_json("trades", *ro)  # P's gate has closed: the newest period with trades
+    assert (newest["period"], newest["trades"]) == (P, [trade])
 
     # the meter window: alice's meter reports (the period defaults to the one that ended)
     clock.at(period_start_s(P + 1) + 60)
@@ -199,6 +203,7 @@ def test_a_period_from_orders_to_statements(
     assert ok_json("statement", str(P), *offline) == statements
     assert ok_json("statement", str(P), "alice", *offline) == alice
     assert ok_json("trades", str(P), *offline)["trades"] == [trade]
+    assert ok_json("trades", *offline)["trades"] == [trade]  # the chain's time, not the clock's
 
 
 def test_offline_orders_on_a_new_community(tmp_path: Path) -> None:

@@ -246,8 +246,24 @@ def orders(
     print_table(f"period {view.period} orders", ORDER_COLUMNS, rows)
 
 
+TradesPeriodArgument = typer.Argument(
+    None,
+    help="Delivery period (default: the newest with trades, up to the next period open for "
+    "orders; on a chain that stopped, such as a simulation's or the demo's, its own last ones)",
+    show_default=False,
+)
+
+
+def trades_period(client: HttpClient | EmbeddedClient, period: int | None) -> int:
+    """`period`, or the newest period with trades (else the next period open for orders)."""
+    if period is not None:
+        return period_or_open(client, period)
+    view = client.market_current()
+    return view.open_period if view.latest_trades_period is None else view.latest_trades_period
+
+
 def trades(
-    period: int | None = PeriodArgument,
+    period: int | None = TradesPeriodArgument,
     directory: Path = DirOption,
     url: str | None = UrlOption,
     key: str | None = ReadKeyOption,
@@ -255,7 +271,7 @@ def trades(
 ) -> None:
     """The trades of a period (book, bilateral and standing offers), in the order made."""
     with connect(url, directory, key=key) as client:
-        view = client.market_trades(period_or_open(client, period))
+        view = client.market_trades(trades_period(client, period))
         names = {} if as_json else names_of(client)
     if as_json:
         print_json(view)

@@ -37,6 +37,10 @@ class PeriodRowReply(Reply):
 
 
 class PeriodsReply(Reply):
+    """Periods by the chain's own time: ``now_s`` is the head block's timestamp,
+    ``current_period`` the period it falls in, ``open_period`` the first open for orders at
+    it (on a live chain, the one open now)."""
+
     current_period: int
     open_period: int
     now_s: int

@@ -161,7 +161,8 @@ class WindowReply(Reply):
 
 
 class MarketCurrentReply(Reply):
-    """The current period by the head block's time, and the next period open for orders."""
+    """The current period by the head block's time, and the next period open for orders
+    (by the node's clock, which stamps the next block: where an order sent now goes)."""
 
     height: int
     timestamp_ms: int
@@ -173,6 +174,12 @@ class MarketCurrentReply(Reply):
     clock_ms: int
     open_period: int
     open_window: WindowReply
+    chain_open_period: int
+    """The first period open for orders by the head block's time: where the chain's own
+    market is, far from ``open_period`` on a chain that stopped (a simulated community)."""
+    latest_trades_period: int | None
+    """The newest period with trades at or before ``open_period`` (looking back a week of
+    periods), or else before ``chain_open_period``; None if neither week has one."""
 
 
 class TradingWindowsReply(Reply):

@@ -35,7 +35,13 @@ from gridledger.ledger import StateReader, block_hash
 from gridledger.ledger.encoding import encode
 from gridledger.node.core import Node
 from gridledger.node.errors import InvalidQuery, NotFound
-from gridledger.node.market_views import check_period, current_view, phase, window
+from gridledger.node.market_views import (
+    chain_open_period,
+    check_period,
+    current_view,
+    phase,
+    window,
+)
 from gridledger.node.views import check_address, check_height
 
 MAX_PERIODS = 168
@@ -95,21 +101,23 @@ def _genesis_period(node: Node) -> int:
 
 
 def periods_view(node: Node, to_period: int | None = None, count: int = 24) -> PeriodsReply:
-    """Up to `count` consecutive periods ending at `to_period` (default: the next period open
-    for orders), none before the genesis block's, oldest first: trades, prices, metered
-    generation and consumption, and, once a period is settled, the energy exchanged with
-    the grid."""
+    """Up to `count` consecutive periods ending at `to_period` (default: the period open for
+    orders by the chain's own time, the head block's, so a chain far from the wall clock, a
+    simulated community's, shows its own market), none before the genesis block's, oldest
+    first: trades, prices, metered generation and consumption, and, once a period is
+    settled, the energy exchanged with the grid."""
     if not 1 <= count <= MAX_PERIODS:
         raise InvalidQuery("count", count, f"must be 1 to {MAX_PERIODS}")
     state = node.state
     current = current_view(node)
-    last = current.open_period if to_period is None else check_period(to_period, "to_period")
+    open_period = chain_open_period(node)
+    last = open_period if to_period is None else check_period(to_period, "to_period")
     first = max(_genesis_period(node), last - count + 1)
     members = membership.roster(state)
     now_s = current.now_s
     rows = [_period_row(state, p, members, now_s) for p in range(first, last + 1)]
     return PeriodsReply(
-        current_period=current.period, open_period=current.open_period, now_s=now_s, periods=rows
+        current_period=current.period, open_period=open_period, now_s=now_s, periods=rows
     )
 
 
@@ -194,7 +202,7 @@ def overview_view(node: Node) -> OverviewReply:
 
 def member_activity_view(node: Node, address: str, count: int = 24) -> MemberActivityReply:
     """A member's open orders and settlement statements over the `count` periods up to the
-    next open one (newest first)."""
+    one open for orders by the chain's own time (newest first)."""
     check_address(address, "address")
     if not 1 <= count <= MAX_PERIODS:
         raise InvalidQuery("count", count, f"must be 1 to {MAX_PERIODS}")
@@ -202,7 +210,7 @@ def member_activity_view(node: Node, address: str, count: int = 24) -> MemberAct
     member = membership.read_member(state, address)
     if member is None:
         raise NotFound("member", address)
-    last = current_view(node).open_period
+    last = chain_open_period(node)
     orders: list[OpenOrderReply] = []
     statements: list[PeriodStatementReply] = []
     for period in range(last, max(_genesis_period(node) - 1, last - count), -1):

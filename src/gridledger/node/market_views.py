@@ -145,6 +145,35 @@ def next_open_period(state: StateReader, now: int) -> int:
     return period
 
 
+LOOKBACK_SECONDS = 7 * 86_400
+"""How far back `latest_trades_period` looks for a period with trades (a week)."""
+
+
+def chain_open_period(node: Node) -> int:
+    """The first period open for orders by the chain's own time, the head block's.
+
+    Where the dashboard and the reads start from: on a live chain it is the period open
+    now; on a chain that stopped, a simulated community's, it is the one right after its
+    last market, however far that lies from the wall clock.
+    """
+    return next_open_period(node.state, now_s(node))
+
+
+def latest_trades_period(node: Node, open_period: int) -> int | None:
+    """The newest period with trades at or before `open_period`, looking back a week of
+    periods, and failing that a week back from the chain's own open period; None if
+    neither week holds a trade."""
+    state = node.state
+    first_period = period_of(state, node.genesis.genesis_time_ms)
+    lookback = max(1, LOOKBACK_SECONDS // parameters_for(state, 0).period_seconds)
+    for start in dict.fromkeys((open_period, chain_open_period(node))):
+        for period in range(start, max(first_period, start - lookback) - 1, -1):
+            book = read_period(state, period)
+            if book is not None and book.trade_count > 0:
+                return period
+    return None
+
+
 def is_settled(state: StateReader, period: int) -> bool:
     return read_settlement(state, period) is not None
 
@@ -161,6 +190,8 @@ def current_view(node: Node) -> MarketCurrentReply:
 
     ``clock_ms`` is the node's clock, which stamps the next block it cuts (never before the
     head); ``open_period`` is the first period still open for orders by that clock.
+    ``chain_open_period`` is the one by the head block's time, and ``latest_trades_period``
+    the newest with trades (`latest_trades_period`): what the reads default to.
     """
     state = node.state
     head_ms = node.head.timestamp_ms
@@ -176,6 +207,8 @@ def current_view(node: Node) -> MarketCurrentReply:
         clock_ms=clock_ms,
         open_period=open_period,
         open_window=window(parameters_for(state, open_period), open_period),
+        chain_open_period=chain_open_period(node),
+        latest_trades_period=latest_trades_period(node, open_period),
     )
 
 

@@ -53,7 +53,10 @@ def router(node: Node) -> APIRouter:
     )
     async def dashboard_periods(
         request: Request,
-        to_period: int | None = Query(None, description="Last period (default: the open one)"),
+        to_period: int | None = Query(
+            None,
+            description="Last period (default: the one open for orders by the newest block's time)",
+        ),
         count: int = CountQuery,
     ) -> Response:
         check_member(caller_of(request))

@@ -2,7 +2,7 @@
 // the node cannot be reached, so a reload while the node is down still shows the page
 // (saying so) instead of the browser's error page. API answers are never cached.
 
-const CACHE = "gridledger-dashboard-3";
+const CACHE = "gridledger-dashboard-4";
 const SHELL = [
   "./",
   "index.html",

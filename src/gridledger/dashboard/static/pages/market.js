@@ -78,6 +78,18 @@ function drawPrices(holder, periods) {
   });
 }
 
+/** The period the order book opens on: the one open for orders by the chain's own time (the
+ * node answers by its newest block, not the wall clock) if its book holds anything, else the
+ * newest period with orders or trades, so a chain that stopped, a simulated community's,
+ * shows its own last market. */
+function defaultPeriod(data) {
+  const busy = (p) => p.open_orders > 0 || p.trades > 0;
+  const open = data.periods.find((p) => p.period === data.open_period);
+  if (open && busy(open)) return data.open_period;
+  const newest = data.periods.filter(busy).pop();
+  return newest ? newest.period : data.open_period;
+}
+
 export async function mount({ body, params, notice, session }) {
   const shown = () => refresh().then(() => notice.replaceChildren(), (error) => notice.replaceChildren(errorBox(error)));
   const auditor = isAuditor(session);
@@ -180,7 +192,7 @@ export async function mount({ body, params, notice, session }) {
     }
     memberSelect.disabled = !auditor;
     const periods = periodData.periods;
-    if (chosen === null || Number.isNaN(chosen)) chosen = periodData.open_period;
+    if (chosen === null || Number.isNaN(chosen)) chosen = defaultPeriod(periodData);
     const shownPeriods = periods.some((p) => p.period === chosen) ? periods : periods.concat([{ period: chosen, start_s: null, phase: "", trades: 0 }]);
     periodSelect.replaceChildren(
       ...shownPeriods.slice().reverse().map((p) => {

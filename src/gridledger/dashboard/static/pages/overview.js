@@ -58,7 +58,7 @@ export async function mount({ body, session }) {
         ),
       ),
       card(
-        `Today: the last 24 hours (${utc(today.from_s * 1000).slice(5, 16)} to ${utc(today.to_s * 1000).slice(5, 16)} UTC)`,
+        `Today on the chain: the 24 hours up to its newest block (${utc(today.from_s * 1000).slice(5, 16)} to ${utc(today.to_s * 1000).slice(5, 16)} UTC)`,
         el(
           "div",
           { class: "stats", id: "today" },
