@@ -403,3 +403,17 @@ def test_migration_of_a_damaged_old_file_keeps_the_original(
         migrate_chain(path)
     assert path.read_bytes() == before
     assert not path.with_name("chain.sqlite.v1").exists()
+
+
+def test_a_trainer_without_enough_samples_tries_again_after_more_transactions() -> None:
+    from gridledger.node.compression import FIRST_TRAINING, Trainer
+
+    trainer = Trainer(Codec(), seen=0)
+    trainer.sample([b"x" * 40] * 10, [], [])
+    trainer.counted(FIRST_TRAINING)  # starts a training that finds too few samples
+    trainer.close()
+    assert trainer.take_trained() == []
+    trainer.sample(samples * 30, samples * 30, samples * 30)
+    trainer.counted(FIRST_TRAINING)
+    trainer.close()
+    assert [d.kind for d in trainer.take_trained()] == ["block", "receipts", "state"]

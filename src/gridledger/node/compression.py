@@ -243,6 +243,8 @@ class Trainer:
                 trained.append(dictionary)
         with self._lock:
             self._trained.extend(trained)
+            if not trained:  # too few samples (say, just after a restart): try again soon
+                self._next = min(self._next, self.seen + FIRST_TRAINING)
         return trained
 
     def take_trained(self) -> list[Dictionary]:
