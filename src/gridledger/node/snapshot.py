@@ -21,6 +21,11 @@ block and state hash against its own chain (`attest_snapshot`).
 
 A peer started from a snapshot (`restore_snapshot`) stores the state and the snapshot's
 block header as its base (`SQLiteStorage.base`) and replays only the blocks after it.
+
+The ordering-log position in the header (where a nats peer resumes reading) is not part
+of what peers attest. A wrong one cannot pass unnoticed: the peer would cut other
+blocks than its peers from the log, and the first attestation of another block at the
+same height raises the alarm and stops it (`node.attestation`).
 """
 
 from __future__ import annotations
