@@ -417,3 +417,19 @@ def test_a_trainer_without_enough_samples_tries_again_after_more_transactions() 
     trainer.counted(FIRST_TRAINING)
     trainer.close()
     assert [d.kind for d in trainer.take_trained()] == ["block", "receipts", "state"]
+
+
+def test_the_chain_commands_refuse_bad_files_with_a_message(
+    v1_chain: tuple[Path, Node], tmp_path: Path
+) -> None:
+    path, _ = v1_chain
+    for command in ("size", "migrate"):
+        missing = runner.invoke(app, ["chain", command, "--db", str(tmp_path / "none.sqlite")])
+        assert missing.exit_code == 1 and "not found" in one_line(missing.output)
+    old = runner.invoke(app, ["chain", "size", "--db", str(path)])
+    assert old.exit_code == 1 and "schema version 1" in one_line(old.output)
+    (tmp_path / "text.sqlite").write_text("not a database")
+    for command in ("size", "migrate"):
+        bad = runner.invoke(app, ["chain", command, "--db", str(tmp_path / "text.sqlite")])
+        assert isinstance(bad.exception, SystemExit), bad.exception
+        assert bad.exit_code == 1 and "not a usable SQLite database" in one_line(bad.output)

@@ -52,27 +52,34 @@ def migrate_chain(path: Path) -> Migration:
         raise StorageError(str(path), f"{backup} exists already; move it away first")
     lock = acquire_writer_lock(path)
     try:
-        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            version = stored_version(source)
-            if version != 1:
-                found = "no chain" if version is None else f"schema version {version}"
-                raise StorageError(str(path), f"holds {found}; only version 1 is migrated")
-            target = path.with_name(path.name + ".migrating")
-            for leftover in (target, *_sidecars(target)):
-                leftover.unlink(missing_ok=True)
-            blocks, transactions = _copy(source, target)
-        finally:
-            source.close()
-        bytes_before = _size(path)
-        _check(target)
-        os.replace(path, backup)
-        for sidecar in _sidecars(path):
-            if sidecar.exists():
-                os.replace(sidecar, backup.with_name(backup.name + sidecar.name[len(path.name) :]))
-        os.replace(target, path)
+        return _migrate(path, backup)
+    except sqlite3.DatabaseError as error:
+        raise StorageError(str(path), f"not a usable SQLite database ({error})") from error
     finally:
         lock.close()
+
+
+def _migrate(path: Path, backup: Path) -> Migration:
+    """Copy, check and swap; the caller holds the writer lock."""
+    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        version = stored_version(source)
+        if version != 1:
+            found = "no chain" if version is None else f"schema version {version}"
+            raise StorageError(str(path), f"holds {found}; only version 1 is migrated")
+        target = path.with_name(path.name + ".migrating")
+        for leftover in (target, *_sidecars(target)):
+            leftover.unlink(missing_ok=True)
+        blocks, transactions = _copy(source, target)
+    finally:
+        source.close()
+    bytes_before = _size(path)
+    _check(target)
+    os.replace(path, backup)
+    for sidecar in _sidecars(path):
+        if sidecar.exists():
+            os.replace(sidecar, backup.with_name(backup.name + sidecar.name[len(path.name) :]))
+    os.replace(target, path)
     return Migration(path, backup, blocks, transactions, bytes_before, _size(path))
 
 

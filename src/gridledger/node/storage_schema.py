@@ -133,6 +133,13 @@ def storage_report(path: str) -> dict[str, object]:
 
     Read-only; works on a file a node is serving.
     """
+    try:
+        return _report(path)
+    except sqlite3.DatabaseError as error:
+        raise StorageError(path, f"not a usable SQLite database ({error})") from error
+
+
+def _report(path: str) -> dict[str, object]:
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         version = stored_version(db)
