@@ -491,6 +491,53 @@ BAD_ORDERS = [
         200,
         "gate_not_closed",
     ),
+    Case(
+        "all-or-none in a period's own market",
+        order("carol", all_or_none=True),
+        200,
+        "all_or_none_not_supported",
+    ),
+    Case("all-or-none as text", order("carol", all_or_none="yes"), 200, "invalid_arguments"),
+    Case(
+        "a day-ahead order where the community runs no day-ahead auction",
+        call(
+            "carol",
+            "market",
+            "place_day_ahead_order",
+            order_args("buy", 1000, 800_000, OPEN_PERIOD + 48),
+        ),
+        200,
+        "day_ahead_not_offered",
+    ),
+    Case(
+        "a day-ahead order with an unknown field",
+        call(
+            "carol",
+            "market",
+            "place_day_ahead_order",
+            {**order_args("buy", 1000, 800_000, OPEN_PERIOD + 48), "expiry_s": 5},
+        ),
+        200,
+        "invalid_arguments",
+    ),
+    Case(
+        "clear a day-ahead auction the community does not run",
+        call("operator", "market", "clear_day_ahead", {"day": 19_700}),
+        200,
+        "day_ahead_not_offered",
+    ),
+    Case(
+        "clear a negative day",
+        call("operator", "market", "clear_day_ahead", {"day": -1}),
+        200,
+        "negative_value",
+    ),
+    Case(
+        "cancel an unknown day-ahead order",
+        call("carol", "market", "cancel_day_ahead_order", {"order_id": "da19700-0"}),
+        200,
+        "unknown_order",
+    ),
 ]
 
 

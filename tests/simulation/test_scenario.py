@@ -20,6 +20,8 @@ from gridledger.simulation.scenario import (
 )
 from tests.simulation.small import small_data
 
+EV = {"kind": "ev", "energy_wh": 8000, "ready_hour": 18, "deadline_hour": 7, "max_power_w": 3700}
+
 
 def refused(data: dict[str, Any]) -> ScenarioError:
     with pytest.raises(ScenarioError) as caught:
@@ -57,6 +59,25 @@ def test_an_unknown_field_is_refused_with_its_place() -> None:
         (lambda d: d["members"][1].update(name="sunny-001"), "members[1].name"),
         (lambda d: d["market"].update(mechanism="barter"), "market.mechanism"),
         (lambda d: d["market"].update(period_seconds=7), "market.period_seconds"),
+        (lambda d: d["market"].update(stages=[]), "market.stages"),
+        (
+            lambda d: d["members"][0].update(flexible=[{**EV, "kind": "boiler"}]),
+            "members[0].flexible[0]",
+        ),
+        (
+            lambda d: d["members"][0].update(flexible=[EV, {**EV, "control": "never"}]),
+            "members[0].flexible[1].control",
+        ),
+        (
+            lambda d: d["members"][0].update(flexible=[{**EV, "energy_wh": 10**9}]),
+            "members[0].flexible[0]",
+        ),
+        (lambda d: d["market"].update(stages=["day_ahead", "spot"]), "market.stages[1]"),
+        (lambda d: d["market"].update(stages=["intraday", "intraday"]), "market.stages"),
+        (
+            lambda d: d["market"].update(day_ahead_gate_seconds=10),
+            "market.day_ahead_gate_seconds",
+        ),
         (lambda d: d["horizon"].update(start="2024-06-03T08:10:00Z"), "horizon.start"),
         (lambda d: d["horizon"].update(start="yesterday"), "horizon.start"),
         (lambda d: d["horizon"].update(periods=0), "horizon.periods"),

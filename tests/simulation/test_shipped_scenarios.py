@@ -14,6 +14,10 @@ SHORTENED = {
     "seed001_bilateral": 3,
     "seed003_pv5": 4,
     "community100_week": 2,
+    "community40_day_ahead": 3,
+    "community40_intraday": 3,
+    "community40_flexible": 3,
+    "community40_inflexible": 3,
 }
 
 

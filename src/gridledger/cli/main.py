@@ -20,6 +20,7 @@ from gridledger.cli import (
     node,
     simulate,
     storage,
+    wallet,
 )
 from gridledger.cli.common import URL_RULE, PassphraseFileOption, start_command
 
@@ -47,6 +48,7 @@ app.command("verify")(chain.verify)
 app.add_typer(market.market_app, name="market")
 app.add_typer(member.member_app, name="member")
 app.add_typer(gov.gov_app, name="gov")
+app.add_typer(wallet.wallet_app, name="wallet")
 app.command("simulate")(simulate.simulate_command)
 app.add_typer(data.data_app, name="data")
 app.add_typer(network.network_app, name="network")

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from gridledger.client import dashboard_replies as dashboard
 from gridledger.client import governance_replies as governance
 from gridledger.client import market_replies as market
+from gridledger.client import privacy_replies as privacy
 from gridledger.client import replies
 from gridledger.client.errors import ClientError
 from gridledger.ledger import BlockHeader, Genesis, TransactionError
@@ -30,6 +31,7 @@ from gridledger.node import (
     dashboard_views,
     governance_views,
     market_views,
+    privacy_views,
     views,
 )
 
@@ -221,6 +223,12 @@ class EmbeddedClient:
     def proposal(self, proposal_id: int) -> governance.ProposalReply:
         return self._read(governance_views.proposal_view, proposal_id)
 
+    def stealth_outputs(self, start: int = 0, limit: int = 1_000) -> privacy.StealthOutputsReply:
+        return self._read(privacy_views.stealth_outputs_view, start, limit)
+
+    def privacy_keys(self) -> privacy.PrivacyKeysReply:
+        return self._read(privacy_views.privacy_keys_view)
+
     def account(self, address: str) -> replies.AccountReply:
         return self._read(views.account_view, address)
 
@@ -251,6 +259,9 @@ class EmbeddedClient:
 
     def market_offers(self, period: int) -> market.OffersReply:
         return self._read(market_views.offers_view, period)
+
+    def market_day_ahead(self, day: int) -> market.DayAheadReply:
+        return self._read(market_views.day_ahead_view, day)
 
     def market_price(self, period: int) -> market.PriceReply:
         return self._read(market_views.price_view, period)

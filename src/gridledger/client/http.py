@@ -18,6 +18,7 @@ import msgspec
 from gridledger.client import dashboard_replies as dashboard
 from gridledger.client import governance_replies as governance
 from gridledger.client import market_replies as market
+from gridledger.client import privacy_replies as privacy
 from gridledger.client import replies
 from gridledger.client.errors import ClientError, NodeUnavailable
 from gridledger.client.signing import RequestSigner
@@ -156,6 +157,13 @@ class HttpClient:
     def proposal(self, proposal_id: int) -> governance.ProposalReply:
         return self._get(f"/v1/governance/proposals/{proposal_id}", governance.ProposalReply)
 
+    def stealth_outputs(self, start: int = 0, limit: int = 1_000) -> privacy.StealthOutputsReply:
+        params = {"start": str(start), "limit": str(limit)}
+        return self._get("/v1/privacy/outputs", privacy.StealthOutputsReply, params)
+
+    def privacy_keys(self) -> privacy.PrivacyKeysReply:
+        return self._get("/v1/privacy/keys", privacy.PrivacyKeysReply)
+
     def account(self, address: str) -> replies.AccountReply:
         return self._get(f"/v1/accounts/{quote(address, safe='')}", replies.AccountReply)
 
@@ -191,6 +199,9 @@ class HttpClient:
 
     def market_offers(self, period: int) -> market.OffersReply:
         return self._get(f"/v1/market/periods/{period}/offers", market.OffersReply)
+
+    def market_day_ahead(self, day: int) -> market.DayAheadReply:
+        return self._get(f"/v1/market/day-ahead/{day}", market.DayAheadReply)
 
     def market_price(self, period: int) -> market.PriceReply:
         """The price posted for `period` (pricing contract); `ClientError` 404 if none."""

@@ -253,6 +253,43 @@ class OffersReply(Reply):
     offers: list[OfferReply]
 
 
+class DayAheadOrderReply(Reply):
+    """A day-ahead order (open or closed): ``filled_wh`` is what the auction gave it."""
+
+    order_id: str
+    owner: str
+    side: str
+    energy_wh: int
+    price_micro_per_kwh: int
+    period: int
+    all_or_none: bool
+    order_time_s: int
+    sequence: int
+    status: str
+    filled_wh: int
+    escrow_micro: int
+    escrow_price_micro_per_kwh: int
+    height: int
+    closed_at_s: int
+
+
+class DayAheadReply(Reply):
+    """One delivery day's day-ahead auction: its gate, whether cleared, and its orders
+    (a household sees its own only). ``offered`` is False where the community runs none."""
+
+    day: int
+    offered: bool
+    gate_s: int | None
+    now_s: int
+    cleared: bool
+    cleared_height: int | None
+    trade_count: int
+    traded_wh: int
+    products: list[int]
+    """The delivery periods of the day."""
+    orders: list[DayAheadOrderReply]
+
+
 class PriceReply(Reply):
     """The price the operator posted for a period (pricing contract), with its time window."""
 

@@ -9,6 +9,7 @@ from gridledger.contracts import (
     metering,
     parameters,
     pricing,
+    privacy,
     settlement,
     tokens,
 )
@@ -26,5 +27,6 @@ def default_registry() -> Registry:
         settlement.contract,
         pricing.contract,
         governance.contract,
+        privacy.contract,
     ]
     return Registry(contracts, membership.check_active_member)

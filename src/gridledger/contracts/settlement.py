@@ -95,7 +95,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from gridledger.contracts import market
+from gridledger.contracts import market, privacy
 from gridledger.contracts.errors import AmountOutOfRange, NegativeValue
 from gridledger.contracts.market_errors import PeriodAlreadySettled
 from gridledger.contracts.market_state import ESCROW, KIND_GRID
@@ -394,8 +394,8 @@ def _transfer_nets(context: Context, net: dict[str, int], period: int) -> None:
         if net[account] < 0:
             move(context, account, CLEARING, -net[account], reason)
     for account in sorted(net):
-        if net[account] > 0:
-            move(context, CLEARING, account, net[account], reason)
+        if net[account] > 0:  # to the member, or to a fresh one-time account if it asked
+            privacy.pay_out(context, CLEARING, account, net[account], period, reason)
     left = balance_of(context.overlay, CLEARING)
     if left != 0:
         raise ClearingNotEmpty(period, left)

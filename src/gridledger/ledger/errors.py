@@ -124,6 +124,21 @@ class BadSignature(EnvelopeError):
         super().__init__(f"signature does not verify for sender {sender}")
 
 
+class OneTimeCallRefused(EnvelopeError):
+    """A stealth one-time key called a method that is not open to one-time accounts."""
+
+    code = ResultCode.ONE_TIME_CALL_REFUSED
+
+    def __init__(self, sender: str, contract: str, method: str) -> None:
+        self.sender = sender
+        self.contract = contract
+        self.method = method
+        super().__init__(
+            f"one-time account {sender} may not call {contract}.{method}: "
+            "a one-time key only spends what was paid to it (privacy.spend)"
+        )
+
+
 class NonceMismatch(EnvelopeError):
     code = ResultCode.NONCE_MISMATCH
 

@@ -130,6 +130,26 @@ class ResultCode(IntEnum):
     VETO_NOT_APPLICABLE = 95
     FOUNDING_PHASE_OVER = 96
     INVALID_GOVERNANCE_PARAMETER = 97
+    # privacy (issue 15: stealth payments, ring-signed calls)
+    ONE_TIME_CALL_REFUSED = 98
+    """A stealth one-time key called a method other than ``privacy.spend``."""
+    INVALID_PRIVACY_KEY = 99
+    PRIVACY_KEY_TAKEN = 100
+    NO_PRIVACY_KEYS = 101
+    UNKNOWN_ONE_TIME_ACCOUNT = 102
+    RING_SIZE_OUT_OF_RANGE = 103
+    RING_KEY_DUPLICATED = 104
+    RING_MEMBER_NOT_ELIGIBLE = 105
+    INVALID_RING_SIGNATURE = 106
+    KEY_IMAGE_USED = 107
+    INVALID_SELLER_PROOF = 108
+    WRONG_BALLOT_KIND = 109
+    # market: the day-ahead call auction (issue 13)
+    DAY_AHEAD_NOT_OFFERED = 110
+    DAY_AHEAD_GATE_CLOSED = 111
+    DAY_AHEAD_GATE_NOT_REACHED = 112
+    DAY_AHEAD_ALREADY_CLEARED = 113
+    ALL_OR_NONE_NOT_SUPPORTED = 114
 
     @property
     def slug(self) -> str:

@@ -28,6 +28,7 @@ import msgspec
 
 from gridledger.client.dashboard_replies import OverviewReply
 from gridledger.client.market_replies import (
+    DayAheadReply,
     OfferReply,
     OffersReply,
     OrderReply,
@@ -225,6 +226,15 @@ def redact_orders(caller: Caller, orders: OrdersReply) -> OrdersReply:
         return orders
     return msgspec.structs.replace(
         orders, orders=[o for o in orders.orders if caller.is_self(o.owner)]
+    )
+
+
+def redact_day_ahead(caller: Caller, auction: DayAheadReply) -> DayAheadReply:
+    """A household sees its own day-ahead orders only (the prices are in the trades)."""
+    if caller.is_auditor:
+        return auction
+    return msgspec.structs.replace(
+        auction, orders=[o for o in auction.orders if caller.is_self(o.owner)]
     )
 
 

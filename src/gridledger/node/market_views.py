@@ -16,6 +16,8 @@ import msgspec
 
 from gridledger.client.market_replies import (
     BookReply,
+    DayAheadOrderReply,
+    DayAheadReply,
     DepthLevelReply,
     MarketCurrentReply,
     MarketParametersReply,
@@ -37,6 +39,7 @@ from gridledger.client.market_replies import (
     WindowReply,
 )
 from gridledger.contracts.market_bilateral import offers_for_period
+from gridledger.contracts.market_day_ahead import day_ahead_orders, read_day_ahead_book
 from gridledger.contracts.market_state import (
     StoredOrder,
     depth,
@@ -46,8 +49,11 @@ from gridledger.contracts.market_state import (
     trades_for_period,
 )
 from gridledger.contracts.parameters import (
+    DAY_SECONDS,
     MarketParameters,
     bilateral_window,
+    day_ahead_gate_s,
+    day_ahead_of,
     parameters_for,
     period_of,
     schedule,
@@ -67,6 +73,8 @@ from gridledger.node.errors import InvalidQuery, NotFound, NotSettled
 from gridledger.node.views import check_address
 
 MAX_ORDER_ID_LENGTH = 64
+MAX_DAY = 10_000_000
+"""Days since 1970 a day-ahead query may name (about 27,000 years): periods stay in 64 bits."""
 
 R = TypeVar("R", bound=msgspec.Struct)
 
@@ -306,6 +314,30 @@ def trades_view(node: Node, period: int) -> TradesReply:
         traded_wh=sum(t.energy_wh for t in trades),
         value_micro=sum(t.value_micro for t in trades),
         trades=[mirror(t, TradeReply) for t in trades],
+    )
+
+
+def day_ahead_view(node: Node, day: int) -> DayAheadReply:
+    """One delivery day's day-ahead auction (``day``: UTC days since 1970): its gate, its
+    products, whether it was cleared, and every order placed in it, in sequence."""
+    if not 0 <= day <= MAX_DAY:
+        raise InvalidQuery("day", day, f"{day} is not a day in [0, {MAX_DAY}]")
+    state = node.state
+    offered = day_ahead_of(state)
+    seconds = parameters_for(state, 0).period_seconds
+    book = read_day_ahead_book(state, day)
+    first = day * DAY_SECONDS // seconds
+    return DayAheadReply(
+        day=day,
+        offered=offered is not None,
+        gate_s=None if offered is None else day_ahead_gate_s(day, offered),
+        now_s=now_s(node),
+        cleared=book is not None and book.cleared,
+        cleared_height=book.cleared_height if book is not None and book.cleared else None,
+        trade_count=0 if book is None else book.trade_count,
+        traded_wh=0 if book is None else book.traded_wh,
+        products=list(range(first, first + DAY_SECONDS // seconds)),
+        orders=[mirror(o, DayAheadOrderReply) for o in day_ahead_orders(state, day)],
     )
 
 

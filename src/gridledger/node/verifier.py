@@ -65,15 +65,13 @@ from gridledger.contracts.metering import reading_message
 from gridledger.crypto import is_valid_signature
 from gridledger.crypto.signature_cache import remember_valid, signature_digest
 from gridledger.ledger import (
-    BadSignature,
     LedgerError,
     SignedTransaction,
     TransactionError,
     WrongChain,
+    check_authorization,
     decode_checked_transaction,
     decode_transaction,
-    sender_address,
-    signing_bytes,
     validate_transaction,
 )
 from gridledger.ledger.state import LATTICE_LANES, LaneVector, lane_sum
@@ -130,8 +128,7 @@ def check_transaction(raw: bytes, chain_id: str, known_keys: KeyCache) -> Signed
         return checked
     if body.chain_id != chain_id:
         raise WrongChain(expected=chain_id, got=body.chain_id)
-    if not is_valid_signature(body.sender, signing_bytes(body), signed.authorization.signature):
-        raise BadSignature(sender_address(body))
+    check_authorization(signed)
     return signed
 
 

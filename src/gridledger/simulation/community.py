@@ -157,6 +157,8 @@ def build_genesis(
         value = getattr(market, name)
         if value is not None:  # named only when set, so other communities keep their bytes
             parameters["market"][name] = value
+    if "day_ahead" in market.stages:  # named only then, so other communities keep their bytes
+        parameters["market"]["day_ahead_gate_seconds"] = market.day_ahead_gate_seconds
     return founding_genesis(
         chain_id_of(scenario), genesis_time_ms, founders(scenario, households), parameters
     )

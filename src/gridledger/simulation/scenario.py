@@ -28,6 +28,7 @@ import msgspec
 import yaml
 
 from gridledger.agents.devices import BDEW_PROFILES
+from gridledger.agents.flexible import CONTROLS, DelayableLoad
 from gridledger.agents.forecast import FORECASTERS
 from gridledger.contracts.parameters import (
     WINDOW_FIELDS,
@@ -38,6 +39,9 @@ from gridledger.contracts.parameters import (
 
 TRADING_ROLES = ("consumer", "producer", "prosumer", "storage")
 MECHANISMS = ("high_low", "continuous", "call_auction")
+STAGES = ("day_ahead", "intraday")
+"""Market stages a scenario may run (seed 002 §5.3.3): the day-ahead call auction of each
+day's periods, then each period's own (intraday) market until its gate closure."""
 
 MAX_HOUSEHOLDS = 10_000
 """Households in a scenario, its groups' ``count`` summed."""
@@ -102,6 +106,21 @@ class BatterySpec(Strict, frozen=True):
     initial_state_of_charge_wh: int = 0
 
 
+class FlexibleSpec(Strict, frozen=True):
+    """A delayable load (`agents.flexible.DelayableLoad`): ``ev`` or ``heat_pump``, the energy
+    it needs every day between ``ready_hour`` and ``deadline_hour`` (UTC; a deadline at or
+    before the ready hour is the next day), its power limit, and how it is controlled:
+    ``smart`` (moves to the hours it expects cheap) or ``immediate`` (full power when ready,
+    the uncontrolled baseline)."""
+
+    kind: str
+    energy_wh: int
+    ready_hour: int
+    deadline_hour: int
+    max_power_w: int
+    control: str = "smart"
+
+
 class StrategySpec(Strict, frozen=True):
     kind: str = "zero_intelligence"
     params: dict[str, Any] = {}
@@ -124,6 +143,8 @@ class MemberSpec(Strict, frozen=True):
     pv: PvSpec | None = None
     load: LoadSpec | None = None
     battery: BatterySpec | None = None
+    flexible: list[FlexibleSpec] = []
+    """Delayable loads (EV charging, a heat pump) on top of ``load``."""
     strategy: StrategySpec = StrategySpec()
     forecast: ForecastSpec = ForecastSpec()
 
@@ -143,6 +164,11 @@ class MarketSpec(Strict, frozen=True):
     """Seed 001's commit window (None: the chain's default, 5 minutes)."""
     amend_seconds: int | None = None
     """Seed 003's time to amend or withdraw an order (None: until gate closure)."""
+    stages: list[str] = msgspec.field(default_factory=lambda: ["intraday"])
+    """Which market stages run, in `STAGES`: ``[intraday]`` (each period's own market, the
+    default), ``[day_ahead, intraday]`` or ``[day_ahead]``. Imbalance settlement always runs."""
+    day_ahead_gate_seconds: int = 43_200
+    """With ``day_ahead``: its gate closes this long before each delivery day (UTC) starts."""
 
 
 class HorizonSpec(Strict, frozen=True):
@@ -184,6 +210,15 @@ class Scenario(Strict, frozen=True):
     regulator: RegulatorSpec = RegulatorSpec()
     grid_funding_micro: int = 1_000_000_000_000
     """What the operator moves into the grid account at the start, to pay feed-in."""
+    draws_from: str = ""
+    """The name the random draws (weather, behaviour, the strategies' choices) derive from,
+    with ``seed``; empty: the scenario's own name. Scenarios that compare two market
+    designs on one community name the same, so both see the same clouds and loads."""
+
+
+def draws_key(scenario: Scenario) -> str:
+    """What the scenario's random draws are keyed by: ``draws_from`` or its name."""
+    return scenario.draws_from or scenario.name
 
 
 def start_seconds(horizon: HorizonSpec) -> int:
@@ -268,6 +303,22 @@ def _check_member(member: MemberSpec, where: str, horizon_periods: int) -> None:
             f"{where}.battery.initial_state_of_charge_wh",
             "must be in [0, capacity_wh]",
         )
+    for index, delayable in enumerate(member.flexible):
+        try:
+            DelayableLoad(
+                delayable.kind,
+                delayable.energy_wh,
+                delayable.ready_hour,
+                delayable.deadline_hour,
+                delayable.max_power_w,
+            )
+        except ValueError as error:
+            raise ScenarioError(f"{where}.flexible[{index}]", str(error)) from error
+        _require(
+            delayable.control in CONTROLS,
+            f"{where}.flexible[{index}].control",
+            f"must be one of {', '.join(CONTROLS)}",
+        )
     f = member.forecast
     _require(
         f.kind in FORECASTERS, f"{where}.forecast.kind", f"must be one of {', '.join(FORECASTERS)}"
@@ -339,6 +390,7 @@ def check_scenario(scenario: Scenario) -> None:
         m.breakdown_penalty_micro >= 0, "market.breakdown_penalty_micro", "must not be negative"
     )
     _check_windows(m)
+    _check_stages(m)
     _require(scenario.grid_funding_micro >= 0, "grid_funding_micro", "must not be negative")
     for index, member in enumerate(scenario.members):
         _check_member(member, f"members[{index}]", scenario.horizon.periods)
@@ -409,6 +461,19 @@ def parse_scenario(text: str) -> Scenario:
     except yaml.YAMLError as error:
         raise ScenarioError("", f"not valid YAML: {error}") from error
     return decode_scenario(data)
+
+
+def _check_stages(market: MarketSpec) -> None:
+    """Known stages, each once; the day-ahead gate before every period's own gate closure."""
+    _require(len(market.stages) > 0, "market.stages", f"name at least one of {', '.join(STAGES)}")
+    for index, stage in enumerate(market.stages):
+        _require(stage in STAGES, f"market.stages[{index}]", f"must be one of {', '.join(STAGES)}")
+    _require(len(set(market.stages)) == len(market.stages), "market.stages", "names a stage twice")
+    _require(
+        market.gate_closure_seconds < market.day_ahead_gate_seconds <= 2 * 86_400,
+        "market.day_ahead_gate_seconds",
+        "must be in (gate_closure_seconds, 172800]: after it the day's first hour is closed",
+    )
 
 
 def _check_windows(market: MarketSpec) -> None:
