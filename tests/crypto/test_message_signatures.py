@@ -112,7 +112,6 @@ def test_a_signed_request_verifies() -> None:
     assert not _verifies(headers, "POST", "/v1/accounts/gl00", "limit=5")
 
 
-
 def test_non_zero_pad_bits_in_the_signature_are_refused() -> None:
     """RFC 8941 §3.3.5 allows refusing them; accepting them made one signature verify
     under two header values (``...g==`` and ``...o==``, found by the property below)."""
@@ -127,6 +126,7 @@ def test_non_zero_pad_bits_in_the_signature_are_refused() -> None:
     with pytest.raises(MalformedSignature, match="canonical"):
         _verifies(tampered, "GET", "/v1/x", "")
     assert _verifies(headers, "GET", "/v1/x", "")
+
 
 @settings(deadline=None)
 @example(target="signature-input", position=3371, flip=1)  # renames keyid to jeyid

@@ -84,3 +84,14 @@ def test_seed004_units_expire_and_the_supply_reconciles(tmp_path: Path) -> None:
         assert len(periods) == scenario.horizon.periods
         for period in periods:
             assert_period_conserved(client, period)
+
+
+def test_the_ten_thousand_household_day_is_shipped_and_valid() -> None:
+    """community10k_day (issue 17) loads as a day of 24 hourly periods for 10,000 households.
+
+    Running it takes minutes (benchmarks/README.md); the shortened runs above cover the
+    same runner with the same kinds of members.
+    """
+    scenario = load_scenario("community10k_day")
+    assert sum(m.count for m in scenario.members) == 10_000
+    assert scenario.horizon.periods == 24 and scenario.market.period_seconds == 3600

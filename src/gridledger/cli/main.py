@@ -20,6 +20,7 @@ from gridledger.cli import (
     network,
     node,
     simulate,
+    storage,
     tx,
     wallet,
 )
@@ -58,3 +59,5 @@ app.add_typer(data.data_app, name="data")
 app.add_typer(network.network_app, name="network")
 app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)
+app.add_typer(storage.chain_app, name="chain")
+app.command("archive")(storage.archive)

@@ -192,7 +192,7 @@ class Node:
         Raises `CorruptChain` naming the chain file and the first bad or missing height.
         """
         try:
-            checked = check_chain(storage, genesis.chain_id, genesis_hash(genesis))
+            checked = check_chain(storage, genesis.chain_id, genesis_hash(genesis), storage.base())
         except CorruptChain as error:
             path = str(getattr(storage, "path", "?"))
             raise CorruptChain(error.height, error.reason, path) from error
