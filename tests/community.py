@@ -25,6 +25,7 @@ from gridledger.contracts.tokens import balance_of, total_supply
 from gridledger.crypto import KeyPair, keypair_from_name
 from gridledger.crypto.disclosure import derived_salt
 from gridledger.ledger import (
+    ENCODING_VERSION,
     Block,
     BlockHeader,
     Execution,
@@ -32,13 +33,17 @@ from gridledger.ledger import (
     GenesisMember,
     Receipt,
     State,
+    Transaction,
     build_block,
     commit_execution,
+    cosign_transaction,
     encode,
     encode_transaction,
     genesis_block,
+    key_address,
     make_transaction,
     read_nonce,
+    unsigned_multisig,
 )
 from gridledger.ledger.transactions import SIGNING_DOMAIN
 
@@ -247,6 +252,29 @@ class Community:
             nonce = self.nonce(sender) + self._signed.get(sender, 0)
             self._signed[sender] = self._signed.get(sender, 0) + 1
         return signed_raw(sender, nonce, contract, method, args, self.genesis.chain_id)
+
+    def multisig_tx(
+        self,
+        sender: str | bytes,
+        signers: Sequence[str],
+        call: tuple[str, str, dict[str, Any]],
+        nonce: int | None = None,
+    ) -> bytes:
+        """A transaction from `sender` (a member's name, or a policy account's 32-byte key)
+        signed by every key called in `signers`, with the sender's next nonce by default."""
+        sender_key = key(sender).public_key if isinstance(sender, str) else sender
+        label = sender if isinstance(sender, str) else sender.hex()
+        if nonce is None:
+            nonce = read_nonce(self.state, key_address(sender_key)) + self._signed.get(label, 0)
+            self._signed[label] = self._signed.get(label, 0) + 1
+        contract, method, args = call
+        body = Transaction(
+            ENCODING_VERSION, self.genesis.chain_id, sender_key, nonce, contract, method, args
+        )
+        signed = unsigned_multisig(body)
+        for name in signers:
+            signed = cosign_transaction(signed, key(name))
+        return encode_transaction(signed)
 
     def build(
         self, raws: Sequence[bytes], timestamp_ms: int | None = None

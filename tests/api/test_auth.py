@@ -144,6 +144,7 @@ def private_paths(s: Served) -> list[str]:
         f"/v1/market/periods/{P}/orders",
         f"/v1/market/periods/{P}/trades",
         f"/v1/market/periods/{P}/book",
+        "/v1/market/day-ahead/19677",
         f"/v1/settlement/periods/{P}/statements",
         f"/v1/settlement/periods/{P}/statements/{alice}",
         "/v1/dashboard/overview",
@@ -152,6 +153,9 @@ def private_paths(s: Served) -> list[str]:
         "/v1/access-log",
         "/v1/governance/proposals",
         "/v1/governance/proposals/0",
+        "/v1/currency/supply",
+        f"/v1/certificates/{alice}",
+        f"/v1/certificates/{alice}/report",
     ]
 
 

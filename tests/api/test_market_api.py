@@ -357,6 +357,9 @@ BAD_REQUESTS = [
     (f"/v1/settlement/periods/{P}/statements/bob", 400, "invalid_address", "member"),
     (f"/v1/settlement/periods/{P}/statements/gl{'z' * 40}", 400, "invalid_address", "member"),
     (f"/v1/settlement/periods/{P}/statements/gl{'0' * 40}", 404, "not_settled", str(P)),
+    ("/v1/market/day-ahead/-1", 400, "invalid_request", "day"),
+    ("/v1/market/day-ahead/10000001", 400, "invalid_request", "day"),
+    ("/v1/market/day-ahead/tomorrow", 422, "invalid_request", "day"),
 ]
 
 
@@ -367,6 +370,10 @@ def test_bad_input_is_a_4xx_naming_the_field(market: Market) -> None:
     book = market.get(f"/v1/market/periods/{MAX_PERIOD}/book")
     assert book["bids"] == [] and book["phase"] == "open" and not book["mechanism_fixed"]
     assert market.get(f"/v1/settlement/periods/{MAX_PERIOD}/statements")["statements"] == []
+    # a community without the day-ahead auction says so, for any day
+    auction = market.get("/v1/market/day-ahead/19677")
+    assert (auction["offered"], auction["gate_s"], auction["orders"]) == (False, None, [])
+    assert len(auction["products"]) == 24
 
 
 def test_routes_are_documented_with_how_to_write(market: Market) -> None:

@@ -112,6 +112,22 @@ def test_a_signed_request_verifies() -> None:
     assert not _verifies(headers, "POST", "/v1/accounts/gl00", "limit=5")
 
 
+def test_non_zero_pad_bits_in_the_signature_are_refused() -> None:
+    """RFC 8941 §3.3.5 allows refusing them; accepting them made one signature verify
+    under two header values (``...g==`` and ``...o==``, found by the property below)."""
+    headers = sign_request(key("bob"), "GET", "/v1/x", "", b"", 1_700_000_000, "abcdefgh12")
+    value = headers["signature"]
+    assert value.endswith("==:")
+    last = value[-4]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    other = alphabet[alphabet.index(last) ^ 0b1000]  # a pad bit: same decoded bytes
+    assert base64.b64decode(value[6:-1]) == base64.b64decode(value[6:-4] + other + "==")
+    tampered = {**headers, "signature": value[:-4] + other + "==:"}
+    with pytest.raises(MalformedSignature, match="canonical"):
+        _verifies(tampered, "GET", "/v1/x", "")
+    assert _verifies(headers, "GET", "/v1/x", "")
+
+
 @settings(deadline=None)
 @example(target="signature-input", position=3371, flip=1)  # renames keyid to jeyid
 @given(

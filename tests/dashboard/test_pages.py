@@ -11,8 +11,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
+from gridledger.client.cosigning import multisig_call
 from gridledger.client.replies import TransactionReply
-from tests.community import address, order_args
+from tests.community import address, key, order_args
 from tests.dashboard.browser import new_page
 from tests.dashboard.scenario import OPEN, LiveCommunity, P
 from tests.dashboard.signin import sign_in
@@ -234,3 +235,39 @@ def test_the_pages_own_sha256_agrees_with_web_crypto(page: Page, community: Live
         }"""
     )
     assert empty == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def test_the_explorer_shows_a_correction_beside_its_trade_and_audit_flags(
+    page: Page, community: LiveCommunity
+) -> None:
+    """Seed 004 §2.3: a correction signed by buyer, seller and regulator is shown with the trade
+    as recorded; a flagged transaction shows its audit flag."""
+    trade_id = f"{P}-t0"
+    args = {
+        "trade_id": trade_id,
+        "sequence": 0,
+        "refund_micro": 1_000,
+        "energy_wh": 990,
+        "reason": "meter drift confirmed by the regulator",
+    }
+    signers = [key("carol"), key("alice"), key("regulator")]
+    raw = multisig_call(
+        community.client, key("carol").public_key, signers, ("corrections", "correct", args)
+    )
+    corrected = community.client.submit(raw, wait=True)
+    assert isinstance(corrected, TransactionReply) and corrected.code == 0, corrected
+    flagged = community.transactions["carol_buy"]
+    community.ok(
+        "regulator",
+        "corrections",
+        "flag",
+        {"kind": "transaction", "subject": flagged, "reason": "sample audit"},
+    )
+    open_page(page, community, f"chain/tx/{corrected.id}")
+    expect(page.locator("#signers")).to_contain_text(address("alice"))
+    expect(page.locator("#original-trade")).to_contain_text("1000 Wh")
+    expect(page.locator("#original-trade")).to_contain_text("never rewritten")
+    expect(page.locator("#corrections li")).to_have_count(1)
+    expect(page.locator("#corrections")).to_contain_text("energy 990 Wh (was 1000)")
+    page.goto(f"{community.url}/dashboard/#/chain/tx/{flagged}")  # signed in already
+    expect(page.locator("#flags")).to_contain_text("sample audit")

@@ -19,11 +19,22 @@ import pytest
 
 from gridledger.ledger import (
     MAX_ARGUMENT_DEPTH,
+    MAX_POLICY_KEYS,
     MAX_TRANSACTION_BYTES,
+    Cosignature,
+    MultisigAuthorization,
     ResultCode,
+    SignedTransaction,
+    Transaction,
+    cosign_transaction,
     encode,
+    encode_transaction,
     key_address,
+    policy_account_key,
+    policy_address,
     read_nonce,
+    signing_bytes,
+    unsigned_multisig,
     validate_transaction,
 )
 from gridledger.ledger.transactions import SIGNING_DOMAIN
@@ -491,6 +502,53 @@ BAD_ORDERS = [
         200,
         "gate_not_closed",
     ),
+    Case(
+        "all-or-none in a period's own market",
+        order("carol", all_or_none=True),
+        200,
+        "all_or_none_not_supported",
+    ),
+    Case("all-or-none as text", order("carol", all_or_none="yes"), 200, "invalid_arguments"),
+    Case(
+        "a day-ahead order where the community runs no day-ahead auction",
+        call(
+            "carol",
+            "market",
+            "place_day_ahead_order",
+            order_args("buy", 1000, 800_000, OPEN_PERIOD + 48),
+        ),
+        200,
+        "day_ahead_not_offered",
+    ),
+    Case(
+        "a day-ahead order with an unknown field",
+        call(
+            "carol",
+            "market",
+            "place_day_ahead_order",
+            {**order_args("buy", 1000, 800_000, OPEN_PERIOD + 48), "expiry_s": 5},
+        ),
+        200,
+        "invalid_arguments",
+    ),
+    Case(
+        "clear a day-ahead auction the community does not run",
+        call("operator", "market", "clear_day_ahead", {"day": 19_700}),
+        200,
+        "day_ahead_not_offered",
+    ),
+    Case(
+        "clear a negative day",
+        call("operator", "market", "clear_day_ahead", {"day": -1}),
+        200,
+        "negative_value",
+    ),
+    Case(
+        "cancel an unknown day-ahead order",
+        call("carol", "market", "cancel_day_ahead_order", {"order_id": "da19700-0"}),
+        200,
+        "unknown_order",
+    ),
 ]
 
 
@@ -687,6 +745,246 @@ BAD_TIMING_AND_PARAMETERS = [
 ]
 
 
+# -- multi-signature and corrections (issue 14) -----------------------------------------------
+
+ISSUER = policy_account_key("issuer")
+ALICE_ = address("alice")
+
+
+def multisig(
+    w: World,
+    signers: list[str],
+    sender: bytes = ISSUER,
+    call: tuple[str, str, dict[str, Any]] = ("tokens", "mint", {"to": ALICE_, "amount_micro": 1}),
+) -> bytes:
+    contract, method, args = call
+    nonce = read_nonce(w.node.state, key_address(sender))
+    signed = unsigned_multisig(Transaction(1, CHAIN_ID, sender, nonce, contract, method, args))
+    for name in signers:
+        signed = cosign_transaction(signed, key(name))
+    return encode_transaction(signed)
+
+
+def with_signatures(w: World, signatures: list[Cosignature], sender: bytes = ISSUER) -> bytes:
+    nonce = read_nonce(w.node.state, key_address(sender))
+    body = Transaction(
+        1, CHAIN_ID, sender, nonce, "tokens", "mint", {"to": ALICE_, "amount_micro": 1}
+    )
+    return encode_transaction(SignedTransaction(body, MultisigAuthorization(signatures)))
+
+
+def signed_by(w: World, names: list[str], sender: bytes = ISSUER) -> list[Cosignature]:
+    nonce = read_nonce(w.node.state, key_address(sender))
+    body = Transaction(
+        1, CHAIN_ID, sender, nonce, "tokens", "mint", {"to": ALICE_, "amount_micro": 1}
+    )
+    return [Cosignature(key(n).public_key, key(n).sign(signing_bytes(body))) for n in names]
+
+
+def forged_cosignature(w: World) -> bytes:
+    [operator, regulator] = signed_by(w, ["operator", "regulator"])
+    forged = Cosignature(regulator.signer, key("mallory").sign(b"anything"))
+    return with_signatures(w, [operator, forged])
+
+
+def many_signers(w: World) -> bytes:
+    names = [f"stranger-signer-{i}" for i in range(MAX_POLICY_KEYS + 1)]
+    return with_signatures(w, signed_by(w, names))
+
+
+THREE = [key(n).public_key.hex() for n in ("bob", "carol", "dave")]
+SEVENTEEN = [key(f"policy-key-{i}").public_key.hex() for i in range(MAX_POLICY_KEYS + 1)]
+MULTISIG = [
+    Case(
+        "one of three signs for the issuer",
+        tx(lambda w: multisig(w, ["regulator"])),
+        403,
+        "too_few_signatures",
+    ),
+    Case(
+        "a signer outside the issuer's policy",
+        tx(lambda w: multisig(w, ["operator", "mallory"])),
+        403,
+        "signer_not_in_policy",
+    ),
+    Case(
+        "the same signer twice",
+        tx(lambda w: with_signatures(w, signed_by(w, ["operator"]) * 2)),
+        400,
+        "duplicate_signer",
+    ),
+    Case(
+        "a multi-signature with no signature",
+        tx(lambda w: with_signatures(w, [])),
+        403,
+        "too_few_signatures",
+    ),
+    Case("seventeen signatures", tx(many_signers), 400, "too_many_signatures"),
+    Case(
+        "a policy nobody registered",
+        tx(lambda w: multisig(w, ["operator", "regulator"], policy_account_key("treasury"))),
+        403,
+        "unknown_policy",
+    ),
+    Case(
+        "co-signatures without the sender's own",
+        tx(lambda w: multisig(w, ["alice", "regulator"], key("bob").public_key)),
+        403,
+        "unknown_policy",
+    ),
+    Case("a forged co-signature", tx(forged_cosignature), 400, "bad_signature"),
+    Case(
+        "a multi-signed sender of 5 bytes",
+        tx(lambda w: with_signatures(w, [], sender=b"short")),
+        400,
+        "invalid_sender_key",
+    ),
+    Case(
+        "a co-signature that is not a pair",
+        octets(
+            lambda w: encode(
+                [[1, CHAIN_ID, ISSUER, 0, "tokens", "mint", {}], ["multisig", [[b"x"]]]]
+            )
+        ),
+        400,
+        "malformed",
+    ),
+    Case(
+        "an authorization of an unknown kind",
+        octets(
+            lambda w: encode(
+                [[1, CHAIN_ID, ISSUER, 0, "tokens", "mint", {}], ["schnorr", b"x" * 64]]
+            )
+        ),
+        400,
+        "malformed",
+    ),
+    Case(
+        "the issuer sets a policy of threshold 0",
+        tx(
+            lambda w: multisig(
+                w,
+                ["operator", "regulator"],
+                call=("policies", "set_policy", {"threshold": 0, "keys": THREE}),
+            )
+        ),
+        200,
+        "policy_threshold_out_of_range",
+    ),
+    Case(
+        "the issuer sets a policy of 17 keys",
+        tx(
+            lambda w: multisig(
+                w,
+                ["operator", "regulator"],
+                call=("policies", "set_policy", {"threshold": 1, "keys": SEVENTEEN}),
+            )
+        ),
+        200,
+        "policy_size_out_of_range",
+    ),
+    Case(
+        "the issuer sets a policy naming a key twice",
+        tx(
+            lambda w: multisig(
+                w,
+                ["operator", "regulator"],
+                call=("policies", "set_policy", {"threshold": 1, "keys": [THREE[0], THREE[0]]}),
+            )
+        ),
+        200,
+        "policy_key_repeated",
+    ),
+    Case(
+        "a member sets a policy",
+        call("bob", "policies", "set_policy", {"threshold": 1, "keys": THREE}),
+        403,
+        "not_a_policy_account",
+    ),
+    Case(
+        "the operator alone mints under a policy",
+        call("operator", "tokens", "mint", {"to": ALICE_, "amount_micro": 1}),
+        200,
+        "not_authorised",
+    ),
+    Case(
+        "the operator alone withdraws the grid's money",
+        call("operator", "settlement", "withdraw_grid", {"amount_micro": 1, "to": ALICE_}),
+        200,
+        "not_authorised",
+    ),
+    Case(
+        "correct a trade that does not exist",
+        call(
+            "alice",
+            "corrections",
+            "correct",
+            {"trade_id": "1-t0", "sequence": 0, "refund_micro": 1, "energy_wh": 1, "reason": "x"},
+        ),
+        200,
+        "unknown_trade",
+    ),
+    Case(
+        "correct with a text sequence",
+        call(
+            "alice",
+            "corrections",
+            "correct",
+            {"trade_id": "1-t0", "sequence": "0", "refund_micro": 1, "energy_wh": 1, "reason": "x"},
+        ),
+        200,
+        "invalid_arguments",
+    ),
+    Case(
+        "a prosumer flags a transaction",
+        call(
+            "alice",
+            "corrections",
+            "flag",
+            {"kind": "transaction", "subject": "ab" * 32, "reason": "x"},
+        ),
+        200,
+        "not_authorised",
+    ),
+    Case(
+        "the regulator flags a trade that does not exist",
+        call(
+            "regulator", "corrections", "flag", {"kind": "trade", "subject": "5-t3", "reason": "x"}
+        ),
+        200,
+        "unknown_trade",
+    ),
+    Case(
+        "the regulator flags without a reason",
+        call(
+            "regulator",
+            "corrections",
+            "flag",
+            {"kind": "transaction", "subject": "ab" * 32, "reason": ""},
+        ),
+        200,
+        "text_length_out_of_range",
+    ),
+    Case(
+        "the regulator flags a block",
+        call("regulator", "corrections", "flag", {"kind": "block", "subject": "1", "reason": "x"}),
+        200,
+        "invalid_arguments",
+    ),
+    Case(
+        "the regulator flags a transaction id that is no hex",
+        call(
+            "regulator",
+            "corrections",
+            "flag",
+            {"kind": "transaction", "subject": "zz" * 32, "reason": "x"},
+        ),
+        200,
+        "not_hex",
+    ),
+]
+
+
 # -- requests -------------------------------------------------------------------------------
 
 
@@ -836,6 +1134,29 @@ READS = [
         "forbidden",
     ),
     Case(
+        "a trade id far too long", get("/v1/corrections/trades/" + "9" * 40), 400, "invalid_request"
+    ),
+    Case("corrections of a trade never made", get("/v1/corrections/trades/9-t0"), 404, "not_found"),
+    Case("corrections of a text period", get("/v1/corrections/periods/x"), 422, "invalid_request"),
+    Case(
+        "corrections of a period beyond 64 bits",
+        get(f"/v1/corrections/periods/{2**64}"),
+        400,
+        "invalid_request",
+    ),
+    Case(
+        "an unsigned read of the audit flags",
+        get("/v1/corrections/flags", who=None),
+        401,
+        "unauthenticated",
+    ),
+    Case(
+        "an outsider reads the audit flags",
+        get("/v1/corrections/flags", who="mallory"),
+        403,
+        "not_a_member",
+    ),
+    Case(
         "a bearer token that is none",
         lambda w: w.http.get("/v1/members", headers={"authorization": "Bearer nonsense"}),
         401,
@@ -850,6 +1171,7 @@ CORPUS = (
     + BAD_ORDERS
     + BAD_READINGS
     + BAD_TIMING_AND_PARAMETERS
+    + MULTISIG
     + REQUESTS
     + READS
 )
@@ -882,6 +1204,7 @@ def test_a_hostile_request_gets_its_own_code(world: World, case: Case) -> None:
 def test_after_the_corpus_the_chain_verifies_and_no_balance_moved(world: World) -> None:
     assert balances(world.node.state) == world.balances_before
     members = {address(name) for name in FOUNDERS} | {address("erin"), address("alice-meter-1")}
+    members.add(policy_address("issuer"))  # a policy account, refused by its contract
     for height in range(1, world.node.head.height + 1):
         block = world.node.storage.block(height)
         assert block is not None

@@ -62,12 +62,20 @@ class World:
         return RequestSigner(key(who))
 
 
+POLICY_KEYS = [key(name).public_key.hex() for name in ("operator", "regulator", "alice")]
+POLICIES = {
+    "issuer": {"threshold": 2, "keys": POLICY_KEYS},
+    "grid": {"threshold": 2, "keys": POLICY_KEYS},
+}
+"""The currency issuer and the grid account: 2 of operator, regulator and alice."""
+
+
 def setup(directory: Path) -> tuple[Node, str, str]:
     """A chain with an open sell order of alice's, her meter's reading and erin applying."""
     clock = Clock(GENESIS_TIME_MS + 1_000)
     node = Node.create(
         SQLiteStorage(directory / "chain.sqlite"),
-        make_genesis(),
+        make_genesis(parameters={"policies": POLICIES}),
         cutter=CutterConfig(timeout_ms=5),
         clock_ms=clock,
     )

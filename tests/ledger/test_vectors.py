@@ -85,8 +85,11 @@ def test_checked_in_file_matches_what_the_code_produces(
 
 
 def test_every_vector_file_is_checked() -> None:
-    # privacy.json is checked by tests/crypto/privacy/test_vectors.py
-    assert sorted(p.stem for p in DIRECTORY.glob("*.json")) == sorted([*STEMS, "privacy"])
+    # privacy.json is checked by tests/crypto/privacy/test_vectors.py, multisig.json by
+    # tests/ledger/test_multisig_vectors.py
+    assert sorted(p.stem for p in DIRECTORY.glob("*.json")) == sorted(
+        [*STEMS, "privacy", "multisig"]
+    )
 
 
 # The checks below rebuild each vector from the file's own inputs with the library

@@ -12,6 +12,7 @@ from gridledger.crypto import keypair_from_seed
 from gridledger.ledger import GenesisError, load_genesis
 from gridledger.node.community import (
     DEMO_MEMBERS,
+    DEMO_TREASURER,
     METERED_ROLES,
     Founder,
     founding_genesis,
@@ -94,6 +95,18 @@ def test_the_demo_community_meters_the_trading_members(tmp_path: Path) -> None:
         )
         metered = (tmp_path / "keys" / f"{member.name}-meter.key").exists()
         assert metered == (member.role in METERED_ROLES) == (len(member.meter_keys) == 1)
+
+
+def test_the_demo_issuer_and_grid_are_two_of_operator_regulator_and_treasurer(
+    tmp_path: Path,
+) -> None:
+    genesis = init_community(tmp_path, "demo-1", 1_000)
+    keys = {m.name: m.public_key for m in genesis.members}
+    expected = [keys["operator"], keys["regulator"], keys[DEMO_TREASURER]]
+    policies = genesis.parameters["policies"]
+    assert sorted(policies) == ["grid", "issuer"]
+    for policy in policies.values():
+        assert policy == {"threshold": 2, "keys": expected}
 
 
 def test_an_existing_key_file_is_refused_before_anything_is_written(tmp_path: Path) -> None:

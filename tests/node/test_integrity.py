@@ -13,14 +13,17 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import msgspec
 import pytest
 from typer.testing import CliRunner
 
 from gridledger.cli import app
 from gridledger.ledger import Genesis, genesis_hash
 from gridledger.node import CorruptChain, Node, SQLiteStorage
+from gridledger.node.compression import Codec
 from gridledger.node.integrity import check_chain
 from tests.node.harness import free_port, grow_chain, one_line, run_cli, write_community
+from tests.node.stored_rows import canonical_block, set_block
 
 BLOCKS = 8
 PER_BLOCK = 3
@@ -63,8 +66,15 @@ def flip(blob: bytes, position: int, mask: int = 0x01) -> bytes:
 
 
 def flip_block_byte(directory: Path, height: int, position: int) -> None:
+    """Flip one byte of the stored (compressed) block."""
     blob = column(directory, "SELECT block FROM blocks WHERE height = ?", height)
     execute(directory, "UPDATE blocks SET block = ? WHERE height = ?", flip(blob, position), height)
+
+
+def flip_canonical_byte(directory: Path, height: int, position: int) -> None:
+    """Flip one byte of the block's canonical bytes and store them uncompressed."""
+    path = directory / "chain.sqlite"
+    set_block(path, height, flip(canonical_block(path, height), position))
 
 
 def refusal(directory: Path) -> CorruptChain:
@@ -85,12 +95,17 @@ def test_a_sound_chain_opens(chain: Path) -> None:
 
 @pytest.mark.parametrize("height", [1, 3, BLOCKS])
 @pytest.mark.parametrize("where", ["first", "header", "transactions", "last"])
+@pytest.mark.parametrize("form", ["stored", "canonical"])
 def test_a_flipped_byte_of_a_block_or_of_the_head_is_named(
-    chain: Path, height: int, where: str
+    chain: Path, height: int, where: str, form: str
 ) -> None:
-    size = len(column(chain, "SELECT block FROM blocks WHERE height = ?", height))
+    """A byte of the compressed row, or of the canonical bytes inside a sound frame."""
+    if form == "stored":
+        size = len(column(chain, "SELECT block FROM blocks WHERE height = ?", height))
+    else:
+        size = len(canonical_block(chain / "chain.sqlite", height))
     position = {"first": 0, "header": 12, "transactions": size * 2 // 3, "last": size - 1}[where]
-    flip_block_byte(chain, height, position)
+    (flip_block_byte if form == "stored" else flip_canonical_byte)(chain, height, position)
     error = refusal(chain)
     assert error.height == height, str(error)
 
@@ -122,32 +137,45 @@ def test_every_flipped_byte_of_a_block_is_named(chain: Path) -> None:
     assert not missed, missed[:5]
 
 
-def test_a_flipped_byte_of_a_receipt_is_named(chain: Path) -> None:
-    receipt = column(chain, "SELECT receipt FROM transactions WHERE height = 5 AND position = 1")
+def test_a_flipped_byte_of_the_receipts_is_named(chain: Path) -> None:
+    receipts = column(chain, "SELECT receipts FROM blocks WHERE height = 5")
+    for position in (0, len(receipts) // 2, len(receipts) - 1):
+        execute(
+            chain,
+            "UPDATE blocks SET receipts = ? WHERE height = 5",
+            flip(receipts, position),
+        )
+        error = refusal(chain)
+        assert error.height == 5, str(error)
+    execute(chain, "UPDATE blocks SET receipts = ? WHERE height = 5", receipts)
+    assert Node.open_path(chain / "chain.sqlite").head.height == BLOCKS
+
+
+def test_a_changed_message_inside_sound_receipts_is_named(chain: Path) -> None:
+    """Receipts that decompress and decode, but say something else: the results root."""
+    stored = column(chain, "SELECT receipts FROM blocks WHERE height = 5")
+    tails = msgspec.msgpack.decode(Codec().unpack(stored), type=list[bytes])
+    tails[1] = tails[1][:1] + msgspec.msgpack.encode("forged") + tails[1][2:]
     execute(
         chain,
-        "UPDATE transactions SET receipt = ? WHERE height = 5 AND position = 1",
-        flip(receipt, len(receipt) - 1),
+        "UPDATE blocks SET receipts = ? WHERE height = 5",
+        b"\x00" + msgspec.msgpack.encode(tails),
     )
     error = refusal(chain)
     assert error.height == 5 and "results root" in error.reason
 
 
 def test_a_changed_code_of_a_receipt_is_named(chain: Path) -> None:
-    """The code inside the receipt, then the code column the API reads beside it."""
-    receipt = column(chain, "SELECT receipt FROM transactions WHERE height = 4 AND position = 0")
-    code_at = 3 + 32  # array of 4, bin 8 of 32 bytes (the id), then the code
-    assert receipt[:3] == b"\x94\xc4\x20" and receipt[code_at] == 0  # ok
-    execute(
-        chain,
-        "UPDATE transactions SET receipt = ? WHERE height = 4 AND position = 0",
-        flip(receipt, code_at, 0x0E),  # ok -> insufficient_funds
-    )
-    assert refusal(chain).height == 4
-    execute(chain, "UPDATE transactions SET receipt = ? WHERE height = 4 AND position = 0", receipt)
+    """The code is stored once, in the index; changing it changes the receipt's bytes."""
     execute(chain, "UPDATE transactions SET code = 14 WHERE height = 6 AND position = 2")
     error = refusal(chain)
-    assert error.height == 6 and "index entry of transaction 2" in error.reason
+    assert error.height == 6 and "results root" in error.reason
+
+
+def test_a_changed_id_prefix_in_the_index_is_named(chain: Path) -> None:
+    execute(chain, "UPDATE transactions SET id = 0 WHERE height = 4 AND position = 0")
+    error = refusal(chain)
+    assert error.height == 4 and "index entry of transaction 0" in error.reason
 
 
 def test_a_deleted_receipt_is_named(chain: Path) -> None:
@@ -198,7 +226,7 @@ def test_verify_names_a_deleted_block_as_missing(chain: Path) -> None:
 
 
 def test_the_node_command_refuses_to_start_in_one_line(chain: Path) -> None:
-    flip_block_byte(chain, BLOCKS, 12)  # the head's header
+    flip_canonical_byte(chain, BLOCKS, 12)  # the head's header
     result = run_cli("node", "--dir", str(chain), "--port", str(free_port()))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr

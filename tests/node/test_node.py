@@ -8,7 +8,6 @@ every run builds the same chain.
 from __future__ import annotations
 
 import itertools
-import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +51,7 @@ from gridledger.node import (
 )
 from gridledger.node.mempool import Mempool
 from tests.community import GENESIS_TIME_MS, address, application_of, make_genesis, signed_raw
+from tests.node.stored_rows import raw_value, set_state_value
 
 T1 = GENESIS_TIME_MS + 1_000
 
@@ -326,11 +326,12 @@ def test_opening_refuses_an_empty_store_a_second_genesis_and_a_damaged_state(
     with pytest.raises(StorageError, match="already holds a chain"):
         Node.create(SQLiteStorage(path), make_genesis())
 
-    with sqlite3.connect(path) as db:
-        key, value = db.execute(
-            "SELECT key, value FROM state WHERE namespace = 'tokens' ORDER BY key LIMIT 1"
-        ).fetchone()
-        db.execute("UPDATE state SET value = ? WHERE key = ?", (bytes(value) + b"\x00", key))
+    storage = SQLiteStorage(path)
+    (namespace, key), value = min(
+        (entry for entry in storage.load_state().items() if entry[0][0] == "tokens"),
+    )
+    storage.close()
+    set_state_value(path, namespace, key, raw_value(value + b"\x00"))
     with pytest.raises(StorageError, match="verify"):
         Node.open(SQLiteStorage(path))
 

@@ -20,8 +20,17 @@ from gridledger.cli import app
 from gridledger.contracts import default_registry
 from gridledger.ledger import Genesis, apply_block, genesis_block
 from gridledger.node import CorruptChain, SQLiteStorage
+from gridledger.node.stored_forms import pack_key
 from gridledger.node.verify import verify_storage
 from tests.node.harness import grow_chain, one_line, run_cli, write_community
+from tests.node.stored_rows import (
+    canonical_block,
+    namespace_number,
+    raw_value,
+    set_block,
+    set_state_value,
+    state_rows,
+)
 
 BLOCKS = 5
 PER_BLOCK = 3
@@ -170,9 +179,10 @@ def test_byte_changes_all_across_a_block_are_found(chain: Path) -> None:
 
 
 def test_byte_change_that_breaks_utf8_in_a_block_is_named(chain: Path) -> None:
-    blob = stored_block(chain, 4)
+    """Inside a sound (uncompressed) frame: the canonical bytes themselves are changed."""
+    blob = canonical_block(chain / "chain.sqlite", 4)
     position = blob.index(b"gridledger-test")  # the header's chain id, a string
-    tamper(chain, "UPDATE blocks SET block = ? WHERE height = 4", flip(blob, position, 0x80))
+    set_block(chain / "chain.sqlite", 4, flip(blob, position, 0x80))
     code, output = verify_cli(chain)
     assert code == 1 and first_bad_block(output) == 4, output
 
@@ -191,14 +201,12 @@ def test_removed_last_block_is_found(chain: Path) -> None:
 
 def test_changed_receipt_is_named(chain: Path) -> None:
     with sqlite3.connect(chain / "chain.sqlite") as db:
-        receipt = db.execute(
-            "SELECT receipt FROM transactions WHERE height = 3 AND position = 1"
-        ).fetchone()[0]
+        receipts = db.execute("SELECT receipts FROM blocks WHERE height = 3").fetchone()[0]
     db.close()
     tamper(
         chain,
-        "UPDATE transactions SET receipt = ? WHERE height = 3 AND position = 1",
-        flip(bytes(receipt), len(receipt) - 1),
+        "UPDATE blocks SET receipts = ? WHERE height = 3",
+        flip(bytes(receipts), len(receipts) - 1),
     )
     code, output = verify_cli(chain)
     assert code == 1 and first_bad_block(output) == 3, output
@@ -206,7 +214,7 @@ def test_changed_receipt_is_named(chain: Path) -> None:
 
 @pytest.mark.parametrize("column", ["id", "code"])
 def test_changed_transaction_index_is_named(chain: Path, column: str) -> None:
-    value: object = b"\x00" * 32 if column == "id" else 13
+    value = 0 if column == "id" else 13
     tamper(chain, f"UPDATE transactions SET {column} = ? WHERE height = 2 AND position = 0", value)
     code, output = verify_cli(chain)
     assert code == 1 and first_bad_block(output) == 2, output
@@ -215,27 +223,23 @@ def test_changed_transaction_index_is_named(chain: Path, column: str) -> None:
 # -- a changed byte in the state tables --------------------------------------------------------
 
 
-def state_rows(directory: Path) -> list[tuple[str, str, bytes]]:
-    with sqlite3.connect(directory / "chain.sqlite") as db:
-        rows = db.execute("SELECT namespace, key, value FROM state ORDER BY namespace, key")
-        found = [(ns, key, bytes(value)) for ns, key, value in rows]
-    db.close()
-    return found
+def unpacked_state(directory: Path) -> list[tuple[str, str, bytes]]:
+    """(namespace, key, canonical value) of every stored state entry, sorted."""
+    storage = SQLiteStorage(directory / "chain.sqlite")
+    try:
+        return sorted((ns, key, value) for (ns, key), value in storage.load_state().items())
+    finally:
+        storage.close()
 
 
 def test_changed_state_value_is_named_by_the_command(
     chain: Path, last_writer: dict[tuple[str, str], int]
 ) -> None:
     namespace, key, value = next(
-        row for row in state_rows(chain) if last_writer[(row[0], row[1])] == BLOCKS - 1
+        row for row in unpacked_state(chain) if last_writer[(row[0], row[1])] == BLOCKS - 1
     )
-    tamper(
-        chain,
-        "UPDATE state SET value = ? WHERE namespace = ? AND key = ?",
-        flip(value, len(value) - 1),
-        namespace,
-        key,
-    )
+    path = chain / "chain.sqlite"
+    set_state_value(path, namespace, key, raw_value(flip(value, len(value) - 1)))
     result = run_cli("verify", "--dir", str(chain))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     output = one_line(result.stderr)
@@ -243,43 +247,52 @@ def test_changed_state_value_is_named_by_the_command(
     assert f"{namespace}/{key}" in output and "altered" in output
 
 
+@pytest.mark.parametrize("form", ["canonical", "stored"])
 def test_every_changed_state_entry_names_the_block_that_wrote_it(
-    chain: Path, last_writer: dict[tuple[str, str], int]
+    chain: Path, last_writer: dict[tuple[str, str], int], form: str
 ) -> None:
-    rows = state_rows(chain)
+    """Each entry's canonical value changed (stored uncompressed), or its stored form's
+    first byte (the format byte): both name the block that wrote the entry, and the entry."""
+    path = chain / "chain.sqlite"
+    rows = unpacked_state(chain)
+    stored = {(ns, key): value for ns, key, value in state_rows(path)}
     assert {(ns, key) for ns, key, _ in rows} == set(last_writer)
     assert any(height > 0 for height in last_writer.values())
-    db = sqlite3.connect(chain / "chain.sqlite", isolation_level=None)
-    storage = SQLiteStorage(chain / "chain.sqlite")
+    storage = SQLiteStorage(path)
     wrong: list[str] = []
     try:
         for namespace, key, value in rows:
             where = (namespace, key)
-            update = "UPDATE state SET value = ? WHERE namespace = ? AND key = ?"
-            db.execute(update, (flip(value, 0, 0x80), *where))
+            original = stored[where]
+            changed = (
+                raw_value(flip(value, 0, 0x80)) if form == "canonical" else flip(original, 0, 0x80)
+            )
+            set_state_value(path, namespace, key, changed)
             try:
                 verify_storage(storage)
                 wrong.append(f"{namespace}/{key}: sound")
             except CorruptChain as error:
                 if error.height != last_writer[where] or key not in error.reason:
                     wrong.append(f"{namespace}/{key}: {error} (wrote: {last_writer[where]})")
-            db.execute(update, (value, *where))
+            set_state_value(path, namespace, key, original)
     finally:
         storage.close()
-        db.close()
     assert not wrong, wrong
 
 
 def test_removed_state_entry_is_found(chain: Path, last_writer: dict[tuple[str, str], int]) -> None:
-    namespace, key, _ = next(row for row in state_rows(chain) if row[0] == "tokens")
-    tamper(chain, "DELETE FROM state WHERE namespace = ? AND key = ?", namespace, key)
+    namespace, key, _ = next(row for row in unpacked_state(chain) if row[0] == "tokens")
+    number = namespace_number(chain / "chain.sqlite", namespace)
+    tamper(chain, "DELETE FROM state WHERE namespace = ? AND key = ?", number, pack_key(key))
     code, output = verify_cli(chain)
     assert code == 1 and first_bad_block(output) == last_writer[(namespace, key)], output
     assert f"{namespace}/{key} is missing" in output
 
 
 def test_added_state_entry_is_found(chain: Path) -> None:
-    tamper(chain, "INSERT INTO state VALUES ('tokens', 'balance/glforged', x'ce00ffffff', 2)")
+    number = namespace_number(chain / "chain.sqlite", "tokens")
+    forged = (number, pack_key("balance/glforged"), raw_value(b"\xce\x00\xff\xff\xff"))
+    tamper(chain, "INSERT INTO state VALUES (?, ?, ?, 2)", *forged)
     code, output = verify_cli(chain)
     assert code == 1 and first_bad_block(output) == 2, output
     assert "tokens/balance/glforged is added" in output

@@ -25,6 +25,9 @@ def statement(member: str, **values: int) -> dict[str, Any]:
         "delivered_wh": 0,
         "consumed_wh": 0,
         "shortfall_wh": 0,
+        "surplus_wh": 0,
+        "unmet_wh": 0,
+        "excess_wh": 0,
         "paid_micro": 0,
         "received_micro": 0,
         "penalised_micro": 0,
@@ -44,11 +47,21 @@ def records() -> ChainRecords:
             {"period": 1, "side": "sell", "energy_wh": 3000},
             {"period": 1, "side": "buy", "energy_wh": 4000},
         ],
-        trades=[{"period": 1, "kind": "order", "energy_wh": 2000, "price_micro_per_kwh": 800_000}],
+        trades=[
+            {
+                "period": 1,
+                "kind": "order",
+                "mechanism": "continuous",
+                "energy_wh": 2000,
+                "price_micro_per_kwh": 800_000,
+            }
+        ],
         settlements=[{"period": 1, "exported_wh": 3000, "imported_wh": 4000}],
         statements=[
-            statement("s", sold_wh=2000, delivered_wh=3000, received_micro=1_600_000 + 500_000),
-            statement("b", bought_wh=2000, consumed_wh=4000, paid_micro=1_600_000 + 2_000_000),
+            statement(
+                "s", sold_wh=2000, delivered_wh=3000, surplus_wh=1000, received_micro=2_100_000
+            ),
+            statement("b", bought_wh=2000, consumed_wh=4000, unmet_wh=2000, paid_micro=3_600_000),
         ],
         transaction_counts=Counter({("market", "place_order", "ok"): 2}),
     )
@@ -76,6 +89,11 @@ def test_energy_shares_use_the_physical_grid_exchange() -> None:
     assert energy["grid_import_wh"] == 1000 and energy["grid_export_wh"] == 0
     assert energy["self_sufficiency"] == 1 - 1000 / 4500
     assert energy["self_consumption"] == 1.0
+    assert energy["imbalance_wh"] == 3000  # the seller's unsold 1 kWh, the buyer's unmet 2 kWh
+    assert energy["peak_grid_import_wh"] == 1000
+    prices = kpis["prices"]
+    assert prices["by_mechanism"]["continuous"]["mean_micro_per_kwh"] == 800_000
+    assert prices["period_means_std_micro_per_kwh"] == 0  # one period: no movement
     assert kpis["chain"]["transactions"] == {
         "total": 2,
         "ok": 2,

@@ -20,6 +20,8 @@ from gridledger.simulation.scenario import (
 )
 from tests.simulation.small import small_data
 
+EV = {"kind": "ev", "energy_wh": 8000, "ready_hour": 18, "deadline_hour": 7, "max_power_w": 3700}
+
 
 def refused(data: dict[str, Any]) -> ScenarioError:
     with pytest.raises(ScenarioError) as caught:
@@ -56,7 +58,29 @@ def test_an_unknown_field_is_refused_with_its_place() -> None:
         ),
         (lambda d: d["members"][1].update(name="sunny-001"), "members[1].name"),
         (lambda d: d["market"].update(mechanism="barter"), "market.mechanism"),
+        (lambda d: d.update(currency={"lifetime_days": -1}), "currency.lifetime_days"),
+        (lambda d: d.update(currency={"lifetime_days": 40_000}), "currency.lifetime_days"),
+        (lambda d: d.update(currency={"daily_issue_micro": -5}), "currency.daily_issue_micro"),
         (lambda d: d["market"].update(period_seconds=7), "market.period_seconds"),
+        (lambda d: d["market"].update(stages=[]), "market.stages"),
+        (
+            lambda d: d["members"][0].update(flexible=[{**EV, "kind": "boiler"}]),
+            "members[0].flexible[0]",
+        ),
+        (
+            lambda d: d["members"][0].update(flexible=[EV, {**EV, "control": "never"}]),
+            "members[0].flexible[1].control",
+        ),
+        (
+            lambda d: d["members"][0].update(flexible=[{**EV, "energy_wh": 10**9}]),
+            "members[0].flexible[0]",
+        ),
+        (lambda d: d["market"].update(stages=["day_ahead", "spot"]), "market.stages[1]"),
+        (lambda d: d["market"].update(stages=["intraday", "intraday"]), "market.stages"),
+        (
+            lambda d: d["market"].update(day_ahead_gate_seconds=10),
+            "market.day_ahead_gate_seconds",
+        ),
         (lambda d: d["horizon"].update(start="2024-06-03T08:10:00Z"), "horizon.start"),
         (lambda d: d["horizon"].update(start="yesterday"), "horizon.start"),
         (lambda d: d["horizon"].update(periods=0), "horizon.periods"),
@@ -97,3 +121,20 @@ def test_every_shipped_scenario_loads() -> None:
     assert {"seed000_case_study", "seed003_pv5", "community100_week"} <= set(names)
     for name in names:
         assert load_scenario(name).name == name
+
+
+def test_a_treasurer_puts_the_issuer_and_grid_policies_in_genesis() -> None:
+    from gridledger.simulation.community import build_genesis, expand_members, member_keys
+
+    scenario = decode_scenario(small_data(treasurer="flat"))
+    genesis = build_genesis(scenario, expand_members(scenario), 0)
+    keys = [member_keys(scenario, n).public_key.hex() for n in ("operator", "regulator", "flat")]
+    assert genesis.parameters["policies"] == {
+        "grid": {"threshold": 2, "keys": keys},
+        "issuer": {"threshold": 2, "keys": keys},
+    }
+    plain = decode_scenario(small_data())
+    assert "policies" not in build_genesis(plain, expand_members(plain), 0).parameters
+    for name in ("nobody", "sunny", "sunny-003", "sunny-1", "flat-001"):
+        assert refused(small_data(treasurer=name)).field == "treasurer", name
+    assert decode_scenario(small_data(treasurer="sunny-002")).treasurer == "sunny-002"

@@ -20,9 +20,11 @@ what it bought beyond its own need.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gridledger.agents.devices import Battery
+from gridledger.agents.flexible import FlexibleDemand
 from gridledger.agents.forecast import Forecaster
 from gridledger.agents.interfaces import EnergyProfile, StorageView
 
@@ -114,6 +116,14 @@ class Household:
     """Mixed into the per-period random factors so that reruns draw the same ones."""
     generation_history_wh: list[int] = field(default_factory=list)
     consumption_history_wh: list[int] = field(default_factory=list)
+    flexible: FlexibleDemand | None = None
+    """Delayable loads (EV, heat pump): what they draw is decided before each period
+    (`plan_flexible`) and is then known exactly, on top of the load profile."""
+    model_history_wh: list[tuple[int, int]] = field(default_factory=list)
+    """The device models' (generation, load) of each delivered period, beside the history:
+    how far the realised values fell from the models (`day_ahead_positions`)."""
+    _flexible_wh: dict[int, int] = field(default_factory=dict, init=False, repr=False)
+    """Energy the delayable loads draw, by period start (decided, not yet delivered)."""
     _planned_model_wh: dict[tuple[int, int], tuple[int, int]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -140,13 +150,58 @@ class Household:
     def expected_position(self, start_s: int, seconds: int) -> Position:
         """What the household expects to sell or buy, with a planned self-consumption dispatch."""
         generation, load = self.forecast_wh(start_s, seconds)
-        net = generation - load
+        net = generation - load - self._flexible_wh.get(start_s, 0)
         if not self.trades_from_storage:
             planned = None if self.battery is None else self.battery.copy()
             charged, discharged = dispatch_self_consumption(net, planned, seconds)
             net = net - charged + discharged
         surplus, deficit = split_net(net)
         return Position(surplus, deficit)
+
+    def day_ahead_positions(
+        self, from_s: int, product_starts_s: list[int], seconds: int
+    ) -> list[Position]:
+        """The positions of ``product_starts_s`` (ascending) as forecast a day ahead.
+
+        From the device models (a day ahead the weather and behaviour of the day are
+        unknown) scaled by what the last day taught: the realised generation over the
+        model's in the last 24 delivered periods, and the same for the load (1 before
+        any period was delivered); with the battery dispatched for self-consumption on a copy
+        from ``from_s`` (the period the forecast is made in) through the last product,
+        so each product sees the state of charge the hours before it leave.
+        """
+        planned = None if self.battery is None or self.trades_from_storage else self.battery.copy()
+        recent = self.model_history_wh[-24:]
+        model_generation = sum(g for g, _ in recent)
+        model_load = sum(c for _, c in recent)
+        pv_scale = (
+            sum(self.generation_history_wh[-24:]) / model_generation if model_generation else 1.0
+        )
+        load_scale = sum(self.consumption_history_wh[-24:]) / model_load if model_load else 1.0
+        wanted = set(product_starts_s)
+        positions: list[Position] = []
+        start = min(from_s, product_starts_s[0]) if product_starts_s else from_s
+        last = product_starts_s[-1] if product_starts_s else from_s - seconds
+        while start <= last:
+            generation, load = self.model_wh(start, seconds)
+            net = (0 if self.pv is None else round(generation * pv_scale)) - (
+                0 if self.load is None else round(load * load_scale)
+            )
+            charged, discharged = dispatch_self_consumption(net, planned, seconds)
+            if start in wanted:
+                positions.append(Position(*split_net(net - charged + discharged)))
+            start += seconds
+        return positions
+
+    def plan_flexible(
+        self, start_s: int, seconds: int, expected_prices: Callable[[list[int]], list[int]]
+    ) -> int:
+        """Decide what the delayable loads draw in the period starting ``start_s`` (Wh)."""
+        if self.flexible is None:
+            return 0
+        drawn = self.flexible.decide_wh(start_s, seconds, expected_prices)
+        self._flexible_wh[start_s] = drawn
+        return drawn
 
     def storage_view(self, seconds: int) -> StorageView | None:
         """The battery as a storage-trading strategy sees it (None without one)."""
@@ -163,6 +218,7 @@ class Household:
         """(generation, load) as they happen: the model times this period's random factors."""
         model_generation, model_load = self.model_wh(start_s, seconds)
         self._planned_model_wh.pop((start_s, seconds), None)
+        self.model_history_wh.append((model_generation, model_load))
         draw = random.Random(f"{self.seed}/{self.name}/{period}")
         pv_factor = 1 - self.variation.pv * draw.random()
         load_factor = 1 + self.variation.load * (2 * draw.random() - 1)
@@ -176,7 +232,8 @@ class Household:
         ``committed_export_wh`` (sold minus bought) matters only to a household
         that trades from its battery.
         """
-        generation, load = self.actual_wh(period, start_s, seconds)
+        generation, base_load = self.actual_wh(period, start_s, seconds)
+        load = base_load + self._flexible_wh.pop(start_s, 0)  # as decided, to the Wh
         net = generation - load
         if self.trades_from_storage:
             charged, discharged = dispatch_to_trades(
@@ -186,7 +243,7 @@ class Household:
             charged, discharged = dispatch_self_consumption(net, self.battery, seconds)
         exported, imported = split_net(net - charged + discharged)
         self.generation_history_wh.append(generation)
-        self.consumption_history_wh.append(load)
+        self.consumption_history_wh.append(base_load)  # what the forecaster learns from
         return Metered(
             generation_wh=generation,
             consumption_wh=load,

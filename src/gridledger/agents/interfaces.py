@@ -66,6 +66,12 @@ class MarketView:
     storage: StorageView | None = None
     """The battery, when the household has one and the strategy may trade from
     it (a speculator); None otherwise."""
+    hourly_prices_micro_per_kwh: tuple[int | None, ...] = ()
+    """The community's mean trade price in each period of the day (index = period of the
+    day) over the last week, None where none traded; given to the strategies that use
+    it (arbitrage), empty for the others."""
+    period_of_day: int = 0
+    """This period's index in the day (``period % periods per day``)."""
 
 
 @dataclass(frozen=True)

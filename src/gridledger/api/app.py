@@ -25,12 +25,15 @@ from gridledger.api.limits import RefusalLimiter, RefusalLimits
 from gridledger.api.openapi import install_reply_schemas
 from gridledger.api.routes import (
     auth,
+    certificates,
     chain,
+    corrections,
     dashboard,
     governance,
     market,
     members,
     network,
+    privacy,
     registry,
     settlement,
     stream,
@@ -93,9 +96,12 @@ def routers(node: Node, service: SoloService, limiter: RefusalLimiter) -> list[A
         chain.router(node),
         members.router(node),
         governance.router(node),
+        privacy.router(node),
+        certificates.router(node),
         registry.router(node),
         market.router(node),
         settlement.router(node),
+        corrections.router(node),
         dashboard.router(node),
         stream.router(node, service),
     ]

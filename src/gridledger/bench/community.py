@@ -121,11 +121,13 @@ def write_bench_community(
     accounts: int,
     chain_id: str = "gridledger-bench",
     market: dict[str, Any] | None = None,
+    lifetime_days: int = 0,
 ) -> tuple[Genesis, list[KeyPair]]:
     """Write a community of a regulator, an operator and `accounts` funded prosumers
     (``account-00000`` ...) into `directory`; return its genesis and the accounts' keys.
 
-    `market`: market parameters for the genesis (the orders workload's).
+    `market`: market parameters for the genesis (the orders workload's); `lifetime_days`:
+    the currency's lifetime (seed 004 §3.4; 0, the default, is a plain currency).
     """
     if accounts < 2:
         raise BenchError(f"--accounts must be at least 2, got {accounts}")
@@ -137,8 +139,11 @@ def write_bench_community(
             for i in range(accounts)
         ),
     ]
+    tokens: dict[str, Any] = {"issuer_roles": ["operator"]}
+    if lifetime_days:
+        tokens["lifetime_days"] = lifetime_days
     parameters = {
-        "tokens": {"issuer_roles": ["operator"]},
+        "tokens": tokens,
         **({"market": market} if market else {}),
     }
     genesis = founding_genesis(chain_id, time.time_ns() // 1_000_000, founders, parameters)

@@ -53,6 +53,7 @@ def run_bench(
     drain_timeout_s: float | None = None,
     node_options: list[str] | None = None,
     passphrase: PassphraseSource | None = None,
+    lifetime_days: int = 0,
 ) -> int:
     """Run the bench; 0 if every transaction committed, 1 if some failed, 2 if it could not run.
 
@@ -69,6 +70,7 @@ def run_bench(
             drain_timeout_s,
             node_options,
             passphrase,
+            lifetime_days,
         )
     except BenchError as error:
         console.print(f"[red]bench failed:[/red] {error}")
@@ -99,6 +101,7 @@ def _run(
     drain_timeout_s: float | None,
     node_options: list[str] | None,
     passphrase: PassphraseSource | None = None,
+    lifetime_days: int = 0,
 ) -> dict[str, Any]:
     if workload not in WORKLOADS:
         raise BenchError(f"unknown workload {workload!r}; one of {', '.join(WORKLOADS)}")
@@ -106,6 +109,8 @@ def _run(
         raise BenchError(f"--rate must be at least 1, got {rate}")
     if duration_s <= 0:
         raise BenchError(f"--duration must be positive, got {duration_s}")
+    if lifetime_days and url is not None:
+        raise BenchError("--lifetime-days sets up the bench's own community; not with --url")
     total = max(1, int(rate * duration_s))
     drain = drain_timeout_s if drain_timeout_s is not None else max(10.0, min(60.0, duration_s))
     node: NodeProcess | None = None
@@ -117,7 +122,9 @@ def _run(
         if url is None:
             workdir = Path(tempfile.mkdtemp(prefix="gridledger-bench-"))
             market = MARKET_PARAMETERS if orders else None
-            genesis, keys = write_bench_community(workdir, accounts, market=market)
+            genesis, keys = write_bench_community(
+                workdir, accounts, market=market, lifetime_days=lifetime_days
+            )
             reader = read_key(workdir / "keys" / "regulator.key")
             node = NodeProcess(workdir, free_port(), node_options)
             console.print(

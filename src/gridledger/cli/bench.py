@@ -35,6 +35,11 @@ def bench(
     drain_timeout: float | None = typer.Option(
         None, help="Seconds to wait for commits after sending (default: the duration, 10..60)"
     ),
+    lifetime_days: int = typer.Option(
+        0,
+        min=0,
+        help="The bench community's currency lifetime in days (seed 004 §3.4; 0: no expiry)",
+    ),
 ) -> None:
     """Load generator: signed transfers at a fixed send rate; reports like Hyperledger Caliper.
 
@@ -53,5 +58,6 @@ def bench(
             directory=directory,
             drain_timeout_s=drain_timeout,
             passphrase=passphrase_source(),
+            lifetime_days=lifetime_days,
         )
     )

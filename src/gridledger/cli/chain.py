@@ -11,6 +11,7 @@ from rich.table import Table
 
 from gridledger.cli.common import (
     DirOption,
+    JsonOption,
     KeyOption,
     ReadKeyOption,
     UrlOption,
@@ -29,7 +30,8 @@ from gridledger.ledger import LedgerError
 from gridledger.node import CorruptChain, NodeError, SQLiteStorage
 
 show_app = typer.Typer(
-    help="Show a transaction, block, member, balance or the head.", no_args_is_help=True
+    help="Show a transaction, block, member, balance, the currency supply or the head.",
+    no_args_is_help=True,
 )
 
 
@@ -154,17 +156,51 @@ def show_balance(
         print_json(client.account(address))
 
 
+@show_app.command("supply")
+def show_supply(
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    key: str | None = ReadKeyOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The issuer's supply report: issued = live + expired + burned (micro-units)."""
+    with connect(url, directory, key=key) as client:
+        report = client.supply()
+    if as_json:
+        print_json(report)
+        return
+    table = Table("issued", "live", "expired", "burned", "lifetime", "reconciles")
+    past_life = f" ({report.past_life_micro:,} past their life)" if report.past_life_micro else ""
+    table.add_row(
+        f"{report.issued_micro:,}",
+        f"{report.live_micro:,}{past_life}",
+        f"{report.expired_micro:,}",
+        f"{report.burned_micro:,}",
+        f"{report.lifetime_days} days" if report.lifetime_days else "no expiry",
+        "yes" if report.reconciles else "NO",
+    )
+    console().print(table)
+
+
 def verify(
     directory: Path = DirOption,
     database: Path | None = typer.Option(
         None, "--db", help="A chain.sqlite file (default DIR/chain.sqlite)"
     ),
+    archive: Path | None = typer.Option(
+        None, "--archive", help="The archive directory of a pruned chain (gridledger archive)"
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, help="Processes that check signatures (default: cores, <= 4)"
+    ),
 ) -> None:
     """Re-verify a stored chain from genesis: hashes, signatures, Merkle roots, replay.
 
-    Reads the chain file itself (also while a node runs on it). Exits 0 for a sound
-    chain; otherwise 1, naming the first bad block.
+    Reads the chain file itself (also while a node runs on it). Signatures are checked
+    in parallel ahead of the replay. Exits 0 for a sound chain; otherwise 1, naming the
+    first bad block.
     """
+    from gridledger.node.archive import Archive
     from gridledger.node.verify import verify_storage
 
     path = database or chain_path(directory)
@@ -172,7 +208,8 @@ def verify(
         raise fail(f"{path} not found")
     try:
         storage = SQLiteStorage(path)
-        report = verify_storage(storage)
+        blocks = Archive(archive) if archive is not None else None
+        report = verify_storage(storage, workers=workers, archive=blocks)
     except CorruptChain as error:
         message = f"chain is NOT sound: first bad block is {error.height}: {error.reason}"
         raise fail(message) from error

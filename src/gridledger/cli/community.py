@@ -21,6 +21,7 @@ from gridledger.cli.common import (
 from gridledger.crypto import generate_keypair
 from gridledger.crypto.sealing import COSTS, DEFAULT_COST
 from gridledger.ledger import GenesisError
+from gridledger.ledger.genesis import MAX_LIFETIME_DAYS
 from gridledger.node import Node
 from gridledger.node.community import init_community
 from gridledger.node.keystore import (
@@ -39,11 +40,22 @@ keys_app = typer.Typer(help="Create and inspect key files.", no_args_is_help=Tru
 def init(
     directory: Path = DirOption,
     chain_id: str = typer.Option("gridledger-demo", help="Chain id written into genesis"),
+    lifetime_days: int = typer.Option(
+        0,
+        min=0,
+        max=MAX_LIFETIME_DAYS,
+        help="Currency units expire this many days after their issue day (0: never)",
+    ),
+    certificates: bool = typer.Option(
+        False, "--certificates", help="Certify delivered energy at settlement (origin)"
+    ),
 ) -> None:
     """Write a demo community: genesis.json, a key per member and meter, and an empty chain."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        genesis = init_community(directory, chain_id, time.time_ns() // 1_000_000)
+        genesis = init_community(
+            directory, chain_id, time.time_ns() // 1_000_000, lifetime_days, certificates
+        )
         Node.open_path(chain_path(directory), genesis).close()
     except (KeyFileError, GenesisError) as error:
         raise fail(str(error)) from error

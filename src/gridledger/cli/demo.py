@@ -48,9 +48,10 @@ from gridledger.cli.demo_market import (
 )
 from gridledger.cli.member import send_registration
 from gridledger.client import ClientError, EmbeddedClient, HttpClient, Wallet
+from gridledger.client.cosigning import multisig_call, policy_sender
 from gridledger.client.replies import TransactionReply
 from gridledger.contracts.registration import application
-from gridledger.crypto import KeyPair, generate_keypair
+from gridledger.crypto import KeyPair, address_of, generate_keypair
 from gridledger.node.community import init_community
 from gridledger.node.keystore import read_key, write_key
 from gridledger.node.registry import PersonalDataRegistry, RegistryRefusal
@@ -218,6 +219,19 @@ def admit_erin(
     finally:
         registry.close()
     operator = wallets["operator"]
+    # the issuer is a policy account: 2 of operator, regulator and treasurer sign an issue
+    issuer = policy_sender("issuer")
+    issued = client.account(address_of(issuer)).nonce
+    signers = [operator.keys, wallets["regulator"].keys]
+    issues = [
+        multisig_call(client, issuer, signers, ("tokens", "mint", args), issued + i)
+        for i, args in enumerate(
+            [
+                {"to": erin.address, "amount_micro": 25 * UNIT, "reference": "bank transfer 0001"},
+                {"to": operator.address, "amount_micro": GRID_FUNDS, "reference": "utility"},
+            ]
+        )
+    ]
     commit_at(
         client,
         clock,
@@ -229,16 +243,7 @@ def admit_erin(
                 "bind_meter",
                 {"member": erin.address, "meter_key": erin_meter.public_key.hex()},
             ),
-            operator.sign(
-                "tokens",
-                "mint",
-                {"to": erin.address, "amount_micro": 25 * UNIT, "reference": "bank transfer 0001"},
-            ),
-            operator.sign(
-                "tokens",
-                "mint",
-                {"to": operator.address, "amount_micro": GRID_FUNDS, "reference": "utility"},
-            ),
+            *issues,
             operator.sign(
                 "settlement", "fund_grid", {"amount_micro": GRID_FUNDS, "reference": "feed-in"}
             ),
@@ -248,8 +253,9 @@ def admit_erin(
         f"erin applied to join as a prosumer: {', '.join(sorted(split.technical))} on the "
         f"chain, {', '.join(sorted(checked))} only as salted digests, their values in the "
         "regulator's registry (registry.sqlite); the regulator checked them and approved, the "
-        "operator bound her meter, issued her 25.00 units and funded the grid account "
-        f"with {GRID_FUNDS // UNIT} units for feed-in"
+        "operator bound her meter; the issuer (2 of operator, regulator and treasurer: the "
+        "operator and the regulator signed) issued her 25.00 units, and the operator "
+        f"{GRID_FUNDS // UNIT} units, with which it funded the grid account for feed-in"
     )
     return Member("erin", erin, erin_meter, Wallet(erin_meter, client))
 

@@ -33,7 +33,9 @@ from gridledger.cli.common import (
     load_key,
     print_json,
 )
+from gridledger.client.privacy import secret_ballot, submit_ring_call
 from gridledger.contracts.governance import CHOICES, KINDS
+from gridledger.crypto.privacy import MAX_RING_SIZE
 
 gov_app = typer.Typer(
     help="Community decisions by vote: propose, vote, tally and list proposals.",
@@ -68,6 +70,7 @@ def propose_command(
     from_period: int = typer.Option(0, help="Parameters: the first delivery period they apply"),
     minutes: int = typer.Option(60 * 24, help="Voting stays open this many minutes"),
     deadline_ms: int = typer.Option(0, help="Voting closes at this block time (overrides)"),
+    secret: bool = typer.Option(False, "--secret", help="A secret vote: ring-signed ballots only"),
     key: str = KeyOption,
     directory: Path = DirOption,
     url: str | None = UrlOption,
@@ -78,6 +81,8 @@ def propose_command(
         raise fail(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     deadline = deadline_ms or time.time_ns() // 1_000_000 + minutes * 60_000
     args: dict[str, Any] = {"kind": kind, "deadline_ms": deadline, "text": text}
+    if secret:
+        args["secret"] = True
     if subject:
         args["subject"] = address_of(subject, directory)
     if change:
@@ -93,16 +98,26 @@ def propose_command(
 def vote_command(
     proposal_id: int = typer.Argument(..., help="The proposal's number"),
     choice: str = typer.Argument(..., help=f"One of {', '.join(CHOICES)}"),
+    secret: bool = typer.Option(
+        False, "--secret", help="Ring-signed from a throwaway key, for a secret vote"
+    ),
+    ring_size: int = typer.Option(
+        MAX_RING_SIZE, "--ring-size", min=2, max=MAX_RING_SIZE, help="Keys in the ring"
+    ),
     key: str = KeyOption,
     directory: Path = DirOption,
     url: str | None = UrlOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Vote yes, no or abstain on an open proposal (once)."""
+    """Vote yes, no or abstain on an open proposal (once); ``--secret`` on a secret vote."""
     if choice not in CHOICES:
         raise fail(f"choice {choice!r}: expected one of {', '.join(CHOICES)}")
     keys = load_key(directory, key)
     with connect(url, directory, write=True, key=key) as client:
+        if secret:
+            ballot = secret_ballot(client, keys, proposal_id, choice, ring_size)
+            finish(submit_ring_call(client, ballot), as_json)
+            return
         view = call(
             client, keys, "governance", "vote", {"proposal_id": proposal_id, "choice": choice}
         )

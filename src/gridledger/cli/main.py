@@ -9,6 +9,7 @@ import typer
 from gridledger.cli import (
     access,
     bench,
+    certificates,
     chain,
     community,
     data,
@@ -19,6 +20,9 @@ from gridledger.cli import (
     network,
     node,
     simulate,
+    storage,
+    tx,
+    wallet,
 )
 from gridledger.cli.common import URL_RULE, PassphraseFileOption, start_command
 
@@ -46,8 +50,14 @@ app.command("verify")(chain.verify)
 app.add_typer(market.market_app, name="market")
 app.add_typer(member.member_app, name="member")
 app.add_typer(gov.gov_app, name="gov")
+app.add_typer(tx.tx_app, name="tx")
+app.add_typer(tx.audit_app, name="audit")
+app.add_typer(wallet.wallet_app, name="wallet")
+app.add_typer(certificates.certificates_app, name="certificates")
 app.command("simulate")(simulate.simulate_command)
 app.add_typer(data.data_app, name="data")
 app.add_typer(network.network_app, name="network")
 app.command("demo")(demo.demo)
 app.command("bench")(bench.bench)
+app.add_typer(storage.chain_app, name="chain")
+app.command("archive")(storage.archive)

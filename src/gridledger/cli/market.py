@@ -32,9 +32,13 @@ from gridledger.cli.common import (
     load_key,
     print_json,
 )
+from gridledger.cli.market_day_ahead import day_ahead_app
 from gridledger.cli.market_reads import names_of, number, period_or_open, print_summary
 from gridledger.client import EmbeddedClient, HttpClient
+from gridledger.client.privacy import anonymous_offer, anonymous_withdrawal, submit_ring_call
+from gridledger.client.privacy import seller_proof as privacy_seller_proof
 from gridledger.client.replies import TransactionReply
+from gridledger.crypto.privacy import MAX_RING_SIZE
 
 market_app = typer.Typer(
     help=(
@@ -47,6 +51,12 @@ market_app = typer.Typer(
 Client = HttpClient | EmbeddedClient
 PeriodOption = typer.Option(None, help="Delivery period (default: next open)")
 ExpiryOption = typer.Option(0, help="Expiry, seconds since the epoch (0: end of the period)")
+AllOrNoneOption = typer.Option(
+    False,
+    "--all-or-none",
+    help="All or nothing: only the day-ahead auction takes it (market day-ahead buy|sell); "
+    "a period's own market refuses it",
+)
 
 
 def _place(
@@ -59,6 +69,7 @@ def _place(
     directory: Path,
     url: str | None,
     as_json: bool,
+    all_or_none: bool = False,
 ) -> None:
     keys = load_key(directory, key)
     with connect(url, directory, write=True, key=key) as client:
@@ -71,6 +82,8 @@ def _place(
         }
         if expiry:
             args["expiry_s"] = expiry
+        if all_or_none:  # the chain refuses it with all_or_none_not_supported, and says why
+            args["all_or_none"] = True
         view = call(client, keys, "market", "place_order", args)
         events = view.events if isinstance(view, TransactionReply) else []
         placed = [
@@ -107,12 +120,13 @@ def buy(
     price: int = typer.Option(..., "--price", help="Limit: the most you pay, micro-units per kWh"),
     period: int | None = PeriodOption,
     expiry: int = ExpiryOption,
+    all_or_none: bool = AllOrNoneOption,
     directory: Path = DirOption,
     url: str | None = UrlOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Place a buy order (escrows its maximum cost)."""
-    _place("buy", key, energy_wh, price, period, expiry, directory, url, as_json)
+    _place("buy", key, energy_wh, price, period, expiry, directory, url, as_json, all_or_none)
 
 
 @market_app.command("sell")
@@ -124,12 +138,13 @@ def sell(
     ),
     period: int | None = PeriodOption,
     expiry: int = ExpiryOption,
+    all_or_none: bool = AllOrNoneOption,
     directory: Path = DirOption,
     url: str | None = UrlOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Place a sell order."""
-    _place("sell", key, energy_wh, price, period, expiry, directory, url, as_json)
+    _place("sell", key, energy_wh, price, period, expiry, directory, url, as_json, all_or_none)
 
 
 @market_app.command("cancel")
@@ -181,6 +196,9 @@ def amend(
 @market_app.command("withdraw")
 def withdraw(
     order_or_offer_id: str = typer.Argument(..., help="An order id (P-N) or an offer id (P-oN)"),
+    anonymous: bool = typer.Option(
+        False, "--anonymous", help="Your anonymous offer: ring-signed, still unnamed"
+    ),
     key: str = KeyOption,
     directory: Path = DirOption,
     url: str | None = UrlOption,
@@ -194,6 +212,12 @@ def withdraw(
     keys = load_key(directory, key)
     is_offer = "-o" in order_or_offer_id
     with connect(url, directory, write=True, key=key) as client:
+        if is_offer and anonymous:
+            withdrawal = anonymous_withdrawal(
+                client, keys, order_or_offer_id, offer_period(order_or_offer_id)
+            )
+            finish(submit_ring_call(client, withdrawal), as_json)
+            return
         if is_offer:
             args = {"offer_id": order_or_offer_id}
             view = call(client, keys, "market", "withdraw_offer", args)
@@ -214,11 +238,18 @@ def offer(
         0, "--cost", help="Your production cost, micro-units per kWh: no agreement below it"
     ),
     period: int | None = PeriodOption,
+    anonymous: bool = typer.Option(
+        False, "--anonymous", help="Ring-signed: the seller is named only to its buyer"
+    ),
+    ring_size: int = typer.Option(
+        MAX_RING_SIZE, "--ring-size", min=2, max=MAX_RING_SIZE, help="Keys in the ring"
+    ),
     directory: Path = DirOption,
     url: str | None = UrlOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Publish a bilateral offer (seed 001 MakeOffer), in the period's negotiation window."""
+    """Publish a bilateral offer (seed 001 MakeOffer), in the period's negotiation window;
+    ``--anonymous`` ring-signs it (one anonymous offer per member per period)."""
     keys = load_key(directory, key)
     with connect(url, directory, write=True, key=key) as client:
         target = period_or_open(client, period)
@@ -228,7 +259,10 @@ def offer(
             "period": target,
             "production_cost_micro_per_kwh": cost,
         }
-        view = call(client, keys, "market", "publish_offer", args)
+        if anonymous:
+            view = submit_ring_call(client, anonymous_offer(client, keys, args, ring_size))
+        else:
+            view = call(client, keys, "market", "publish_offer", args)
     if not as_json and isinstance(view, TransactionReply) and view.code == 0:
         [published] = [e.attributes for e in view.events if e.name == "offer_published"]
         console().print(f"offer {published['offer_id']} published for period {target}")
@@ -251,6 +285,12 @@ def accept(
     sign_for: str | None = typer.Option(
         None, "--sign-for", help="As the seller (-k): print your consent for this buyer and stop"
     ),
+    seller: str | None = typer.Option(
+        None, "--seller", help="An anonymous offer's seller (key name or address), revealed"
+    ),
+    seller_proof: str | None = typer.Option(
+        None, "--seller-proof", help="An anonymous offer: the seller's proof, hex (--sign-for)"
+    ),
     directory: Path = DirOption,
     url: str | None = UrlOption,
     as_json: bool = JsonOption,
@@ -259,7 +299,9 @@ def accept(
 
     The buyer (-k) sends it with the seller's signature: ``--seller-key`` signs it here,
     or the seller runs ``accept ... -k SELLER --sign-for BUYER`` and passes the printed
-    hex as ``--seller-signature``. The buyer's cost is escrowed.
+    hex as ``--seller-signature``. The buyer's cost is escrowed. On an anonymous offer the
+    seller names itself to the buyer: ``--seller`` with the seller's proof (``--seller-key``
+    makes it here; ``--sign-for`` prints it as ``seller_proof``).
     """
     from gridledger.contracts.market_bilateral import agreement_message
 
@@ -270,15 +312,20 @@ def accept(
             buyer = address_of(sign_for, directory)
             message = agreement_message(chain_id, offer_id, agreement_id, buyer, energy_wh, price)
             signature = keys.sign(message).hex()
+            proof = privacy_seller_proof(keys, message, offer_period(offer_id))
             if as_json:
-                print_json({"seller_signature": signature, "buyer": buyer})
+                print_json({"seller_signature": signature, "buyer": buyer, "seller_proof": proof})
             else:
                 console().print(signature, highlight=False, soft_wrap=True)
+                console().print(f"seller proof (anonymous offers): {proof}", soft_wrap=True)
             return
         buyer = keys.address
         message = agreement_message(chain_id, offer_id, agreement_id, buyer, energy_wh, price)
         if seller_key is not None:
-            seller_signature = load_key(directory, seller_key).sign(message).hex()
+            seller_keys = load_key(directory, seller_key)
+            seller_signature = seller_keys.sign(message).hex()
+            if seller is not None and seller_proof is None:
+                seller_proof = privacy_seller_proof(seller_keys, message, offer_period(offer_id))
         if seller_signature is None:
             raise fail("give the seller's consent: --seller-key NAME or --seller-signature HEX")
         args = {
@@ -288,6 +335,11 @@ def accept(
             "price_micro_per_kwh": price,
             "seller_signature": seller_signature,
         }
+        if seller is not None:
+            if seller_proof is None:
+                raise fail("an anonymous offer needs the seller's proof: --seller-proof HEX")
+            args["seller"] = address_of(seller, directory)
+            args["seller_proof"] = seller_proof
         view = call(client, keys, "market", "agree", args)
     if not as_json and isinstance(view, TransactionReply) and view.code == 0:
         console().print(
@@ -296,6 +348,14 @@ def accept(
             highlight=False,
         )
     finish(view, as_json)
+
+
+def offer_period(offer_id: str) -> int:
+    """The delivery period of an offer id (``P-oN``)."""
+    head, _, _ = offer_id.partition("-")
+    if not head.isdigit():
+        raise fail(f"offer id {offer_id!r}: expected PERIOD-oN")
+    return int(head)
 
 
 def _close_period(
@@ -405,3 +465,4 @@ market_app.command("offers")(market_reads.offers)
 market_app.command("agreements")(market_reads.agreements)
 market_app.command("price")(market_reads.price)
 market_app.command("statement")(market_reads.statement)
+market_app.add_typer(day_ahead_app, name="day-ahead")

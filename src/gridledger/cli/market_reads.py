@@ -25,6 +25,7 @@ from gridledger.cli.common import (
     print_json,
 )
 from gridledger.client import EmbeddedClient, HttpClient
+from gridledger.client.correction_replies import CorrectionReply
 from gridledger.client.market_replies import (
     BookReply,
     MarketCurrentReply,
@@ -432,6 +433,7 @@ def statement(
             for row in every.statements
         ),
     )
+    print_corrections(every.corrections, names)
     print_summary(summary, names)
 
 
@@ -441,8 +443,9 @@ def _one_statement(
     with connect(url, directory, key=key) as client:
         one = client.statement(period, address)
         names = {} if as_json else names_of(client)
+        account = client.account(address)
     if as_json:
-        print_json(one)
+        print_json({**msgspec.to_builtins(one), "lots": account.lots} if account.lots else one)
         return
     print_table(
         f"period {period}: {who(address, names)}",
@@ -450,6 +453,43 @@ def _one_statement(
         (
             (name, number(value) if isinstance(value, int) else str(value))
             for name, value in msgspec.structs.asdict(one).items()
-            if name not in ("member", "period")
+            if name not in ("member", "period", "corrections")
+        ),
+    )
+    if account.lots:
+        print_table(
+            f"{who(address, names)}'s balance by issue day (oldest is spent first)",
+            ("issued", "expires", "micro-units", ""),
+            (
+                (
+                    moment(lot.issued_at_s),
+                    moment(lot.expires_at_s),
+                    number(lot.amount_micro),
+                    "expired: returns to the issuer at the next settlement" if lot.expired else "",
+                )
+                for lot in account.lots
+            ),
+        )
+    print_corrections(one.corrections, names)
+
+
+def print_corrections(corrections: list[CorrectionReply], names: dict[str, str]) -> None:
+    """The corrections recorded beside the statements (seed 004 §2.3: nothing is rewritten)."""
+    if not corrections:
+        return
+    print_table(
+        "corrections, recorded beside the settled trades (the statements above stand as settled)",
+        ("trade", "#", "buyer", "seller", "refund µ (seller→buyer)", "energy Wh", "reason"),
+        (
+            (
+                c.trade_id,
+                str(c.sequence),
+                who(c.buyer, names),
+                who(c.seller, names),
+                number(c.refund_micro),
+                f"{number(c.energy_wh)} (was {number(c.original_energy_wh)})",
+                c.reason,
+            )
+            for c in corrections
         ),
     )

@@ -17,9 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from gridledger.client import correction_replies as corrections
+from gridledger.client import currency_replies as currency
 from gridledger.client import dashboard_replies as dashboard
 from gridledger.client import governance_replies as governance
 from gridledger.client import market_replies as market
+from gridledger.client import privacy_replies as privacy
 from gridledger.client import replies
 from gridledger.client.errors import ClientError
 from gridledger.ledger import BlockHeader, Genesis, TransactionError
@@ -27,9 +30,12 @@ from gridledger.node import (
     CutterConfig,
     Node,
     NodeError,
+    correction_views,
+    currency_views,
     dashboard_views,
     governance_views,
     market_views,
+    privacy_views,
     views,
 )
 
@@ -221,6 +227,21 @@ class EmbeddedClient:
     def proposal(self, proposal_id: int) -> governance.ProposalReply:
         return self._read(governance_views.proposal_view, proposal_id)
 
+    def supply(self) -> currency.SupplyReply:
+        return self._read(currency_views.supply_view)
+
+    def certificates(self, address: str) -> currency.CertificatesReply:
+        return self._read(currency_views.certificates_view, address)
+
+    def certificate_report(self, address: str) -> currency.CertificateReportReply:
+        return self._read(currency_views.certificate_report_view, address)
+
+    def stealth_outputs(self, start: int = 0, limit: int = 1_000) -> privacy.StealthOutputsReply:
+        return self._read(privacy_views.stealth_outputs_view, start, limit)
+
+    def privacy_keys(self) -> privacy.PrivacyKeysReply:
+        return self._read(privacy_views.privacy_keys_view)
+
     def account(self, address: str) -> replies.AccountReply:
         return self._read(views.account_view, address)
 
@@ -252,6 +273,9 @@ class EmbeddedClient:
     def market_offers(self, period: int) -> market.OffersReply:
         return self._read(market_views.offers_view, period)
 
+    def market_day_ahead(self, day: int) -> market.DayAheadReply:
+        return self._read(market_views.day_ahead_view, day)
+
     def market_price(self, period: int) -> market.PriceReply:
         return self._read(market_views.price_view, period)
 
@@ -265,6 +289,17 @@ class EmbeddedClient:
 
     def statement(self, period: int, member: str) -> market.MemberStatementReply:
         return self._read(market_views.statement_view, period, member)
+
+    # -- corrections and audit flags ----------------------------------------------------------
+
+    def trade_corrections(self, trade_id: str) -> market.TradeCorrectionsReply:
+        return self._read(correction_views.trade_corrections_view, trade_id)
+
+    def period_corrections(self, period: int) -> corrections.CorrectionsReply:
+        return self._read(correction_views.period_corrections_view, period)
+
+    def audit_flags(self) -> corrections.FlagsReply:
+        return self._read(correction_views.flags_view)
 
     # -- the dashboard's aggregates -----------------------------------------------------------
 

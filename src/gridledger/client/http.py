@@ -15,9 +15,12 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
+from gridledger.client import correction_replies as corrections
+from gridledger.client import currency_replies as currency
 from gridledger.client import dashboard_replies as dashboard
 from gridledger.client import governance_replies as governance
 from gridledger.client import market_replies as market
+from gridledger.client import privacy_replies as privacy
 from gridledger.client import replies
 from gridledger.client.errors import ClientError, NodeUnavailable
 from gridledger.client.signing import RequestSigner
@@ -156,6 +159,24 @@ class HttpClient:
     def proposal(self, proposal_id: int) -> governance.ProposalReply:
         return self._get(f"/v1/governance/proposals/{proposal_id}", governance.ProposalReply)
 
+    def supply(self) -> currency.SupplyReply:
+        return self._get("/v1/currency/supply", currency.SupplyReply)
+
+    def certificates(self, address: str) -> currency.CertificatesReply:
+        path = f"/v1/certificates/{quote(address, safe='')}"
+        return self._get(path, currency.CertificatesReply)
+
+    def certificate_report(self, address: str) -> currency.CertificateReportReply:
+        path = f"/v1/certificates/{quote(address, safe='')}/report"
+        return self._get(path, currency.CertificateReportReply)
+
+    def stealth_outputs(self, start: int = 0, limit: int = 1_000) -> privacy.StealthOutputsReply:
+        params = {"start": str(start), "limit": str(limit)}
+        return self._get("/v1/privacy/outputs", privacy.StealthOutputsReply, params)
+
+    def privacy_keys(self) -> privacy.PrivacyKeysReply:
+        return self._get("/v1/privacy/keys", privacy.PrivacyKeysReply)
+
     def account(self, address: str) -> replies.AccountReply:
         return self._get(f"/v1/accounts/{quote(address, safe='')}", replies.AccountReply)
 
@@ -192,6 +213,9 @@ class HttpClient:
     def market_offers(self, period: int) -> market.OffersReply:
         return self._get(f"/v1/market/periods/{period}/offers", market.OffersReply)
 
+    def market_day_ahead(self, day: int) -> market.DayAheadReply:
+        return self._get(f"/v1/market/day-ahead/{day}", market.DayAheadReply)
+
     def market_price(self, period: int) -> market.PriceReply:
         """The price posted for `period` (pricing contract); `ClientError` 404 if none."""
         return self._get(f"/v1/market/periods/{period}/price", market.PriceReply)
@@ -207,6 +231,18 @@ class HttpClient:
     def statement(self, period: int, member: str) -> market.MemberStatementReply:
         path = f"/v1/settlement/periods/{period}/statements/{quote(member, safe='')}"
         return self._get(path, market.MemberStatementReply)
+
+    # -- corrections and audit flags ----------------------------------------------------------
+
+    def trade_corrections(self, trade_id: str) -> market.TradeCorrectionsReply:
+        path = f"/v1/corrections/trades/{quote(trade_id, safe='')}"
+        return self._get(path, market.TradeCorrectionsReply)
+
+    def period_corrections(self, period: int) -> corrections.CorrectionsReply:
+        return self._get(f"/v1/corrections/periods/{period}", corrections.CorrectionsReply)
+
+    def audit_flags(self) -> corrections.FlagsReply:
+        return self._get("/v1/corrections/flags", corrections.FlagsReply)
 
     # -- the dashboard's aggregates -----------------------------------------------------------
 

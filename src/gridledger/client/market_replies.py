@@ -7,7 +7,10 @@ settleable, settled.
 
 from __future__ import annotations
 
-from gridledger.client.replies import Reply
+import msgspec
+
+from gridledger.client.correction_replies import CorrectionReply
+from gridledger.client.replies import FlagReply, Reply
 
 # -- contract records, as stored -----------------------------------------------------------------
 
@@ -253,6 +256,43 @@ class OffersReply(Reply):
     offers: list[OfferReply]
 
 
+class DayAheadOrderReply(Reply):
+    """A day-ahead order (open or closed): ``filled_wh`` is what the auction gave it."""
+
+    order_id: str
+    owner: str
+    side: str
+    energy_wh: int
+    price_micro_per_kwh: int
+    period: int
+    all_or_none: bool
+    order_time_s: int
+    sequence: int
+    status: str
+    filled_wh: int
+    escrow_micro: int
+    escrow_price_micro_per_kwh: int
+    height: int
+    closed_at_s: int
+
+
+class DayAheadReply(Reply):
+    """One delivery day's day-ahead auction: its gate, whether cleared, and its orders
+    (a household sees its own only). ``offered`` is False where the community runs none."""
+
+    day: int
+    offered: bool
+    gate_s: int | None
+    now_s: int
+    cleared: bool
+    cleared_height: int | None
+    trade_count: int
+    traded_wh: int
+    products: list[int]
+    """The delivery periods of the day."""
+    orders: list[DayAheadOrderReply]
+
+
 class PriceReply(Reply):
     """The price the operator posted for a period (pricing contract), with its time window."""
 
@@ -281,16 +321,32 @@ class SettlementReply(Reply):
     phase: str
 
 
-class StatementsReply(Reply):
+class StatementsReply(Reply, omit_defaults=True):
     period: int
     settled: bool
     statements: list[StatementReply]
+    corrections: list[CorrectionReply] = msgspec.field(default_factory=list)
+    """Corrections of the period's trades, recorded beside the statements (left out when
+    there are none)."""
 
 
-class MemberStatementReply(StatementReply):
-    """A statement with the member's debt to the grid now."""
+class MemberStatementReply(StatementReply, omit_defaults=True):
+    """A statement with the member's debt to the grid now, and the corrections of its trades
+    of the period (recorded beside the statement, which stays as settled)."""
 
     debt_now_micro: int
+    corrections: list[CorrectionReply] = msgspec.field(default_factory=list)
+
+
+class TradeCorrectionsReply(Reply):
+    """A trade as it was recorded, its corrections in order, and its audit flags."""
+
+    trade: TradeReply
+    settled: bool
+    corrections: list[CorrectionReply]
+    net_refund_micro: int
+    """The corrections' refunds added up (seller to buyer)."""
+    flags: list[FlagReply]
 
 
 __all__ = [
@@ -310,6 +366,7 @@ __all__ = [
     "SettlementSummaryReply",
     "StatementReply",
     "StatementsReply",
+    "TradeCorrectionsReply",
     "TradeReply",
     "TradesReply",
     "TradingWindowsReply",

@@ -104,8 +104,21 @@ class BlocksReply(Reply):
     blocks: list[HeaderReply]
 
 
-class TransactionReply(ReceiptReply, tag_field="status", tag="committed"):
-    """A committed transaction: receipt, decoded fields, raw bytes, block and Merkle proofs."""
+class FlagReply(Reply):
+    """The regulator's audit flag on a trade or a transaction (it changes nothing)."""
+
+    kind: str
+    subject: str
+    reason: str
+    flagged_by: str
+    height: int
+    timestamp_ms: int
+    transaction_id: str
+
+
+class TransactionReply(ReceiptReply, tag_field="status", tag="committed", omit_defaults=True):
+    """A committed transaction: receipt, decoded fields, raw bytes, block and Merkle proofs,
+    and the regulator's audit flags on it (``flags``; it stays as it was)."""
 
     height: int
     position: int
@@ -114,6 +127,7 @@ class TransactionReply(ReceiptReply, tag_field="status", tag="committed"):
     block: HeaderReply
     proof: ProofReply
     receipt_proof: ProofReply
+    flags: list[FlagReply] = msgspec.field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -225,12 +239,27 @@ class RegistrationReceivedReply(Reply):
     received_ms: int
 
 
-class AccountReply(Reply):
-    """An account's balance (micro-units) and the next nonce it must use."""
+class LotReply(Reply):
+    """Units of a time-attributed currency issued the same day (seed 004 §3.4): when they
+    were issued and expire (seconds), how many (micro-units), and whether they are past
+    their life at the head's time (then returned to the issuer at the next settlement)."""
+
+    issued_at_s: int
+    expires_at_s: int
+    amount_micro: int
+    expired: bool
+
+
+class AccountReply(Reply, omit_defaults=True):
+    """An account's balance (micro-units) and the next nonce it must use; with expiry on
+    (``lifetime_days`` > 0), its lots, oldest first: what expires when (both fields are
+    left out with expiry off, so a plain currency's reply is what it always was)."""
 
     address: str
     balance_micro: int
     nonce: int
+    lifetime_days: int = 0
+    lots: list[LotReply] = []
 
 
 class AccountTransactionReply(Reply):
@@ -305,9 +334,11 @@ __all__ = [
     "ChallengeReply",
     "ContractsReply",
     "EventReply",
+    "FlagReply",
     "HeadReply",
     "HeaderReply",
     "LoginCodeReply",
+    "LotReply",
     "MemberReply",
     "MembersReply",
     "NetworkReply",

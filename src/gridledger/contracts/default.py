@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from gridledger.contracts import (
+    certificates,
+    corrections,
     governance,
     market,
     membership,
     metering,
     parameters,
+    policies,
     pricing,
+    privacy,
     settlement,
     tokens,
 )
@@ -26,5 +30,9 @@ def default_registry() -> Registry:
         settlement.contract,
         pricing.contract,
         governance.contract,
+        privacy.contract,
+        policies.contract,
+        corrections.contract,
+        certificates.contract,
     ]
     return Registry(contracts, membership.check_active_member)

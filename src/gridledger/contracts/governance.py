@@ -25,14 +25,19 @@ Kinds of decision:
   has begun by the tally, the passed change lapses.
 - ``motion``: a text the community resolves, with no effect on the chain.
 
-Ballots are keyed by a ballot key: today the voter's address (the
-transaction's sender signs the ballot). Anonymous ballots (issue 15) will use
-the key image of a ring signature scoped to the proposal (the event
-``governance/proposal/<id>``) as the ballot key, which is why `vote` is an
-``anyone`` method that checks eligibility itself, and `record_ballot` takes the
-key. Until then `vote` has no `Admit` rule, so a node's admission lets only
-members send it (`Registry.admit`); a ballot that reaches a block from a key
-outside the electorate is refused with `NotEligibleVoter`.
+Ballots are keyed by a ballot key. In an open vote it is the voter's address
+(the transaction's sender signs the ballot); `vote` has no `Admit` rule, so a
+node's admission lets only members send it (`Registry.admit`), and a ballot
+that reaches a block from a key outside the electorate is refused with
+`NotEligibleVoter`. A proposal made with ``secret=true`` is a secret vote
+(seed 001 §4.2, issue 15): ballots come only through `vote_secretly`, sent from a
+throwaway key and signed by an LSAG over a ring of the electorate's registered
+keys (`privacy_rings`); the ballot key is ``ring:`` and the key image scoped to
+the event ``governance/proposal/<id>``, so each member votes once and nobody
+learns how. A proposal is open or secret, never both, or a member could vote
+once each way (`WrongBallotKind`). A member of the electorate who has
+registered no privacy keys cannot vote in a secret ballot; it is counted in the
+electorate, as an abstainer who did not vote.
 
 State (namespace ``governance``):
 
@@ -40,6 +45,7 @@ State (namespace ``governance``):
 - ``proposal/<id>`` → `Proposal` (with its `Tally` once counted)
 - ``ballot/<id>/<ballot key>`` → the choice
 - ``open/<kind>/<subject>`` → the number of the open proposal deciding it
+- ``secret/<id>`` → true for a secret vote
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ from typing import Any
 
 import msgspec
 
-from gridledger.contracts import membership, parameters
+from gridledger.contracts import membership, parameters, privacy_rings
 from gridledger.contracts.errors import TextLengthOutOfRange
 from gridledger.contracts.governance_errors import (
     AlreadyTallied,
@@ -62,6 +68,7 @@ from gridledger.contracts.governance_errors import (
     UnknownProposalKind,
     VetoNotApplicable,
     VotingClosed,
+    WrongBallotKind,
 )
 from gridledger.contracts.governance_parameters import (
     electorate_reached_quorum,
@@ -70,7 +77,7 @@ from gridledger.contracts.governance_parameters import (
 )
 from gridledger.contracts.membership import Status, change_status, read_member, require_role
 from gridledger.contracts.membership_errors import ReasonRequired
-from gridledger.contracts.registry import Access, Contract
+from gridledger.contracts.registry import Access, Contract, Submission
 from gridledger.ledger import Context, StateReader, decode
 
 NAMESPACE = "governance"
@@ -184,6 +191,17 @@ class ProposeArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     text: str = ""
     changes: dict[str, Any] = {}
     from_period: int = 0
+    secret: bool = False
+    """A secret vote: ballots only ring-signed (`vote_secretly`)."""
+
+
+def is_secret(state: StateReader, proposal_id: int) -> bool:
+    return state.get(NAMESPACE, f"secret/{proposal_id:012d}") is not None
+
+
+def ballot_event(proposal_id: int) -> str:
+    """The event a secret ballot's key image is scoped to."""
+    return f"governance/proposal/{proposal_id}"
 
 
 def _check_subject(context: Context, args: ProposeArgs) -> None:
@@ -230,6 +248,8 @@ def propose(context: Context, args: ProposeArgs) -> None:
     context.write(NAMESPACE, "next", proposal_id + 1)
     if args.subject:
         context.write(NAMESPACE, open_key, proposal_id)
+    if args.secret:
+        context.write(NAMESPACE, f"secret/{proposal_id:012d}", True)
     context.emit(
         NAMESPACE,
         "proposed",
@@ -271,6 +291,8 @@ def record_ballot(context: Context, proposal: Proposal, ballot_key: str, choice:
 def vote(context: Context, args: VoteArgs) -> None:
     """An active member of the proposal's electorate votes yes, no or abstain, once."""
     proposal = _require(context, args.proposal_id)
+    if is_secret(context.overlay, proposal.proposal_id):
+        raise WrongBallotKind(proposal.proposal_id, "secret", "vote")
     member = read_member(context.overlay, context.sender)
     if not eligible(member, proposal.created_height):
         status = "unknown" if member is None else member.status
@@ -278,6 +300,60 @@ def vote(context: Context, args: VoteArgs) -> None:
             status = "active since after the proposal"
         raise NotEligibleVoter(context.sender, status)
     record_ballot(context, proposal, context.sender, args.choice)
+
+
+class SecretVoteArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    proposal_id: int
+    choice: str
+    ring: list[str]
+    """Hex of the ring's keys: members of the electorate's registered spend keys."""
+    ring_signature: str
+    """Hex of the LSAG over `privacy_rings.ring_message`, key image scoped to the proposal."""
+
+
+def _electorate_rule(proposal: Proposal) -> privacy_rings.Eligibility:
+    def rule(member: membership.Member | None) -> str:
+        if eligible(member, proposal.created_height):
+            return ""
+        if member is None:
+            return "not a member"
+        if member.status == Status.ACTIVE:
+            return "active since after the proposal"
+        return member.status
+
+    return rule
+
+
+def _check_secret_ballot(
+    state: StateReader, sender_key: bytes, args: SecretVoteArgs
+) -> tuple[Proposal, bytes]:
+    raw = state.get(NAMESPACE, proposal_key(args.proposal_id))
+    if raw is None:
+        raise UnknownProposal(args.proposal_id)
+    proposal = decode(raw, Proposal)
+    if not is_secret(state, proposal.proposal_id):
+        raise WrongBallotKind(proposal.proposal_id, "open", "vote_secretly")
+    fields = msgspec.structs.asdict(args)
+    message = privacy_rings.ring_message(sender_key, (NAMESPACE, "vote_secretly"), fields)
+    image = privacy_rings.check_ring_call(
+        state, message, fields, ballot_event(proposal.proposal_id), _electorate_rule(proposal)
+    )
+    return proposal, image
+
+
+def admit_secret_ballot(submission: Submission) -> None:
+    """Admission of a secret ballot: the ring signature, not the sender, says who may vote."""
+    args = privacy_rings.convert_call(NAMESPACE, "vote_secretly", submission.args, SecretVoteArgs)
+    _check_secret_ballot(submission.state, submission.sender_key, args)
+
+
+@contract.method(SecretVoteArgs, access=Access.ANYONE, admit=admit_secret_ballot)
+def vote_secretly(context: Context, args: SecretVoteArgs) -> None:
+    """A member of the electorate votes in a secret vote, ring-signed, once per proposal."""
+    proposal, image = _check_secret_ballot(context.overlay, context.sender_key, args)
+    event = ballot_event(proposal.proposal_id)
+    record_ballot(context, proposal, f"ring:{image.hex()}", args.choice)
+    privacy_rings.record_image(context, event, image)
 
 
 # -- deciding ----------------------------------------------------------------------------

@@ -178,3 +178,17 @@ __all__ = [
     "VetoNotApplicable",
     "VotingClosed",
 ]
+
+
+class WrongBallotKind(GovernanceError):
+    """An open ballot on a secret vote, or a ring-signed one on an open vote."""
+
+    code = ResultCode.WRONG_BALLOT_KIND
+
+    def __init__(self, proposal_id: int, vote_kind: str, method: str) -> None:
+        self.proposal_id, self.vote_kind, self.method = proposal_id, vote_kind, method
+        other = "vote_secretly" if vote_kind == "secret" else "vote"
+        super().__init__(
+            f"proposal {proposal_id} is a {vote_kind} vote: ballots go through {other}, "
+            f"not {method}"
+        )

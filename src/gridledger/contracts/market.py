@@ -93,10 +93,12 @@ from __future__ import annotations
 import msgspec
 
 from gridledger.contracts import market_bilateral as _bilateral  # noqa: F401 (registers methods)
+from gridledger.contracts import market_day_ahead as _day_ahead  # noqa: F401 (registers methods)
 from gridledger.contracts.errors import EnergyOutOfRange, NegativeValue, PriceOutOfRange
 from gridledger.contracts.market_clearing import clear_book, reconcile_escrow
 from gridledger.contracts.market_continuous import match_on_arrival
 from gridledger.contracts.market_errors import (
+    AllOrNoneNotSupported,
     AmendWindowClosed,
     ExpiryNotInFuture,
     GateNotClosed,
@@ -144,6 +146,8 @@ class PlaceOrderArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The delivery period (``timestamp_s // period_seconds``)."""
     expiry_s: int = 0
     """When an unfilled order leaves the book (seconds); 0 = the end of the period."""
+    all_or_none: bool = False
+    """Refused here (ALL_OR_NONE_NOT_SUPPORTED): only the day-ahead auction offers it."""
 
 
 _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
@@ -170,6 +174,8 @@ def place_order(context: Context, args: PlaceOrderArgs) -> None:
     else:
         require_role(context, TRADING_ROLES, "buy energy")
     session = Session(context, args.period)
+    if args.all_or_none:
+        raise AllOrNoneNotSupported(session.mechanism)
     session.require_before_gate("orders")
     within_horizon(session, args.period)
     expiry_s = args.expiry_s or session.period_end_s

@@ -24,6 +24,19 @@ chain → AllowTransaction → MakeTransaction. Here:
 
 ``withdraw_offer(offer_id)`` lets the seller take back what is not yet agreed.
 
+Anonymous offers (seed 001 §4.2, issue 15): ``publish_offer_anonymously`` takes the
+same terms plus a ring of sellers' registered keys and an LSAG
+(`privacy_rings`), sent from a throwaway key: the offer is recorded with an empty
+seller and its key image, scoped to ``market/offers/<period>`` (one anonymous
+offer per member per period). The seller names itself only to a buyer it agrees
+with: ``agree`` then carries ``seller`` and ``seller_proof``, a proof that the
+seller's registered key made the offer's key image (`prove_image_owner`, over the
+agreement message, so it cannot be reused for another agreement), beside the
+seller's Ed25519 signature. The trade names the seller, as every trade does. An
+anonymous offer is withdrawn with ``withdraw_offer_anonymously``, ring-signed in
+the offer's event: only its author's signature carries the offer's key image
+(LSAG's linkability, used here to recognise the author without naming it).
+
 Windows (seed 001 §4.1: "In that time window of 5 min, agents cannot continue
 their negotiations. Then, after 55 min, the agents will only sign the
 agreements"). Each delivery period is traded in one window that ends at its
@@ -42,6 +55,7 @@ from __future__ import annotations
 
 import msgspec
 
+from gridledger.contracts import privacy, privacy_rings
 from gridledger.contracts.errors import (
     EnergyOutOfRange,
     MemberNotActive,
@@ -77,10 +91,13 @@ from gridledger.contracts.market_state import (
     read_offer,
     read_period,
 )
-from gridledger.contracts.membership import read_member, require_role
+from gridledger.contracts.membership import Member, read_member, require_role
 from gridledger.contracts.parameters import BilateralWindow, bilateral_window, windows_for
+from gridledger.contracts.privacy_errors import InvalidSellerProof
+from gridledger.contracts.registry import Access, Submission
 from gridledger.crypto import is_valid_signature
-from gridledger.ledger import Context, StateReader, encode
+from gridledger.crypto.privacy import PrivacyError, verify_image_owner
+from gridledger.ledger import Context, StateReader, decode, encode
 from gridledger.market import trade_value_micro
 
 AGREEMENT_DOMAIN = b"gridledger/bilateral-agreement/v1\x00"
@@ -162,6 +179,10 @@ class PublishOfferArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 def publish_offer(context: Context, args: PublishOfferArgs) -> None:
     """A seller offers energy for a period at a price (seed 001 MakeOffer)."""
     require_role(context, SELLING_ROLES, "publish offers")
+    _publish(context, args, context.sender)
+
+
+def _publish(context: Context, args: PublishOfferArgs, seller: str) -> str:
     if not 0 < args.energy_wh <= MAX_ORDER_ENERGY_WH:
         raise EnergyOutOfRange("energy_wh", args.energy_wh, 1, MAX_ORDER_ENERGY_WH)
     if args.production_cost_micro_per_kwh < 0:
@@ -178,7 +199,7 @@ def publish_offer(context: Context, args: PublishOfferArgs) -> None:
     session.offer_count += 1
     offer = Offer(
         offer_id,
-        context.sender,
+        seller,
         args.period,
         args.energy_wh,
         args.energy_wh,
@@ -194,11 +215,145 @@ def publish_offer(context: Context, args: PublishOfferArgs) -> None:
         NAMESPACE,
         "offer_published",
         offer_id=offer_id,
-        seller=context.sender,
+        seller=seller,
         energy_wh=args.energy_wh,
         price_micro_per_kwh=args.price_micro_per_kwh,
         period=args.period,
     )
+    return offer_id
+
+
+class AnonymousOfferArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    energy_wh: int
+    price_micro_per_kwh: int
+    period: int
+    ring: list[str]
+    """Hex of the ring's keys: active sellers' registered spend keys."""
+    ring_signature: str
+    """Hex of the LSAG over `privacy_rings.ring_message`, scoped to ``market/offers/<period>``."""
+    production_cost_micro_per_kwh: int = 0
+    expiry_s: int = 0
+
+
+def offers_event(period: int) -> str:
+    """The event an anonymous offer's key image is scoped to: one per member per period."""
+    return f"market/offers/{period}"
+
+
+def _seller_rule(member: Member | None) -> str:
+    if member is None:
+        return "not a member"
+    if member.status != "active":
+        return member.status
+    return "" if member.role in SELLING_ROLES else f"role {member.role} does not sell"
+
+
+def _check_anonymous_offer(
+    state: StateReader, sender_key: bytes, args: AnonymousOfferArgs
+) -> bytes:
+    fields = msgspec.structs.asdict(args)
+    message = privacy_rings.ring_message(
+        sender_key, (NAMESPACE, "publish_offer_anonymously"), fields
+    )
+    return privacy_rings.check_ring_call(
+        state, message, fields, offers_event(args.period), _seller_rule
+    )
+
+
+def admit_anonymous_offer(submission: Submission) -> None:
+    """Admission of an anonymous offer: the ring signature, not the sender, says who may."""
+    args = privacy_rings.convert_call(
+        NAMESPACE, "publish_offer_anonymously", submission.args, AnonymousOfferArgs
+    )
+    _check_anonymous_offer(submission.state, submission.sender_key, args)
+
+
+@contract.method(AnonymousOfferArgs, access=Access.ANYONE, admit=admit_anonymous_offer)
+def publish_offer_anonymously(context: Context, args: AnonymousOfferArgs) -> None:
+    """An active seller offers energy without naming itself (ring-signed; once per period)."""
+    image = _check_anonymous_offer(context.overlay, context.sender_key, args)
+    terms = PublishOfferArgs(
+        args.energy_wh,
+        args.price_micro_per_kwh,
+        args.period,
+        args.production_cost_micro_per_kwh,
+        args.expiry_s,
+    )
+    offer_id = _publish(context, terms, "")
+    privacy_rings.record_image(context, offers_event(args.period), image)
+    context.write(NAMESPACE, anonymous_offer_key(offer_id), image)
+
+
+class AnonymousWithdrawArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    offer_id: str
+    ring: list[str]
+    ring_signature: str
+    """An LSAG in the offer's event: its key image must be the offer's."""
+
+
+def _check_anonymous_withdrawal(
+    state: StateReader, sender_key: bytes, args: AnonymousWithdrawArgs
+) -> Offer:
+    offer = read_offer(state, args.offer_id)
+    raw_image = state.get(NAMESPACE, anonymous_offer_key(args.offer_id))
+    if offer is None or raw_image is None:
+        raise UnknownOffer(args.offer_id)
+    fields = msgspec.structs.asdict(args)
+    message = privacy_rings.ring_message(
+        sender_key, (NAMESPACE, "withdraw_offer_anonymously"), fields
+    )
+    event = offers_event(offer.period)
+    image = privacy_rings.check_ring_call(state, message, fields, event, _seller_rule, fresh=False)
+    if image != decode(raw_image, bytes):
+        raise NotOfferOwner(offer.offer_id, "its anonymous author", f"ring:{image.hex()}")
+    if offer.status != "open":
+        raise OfferNotOpen(offer.offer_id, offer.status, offer.expiry_s)
+    return offer
+
+
+def admit_anonymous_withdrawal(submission: Submission) -> None:
+    """Admission of an anonymous withdrawal: the author's key image, not the sender."""
+    args = privacy_rings.convert_call(
+        NAMESPACE, "withdraw_offer_anonymously", submission.args, AnonymousWithdrawArgs
+    )
+    _check_anonymous_withdrawal(submission.state, submission.sender_key, args)
+
+
+@contract.method(AnonymousWithdrawArgs, access=Access.ANYONE, admit=admit_anonymous_withdrawal)
+def withdraw_offer_anonymously(context: Context, args: AnonymousWithdrawArgs) -> None:
+    """The author of an anonymous offer withdraws it, ring-signed, still unnamed."""
+    offer = _check_anonymous_withdrawal(context.overlay, context.sender_key, args)
+    context.write(
+        NAMESPACE, offer_key(offer.offer_id), msgspec.structs.replace(offer, status="withdrawn")
+    )
+    context.emit(NAMESPACE, "offer_withdrawn", offer_id=offer.offer_id)
+
+
+def anonymous_offer_key(offer_id: str) -> str:
+    return f"anonymous_offer/{offer_id}"
+
+
+def _reveal_seller(context: Context, offer: Offer, args: AgreeArgs, message: bytes) -> str:
+    """The seller of an anonymous offer, proven by `args.seller_proof` (see the module)."""
+    image = context.read(NAMESPACE, anonymous_offer_key(offer.offer_id), bytes)
+    if image is None:  # an offer with no seller and no key image is never written
+        raise InvalidSellerProof(offer.offer_id, args.seller, "the offer has no key image")
+    keys = privacy.keys_of(context.overlay, args.seller)
+    if keys is None:
+        raise InvalidSellerProof(offer.offer_id, args.seller, "no privacy keys registered")
+    try:
+        proof = bytes.fromhex(args.seller_proof)
+    except ValueError as error:
+        raise NotHex("seller_proof") from error
+    try:
+        proven = verify_image_owner(
+            message, keys.spend_public_key, proof, offers_event(offer.period).encode()
+        )
+    except PrivacyError as error:
+        raise InvalidSellerProof(offer.offer_id, args.seller, str(error)) from error
+    if proven != image:
+        raise InvalidSellerProof(offer.offer_id, args.seller, "its key made another key image")
+    return args.seller
 
 
 class WithdrawOfferArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -229,6 +384,10 @@ class AgreeArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     price_micro_per_kwh: int
     seller_signature: str
     """Hex of the seller's Ed25519 signature over `agreement_message`."""
+    seller: str = ""
+    """For an anonymous offer: the seller's address, which it reveals to this buyer."""
+    seller_proof: str = ""
+    """For an anonymous offer: hex of `prove_image_owner` over `agreement_message`."""
 
 
 @contract.method(AgreeArgs)
@@ -240,8 +399,17 @@ def agree(context: Context, args: AgreeArgs) -> None:
     offer = read_offer(context.overlay, args.offer_id)
     if offer is None:
         raise UnknownOffer(args.offer_id)
-    if offer.seller == context.sender:
-        raise OwnOffer(offer.offer_id, offer.seller)
+    message = agreement_message(
+        context.chain_id,
+        offer.offer_id,
+        args.agreement_id,
+        context.sender,
+        args.energy_wh,
+        args.price_micro_per_kwh,
+    )
+    seller_address = offer.seller or _reveal_seller(context, offer, args, message)
+    if seller_address == context.sender:
+        raise OwnOffer(offer.offer_id, seller_address)
     if context.get(NAMESPACE, agreement_key(offer.offer_id, args.agreement_id)) is not None:
         raise AgreementExists(offer.offer_id, args.agreement_id)
     session = Session(context, offer.period)
@@ -252,23 +420,15 @@ def agree(context: Context, args: AgreeArgs) -> None:
     if not 0 < args.energy_wh <= offer.remaining_wh:  # at most what is left of the offer
         raise EnergyOutOfRange("energy_wh", args.energy_wh, 1, offer.remaining_wh)
     _check_price(session, args.price_micro_per_kwh, offer.production_cost_micro_per_kwh)
-    seller = read_member(context.overlay, offer.seller)
+    seller = read_member(context.overlay, seller_address)
     if seller is None or seller.status != "active":
-        raise MemberNotActive(offer.seller, "unknown" if seller is None else seller.status)
-    message = agreement_message(
-        context.chain_id,
-        offer.offer_id,
-        args.agreement_id,
-        context.sender,
-        args.energy_wh,
-        args.price_micro_per_kwh,
-    )
+        raise MemberNotActive(seller_address, "unknown" if seller is None else seller.status)
     try:
         signature = bytes.fromhex(args.seller_signature)
     except ValueError as error:
         raise NotHex("seller_signature") from error
     if not is_valid_signature(seller.public_key, message, signature):
-        raise InvalidAgreementSignature(offer.offer_id, offer.seller)
+        raise InvalidAgreementSignature(offer.offer_id, seller_address)
     session.expire(session.now_s)
     value = trade_value_micro(args.energy_wh, args.price_micro_per_kwh)
     session.pay_in(context.sender, value, f"escrow agreement {args.agreement_id}")
@@ -280,7 +440,7 @@ def agree(context: Context, args: AgreeArgs) -> None:
             buy_order_id=f"agreement:{args.agreement_id}",
             sell_order_id=offer.offer_id,
             buyer=context.sender,
-            seller=offer.seller,
+            seller=seller_address,
             energy_wh=args.energy_wh,
             price_micro_per_kwh=args.price_micro_per_kwh,
             value_micro=0,

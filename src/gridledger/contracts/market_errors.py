@@ -199,8 +199,13 @@ class BookInconsistent(MarketContractError):
 
 __all__ = [
     "AgreementExists",
+    "AllOrNoneNotSupported",
     "BeyondHorizon",
     "BookInconsistent",
+    "DayAheadAlreadyCleared",
+    "DayAheadGateClosed",
+    "DayAheadGateNotReached",
+    "DayAheadNotOffered",
     "EscrowOverdrawn",
     "ExpiryNotInFuture",
     "GateNotClosed",
@@ -301,4 +306,63 @@ class NothingToAmend(MarketContractError):
         super().__init__(
             f"amendment of order {order_id} changes nothing: {energy_wh} Wh at "
             f"{price_micro_per_kwh} micro/kWh"
+        )
+
+
+class DayAheadNotOffered(MarketContractError):
+    """The community runs no day-ahead auction (``day_ahead_gate_seconds`` not in its genesis)."""
+
+    code = ResultCode.DAY_AHEAD_NOT_OFFERED
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(
+            f"this community runs no day-ahead auction ({what}); trade in the period's own "
+            "market (market.place_order)"
+        )
+
+
+class DayAheadGateClosed(MarketContractError):
+    """A day-ahead order or cancellation at or after the gate of its delivery day."""
+
+    code = ResultCode.DAY_AHEAD_GATE_CLOSED
+
+    def __init__(self, day: int, gate_s: int, now_s: int) -> None:
+        self.day, self.gate_s, self.now_s = day, gate_s, now_s
+        super().__init__(
+            f"the day-ahead gate of day {day} closed at {gate_s} s; now is {now_s} s "
+            "(trade the period in its intraday market until its own gate closure)"
+        )
+
+
+class DayAheadGateNotReached(MarketContractError):
+    """The day-ahead auction of a day is cleared only at or after its gate."""
+
+    code = ResultCode.DAY_AHEAD_GATE_NOT_REACHED
+
+    def __init__(self, day: int, gate_s: int, now_s: int) -> None:
+        self.day, self.gate_s, self.now_s = day, gate_s, now_s
+        super().__init__(
+            f"the day-ahead auction of day {day} clears at its gate, {gate_s} s; now is {now_s} s"
+        )
+
+
+class DayAheadAlreadyCleared(MarketContractError):
+    code = ResultCode.DAY_AHEAD_ALREADY_CLEARED
+
+    def __init__(self, day: int, height: int) -> None:
+        self.day, self.height = day, height
+        super().__init__(f"the day-ahead auction of day {day} was cleared at height {height}")
+
+
+class AllOrNoneNotSupported(MarketContractError):
+    """All-or-none is offered by the day-ahead auction only (`market_day_ahead`)."""
+
+    code = ResultCode.ALL_OR_NONE_NOT_SUPPORTED
+
+    def __init__(self, mechanism: str) -> None:
+        self.mechanism = mechanism
+        super().__init__(
+            f"an all-or-none order is accepted only by the day-ahead auction "
+            f"(market.place_day_ahead_order), not by the {mechanism} market of a period"
         )

@@ -254,9 +254,82 @@ def period_of(state: StateReader, timestamp_ms: int) -> int:
 
 
 def _split(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Market parameters and trading windows, apart."""
+    """Market parameters and trading windows, apart (the day-ahead gate is neither)."""
     windows = {name: value for name, value in raw.items() if name in WINDOW_FIELDS}
-    return {name: value for name, value in raw.items() if name not in WINDOW_FIELDS}, windows
+    market = {
+        name: value
+        for name, value in raw.items()
+        if name not in WINDOW_FIELDS and name not in DAY_AHEAD_FIELDS
+    }
+    return market, windows
+
+
+# -- the day-ahead auction (issue 13) --------------------------------------------------------
+
+DAY_SECONDS = 86_400
+
+
+class DayAhead(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The community's day-ahead call auction (seed 002 §5.3.3), stored only when offered.
+
+    The products of a delivery day (the periods of one UTC day) take orders
+    until the day's gate, ``gate_seconds`` before the day starts (43,200: noon
+    the day before, as the European day-ahead markets), and are cleared there
+    together (`market_day_ahead`). A genesis offers it by naming
+    ``day_ahead_gate_seconds`` in ``parameters.market``; without it the key is
+    absent and day-ahead orders are refused (DAY_AHEAD_NOT_OFFERED), so
+    communities that do not offer it keep their state bytes.
+    """
+
+    gate_seconds: int = 43_200
+
+
+DAY_AHEAD_FIELDS = ("day_ahead_gate_seconds",)
+
+
+def check_day_ahead(day_ahead: DayAhead, parameters: MarketParameters) -> None:
+    """The gate lies before every product's own gate closure (strictly: the day's first
+    product must still be open at the clear), and at most two days ahead."""
+    if not parameters.gate_closure_seconds < day_ahead.gate_seconds <= 2 * DAY_SECONDS:
+        raise InvalidParameter(
+            "day_ahead_gate_seconds",
+            f"must be in (gate_closure_seconds ({parameters.gate_closure_seconds}), "
+            f"{2 * DAY_SECONDS}]",
+        )
+
+
+def parse_day_ahead(
+    raw: dict[str, Any], parameters: MarketParameters, field: str
+) -> DayAhead | None:
+    """The day-ahead auction a genesis offers, or None."""
+    if "day_ahead_gate_seconds" not in raw:
+        return None
+    try:
+        day_ahead = msgspec.convert(
+            {"gate_seconds": raw["day_ahead_gate_seconds"]}, DayAhead, strict=True
+        )
+        check_day_ahead(day_ahead, parameters)
+    except (msgspec.ValidationError, InvalidParameter) as error:
+        raise GenesisError(
+            field, str(error).replace("$.gate_seconds", "day_ahead_gate_seconds")
+        ) from error
+    return day_ahead
+
+
+def day_ahead_of(state: StateReader) -> DayAhead | None:
+    """The community's day-ahead auction, None if it offers none."""
+    raw = state.get(NAMESPACE, "day_ahead")
+    return None if raw is None else decode(raw, DayAhead)
+
+
+def day_of(period: int, period_seconds: int) -> int:
+    """The delivery day (UTC days since 1970) a period starts in."""
+    return period * period_seconds // DAY_SECONDS
+
+
+def day_ahead_gate_s(day: int, day_ahead: DayAhead) -> int:
+    """When the day-ahead auction of ``day`` closes and clears (Unix seconds)."""
+    return day * DAY_SECONDS - day_ahead.gate_seconds
 
 
 def parse_parameters(raw: dict[str, Any], field: str) -> MarketParameters:
@@ -289,6 +362,9 @@ def write_genesis(context: Context, genesis: Genesis) -> None:
     windows = parse_windows(raw, "parameters.market")
     if windows is not None:
         context.write(NAMESPACE, "windows", [ScheduledWindows(0, windows)])
+    day_ahead = parse_day_ahead(raw, parameters, "parameters.market")
+    if day_ahead is not None:
+        context.write(NAMESPACE, "day_ahead", day_ahead)
     governance = genesis.parameters.get("governance")
     if governance is not None:  # absent: nothing stored, founding for ever (governance_parameters)
         context.write(NAMESPACE, GOVERNANCE_KEY, parse_governance(dict(governance)))

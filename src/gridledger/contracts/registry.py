@@ -4,7 +4,9 @@ A contract is a set of pure functions over its own state namespace. Each
 method declares the msgspec type of its arguments and who may call it:
 
 - ``anyone``: any holder of a valid key may reach the method (``membership.apply``,
-  ``metering.record_reading`` sent by a meter);
+  ``metering.record_reading`` sent by a meter), or a policy account, which is no member
+  (``tokens.mint``, ``settlement.withdraw_grid``, ``policies.set_policy``), as its `Admit`
+  rule allows;
 - ``member``: only an active member (everything else).
 
 Finer rules (only the regulator approves, only the issuer mints) are checked

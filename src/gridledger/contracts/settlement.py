@@ -55,9 +55,12 @@ The grid. The token account ``grid`` is the outside grid's account in the
 community currency, held for the utility by the operator. Balances never go
 negative, the grid's included: members' payments for grid energy and
 penalties go into it, feed-in payments come out of it, the operator funds it
-(``fund_grid``) and sweeps it (``withdraw_grid``) to settle with the utility
-off chain. A settlement that would overdraw it is refused with
-INSUFFICIENT_FUNDS (nothing changes; fund the grid and settle again).
+(``fund_grid``, from its own balance) and the grid's policy account sweeps it
+(``withdraw_grid``, to a member who settles with the utility off chain; by default 2
+of the operator, the regulator and a treasurer sign, `gridledger.contracts.policies`;
+in a community without a ``grid`` policy the operator alone, to itself). A
+settlement that would overdraw it is refused with INSUFFICIENT_FUNDS (nothing
+changes; fund the grid and settle again).
 
 Debts. A member whose net payment exceeds its balance pays what it has; the
 rest is recorded as its debt to the grid (``debt/<member>``), and the grid
@@ -95,14 +98,21 @@ from dataclasses import dataclass
 
 import msgspec
 
-from gridledger.contracts import market
-from gridledger.contracts.errors import AmountOutOfRange, NegativeValue
+from gridledger.contracts import certificates, market, privacy
+from gridledger.contracts.currency import lifetime_days, sweep_accounts
+from gridledger.contracts.errors import AmountOutOfRange, MemberNotActive, NegativeValue
 from gridledger.contracts.market_errors import PeriodAlreadySettled
 from gridledger.contracts.market_state import ESCROW, KIND_GRID
-from gridledger.contracts.membership import require_role
+from gridledger.contracts.membership import read_member, require_role, roster
 from gridledger.contracts.metering import meter_window
 from gridledger.contracts.parameters import parameters_for, standing_offers_in_force
-from gridledger.contracts.registry import Contract
+from gridledger.contracts.policies import (
+    GRID_CONTROLLER,
+    admit_policy_account_or_member,
+    policy_account,
+    require_policy_account,
+)
+from gridledger.contracts.registry import Access, Contract
 from gridledger.contracts.settlement_errors import (
     ClearingNotEmpty,
     MeterWindowOpen,
@@ -201,6 +211,8 @@ def settle(context: Context, args: SettleArgs) -> None:
     period = args.period
     state = context.overlay
     check_settleable(state, period, context.timestamp_ms // 1000)
+    if lifetime_days(state):  # seed 004 §3.4: expired units return to the issuer
+        sweep_accounts(context, roster(state))
     params = parameters_for(state, period)
     trades = market.close_for_settlement(context, period)
     statements = member_statements(state, period, positions_of(trades), params)
@@ -219,6 +231,10 @@ def settle(context: Context, args: SettleArgs) -> None:
     check_money(period, net, totals, escrow_paid, flows)
     check_grid_can_pay(state, net[GRID])
     _transfer_nets(context, net, period)
+    if certificates.enabled(state):
+        sales = [certificates.Sale(t.seller, t.buyer, t.energy_wh) for t in trades]
+        members = frozenset(s.member for s in final)
+        certificates.certify_period(context, period, final, sales, members)
     record = PeriodSettlement(
         period=period,
         height=context.height,
@@ -394,8 +410,8 @@ def _transfer_nets(context: Context, net: dict[str, int], period: int) -> None:
         if net[account] < 0:
             move(context, account, CLEARING, -net[account], reason)
     for account in sorted(net):
-        if net[account] > 0:
-            move(context, CLEARING, account, net[account], reason)
+        if net[account] > 0:  # to the member, or to a fresh one-time account if it asked
+            privacy.pay_out(context, CLEARING, account, net[account], period, reason)
     left = balance_of(context.overlay, CLEARING)
     if left != 0:
         raise ClearingNotEmpty(period, left)
@@ -419,11 +435,26 @@ def fund_grid(context: Context, args: GridFundsArgs) -> None:
     move(context, context.sender, GRID, args.amount_micro, f"fund grid {args.reference}".strip())
 
 
-@contract.method(GridFundsArgs)
-def withdraw_grid(context: Context, args: GridFundsArgs) -> None:
-    """The operator takes currency out of the grid account (to pay the utility off chain)."""
-    require_role(context, ("operator",), "withdraw from the grid account")
+class WithdrawGridArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    amount_micro: int
+    reference: str = ""
+    to: str = ""
+    """The active member paid (the grid's policy account must name one; without a grid
+    policy, empty means the operator who sends it)."""
+
+
+@contract.method(WithdrawGridArgs, access=Access.ANYONE, admit=admit_policy_account_or_member)
+def withdraw_grid(context: Context, args: WithdrawGridArgs) -> None:
+    """The grid's controller takes currency out of the grid account (to pay the utility)."""
+    action = "withdraw from the grid account"
+    if policy_account(context.overlay, GRID_CONTROLLER) is not None:
+        require_policy_account(context, GRID_CONTROLLER, action)
+        target = args.to
+    else:
+        require_role(context, ("operator",), action)
+        target = args.to or context.sender
     _check_amount(args.amount_micro)
-    move(
-        context, GRID, context.sender, args.amount_micro, f"withdraw grid {args.reference}".strip()
-    )
+    recipient = read_member(context.overlay, target)
+    if recipient is None or recipient.status != "active":
+        raise MemberNotActive(target, "unknown" if recipient is None else recipient.status)
+    move(context, GRID, target, args.amount_micro, f"withdraw grid {args.reference}".strip())

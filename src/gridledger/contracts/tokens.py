@@ -1,8 +1,12 @@
 """The tokens contract: the community currency, in integer micro-units.
 
-The issuer (members whose role is in ``parameters.tokens.issuer_roles``, by
-default the operator) mints currency when a member pays in money from outside
-and burns it when a member cashes out (the fiat on-ramp of seed 001 §4.1).
+The issuer mints currency when a member pays in money from outside and burns it
+when a member cashes out (the fiat on-ramp of seed 001 §4.1). The issuer is the
+policy account ``issuer`` (`gridledger.contracts.policies`: by default 2 of the
+operator, the regulator and a treasurer must sign), which burns from its own
+balance (members pay it what they cash out). In a community whose genesis names no
+issuer policy, any member whose role is in ``parameters.tokens.issuer_roles`` (by
+default the operator) issues alone.
 Members transfer to each other. Balances never go negative: every debit is
 checked first.
 
@@ -11,16 +15,40 @@ reason, which is recorded as an event. Accounts need not be members:
 contracts keep their own accounts, named ``<contract>:<purpose>`` (for
 example ``market:escrow`` or ``grid``).
 
+The currency may be time-attributed (seed 004 §3.4): with
+``parameters.tokens.lifetime_days`` > 0 in genesis, every unit keeps its issue
+day, payments spend the oldest units first and units past their life return to
+the issuer (`currency`, `currency_lots`). With 0 (the default) a balance is a
+plain integer, as it always was.
+
 State (namespace ``tokens``):
 
-- ``balance/<account>`` → int, micro-units (absent means zero)
-- ``supply`` → int, micro-units in circulation
+- ``balance/<account>`` → int, micro-units (absent means zero); under expiry, the
+  lot list ``[day, amount_micro, ...]`` of `currency_lots`
+- ``supply`` → int, micro-units in circulation (live)
+- ``issued``, ``burned``, ``expired`` → int, micro-units (see `currency`)
+- ``lifetime_days`` → int, only when expiry is on
 """
 
 from __future__ import annotations
 
 import msgspec
 
+from gridledger.contracts.currency import (
+    NAMESPACE,
+    counter,
+    destroy,
+    issue,
+    issued_total,
+    pay,
+    write_genesis_balances,
+)
+from gridledger.contracts.currency import (
+    balance_key as balance_key,
+)
+from gridledger.contracts.currency import (
+    balance_of as balance_of,
+)
 from gridledger.contracts.errors import (
     AmountOutOfRange,
     ContractError,
@@ -28,19 +56,23 @@ from gridledger.contracts.errors import (
     TextLengthOutOfRange,
 )
 from gridledger.contracts.membership import read_member, require_role
-from gridledger.contracts.registry import Contract
+from gridledger.contracts.policies import (
+    ISSUER,
+    admit_policy_account_or_member,
+    policy_account,
+    require_policy_account,
+)
+from gridledger.contracts.registry import Access, Contract
 from gridledger.crypto import address_of
 from gridledger.ledger import (
     Context,
     Genesis,
-    InsufficientFunds,
     ResultCode,
     StateReader,
     decode,
 )
 from gridledger.ledger.encoding import MAX_INTEGER
 
-NAMESPACE = "tokens"
 contract = Contract(NAMESPACE)
 DEFAULT_ISSUER_ROLES = ("operator",)
 MAX_MEMO = 256
@@ -64,7 +96,7 @@ class SelfTransfer(TokensError):
 
 
 class SupplyOverflow(TokensError):
-    """Minting would take the currency in circulation beyond 64 bits."""
+    """Minting would take the currency ever issued beyond 64 bits."""
 
     code = ResultCode.SUPPLY_OVERFLOW
 
@@ -72,7 +104,7 @@ class SupplyOverflow(TokensError):
         self.supply_micro, self.amount_micro = supply_micro, amount_micro
         self.maximum_micro = maximum_micro
         super().__init__(
-            f"minting {amount_micro} onto a supply of {supply_micro} micro-units "
+            f"minting {amount_micro} onto {supply_micro} micro-units issued "
             f"would exceed {maximum_micro}"
         )
 
@@ -80,32 +112,9 @@ class SupplyOverflow(TokensError):
 # -- balances ----------------------------------------------------------------------------
 
 
-def balance_key(account: str) -> str:
-    return f"balance/{account}"
-
-
-_INTEGER = msgspec.msgpack.Decoder(int)
-"""Balances are written by `Context.write` (canonical by construction), so they are read
-with a typed decoder, without `ledger.decode`'s re-encoding check (as `market_state` does):
-every order reads two or three balances."""
-
-
-def balance_of(state: StateReader, account: str) -> int:
-    """Balance of `account` in micro-units (0 if it never held any)."""
-    raw = state.get(NAMESPACE, balance_key(account))
-    return 0 if raw is None else _INTEGER.decode(raw)
-
-
 def total_supply(state: StateReader) -> int:
-    raw = state.get(NAMESPACE, "supply")
-    return 0 if raw is None else decode(raw, int)
-
-
-def _set_balance(context: Context, account: str, amount_micro: int) -> None:
-    if amount_micro == 0:
-        context.delete(NAMESPACE, balance_key(account))
-    else:
-        context.write(NAMESPACE, balance_key(account), amount_micro)
+    """Micro-units in circulation (live)."""
+    return counter(state, "supply")
 
 
 def _check_amount(amount_micro: int) -> None:
@@ -114,19 +123,25 @@ def _check_amount(amount_micro: int) -> None:
 
 
 def move(context: Context, source: str, target: str, amount_micro: int, reason: str) -> None:
-    """Move `amount_micro` from `source` to `target`; refuse with `InsufficientFunds`."""
+    """Move `amount_micro` from `source` to `target`, oldest units first; refuse with
+    `InsufficientFunds`."""
     if amount_micro < 0:
         raise AmountOutOfRange(amount_micro, 0, MAX_INTEGER)
     if amount_micro == 0 or source == target:
         return
-    available = balance_of(context.overlay, source)
-    if available < amount_micro:
-        raise InsufficientFunds(source, available, amount_micro)
-    _set_balance(context, source, available - amount_micro)
-    _set_balance(context, target, balance_of(context.overlay, target) + amount_micro)
+    pay(context, source, target, amount_micro)
     context.emit(
         NAMESPACE, "moved", source=source, target=target, amount_micro=amount_micro, reason=reason
     )
+
+
+def require_issuer(context: Context, action: str) -> None:
+    """Refuse unless the sender is the issuer: the ``issuer`` policy account, or without one
+    a member in one of the issuer roles."""
+    if policy_account(context.overlay, ISSUER) is not None:
+        require_policy_account(context, ISSUER, action)
+    else:
+        require_role(context, issuer_roles(context.overlay), action)
 
 
 def issuer_roles(state: StateReader) -> tuple[str, ...]:
@@ -139,13 +154,13 @@ def write_genesis(context: Context, genesis: Genesis) -> None:
     params = genesis.parameters.get(NAMESPACE, {})
     roles = params.get("issuer_roles", list(DEFAULT_ISSUER_ROLES))
     context.write(NAMESPACE, "issuer_roles", list(roles))
-    supply = 0
-    for founder in genesis.members:
-        if founder.balance_micro:
-            account = address_of(bytes.fromhex(founder.public_key))
-            _set_balance(context, account, founder.balance_micro)
-            supply += founder.balance_micro
-    context.write(NAMESPACE, "supply", supply)
+    lifetime = params.get("lifetime_days", 0)
+    balances = [
+        (address_of(bytes.fromhex(founder.public_key)), founder.balance_micro)
+        for founder in genesis.members
+        if founder.balance_micro
+    ]
+    write_genesis_balances(context, balances, lifetime)
 
 
 class TransferArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -161,16 +176,14 @@ def transfer(context: Context, args: TransferArgs) -> None:
     if len(args.memo) > MAX_MEMO:
         raise TextLengthOutOfRange("memo", len(args.memo), 0, MAX_MEMO)
     recipient = read_member(context.overlay, args.to)
-    if recipient is None or recipient.status != "active":
+    if (recipient is None or recipient.status != "active") and args.to != policy_account(
+        context.overlay, ISSUER
+    ):  # members pay the issuer what they cash out
         status = "unknown" if recipient is None else recipient.status
         raise MemberNotActive(args.to, status)
     if args.to == context.sender:
         raise SelfTransfer(context.sender)
-    available = balance_of(context.overlay, context.sender)
-    if available < args.amount_micro:
-        raise InsufficientFunds(context.sender, available, args.amount_micro)
-    _set_balance(context, context.sender, available - args.amount_micro)
-    _set_balance(context, args.to, balance_of(context.overlay, args.to) + args.amount_micro)
+    pay(context, context.sender, args.to, args.amount_micro)
     context.emit(
         NAMESPACE,
         "transferred",
@@ -188,19 +201,18 @@ class MintArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The outside payment this issue stands for (a bank reference, say)."""
 
 
-@contract.method(MintArgs)
+@contract.method(MintArgs, access=Access.ANYONE, admit=admit_policy_account_or_member)
 def mint(context: Context, args: MintArgs) -> None:
     """The issuer creates currency for a member who paid in from outside."""
-    require_role(context, issuer_roles(context.overlay), "mint currency")
+    require_issuer(context, "mint currency")
     _check_amount(args.amount_micro)
     recipient = read_member(context.overlay, args.to)
     if recipient is None or recipient.status != "active":
         raise MemberNotActive(args.to, "unknown" if recipient is None else recipient.status)
-    supply = total_supply(context.overlay) + args.amount_micro
-    if supply > MAX_INTEGER:
-        raise SupplyOverflow(total_supply(context.overlay), args.amount_micro, MAX_INTEGER)
-    _set_balance(context, args.to, balance_of(context.overlay, args.to) + args.amount_micro)
-    context.write(NAMESPACE, "supply", supply)
+    issued = issued_total(context.overlay)
+    if issued + args.amount_micro > MAX_INTEGER:
+        raise SupplyOverflow(issued, args.amount_micro, MAX_INTEGER)
+    issue(context, args.to, args.amount_micro)
     context.emit(
         NAMESPACE, "minted", to=args.to, amount_micro=args.amount_micro, reference=args.reference
     )
@@ -211,14 +223,10 @@ class BurnArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reference: str = ""
 
 
-@contract.method(BurnArgs)
+@contract.method(BurnArgs, access=Access.ANYONE, admit=admit_policy_account_or_member)
 def burn(context: Context, args: BurnArgs) -> None:
     """The issuer destroys currency from its own balance (a member cashed out)."""
-    require_role(context, issuer_roles(context.overlay), "burn currency")
+    require_issuer(context, "burn currency")
     _check_amount(args.amount_micro)
-    available = balance_of(context.overlay, context.sender)
-    if available < args.amount_micro:
-        raise InsufficientFunds(context.sender, available, args.amount_micro)
-    _set_balance(context, context.sender, available - args.amount_micro)
-    context.write(NAMESPACE, "supply", total_supply(context.overlay) - args.amount_micro)
+    destroy(context, context.sender, args.amount_micro)
     context.emit(NAMESPACE, "burned", amount_micro=args.amount_micro, reference=args.reference)

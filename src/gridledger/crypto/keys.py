@@ -20,6 +20,7 @@ import nacl.signing
 
 from gridledger.crypto.errors import InvalidPublicKey, InvalidSignature
 from gridledger.crypto.hashing import sha256
+from gridledger.crypto.signature_cache import _remembered, is_remembered, signature_digest
 
 PUBLIC_KEY_LENGTH = 32
 """Length of an Ed25519 public key, in bytes."""
@@ -81,7 +82,13 @@ def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> Non
 
 
 def is_valid_signature(public_key: bytes, message: bytes, signature: bytes) -> bool:
-    """Return whether `verify_signature` would accept the signature."""
+    """Return whether `verify_signature` would accept the signature.
+
+    A signature the node's verifier already checked and found valid is only looked up
+    (`crypto.signature_cache`); any other is verified.
+    """
+    if _remembered and is_remembered(signature_digest(public_key, message, signature)):
+        return True
     try:
         verify_signature(public_key, message, signature)
     except InvalidSignature:

@@ -208,9 +208,14 @@ def parse_signature(header: str, label: str) -> bytes:
     if match is None:
         raise MalformedSignature("Signature is not a byte sequence (:base64:)")
     try:
-        return base64.b64decode(match.group(1), validate=True)
+        signature = base64.b64decode(match.group(1), validate=True)
     except (binascii.Error, ValueError) as error:
         raise MalformedSignature("Signature is not valid base64") from error
+    if base64.b64encode(signature).decode() != match.group(1):
+        # RFC 8941 §3.3.5 lets a parser reject non-zero pad bits; we do, so that one
+        # signature has exactly one header value (no malleable spellings of it).
+        raise MalformedSignature("Signature is not canonical base64 (padding or pad bits)")
+    return signature
 
 
 __all__ = [

@@ -124,6 +124,76 @@ class BadSignature(EnvelopeError):
         super().__init__(f"signature does not verify for sender {sender}")
 
 
+class UnknownPolicy(EnvelopeError):
+    """A multi-signed transaction whose sender has no policy and did not sign it itself."""
+
+    code = ResultCode.UNKNOWN_POLICY
+
+    def __init__(self, sender: str) -> None:
+        self.sender = sender
+        super().__init__(
+            f"{sender} has no multi-signature policy, and its own signature is not among "
+            "the signatures"
+        )
+
+
+class SignerNotInPolicy(EnvelopeError):
+    """A signature by a key the sender's policy does not name."""
+
+    code = ResultCode.SIGNER_NOT_IN_POLICY
+
+    def __init__(self, sender: str, signer: str, policy: str) -> None:
+        self.sender, self.signer, self.policy = sender, signer, policy
+        super().__init__(f"{signer} is not one of the keys of policy {policy!r} ({sender})")
+
+
+class TooFewSignatures(EnvelopeError):
+    """Fewer valid signatures than the policy's threshold (or none at all)."""
+
+    code = ResultCode.TOO_FEW_SIGNATURES
+
+    def __init__(self, sender: str, signatures: int, threshold: int) -> None:
+        self.sender, self.signatures, self.threshold = sender, signatures, threshold
+        super().__init__(f"{sender} needs {threshold} signatures, the transaction has {signatures}")
+
+
+class DuplicateSigner(EnvelopeError):
+    """One key signed a multi-signed transaction twice (it would count twice)."""
+
+    code = ResultCode.DUPLICATE_SIGNER
+
+    def __init__(self, sender: str, signer: str) -> None:
+        self.sender, self.signer = sender, signer
+        super().__init__(f"{signer} signs the transaction of {sender} more than once")
+
+
+class TooManySignatures(EnvelopeError):
+    """More signatures than any policy may need (each one costs a verification)."""
+
+    code = ResultCode.TOO_MANY_SIGNATURES
+
+    def __init__(self, sender: str, signatures: int, limit: int) -> None:
+        self.sender, self.signatures, self.limit = sender, signatures, limit
+        super().__init__(
+            f"the transaction of {sender} has {signatures} signatures; at most {limit}"
+        )
+
+
+class OneTimeCallRefused(EnvelopeError):
+    """A stealth one-time key called a method that is not open to one-time accounts."""
+
+    code = ResultCode.ONE_TIME_CALL_REFUSED
+
+    def __init__(self, sender: str, contract: str, method: str) -> None:
+        self.sender = sender
+        self.contract = contract
+        self.method = method
+        super().__init__(
+            f"one-time account {sender} may not call {contract}.{method}: "
+            "a one-time key only spends what was paid to it (privacy.spend)"
+        )
+
+
 class NonceMismatch(EnvelopeError):
     code = ResultCode.NONCE_MISMATCH
 

@@ -47,9 +47,11 @@ from gridledger.ledger.errors import (
     TransactionError,
 )
 from gridledger.ledger.genesis import Genesis, genesis_hash
+from gridledger.ledger.multisig import MultisigAuthorization, check_signers
 from gridledger.ledger.results import ResultCode
 from gridledger.ledger.state import Overlay, State, StateKey
 from gridledger.ledger.transactions import (
+    Ed25519Authorization,
     SignedTransaction,
     key_address,
     transaction_id,
@@ -74,6 +76,7 @@ class Context:
         "overlay",
         "sender",
         "sender_key",
+        "signers",
         "timestamp_ms",
         "transaction_id",
     )
@@ -86,6 +89,7 @@ class Context:
         timestamp_ms: int,
         sender_key: bytes,
         transaction_id: bytes,
+        signers: tuple[str, ...] = (),
     ) -> None:
         self.overlay = overlay
         self.chain_id = chain_id
@@ -94,7 +98,14 @@ class Context:
         self.sender_key = sender_key
         self.sender = key_address(sender_key) if sender_key else ""
         self.transaction_id = transaction_id
+        self.signers = signers
+        """Addresses of everyone who signed a multi-signed transaction (sorted); empty for
+        an ordinary one, which only its sender signed."""
         self.events: list[Event] = []
+
+    def signed_by(self, address: str) -> bool:
+        """Whether `address` signed this transaction (its sender, or a co-signer)."""
+        return address == self.sender or address in self.signers
 
     def get(self, namespace: str, key: str) -> bytes | None:
         return self.overlay.get(namespace, key)
@@ -139,6 +150,20 @@ def read_nonce(state: StateReader, address: str) -> int:
     return 0 if raw is None else msgspec.msgpack.decode(raw, type=int)
 
 
+def multisig_signers(state: StateReader, signed: SignedTransaction, sender: str) -> tuple[str, ...]:
+    """The checks of a transaction's authorisation that need the state; returns its signers.
+
+    An Ed25519 signature needs none (empty: only the sender signed). A multi-signature
+    must satisfy the sender's policy, or include the sender's own signature
+    (`multisig.check_signers`); the signers' addresses are returned, sorted. The node
+    runs this at admission, and every peer again in `apply_transaction`.
+    """
+    authorization = signed.authorization
+    if type(authorization) is MultisigAuthorization:
+        return check_signers(state, signed.transaction.sender, sender, authorization)
+    return ()
+
+
 def apply_transaction(
     block_overlay: Overlay,
     raw: bytes,
@@ -161,12 +186,17 @@ def apply_transaction(
         expected = read_nonce(block_overlay, sender)
         if body.nonce != expected:
             raise NonceMismatch(sender, expected=expected, got=body.nonce)
+        signers = (
+            ()  # the ordinary transaction: its one signature was checked without state
+            if type(signed.authorization) is Ed25519Authorization
+            else multisig_signers(block_overlay, signed, sender)
+        )
         dispatcher.check_access(block_overlay, sender, body.contract, body.method)
     except TransactionError as error:
         return Receipt(tx_id, int(error.code), str(error), [], error.details)
 
     tx_overlay = Overlay(block_overlay)
-    context = Context(tx_overlay, chain_id, height, timestamp_ms, body.sender, tx_id)
+    context = Context(tx_overlay, chain_id, height, timestamp_ms, body.sender, tx_id, signers)
     next_nonce = encode(expected + 1)
     try:
         dispatcher.dispatch(context, body.contract, body.method, body.args)

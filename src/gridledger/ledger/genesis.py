@@ -16,6 +16,11 @@ from gridledger.crypto import InvalidPublicKey, sha256, validate_public_key
 from gridledger.crypto.disclosure import FIELD_PATTERN, is_digest
 from gridledger.ledger.encoding import MAX_INTEGER, check_no_floats, encode
 from gridledger.ledger.errors import DecodingError, GenesisError
+from gridledger.ledger.multisig import policy_problem
+
+MAX_LIFETIME_DAYS = 36_500
+"""The longest currency lifetime a community may choose (``parameters.tokens.lifetime_days``,
+seed 004 §3.4): a hundred years; 0 switches expiry off."""
 
 ROLES = ("consumer", "producer", "prosumer", "storage", "operator", "regulator")
 """The roles a member can hold (DESIGN.md, Market and settlement)."""
@@ -167,3 +172,36 @@ def validate_genesis(genesis: Genesis) -> None:
         raise GenesisError(
             "parameters.tokens.issuer_roles", f"must be a list of roles from {', '.join(ROLES)}"
         )
+    lifetime = genesis.parameters.get("tokens", {}).get("lifetime_days", 0)
+    if type(lifetime) is not int or not 0 <= lifetime <= MAX_LIFETIME_DAYS:
+        raise GenesisError(
+            "parameters.tokens.lifetime_days",
+            f"must be a whole number of days in [0, {MAX_LIFETIME_DAYS}] (0: units never expire)",
+        )
+    certificates = genesis.parameters.get("certificates", {}).get("enabled", False)
+    if not isinstance(certificates, bool):
+        raise GenesisError("parameters.certificates.enabled", "must be true or false")
+    check_policies(genesis.parameters.get("policies", {}))
+
+
+def check_policies(section: dict[str, Any]) -> None:
+    """Raise `GenesisError` naming the first policy of ``parameters.policies`` that is unusable.
+
+    Each is ``{"threshold": M, "keys": [hex Ed25519 keys]}`` (`multisig.policy_problem`).
+    """
+    for name, spec in sorted(section.items()):
+        where = f"parameters.policies.{name}"
+        if not isinstance(spec, dict) or set(spec) != {"threshold", "keys"}:
+            raise GenesisError(where, "must be a map of exactly threshold and keys")
+        threshold, keys_hex = spec["threshold"], spec["keys"]
+        if not isinstance(threshold, int) or isinstance(threshold, bool):
+            raise GenesisError(f"{where}.threshold", "must be an integer")
+        if not isinstance(keys_hex, list) or not all(isinstance(k, str) for k in keys_hex):
+            raise GenesisError(f"{where}.keys", "must be a list of hex public keys")
+        try:
+            keys = [bytes.fromhex(k) for k in keys_hex]
+        except ValueError as error:
+            raise GenesisError(f"{where}.keys", "not hexadecimal") from error
+        problem = policy_problem(name, threshold, keys)
+        if problem is not None:
+            raise GenesisError(where, problem[1])

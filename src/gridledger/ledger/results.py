@@ -130,6 +130,52 @@ class ResultCode(IntEnum):
     VETO_NOT_APPLICABLE = 95
     FOUNDING_PHASE_OVER = 96
     INVALID_GOVERNANCE_PARAMETER = 97
+    # privacy (issue 15: stealth payments, ring-signed calls)
+    ONE_TIME_CALL_REFUSED = 98
+    """A stealth one-time key called a method other than ``privacy.spend``."""
+    INVALID_PRIVACY_KEY = 99
+    PRIVACY_KEY_TAKEN = 100
+    NO_PRIVACY_KEYS = 101
+    UNKNOWN_ONE_TIME_ACCOUNT = 102
+    RING_SIZE_OUT_OF_RANGE = 103
+    RING_KEY_DUPLICATED = 104
+    RING_MEMBER_NOT_ELIGIBLE = 105
+    INVALID_RING_SIGNATURE = 106
+    KEY_IMAGE_USED = 107
+    INVALID_SELLER_PROOF = 108
+    WRONG_BALLOT_KIND = 109
+    # market: the day-ahead call auction (issue 13)
+    DAY_AHEAD_NOT_OFFERED = 110
+    DAY_AHEAD_GATE_CLOSED = 111
+    DAY_AHEAD_GATE_NOT_REACHED = 112
+    DAY_AHEAD_ALREADY_CLEARED = 113
+    ALL_OR_NONE_NOT_SUPPORTED = 114
+    # multi-signature (issue 14): envelope checks of `ledger.multisig`
+    UNKNOWN_POLICY = 115
+    """A multi-signed transaction from an account with no policy that did not sign it."""
+    SIGNER_NOT_IN_POLICY = 116
+    TOO_FEW_SIGNATURES = 117
+    DUPLICATE_SIGNER = 118
+    TOO_MANY_SIGNATURES = 119
+    # policies and corrections (issue 14)
+    INVALID_POLICY = 120
+    NOT_A_POLICY_ACCOUNT = 121
+    UNKNOWN_TRADE = 122
+    TRADE_NOT_SETTLED = 123
+    TRADE_NOT_CORRECTABLE = 124
+    CONSENT_MISSING = 125
+    CORRECTION_OUT_OF_ORDER = 126
+    CORRECTION_LIMIT_REACHED = 127
+    FLAG_LIMIT_REACHED = 128
+    POLICY_SIZE_OUT_OF_RANGE = 129
+    POLICY_THRESHOLD_OUT_OF_RANGE = 130
+    POLICY_KEY_REPEATED = 131
+    # certificates (issue 14: granular certificates of origin)
+    CERTIFICATES_DISABLED = 132
+    UNKNOWN_CERTIFICATE = 133
+    CERTIFICATE_SHORT = 134
+    """The holder holds fewer Wh of the certificate than it tries to transfer or retire."""
+    ALREADY_CERTIFIED = 135
 
     @property
     def slug(self) -> str:

@@ -8,6 +8,13 @@ off-chain solver in floats whose rounded result the pricing contract checks.
 
 from gridledger.market.auction import ClearingPoint, clear_call_auction, uniform_clearing
 from gridledger.market.book import OrderBook, PriceLevel
+from gridledger.market.day_ahead import (
+    DayAheadOrder,
+    DayAheadResult,
+    ProductClearing,
+    clear_day_ahead,
+    clear_product,
+)
 from gridledger.market.errors import (
     DuplicateOrder,
     InvalidBounds,
@@ -68,6 +75,8 @@ __all__ = [
     "REGULATOR",
     "RESERVED_OWNERS",
     "ClearingPoint",
+    "DayAheadOrder",
+    "DayAheadResult",
     "DuplicateOrder",
     "GameRule",
     "InvalidBounds",
@@ -87,6 +96,7 @@ __all__ = [
     "PriceRule",
     "PricingGame",
     "PricingOutcome",
+    "ProductClearing",
     "Regime",
     "Resting",
     "Seller",
@@ -95,6 +105,8 @@ __all__ = [
     "UnsupportedPriceRule",
     "best_response_load_wh",
     "clear_call_auction",
+    "clear_day_ahead",
+    "clear_product",
     "effective_ask",
     "effective_bid",
     "filled_wh",

@@ -32,6 +32,7 @@ class Mechanism(StrEnum):
     CONTINUOUS = "continuous"
     CALL_AUCTION = "call_auction"
     STANDING_OFFER = "standing_offer"
+    DAY_AHEAD = "day_ahead"
 
 
 class MatchReason(msgspec.Struct, frozen=True):

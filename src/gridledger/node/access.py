@@ -28,6 +28,7 @@ import msgspec
 
 from gridledger.client.dashboard_replies import OverviewReply
 from gridledger.client.market_replies import (
+    DayAheadReply,
     OfferReply,
     OffersReply,
     OrderReply,
@@ -159,9 +160,13 @@ def check_own(caller: Caller, address: str, what: str) -> None:
 
 
 def parties(transaction: dict[str, Any]) -> list[str]:
-    """Whom a decoded transaction concerns: its sender and every address among its arguments
-    (a payment's payee, a meter reading's member), in that order, without repeats."""
+    """Whom a decoded transaction concerns: its sender, its co-signers and every address among
+    its arguments (a payment's payee, a meter reading's member), in that order, without
+    repeats."""
     found = [str(transaction.get("sender", ""))]
+    for signer in transaction.get("signers", []):  # a multi-signed transaction's co-signers
+        if isinstance(signer, str) and signer not in found:
+            found.append(signer)
     args = transaction.get("args")
     if isinstance(args, dict):
         for value in args.values():
@@ -228,6 +233,15 @@ def redact_orders(caller: Caller, orders: OrdersReply) -> OrdersReply:
     )
 
 
+def redact_day_ahead(caller: Caller, auction: DayAheadReply) -> DayAheadReply:
+    """A household sees its own day-ahead orders only (the prices are in the trades)."""
+    if caller.is_auditor:
+        return auction
+    return msgspec.structs.replace(
+        auction, orders=[o for o in auction.orders if caller.is_self(o.owner)]
+    )
+
+
 def check_order(caller: Caller, order: OrderReply) -> OrderReply:
     check_own(caller, order.owner, f"order {order.order_id}")
     return order
@@ -246,11 +260,14 @@ def redact_offers(caller: Caller, offers: OffersReply) -> OffersReply:
 
 
 def redact_statements(caller: Caller, statements: StatementsReply) -> StatementsReply:
-    """Every member's statements for auditors; a household's own only."""
+    """Every member's statements (and corrections) for auditors; a household's own only."""
     if caller.is_auditor:
         return statements
     mine = [s for s in statements.statements if caller.is_self(s.member)]
-    return msgspec.structs.replace(statements, statements=mine)
+    corrections = [
+        c for c in statements.corrections if caller.is_self(c.buyer) or caller.is_self(c.seller)
+    ]
+    return msgspec.structs.replace(statements, statements=mine, corrections=corrections)
 
 
 def redact_block(caller: Caller, block: BlockReply) -> BlockReply:

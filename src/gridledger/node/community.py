@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gridledger.contracts.policies import default_policies
 from gridledger.crypto import KeyPair, generate_keypair
 from gridledger.crypto.disclosure import Disclosure
 from gridledger.ledger import Genesis, GenesisMember, dump_genesis, validate_genesis
@@ -40,6 +41,8 @@ DEMO_MEMBERS = (
 DEMO_PARAMETERS: dict[str, dict[str, object]] = {
     "tokens": {"issuer_roles": ["operator"]},
 }
+DEMO_TREASURER = "alice"
+"""The member who holds the third key of the demo's issuer and grid policies."""
 METERED_ROLES = ("prosumer", "producer", "consumer", "storage")
 """Roles whose demo members get a smart meter (and its key)."""
 
@@ -141,9 +144,32 @@ def demo_founders() -> list[Founder]:
     ]
 
 
-def init_community(directory: Path, chain_id: str, genesis_time_ms: int) -> Genesis:
-    """Write the demo community into `directory`: what `gridledger init` writes."""
+def init_community(
+    directory: Path,
+    chain_id: str,
+    genesis_time_ms: int,
+    lifetime_days: int = 0,
+    certificates: bool = False,
+) -> Genesis:
+    """Write the demo community into `directory`: what `gridledger init` writes.
+
+    The currency issuer and the grid account are policy accounts: 2 of the operator, the
+    regulator and the treasurer (`DEMO_TREASURER`) sign for them. `lifetime_days` > 0 makes
+    the currency time-attributed (seed 004 §3.4); `certificates` switches on certificates of
+    origin. Both are named in genesis only when chosen.
+    """
     founders = demo_founders()
-    genesis = founding_genesis(chain_id, genesis_time_ms, founders, DEMO_PARAMETERS)
+    by_name = {founder.name: founder.keys for founder in founders}
+    parameters: dict[str, Any] = {name: dict(section) for name, section in DEMO_PARAMETERS.items()}
+    parameters["policies"] = default_policies(
+        by_name["operator"].public_key,
+        by_name["regulator"].public_key,
+        by_name[DEMO_TREASURER].public_key,
+    )
+    if lifetime_days:
+        parameters["tokens"]["lifetime_days"] = lifetime_days
+    if certificates:
+        parameters["certificates"] = {"enabled": True}
+    genesis = founding_genesis(chain_id, genesis_time_ms, founders, parameters)
     write_community(directory, genesis, founders)
     return genesis

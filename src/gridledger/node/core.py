@@ -26,6 +26,7 @@ from gridledger.ledger import (
     Block,
     BlockHeader,
     DuplicateTransaction,
+    Ed25519Authorization,
     Genesis,
     LedgerError,
     NonceMismatch,
@@ -39,6 +40,7 @@ from gridledger.ledger import (
     genesis_block,
     genesis_hash,
     key_address,
+    multisig_signers,
     read_nonce,
     transaction_id,
 )
@@ -190,7 +192,7 @@ class Node:
         Raises `CorruptChain` naming the chain file and the first bad or missing height.
         """
         try:
-            checked = check_chain(storage, genesis.chain_id, genesis_hash(genesis))
+            checked = check_chain(storage, genesis.chain_id, genesis_hash(genesis), storage.base())
         except CorruptChain as error:
             path = str(getattr(storage, "path", "?"))
             raise CorruptChain(error.height, error.reason, path) from error
@@ -318,6 +320,8 @@ class Node:
         committed_nonce = read_nonce(state, sender)
         if body.nonce < committed_nonce:
             raise NonceMismatch(sender, expected=committed_nonce, got=body.nonce)
+        if type(signed.authorization) is not Ed25519Authorization:
+            multisig_signers(state, signed, sender)
         call = (body.contract, body.method, body.args)
         outstanding = self.mempool.outstanding(sender)
         self.registry.admit(state, sender, body.sender, call, outstanding)
@@ -386,6 +390,7 @@ class Node:
                 continue
             body = outcome.transaction
             try:
+                multisig_signers(self.state, outcome, sender)
                 self.registry.admit(
                     self.state, sender, body.sender, (body.contract, body.method, body.args)
                 )

@@ -41,7 +41,7 @@ PAGE_BLOCKS = 64
 BlockRow = tuple[int, bytes, bytes]
 """(height, stored hash, stored block bytes)."""
 ReceiptRow = tuple[int, int, bytes, int, bytes]
-"""(height, position, transaction id, result code, stored receipt bytes)."""
+"""(height, position, transaction id or its stored prefix, result code, receipt bytes)."""
 
 _RECEIPT = msgspec.msgpack.Decoder(Receipt)
 
@@ -66,14 +66,25 @@ class CheckedChain:
     transactions: int
 
 
-def check_chain(storage: ChainRows, chain_id: str, genesis_hash: bytes) -> CheckedChain:
+def check_chain(
+    storage: ChainRows, chain_id: str, genesis_hash: bytes, base: BlockHeader | None = None
+) -> CheckedChain:
     """Check every stored block's hashes and roots; raise `CorruptChain` at the first fault.
 
-    `genesis_hash` is the hash of the genesis document: block 0's previous hash.
+    `genesis_hash` is the hash of the genesis document: block 0's previous hash. A chain
+    whose older blocks were archived, or which started from a snapshot, stores the
+    header of the newest block it no longer holds (`base`): the check starts above it,
+    the first stored block must name its hash, and with no block above it, it is the head.
     """
     expected = 0
     parent_hash = genesis_hash
     head: BlockHeader | None = None
+    if base is not None:
+        if base.chain_id != chain_id:
+            raise CorruptChain(base.height, f"base chain id is {base.chain_id!r}, not {chain_id!r}")
+        expected = base.height + 1
+        parent_hash = block_hash(base)
+        head = base
     transactions = 0
     while True:
         rows = storage.block_rows(expected, PAGE_BLOCKS)
@@ -146,8 +157,9 @@ def _check_block(
             raise CorruptChain(height, f"receipt {position} does not decode ({error})") from error
         if (
             position != expected_position
-            or tx_id != ids[position]
-            or receipt.transaction_id != tx_id
+            or not tx_id
+            or ids[position][: len(tx_id)] != tx_id
+            or receipt.transaction_id != ids[position]
             or code != receipt.code
         ):
             raise CorruptChain(

@@ -14,8 +14,11 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from gridledger.client.correction_replies import CorrectionReply
 from gridledger.client.market_replies import (
     BookReply,
+    DayAheadOrderReply,
+    DayAheadReply,
     DepthLevelReply,
     MarketCurrentReply,
     MarketParametersReply,
@@ -36,7 +39,9 @@ from gridledger.client.market_replies import (
     TradingWindowsReply,
     WindowReply,
 )
+from gridledger.contracts.corrections import corrections_for_period
 from gridledger.contracts.market_bilateral import offers_for_period
+from gridledger.contracts.market_day_ahead import day_ahead_orders, read_day_ahead_book
 from gridledger.contracts.market_state import (
     StoredOrder,
     depth,
@@ -46,8 +51,11 @@ from gridledger.contracts.market_state import (
     trades_for_period,
 )
 from gridledger.contracts.parameters import (
+    DAY_SECONDS,
     MarketParameters,
     bilateral_window,
+    day_ahead_gate_s,
+    day_ahead_of,
     parameters_for,
     period_of,
     schedule,
@@ -67,6 +75,8 @@ from gridledger.node.errors import InvalidQuery, NotFound, NotSettled
 from gridledger.node.views import check_address
 
 MAX_ORDER_ID_LENGTH = 64
+MAX_DAY = 10_000_000
+"""Days since 1970 a day-ahead query may name (about 27,000 years): periods stay in 64 bits."""
 
 R = TypeVar("R", bound=msgspec.Struct)
 
@@ -309,6 +319,30 @@ def trades_view(node: Node, period: int) -> TradesReply:
     )
 
 
+def day_ahead_view(node: Node, day: int) -> DayAheadReply:
+    """One delivery day's day-ahead auction (``day``: UTC days since 1970): its gate, its
+    products, whether it was cleared, and every order placed in it, in sequence."""
+    if not 0 <= day <= MAX_DAY:
+        raise InvalidQuery("day", day, f"{day} is not a day in [0, {MAX_DAY}]")
+    state = node.state
+    offered = day_ahead_of(state)
+    seconds = parameters_for(state, 0).period_seconds
+    book = read_day_ahead_book(state, day)
+    first = day * DAY_SECONDS // seconds
+    return DayAheadReply(
+        day=day,
+        offered=offered is not None,
+        gate_s=None if offered is None else day_ahead_gate_s(day, offered),
+        now_s=now_s(node),
+        cleared=book is not None and book.cleared,
+        cleared_height=book.cleared_height if book is not None and book.cleared else None,
+        trade_count=0 if book is None else book.trade_count,
+        traded_wh=0 if book is None else book.traded_wh,
+        products=list(range(first, first + DAY_SECONDS // seconds)),
+        orders=[mirror(o, DayAheadOrderReply) for o in day_ahead_orders(state, day)],
+    )
+
+
 def offers_view(node: Node, period: int) -> OffersReply:
     """The bilateral offers published for `period`, in publication order."""
     check_period(period)
@@ -337,12 +371,14 @@ def statements_view(node: Node, period: int) -> StatementsReply:
         period=period,
         settled=is_settled(state, period),
         statements=[mirror(s, StatementReply) for s in statements_for_period(state, period)],
+        corrections=[mirror(c, CorrectionReply) for c in corrections_for_period(state, period)],
     )
 
 
 def statement_view(node: Node, period: int, member: str) -> MemberStatementReply:
     """One member's statement of a settled period: bought, sold, delivered, paid, received,
-    penalised; with the member's debt to the grid now (``debt_now_micro``)."""
+    penalised; with the member's debt to the grid now (``debt_now_micro``) and the corrections
+    of its trades of the period (``corrections``), beside the statement as it was settled."""
     check_period(period)
     check_address(member, "member")
     state = node.state
@@ -356,7 +392,14 @@ def statement_view(node: Node, period: int, member: str) -> MemberStatementReply
             f"{period}/{member}",
             f"member {member} has no statement for period {period} (no trade, no reading)",
         )
-    return mirror(found, MemberStatementReply, debt_now_micro=debt_of(state, member))
+    corrections = [
+        mirror(c, CorrectionReply)
+        for c in corrections_for_period(state, period)
+        if member in (c.buyer, c.seller)
+    ]
+    return mirror(
+        found, MemberStatementReply, debt_now_micro=debt_of(state, member), corrections=corrections
+    )
 
 
 def price_view(node: Node, period: int) -> PriceReply:

@@ -48,6 +48,10 @@ class MemoryStorage:
             self._state = dict(entries)
             self._heights = dict.fromkeys(entries, 0)
 
+    def base(self) -> BlockHeader | None:
+        """Always None: a chain in memory holds every block from 0."""
+        return None
+
     def genesis(self) -> Genesis | None:
         return self._genesis
 

@@ -203,7 +203,12 @@ class OrderedService(SoloService):
         if found is not None or height > self.node.head.height:
             return found
         block = self.node.storage.block(height)
-        return None if block is None else (block_hash(block.header), block.header.state_hash)
+        if block is None:  # archived, or the snapshot this peer started from
+            base = self.node.storage.base()
+            if base is None or base.height != height:
+                return None
+            return block_hash(base), base.state_hash
+        return block_hash(block.header), block.header.state_hash
 
     # -- the cutter ----------------------------------------------------------------------
 

@@ -11,8 +11,10 @@ from gridledger.ledger import (
     Block,
     DecodingError,
     LedgerError,
+    MultisigAuthorization,
     Receipt,
     ResultCode,
+    SignedTransaction,
     block_hash,
     decode_transaction,
     read_nonce,
@@ -78,9 +80,24 @@ def describe_transaction(raw: bytes) -> dict[str, Any]:
         "contract": body.contract,
         "method": body.method,
         "args": body.args,
-        "signature": signed.authorization.signature.hex(),
+        **authorization_fields(signed),
         "size_bytes": len(raw),
     }
+
+
+def authorization_fields(signed: SignedTransaction) -> dict[str, Any]:
+    """How a transaction is signed: ``signature`` (one Ed25519 signature), or ``signers`` and
+    ``signatures`` (a multi-signature, by signer address)."""
+    authorization = signed.authorization
+    if isinstance(authorization, MultisigAuthorization):
+        return {
+            "authorization": "multisig",
+            "signers": [address_of(c.signer) for c in authorization.signatures],
+            "signatures": {
+                address_of(c.signer): c.signature.hex() for c in authorization.signatures
+            },
+        }
+    return {"signature": authorization.signature.hex()}
 
 
 def member(node: Node, address: str) -> membership.Member:

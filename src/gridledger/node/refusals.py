@@ -27,6 +27,14 @@ STATUS_OF_CODE: dict[int, int] = {
     ResultCode.NOT_ORDER_OWNER: 403,
     ResultCode.NOT_OFFER_OWNER: 403,
     ResultCode.SELF_REVOCATION: 403,
+    # multi-signature (envelope errors, numbered after the contract codes) and consent
+    ResultCode.UNKNOWN_POLICY: 403,
+    ResultCode.SIGNER_NOT_IN_POLICY: 403,
+    ResultCode.TOO_FEW_SIGNATURES: 403,
+    ResultCode.DUPLICATE_SIGNER: 400,
+    ResultCode.TOO_MANY_SIGNATURES: 400,
+    ResultCode.NOT_A_POLICY_ACCOUNT: 403,
+    ResultCode.CONSENT_MISSING: 403,
     **dict.fromkeys(
         (
             ResultCode.APPLICATION_EXISTS,
@@ -47,6 +55,10 @@ STATUS_OF_CODE: dict[int, int] = {
             ResultCode.AGREEMENT_EXISTS,
             ResultCode.METER_WINDOW_OPEN,
             ResultCode.POSTING_CLOSED,
+            ResultCode.TRADE_NOT_SETTLED,
+            ResultCode.CORRECTION_OUT_OF_ORDER,
+            ResultCode.CORRECTION_LIMIT_REACHED,
+            ResultCode.FLAG_LIMIT_REACHED,
         ),
         409,
     ),

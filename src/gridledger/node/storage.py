@@ -15,15 +15,20 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+import msgspec
 
 from gridledger.ledger import (
     Block,
     BlockHeader,
     Genesis,
+    LedgerError,
     Receipt,
     StateKey,
     decode,
@@ -32,10 +37,19 @@ from gridledger.ledger import (
     encode,
     encode_block,
     load_genesis,
+    transaction_id,
 )
-from gridledger.node.errors import StorageError
-
-SCHEMA_VERSION = 1
+from gridledger.node.compression import Codec, Dictionary, Trainer, UnpackError
+from gridledger.node.errors import CorruptChain, StorageError
+from gridledger.node.storage_schema import open_schema, refuse_other_versions
+from gridledger.node.stored_forms import (
+    FormError,
+    id_prefix,
+    pack_key,
+    receipt_bytes,
+    receipt_tail,
+    unpack_key,
+)
 
 CACHE_KIB = 64 * 1024
 """SQLite's page cache per connection, in KiB (its default is 2,000 KiB).
@@ -52,33 +66,6 @@ index pages are copied again each time; 10,000 (~40 MiB of log) copies each of t
 once per ~20 s at 2,800 orders/s. Durability is unchanged: every commit still syncs
 the log (``synchronous=FULL``). Measured on the orders bench: SQLite's CPU per order
 ~33 → ~25 µs.
-"""
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS blocks (
-    height INTEGER PRIMARY KEY,
-    hash BLOB NOT NULL UNIQUE,
-    block BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS transactions (
-    height INTEGER NOT NULL,
-    position INTEGER NOT NULL,
-    id BLOB NOT NULL,
-    code INTEGER NOT NULL,
-    sender TEXT NOT NULL,
-    receipt BLOB NOT NULL,
-    PRIMARY KEY (height, position)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS transactions_by_id ON transactions (id);
-CREATE INDEX IF NOT EXISTS transactions_by_sender ON transactions (sender, height);
-CREATE TABLE IF NOT EXISTS state (
-    namespace TEXT NOT NULL,
-    key TEXT NOT NULL,
-    value BLOB NOT NULL,
-    height INTEGER NOT NULL,
-    PRIMARY KEY (namespace, key)
-) WITHOUT ROWID;
 """
 
 
@@ -114,6 +101,9 @@ class Storage(Protocol):
         """Store the genesis document, block 0 and the genesis state. Only on an empty store."""
 
     def genesis(self) -> Genesis | None: ...
+
+    def base(self) -> BlockHeader | None:
+        """The header of the newest block no longer stored (archived, or before a snapshot)."""
 
     def head(self) -> BlockHeader | None: ...
 
@@ -155,7 +145,12 @@ class Storage(Protocol):
 
 
 class SQLiteStorage:
-    """A peer's chain and state in one SQLite file (WAL mode, synchronous=FULL)."""
+    """A peer's chain and state in one SQLite file (WAL mode, synchronous=FULL).
+
+    Rows are stored compressed and without repetition (`node.storage_schema`); every
+    read gives back the canonical bytes. A packed row that does not unpack is reported
+    as a `CorruptChain` naming its height.
+    """
 
     def __init__(self, path: str | Path, checkpoint_pages: int = CHECKPOINT_PAGES) -> None:
         """Open (or create) the chain file at `path`; `checkpoint_pages`: see
@@ -167,17 +162,30 @@ class SQLiteStorage:
         self.path = str(path)
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as error:
+            raise StorageError(self.path, f"cannot be opened ({error})") from error
+        try:
+            refuse_other_versions(self._db, self.path)  # before WAL mode changes the file
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             self._db.execute(f"PRAGMA wal_autocheckpoint={int(checkpoint_pages)}")
-            self._db.executescript(SCHEMA)
+            open_schema(self._db, self.path)
         except sqlite3.DatabaseError as error:
+            self._db.close()
             raise StorageError(self.path, f"not a usable SQLite database ({error})") from error
+        except StorageError:
+            self._db.close()
+            raise
         self._lock = threading.RLock()
-        version = self._meta("schema_version")
-        if version is not None and decode(version, int) != SCHEMA_VERSION:
-            raise StorageError(self.path, f"schema version {decode(version, int)} is not supported")
+        self._codec = Codec(self._stored_dictionaries())
+        self._trainer = Trainer(self._codec, self._first("SELECT COUNT(*) FROM transactions"))
+        self._senders = dict(self._db.execute("SELECT address, id FROM senders").fetchall())
+        self._namespaces = dict(self._db.execute("SELECT name, id FROM namespaces").fetchall())
+        self._namespace_names = {number: name for name, number in self._namespaces.items()}
+        self._recent: OrderedDict[int, list[bytes]] = OrderedDict()
+
+    # -- rows ------------------------------------------------------------------------------
 
     def _first(self, sql: str, *params: object) -> Any:
         """The first column of the first row `sql` returns, or None when there is no row."""
@@ -188,6 +196,59 @@ class SQLiteStorage:
     def _meta(self, key: str) -> bytes | None:
         value = self._first("SELECT value FROM meta WHERE key = ?", key)
         return None if value is None else bytes(value)
+
+    def _stored_dictionaries(self) -> list[Dictionary]:
+        rows = self._db.execute("SELECT id, kind, data FROM dictionaries ORDER BY id").fetchall()
+        return [Dictionary(number, kind, bytes(data)) for number, kind, data in rows]
+
+    def _unpack(self, height: int, what: str, stored: bytes) -> bytes:
+        try:
+            return self._codec.unpack(stored)
+        except UnpackError as error:
+            raise CorruptChain(height, f"stored {what} {error}") from error
+
+    def _block_bytes(self, height: int, stored: bytes) -> bytes:
+        return self._unpack(height, "block", bytes(stored))
+
+    def _transactions(self, height: int, cached: bool = False) -> list[bytes] | None:
+        """The raw transactions of block `height`.
+
+        Lookups by id or sender (`cached`) keep a few recent blocks decoded; checks and
+        reads of whole blocks always read the stored row.
+        """
+        with self._lock:
+            found = self._recent.get(height) if cached else None
+            if found is not None:
+                return found
+            row = self._db.execute(
+                "SELECT block FROM blocks WHERE height = ?", (height,)
+            ).fetchone()
+        if row is None:
+            return None
+        transactions = _decode_block(height, self._block_bytes(height, row[0])).transactions
+        with self._lock:
+            self._recent[height] = transactions
+            while len(self._recent) > RECENT_BLOCKS:
+                self._recent.popitem(last=False)
+        return transactions
+
+    def _tails(self, height: int, stored: bytes) -> list[bytes]:
+        raw = self._unpack(height, "receipts", bytes(stored))
+        try:
+            return _TAILS.decode(raw)
+        except msgspec.DecodeError as error:
+            raise CorruptChain(height, f"stored receipts do not decode ({error})") from error
+
+    def _number(self, table: str, known: dict[str, int], name: str) -> int:
+        """The number `table` gives `name`, added (inside the caller's transaction) if new."""
+        number = known.get(name)
+        if number is None:
+            number = len(known) + 1
+            self._db.execute(f"INSERT INTO {table} VALUES (?, ?)", (number, name))
+            known[name] = number
+        return number
+
+    # -- writing -----------------------------------------------------------------------------
 
     def initialise(
         self, genesis: Genesis, block0: Block, entries: Mapping[StateKey, bytes]
@@ -200,22 +261,236 @@ class SQLiteStorage:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.execute(
-                    "INSERT INTO meta VALUES ('schema_version', ?)", (encode(SCHEMA_VERSION),)
-                )
                 db.execute("INSERT INTO meta VALUES ('genesis', ?)", (dump_genesis(genesis),))
                 db.execute(
-                    "INSERT INTO blocks VALUES (0, ?, ?)",
-                    (block_hash(block0.header), encode_block(block0)),
+                    "INSERT INTO blocks VALUES (0, ?, ?, ?)",
+                    (
+                        block_hash(block0.header),
+                        self._codec.pack("block", encode_block(block0)),
+                        self._codec.pack("receipts", _TAILS_ENCODE([])),
+                    ),
                 )
-                db.executemany(
-                    "INSERT INTO state VALUES (?, ?, ?, 0)",
-                    [(ns, key, value) for (ns, key), value in entries.items()],
-                )
+                self._write_state(0, dict(entries))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+    def _write_state(self, height: int, writes: Mapping[StateKey, bytes | None]) -> None:
+        upserts = []
+        deletes = []
+        pack = self._codec.pack
+        for (namespace, key), value in writes.items():
+            number = self._number("namespaces", self._namespaces, namespace)
+            self._namespace_names[number] = namespace
+            if value is None:
+                deletes.append((number, pack_key(key)))
+            else:
+                upserts.append((number, pack_key(key), pack("state", value), height))
+        self._db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?)", upserts)
+        self._db.executemany("DELETE FROM state WHERE namespace = ? AND key = ?", deletes)
+
+    def append_block(self, record: BlockRecord) -> None:
+        height = record.block.header.height
+        receipts, senders = record.receipts, record.senders
+        encoded = record.receipt_bytes
+        if encoded is None:
+            encoded = [encode(r) for r in receipts]
+        tails = [receipt_tail(raw) for raw in encoded]
+        block_bytes = encode_block(record.block)
+        self._trainer.sample(record.block.transactions, tails, record.writes.values())
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            trained = self._trainer.take_trained()
+            try:
+                for dictionary in trained:
+                    db.execute(
+                        "INSERT INTO dictionaries VALUES (?, ?, ?, ?)",
+                        (dictionary.id, dictionary.kind, self._trainer.seen, dictionary.data),
+                    )
+                    self._codec.add(dictionary)
+                pack = self._codec.pack
+                db.execute(
+                    "INSERT INTO blocks VALUES (?, ?, ?, ?)",
+                    (
+                        height,
+                        record.block_hash,
+                        pack("block", block_bytes),
+                        pack("receipts", _TAILS_ENCODE(tails)),
+                    ),
+                )
+                number = self._number
+                db.executemany(
+                    "INSERT INTO transactions VALUES (?, ?, ?, ?, ?)",
+                    [
+                        (
+                            height,
+                            position,
+                            id_prefix(receipt.transaction_id),
+                            number("senders", self._senders, senders[position]),
+                            receipt.code,
+                        )
+                        for position, receipt in enumerate(receipts)
+                    ],
+                )
+                self._write_state(height, record.writes)
+                if record.log_position is not None:
+                    db.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('log_position', ?)",
+                        (encode(record.log_position),),
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                for dictionary in trained:
+                    self._codec.remove(dictionary.id)
+                self._trainer.give_back(trained)
+                self._senders = dict(db.execute("SELECT address, id FROM senders").fetchall())
+                self._namespaces = dict(db.execute("SELECT name, id FROM namespaces").fetchall())
+                raise
+        self._trainer.counted(len(receipts))
+
+    def restore_state(self, entries: Mapping[StateKey, tuple[bytes, int]]) -> None:
+        """Replace the stored state by `entries` ((value, height that wrote it) per key).
+
+        For a chain converted from an old file or started from a snapshot; the caller
+        checks the result against a header's state hash.
+        """
+        by_height: dict[int, dict[StateKey, bytes | None]] = {}
+        for key, (value, height) in entries.items():
+            by_height.setdefault(height, {})[key] = value
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("DELETE FROM state")
+                for height, writes in sorted(by_height.items()):
+                    self._write_state(height, writes)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def start_from(
+        self,
+        genesis: Genesis,
+        base: BlockHeader,
+        entries: Mapping[StateKey, tuple[bytes, int]],
+        log_position: int,
+    ) -> None:
+        """Start an empty file at block `base` with its state (a checked snapshot's).
+
+        The blocks up to `base` are not stored; `base()` returns its header, the next
+        block must name its hash, and `verify` needs them from an archive.
+        """
+        from gridledger.ledger import block_hash
+
+        with self._lock:
+            if not self.is_empty():
+                raise StorageError(self.path, "already holds a chain")
+            by_height: dict[int, dict[StateKey, bytes | None]] = {}
+            for key, (value, height) in entries.items():
+                by_height.setdefault(height, {})[key] = value
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("INSERT INTO meta VALUES ('genesis', ?)", (dump_genesis(genesis),))
+                db.execute("INSERT INTO meta VALUES ('base', ?)", (encode(base),))
+                db.execute("INSERT INTO archived VALUES (?, ?)", (base.height, block_hash(base)))
+                db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('log_position', ?)",
+                    (encode(log_position),),
+                )
+                for height, writes in sorted(by_height.items()):
+                    self._write_state(height, writes)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def block_with_receipts(self, height: int) -> tuple[int, bytes, bytes, list[bytes], list[str]]:
+        """(height, hash, canonical block, canonical receipts, senders) of a stored block."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT hash, block FROM blocks WHERE height = ?", (height,)
+            ).fetchone()
+            senders = self._db.execute(
+                "SELECT senders.address FROM transactions JOIN senders "
+                "ON senders.id = transactions.sender WHERE height = ? ORDER BY position",
+                (height,),
+            ).fetchall()
+        if row is None:
+            raise StorageError(self.path, f"block {height} is not stored")
+        receipts = self.receipt_bytes(height)
+        return (
+            height,
+            bytes(row[0]),
+            self._block_bytes(height, row[1]),
+            receipts,
+            [address for (address,) in senders],
+        )
+
+    def prune_through(self, newest: BlockHeader) -> None:
+        """Remove every stored block up to `newest` (archived already) and make it the base."""
+        from gridledger.ledger import block_hash
+
+        with self._lock:
+            head = self.head()
+            if head is None or head.height <= newest.height:
+                raise StorageError(self.path, f"block {newest.height} is the head; keep it")
+            if self.stored_hash(newest.height) != block_hash(newest):
+                raise StorageError(self.path, f"block {newest.height} is not the stored one")
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "INSERT OR REPLACE INTO archived SELECT height, hash FROM blocks "
+                    "WHERE height <= ?",
+                    (newest.height,),
+                )
+                db.execute("DELETE FROM blocks WHERE height <= ?", (newest.height,))
+                db.execute("DELETE FROM transactions WHERE height <= ?", (newest.height,))
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('base', ?)", (encode(newest),))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            self._recent.clear()
+
+    @contextmanager
+    def read_transaction(self) -> Iterator[None]:
+        """Reads inside see one consistent version of the file (a writer may go on)."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self._db.execute("COMMIT")
+
+    def set_log_position(self, position: int) -> None:
+        """Record the ordering-log position of the last stored block (see `BlockRecord`)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('log_position', ?)", (encode(position),)
+            )
+
+    def prime_dictionaries(
+        self,
+        transactions: Sequence[bytes],
+        receipt_tails: Sequence[bytes],
+        values: Sequence[bytes],
+        covering: int,
+    ) -> list[Dictionary]:
+        """Train dictionaries now on these samples of a chain of `covering` transactions."""
+        self._trainer.sample(transactions, receipt_tails, values)
+        return self._trainer.train_now(covering)
+
+    def train_dictionaries(self) -> list[Dictionary]:
+        """Train dictionaries on the samples seen so far, now; the next block stores them."""
+        return self._trainer.train_now()
+
+    # -- reading -----------------------------------------------------------------------------
 
     def is_empty(self) -> bool:
         """Whether nothing of a chain is stored: no genesis document and no block."""
@@ -228,57 +503,56 @@ class SQLiteStorage:
         raw = self._meta("genesis")
         return None if raw is None else load_genesis(raw)
 
+    def base(self) -> BlockHeader | None:
+        raw = self._meta("base")
+        if raw is None:
+            return None
+        try:
+            return decode(raw, BlockHeader)
+        except LedgerError as error:
+            raise CorruptChain(0, f"the stored base header does not decode ({error})") from error
+
     def head(self) -> BlockHeader | None:
-        raw = self._first("SELECT block FROM blocks ORDER BY height DESC LIMIT 1")
-        return None if raw is None else decode_block(bytes(raw)).header
+        with self._lock:
+            row = self._db.execute(
+                "SELECT height, block FROM blocks ORDER BY height DESC LIMIT 1"
+            ).fetchone()
+        if row is None:
+            return self.base()
+        return _decode_block(row[0], self._block_bytes(row[0], row[1])).header
 
     def load_state(self) -> dict[StateKey, bytes]:
+        return {key: value for key, (value, _) in self.state_rows().items()}
+
+    def state_rows(self) -> dict[StateKey, tuple[bytes, int]]:
+        """Each stored state entry's value and the height of the block that wrote it last."""
         with self._lock:
-            rows = self._db.execute("SELECT namespace, key, value FROM state").fetchall()
-        return {(ns, key): bytes(value) for ns, key, value in rows}
+            rows = self._db.execute("SELECT namespace, key, value, height FROM state").fetchall()
+        names = self._namespace_names
+        unpack = self._codec.unpack
+        state: dict[StateKey, tuple[bytes, int]] = {}
+        for ns, packed_key, value, height in rows:
+            name = names.get(ns)
+            if name is None:
+                raise CorruptChain(height, f"a state entry names namespace {ns}, never stored")
+            try:
+                key = (name, unpack_key(bytes(packed_key)))
+            except FormError as error:
+                raise CorruptChain(
+                    height, f"a stored state key does not unpack ({error})"
+                ) from error
+            try:
+                state[key] = (unpack(value), height)
+            except UnpackError as error:
+                reason = f"stored value of state entry {key[0]}/{key[1]} {error}"
+                raise CorruptChain(height, reason) from error
+        return state
 
     def state_heights(self) -> dict[StateKey, int]:
         with self._lock:
             rows = self._db.execute("SELECT namespace, key, height FROM state").fetchall()
-        return {(ns, key): height for ns, key, height in rows}
-
-    def append_block(self, record: BlockRecord) -> None:
-        height = record.block.header.height
-        receipts, senders, writes = record.receipts, record.senders, record.writes
-        encoded = record.receipt_bytes
-        if encoded is None:
-            encoded = [encode(r) for r in receipts]
-        tx_rows = [
-            (
-                height,
-                position,
-                receipt.transaction_id,
-                receipt.code,
-                senders[position],
-                encoded[position],
-            )
-            for position, receipt in enumerate(receipts)
-        ]
-        upserts = [(ns, k, v, height) for (ns, k), v in writes.items() if v is not None]
-        deletes = [(ns, k) for (ns, k), v in writes.items() if v is None]
-        block_row = (height, record.block_hash, encode_block(record.block))
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                db.execute("INSERT INTO blocks VALUES (?, ?, ?)", block_row)
-                db.executemany("INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?)", tx_rows)
-                db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?)", upserts)
-                db.executemany("DELETE FROM state WHERE namespace = ? AND key = ?", deletes)
-                if record.log_position is not None:
-                    db.execute(
-                        "INSERT OR REPLACE INTO meta VALUES ('log_position', ?)",
-                        (encode(record.log_position),),
-                    )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        names = self._namespace_names
+        return {(names[ns], unpack_key(bytes(key))): height for ns, key, height in rows}
 
     def log_position(self) -> int:
         raw = self._meta("log_position")
@@ -286,21 +560,17 @@ class SQLiteStorage:
 
     def block(self, height: int) -> Block | None:
         raw = self._first("SELECT block FROM blocks WHERE height = ?", height)
-        return None if raw is None else decode_block(bytes(raw))
+        return None if raw is None else decode_block(self._block_bytes(height, raw))
 
     def blocks(self) -> Iterator[Block]:
         """Every stored block in height order (read in pages, for verification)."""
         height = 0
         while True:
-            with self._lock:
-                rows = self._db.execute(
-                    "SELECT height, block FROM blocks WHERE height >= ? ORDER BY height LIMIT 256",
-                    (height,),
-                ).fetchall()
+            rows = self.block_rows(height, 64)
             if not rows:
                 return
-            for row_height, raw in rows:
-                yield decode_block(bytes(raw))
+            for row_height, _, raw in rows:
+                yield decode_block(raw)
                 height = row_height + 1
 
     def block_rows(self, first: int, limit: int) -> list[tuple[int, bytes, bytes]]:
@@ -309,16 +579,41 @@ class SQLiteStorage:
                 "SELECT height, hash, block FROM blocks WHERE height >= ? ORDER BY height LIMIT ?",
                 (first, limit),
             ).fetchall()
-        return [(height, bytes(hash_), bytes(block)) for height, hash_, block in rows]
+        return [(h, bytes(hash_), self._block_bytes(h, block)) for h, hash_, block in rows]
 
     def receipt_rows(self, first: int, last: int) -> list[tuple[int, int, bytes, int, bytes]]:
+        """Receipts of blocks `first` to `last` as canonical bytes; the id column is the
+        stored 8-byte prefix (the receipt bytes carry the full id of the block's transaction)."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT height, position, id, code, receipt FROM transactions "
+            index = self._db.execute(
+                "SELECT height, position, id, code FROM transactions "
                 "WHERE height BETWEEN ? AND ? ORDER BY height, position",
                 (first, last),
             ).fetchall()
-        return [(h, p, bytes(i), c, bytes(r)) for h, p, i, c, r in rows]
+            stored = dict(
+                self._db.execute(
+                    "SELECT height, receipts FROM blocks WHERE height BETWEEN ? AND ?",
+                    (first, last),
+                ).fetchall()
+            )
+        rows: list[tuple[int, int, bytes, int, bytes]] = []
+        tails: dict[int, list[bytes]] = {}
+        ids: dict[int, list[bytes]] = {}
+        for height, position, prefix, code in index:
+            if height not in tails:
+                tails[height] = self._tails(height, stored[height]) if height in stored else []
+                ids[height] = [transaction_id(raw) for raw in self._transactions(height) or []]
+                if len(tails[height]) != len(ids[height]):
+                    raise CorruptChain(
+                        height,
+                        f"{len(tails[height])} receipts stored for {len(ids[height])} transactions",
+                    )
+            if position >= len(ids[height]):
+                receipt = b""  # indexed beyond the block: the counts name the block
+            else:
+                receipt = receipt_bytes(tails[height][position], ids[height][position], code)
+            rows.append((height, position, _prefix_bytes(prefix), code, receipt))
+        return rows
 
     def highest_receipt_height(self) -> int | None:
         value = self._first("SELECT MAX(height) FROM transactions")
@@ -330,64 +625,119 @@ class SQLiteStorage:
         return None if value is None else int(value)
 
     def stored_hash(self, height: int) -> bytes | None:
-        value = self._first("SELECT hash FROM blocks WHERE height = ?", height)
+        """The hash of block `height`, also of an archived block (None if unknown)."""
+        value = self._first(
+            "SELECT hash FROM blocks WHERE height = ? UNION ALL "
+            "SELECT hash FROM archived WHERE height = ? LIMIT 1",
+            height,
+            height,
+        )
         return None if value is None else bytes(value)
 
     def receipts(self, height: int) -> list[Receipt]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT receipt FROM transactions WHERE height = ? ORDER BY position", (height,)
-            ).fetchall()
-        return [decode(bytes(row[0]), Receipt) for row in rows]
+        return [decode(raw, Receipt) for raw in self.receipt_bytes(height)]
 
-    def find_transaction(self, transaction_id: bytes) -> TransactionLocation | None:
+    def receipt_bytes(self, height: int) -> list[bytes]:
+        """The canonical bytes of block `height`'s receipts (what its results root covers)."""
         with self._lock:
             row = self._db.execute(
-                "SELECT height, position, receipt FROM transactions WHERE id = ? "
-                "ORDER BY height, position LIMIT 1",
-                (transaction_id,),
+                "SELECT receipts FROM blocks WHERE height = ?", (height,)
             ).fetchone()
+            codes = self._db.execute(
+                "SELECT code FROM transactions WHERE height = ? ORDER BY position", (height,)
+            ).fetchall()
         if row is None:
+            return []
+        tails = self._tails(height, row[0])
+        ids = [transaction_id(raw) for raw in self._transactions(height) or []]
+        if not len(tails) == len(ids) == len(codes):
+            raise CorruptChain(
+                height,
+                f"{len(tails)} receipts and {len(codes)} codes stored for {len(ids)} transactions",
+            )
+        return [
+            receipt_bytes(tail, tx_id, code)
+            for tail, tx_id, (code,) in zip(tails, ids, codes, strict=True)
+        ]
+
+    def transaction_count(self) -> int:
+        """How many transactions the stored blocks hold."""
+        return int(self._first("SELECT COUNT(*) FROM transactions"))
+
+    def _locate(self, transaction_id_: bytes) -> tuple[int, int] | None:
+        """(height, position) of the transaction with this id, confirmed in its block."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT height, position FROM transactions WHERE id = ? ORDER BY height, position",
+                (id_prefix(transaction_id_),),
+            ).fetchall()
+        for height, position in rows:
+            transactions = self._transactions(height, cached=True) or []
+            if position < len(transactions) and transaction_id(transactions[position]) == (
+                transaction_id_
+            ):
+                return height, position
+        return None
+
+    def find_transaction(self, transaction_id: bytes) -> TransactionLocation | None:
+        found = self._locate(transaction_id)
+        if found is None:
             return None
-        return TransactionLocation(row[0], row[1], decode(bytes(row[2]), Receipt))
+        height, position = found
+        return TransactionLocation(height, position, self.receipts(height)[position])
 
     def has_transaction(self, transaction_id: bytes) -> bool:
-        return (
-            self._first("SELECT 1 FROM transactions WHERE id = ? LIMIT 1", transaction_id)
-            is not None
-        )
+        return self._locate(transaction_id) is not None
 
     def committed_among(self, transaction_ids: Sequence[bytes]) -> set[bytes]:
-        """The ids among `transaction_ids` that are stored (one query per 500 ids)."""
-        found: set[bytes] = set()
-        with self._lock:
-            for start in range(0, len(transaction_ids), 500):
-                chunk = transaction_ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
-                    f"SELECT id FROM transactions WHERE id IN ({marks})", chunk
-                ).fetchall()
-                found.update(bytes(row[0]) for row in rows)
-        return found
+        """The ids among `transaction_ids` that are stored."""
+        return {tx_id for tx_id in transaction_ids if self._locate(tx_id) is not None}
 
     def transaction_index(self, height: int) -> list[tuple[int, bytes, int]]:
-        """(position, id, code) of each indexed transaction of block `height`, in order."""
+        """(position, id prefix (8 bytes), code) of each indexed transaction of block `height`."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT position, id, code FROM transactions WHERE height = ? ORDER BY position",
                 (height,),
             ).fetchall()
-        return [(p, bytes(i), c) for p, i, c in rows]
+        return [(p, _prefix_bytes(i), c) for p, i, c in rows]
 
     def transactions_of(self, sender: str, limit: int) -> list[tuple[int, int, bytes, int]]:
+        number = self._senders.get(sender)
+        if number is None:
+            return []
         with self._lock:
             rows = self._db.execute(
-                "SELECT height, position, id, code FROM transactions WHERE sender = ? "
+                "SELECT height, position, code FROM transactions WHERE sender = ? "
                 "ORDER BY height DESC, position DESC LIMIT ?",
-                (sender, limit),
+                (number, limit),
             ).fetchall()
-        return [(h, p, bytes(i), c) for h, p, i, c in rows]
+        found = []
+        for height, position, code in rows:
+            transactions = self._transactions(height, cached=True) or []
+            if position < len(transactions):
+                found.append((height, position, transaction_id(transactions[position]), code))
+        return found
 
     def close(self) -> None:
+        self._trainer.close()
         with self._lock:
             self._db.close()
+
+
+RECENT_BLOCKS = 8
+"""Decoded blocks kept for lookups by id or sender (each a few hundred KiB at most)."""
+
+_TAILS = msgspec.msgpack.Decoder(list[bytes])
+_TAILS_ENCODE = msgspec.msgpack.Encoder().encode
+
+
+def _prefix_bytes(prefix: int) -> bytes:
+    return int(prefix).to_bytes(8, "big", signed=True)
+
+
+def _decode_block(height: int, raw: bytes) -> Block:
+    try:
+        return decode_block(raw)
+    except LedgerError as error:
+        raise CorruptChain(height, f"stored block does not decode ({error})") from error

@@ -32,6 +32,15 @@ same order and with the same errors as `validate_transaction`, without
 repeating that one for a key it has already accepted. Every signature is
 still verified.
 
+Some contracts check a signature of their own inside a transaction: a meter's
+signature over its reading (`metering.record_reading`), about a third of a busy
+community's transactions. `embedded_signatures` knows where it is; the checkers verify
+it with the envelope's, and the digests of the valid ones go into
+`crypto.signature_cache` (from worker processes, only the 32-byte digests come back),
+where the contract's own `is_valid_signature` finds them: the block executes without
+verifying them again on its single thread. Only valid signatures are remembered; a
+forged one is verified, and refused, by the contract as before.
+
 The same worker processes also expand a block's state entries for the state hash
 (`Verifier.lane_sums`, the node's `ledger.state.LaneSummer`): SHAKE-128 holds the
 GIL, and a market order adds and removes about five entries, ~20 µs of the main
@@ -49,18 +58,20 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
+import msgspec
 import numpy as np
 
+from gridledger.contracts.metering import reading_message
 from gridledger.crypto import is_valid_signature
+from gridledger.crypto.signature_cache import remember_valid, signature_digest
 from gridledger.ledger import (
-    BadSignature,
+    LedgerError,
     SignedTransaction,
     TransactionError,
     WrongChain,
+    check_authorization,
     decode_checked_transaction,
     decode_transaction,
-    sender_address,
-    signing_bytes,
     validate_transaction,
 )
 from gridledger.ledger.state import LATTICE_LANES, LaneVector, lane_sum
@@ -68,6 +79,8 @@ from gridledger.ledger.state import LATTICE_LANES, LaneVector, lane_sum
 log = logging.getLogger("gridledger.verifier")
 
 Outcome = SignedTransaction | TransactionError
+SignatureCheck = tuple[bytes, bytes, bytes]
+"""(public key, message, signature) of one Ed25519 check."""
 
 CHUNK = 64
 """Transactions per thread-pool task."""
@@ -115,18 +128,61 @@ def check_transaction(raw: bytes, chain_id: str, known_keys: KeyCache) -> Signed
         return checked
     if body.chain_id != chain_id:
         raise WrongChain(expected=chain_id, got=body.chain_id)
-    if not is_valid_signature(body.sender, signing_bytes(body), signed.authorization.signature):
-        raise BadSignature(sender_address(body))
+    check_authorization(signed)
     return signed
 
 
-def _check_chunk(raws: Sequence[bytes], chain_id: str, known_keys: KeyCache) -> list[Outcome]:
+def embedded_signatures(signed: SignedTransaction, chain_id: str) -> list[SignatureCheck]:
+    """(key, message, signature) of each signature the transaction's contract call will
+    check itself: today a meter's signature over its reading (`metering.record_reading`).
+
+    Malformed arguments give none: the contract then refuses the call as it always did.
+    """
+    body = signed.transaction
+    if (body.contract, body.method) != ("metering", "record_reading"):
+        return []
+    args = body.args
+    try:
+        key = bytes.fromhex(str(args["meter_key"]))
+        signature = bytes.fromhex(str(args["signature"]))
+        message = reading_message(
+            chain_id, args["member"], args["period"], args["exported_wh"], args["imported_wh"]
+        )
+    except (KeyError, ValueError, TypeError, msgspec.EncodeError, LedgerError):
+        return []
+    return [(key, message, signature)]
+
+
+def valid_embedded(signed: SignedTransaction, chain_id: str) -> list[bytes]:
+    """The `signature_digest` of each embedded signature that is valid (verified here)."""
+    return [
+        signature_digest(key, message, signature)
+        for key, message, signature in embedded_signatures(signed, chain_id)
+        if is_valid_signature(key, message, signature)
+    ]
+
+
+def _check_and_digest(
+    raws: Sequence[bytes], chain_id: str, known_keys: KeyCache
+) -> tuple[list[Outcome], list[bytes]]:
     outcomes: list[Outcome] = []
+    digests: list[bytes] = []
     for raw in raws:
         try:
-            outcomes.append(check_transaction(raw, chain_id, known_keys))
+            signed = check_transaction(raw, chain_id, known_keys)
         except TransactionError as error:
             outcomes.append(error)
+            continue
+        outcomes.append(signed)
+        digests.extend(valid_embedded(signed, chain_id))
+    return outcomes, digests
+
+
+def _check_chunk(raws: Sequence[bytes], chain_id: str, known_keys: KeyCache) -> list[Outcome]:
+    """Check each transaction; embedded signatures found valid are remembered here."""
+    outcomes, digests = _check_and_digest(raws, chain_id, known_keys)
+    if digests:
+        remember_valid(digests)
     return outcomes
 
 
@@ -134,12 +190,11 @@ _WORKER_KEYS = KeyCache()
 """The key cache of a worker process."""
 
 
-def _accepted_in_worker(raws: Sequence[bytes], chain_id: str) -> list[bool]:
-    """In a worker process: whether each transaction passes every stateless check."""
-    return [
-        not isinstance(outcome, TransactionError)
-        for outcome in _check_chunk(raws, chain_id, _WORKER_KEYS)
-    ]
+def _accepted_in_worker(raws: Sequence[bytes], chain_id: str) -> tuple[list[bool], list[bytes]]:
+    """In a worker process: whether each transaction passes every stateless check, and the
+    digests of the valid signatures its contract call will check (for the node's cache)."""
+    outcomes, digests = _check_and_digest(raws, chain_id, _WORKER_KEYS)
+    return [not isinstance(outcome, TransactionError) for outcome in outcomes], digests
 
 
 def _lane_sums_in_worker(added: list[bytes], removed: list[bytes]) -> bytes:
@@ -217,8 +272,9 @@ class Verifier:
     def _check_in_processes(self, processes: Executor, raws: Sequence[bytes]) -> list[Outcome]:
         size = max(PROCESS_CHUNK, -(-len(raws) // self.workers))
         chunks = [list(raws[i : i + size]) for i in range(0, len(raws), size)]
-        parts = processes.map(_accepted_in_worker, chunks, [self.chain_id] * len(chunks))
-        accepted = [ok for part in parts for ok in part]
+        parts = list(processes.map(_accepted_in_worker, chunks, [self.chain_id] * len(chunks)))
+        accepted = [ok for oks, _ in parts for ok in oks]
+        remember_valid([digest for _, digests in parts for digest in digests])
         outcomes: list[Outcome] = []
         for raw, ok in zip(raws, accepted, strict=True):
             if ok:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from gridledger.client.replies import (
     AccountReply,
     AccountTransactionReply,
@@ -21,6 +23,7 @@ from gridledger.client.replies import (
     EventReply,
     HeaderReply,
     HeadReply,
+    LotReply,
     MemberReply,
     MembersReply,
     NetworkReply,
@@ -29,11 +32,13 @@ from gridledger.client.replies import (
     ProofReply,
     TransactionReply,
 )
+from gridledger.contracts import currency
 from gridledger.contracts.membership import Member
 from gridledger.crypto import MerkleProof, is_address
 from gridledger.ledger import Block, BlockHeader, Event, Receipt, block_hash
 from gridledger.node import queries
 from gridledger.node.core import CommittedBlock, Node
+from gridledger.node.correction_views import transaction_flags
 from gridledger.node.errors import InvalidAddress, InvalidQuery, NotFound
 from gridledger.node.queries import TransactionRecord, describe_transaction, result_name
 
@@ -180,7 +185,9 @@ def transaction_view(
         raise InvalidQuery("transaction_id", transaction_id, "must be 64 hex digits")
     if (node.mempool.contains if is_pending is None else is_pending)(tx_id):
         return PendingReply(id=transaction_id)
-    return transaction_reply(queries.find_transaction(node, tx_id))
+    found = transaction_reply(queries.find_transaction(node, tx_id))
+    flags = transaction_flags(node, tx_id.hex())
+    return msgspec.structs.replace(found, flags=flags) if flags else found
 
 
 def block_view(node: Node, height: int, transactions: bool = True) -> BlockReply:
@@ -207,12 +214,28 @@ def members_view(node: Node) -> MembersReply:
     return MembersReply(members=[member_reply(m) for m in queries.members(node)])
 
 
+def lots_view(node: Node, account: str) -> list[LotReply]:
+    """The account's lots, oldest first, each marked expired at the head's block time."""
+    now_s = node.head.timestamp_ms // 1000
+    return [
+        LotReply(
+            issued_at_s=lot.issued_at_s,
+            expires_at_s=lot.expires_at_s,
+            amount_micro=lot.amount_micro,
+            expired=lot.expires_at_s <= now_s,
+        )
+        for lot in currency.lots_of(node.state, account)
+    ]
+
+
 def account_view(node: Node, address: str) -> AccountReply:
     check_address(address)
     return AccountReply(
         address=address,
         balance_micro=queries.balance(node, address),
         nonce=queries.nonce(node, address),
+        lifetime_days=currency.lifetime_days(node.state),
+        lots=lots_view(node, address),
     )
 
 

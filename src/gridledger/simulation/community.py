@@ -28,6 +28,7 @@ from typing import Any
 
 from gridledger.client.embedded import Founder, founding_genesis
 from gridledger.client.embedded import write_community as write_founders
+from gridledger.contracts.policies import default_policies
 from gridledger.contracts.registration import SplitRegistration, split_registration
 from gridledger.crypto import KeyPair, keypair_from_name
 from gridledger.crypto.disclosure import Value, derived_salt
@@ -153,10 +154,22 @@ def build_genesis(
             "breakdown_penalty_micro": market.breakdown_penalty_micro,
         },
     }
+    if scenario.treasurer:  # named only when set, so other communities keep their bytes
+        parameters["policies"] = default_policies(
+            member_keys(scenario, OPERATOR).public_key,
+            member_keys(scenario, REGULATOR).public_key,
+            member_keys(scenario, scenario.treasurer).public_key,
+        )
+    if scenario.currency.lifetime_days:  # named only when set, so other communities keep bytes
+        parameters["tokens"]["lifetime_days"] = scenario.currency.lifetime_days
+    if scenario.certificates.enabled:
+        parameters["certificates"] = {"enabled": True}
     for name in ("negotiation_seconds", "commit_seconds", "amend_seconds"):
         value = getattr(market, name)
         if value is not None:  # named only when set, so other communities keep their bytes
             parameters["market"][name] = value
+    if "day_ahead" in market.stages:  # named only then, so other communities keep their bytes
+        parameters["market"]["day_ahead_gate_seconds"] = market.day_ahead_gate_seconds
     return founding_genesis(
         chain_id_of(scenario), genesis_time_ms, founders(scenario, households), parameters
     )

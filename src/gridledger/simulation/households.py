@@ -10,10 +10,18 @@ from gridledger.agents.devices import (
     clear_sky_pv_profile,
     series_profile,
 )
+from gridledger.agents.flexible import DelayableLoad, FlexibleDemand
 from gridledger.agents.forecast import make_forecaster
 from gridledger.agents.household import Household, Variation
 from gridledger.simulation.community import HouseholdSpec
-from gridledger.simulation.scenario import PvSpec, Scenario, SiteSpec, start_seconds
+from gridledger.simulation.scenario import (
+    MemberSpec,
+    PvSpec,
+    Scenario,
+    SiteSpec,
+    draws_key,
+    start_seconds,
+)
 
 
 def pv_site(site: SiteSpec, pv: PvSpec) -> PvSite:
@@ -75,5 +83,24 @@ def build_household(
             load=0.0 if group.load is None else group.load.variation,
         ),
         trades_from_storage=trades_from_storage and battery is not None,
-        seed=f"{scenario.name}/{scenario.seed}",
+        flexible=flexible_demand(
+            group,
+            start_seconds(scenario.horizon)
+            + scenario.horizon.periods * scenario.market.period_seconds,
+        ),
+        seed=f"{draws_key(scenario)}/{scenario.seed}",
     )
+
+
+def flexible_demand(group: MemberSpec, until_s: int) -> FlexibleDemand | None:
+    """The group's delayable loads (None without any); one control for the household,
+    ``immediate`` if any of its loads asks for it. Only the windows that lie wholly in the
+    horizon (ending by ``until_s``) are served."""
+    if not group.flexible:
+        return None
+    loads = tuple(
+        DelayableLoad(f.kind, f.energy_wh, f.ready_hour, f.deadline_hour, f.max_power_w)
+        for f in group.flexible
+    )
+    immediate = any(f.control == "immediate" for f in group.flexible)
+    return FlexibleDemand(loads, "immediate" if immediate else "smart", until_s=until_s)

@@ -23,9 +23,16 @@ Money (micro-units) comes from the members' settlement statements:
   credit − shortfall charges − penalties, against feed-in-only = everything
   they exported paid at the feed-in price.
 
+Imbalance volume: the energy settled at the imbalance terms, per member and period
+(seller's shortfall + unmet demand + unsold surplus + energy bought and not used):
+what the members' trades missed of what their meters read. Peak grid import: the
+largest community grid import of one period.
+
 Prices: volume-weighted mean, standard deviation, minimum and maximum of
 every trade between members (kinds ``order`` and ``bilateral``), and the mean
-of the per-period means. Trades with a standing offer (kinds ``regulator`` and
+of the per-period means, with its standard deviation across periods (the volatility of
+the period price), overall and per mechanism (``by_mechanism``: e.g. ``day_ahead`` and
+``continuous`` when both stages run). Trades with a standing offer (kinds ``regulator`` and
 ``grid``, seed 000 §2.2 (4)) are priced by rule at the cap or the feed-in
 price, not by the market: they are counted apart (``regulator_wh``,
 ``grid_bid_wh``) and left out of the traded energy and the prices.
@@ -191,6 +198,12 @@ def compute_kpis(
     consumption = sum(r["consumption_wh"] for r in rows)
     grid_import = sum(r["grid_import_wh"] for r in rows)
     grid_export = sum(r["grid_export_wh"] for r in rows)
+    imbalance = sum(
+        s["shortfall_wh"] + s["unmet_wh"] + s["surplus_wh"] + s["excess_wh"]
+        for s in records.statements
+    )
+    members = member_trades(records.trades)
+    mechanisms = sorted({t["mechanism"] for t in members})
     self_sufficiency = ratio(consumption - grid_import, consumption)
     self_consumption = ratio(generation - grid_export, generation)
     return {
@@ -210,11 +223,17 @@ def compute_kpis(
             "grid_export_wh": grid_export,
             "self_sufficiency": self_sufficiency,
             "self_consumption": self_consumption,
+            "imbalance_wh": imbalance,
+            "peak_grid_import_wh": max((r["grid_import_wh"] for r in rows), default=0),
         },
         "money": money_kpis(records),
         "prices": {
-            **price_statistics(member_trades(records.trades)),
+            **price_statistics(members),
             "mean_of_period_means_micro_per_kwh": _mean_of_means(rows),
+            "period_means_std_micro_per_kwh": _std_of_means(rows),
+            "by_mechanism": {
+                m: price_statistics([t for t in members if t["mechanism"] == m]) for m in mechanisms
+            },
         },
         "chain": {
             "chain_id": records.chain_id,
@@ -225,7 +244,39 @@ def compute_kpis(
             "transactions": transaction_kpis(records),
             "device_data_anchors": len(records.anchors),
         },
+        **_currency_sections(records),
     }
+
+
+def _currency_sections(records: ChainRecords) -> dict[str, Any]:
+    """The ``currency`` section (issued = live + expired + burned, micro-units) when units
+    expire, and the ``certificates`` section (Wh) when the community issues certificates;
+    neither otherwise, so other scenarios' KPI files keep their shape."""
+    sections: dict[str, Any] = {}
+    if records.supply is not None:
+        sections["currency"] = {
+            name: records.supply[name]
+            for name in (
+                "issued_micro",
+                "live_micro",
+                "expired_micro",
+                "burned_micro",
+                "lifetime_days",
+                "reconciles",
+            )
+        }
+    if records.certificates is not None:
+        sections["certificates"] = dict(records.certificates)
+    return sections
+
+
+def _std_of_means(rows: list[dict[str, Any]]) -> int | None:
+    """Standard deviation of the period mean prices: how much the price moves between periods."""
+    means = [r["mean_price_micro_per_kwh"] for r in rows if r["mean_price_micro_per_kwh"] != ""]
+    if not means:
+        return None
+    centre = sum(means) / len(means)
+    return round(math.sqrt(sum((m - centre) ** 2 for m in means) / len(means)))
 
 
 def _mean_of_means(rows: list[dict[str, Any]]) -> int | None:

@@ -60,6 +60,10 @@ class ChainRecords:
     balances: dict[str, int] = field(default_factory=dict)
     first_block_ms: int = 0
     last_block_ms: int = 0
+    supply: dict[str, Any] | None = None
+    """The issuer's supply report, when the currency expires (seed 004 §3.4)."""
+    certificates: dict[str, Any] | None = None
+    """Certificate totals and the community's hourly matching, when certificates are on."""
 
 
 def read_chain(client: EmbeddedClient, periods: list[int]) -> ChainRecords:
@@ -87,7 +91,33 @@ def read_chain(client: EmbeddedClient, periods: list[int]) -> ChainRecords:
     members = client.members().members
     records.members = [_row(m) for m in members]
     records.balances = {m.address: client.account(m.address).balance_micro for m in members}
+    supply = client.supply()
+    if supply.lifetime_days:
+        records.supply = _row(supply)
+    if members and client.certificates(members[0].address).enabled:
+        records.certificates = certificate_figures(client, [m.address for m in members])
     return records
+
+
+def certificate_figures(client: EmbeddedClient, members: list[str]) -> dict[str, Any]:
+    """The community's certificate totals (Wh), claims, and hourly matching over all members:
+    Σ matched / Σ consumed, in basis points (EnergyTag's hourly matching score)."""
+    totals = _row(client.certificates(members[0]).totals)
+    consumed = matched = claimed = claims = 0
+    for address in members:
+        report = client.certificate_report(address)
+        consumed += report.consumed_wh
+        matched += report.matched_wh
+        claimed += report.claimed_wh
+        claims += len(client.certificates(address).claims)
+    return {
+        **totals,
+        "claims": claims,
+        "consumed_wh": consumed,
+        "matched_wh": matched,
+        "claimed_wh": claimed,
+        "matching_score_bp": matched * 10_000 // consumed if consumed else 0,
+    }
 
 
 def _row(reply: msgspec.Struct) -> dict[str, Any]:

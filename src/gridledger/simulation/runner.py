@@ -17,6 +17,12 @@ block stamped with the simulated clock (Unix milliseconds):
    ``settlement.settle`` and every strategy learns its outcome, read back from
    the chain.
 
+With ``market.stages: [day_ahead, ...]`` each delivery day also has its day-ahead
+orders and clear the day before (`simulation.day_ahead`), and the orders of step 1 are
+only what the day-ahead trades left open. Households with delayable loads decide what
+those draw in the period just before step 1 (`agents.flexible`), on the prices they
+expect (`expected_prices`).
+
 Steps of neighbouring periods interleave; they run in time order. Agents and
 the runner use only the client (`EmbeddedClient`, which opens the node and cuts
 blocks at simulated times); the runner never imports the node.
@@ -30,11 +36,11 @@ import io
 import operator
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from gridledger.agents.household import Household, Metered
+from gridledger.agents.household import Household, Metered, Position
 from gridledger.agents.interfaces import Bid, MarketView, Outcome, PriceBand, Strategy
 from gridledger.client import EmbeddedClient, Wallet
 from gridledger.client.market_replies import (
@@ -61,8 +67,15 @@ from gridledger.simulation.community import (
     meter_keys,
     write_community,
 )
+from gridledger.simulation.day_ahead import (
+    day_ahead_steps,
+    day_ahead_transactions,
+    intraday_position,
+    uses_day_ahead,
+    uses_intraday,
+)
 from gridledger.simulation.households import build_household
-from gridledger.simulation.scenario import Scenario, ScenarioError, start_seconds
+from gridledger.simulation.scenario import Scenario, ScenarioError, draws_key, start_seconds
 from gridledger.simulation.strategies import STORAGE_TRADING, make_regulator, make_strategy
 
 DEVICE_DATA_FIELDS = (
@@ -78,10 +91,19 @@ DEVICE_DATA_FIELDS = (
     "imported_wh",
 )
 
+SELLING_ROLES = ("producer", "prosumer", "storage")
+"""Roles that may sell: a consumer that bought more day-ahead than it needs keeps it."""
+
 # step kinds, in the order they run when they fall on the same second
 ORDERS, CLEAR, READINGS, SETTLE = 0, 1, 2, 3
 OFFERS, AGREEMENTS = 4, 5
 """Seed 001's bilateral steps, only in scenarios with a ``bilateral`` strategy."""
+DAY_AHEAD_ORDERS, DAY_AHEAD_CLEAR = 6, 7
+"""The day-ahead stage's steps (their ``period`` is the delivery day), only in scenarios
+whose ``market.stages`` name ``day_ahead`` (`simulation.day_ahead`)."""
+ISSUE = 8
+"""The operator's daily issue to every household (scenarios with ``currency.daily_issue_micro``)."""
+DAY_SECONDS = 86_400
 
 
 @dataclass(frozen=True, order=True)
@@ -141,10 +163,21 @@ def schedule(scenario: Scenario) -> list[Step]:
         steps.append(Step(start - market.gate_closure_seconds, CLEAR, period))
         steps.append(Step(start + length + after, READINGS, period))
         steps.append(Step(start + length + market.meter_window_seconds, SETTLE, period))
+    if scenario.currency.daily_issue_micro:
+        horizon_start = first * length
+        horizon_end = (first + scenario.horizon.periods) * length
+        day = horizon_start // DAY_SECONDS + 1
+        while day * DAY_SECONDS < horizon_end:
+            steps.append(Step(day * DAY_SECONDS, ISSUE, day * DAY_SECONDS // length))
+            day += 1
     if uses_bilateral(scenario):
         kinds = {"offers": OFFERS, "agreements": AGREEMENTS}
         periods = range(first, first + scenario.horizon.periods)
         steps.extend(Step(t, kinds[k], p) for t, k, p in trading_steps(scenario, periods))
+    if uses_day_ahead(scenario):
+        periods = range(first, first + scenario.horizon.periods)
+        stage = {"day_ahead_orders": DAY_AHEAD_ORDERS, "day_ahead_clear": DAY_AHEAD_CLEAR}
+        steps.extend(Step(t, stage[k], d) for t, k, d in day_ahead_steps(scenario, periods))
     return sorted(steps)
 
 
@@ -208,6 +241,11 @@ class Runner:
         self.directory = directory
         self.households = expand_members(scenario)
         self.steps = schedule(scenario)
+        self.periods = sorted(
+            {s.period for s in self.steps if s.kind not in (DAY_AHEAD_ORDERS, DAY_AHEAD_CLEAR)}
+        )
+        self.day_ahead = uses_day_ahead(scenario)
+        self.intraday = uses_intraday(scenario)
         genesis_time_ms = (self.steps[0].time_s - 10) * 1000
         self.genesis = build_genesis(scenario, self.households, genesis_time_ms)
         directory.mkdir(parents=True, exist_ok=True)
@@ -224,6 +262,12 @@ class Runner:
         regulator = scenario.regulator
         self.cap_policy = make_regulator(regulator.kind, dict(regulator.params))
         self.price_history: list[int] = []
+        self.period_prices: dict[int, int] = {}
+        """The mean trade price of each cleared period that traded."""
+        self.uses_profiles = any(
+            group.flexible or group.strategy.kind == "arbitrage" for group in scenario.members
+        )
+        """Some household plans on the hourly price profile (delayable loads, arbitrage)."""
         self.device_rows: list[dict[str, int | str]] = []
         self.time_s = genesis_time_ms // 1000
 
@@ -243,7 +287,9 @@ class Runner:
             wallet=Wallet(member_keys(self.scenario, spec.name), self.client),
             meter=meter,
             meter_wallet=Wallet(meter, self.client),
-            rng=random.Random(f"{self.scenario.name}/{self.scenario.seed}/{spec.name}/strategy"),
+            rng=random.Random(
+                f"{draws_key(self.scenario)}/{self.scenario.seed}/{spec.name}/strategy"
+            ),
         )
 
     # -- the clock ---------------------------------------------------------------------------
@@ -279,18 +325,57 @@ class Runner:
             SETTLE: self.settle,
             OFFERS: self.publish_offers,
             AGREEMENTS: self.sign_agreements,
+            DAY_AHEAD_ORDERS: self.place_day_ahead_orders,
+            DAY_AHEAD_CLEAR: self.clear_day_ahead,
+            ISSUE: self.issue_daily,
         }
         names = {ORDERS: "orders", CLEAR: "clear", READINGS: "readings", SETTLE: "settle"}
-        names |= {OFFERS: "offers", AGREEMENTS: "agreements"}
+        names |= {OFFERS: "offers", AGREEMENTS: "agreements", ISSUE: "issue"}
+        names |= {DAY_AHEAD_ORDERS: "day-ahead orders", DAY_AHEAD_CLEAR: "day-ahead clear"}
         for done, step in enumerate(self.steps, start=1):
             actions[step.kind](step.period, step.time_s)
             if progress is not None:
                 progress(done, len(self.steps), f"{names[step.kind]} {step.period}")
+        if self.scenario.certificates.retire_at_end:
+            self.retire_certificates()
         head = self.client.head()
-        periods = sorted({s.period for s in self.steps})
-        return RunSummary(periods, head.height, head.hash, self.device_rows)
+        return RunSummary(list(self.periods), head.height, head.hash, self.device_rows)
 
     # -- the steps ---------------------------------------------------------------------------
+
+    def issue_daily(self, period: int, time_s: int) -> None:
+        """The operator issues the day's currency to every household (seed 004 §3.4)."""
+        amount = self.scenario.currency.daily_issue_micro
+        self.commit(
+            time_s,
+            [
+                self.operator.sign(
+                    "tokens",
+                    "mint",
+                    {"to": agent.wallet.address, "amount_micro": amount, "reference": "daily"},
+                )
+                for agent in self.agents
+            ],
+        )
+
+    def retire_certificates(self) -> None:
+        """Every household retires the certificates it holds, for its own consumption."""
+        raws = [
+            agent.wallet.sign(
+                "certificates",
+                "retire",
+                {
+                    "period": holding.period,
+                    "producer": holding.producer,
+                    "energy_wh": holding.energy_wh,
+                    "beneficiary": agent.name,
+                    "purpose": "household consumption",
+                },
+            )
+            for agent in self.agents
+            for holding in self.client.certificates(agent.wallet.address).holdings
+        ]
+        self.commit(self.time_s + 1, raws)
 
     def place_orders(self, period: int, time_s: int) -> None:
         self.regulate(period, time_s - 2)
@@ -299,10 +384,61 @@ class Runner:
             self.operator_agent.before_orders(self, period)
         band = period_band(self.client.parameters(period))
         raws: list[bytes] = []
+        profile = self.hourly_profile(period) if self.uses_profiles else ()
+        seconds = self.scenario.market.period_seconds
         for agent in self.agents:
-            for bid in agent.strategy.bid(self.view(agent, period, band), agent.rng):
+            if agent.household.flexible is not None:
+                prices = expected_prices(agent.household, band, profile, seconds)
+                agent.household.plan_flexible(period * seconds, seconds, prices)
+        if not self.intraday:
+            self.commit(time_s, raws)
+            return
+        committed = (
+            committed_exports(self.client.market_trades(period).trades) if self.day_ahead else {}
+        )
+        for agent in self.agents:
+            view = self.view(agent, period, band)
+            if self.day_ahead:  # bid what the day-ahead trades left open
+                left = intraday_position(
+                    Position(view.surplus_wh, view.deficit_wh),
+                    committed.get(agent.wallet.address, 0),
+                )
+                surplus = left.surplus_wh if agent.role in SELLING_ROLES else 0
+                view = replace(view, surplus_wh=surplus, deficit_wh=left.deficit_wh)
+            if profile:
+                view = replace(
+                    view,
+                    hourly_prices_micro_per_kwh=profile,
+                    period_of_day=period % len(profile),
+                )
+            for bid in agent.strategy.bid(view, agent.rng):
                 raws.append(agent.wallet.sign("market", "place_order", order_args(bid, period)))
         self.commit(time_s, raws)
+
+    def hourly_profile(self, period: int, days: int = 7) -> tuple[int | None, ...]:
+        """The mean of the period mean prices in each period of the day over the ``days``
+        days before ``period`` (None where nothing traded)."""
+        per_day = 86_400 // self.scenario.market.period_seconds
+        sums = [0] * per_day
+        counts = [0] * per_day
+        for earlier in range(period - days * per_day, period):
+            price = self.period_prices.get(earlier)
+            if price is not None:
+                sums[earlier % per_day] += price
+                counts[earlier % per_day] += 1
+        return tuple(s // c if c else None for s, c in zip(sums, counts, strict=True))
+
+    def band(self, period: int) -> PriceBand:
+        """The period's price band as the chain states it."""
+        return period_band(self.client.parameters(period))
+
+    def place_day_ahead_orders(self, day: int, time_s: int) -> None:
+        """Every household's day-ahead bids for the products of ``day`` (`simulation.day_ahead`)."""
+        self.commit(time_s, day_ahead_transactions(self, day, time_s))
+
+    def clear_day_ahead(self, day: int, time_s: int) -> None:
+        """The operator clears the day-ahead auction of ``day`` at its gate."""
+        self.commit(time_s, [self.operator.sign("market", "clear_day_ahead", {"day": day})])
 
     def view(self, agent: Agent, period: int, band: PriceBand | None = None) -> MarketView:
         """What ``agent`` knows of ``period`` before trading: its expected position, prices."""
@@ -345,6 +481,7 @@ class Runner:
         price = mean_price(self.client.market_trades(period).trades)
         if price is not None:
             self.price_history.append(price)
+            self.period_prices[period] = price
 
     def record_readings(self, period: int, time_s: int) -> None:
         seconds = self.scenario.market.period_seconds
@@ -494,3 +631,25 @@ def run_scenario(
         runner.close()
         raise
     return runner, summary
+
+
+def expected_prices(
+    household: Household, band: PriceBand, profile: tuple[int | None, ...], seconds: int
+) -> Callable[[list[int]], list[int]]:
+    """The price a household with delayable loads expects for each period start it is asked:
+    the feed-in price where its own device models give a surplus (its own energy is worth
+    only that), else the community's price in that period of the day (`Runner.hourly_profile`),
+    else the grid price."""
+
+    def prices(starts: list[int]) -> list[int]:
+        expected = []
+        for start in starts:
+            generation, load = household.model_wh(start, seconds)
+            if household.pv is not None and generation > load:
+                expected.append(band.feed_in_micro_per_kwh)
+                continue
+            known = profile[(start // seconds) % len(profile)] if profile else None
+            expected.append(band.grid_micro_per_kwh if known is None else known)
+        return expected
+
+    return prices

@@ -28,6 +28,7 @@ import msgspec
 import yaml
 
 from gridledger.agents.devices import BDEW_PROFILES
+from gridledger.agents.flexible import CONTROLS, DelayableLoad
 from gridledger.agents.forecast import FORECASTERS
 from gridledger.contracts.parameters import (
     WINDOW_FIELDS,
@@ -35,9 +36,13 @@ from gridledger.contracts.parameters import (
     TradingWindows,
     check_windows,
 )
+from gridledger.ledger.genesis import MAX_LIFETIME_DAYS
 
 TRADING_ROLES = ("consumer", "producer", "prosumer", "storage")
 MECHANISMS = ("high_low", "continuous", "call_auction")
+STAGES = ("day_ahead", "intraday")
+"""Market stages a scenario may run (seed 002 §5.3.3): the day-ahead call auction of each
+day's periods, then each period's own (intraday) market until its gate closure."""
 
 MAX_HOUSEHOLDS = 10_000
 """Households in a scenario, its groups' ``count`` summed."""
@@ -102,6 +107,21 @@ class BatterySpec(Strict, frozen=True):
     initial_state_of_charge_wh: int = 0
 
 
+class FlexibleSpec(Strict, frozen=True):
+    """A delayable load (`agents.flexible.DelayableLoad`): ``ev`` or ``heat_pump``, the energy
+    it needs every day between ``ready_hour`` and ``deadline_hour`` (UTC; a deadline at or
+    before the ready hour is the next day), its power limit, and how it is controlled:
+    ``smart`` (moves to the hours it expects cheap) or ``immediate`` (full power when ready,
+    the uncontrolled baseline)."""
+
+    kind: str
+    energy_wh: int
+    ready_hour: int
+    deadline_hour: int
+    max_power_w: int
+    control: str = "smart"
+
+
 class StrategySpec(Strict, frozen=True):
     kind: str = "zero_intelligence"
     params: dict[str, Any] = {}
@@ -124,6 +144,8 @@ class MemberSpec(Strict, frozen=True):
     pv: PvSpec | None = None
     load: LoadSpec | None = None
     battery: BatterySpec | None = None
+    flexible: list[FlexibleSpec] = []
+    """Delayable loads (EV charging, a heat pump) on top of ``load``."""
     strategy: StrategySpec = StrategySpec()
     forecast: ForecastSpec = ForecastSpec()
 
@@ -143,6 +165,11 @@ class MarketSpec(Strict, frozen=True):
     """Seed 001's commit window (None: the chain's default, 5 minutes)."""
     amend_seconds: int | None = None
     """Seed 003's time to amend or withdraw an order (None: until gate closure)."""
+    stages: list[str] = msgspec.field(default_factory=lambda: ["intraday"])
+    """Which market stages run, in `STAGES`: ``[intraday]`` (each period's own market, the
+    default), ``[day_ahead, intraday]`` or ``[day_ahead]``. Imbalance settlement always runs."""
+    day_ahead_gate_seconds: int = 43_200
+    """With ``day_ahead``: its gate closes this long before each delivery day (UTC) starts."""
 
 
 class HorizonSpec(Strict, frozen=True):
@@ -172,6 +199,24 @@ class RegulatorSpec(Strict, frozen=True):
     params: dict[str, Any] = {}
 
 
+class CurrencySpec(Strict, frozen=True):
+    """The community currency (seed 004 §3.4)."""
+
+    lifetime_days: int = 0
+    """Units expire this many days after the day they were issued (0: never)."""
+    daily_issue_micro: int = 0
+    """What the operator issues to every household at the start of each day after the
+    first (the currency's renewal, seed 004 §3.4)."""
+
+
+class CertificatesSpec(Strict, frozen=True):
+    """Certificates of origin for the energy delivered (issue 14)."""
+
+    enabled: bool = False
+    retire_at_end: bool = False
+    """After the last settlement every household retires what it holds, with a claim."""
+
+
 class Scenario(Strict, frozen=True):
     name: str
     members: list[MemberSpec]
@@ -184,6 +229,22 @@ class Scenario(Strict, frozen=True):
     regulator: RegulatorSpec = RegulatorSpec()
     grid_funding_micro: int = 1_000_000_000_000
     """What the operator moves into the grid account at the start, to pay feed-in."""
+    treasurer: str = ""
+    """A household (by name) holding the third key of the issuer's and the grid account's
+    policies, 2 of operator, regulator and it (`gridledger.contracts.policies`); empty: the
+    genesis names no policy (the runs never issue currency, and the shipped scenarios keep
+    their head hashes)."""
+    currency: CurrencySpec = CurrencySpec()
+    certificates: CertificatesSpec = CertificatesSpec()
+    draws_from: str = ""
+    """The name the random draws (weather, behaviour, the strategies' choices) derive from,
+    with ``seed``; empty: the scenario's own name. Scenarios that compare two market
+    designs on one community name the same, so both see the same clouds and loads."""
+
+
+def draws_key(scenario: Scenario) -> str:
+    """What the scenario's random draws are keyed by: ``draws_from`` or its name."""
+    return scenario.draws_from or scenario.name
 
 
 def start_seconds(horizon: HorizonSpec) -> int:
@@ -268,6 +329,22 @@ def _check_member(member: MemberSpec, where: str, horizon_periods: int) -> None:
             f"{where}.battery.initial_state_of_charge_wh",
             "must be in [0, capacity_wh]",
         )
+    for index, delayable in enumerate(member.flexible):
+        try:
+            DelayableLoad(
+                delayable.kind,
+                delayable.energy_wh,
+                delayable.ready_hour,
+                delayable.deadline_hour,
+                delayable.max_power_w,
+            )
+        except ValueError as error:
+            raise ScenarioError(f"{where}.flexible[{index}]", str(error)) from error
+        _require(
+            delayable.control in CONTROLS,
+            f"{where}.flexible[{index}].control",
+            f"must be one of {', '.join(CONTROLS)}",
+        )
     f = member.forecast
     _require(
         f.kind in FORECASTERS, f"{where}.forecast.kind", f"must be one of {', '.join(FORECASTERS)}"
@@ -339,7 +416,23 @@ def check_scenario(scenario: Scenario) -> None:
         m.breakdown_penalty_micro >= 0, "market.breakdown_penalty_micro", "must not be negative"
     )
     _check_windows(m)
+    _check_stages(m)
     _require(scenario.grid_funding_micro >= 0, "grid_funding_micro", "must not be negative")
+    _require(
+        not scenario.treasurer or is_household(scenario, scenario.treasurer),
+        "treasurer",
+        f"{scenario.treasurer!r} is not one of the scenario's households",
+    )
+    _require(
+        0 <= scenario.currency.lifetime_days <= MAX_LIFETIME_DAYS,
+        "currency.lifetime_days",
+        f"must be in [0, {MAX_LIFETIME_DAYS}] days (0: units never expire)",
+    )
+    _require(
+        scenario.currency.daily_issue_micro >= 0,
+        "currency.daily_issue_micro",
+        "must not be negative",
+    )
     for index, member in enumerate(scenario.members):
         _check_member(member, f"members[{index}]", scenario.horizon.periods)
     check_size(scenario)
@@ -384,6 +477,20 @@ def check_size(scenario: Scenario) -> None:
     )
 
 
+def is_household(scenario: Scenario, name: str) -> bool:
+    """Whether `name` is one of `member_names` of a group, without listing them all."""
+    for group in scenario.members:
+        if group.count == 1:
+            if name == group.name:
+                return True
+            continue
+        number = name.removeprefix(f"{group.name}-")
+        numbered = number != name and number.isdigit() and 1 <= int(number) <= group.count
+        if numbered and name == f"{group.name}-{int(number):03d}":
+            return True
+    return False
+
+
 def member_names(member: MemberSpec) -> list[str]:
     """The names of a member group's households."""
     if member.count == 1:
@@ -409,6 +516,19 @@ def parse_scenario(text: str) -> Scenario:
     except yaml.YAMLError as error:
         raise ScenarioError("", f"not valid YAML: {error}") from error
     return decode_scenario(data)
+
+
+def _check_stages(market: MarketSpec) -> None:
+    """Known stages, each once; the day-ahead gate before every period's own gate closure."""
+    _require(len(market.stages) > 0, "market.stages", f"name at least one of {', '.join(STAGES)}")
+    for index, stage in enumerate(market.stages):
+        _require(stage in STAGES, f"market.stages[{index}]", f"must be one of {', '.join(STAGES)}")
+    _require(len(set(market.stages)) == len(market.stages), "market.stages", "names a stage twice")
+    _require(
+        market.gate_closure_seconds < market.day_ahead_gate_seconds <= 2 * 86_400,
+        "market.day_ahead_gate_seconds",
+        "must be in (gate_closure_seconds, 172800]: after it the day's first hour is closed",
+    )
 
 
 def _check_windows(market: MarketSpec) -> None:

@@ -7,7 +7,10 @@ production_cost_micro_per_kwh, initial_price_micro_per_kwh, …), ``consumer``
 (`gridledger.agents.consumer`: initial_price_micro_per_kwh,
 valuation_micro_per_kwh, …) and ``speculator`` (`gridledger.agents.speculator`:
 window_periods, buy_below, sell_above, …), which trades from its battery.
-``posted_price`` (seed 003) bids the whole position at the price the
+``arbitrage`` (`gridledger.agents.arbitrage`: charge_hours, discharge_hours,
+reserve_permille, round_trip_permille, min_known_hours) trades its battery for
+arbitrage on the community's hourly
+prices. ``posted_price`` (seed 003) bids the whole position at the price the
 operator's pricing agent posted on chain. ``bilateral`` (seed 001,
 `gridledger.simulation.bilateral`, built on `gridledger.agents.bilateral`)
 places no book orders: it publishes its surplus as an offer, negotiates off
@@ -29,7 +32,7 @@ from gridledger.agents.interfaces import Bid, MarketView, Outcome, Strategy
 from gridledger.agents.zero_intelligence import ZeroIntelligence
 from gridledger.simulation.scenario import ScenarioError
 
-STORAGE_TRADING = ("speculator",)
+STORAGE_TRADING = ("speculator", "arbitrage")
 """Strategies that trade from the household's battery (they get a `StorageView`)."""
 
 # kind -> (module, strategy class, parameters class)
@@ -37,6 +40,7 @@ LEARNING: dict[str, tuple[str, str, str]] = {
     "producer": ("gridledger.agents.producer", "LearningProducer", "ProducerParameters"),
     "consumer": ("gridledger.agents.consumer", "LearningConsumer", "ConsumerParameters"),
     "speculator": ("gridledger.agents.speculator", "Speculator", "SpeculatorParameters"),
+    "arbitrage": ("gridledger.agents.arbitrage", "BatteryArbitrage", "ArbitrageParameters"),
 }
 REGULATOR_KINDS = ("none", "cap")
 

@@ -164,3 +164,32 @@ def test_nonces_are_deterministic_for_fixed_randomness_and_hedged_otherwise() ->
     assert ring_sign(b"m", ring, 0, secrets[0], b"e") != first
     with pytest.raises(WrongLength):
         ring_sign(b"m", ring, 0, secrets[0], b"e", randomness=b"short")
+
+
+# -- stepping out of a ring: the proof that a key made a key image -------------------------
+
+
+@SLOW
+@given(st.integers(0, 50), st.binary(max_size=40), st.binary(min_size=1, max_size=16), st.data())
+def test_an_image_owner_proof_verifies_for_its_key_only_and_any_flip_fails(
+    number: int, message: bytes, event: bytes, data: st.DataObject
+) -> None:
+    from gridledger.crypto.privacy import prove_image_owner, verify_image_owner
+
+    secret = member_secret(number)
+    proof = prove_image_owner(message, secret, event)
+    assert verify_image_owner(message, public_key_of(secret), proof, event) == key_image(
+        secret, event
+    )
+    # the image equals the one the member's ring signatures carry in the same event
+    _, ring = make_ring(3, offset=1000)
+    signature = ring_sign(message, [*ring, public_key_of(secret)], 3, secret, event)
+    assert signature.key_image == key_image(secret, event)
+    with pytest.raises(PrivacyError):
+        verify_image_owner(message, public_key_of(member_secret(number + 1)), proof, event)
+    with pytest.raises(PrivacyError):
+        verify_image_owner(message + b"x", public_key_of(secret), proof, event)
+    position = data.draw(st.integers(0, len(proof) - 1))
+    flipped = proof[:position] + bytes([proof[position] ^ 0x01]) + proof[position + 1 :]
+    with pytest.raises(PrivacyError):
+        verify_image_owner(message, public_key_of(secret), flipped, event)

@@ -108,3 +108,14 @@ def test_output_indexes_outside_32_bits_are_refused_and_skipped() -> None:
     spend_public = keys.address().spend_public_key
     odd = dataclasses.replace(output, output_index=2**32)
     assert scan([odd, output], keys.view_secret, spend_public) == [output]
+
+
+def test_stealth_keys_derived_from_a_seed_are_reproducible_and_independent() -> None:
+    from gridledger.crypto.privacy import WrongLength, derive_stealth_keys
+
+    first = derive_stealth_keys(bytes(range(32)))
+    assert first == derive_stealth_keys(bytes(range(32)))
+    assert first.view_secret != first.spend_secret
+    assert derive_stealth_keys(bytes(32)) != first
+    with pytest.raises(WrongLength):
+        derive_stealth_keys(bytes(31))

@@ -17,6 +17,7 @@ from gridledger.api.openapi import errors, ok, reply
 from gridledger.api.parameters import PERIOD_PATH, address_query, order_id_path, unsigned_query
 from gridledger.client.market_replies import (
     BookReply,
+    DayAheadReply,
     MarketCurrentReply,
     OffersReply,
     OrderReply,
@@ -30,6 +31,7 @@ from gridledger.node.access import (
     check_member,
     check_order,
     check_own,
+    redact_day_ahead,
     redact_offers,
     redact_orders,
     redact_trades,
@@ -37,6 +39,7 @@ from gridledger.node.access import (
 from gridledger.node.market_views import (
     book_view,
     current_view,
+    day_ahead_view,
     offers_view,
     order_view,
     orders_view,
@@ -166,5 +169,17 @@ def router(node: Node) -> APIRouter:
         caller = caller_of(request)
         check_member(caller)
         return reply(redact_offers(caller, offers_view(node, period)))
+
+    @read(
+        "/v1/market/day-ahead/{day}",
+        summary="A delivery day's day-ahead auction: gate, products, result, orders",
+        description=described(day_ahead_view),
+        responses=ok(DayAheadReply),
+    )
+    async def market_day_ahead(request: Request, day: int) -> Response:
+        caller = caller_of(request)
+        check_member(caller)
+        audit(request, "*", f"day-ahead orders of day {day}")
+        return reply(redact_day_ahead(caller, day_ahead_view(node, day)))
 
     return routes

@@ -40,7 +40,9 @@ from gridledger.crypto.privacy.lsag import (
     RingSignature,
     decode_signature,
     key_image,
+    prove_image_owner,
     signature_length,
+    verify_image_owner,
 )
 from gridledger.crypto.privacy.lsag import sign as ring_sign
 from gridledger.crypto.privacy.lsag import verify as ring_verify
@@ -57,6 +59,7 @@ from gridledger.crypto.privacy.stealth import (
     StealthKeys,
     StealthOutput,
     derive_output,
+    derive_stealth_keys,
     generate_stealth_keys,
     one_time_secret,
     pay_to,
@@ -99,6 +102,7 @@ __all__ = [
     "decode_scalar",
     "decode_signature",
     "derive_output",
+    "derive_stealth_keys",
     "encode_point",
     "encode_scalar",
     "generate_stealth_keys",
@@ -108,6 +112,7 @@ __all__ = [
     "one_time_secret",
     "pay_to",
     "proof_length",
+    "prove_image_owner",
     "prove_range",
     "public_key_of",
     "random_scalar",
@@ -115,6 +120,7 @@ __all__ = [
     "ring_verify",
     "scan",
     "signature_length",
+    "verify_image_owner",
     "verify_opening",
     "verify_range",
 ]

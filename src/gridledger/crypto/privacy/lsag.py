@@ -114,10 +114,12 @@ def decode_signature(data: bytes, ring_size: int) -> RingSignature:
     return RingSignature(key_image, scalars[0], tuple(scalars[1:]))
 
 
-def check_ring(ring: Sequence[bytes], max_ring_size: int = MAX_RING_SIZE) -> list[Point]:
-    """Decode a ring: size in [2, max_ring_size], no key twice, every key on the curve."""
-    if not MIN_RING_SIZE <= len(ring) <= max_ring_size:
-        raise RingSizeError(len(ring), MIN_RING_SIZE, max_ring_size)
+def check_ring(
+    ring: Sequence[bytes], max_ring_size: int = MAX_RING_SIZE, min_ring_size: int = MIN_RING_SIZE
+) -> list[Point]:
+    """Decode a ring: size in [min_ring_size, max_ring_size], no key twice, keys on the curve."""
+    if not min_ring_size <= len(ring) <= max_ring_size:
+        raise RingSizeError(len(ring), min_ring_size, max_ring_size)
     seen: dict[bytes, int] = {}
     for position, key in enumerate(ring):
         if key in seen:
@@ -154,13 +156,14 @@ def sign(
     *,
     max_ring_size: int = MAX_RING_SIZE,
     randomness: bytes | None = None,
+    min_ring_size: int = MIN_RING_SIZE,
 ) -> RingSignature:
     """Sign `message` for `event` as the member at `signer_index` of `ring`.
 
     Raises `RingSizeError`, `DuplicateRingKey`, `PointNotOnCurve` for a bad ring and
     `SignerNotInRing` if `secret` is not the key at `signer_index`.
     """
-    points = check_ring(ring, max_ring_size)
+    points = check_ring(ring, max_ring_size, min_ring_size)
     size = len(points)
     if not 0 <= signer_index < size or public_key_of(secret) != ring[signer_index]:
         raise SignerNotInRing(signer_index, size)
@@ -208,6 +211,7 @@ def verify(
     event: bytes,
     *,
     max_ring_size: int = MAX_RING_SIZE,
+    min_ring_size: int = MIN_RING_SIZE,
 ) -> bytes:
     """Verify an LSAG over `ring` for `event`; return its key image (33 bytes).
 
@@ -216,7 +220,7 @@ def verify(
     for a bad ring, the decoding errors for a malformed encoded signature, and
     `InvalidRingSignature` if the challenge loop does not close.
     """
-    points = check_ring(ring, max_ring_size)
+    points = check_ring(ring, max_ring_size, min_ring_size)
     if isinstance(signature, bytes):
         signature = decode_signature(signature, len(points))
     if len(signature.responses) != len(points):
@@ -239,3 +243,24 @@ def verify(
     if challenge != signature.challenge:
         raise InvalidRingSignature("the challenge loop does not close")
     return signature.key_image
+
+
+def prove_image_owner(message: bytes, secret: int, event: bytes) -> bytes:
+    """Prove that the key K = secret·G made the key image I = secret·H_p(K || event).
+
+    An LSAG over the ring {K} alone: with m = 1 the challenge loop is Chaum and
+    Pedersen's proof that log_G K = log_{H_p(K || event)} I ("Wallet databases with
+    observers", CRYPTO '92, §3), made non-interactive by Fiat-Shamir over the
+    message. Used to step out of a ring: the author of an anonymous offer names
+    itself to its buyer. Encoded as a signature over a ring of one (97 bytes).
+    """
+    ring = [public_key_of(secret)]
+    return sign(message, ring, 0, secret, event, min_ring_size=1).encode()
+
+
+def verify_image_owner(message: bytes, public_key: bytes, proof: bytes, event: bytes) -> bytes:
+    """Check a `prove_image_owner` proof by `public_key`; return the key image it proves.
+
+    Raises what `verify` raises for a malformed or false proof.
+    """
+    return verify(message, [public_key], proof, event, min_ring_size=1)

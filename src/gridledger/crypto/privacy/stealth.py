@@ -98,6 +98,21 @@ def generate_stealth_keys() -> StealthKeys:
     return StealthKeys(random_scalar(), random_scalar())
 
 
+def derive_stealth_keys(seed: bytes) -> StealthKeys:
+    """View and spend keys derived from a member's 32-byte key seed (its Ed25519 seed).
+
+    One secret to keep: the member's key file. Each key is `hash_to_scalar` of the seed
+    under its own domain, so the two are independent and neither reveals the seed or
+    the Ed25519 key (SHA-256 modelled as a random oracle). A view-only wallet is given
+    the view secret alone.
+    """
+    if len(seed) != SCALAR_LENGTH:
+        raise WrongLength("key seed", SCALAR_LENGTH, len(seed))
+    return StealthKeys(
+        hash_to_scalar("wallet-view-key", seed), hash_to_scalar("wallet-spend-key", seed)
+    )
+
+
 def _index_bytes(output_index: int) -> bytes:
     if not 0 <= output_index <= MAX_OUTPUT_INDEX:
         raise InvalidOutputIndex(output_index)

@@ -10,8 +10,9 @@ import * as market from "./pages/market.js";
 import * as energy from "./pages/energy.js";
 import * as chain from "./pages/chain.js";
 import * as results from "./pages/results.js";
+import * as governance from "./pages/governance.js";
 
-const PAGES = { overview, market, energy, chain, results };
+const PAGES = { overview, market, energy, chain, results, governance };
 const root = document.getElementById("page");
 const live = new LiveStream(document.getElementById("connection"));
 let current = null;

@@ -2,7 +2,7 @@
 // the node cannot be reached, so a reload while the node is down still shows the page
 // (saying so) instead of the browser's error page. API answers are never cached.
 
-const CACHE = "gridledger-dashboard-4";
+const CACHE = "gridledger-dashboard-5";
 const SHELL = [
   "./",
   "index.html",
@@ -20,6 +20,7 @@ const SHELL = [
   "pages/energy.js",
   "pages/chain.js",
   "pages/results.js",
+  "pages/governance.js",
   "vendor/chart.umd.min.js",
   "vendor/tweetnacl-fast.min.js",
 ];

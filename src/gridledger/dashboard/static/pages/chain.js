@@ -135,16 +135,40 @@ async function transactionView(view, id) {
         el("dt", {}, "call"), el("dd", {}, call(t)),
         el("dt", {}, "sender"), el("dd", {}, tx.decodable ? el("a", { href: `#/chain/account/${tx.sender}` }, tx.sender) : "—"),
         el("dt", {}, "nonce"), el("dd", {}, tx.decodable ? String(tx.nonce) : "—"),
+        ...(tx.signers ? [el("dt", {}, "signed by"), el("dd", { id: "signers" }, ...tx.signers.flatMap((a, i) => [i ? ", " : "", el("a", { href: `#/chain/account/${a}` }, a)]))] : []),
+        ...(t.flags && t.flags.length ? [el("dt", {}, "audit flags"), el("dd", { id: "flags", class: "bad" }, t.flags.map((f) => `flagged by ${f.flagged_by} in block ${f.height}: ${f.reason}`).join("\n"))] : []),
         el("dt", {}, "result"), el("dd", { id: "result" }, resultBadge(t), t.message ? ` ${t.message}` : ""),
         el("dt", {}, "arguments"), el("dd", {}, el("pre", { id: "arguments" }, tx.decodable ? JSON.stringify(tx.args, null, 2) : tx.error)),
         el("dt", {}, "events"), el("dd", {}, el("pre", { id: "events" }, t.events && t.events.length ? t.events.map((e) => `${e.contract}.${e.name} ${JSON.stringify(e.attributes)}`).join("\n") : "none")),
         el("dt", {}, "size"), el("dd", {}, tx.size_bytes === undefined ? "—" : `${tx.size_bytes} bytes`),
       ),
     ),
+    ...(await correctionCards(tx)),
     card("Proof of inclusion",
       el("p", {}, `Merkle proof: leaf ${t.proof.index} of ${t.proof.size}, ${t.proof.path.length} sibling hashes. "Verify" recomputes the root from the raw transaction and checks it against the block header's own bytes, and the header's bytes against the block hash.`),
       button, result),
   );
+}
+
+// A correction is recorded beside the trade it corrects (seed 004 §2.3): show the trade as
+// it was recorded, then every correction of it, in order.
+async function correctionCards(tx) {
+  if (!tx.decodable || tx.contract !== "corrections" || !tx.args || typeof tx.args.trade_id !== "string") return [];
+  let found;
+  try {
+    found = await getJson(`/v1/corrections/trades/${encodeURIComponent(tx.args.trade_id)}`);
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 404 || error.status === 403)) return [];
+    throw error;
+  }
+  const trade = found.trade;
+  return [card(`Trade ${trade.trade_id}, as recorded, and its corrections`,
+    el("p", { id: "original-trade" }, `${trade.energy_wh} Wh at ${trade.price_micro_per_kwh} µ/kWh = ${trade.value_micro} µ, ${trade.seller} to ${trade.buyer} (block ${trade.height}; never rewritten)`),
+    el("ol", { id: "corrections", start: "0" }, found.corrections.map((c) => el("li", {},
+      `refund ${c.refund_micro} µ seller→buyer, energy ${c.energy_wh} Wh (was ${c.original_energy_wh}): ${c.reason} `,
+      el("a", { href: `#/chain/tx/${c.transaction_id}` }, `block ${c.height}`)))),
+    ...(found.flags.length ? [el("p", { class: "bad" }, found.flags.map((f) => `audit flag: ${f.reason}`).join("; "))] : []),
+  )];
 }
 
 async function accountView(view, address) {
