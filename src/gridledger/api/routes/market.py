@@ -8,7 +8,7 @@ settling and meter readings all go through ``POST /v1/transactions`` (see
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from gridledger.api.auth import audit, caller_of, member_reading_everyone
@@ -37,6 +37,7 @@ from gridledger.node.access import (
     redact_trades,
 )
 from gridledger.node.market_views import (
+    MAX_DAY,
     book_view,
     current_view,
     day_ahead_view,
@@ -174,9 +175,15 @@ def router(node: Node) -> APIRouter:
         "/v1/market/day-ahead/{day}",
         summary="A delivery day's day-ahead auction: gate, products, result, orders",
         description=described(day_ahead_view),
-        responses=ok(DayAheadReply),
+        responses={**ok(DayAheadReply), **errors(400, 403)},
     )
-    async def market_day_ahead(request: Request, day: int) -> Response:
+    async def market_day_ahead(
+        request: Request,
+        day: int = Path(
+            description=f"A delivery day (0 to {MAX_DAY})",
+            json_schema_extra={"minimum": 0, "maximum": MAX_DAY},
+        ),
+    ) -> Response:
         caller = caller_of(request)
         check_member(caller)
         audit(request, "*", f"day-ahead orders of day {day}")
