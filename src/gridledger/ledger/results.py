@@ -150,6 +150,20 @@ class ResultCode(IntEnum):
     DAY_AHEAD_GATE_NOT_REACHED = 112
     DAY_AHEAD_ALREADY_CLEARED = 113
     ALL_OR_NONE_NOT_SUPPORTED = 114
+    # market: sealed day-ahead orders (issue 15 part 3)
+    SEALED_ORDERS_NOT_OFFERED = 115
+    INVALID_PEDERSEN_COMMITMENT = 116
+    """A commitment is not a compressed secp256k1 point (wrong length, off the curve)."""
+    RANGE_PROOF_RANGE_MISMATCH = 117
+    """A range proof proves another range than the one the contract requires."""
+    INVALID_RANGE_PROOF = 118
+    OPENING_MISMATCH = 119
+    """A reveal's value and blinding do not open the order's commitment."""
+    REVEAL_WINDOW_CLOSED = 120
+    REVEAL_BEFORE_GATE = 121
+    ORDER_NOT_SEALED = 122
+    REVEAL_WINDOW_OPEN = 123
+    """The day-ahead clear waits until the reveal window has closed."""
 
     @property
     def slug(self) -> str:
