@@ -26,12 +26,14 @@ copied into another member's order, another side or period does not verify.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from gridledger.crypto.privacy import (
     Opening,
     commit,
     encode_scalar,
+    hash_to_scalar,
     prove_range,
 )
 
@@ -100,9 +102,17 @@ class SealedOrder:
         return args
 
 
-def _sealed(value: int, low: int, high: int, context: bytes) -> tuple[bytes, bytes, Opening]:
-    commitment, opening = commit(value)
-    proof = prove_range(value, opening.blinding, low, high, context=context)
+def _sealed(
+    value: int, low: int, high: int, context: bytes, seed: bytes | None
+) -> tuple[bytes, bytes, Opening]:
+    if seed is None:
+        commitment, opening = commit(value)
+        randomness = None
+    else:
+        blinding = hash_to_scalar("sealed-order-blinding", seed, context)
+        commitment, opening = commit(value, blinding)
+        randomness = hashlib.sha256(b"sealed-order-proof|" + seed + b"|" + context).digest()
+    proof = prove_range(value, opening.blinding, low, high, context=context, randomness=randomness)
     return commitment, proof.encode(), opening
 
 
@@ -115,9 +125,14 @@ def seal_order(
     max_energy_wh: int,
     feed_in_price_micro_per_kwh: int,
     cap_price_micro_per_kwh: int,
+    seed: bytes | None = None,
 ) -> tuple[SealedOrder, SealedOpening]:
-    """Commit to a price and an energy with their range proofs; fresh random blindings.
+    """Commit to a price and an energy with their range proofs.
 
+    Without ``seed`` the blindings and the proofs' nonces are fresh random (what a
+    member does: the CLI). With it they are derived from it (a simulation, whose
+    chain must be the same on every run; whoever knows the seed can open the
+    commitments, so a seed is for reproducible experiments only).
     Raises the privacy errors (`ValueOutOfRange`, `InvalidRange`) for values outside
     [feed_in, cap] or [1, max_energy_wh].
     """
@@ -126,9 +141,10 @@ def seal_order(
         feed_in_price_micro_per_kwh,
         cap_price_micro_per_kwh,
         proof_context(owner, side, period, "price"),
+        seed,
     )
     energy_c, energy_p, energy_o = _sealed(
-        energy_wh, 1, max_energy_wh, proof_context(owner, side, period, "energy")
+        energy_wh, 1, max_energy_wh, proof_context(owner, side, period, "energy"), seed
     )
     order = SealedOrder(side, period, max_energy_wh, price_c, price_p, energy_c, energy_p)
     opening = SealedOpening(price_micro_per_kwh, price_o.blinding, energy_wh, energy_o.blinding)
