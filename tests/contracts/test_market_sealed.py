@@ -74,9 +74,7 @@ def clear(community: Community, seconds: int) -> Any:
 
 def trades(community: Community) -> list[Any]:
     """The period's trades without the height they were written at (reveals add blocks)."""
-    return [
-        msgspec.structs.replace(t, height=0) for t in trades_for_period(community.state, FIRST)
-    ]
+    return [msgspec.structs.replace(t, height=0) for t in trades_for_period(community.state, FIRST)]
 
 
 def oid(sequence: int) -> str:
@@ -104,7 +102,9 @@ def test_a_community_without_sealed_orders_refuses_them() -> None:
         ({"sealed_non_reveal_fee_micro": -1}, "sealed_non_reveal_fee_micro"),
     ],
 )
-def test_a_genesis_with_bad_sealed_parameters_is_refused(market: dict[str, Any], match: str) -> None:
+def test_a_genesis_with_bad_sealed_parameters_is_refused(
+    market: dict[str, Any], match: str
+) -> None:
     with pytest.raises(GenesisError, match=match):
         sealed_community(**market)
 

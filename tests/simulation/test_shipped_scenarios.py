@@ -18,6 +18,7 @@ SHORTENED = {
     "community40_intraday": 3,
     "community40_flexible": 3,
     "community40_inflexible": 3,
+    "community30_private": 3,
 }
 
 
