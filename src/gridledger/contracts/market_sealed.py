@@ -93,7 +93,6 @@ from gridledger.crypto.privacy import (
     PrivacyError,
     RangeMismatch,
     decode_point,
-    decode_range_proof,
     decode_scalar,
     verify_opening,
     verify_range,
@@ -161,17 +160,14 @@ def _commitment(field: str, text: str) -> bytes:
 def _check_proof(
     field: str, commitment: bytes, text: str, low: int, high: int, context: bytes
 ) -> None:
+    """Verify a range proof from its bytes (decoded once) for [low, high] under ``context``."""
     data = _hex(field, text)
     try:
-        proof = decode_range_proof(data)
-    except PrivacyError as error:
-        raise InvalidRangeProofArgument(field, str(error)) from None
-    if (proof.low, proof.high) != (low, high):
-        raise RangeProofRangeMismatch(field, proof.low, proof.high, low, high)
-    try:
-        verify_range(commitment, proof, low, high, context=context)
-    except RangeMismatch as error:  # pragma: no cover - checked just above
-        raise RangeProofRangeMismatch(field, error.low, error.high, low, high) from None
+        verify_range(commitment, data, low, high, context=context)
+    except RangeMismatch as error:
+        raise RangeProofRangeMismatch(
+            field, error.proven_low, error.proven_high, low, high
+        ) from None
     except PrivacyError as error:
         raise InvalidRangeProofArgument(field, str(error)) from None
 

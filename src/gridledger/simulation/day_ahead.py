@@ -109,7 +109,8 @@ def sealed_transaction(runner: Any, agent: Any, args: dict[str, Any]) -> bytes:
         seed=sealed_seed(runner, agent, args["period"], args["side"]),
     )
     runner.sealed_openings[order.price_commitment.hex()] = (agent, opening)
-    return agent.wallet.sign("market", "place_sealed_day_ahead_order", order.place_args())
+    raw: bytes = agent.wallet.sign("market", "place_sealed_day_ahead_order", order.place_args())
+    return raw
 
 
 def reveal_transactions(runner: Any, day: int) -> list[bytes]:
