@@ -163,7 +163,7 @@ def test_an_unrevealed_order_is_dropped_and_pays_the_fee(community: Community) -
     supply = community.supply()
     grid = balance_of(community.state, GRID)
     before = community.balance("carol")
-    order, _ = seal("carol", "buy", 500, 800_000)
+    order, opening = seal("carol", "buy", 500, 800_000)
     assert place_sealed(community, GATE - 100, "carol", order).ok
     seller, _ = seal("alice", "sell", 500, 780_000)
     assert place_sealed(community, GATE - 100, "alice", seller).ok
@@ -171,6 +171,8 @@ def test_an_unrevealed_order_is_dropped_and_pays_the_fee(community: Community) -
     assert clear(community, GATE + WINDOW).ok
     assert [o.status for o in day_ahead_orders(community.state, DAY)] == ["unrevealed"] * 2
     assert community.balance("carol") == before - FEE
+    r = reveal(community, GATE + WINDOW + 5, "carol", opening.reveal_args(oid(0)))
+    assert r.code == ResultCode.REVEAL_WINDOW_CLOSED, r.message
     assert community.balance("alice") == alice  # its deposit was the fee itself
     assert balance_of(community.state, GRID) == grid + 2 * FEE
     assert balance_of(community.state, ESCROW) == 0

@@ -308,8 +308,6 @@ def reveal_day_ahead_order(context: Context, args: RevealArgs) -> None:
         raise OrderNotSealed(args.order_id)
     if stored.owner != context.sender:
         raise NotOrderOwner(args.order_id, stored.owner, context.sender)
-    if stored.status != OrderStatus.SEALED:
-        raise OrderNotOpen(args.order_id, stored.status)
     day_ahead = offered_day_ahead(context, f"order {args.order_id}")
     rules = _sealed_rules(context)
     book = day_book(context, day, day_ahead)
@@ -319,6 +317,8 @@ def reveal_day_ahead_order(context: Context, args: RevealArgs) -> None:
     closes_s = reveal_closes_s(book.gate_s, rules)
     if now_s >= closes_s:
         raise RevealWindowClosed(args.order_id, closes_s, now_s)
+    if stored.status != OrderStatus.SEALED:  # revealed already, or cancelled before the gate
+        raise OrderNotOpen(args.order_id, stored.status)
     if not 0 <= args.price_micro_per_kwh <= MAX_PRICE_MICRO_PER_KWH:
         raise OpeningMismatch(args.order_id, "price", args.price_micro_per_kwh)
     if not 0 <= args.energy_wh <= MAX_ORDER_ENERGY_WH:
