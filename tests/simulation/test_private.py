@@ -132,3 +132,20 @@ def test_bad_privacy_settings_are_refused(changes: dict[str, Any], field: str) -
 
     with pytest.raises(ScenarioError, match=field.replace(".", r"\.")):
         decode_scenario(small_data(**changes))
+
+
+def test_simulate_reports_what_a_private_run_hid(tmp_path: Path) -> None:
+    from gridledger.simulation.simulate import simulate
+
+    shipped = with_periods(load_scenario("community30_private"), 3)
+    sunny = msgspec.structs.replace(shipped.horizon, start="2024-06-03T11:00:00Z")
+    scenario = msgspec.structs.replace(shipped, horizon=sunny)  # three hours around noon
+    kpis = simulate(scenario, tmp_path / "out")
+    privacy = kpis["privacy"]
+    placed = kpis["chain"]["transactions"]["by_method"]["market.place_sealed_day_ahead_order"]
+    assert privacy["sealed_orders"] == placed["ok"] == privacy["sealed_revealed"] > 0
+    assert privacy["sealed_unrevealed"] == privacy["plain_day_ahead_orders"] == 0
+    assert privacy["stealth_payouts"] > 0 and privacy["stealth_payout_micro"] > 0
+    assert "stealth payouts" in (tmp_path / "out" / "report.html").read_text()
+    plain = msgspec.structs.replace(scenario, privacy=PrivacySpec())
+    assert "privacy" not in simulate(plain, tmp_path / "plain")
