@@ -17,7 +17,7 @@ summary, and from the token moves its ``settle`` transaction emitted, they check
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from gridledger.client import EmbeddedClient
 from gridledger.client.market_replies import SettlementSummaryReply, StatementReply
@@ -92,8 +92,21 @@ def assert_money_balances(
     assert set(moves) <= members | {GRID, ESCROW, CLEARING}, (period, moves)
 
 
-def assert_period_conserved(client: EmbeddedClient, period: int) -> None:
-    """Every conservation check of one settled period."""
+def fold_owners(moves: dict[str, int], owners: Mapping[str, str]) -> dict[str, int]:
+    """Moves to a stealth payout's one-time account counted as moves to its member (``owners``
+    maps the account to the member whose view key found it)."""
+    folded: dict[str, int] = {}
+    for account, amount in moves.items():
+        owner = owners.get(account, account)
+        folded[owner] = folded.get(owner, 0) + amount
+    return folded
+
+
+def assert_period_conserved(
+    client: EmbeddedClient, period: int, owners: Mapping[str, str] | None = None
+) -> None:
+    """Every conservation check of one settled period; with stealth payouts, ``owners`` names
+    the member of each one-time account (`fold_owners`)."""
     summary = client.settlement(period).summary
     assert summary is not None, f"period {period} is not settled"
     statements = client.statements(period).statements
@@ -105,5 +118,5 @@ def assert_period_conserved(client: EmbeddedClient, period: int) -> None:
     }
     assert_energy_balances(period, statements, summary, flows)
     escrowed = sum(t.value_micro for t in trades if t.kind != "grid")
-    moves = settlement_moves(client, period, summary.height)
+    moves = fold_owners(settlement_moves(client, period, summary.height), owners or {})
     assert_money_balances(period, statements, summary, moves, escrowed)

@@ -4,6 +4,7 @@ gate, after the gate, all-or-none where it is not offered, a community without t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,3 +136,83 @@ def test_a_community_without_the_auction_says_so(served: Served) -> None:
                     "--period", str(FIRST), *at, code=2)  # fmt: skip
     assert "refused (day_ahead_not_offered)" in refused
     assert "runs no day-ahead auction" in ok("day-ahead", "show", str(DAY), "-k", "carol", *at)
+
+
+@pytest.fixture
+def sealed(tmp_path: Path) -> Iterator[Served]:
+    directory = tmp_path / "community"
+    directory.mkdir()
+    market = {
+        "mechanism": "continuous",
+        "day_ahead_gate_seconds": 43_200,
+        "sealed_reveal_window_seconds": 600,
+        "sealed_non_reveal_fee_micro": 1_000,
+    }
+    genesis = make_genesis(parameters={"market": market})
+    (directory / "genesis.json").write_bytes(dump_genesis(genesis) + b"\n")
+    for name in [*FOUNDERS, "alice-meter-1"]:
+        write_key(directory / "keys", name, key(name))
+    clock = Clock(GENESIS_TIME_MS + 1_000)
+    node = Node.create(
+        SQLiteStorage(directory / "chain.sqlite"),
+        genesis,
+        cutter=CutterConfig(timeout_ms=5),
+        clock_ms=clock,
+    )
+    server = BackgroundServer(node)
+    url = server.start()
+    try:
+        yield directory, url, clock, server
+    finally:
+        server.stop()
+        node.close()
+
+
+def test_sealed_orders_hide_until_revealed_then_clear(sealed: Served) -> None:
+    directory, url, clock, _ = sealed
+    at = ("--dir", str(directory), "--url", url)
+    clock.at(GATE - 600)
+    sold = ok("day-ahead", "sell", "-k", "alice", "--energy-wh", "1000", "--price", "780000",
+              "--period", str(FIRST), "--sealed", "--max-energy-wh", "2000", *at)  # fmt: skip
+    assert f"sealed day-ahead order da{DAY}-0" in sold and "escrowed 1,000 µ" in sold
+    openings = directory / "keys" / "alice.openings.json"
+    assert oct(openings.stat().st_mode & 0o777) == "0o600"
+    assert f"da{DAY}-0" in json.loads(openings.read_text())
+    ok("day-ahead", "buy", "-k", "carol", "--energy-wh", "600", "--price", "820000",
+       "--period", str(FIRST), *at)  # fmt: skip
+    # before the gate: a commitment, no price, the stated maximum only
+    shown = ok_json("day-ahead", "show", str(DAY), "-k", "regulator", *at)
+    first = shown["orders"][0]
+    assert (first["status"], first["price_micro_per_kwh"]) == ("sealed", 0)
+    assert len(first["sealed"]["price_commitment"]) == 66 and not first["sealed"]["revealed"]
+    assert "sealed" in ok("day-ahead", "show", str(DAY), "-k", "regulator", *at)
+    early = fails("day-ahead", "reveal", f"da{DAY}-0", "-k", "alice", *at, code=2)
+    assert "refused (reveal_before_gate)" in early
+    missing = fails("day-ahead", "buy", "-k", "carol", "--energy-wh", "6", "--price", "820000",
+                    "--period", str(FIRST), "--sealed", *at)  # fmt: skip
+    assert "--max-energy-wh" in missing
+    clock.at(GATE + 10)
+    waiting = fails("day-ahead", "clear", str(DAY), "-k", "operator", *at, code=2)
+    assert "refused (reveal_window_open)" in waiting
+    assert "no opening of order" in fails("day-ahead", "reveal", "da1-1", "-k", "alice", *at)
+    assert f"revealed da{DAY}-0" in ok("day-ahead", "reveal", "-k", "alice", *at)
+    assert json.loads(openings.read_text()) == {}
+    clock.at(GATE + 600)
+    cleared = ok("day-ahead", "clear", str(DAY), "-k", "operator", *at)
+    assert f"period {FIRST}: 800,000 µ/kWh, 600 Wh" in cleared
+
+
+def test_an_openings_file_others_can_read_is_refused(sealed: Served) -> None:
+    directory, url, clock, _ = sealed
+    at = ("--dir", str(directory), "--url", url)
+    openings = directory / "keys" / "alice.openings.json"
+    openings.write_text("{}")
+    openings.chmod(0o644)
+    clock.at(GATE + 10)
+    refused = fails("day-ahead", "reveal", "-k", "alice", *at)
+    assert "chmod 600" in refused
+    openings.chmod(0o600)
+    openings.write_text('{"da1-0": {"price_micro_per_kwh": "x"}}')
+    assert "malformed" in fails("day-ahead", "reveal", "-k", "alice", *at) or "integers" in fails(
+        "day-ahead", "reveal", "-k", "alice", *at
+    )

@@ -468,6 +468,24 @@ def order(sender: str, **changes: Any) -> Callable[[World], Any]:
     )
 
 
+SEALED_ARGS: dict[str, Any] = {
+    "side": "buy",
+    "period": OPEN_PERIOD + 48,
+    "max_energy_wh": 1_000,
+    "price_commitment": "02" + "11" * 32,
+    "price_proof": "00",
+    "energy_commitment": "02" + "22" * 32,
+    "energy_proof": "00",
+}
+REVEAL_ARGS: dict[str, Any] = {
+    "order_id": "da19700-0",
+    "price_micro_per_kwh": 800_000,
+    "price_blinding": "01" * 32,
+    "energy_wh": 500,
+    "energy_blinding": "02" * 32,
+}
+
+
 BAD_ORDERS = [
     Case("zero energy", order("carol", energy_wh=0), 200, "energy_out_of_range"),
     Case("negative energy", order("carol", energy_wh=-1000), 200, "energy_out_of_range"),
@@ -546,6 +564,32 @@ BAD_ORDERS = [
     Case(
         "cancel an unknown day-ahead order",
         call("carol", "market", "cancel_day_ahead_order", {"order_id": "da19700-0"}),
+        200,
+        "unknown_order",
+    ),
+    Case(
+        "a sealed order where the community runs no day-ahead auction",
+        call("carol", "market", "place_sealed_day_ahead_order", SEALED_ARGS),
+        200,
+        "day_ahead_not_offered",
+    ),
+    Case(
+        "a sealed order with an unknown field",
+        call("carol", "market", "place_sealed_day_ahead_order", {**SEALED_ARGS, "price": 800_000}),
+        200,
+        "invalid_arguments",
+    ),
+    Case(
+        "a sealed order stating a maximum of 1 Wh",
+        call(
+            "carol", "market", "place_sealed_day_ahead_order", {**SEALED_ARGS, "max_energy_wh": 1}
+        ),
+        200,
+        "energy_out_of_range",
+    ),
+    Case(
+        "reveal an unknown day-ahead order",
+        call("carol", "market", "reveal_day_ahead_order", REVEAL_ARGS),
         200,
         "unknown_order",
     ),

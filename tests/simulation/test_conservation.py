@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 
 from gridledger.client import EmbeddedClient
+from gridledger.client.privacy import scan_outputs, stealth_keys_of
 from gridledger.contracts.market_state import ESCROW
 from gridledger.contracts.settlement import CLEARING
 from gridledger.contracts.tokens import balance_of, total_supply
 from gridledger.ledger import load_genesis
-from gridledger.simulation.scenario import load_scenario, with_periods
+from gridledger.simulation.community import expand_members, member_keys
+from gridledger.simulation.scenario import Scenario, load_scenario, with_periods
 from gridledger.simulation.simulate import simulate
 from tests.conservation import assert_period_conserved
 
@@ -29,6 +31,7 @@ SCENARIOS = {
     "community40_intraday": 6,
     "community40_flexible": 30,  # a whole day of delayable loads and arbitrage
     "community40_inflexible": 30,
+    "community30_private": 6,  # sealed bids and stealth payouts
 }
 
 
@@ -58,12 +61,26 @@ def check_period(client: EmbeddedClient, period: int) -> None:
     assert sum(s.grid_credit_micro for s in statements) == summary.grid_paid_micro
 
 
+def payout_owners(client: EmbeddedClient, scenario: Scenario) -> dict[str, str]:
+    """Each stealth payout's one-time account and the member whose scan finds it."""
+    if not scenario.privacy.stealth_payouts:
+        return {}
+    owners: dict[str, str] = {}
+    for spec in expand_members(scenario):
+        keys = member_keys(scenario, spec.name)
+        for own in scan_outputs(client, stealth_keys_of(keys)):
+            owners[own.output.one_time_account] = keys.address
+    assert owners
+    return owners
+
+
 @pytest.mark.parametrize(("name", "periods"), sorted(SCENARIOS.items()))
 def test_every_settled_period_conserves_energy_and_money(
     name: str, periods: int, tmp_path: Path
 ) -> None:
     out = tmp_path / name
-    kpis = simulate(with_periods(load_scenario(name), periods), out)
+    scenario = with_periods(load_scenario(name), periods)
+    kpis = simulate(scenario, out)
     assert kpis["chain"]["transactions"]["refused"] == 0
     community = out / "community"
     genesis = load_genesis((community / "genesis.json").read_bytes())
@@ -73,9 +90,10 @@ def test_every_settled_period_conserves_energy_and_money(
         rows = (out / "periods.csv").read_text().splitlines()[1:]
         settled = [int(row.split(",", 1)[0]) for row in rows]
         assert len(settled) == periods
+        owners = payout_owners(client, scenario)
         for period in settled:
             check_period(client, period)
-            assert_period_conserved(client, period)  # the settle transaction's token moves
+            assert_period_conserved(client, period, owners)  # the settle transaction's moves
         state = client.node.state
         assert total_supply(state) == client.head().total_supply_micro == supply
         assert balance_of(state, ESCROW) == 0

@@ -22,6 +22,7 @@ SHORTENED = {
     "community40_flexible": 3,
     "community40_inflexible": 3,
     "seed004_currency": 3,
+    "community30_private": 3,
 }
 
 

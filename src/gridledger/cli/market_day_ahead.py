@@ -11,6 +11,13 @@ all at the gate with one uniform price per product. Commands:
 - ``show DAY``: its gate, products, whether cleared, and the orders (a household sees its
   own; the trades are in ``gridledger market trades PERIOD``).
 
+Sealed orders (issue 15, where the community takes them): ``buy`` / ``sell`` ``--sealed
+--max-energy-wh M`` commit to the price and the energy with range proofs instead of
+sending them (a sealed buy escrows the cap price × M plus the non-reveal fee); the opening
+stays in ``DIR/keys/<key>.openings.json`` (0600, `cli.sealed_openings`). After the gate,
+within the reveal window, ``reveal [ORDER_ID]`` publishes it (every kept opening of the
+key without ORDER_ID); an order not revealed is dropped at the clear and pays the fee.
+
 ``DAY`` of a period is ``period * period_seconds // 86400``; ``show`` names it for a period
 with ``--period``.
 """
@@ -38,7 +45,16 @@ from gridledger.cli.common import (
     print_json,
 )
 from gridledger.cli.market_reads import names_of, number, who
+from gridledger.cli.sealed_openings import (
+    OpeningsFileError,
+    load_openings,
+    openings_path,
+    save_openings,
+)
 from gridledger.client.replies import TransactionReply
+from gridledger.crypto.privacy import PrivacyError
+from gridledger.market import seal_order
+from gridledger.node.keystore import key_path
 
 day_ahead_app = typer.Typer(
     help=(
@@ -54,6 +70,74 @@ AllOrNoneOption = typer.Option(
 )
 
 
+SealedOption = typer.Option(
+    False, "--sealed", help="Commit to price and energy (revealed after the gate)"
+)
+MaxEnergyOption = typer.Option(
+    None,
+    "--max-energy-wh",
+    help="With --sealed: the public upper bound of the hidden energy, Wh (a buy escrows "
+    "cap × this)",
+)
+
+
+def _openings_file(directory: Path, key: str) -> Path:
+    return openings_path(key_path(directory, key))
+
+
+def _place_sealed(
+    side: str,
+    key: str,
+    energy_wh: int,
+    price: int,
+    period: int,
+    max_energy_wh: int | None,
+    all_or_none: bool,
+    directory: Path,
+    url: str | None,
+    as_json: bool,
+) -> None:
+    if max_energy_wh is None:
+        raise fail("--sealed needs --max-energy-wh: the public upper bound of the hidden energy")
+    if not 1 <= energy_wh <= max_energy_wh:
+        raise fail(f"--energy-wh {energy_wh} must be in [1, --max-energy-wh {max_energy_wh}]")
+    keys = load_key(directory, key)
+    path = _openings_file(directory, key)
+    try:
+        kept = load_openings(path)
+    except OpeningsFileError as error:
+        raise fail(str(error)) from error
+    with connect(url, directory, write=True, key=key) as client:
+        bounds = client.parameters(period).parameters
+        low, high = bounds.feed_in_price_micro_per_kwh, bounds.cap_price_micro_per_kwh
+        if not low <= price <= high:
+            raise fail(f"--price {price} must be in [feed-in {low}, cap {high}] for a sealed order")
+        try:
+            order, opening = seal_order(
+                keys.address, side, period, price, energy_wh, max_energy_wh, low, high
+            )
+        except PrivacyError as error:
+            raise fail(str(error)) from error
+        view = call(
+            client, keys, "market", "place_sealed_day_ahead_order", order.place_args(all_or_none)
+        )
+    if isinstance(view, TransactionReply) and view.code == 0:
+        [placed] = [e.attributes for e in view.events if e.name == "day_ahead_sealed_order_placed"]
+        order_id = str(placed["order_id"])
+        try:
+            save_openings(path, {**kept, order_id: opening})
+        except OpeningsFileError as error:
+            raise fail(f"order {order_id} placed, but its opening was not kept: {error}") from error
+        if not as_json:
+            console().print(
+                f"sealed day-ahead order {order_id}: {side} up to {number(max_energy_wh)} Wh for "
+                f"period {period}; escrowed {number(int(placed['escrow_micro']))} µ; opening "
+                f"kept in {path} (reveal it after the gate: market day-ahead reveal {order_id})",
+                highlight=False,
+            )
+    finish(view, as_json)
+
+
 def _place(
     side: str,
     key: str,
@@ -64,9 +148,18 @@ def _place(
     directory: Path,
     url: str | None,
     as_json: bool,
+    sealed: bool = False,
+    max_energy_wh: int | None = None,
 ) -> None:
     if period < 0:
         raise fail(f"period {period} is negative")
+    if sealed:
+        _place_sealed(
+            side, key, energy_wh, price, period, max_energy_wh, all_or_none, directory, url, as_json
+        )
+        return
+    if max_energy_wh is not None:
+        raise fail("--max-energy-wh goes with --sealed")
     keys = load_key(directory, key)
     args: dict[str, Any] = {
         "side": side,
@@ -97,12 +190,26 @@ def buy(
     price: int = typer.Option(..., "--price", help="Limit: the most you pay, micro-units per kWh"),
     period: int = PeriodRequired,
     all_or_none: bool = AllOrNoneOption,
+    sealed: bool = SealedOption,
+    max_energy_wh: int | None = MaxEnergyOption,
     directory: Path = DirOption,
     url: str | None = UrlOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Bid for one hour of the next day, until the day's gate (escrows its maximum cost)."""
-    _place("buy", key, energy_wh, price, period, all_or_none, directory, url, as_json)
+    _place(
+        "buy",
+        key,
+        energy_wh,
+        price,
+        period,
+        all_or_none,
+        directory,
+        url,
+        as_json,
+        sealed,
+        max_energy_wh,
+    )
 
 
 @day_ahead_app.command("sell")
@@ -114,12 +221,26 @@ def sell(
     ),
     period: int = PeriodRequired,
     all_or_none: bool = AllOrNoneOption,
+    sealed: bool = SealedOption,
+    max_energy_wh: int | None = MaxEnergyOption,
     directory: Path = DirOption,
     url: str | None = UrlOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Offer energy for one hour of the next day, until the day's gate."""
-    _place("sell", key, energy_wh, price, period, all_or_none, directory, url, as_json)
+    _place(
+        "sell",
+        key,
+        energy_wh,
+        price,
+        period,
+        all_or_none,
+        directory,
+        url,
+        as_json,
+        sealed,
+        max_energy_wh,
+    )
 
 
 @day_ahead_app.command("cancel")
@@ -135,6 +256,43 @@ def cancel(
     with connect(url, directory, write=True, key=key) as client:
         view = call(client, keys, "market", "cancel_day_ahead_order", {"order_id": order_id})
     finish(view, as_json)
+
+
+@day_ahead_app.command("reveal")
+def reveal(
+    order_id: str | None = typer.Argument(
+        None, help="A sealed order id, da<day>-<n>; without it every kept opening of the key"
+    ),
+    key: str = KeyOption,
+    directory: Path = DirOption,
+    url: str | None = UrlOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Publish the opening of your sealed order(s), after the gate, within the reveal window."""
+    keys = load_key(directory, key)
+    path = _openings_file(directory, key)
+    try:
+        kept = load_openings(path)
+    except OpeningsFileError as error:
+        raise fail(str(error)) from error
+    if order_id is not None and order_id not in kept:
+        raise fail(f"no opening of order {order_id} in {path}")
+    chosen = [order_id] if order_id is not None else sorted(kept)
+    if not chosen:
+        raise fail(f"no sealed-order openings kept in {path}")
+    with connect(url, directory, write=True, key=key) as client:
+        for chosen_id in chosen:
+            args = kept[chosen_id].reveal_args(chosen_id)
+            view = call(client, keys, "market", "reveal_day_ahead_order", args)
+            if isinstance(view, TransactionReply) and view.code == 0:
+                del kept[chosen_id]
+                try:
+                    save_openings(path, kept)
+                except OpeningsFileError as error:
+                    raise fail(f"{chosen_id} revealed, but {error}") from error
+                if not as_json:
+                    console().print(f"revealed {chosen_id}", highlight=False)
+            finish(view, as_json)  # exits 2 at the first refusal
 
 
 @day_ahead_app.command("clear")
@@ -200,6 +358,8 @@ def show(
     state = f"cleared at height {view.cleared_height}" if view.cleared else "open"
     if not view.cleared and view.gate_s is not None and view.now_s >= view.gate_s:
         state = "gate passed, waiting for its clear"
+        if view.reveal_closes_s is not None and view.now_s < view.reveal_closes_s:
+            state = f"gate passed, sealed orders revealed until {view.reveal_closes_s} s"
     out.print(
         f"day {view.day}: products {view.products[0]}-{view.products[-1]}, gate at "
         f"{view.gate_s} s; {state}; {view.trade_count} trade(s), "
@@ -210,13 +370,14 @@ def show(
         "order", "owner", "side", "period", "energy Wh", "limit µ/kWh", "AON", "filled Wh", "status"
     )
     for o in view.orders:
+        hidden = o.sealed is not None and not o.sealed.revealed
         table.add_row(
             o.order_id,
             who(o.owner, names),
             o.side,
             str(o.period),
-            number(o.energy_wh),
-            number(o.price_micro_per_kwh),
+            f"≤ {number(o.energy_wh)}" if hidden else number(o.energy_wh),
+            "sealed" if hidden else number(o.price_micro_per_kwh),
             "yes" if o.all_or_none else "",
             number(o.filled_wh),
             o.status,

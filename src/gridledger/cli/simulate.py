@@ -72,6 +72,13 @@ def simulate_command(
         f"chain: height {chain['height']}, {chain['transactions']['total']} transactions, "
         f"head {chain['head_hash']}"
     )
+    privacy = kpis.get("privacy")
+    if privacy is not None:
+        out_console.print(
+            f"privacy: {privacy['sealed_orders']} sealed orders ({privacy['sealed_revealed']} "
+            f"revealed, {privacy['sealed_unrevealed']} not); {privacy['stealth_payouts']} "
+            f"stealth payouts, {privacy['stealth_payout_micro'] / 1e6:,.2f} units"
+        )
     out_console.print(f"results in {out}/ (report.html, kpis.json, *.csv, plots/, community/)")
     typer.echo(json.dumps({"scenario": kpis["scenario"], "head_hash": chain["head_hash"]}))
 

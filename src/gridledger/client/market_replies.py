@@ -256,8 +256,25 @@ class OffersReply(Reply):
     offers: list[OfferReply]
 
 
+class SealedOrderReply(Reply):
+    """What the chain shows of a sealed day-ahead order: its Pedersen commitments (hex) and
+    the ranges its proofs showed; the price and energy themselves only once ``revealed``."""
+
+    price_commitment: str
+    energy_commitment: str
+    price_low: int
+    price_high: int
+    max_energy_wh: int
+    fee_micro: int
+    revealed: bool
+
+
 class DayAheadOrderReply(Reply):
-    """A day-ahead order (open or closed): ``filled_wh`` is what the auction gave it."""
+    """A day-ahead order (open or closed): ``filled_wh`` is what the auction gave it.
+
+    A sealed order (``sealed`` set) shows status ``sealed``, price 0 and its stated
+    maximum as energy until its owner reveals it after the gate.
+    """
 
     order_id: str
     owner: str
@@ -274,6 +291,7 @@ class DayAheadOrderReply(Reply):
     escrow_price_micro_per_kwh: int
     height: int
     closed_at_s: int
+    sealed: SealedOrderReply | None = None
 
 
 class DayAheadReply(Reply):
@@ -291,6 +309,8 @@ class DayAheadReply(Reply):
     products: list[int]
     """The delivery periods of the day."""
     orders: list[DayAheadOrderReply]
+    reveal_closes_s: int | None = None
+    """With sealed orders: the end of the reveal window, when the day may be cleared."""
 
 
 class PriceReply(Reply):

@@ -94,6 +94,7 @@ import msgspec
 
 from gridledger.contracts import market_bilateral as _bilateral  # noqa: F401 (registers methods)
 from gridledger.contracts import market_day_ahead as _day_ahead  # noqa: F401 (registers methods)
+from gridledger.contracts import market_sealed as _sealed  # noqa: F401 (registers methods)
 from gridledger.contracts.errors import EnergyOutOfRange, NegativeValue, PriceOutOfRange
 from gridledger.contracts.market_clearing import clear_book, reconcile_escrow
 from gridledger.contracts.market_continuous import match_on_arrival

@@ -39,9 +39,13 @@ Methods (namespace ``market``):
     more: its orders close ``unfilled`` and their escrow is released, so
     nothing is ever stuck.
 
-The clearing reads only plain orders (`DayAheadOrder`), so a sealed bid
-(issue 15: a commitment opened after the gate) would be turned into one by
-its reveal step and cleared the same way.
+The clearing reads only plain orders (`DayAheadOrder`): a sealed order
+(`market_sealed`, issue 15) becomes one at its reveal and is cleared the same
+way. In a community that takes sealed orders the clear waits for the reveal
+window: gate → reveal window → clear (REVEAL_WINDOW_OPEN before
+``gate_s + reveal_window_seconds``); the auction itself is still cleared as of
+the gate (the orders' times are all before it). A sealed order still sealed
+at the clear closes ``unrevealed``; its non-reveal fee goes to the grid account.
 
 State: ``dayahead/<day>`` → `DayAheadBook`; ``dayahead_order/<day>/<sequence>``
 → `StoredDayAheadOrder`. Money: ``market:escrow`` holds, per day not yet
@@ -67,6 +71,7 @@ from gridledger.contracts.market_errors import (
     OrderNotOpen,
     UnknownOrder,
 )
+from gridledger.contracts.market_sealed_errors import RevealWindowOpen
 from gridledger.contracts.market_session import Session, draft_trade, parameters_in_force
 from gridledger.contracts.market_state import (
     ESCROW,
@@ -80,7 +85,14 @@ from gridledger.contracts.market_state import (
     contract,
 )
 from gridledger.contracts.membership import require_role
-from gridledger.contracts.parameters import DayAhead, day_ahead_gate_s, day_ahead_of, day_of
+from gridledger.contracts.parameters import (
+    DayAhead,
+    SealedOrders,
+    day_ahead_gate_s,
+    day_ahead_of,
+    day_of,
+    sealed_orders_of,
+)
 from gridledger.contracts.tokens import move
 from gridledger.ledger import Context, InsufficientFunds, StateReader
 from gridledger.market import DayAheadOrder, Side, clear_product, trade_value_micro
@@ -90,8 +102,15 @@ __all__ = [
     "DayAheadBook",
     "StoredDayAheadOrder",
     "day_ahead_orders",
+    "day_book",
+    "offered_day_ahead",
+    "parse_order_id",
     "read_day_ahead_book",
+    "reveal_closes_s",
 ]
+
+NON_REVEAL_FEE_ACCOUNT = "grid"
+"""Where non-reveal fees go: settlement's grid account (`settlement.GRID`)."""
 
 ALL_OR_NONE_REJECTED = "all_or_none_rejected"
 """An all-or-none order the auction could fill only in part: left whole."""
@@ -155,7 +174,7 @@ def day_ahead_orders(state: StateReader, day: int) -> list[StoredDayAheadOrder]:
     return [o for o in found if o is not None]
 
 
-def _parse_order_id(order_id: str) -> tuple[int, int] | None:
+def parse_order_id(order_id: str) -> tuple[int, int] | None:
     """(day, sequence) of ``"da<day>-<sequence>"``, None if it is not such an id."""
     if not order_id.startswith("da"):
         return None
@@ -165,14 +184,19 @@ def _parse_order_id(order_id: str) -> tuple[int, int] | None:
     return int(day), int(sequence)
 
 
-def _offered(context: Context, what: str) -> DayAhead:
+def offered_day_ahead(context: Context, what: str) -> DayAhead:
     day_ahead = day_ahead_of(context.overlay)
     if day_ahead is None:
         raise DayAheadNotOffered(what)
     return day_ahead
 
 
-def _book(context: Context, day: int, day_ahead: DayAhead) -> DayAheadBook:
+def reveal_closes_s(gate_s: int, rules: SealedOrders | None) -> int:
+    """When the clear may happen: the gate, or the end of the reveal window after it."""
+    return gate_s if rules is None else gate_s + rules.reveal_window_seconds
+
+
+def day_book(context: Context, day: int, day_ahead: DayAhead) -> DayAheadBook:
     book = read_day_ahead_book(context.overlay, day)
     if book is None:
         return DayAheadBook(day, day_ahead_gate_s(day, day_ahead), 0, 0, False, 0, 0, 0)
@@ -202,10 +226,10 @@ def place_day_ahead_order(context: Context, args: PlaceDayAheadArgs) -> None:
         require_role(context, SELLING_ROLES, "sell energy")
     else:
         require_role(context, TRADING_ROLES, "buy energy")
-    day_ahead = _offered(context, f"period {args.period}")
+    day_ahead = offered_day_ahead(context, f"period {args.period}")
     parameters = parameters_in_force(context.overlay, args.period)
     day = day_of(args.period, parameters.period_seconds)
-    book = _book(context, day, day_ahead)
+    book = day_book(context, day, day_ahead)
     now_s = context.timestamp_ms // 1000
     if now_s >= book.gate_s:
         raise DayAheadGateClosed(day, book.gate_s, now_s)
@@ -264,16 +288,16 @@ class CancelDayAheadArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True
 @contract.method(CancelDayAheadArgs)
 def cancel_day_ahead_order(context: Context, args: CancelDayAheadArgs) -> None:
     """Withdraw one's own open day-ahead order before the gate; its escrow is released."""
-    parsed = _parse_order_id(args.order_id)
+    parsed = parse_order_id(args.order_id)
     stored = None if parsed is None else read_day_ahead_order(context.overlay, *parsed)
     if parsed is None or stored is None:
         raise UnknownOrder(args.order_id)
     if stored.owner != context.sender:
         raise NotOrderOwner(args.order_id, stored.owner, context.sender)
-    if stored.status != OrderStatus.OPEN:
+    if stored.status not in (OrderStatus.OPEN, OrderStatus.SEALED):
         raise OrderNotOpen(args.order_id, stored.status)
     day = parsed[0]
-    book = _book(context, day, _offered(context, f"order {args.order_id}"))
+    book = day_book(context, day, offered_day_ahead(context, f"order {args.order_id}"))
     now_s = context.timestamp_ms // 1000
     if now_s >= book.gate_s:
         raise DayAheadGateClosed(day, book.gate_s, now_s)
@@ -313,17 +337,23 @@ def clear_day_ahead(context: Context, args: ClearDayAheadArgs) -> None:
     """Clear every product of a delivery day once, at or after its gate (any active member)."""
     if args.day < 0:
         raise NegativeValue("day", args.day)
-    day_ahead = _offered(context, f"day {args.day}")
-    book = _book(context, args.day, day_ahead)
+    day_ahead = offered_day_ahead(context, f"day {args.day}")
+    book = day_book(context, args.day, day_ahead)
     now_s = context.timestamp_ms // 1000
     if now_s < book.gate_s:
         raise DayAheadGateNotReached(args.day, book.gate_s, now_s)
     if book.cleared:
         raise DayAheadAlreadyCleared(args.day, book.cleared_height)
+    rules = sealed_orders_of(context.overlay)
+    closes_s = reveal_closes_s(book.gate_s, rules)
+    if now_s < closes_s:
+        raise RevealWindowOpen(args.day, closes_s, now_s)
     by_period: dict[int, list[StoredDayAheadOrder]] = defaultdict(list)
     for stored in day_ahead_orders(context.overlay, args.day):
         if stored.status == OrderStatus.OPEN:
             by_period[stored.period].append(stored)
+        elif stored.status == OrderStatus.SEALED and rules is not None:
+            _drop_unrevealed(context, stored, rules.non_reveal_fee_micro, now_s)
     trades = traded = 0
     for period in sorted(by_period):
         made, energy = _clear_period(context, book.gate_s, period, by_period[period])
@@ -348,6 +378,28 @@ def clear_day_ahead(context: Context, args: ClearDayAheadArgs) -> None:
         gate_s=book.gate_s,
         trades=trades,
         traded_wh=traded,
+    )
+
+
+def _drop_unrevealed(
+    context: Context, stored: StoredDayAheadOrder, fee_micro: int, now_s: int
+) -> None:
+    """Close a sealed order nobody revealed: the fee to the grid account, the rest back."""
+    fee = min(fee_micro, stored.escrow_micro)
+    move(context, ESCROW, NON_REVEAL_FEE_ACCOUNT, fee, f"non-reveal fee {stored.order_id}")
+    context.emit(
+        NAMESPACE,
+        "day_ahead_order_unrevealed",
+        order_id=stored.order_id,
+        owner=stored.owner,
+        fee_micro=fee,
+    )
+    _close(
+        context,
+        msgspec.structs.replace(stored, escrow_micro=stored.escrow_micro - fee),
+        OrderStatus.UNREVEALED,
+        0,
+        now_s,
     )
 
 

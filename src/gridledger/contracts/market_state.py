@@ -88,6 +88,10 @@ class OrderStatus:
     """The cap rose and the buyer could not top up the escrow."""
     AMENDED = "amended"
     """Replaced by an amended order placed anew (`market.amend_order`)."""
+    SEALED = "sealed"
+    """A sealed day-ahead order not yet revealed: its price and energy are commitments."""
+    UNREVEALED = "unrevealed"
+    """A sealed order its owner did not reveal in the window: dropped, non-reveal fee paid."""
 
 
 class StoredOrder(

@@ -30,6 +30,7 @@ from gridledger.contracts.governance_parameters import parse_governance
 from gridledger.contracts.membership import require_role
 from gridledger.contracts.registry import Contract
 from gridledger.ledger import Context, Genesis, GenesisError, ResultCode, StateReader, decode
+from gridledger.ledger.encoding import MAX_INTEGER
 
 NAMESPACE = "parameters"
 contract = Contract(NAMESPACE)
@@ -284,7 +285,65 @@ class DayAhead(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     gate_seconds: int = 43_200
 
 
-DAY_AHEAD_FIELDS = ("day_ahead_gate_seconds",)
+SEALED_FIELDS = ("sealed_reveal_window_seconds", "sealed_non_reveal_fee_micro")
+DAY_AHEAD_FIELDS = ("day_ahead_gate_seconds", *SEALED_FIELDS)
+
+
+class SealedOrders(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Sealed day-ahead orders (issue 15, `market_sealed`), stored only when offered.
+
+    A genesis offers them by naming ``sealed_reveal_window_seconds`` (with the
+    day-ahead auction); without it the key is absent, sealed orders are refused
+    (SEALED_ORDERS_NOT_OFFERED) and other communities keep their state bytes.
+    Timing of a day: orders (plain and sealed) until the gate; the owners of
+    sealed orders reveal them in [gate, gate + reveal_window_seconds); the clear
+    happens at or after gate + reveal_window_seconds. ``non_reveal_fee_micro``
+    is escrowed with each sealed order, returned at its reveal or cancellation,
+    and paid to the grid account when the order is dropped unrevealed.
+    """
+
+    reveal_window_seconds: int
+    non_reveal_fee_micro: int = 0
+
+
+def parse_sealed_orders(
+    raw: dict[str, Any], parameters: MarketParameters, day_ahead: DayAhead | None, field: str
+) -> SealedOrders | None:
+    """The sealed orders a genesis offers, or None; the reveal window must end before the
+    day's first product closes (``gate_seconds - reveal_window > gate_closure_seconds``)."""
+    named = {name: raw[name] for name in SEALED_FIELDS if name in raw}
+    if not named:
+        return None
+    if "sealed_reveal_window_seconds" not in named:
+        raise GenesisError(field, "sealed_non_reveal_fee_micro needs sealed_reveal_window_seconds")
+    if day_ahead is None:
+        raise GenesisError(
+            field, "sealed orders need the day-ahead auction (day_ahead_gate_seconds)"
+        )
+    try:
+        sealed = msgspec.convert(
+            {name.removeprefix("sealed_"): value for name, value in named.items()},
+            SealedOrders,
+            strict=True,
+        )
+    except msgspec.ValidationError as error:
+        raise GenesisError(field, str(error).replace("$.", "sealed_")) from error
+    limit = day_ahead.gate_seconds - parameters.gate_closure_seconds
+    if not 0 < sealed.reveal_window_seconds < limit:
+        raise GenesisError(
+            field,
+            f"sealed_reveal_window_seconds must be in (0, {limit}): the reveal window ends "
+            "before the day's first product closes",
+        )
+    if not 0 <= sealed.non_reveal_fee_micro <= MAX_INTEGER:
+        raise GenesisError(field, f"sealed_non_reveal_fee_micro must be in [0, {MAX_INTEGER}]")
+    return sealed
+
+
+def sealed_orders_of(state: StateReader) -> SealedOrders | None:
+    """The community's sealed-order rules, None if it takes no sealed orders."""
+    raw = state.get(NAMESPACE, "sealed_orders")
+    return None if raw is None else decode(raw, SealedOrders)
 
 
 def check_day_ahead(day_ahead: DayAhead, parameters: MarketParameters) -> None:
@@ -365,6 +424,9 @@ def write_genesis(context: Context, genesis: Genesis) -> None:
     day_ahead = parse_day_ahead(raw, parameters, "parameters.market")
     if day_ahead is not None:
         context.write(NAMESPACE, "day_ahead", day_ahead)
+    sealed = parse_sealed_orders(raw, parameters, day_ahead, "parameters.market")
+    if sealed is not None:
+        context.write(NAMESPACE, "sealed_orders", sealed)
     governance = genesis.parameters.get("governance")
     if governance is not None:  # absent: nothing stored, founding for ever (governance_parameters)
         context.write(NAMESPACE, GOVERNANCE_KEY, parse_governance(dict(governance)))

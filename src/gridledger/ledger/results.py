@@ -176,6 +176,20 @@ class ResultCode(IntEnum):
     CERTIFICATE_SHORT = 134
     """The holder holds fewer Wh of the certificate than it tries to transfer or retire."""
     ALREADY_CERTIFIED = 135
+    # market: sealed day-ahead orders (issue 15 part 3)
+    SEALED_ORDERS_NOT_OFFERED = 136
+    INVALID_PEDERSEN_COMMITMENT = 137
+    """A commitment is not a compressed secp256k1 point (wrong length, off the curve)."""
+    RANGE_PROOF_RANGE_MISMATCH = 138
+    """A range proof proves another range than the one the contract requires."""
+    INVALID_RANGE_PROOF = 139
+    OPENING_MISMATCH = 140
+    """A reveal's value and blinding do not open the order's commitment."""
+    REVEAL_WINDOW_CLOSED = 141
+    REVEAL_BEFORE_GATE = 142
+    ORDER_NOT_SEALED = 143
+    REVEAL_WINDOW_OPEN = 144
+    """The day-ahead clear waits until the reveal window has closed."""
 
     @property
     def slug(self) -> str:

@@ -67,6 +67,7 @@ from gridledger.market.pricing import (
     preference_for_load,
     solve_pricing_game,
 )
+from gridledger.market.sealed import SealedOpening, SealedOrder, proof_context, seal_order
 from gridledger.market.trades import Match, MatchReason, MatchResult, Mechanism
 
 __all__ = [
@@ -99,6 +100,8 @@ __all__ = [
     "ProductClearing",
     "Regime",
     "Resting",
+    "SealedOpening",
+    "SealedOrder",
     "Seller",
     "Side",
     "UnknownOrder",
@@ -120,7 +123,9 @@ __all__ = [
     "pair_price",
     "preference_for_load",
     "priority_key",
+    "proof_context",
     "require_within_bounds",
+    "seal_order",
     "solve_pricing_game",
     "trade_value_micro",
     "uniform_clearing",

@@ -30,6 +30,7 @@ from gridledger.client.market_replies import (
     ParametersReply,
     PriceReply,
     ScheduledParametersReply,
+    SealedOrderReply,
     SettlementReply,
     SettlementSummaryReply,
     StatementReply,
@@ -41,7 +42,12 @@ from gridledger.client.market_replies import (
 )
 from gridledger.contracts.corrections import corrections_for_period
 from gridledger.contracts.market_bilateral import offers_for_period
-from gridledger.contracts.market_day_ahead import day_ahead_orders, read_day_ahead_book
+from gridledger.contracts.market_day_ahead import (
+    day_ahead_orders,
+    read_day_ahead_book,
+    reveal_closes_s,
+)
+from gridledger.contracts.market_sealed import StoredSealedOrder, sealed_orders_of_day
 from gridledger.contracts.market_state import (
     StoredOrder,
     depth,
@@ -59,6 +65,7 @@ from gridledger.contracts.parameters import (
     parameters_for,
     period_of,
     schedule,
+    sealed_orders_of,
     windows_for,
 )
 from gridledger.contracts.pricing import posted_price
@@ -329,6 +336,8 @@ def day_ahead_view(node: Node, day: int) -> DayAheadReply:
     seconds = parameters_for(state, 0).period_seconds
     book = read_day_ahead_book(state, day)
     first = day * DAY_SECONDS // seconds
+    rules = sealed_orders_of(state)
+    sealed = sealed_orders_of_day(state, day)
     return DayAheadReply(
         day=day,
         offered=offered is not None,
@@ -339,7 +348,29 @@ def day_ahead_view(node: Node, day: int) -> DayAheadReply:
         trade_count=0 if book is None else book.trade_count,
         traded_wh=0 if book is None else book.traded_wh,
         products=list(range(first, first + DAY_SECONDS // seconds)),
-        orders=[mirror(o, DayAheadOrderReply) for o in day_ahead_orders(state, day)],
+        orders=[
+            mirror(o, DayAheadOrderReply, sealed=_sealed_reply(sealed.get(o.order_id)))
+            for o in day_ahead_orders(state, day)
+        ],
+        reveal_closes_s=(
+            None
+            if offered is None or rules is None
+            else reveal_closes_s(day_ahead_gate_s(day, offered), rules)
+        ),
+    )
+
+
+def _sealed_reply(record: StoredSealedOrder | None) -> SealedOrderReply | None:
+    if record is None:
+        return None
+    return SealedOrderReply(
+        price_commitment=record.price_commitment.hex(),
+        energy_commitment=record.energy_commitment.hex(),
+        price_low=record.price_low,
+        price_high=record.price_high,
+        max_energy_wh=record.max_energy_wh,
+        fee_micro=record.fee_micro,
+        revealed=record.revealed,
     )
 
 

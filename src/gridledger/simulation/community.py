@@ -170,6 +170,9 @@ def build_genesis(
             parameters["market"][name] = value
     if "day_ahead" in market.stages:  # named only then, so other communities keep their bytes
         parameters["market"]["day_ahead_gate_seconds"] = market.day_ahead_gate_seconds
+    if market.sealed_reveal_window_seconds is not None:  # likewise, only when named
+        parameters["market"]["sealed_reveal_window_seconds"] = market.sealed_reveal_window_seconds
+        parameters["market"]["sealed_non_reveal_fee_micro"] = market.sealed_non_reveal_fee_micro
     return founding_genesis(
         chain_id_of(scenario), genesis_time_ms, founders(scenario, households), parameters
     )

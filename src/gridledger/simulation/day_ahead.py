@@ -12,6 +12,13 @@ per delivery day of the horizon:
    each hour's position as ``market.place_day_ahead_order``;
 2. the clear, at the gate: the operator sends ``market.clear_day_ahead``.
 
+With ``privacy.sealed_orders`` the orders of step 1 are sealed (`sealed_transaction`:
+commitments and range proofs, blindings derived from the scenario's seed so that runs
+repeat), every household reveals them at the gate (``day_ahead_reveal``), and the clear
+waits for the end of the reveal window (``market.sealed_reveal_window_seconds``; with a
+window named the clear is at its end even with plain orders, so that the plain twin of a
+private scenario clears at the same moment).
+
 Then, with ``intraday`` also named, each period's own market runs as before,
 and a household bids there only the difference between its hour-ahead
 forecast and what it bought or sold the day before (`intraday_position`): the
@@ -26,13 +33,15 @@ from typing import Any
 
 from gridledger.agents.household import Position, split_net
 from gridledger.agents.interfaces import MarketView
-from gridledger.simulation.scenario import Scenario
+from gridledger.market import seal_order
+from gridledger.simulation.scenario import Scenario, draws_key
 
 __all__ = [
     "day_ahead_steps",
     "day_ahead_transactions",
     "intraday_position",
     "products_of_day",
+    "reveal_transactions",
     "uses_day_ahead",
     "uses_intraday",
 ]
@@ -64,11 +73,59 @@ def day_ahead_steps(scenario: Scenario, periods: Iterable[int]) -> list[tuple[in
     market = scenario.market
     days = sorted({day_of(p, market.period_seconds) for p in periods})
     steps = []
+    window = market.sealed_reveal_window_seconds
     for day in days:
         gate = day * DAY_SECONDS - market.day_ahead_gate_seconds
         steps.append((gate - ORDER_LEAD_SECONDS, "day_ahead_orders", day))
-        steps.append((gate, "day_ahead_clear", day))
+        if scenario.privacy.sealed_orders:
+            steps.append((gate, "day_ahead_reveal", day))
+        steps.append((gate if window is None else gate + window, "day_ahead_clear", day))
     return steps
+
+
+def sealed_seed(runner: Any, agent: Any, period: int, side: str) -> bytes:
+    """What a simulated household derives its blindings from (`seal_order`): reproducible
+    runs need them fixed; a real member draws them at random (the CLI does)."""
+    scenario = runner.scenario
+    text = f"{draws_key(scenario)}/{scenario.seed}/{agent.name}/sealed/{period}/{side}"
+    return text.encode()
+
+
+def sealed_transaction(runner: Any, agent: Any, args: dict[str, Any]) -> bytes:
+    """The household's order ``args`` sealed (`market.place_sealed_day_ahead_order`); its
+    opening is kept by the runner under the price commitment, for the reveal."""
+    band = runner.band(args["period"])
+    energy = args["energy_wh"]
+    maximum = max(runner.scenario.privacy.sealed_max_energy_wh, energy)
+    order, opening = seal_order(
+        agent.wallet.address,
+        args["side"],
+        args["period"],
+        args["price_micro_per_kwh"],
+        energy,
+        maximum,
+        band.feed_in_micro_per_kwh,
+        band.cap_micro_per_kwh,
+        seed=sealed_seed(runner, agent, args["period"], args["side"]),
+    )
+    runner.sealed_openings[order.price_commitment.hex()] = (agent, opening)
+    raw: bytes = agent.wallet.sign("market", "place_sealed_day_ahead_order", order.place_args())
+    return raw
+
+
+def reveal_transactions(runner: Any, day: int) -> list[bytes]:
+    """Every household's reveal of its sealed orders of ``day``, in order-id order."""
+    raws = []
+    for order in runner.client.market_day_ahead(day).orders:
+        if order.sealed is None or order.sealed.revealed:
+            continue
+        agent, opening = runner.sealed_openings.pop(order.sealed.price_commitment)
+        raws.append(
+            agent.wallet.sign(
+                "market", "reveal_day_ahead_order", opening.reveal_args(order.order_id)
+            )
+        )
+    return raws
 
 
 def day_ahead_transactions(runner: Any, day: int, time_s: int) -> list[bytes]:
@@ -99,7 +156,10 @@ def day_ahead_transactions(runner: Any, day: int, time_s: int) -> list[bytes]:
                     "price_micro_per_kwh": bid.price_micro_per_kwh,
                     "period": period,
                 }
-                raws.append(agent.wallet.sign("market", "place_day_ahead_order", args))
+                if runner.scenario.privacy.sealed_orders:
+                    raws.append(sealed_transaction(runner, agent, args))
+                else:
+                    raws.append(agent.wallet.sign("market", "place_day_ahead_order", args))
     return raws
 
 

@@ -282,3 +282,22 @@ def _std_of_means(rows: list[dict[str, Any]]) -> int | None:
 def _mean_of_means(rows: list[dict[str, Any]]) -> int | None:
     means = [r["mean_price_micro_per_kwh"] for r in rows if r["mean_price_micro_per_kwh"] != ""]
     return round(sum(means) / len(means)) if means else None
+
+
+def privacy_kpis(
+    records: ChainRecords, stealth_outputs: list[dict[str, Any]], day_ahead_orders: list[Any]
+) -> dict[str, Any]:
+    """What a private run hid (issue 15): sealed orders placed, revealed and dropped
+    unrevealed (from the day-ahead books), and the stealth payouts settlement made (count,
+    total micro-units, the members' one-time accounts)."""
+    counts = records.transaction_counts
+    sealed = [o for o in day_ahead_orders if o.sealed is not None]
+    payouts = [o for o in stealth_outputs if o["kind"] == "payout"]
+    return {
+        "sealed_orders": counts.get(("market", "place_sealed_day_ahead_order", "ok"), 0),
+        "sealed_revealed": sum(1 for o in sealed if o.sealed.revealed),
+        "sealed_unrevealed": sum(1 for o in sealed if o.status == "unrevealed"),
+        "plain_day_ahead_orders": len(day_ahead_orders) - len(sealed),
+        "stealth_payouts": len(payouts),
+        "stealth_payout_micro": sum(o["amount_micro"] for o in payouts),
+    }

@@ -21,8 +21,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from gridledger.client.privacy import all_outputs
 from gridledger.ledger import load_genesis
-from gridledger.simulation.kpis import compute_kpis, period_rows
+from gridledger.simulation.kpis import compute_kpis, period_rows, privacy_kpis
 from gridledger.simulation.plots import write_plots
 from gridledger.simulation.records import ChainRecords, check_device_data, read_chain
 from gridledger.simulation.report import render_report
@@ -92,6 +95,18 @@ def chain_file_bytes(community: Path) -> int:
     return sum(p.stat().st_size for p in community.iterdir() if p.name.startswith("chain.sqlite"))
 
 
+def privacy_records(
+    runner: Runner, records: ChainRecords
+) -> tuple[ChainRecords, list[dict[str, Any]], list[Any]]:
+    """The chain's stealth outputs and the day-ahead orders of the run's delivery days."""
+    client = runner.client
+    outputs = [msgspec.to_builtins(o) for o in all_outputs(client)]
+    seconds = runner.scenario.market.period_seconds
+    days = sorted({p * seconds // 86_400 for p in records.periods})
+    orders = [o for day in days for o in client.market_day_ahead(day).orders]
+    return records, outputs, orders
+
+
 def write_results(
     runner: Runner, summary: RunSummary, out: Path, close: bool = True
 ) -> dict[str, Any]:
@@ -103,12 +118,16 @@ def write_results(
     records = read_chain(runner.client, summary.periods)
     check_device_data(summary.device_rows, records.anchors, device_batch_digest)
     community = runner.directory
+    scenario = runner.scenario
+    private = scenario.privacy.sealed_orders or scenario.privacy.stealth_payouts
+    hidden = privacy_kpis(*privacy_records(runner, records)) if private else None
     if close:
         runner.close()
-    scenario = runner.scenario
     kpis = compute_kpis(
         records, summary.device_rows, scenario.name, scenario.seed, chain_file_bytes(community)
     )
+    if hidden is not None:  # only in private runs, so other runs keep their kpis.json
+        kpis["privacy"] = hidden
     genesis = load_genesis((community / "genesis.json").read_bytes())
     opening = {m["address"]: 0 for m in records.members}
     by_key = {m["public_key"]: m["address"] for m in records.members}

@@ -77,6 +77,24 @@ def kpi_rows(kpis: dict[str, Any]) -> list[tuple[str, str]]:
             f"{transactions['total']} ({transactions['ok']} / {transactions['refused']})",
         ),
         ("chain file", f"{chain['chain_file_bytes']:,} bytes"),
+        *_privacy_rows(kpis.get("privacy")),
+    ]
+
+
+def _privacy_rows(privacy: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """A private run's rows (`kpis.privacy_kpis`); none for other runs."""
+    if privacy is None:
+        return []
+    return [
+        (
+            "sealed day-ahead orders (revealed / unrevealed)",
+            f"{privacy['sealed_orders']} ({privacy['sealed_revealed']} / "
+            f"{privacy['sealed_unrevealed']})",
+        ),
+        (
+            "stealth payouts",
+            f"{privacy['stealth_payouts']}, {_units(privacy['stealth_payout_micro'])}",
+        ),
     ]
 
 

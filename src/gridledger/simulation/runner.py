@@ -49,9 +49,10 @@ from gridledger.client.market_replies import (
     StatementReply,
     TradeReply,
 )
+from gridledger.client.privacy import register_keys_args
 from gridledger.contracts.metering import reading_message
 from gridledger.crypto import KeyPair
-from gridledger.market import trade_value_micro
+from gridledger.market import SealedOpening, trade_value_micro
 from gridledger.simulation.bilateral import (
     agreements,
     offer_transactions,
@@ -71,6 +72,7 @@ from gridledger.simulation.day_ahead import (
     day_ahead_steps,
     day_ahead_transactions,
     intraday_position,
+    reveal_transactions,
     uses_day_ahead,
     uses_intraday,
 )
@@ -101,7 +103,9 @@ OFFERS, AGREEMENTS = 4, 5
 DAY_AHEAD_ORDERS, DAY_AHEAD_CLEAR = 6, 7
 """The day-ahead stage's steps (their ``period`` is the delivery day), only in scenarios
 whose ``market.stages`` name ``day_ahead`` (`simulation.day_ahead`)."""
-ISSUE = 8
+DAY_AHEAD_REVEAL = 8
+"""Sealed orders' reveals (``privacy.sealed_orders``), at the gate."""
+ISSUE = 9
 """The operator's daily issue to every household (scenarios with ``currency.daily_issue_micro``)."""
 DAY_SECONDS = 86_400
 
@@ -176,7 +180,11 @@ def schedule(scenario: Scenario) -> list[Step]:
         steps.extend(Step(t, kinds[k], p) for t, k, p in trading_steps(scenario, periods))
     if uses_day_ahead(scenario):
         periods = range(first, first + scenario.horizon.periods)
-        stage = {"day_ahead_orders": DAY_AHEAD_ORDERS, "day_ahead_clear": DAY_AHEAD_CLEAR}
+        stage = {
+            "day_ahead_orders": DAY_AHEAD_ORDERS,
+            "day_ahead_reveal": DAY_AHEAD_REVEAL,
+            "day_ahead_clear": DAY_AHEAD_CLEAR,
+        }
         steps.extend(Step(t, stage[k], d) for t, k, d in day_ahead_steps(scenario, periods))
     return sorted(steps)
 
@@ -242,7 +250,11 @@ class Runner:
         self.households = expand_members(scenario)
         self.steps = schedule(scenario)
         self.periods = sorted(
-            {s.period for s in self.steps if s.kind not in (DAY_AHEAD_ORDERS, DAY_AHEAD_CLEAR)}
+            {
+                s.period
+                for s in self.steps
+                if s.kind not in (DAY_AHEAD_ORDERS, DAY_AHEAD_REVEAL, DAY_AHEAD_CLEAR)
+            }
         )
         self.day_ahead = uses_day_ahead(scenario)
         self.intraday = uses_intraday(scenario)
@@ -270,6 +282,8 @@ class Runner:
         """Some household plans on the hourly price profile (delayable loads, arbitrage)."""
         self.device_rows: list[dict[str, int | str]] = []
         self.time_s = genesis_time_ms // 1000
+        self.sealed_openings: dict[str, tuple[Agent, SealedOpening]] = {}
+        """Sealed orders' openings by price commitment (hex), until their reveal."""
 
     def _agent(self, spec: Any) -> Agent:
         group = spec.group
@@ -318,6 +332,16 @@ class Runner:
             if self.scenario.grid_funding_micro
             else [],
         )
+        if self.scenario.privacy.stealth_payouts:  # every household is paid in stealth
+            self.commit(
+                self.time_s + 1,
+                [
+                    agent.wallet.sign(
+                        "privacy", "register_keys", register_keys_args(agent.wallet.keys, True)
+                    )
+                    for agent in self.agents
+                ],
+            )
         actions = {
             ORDERS: self.place_orders,
             CLEAR: self.clear,
@@ -328,10 +352,12 @@ class Runner:
             DAY_AHEAD_ORDERS: self.place_day_ahead_orders,
             DAY_AHEAD_CLEAR: self.clear_day_ahead,
             ISSUE: self.issue_daily,
+            DAY_AHEAD_REVEAL: self.reveal_day_ahead,
         }
         names = {ORDERS: "orders", CLEAR: "clear", READINGS: "readings", SETTLE: "settle"}
         names |= {OFFERS: "offers", AGREEMENTS: "agreements", ISSUE: "issue"}
         names |= {DAY_AHEAD_ORDERS: "day-ahead orders", DAY_AHEAD_CLEAR: "day-ahead clear"}
+        names |= {DAY_AHEAD_REVEAL: "day-ahead reveals"}
         for done, step in enumerate(self.steps, start=1):
             actions[step.kind](step.period, step.time_s)
             if progress is not None:
@@ -435,6 +461,10 @@ class Runner:
     def place_day_ahead_orders(self, day: int, time_s: int) -> None:
         """Every household's day-ahead bids for the products of ``day`` (`simulation.day_ahead`)."""
         self.commit(time_s, day_ahead_transactions(self, day, time_s))
+
+    def reveal_day_ahead(self, day: int, time_s: int) -> None:
+        """Every household opens its sealed orders of ``day`` at the gate."""
+        self.commit(time_s, reveal_transactions(self, day))
 
     def clear_day_ahead(self, day: int, time_s: int) -> None:
         """The operator clears the day-ahead auction of ``day`` at its gate."""

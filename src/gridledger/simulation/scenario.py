@@ -170,6 +170,26 @@ class MarketSpec(Strict, frozen=True):
     default), ``[day_ahead, intraday]`` or ``[day_ahead]``. Imbalance settlement always runs."""
     day_ahead_gate_seconds: int = 43_200
     """With ``day_ahead``: its gate closes this long before each delivery day (UTC) starts."""
+    sealed_reveal_window_seconds: int | None = None
+    """The community takes sealed day-ahead orders, revealed in this window after the gate
+    (the clear waits for its end); None: it takes none (issue 15)."""
+    sealed_non_reveal_fee_micro: int = 0
+    """With a reveal window: the fee an unrevealed sealed order pays to the grid account."""
+
+
+class PrivacySpec(Strict, frozen=True):
+    """What the households hide (docs/privacy.md); the switch between a private run and the
+    same households in plain view. Both off: nothing changes on the chain."""
+
+    sealed_orders: bool = False
+    """Day-ahead orders are sealed (commitments and range proofs), revealed after the gate;
+    needs ``market.sealed_reveal_window_seconds``."""
+    stealth_payouts: bool = False
+    """Every household registers stealth keys and is paid by settlement to a fresh one-time
+    account each period."""
+    sealed_max_energy_wh: int = 20_000
+    """The public upper bound stated with each sealed order (a larger order states its own
+    energy: the bound must hold it)."""
 
 
 class HorizonSpec(Strict, frozen=True):
@@ -227,6 +247,7 @@ class Scenario(Strict, frozen=True):
     site: SiteSpec = SiteSpec()
     operator: OperatorSpec = OperatorSpec()
     regulator: RegulatorSpec = RegulatorSpec()
+    privacy: PrivacySpec = PrivacySpec()
     grid_funding_micro: int = 1_000_000_000_000
     """What the operator moves into the grid account at the start, to pay feed-in."""
     treasurer: str = ""
@@ -417,6 +438,7 @@ def check_scenario(scenario: Scenario) -> None:
     )
     _check_windows(m)
     _check_stages(m)
+    _check_privacy(scenario)
     _require(scenario.grid_funding_micro >= 0, "grid_funding_micro", "must not be negative")
     _require(
         not scenario.treasurer or is_household(scenario, scenario.treasurer),
@@ -528,6 +550,39 @@ def _check_stages(market: MarketSpec) -> None:
         market.gate_closure_seconds < market.day_ahead_gate_seconds <= 2 * 86_400,
         "market.day_ahead_gate_seconds",
         "must be in (gate_closure_seconds, 172800]: after it the day's first hour is closed",
+    )
+
+
+def _check_privacy(scenario: Scenario) -> None:
+    """Sealed orders need the day-ahead stage and a reveal window that ends before the day's
+    first hour closes; the stated bound is at least 2 Wh."""
+    market, privacy = scenario.market, scenario.privacy
+    window = market.sealed_reveal_window_seconds
+    if window is not None:
+        _require(
+            "day_ahead" in market.stages,
+            "market.sealed_reveal_window_seconds",
+            "sealed orders need the day_ahead stage",
+        )
+        limit = market.day_ahead_gate_seconds - market.gate_closure_seconds
+        _require(
+            0 < window < limit,
+            "market.sealed_reveal_window_seconds",
+            f"must be in (0, {limit}): the reveal window ends before the day's first hour closes",
+        )
+    _require(
+        market.sealed_non_reveal_fee_micro >= 0,
+        "market.sealed_non_reveal_fee_micro",
+        "must not be negative",
+    )
+    if privacy.sealed_orders:
+        _require(
+            window is not None,
+            "privacy.sealed_orders",
+            "needs market.sealed_reveal_window_seconds (and the day_ahead stage)",
+        )
+    _require(
+        privacy.sealed_max_energy_wh >= 2, "privacy.sealed_max_energy_wh", "must be at least 2"
     )
 
 
