@@ -153,6 +153,14 @@ def _decode(data: bytes) -> tuple[RangeProof, list[Point]]:
     return RangeProof(low, high, challenge, tuple(bits)), points
 
 
+def claimed_range(data: bytes) -> tuple[int, int] | None:
+    """The (low, high) an encoded proof states in its header; None if too short for one."""
+    if len(data) < _HEADER.size:
+        return None
+    low, high = _HEADER.unpack_from(data)
+    return low, high
+
+
 def _decompose(offset: int, weights: list[int]) -> list[int]:
     last = weights[-1]
     top = 1 if offset >= 1 << (len(weights) - 1) else 0
