@@ -41,6 +41,15 @@ where the contract's own `is_valid_signature` finds them: the block executes wit
 verifying them again on its single thread. Only valid signatures are remembered; a
 forged one is verified, and refused, by the contract as before.
 
+A sealed day-ahead order (`market.place_sealed_day_ahead_order`) carries two range
+proofs, about 2.5 ms each to verify (coincurve holds the GIL, so only worker processes
+run them in parallel). The checkers verify each for the range it claims, under the
+context the contract will bind it to (`market_sealed.sealed_range_proofs`), and the
+digests of the valid ones go into `crypto.range_proof_cache`, where the contract looks
+them up; it still compares the claimed range with the one it requires, and verifies
+anything it does not find. `node.verify` gets the same for a long chain, whose blocks
+go to the worker processes.
+
 The same worker processes also expand a block's state entries for the state hash
 (`Verifier.lane_sums`, the node's `ledger.state.LaneSummer`): SHAKE-128 holds the
 GIL, and a market order adds and removes about five entries, ~20 µs of the main
