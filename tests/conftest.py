@@ -6,8 +6,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.node.harness import NodeProcess
+
+# No timing threshold in a unit test (README, "How we build"): Hypothesis's default
+# 200 ms deadline per example is one, and it failed pure tests on a loaded machine.
+settings.register_profile("gridledger", deadline=None)
+settings.load_profile("gridledger")
 
 
 @pytest.fixture

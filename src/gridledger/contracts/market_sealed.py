@@ -95,12 +95,17 @@ from gridledger.crypto.privacy import (
     decode_point,
     decode_scalar,
     verify_opening,
-    verify_range,
 )
-from gridledger.ledger import Context, StateReader
+from gridledger.crypto.range_proof_cache import verify_range_remembered
+from gridledger.ledger import Context, StateReader, key_address
 from gridledger.market import proof_context, trade_value_micro
 
-__all__ = ["StoredSealedOrder", "read_sealed_order", "sealed_orders_of_day"]
+__all__ = [
+    "StoredSealedOrder",
+    "read_sealed_order",
+    "sealed_orders_of_day",
+    "sealed_range_proofs",
+]
 
 
 class StoredSealedOrder(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
@@ -160,16 +165,46 @@ def _commitment(field: str, text: str) -> bytes:
 def _check_proof(
     field: str, commitment: bytes, text: str, low: int, high: int, context: bytes
 ) -> None:
-    """Verify a range proof from its bytes (decoded once) for [low, high] under ``context``."""
+    """Verify a range proof from its bytes (decoded once) for [low, high] under ``context``.
+
+    A proof the node's verifier already found valid for the range it claims, with the
+    same commitment and context, is only looked up (`crypto.range_proof_cache`); the
+    range is still compared with [low, high] here.
+    """
     data = _hex(field, text)
     try:
-        verify_range(commitment, data, low, high, context=context)
+        verify_range_remembered(commitment, data, low, high, context=context)
     except RangeMismatch as error:
         raise RangeProofRangeMismatch(
             field, error.proven_low, error.proven_high, low, high
         ) from None
     except PrivacyError as error:
         raise InvalidRangeProofArgument(field, str(error)) from None
+
+
+def sealed_range_proofs(
+    sender_key: bytes, method: str, args: object
+) -> list[tuple[bytes, bytes, bytes]]:
+    """(commitment, proof, context) of each range proof a ``market`` call will verify:
+    the two of ``place_sealed_day_ahead_order``, for the node's verifier to check ahead.
+
+    Malformed arguments give none: the contract then refuses the call as it always does.
+    """
+    if method != "place_sealed_day_ahead_order" or not isinstance(args, dict):
+        return []
+    try:
+        owner = key_address(sender_key)
+        side, period = str(args["side"]), int(args["period"])
+        return [
+            (
+                bytes.fromhex(str(args[f"{field}_commitment"])),
+                bytes.fromhex(str(args[f"{field}_proof"])),
+                proof_context(owner, side, period, field),
+            )
+            for field in ("price", "energy")
+        ]
+    except (KeyError, ValueError, TypeError):
+        return []
 
 
 class PlaceSealedArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

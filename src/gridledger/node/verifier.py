@@ -41,6 +41,15 @@ where the contract's own `is_valid_signature` finds them: the block executes wit
 verifying them again on its single thread. Only valid signatures are remembered; a
 forged one is verified, and refused, by the contract as before.
 
+A sealed day-ahead order (`market.place_sealed_day_ahead_order`) carries two range
+proofs, about 2.5 ms each to verify (coincurve holds the GIL, so only worker processes
+run them in parallel). The checkers verify each for the range it claims, under the
+context the contract will bind it to (`market_sealed.sealed_range_proofs`), and the
+digests of the valid ones go into `crypto.range_proof_cache`, where the contract looks
+them up; it still compares the claimed range with the one it requires, and verifies
+anything it does not find. `node.verify` gets the same for a long chain, whose blocks
+go to the worker processes.
+
 The same worker processes also expand a block's state entries for the state hash
 (`Verifier.lane_sums`, the node's `ledger.state.LaneSummer`): SHAKE-128 holds the
 GIL, and a market order adds and removes about five entries, ~20 µs of the main
@@ -61,8 +70,9 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 import msgspec
 import numpy as np
 
+from gridledger.contracts.market_sealed import sealed_range_proofs
 from gridledger.contracts.metering import reading_message
-from gridledger.crypto import is_valid_signature
+from gridledger.crypto import is_valid_signature, range_proof_cache
 from gridledger.crypto.signature_cache import remember_valid, signature_digest
 from gridledger.ledger import (
     LedgerError,
@@ -162,11 +172,30 @@ def valid_embedded(signed: SignedTransaction, chain_id: str) -> list[bytes]:
     ]
 
 
+def valid_range_proofs(signed: SignedTransaction) -> list[bytes]:
+    """The `range_proof_digest` of each range proof in the transaction's contract call
+    (a sealed order's two, `market_sealed.sealed_range_proofs`) that is valid for the range
+    it claims (verified here)."""
+    body = signed.transaction
+    if body.contract != "market":
+        return []
+    found = (
+        range_proof_cache.verified_digest(commitment, proof, context)
+        for commitment, proof, context in sealed_range_proofs(body.sender, body.method, body.args)
+    )
+    return [digest for digest in found if digest is not None]
+
+
+Digests = tuple[list[bytes], list[bytes]]
+"""(`signature_digest`s, `range_proof_digest`s) of the valid checks found embedded."""
+
+
 def _check_and_digest(
     raws: Sequence[bytes], chain_id: str, known_keys: KeyCache
-) -> tuple[list[Outcome], list[bytes]]:
+) -> tuple[list[Outcome], Digests]:
     outcomes: list[Outcome] = []
-    digests: list[bytes] = []
+    signatures: list[bytes] = []
+    proofs: list[bytes] = []
     for raw in raws:
         try:
             signed = check_transaction(raw, chain_id, known_keys)
@@ -174,15 +203,23 @@ def _check_and_digest(
             outcomes.append(error)
             continue
         outcomes.append(signed)
-        digests.extend(valid_embedded(signed, chain_id))
-    return outcomes, digests
+        signatures.extend(valid_embedded(signed, chain_id))
+        proofs.extend(valid_range_proofs(signed))
+    return outcomes, (signatures, proofs)
+
+
+def _remember(signatures: list[bytes], proofs: list[bytes]) -> None:
+    if signatures:
+        remember_valid(signatures)
+    if proofs:
+        range_proof_cache.remember_valid(proofs)
 
 
 def _check_chunk(raws: Sequence[bytes], chain_id: str, known_keys: KeyCache) -> list[Outcome]:
-    """Check each transaction; embedded signatures found valid are remembered here."""
-    outcomes, digests = _check_and_digest(raws, chain_id, known_keys)
-    if digests:
-        remember_valid(digests)
+    """Check each transaction; embedded signatures and range proofs found valid are
+    remembered here."""
+    outcomes, (signatures, proofs) = _check_and_digest(raws, chain_id, known_keys)
+    _remember(signatures, proofs)
     return outcomes
 
 
@@ -190,9 +227,10 @@ _WORKER_KEYS = KeyCache()
 """The key cache of a worker process."""
 
 
-def _accepted_in_worker(raws: Sequence[bytes], chain_id: str) -> tuple[list[bool], list[bytes]]:
+def _accepted_in_worker(raws: Sequence[bytes], chain_id: str) -> tuple[list[bool], Digests]:
     """In a worker process: whether each transaction passes every stateless check, and the
-    digests of the valid signatures its contract call will check (for the node's cache)."""
+    digests of the valid signatures and range proofs its contract call will check (for the
+    node's caches)."""
     outcomes, digests = _check_and_digest(raws, chain_id, _WORKER_KEYS)
     return [not isinstance(outcome, TransactionError) for outcome in outcomes], digests
 
@@ -274,7 +312,10 @@ class Verifier:
         chunks = [list(raws[i : i + size]) for i in range(0, len(raws), size)]
         parts = list(processes.map(_accepted_in_worker, chunks, [self.chain_id] * len(chunks)))
         accepted = [ok for oks, _ in parts for ok in oks]
-        remember_valid([digest for _, digests in parts for digest in digests])
+        _remember(
+            [digest for _, (signatures, _) in parts for digest in signatures],
+            [digest for _, (_, proofs) in parts for digest in proofs],
+        )
         outcomes: list[Outcome] = []
         for raw, ok in zip(raws, accepted, strict=True):
             if ok:

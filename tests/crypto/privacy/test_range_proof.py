@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,7 +23,17 @@ from gridledger.crypto.privacy import (
     prove_range,
     verify_range,
 )
-from gridledger.crypto.privacy.range_proof import range_weights
+from gridledger.crypto.privacy.group import (
+    GENERATOR_G,
+    GENERATOR_H,
+    IdentityPoint,
+    Point,
+    add,
+    base_mul,
+    encode_point,
+    mul,
+)
+from gridledger.crypto.privacy.range_proof import _branch_one, range_weights
 
 SLOW = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -168,3 +180,46 @@ def test_malformed_proofs_are_refused() -> None:
     high = encoded[:16] + CURVE_ORDER.to_bytes(32, "big") + encoded[48:]
     with pytest.raises(PrivacyError):
         verify_range(commitment, high, 0, 7)
+
+
+def _branch_one_three_terms(point: Point, response: int, challenge: int) -> Point:
+    """a_1 = s_1·H + (n - e_1)·C_i + e_1·G as the verifier first computed it."""
+    return add(mul(GENERATOR_H, response), mul(point, CURVE_ORDER - challenge), base_mul(challenge))
+
+
+def _outcome(compute: Callable[[], Point]) -> bytes | str:
+    try:
+        return encode_point(compute())
+    except PrivacyError as error:
+        return f"{type(error).__name__}: {error}"
+
+
+@NO_DEADLINE
+@given(
+    st.integers(1, CURVE_ORDER - 1) | st.just(1) | st.just(CURVE_ORDER - 1),
+    st.integers(0, CURVE_ORDER - 1) | st.just(0),
+    st.integers(0, CURVE_ORDER - 1) | st.just(0),
+    st.booleans(),
+)
+def test_the_bit_one_branch_equals_the_three_term_sum(
+    secret: int, response: int, challenge: int, generator: bool
+) -> None:
+    """One multiplication fewer, the same point or the same error, for every input
+    (C_i = G included, and the scalars 0 that refuse)."""
+    point = GENERATOR_G if generator else base_mul(secret)
+    encoded = encode_point(point)
+    assert _outcome(lambda: _branch_one(encoded, point, response, challenge)) == _outcome(
+        lambda: _branch_one_three_terms(point, response, challenge)
+    )
+
+
+@NO_DEADLINE
+@given(st.integers(1, CURVE_ORDER - 1), st.integers(1, CURVE_ORDER - 1))
+def test_the_bit_one_branch_refuses_an_identity_sum_alike(response: int, challenge: int) -> None:
+    """C_i = G + (s_1 / e_1)·H makes s_1·H - e_1·(C_i - G) the identity."""
+    ratio = response * pow(challenge, -1, CURVE_ORDER) % CURVE_ORDER
+    point = add(GENERATOR_G, mul(GENERATOR_H, ratio))
+    encoded = encode_point(point)
+    expected = _outcome(lambda: _branch_one_three_terms(point, response, challenge))
+    assert expected == "IdentityPoint: " + str(IdentityPoint("sum"))
+    assert _outcome(lambda: _branch_one(encoded, point, response, challenge)) == expected

@@ -56,6 +56,7 @@ from gridledger.crypto.privacy.errors import (
 )
 from gridledger.crypto.privacy.group import (
     CURVE_ORDER,
+    GENERATOR_G,
     GENERATOR_H,
     POINT_LENGTH,
     SCALAR_LENGTH,
@@ -68,6 +69,7 @@ from gridledger.crypto.privacy.group import (
     encode_scalar,
     hash_to_scalar,
     mul,
+    negate,
 )
 from gridledger.crypto.privacy.pedersen import commitment_point
 
@@ -151,6 +153,14 @@ def _decode(data: bytes) -> tuple[RangeProof, list[Point]]:
         ]
         bits.append(BitProof(commitment, scalars[0], scalars[1], scalars[2]))
     return RangeProof(low, high, challenge, tuple(bits)), points
+
+
+def claimed_range(data: bytes) -> tuple[int, int] | None:
+    """The (low, high) an encoded proof states in its header; None if too short for one."""
+    if len(data) < _HEADER.size:
+        return None
+    low, high = _HEADER.unpack_from(data)
+    return low, high
 
 
 def _decompose(offset: int, weights: list[int]) -> list[int]:
@@ -258,6 +268,28 @@ def _weighted_sum(points: list[Point], weights: list[int]) -> Point:
     return add(total, last)
 
 
+_NEGATED_G = negate(GENERATOR_G)
+_ENCODED_G = encode_point(GENERATOR_G)
+
+
+def _branch_one(encoded: bytes, point: Point, response: int, challenge: int) -> Point:
+    """a_1 = s_1·H - e_1·(C_i - G), the bit-one branch's recomputed commitment.
+
+    Computed as s_1·H + (n - e_1)·(C_i - G): one scalar multiplication fewer than
+    s_1·H + (n - e_1)·C_i + e_1·G, the same point, and the same errors in the same
+    order (s_1 = 0 or e_1 = 0 raise `ScalarOutOfRange` from the same multiplication,
+    an identity sum `IdentityPoint`). C_i - G is the identity only for C_i = G, which
+    coincurve cannot hold: that one point takes the three-term sum (encodings are
+    canonical, so comparing the 33 bytes finds it).
+    """
+    if encoded == _ENCODED_G:
+        return add(
+            mul(GENERATOR_H, response), mul(point, CURVE_ORDER - challenge), base_mul(challenge)
+        )
+    hidden = mul(GENERATOR_H, response)
+    return add(hidden, mul(add(point, _NEGATED_G), CURVE_ORDER - challenge))
+
+
 def verify_range(
     commitment: bytes,
     proof: RangeProof | bytes,
@@ -294,9 +326,7 @@ def verify_range(
             e0 = bit.challenge_zero
             e1 = (proof.challenge - e0) % CURVE_ORDER
             zero = add(mul(GENERATOR_H, bit.response_zero), mul(bit_point, CURVE_ORDER - e0))
-            one = add(
-                mul(GENERATOR_H, bit.response_one), mul(bit_point, CURVE_ORDER - e1), base_mul(e1)
-            )
+            one = _branch_one(bit.commitment, bit_point, bit.response_one, e1)
             transcript.append(bit.commitment + encode_point(zero) + encode_point(one))
     except InvalidRangeProof:
         raise
