@@ -61,6 +61,7 @@ def test_node_options_out_of_range_are_one_line(community: Path) -> None:
         ("--block-transactions", "0", "--block-transactions must be"),
         ("--block-transactions", "-5", "--block-transactions must be"),
         ("--block-timeout-ms", "0", "--block-timeout-ms must be"),
+        ("--checkpoint-pages", "0", "--checkpoint-pages must be at least 1"),
         ("--port", "99999", "--port must be"),
         ("--port", "-1", "--port must be"),
         ("--refusals-per-address", "-1", "address_per_second must be 0 (off) or positive"),

@@ -5,16 +5,26 @@ The node is a real `gridledger node` subprocess on a real SQLite file. A load th
 signed transfers from several accounts (MessagePack batches, pipelined nonces); a second
 thread submits with ``wait=true``; a WebSocket listener on ``/v1/stream`` collects every
 transaction the node reports as committed. The node is SIGKILLed while the load is still
-running, restarted on the same directory, checked, loaded and killed again, and at the end
-the chain is re-verified from genesis (``gridledger verify``) and replayed with
+running, restarted on the same directory, checked, loaded and killed again, `KILLS` times;
+at the end the chain is re-verified from genesis (``gridledger verify``) and replayed with
 `gridledger.ledger.replay`.
+
+Some kills land while SQLite checkpoints, copying its write-ahead log into the chain file.
+The node runs with ``--checkpoint-pages`` small, so it checkpoints every few blocks, and
+every other kill waits until a checkpoint is under way. Whether one was is read from the
+file SQLite shares between its connections (``chain.sqlite-shm``): the checkpoint records
+the log frames it is about to copy (``nBackfillAttempted``) before it copies them and the
+frames it has copied and synced (``nBackfill``) once done, so after the kill
+``nBackfillAttempted > nBackfill`` says the process died inside the checkpoint.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
+import struct
 import threading
 import time
 from collections import defaultdict
@@ -39,7 +49,7 @@ from tests.community import FOUNDERS, address, signed_raw
 from tests.node.harness import NodeProcess, one_line, run_cli, write_community
 from tests.signing import signed_client, signer, stream_headers
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 LOAD_FOUNDERS: dict[str, tuple[str, int]] = {
     **FOUNDERS,
@@ -48,10 +58,58 @@ LOAD_FOUNDERS: dict[str, tuple[str, int]] = {
 BATCH_SENDERS = ("alice", "bob", "carol", "dave", "load0", "load1", "load2", "load3")
 WAIT_SENDER = "operator"
 PER_SENDER_PER_BATCH = 25
-COMMITTED_BEFORE_KILL = 400
+COMMITTED_BEFORE_KILL = 100
 """Transactions the node must report committed (in this run) before it is killed."""
+KILLS = 30
+KILLS_IN_CHECKPOINT = 5
+"""Of the kills aimed at a checkpoint (every other one), at least this many must land in one."""
 WAIT_S = 60.0
-NODE_ARGS = ("--block-transactions", "50", "--block-timeout-ms", "10")
+CHECKPOINT_WAIT_S = 10.0
+NODE_ARGS = (
+    "--block-transactions",
+    "50",
+    "--block-timeout-ms",
+    "10",
+    "--checkpoint-pages",
+    "100",
+)
+WAL_INDEX_BACKFILL = 96
+"""Offset of ``nBackfill`` in SQLite's wal-index (two 48-byte headers, then WalCkptInfo)."""
+WAL_INDEX_BACKFILL_ATTEMPTED = 128
+"""Offset of ``nBackfillAttempted`` (after nBackfill, 5 read marks and 8 lock bytes)."""
+
+
+def checkpoint_under_way(chain: Path) -> bool:
+    """Whether SQLite's wal-index beside `chain` shows a checkpoint begun and not finished
+    (see the module); its fields are in the machine's byte order."""
+    try:
+        with (chain.parent / f"{chain.name}-shm").open("rb") as shm:
+            index = shm.read(WAL_INDEX_BACKFILL_ATTEMPTED + 4)
+    except FileNotFoundError:
+        return False
+    if len(index) < WAL_INDEX_BACKFILL_ATTEMPTED + 4:
+        return False
+    (backfilled,) = struct.unpack_from("=I", index, WAL_INDEX_BACKFILL)
+    (attempted,) = struct.unpack_from("=I", index, WAL_INDEX_BACKFILL_ATTEMPTED)
+    return attempted > backfilled
+
+
+def kill_in_checkpoint(node: NodeProcess, chain: Path) -> None:
+    """SIGKILL the node as soon as a checkpoint is under way (or after `CHECKPOINT_WAIT_S`)."""
+    assert node.process is not None
+    shm = chain.parent / f"{chain.name}-shm"
+    deadline = time.monotonic() + CHECKPOINT_WAIT_S
+    descriptor = os.open(shm, os.O_RDONLY)
+    try:
+        while time.monotonic() < deadline:
+            index = os.pread(descriptor, WAL_INDEX_BACKFILL_ATTEMPTED + 4, 0)
+            (backfilled,) = struct.unpack_from("=I", index, WAL_INDEX_BACKFILL)
+            (attempted,) = struct.unpack_from("=I", index, WAL_INDEX_BACKFILL_ATTEMPTED)
+            if attempted > backfilled:
+                break
+    finally:
+        os.close(descriptor)
+    node.kill()
 
 
 @dataclass
@@ -202,27 +260,36 @@ def threads(*targets: threading.Thread) -> Iterator[None]:
         assert not any(t.is_alive() for t in targets), "a client thread did not finish"
 
 
-def load_and_kill(node: NodeProcess, chain_id: str, reported: Reported) -> LoadRun:
-    """Load the running node until it has reported enough commits, then SIGKILL it mid-load."""
+def load_and_kill(
+    node: NodeProcess, chain_id: str, reported: Reported, in_checkpoint: Path | None = None
+) -> LoadRun:
+    """Load the running node until it has reported enough commits, then SIGKILL it mid-load
+    (with `in_checkpoint`, the chain file: once a checkpoint of it is under way)."""
     run = LoadRun(node.url, chain_id, reported)
     listener = threading.Thread(target=run.listen, name="stream")
     loader = threading.Thread(target=run.load, name="load")
     waiter = threading.Thread(target=run.wait_and_submit, name="wait")
-    with threads(listener):
-        assert run.stream_ready.wait(WAIT_S)
-        with threads(loader, waiter):
-            deadline = time.monotonic() + WAIT_S
-            while run.in_run < COMMITTED_BEFORE_KILL:
-                assert time.monotonic() < deadline, (
-                    f"the node reported {run.in_run} commits in {WAIT_S} s; "
-                    f"refused: {run.rejections[:5]}; node log: {node.logs()}"
-                )
-                assert not run.errors, run.errors
-                assert loader.is_alive(), "the load ended before the node was killed"
-                time.sleep(0.01)
-            assert loader.is_alive() and waiter.is_alive(), "the kill must land mid-load"
-            node.kill()
-            run.stop.set()
+    try:
+        with threads(listener):
+            assert run.stream_ready.wait(WAIT_S)
+            with threads(loader, waiter):
+                deadline = time.monotonic() + WAIT_S
+                while run.in_run < COMMITTED_BEFORE_KILL:
+                    assert time.monotonic() < deadline, (
+                        f"the node reported {run.in_run} commits in {WAIT_S} s; "
+                        f"refused: {run.rejections[:5]}; node log: {node.logs()}"
+                    )
+                    assert not run.errors, run.errors
+                    assert loader.is_alive(), "the load ended before the node was killed"
+                    time.sleep(0.01)
+                assert loader.is_alive() and waiter.is_alive(), "the kill must land mid-load"
+                if in_checkpoint is None:
+                    node.kill()
+                else:
+                    kill_in_checkpoint(node, in_checkpoint)
+                run.stop.set()
+    finally:  # whatever failed, the clients end (the node is stopped by the fixture)
+        run.stop.set()
     assert not run.errors, run.errors
     return run
 
@@ -249,7 +316,7 @@ def check_restarted(node: NodeProcess, reported: dict[str, tuple[int, int]]) -> 
                 i: c for i, c in codes.items() if i in found
             }
         assert not lost, f"{len(lost)} transactions reported committed are lost: {lost[:3]}"
-        for tx_id in random.Random(len(reported)).sample(sorted(reported), 25):
+        for tx_id in random.Random(len(reported)).sample(sorted(reported), min(25, len(reported))):
             view = http.get(f"/v1/transactions/{tx_id}").json()
             assert view["status"] == "committed", view
             assert (view["height"], view["code"]) == reported[tx_id]
@@ -273,23 +340,30 @@ def test_sigkill_mid_load_loses_nothing_reported_committed(
     tmp_path: Path, start_node: Callable[..., NodeProcess]
 ) -> None:
     directory = tmp_path / "community"
+    chain = directory / "chain.sqlite"
     genesis = write_community(directory, LOAD_FOUNDERS)
     reported = Reported()
+    checked: set[str] = set()
+    landed_in_checkpoint = 0
 
-    node = start_node(directory, *NODE_ARGS)
-    load_and_kill(node, genesis.chain_id, reported)
-    assert node.process is not None and node.process.returncode == -signal.SIGKILL
-
-    # restarted, it has everything; loaded again, it is killed again
-    node = start_node(directory, *NODE_ARGS)
-    check_restarted(node, reported.snapshot())
-    load_and_kill(node, genesis.chain_id, reported)
-    assert node.process is not None and node.process.returncode == -signal.SIGKILL
+    for kill in range(KILLS):
+        # restarted, it has everything reported so far; loaded again, it is killed again
+        node = start_node(directory, *NODE_ARGS)
+        fresh = {i: seen for i, seen in reported.snapshot().items() if i not in checked}
+        if fresh:
+            check_restarted(node, fresh)
+            checked.update(fresh)
+        aim = chain if kill % 2 == 1 else None
+        load_and_kill(node, genesis.chain_id, reported, in_checkpoint=aim)
+        assert node.process is not None and node.process.returncode == -signal.SIGKILL
+        landed_in_checkpoint += checkpoint_under_way(chain)
+    print(f"{KILLS} kills, {landed_in_checkpoint} inside a checkpoint, {len(reported)} reported")
+    assert landed_in_checkpoint >= KILLS_IN_CHECKPOINT
 
     committed = reported.snapshot()
-    assert len(committed) >= 2 * COMMITTED_BEFORE_KILL
+    assert len(committed) >= KILLS * COMMITTED_BEFORE_KILL
     node = start_node(directory, *NODE_ARGS)
-    head = check_restarted(node, committed)
+    head = check_restarted(node, committed)  # nothing reported committed is lost
     # the restarted node carries on: a new transfer commits on top of the recovered head
     with signed_client(node.url) as client:
         nonce = client.account(address("carol")).nonce

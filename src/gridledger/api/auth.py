@@ -28,6 +28,7 @@ import msgspec
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gridledger.api.errors import WWW_AUTHENTICATE
 from gridledger.node import Node, SoloService
 from gridledger.node.access import AUDITOR, NOBODY, Caller, caller_of_key, check_member
 from gridledger.node.access_log import AccessLog, AccessRecord
@@ -44,6 +45,11 @@ OPEN_PATHS = {
     ("POST", "/v1/auth/challenge"),
     ("POST", "/v1/auth/session"),
 }
+OPEN_PATH_NAMES = frozenset(path for _, path in OPEN_PATHS)
+SIGNED_ON_OPEN_PATHS = frozenset({("DELETE", "/v1/auth/session")})
+"""The one route at an open path that needs a caller. Any other method at an open path
+is let through anonymous, so that routing answers it 405 with ``Allow`` (an open path
+does not ask a caller to prove a key only to tell it the method is wrong)."""
 MAX_SIGNED_BODY = 64 * 1024
 """A signed request's body is read whole to check its digest: no more than this."""
 log = logging.getLogger("gridledger.api")
@@ -118,6 +124,13 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def is_open(method: str, path: str) -> bool:
+    """Whether a request is served without authenticating its caller (see the module)."""
+    if (method, path) in OPEN_PATHS or not path.startswith("/v1/"):
+        return True
+    return path in OPEN_PATH_NAMES and (method, path) not in SIGNED_ON_OPEN_PATHS
+
+
 class Authentication:
     """The ASGI middleware: authenticate, then hand the request on with its caller."""
 
@@ -132,7 +145,7 @@ class Authentication:
             return
         path: str = scope["path"]
         method = scope.get("method", "GET")
-        if (method, path) in OPEN_PATHS or not path.startswith("/v1/"):
+        if is_open(method, path):
             scope[CALLER] = self.gate.anonymous
             await self.app(scope, receive, send)
             return
@@ -233,7 +246,9 @@ async def refuse(
     body = msgspec.json.encode({"error": code, "message": str(error)})
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     if isinstance(error, Unauthenticated):
-        headers.append((b"www-authenticate", b'Signature, Bearer realm="gridledger"'))
+        headers.append((b"www-authenticate", WWW_AUTHENTICATE.encode()))
+    else:  # the nonce store is full: its nonces expire within the signature window
+        headers.append((b"retry-after", b"1"))
     if scope["type"] == "http":
         start = "http.response.start"
         body_type = "http.response.body"

@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi import Path as PathParameter
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from gridledger.api.auth import caller_of
 from gridledger.api.errors import ApiError
+from gridledger.api.openapi import errors
 from gridledger.dashboard import STATIC_DIR
 from gridledger.node.access import check_member
 
@@ -35,6 +37,10 @@ SERVED_TYPES = {
     ".md": "text/plain; charset=utf-8",
 }
 MAX_LISTED_FILES = 500
+RUN_PATH = PathParameter(
+    description="A run's folder name",
+    json_schema_extra={"pattern": RUN_NAME.pattern, "minLength": 1, "maxLength": 128},
+)
 
 
 def results_dir_of(request: Request) -> Path:
@@ -177,13 +183,23 @@ def install_dashboard(app: FastAPI) -> None:
     if not hasattr(app.state, "results_dir"):
         app.state.results_dir = None
 
-    @app.get("/v1/results", tags=["dashboard"], summary="Simulation runs served by this node")
+    @app.get(
+        "/v1/results",
+        tags=["dashboard"],
+        summary="Simulation runs served by this node",
+        responses=errors(403, 404),
+    )
     async def list_runs(request: Request) -> dict[str, Any]:
         check_member(caller_of(request))
         return runs_view(results_dir_of(request))
 
-    @app.get("/v1/results/{run}", tags=["dashboard"], summary="A run's KPIs, plots and tables")
-    async def get_run(request: Request, run: str) -> dict[str, Any]:
+    @app.get(
+        "/v1/results/{run}",
+        tags=["dashboard"],
+        summary="A run's KPIs, plots and tables",
+        responses=errors(400, 403, 404),
+    )
+    async def get_run(request: Request, run: str = RUN_PATH) -> dict[str, Any]:
         check_member(caller_of(request))
         return run_view(results_dir_of(request), run)
 
@@ -191,8 +207,16 @@ def install_dashboard(app: FastAPI) -> None:
         "/v1/results/{run}/files/{path:path}",
         tags=["dashboard"],
         summary="One file of a run (plots, CSV tables, report.html), read-only",
+        response_class=FileResponse,
+        responses={
+            200: {
+                "description": "The file",
+                "content": {media: {} for media in sorted(set(SERVED_TYPES.values()))},
+            },
+            **errors(400, 403, 404),
+        },
     )
-    async def get_run_file(request: Request, run: str, path: str) -> FileResponse:
+    async def get_run_file(request: Request, path: str, run: str = RUN_PATH) -> FileResponse:
         check_member(caller_of(request))
         return run_file(results_dir_of(request), run, path)
 

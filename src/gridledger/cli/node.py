@@ -21,6 +21,7 @@ from gridledger.node.keystore import KeyFileError, read_key
 from gridledger.node.network_config import NetworkConfigError, load_network, peer_ordering_log
 from gridledger.node.network_processes import peer_pid_file, remove_pid_file, write_pid_file
 from gridledger.node.ordered_service import OrderedService
+from gridledger.node.storage import CHECKPOINT_PAGES
 
 
 def node(
@@ -58,6 +59,11 @@ def node(
         "--accept-rollback",
         help="Serve a chain that lost acknowledged blocks (recorded in chain.rollbacks)",
     ),
+    checkpoint_pages: int = typer.Option(
+        CHECKPOINT_PAGES,
+        help="Write-ahead log pages (4 KiB) gathered before SQLite copies them into the chain "
+        "file; fewer: more, shorter checkpoints",
+    ),
     refusals_per_address: float = typer.Option(
         10.0,
         help="Refused submissions answered per second per client address, then 429 (0: no limit)",
@@ -85,7 +91,7 @@ def node(
         raise fail("--ordering nats needs --network NETWORK.json and --peer NAME")
     if results is not None and not results.is_dir():
         raise fail(f"--results {results}: not a directory")
-    _check_limits(port, block_transactions, block_timeout_ms)
+    _check_limits(port, block_transactions, block_timeout_ms, checkpoint_pages)
     try:
         refusal_limits = RefusalLimits(
             address_per_second=refusals_per_address,
@@ -97,7 +103,13 @@ def node(
         raise fail(f"refusal limits: {error}", code=2) from error
     login_keys = None if login is None else load_key(directory, login)
     cutter = CutterConfig(max_transactions=block_transactions, timeout_ms=block_timeout_ms)
-    running = open_node(directory, hold_lock=True, cutter=cutter, accept_rollback=accept_rollback)
+    running = open_node(
+        directory,
+        hold_lock=True,
+        cutter=cutter,
+        accept_rollback=accept_rollback,
+        checkpoint_pages=checkpoint_pages,
+    )
     pid_file = None
     try:
         service = None
@@ -161,7 +173,9 @@ def node(
         running.close()
 
 
-def _check_limits(port: int, block_transactions: int, block_timeout_ms: int) -> None:
+def _check_limits(
+    port: int, block_transactions: int, block_timeout_ms: int, checkpoint_pages: int
+) -> None:
     """Refuse, before anything starts, a port or a block limit out of range (exit code 2)."""
     if not 0 <= port <= 65535:
         raise fail(f"--port must be 0..65535, got {port}", code=2)
@@ -169,6 +183,8 @@ def _check_limits(port: int, block_transactions: int, block_timeout_ms: int) -> 
         raise fail(f"--block-transactions must be at least 1, got {block_transactions}", code=2)
     if block_timeout_ms < 1:
         raise fail(f"--block-timeout-ms must be at least 1, got {block_timeout_ms}", code=2)
+    if checkpoint_pages < 1:
+        raise fail(f"--checkpoint-pages must be at least 1, got {checkpoint_pages}", code=2)
 
 
 def nats_service(

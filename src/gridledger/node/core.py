@@ -55,7 +55,7 @@ from gridledger.node.integrity import check_chain
 from gridledger.node.memory_storage import MemoryStorage
 from gridledger.node.mempool import Mempool, PendingTransaction
 from gridledger.node.ordering import check_block_limits
-from gridledger.node.storage import BlockRecord, SQLiteStorage, Storage
+from gridledger.node.storage import CHECKPOINT_PAGES, BlockRecord, SQLiteStorage, Storage
 from gridledger.node.verifier import Verifier
 
 CHECKED_LIMIT = 200_000
@@ -205,6 +205,7 @@ class Node:
         genesis: Genesis | None = None,
         hold_lock: bool = True,
         accept_rollback: bool = False,
+        checkpoint_pages: int = CHECKPOINT_PAGES,
         **options: Any,
     ) -> Node:
         """Open the SQLite chain at `path`, creating it from `genesis` if it is empty.
@@ -217,6 +218,8 @@ class Node:
         The newest committed block is recorded beside the chain (`node.acknowledged`);
         a chain file that lost acknowledged blocks is refused with `ChainBehind`,
         unless `accept_rollback`, which records the loss and serves what is left.
+        `checkpoint_pages`: how much write-ahead log SQLite gathers before it copies it
+        into the chain file (`gridledger.node.storage.CHECKPOINT_PAGES`).
         """
         accept = accept_rollback
         chain_path = Path(path)
@@ -231,7 +234,7 @@ class Node:
             except OSError as error:
                 reason = f"cannot open its acknowledged height: {error}"
                 raise StorageError(str(path), reason) from error
-            storage = SQLiteStorage(path)
+            storage = SQLiteStorage(path, checkpoint_pages)
             if storage.is_empty():
                 if genesis is None:
                     raise StorageError(str(path), "holds no chain and no genesis was given")

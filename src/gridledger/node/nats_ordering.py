@@ -56,6 +56,7 @@ from typing import Any
 
 from nats.errors import Error as NatsError
 from nats.js.api import (
+    ClusterInfo,
     DiscardPolicy,
     StorageType,
     StreamConfig,
@@ -92,6 +93,15 @@ PUBLISH_DEADLINE_S = 20.0
 ATTESTATIONS_KEPT = 16
 PROBE_INTERVAL_S = 0.5
 """While the log is known to be unavailable, how often the order stream is asked if it is back."""
+REPLICA_SILENCE_S = 2.5
+"""A replica last heard from longer ago than this is not counted as current by the probe.
+
+A stream leader that has lost its followers still reports them ``current`` (and not
+``offline``) for about 10 s, the Raft lost-quorum interval of nats-server, while their
+``active`` (time since last heard) grows; a live follower is heard at every heartbeat
+(~1 s; measured up to 1.7 s on an idle cluster). Trusting the flag alone, the probe found
+the quorum back half a second after an outage was marked, and the next submission waited
+out its whole timeout (a ``wait=false`` refusal took 10.3 s)."""
 
 
 def chain_token(chain_id: str) -> str:
@@ -183,6 +193,23 @@ async def _read_one_consumer(
         await client.unsubscribe_direct(subscription)
 
 
+def has_quorum(cluster: ClusterInfo | None, replicas: int) -> bool:
+    """Whether a stream's cluster info shows a leader and a majority of its `replicas`
+    current: flagged current, not offline, and heard from within `REPLICA_SILENCE_S`
+    (``active`` is in nanoseconds). No cluster info: a single server, which answered."""
+    if cluster is None:
+        return True
+    if not cluster.leader:
+        return False
+    silence_ns = REPLICA_SILENCE_S * 1e9
+    current = 1 + sum(
+        1
+        for peer in cluster.replicas or []
+        if peer.current and not peer.offline and (peer.active or 0) <= silence_ns
+    )
+    return current >= replicas // 2 + 1
+
+
 class NatsLog:
     """The ordering log of one chain on a JetStream cluster (see the module docstring)."""
 
@@ -242,13 +269,7 @@ class NatsLog:
         except (NatsError, JetStreamError, TimeoutError, OrderingUnavailable) as error:
             log.debug("ordering probe: %r", error)
             return False
-        cluster = info.cluster
-        if cluster is None:  # a single server, not clustered: it answered
-            return True
-        if not cluster.leader:
-            return False
-        current = 1 + sum(1 for peer in cluster.replicas or [] if peer.current and not peer.offline)
-        return current >= self.replicas // 2 + 1
+        return has_quorum(info.cluster, self.replicas)
 
     @property
     def client(self) -> DirectClient:

@@ -152,7 +152,13 @@ class SQLiteStorage:
     as a `CorruptChain` naming its height.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, checkpoint_pages: int = CHECKPOINT_PAGES) -> None:
+        """Open (or create) the chain file at `path`; `checkpoint_pages`: see
+        `CHECKPOINT_PAGES` (a smaller value checkpoints more often, a larger one less)."""
+        if checkpoint_pages < 1:
+            raise StorageError(
+                str(path), f"checkpoint_pages must be at least 1, got {checkpoint_pages}"
+            )
         self.path = str(path)
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -163,7 +169,7 @@ class SQLiteStorage:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-            self._db.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
+            self._db.execute(f"PRAGMA wal_autocheckpoint={int(checkpoint_pages)}")
             open_schema(self._db, self.path)
         except sqlite3.DatabaseError as error:
             self._db.close()

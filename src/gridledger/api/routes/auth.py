@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from gridledger.api.auth import caller_of, gate_of
 from gridledger.api.errors import ApiError
-from gridledger.api.openapi import ok, reply
+from gridledger.api.openapi import errors, ok, reply
+from gridledger.api.parameters import address_query
 from gridledger.client.replies import (
     AccessLogReply,
     ChallengeReply,
@@ -23,15 +25,40 @@ from gridledger.client.replies import (
     SessionReply,
 )
 from gridledger.node.access import NotAMember, check_member
-from gridledger.node.authentication import Session
+from gridledger.node.authentication import Session, Unauthenticated
+from gridledger.node.views import check_address
+
+
+def hex_digits(count: int) -> JsonDict:
+    return {"pattern": f"^[0-9a-fA-F]{{{count}}}$", "minLength": count, "maxLength": count}
 
 
 class SessionRequest(BaseModel):
-    public_key: str | None = Field(None, description="64 hex digits: the member's key")
+    """A signed challenge (``public_key``, ``challenge``, ``signature``) or a ``login_code``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["login_code"], "properties": {"login_code": {"type": "string"}}},
+                {
+                    "required": ["public_key", "challenge", "signature"],
+                    "properties": {
+                        name: {"type": "string", "minLength": 1}
+                        for name in ("public_key", "challenge", "signature")
+                    },
+                },
+            ]
+        }
+    )
+
+    public_key: str | None = Field(
+        None, description="64 hex digits: the member's key", json_schema_extra=hex_digits(64)
+    )
     challenge: str | None = Field(None, description="The challenge of POST /v1/auth/challenge")
     signature: str | None = Field(
         None,
         description='128 hex digits: Ed25519 over "gridledger-login:" + chain_id + ":" + challenge',
+        json_schema_extra=hex_digits(128),
     )
     login_code: str | None = Field(None, description="Or: a one-time login code")
 
@@ -51,7 +78,7 @@ def router() -> APIRouter:
     @routes.post(
         "/v1/auth/session",
         summary="A session token for a signed challenge or a one-time login code (15 min)",
-        responses=ok(SessionReply),
+        responses={**ok(SessionReply), **errors(400, 401, 403)},
     )
     async def open_session(request: Request, body: SessionRequest) -> Response:
         gate = gate_of(request)
@@ -74,19 +101,22 @@ def router() -> APIRouter:
         "/v1/auth/session",
         summary="Sign out: the bearer token stops working",
         status_code=204,
+        responses={204: {"description": "Signed out"}},
     )
     async def close_session(request: Request) -> Response:
         authorization = request.headers.get("authorization", "")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise ApiError(400, "invalid_request", "sign out with Authorization: Bearer <token>")
+            raise Unauthenticated(
+                "unauthenticated", "sign out with the session's Authorization: Bearer <token>"
+            )
         gate_of(request).authenticator.end_session(token.strip())
         return Response(status_code=204)
 
     @routes.post(
         "/v1/auth/login-codes",
         summary="A one-time login code for the caller (single use, 5 min)",
-        responses=ok(LoginCodeReply),
+        responses={**ok(LoginCodeReply), **errors(400, 403)},
     )
     async def login_code(request: Request) -> Response:
         caller = caller_of(request)
@@ -99,15 +129,17 @@ def router() -> APIRouter:
     @routes.get(
         "/v1/access-log",
         summary="Reads of the caller's data by the operator, the regulator and peers",
-        responses=ok(AccessLogReply),
+        responses={**ok(AccessLogReply), **errors(400, 403)},
     )
     async def access_log(
         request: Request,
         limit: int = Query(100, ge=1, le=1000),
-        member: str | None = Query(None, description="Auditors: this household's entries"),
+        member: str | None = address_query("Auditors: this household's entries"),
     ) -> Response:
         caller = caller_of(request)
         check_member(caller)
+        if member is not None:
+            check_address(member, "member")
         log = gate_of(request).access_log
         if caller.is_auditor:
             return reply(log.entries(member, limit))

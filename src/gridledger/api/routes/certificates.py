@@ -12,7 +12,8 @@ from fastapi.responses import Response
 
 from gridledger.api.auth import audit, caller_of
 from gridledger.api.consistency import consistent_get
-from gridledger.api.openapi import ok, reply
+from gridledger.api.openapi import errors, ok, reply
+from gridledger.api.parameters import address_path
 from gridledger.client.currency_replies import (
     CertificateReportReply,
     CertificatesReply,
@@ -34,7 +35,7 @@ def router(node: Node) -> APIRouter:
     @read(
         "/v1/currency/supply",
         summary="The issuer's supply report: issued = live + expired + burned (micro-units)",
-        responses=ok(SupplyReply),
+        responses={**ok(SupplyReply), **errors(403)},
     )
     async def get_supply(request: Request) -> Response:
         check_member(caller_of(request))
@@ -43,9 +44,9 @@ def router(node: Node) -> APIRouter:
     @read(
         "/v1/certificates/{address}",
         summary="A member's certificates of origin (Wh held) and the claims it made",
-        responses=ok(CertificatesReply),
+        responses={**ok(CertificatesReply), **errors(400, 403)},
     )
-    async def get_certificates(request: Request, address: str) -> Response:
+    async def get_certificates(request: Request, address: str = address_path()) -> Response:
         check_own(caller_of(request), address, f"the certificates of {address}")
         audit(request, address, "certificates")
         return reply(certificates_view(node, address))
@@ -53,9 +54,9 @@ def router(node: Node) -> APIRouter:
     @read(
         "/v1/certificates/{address}/report",
         summary="A member's consumption matched by certificates hour by hour (24/7 score)",
-        responses=ok(CertificateReportReply),
+        responses={**ok(CertificateReportReply), **errors(400, 403)},
     )
-    async def get_certificate_report(request: Request, address: str) -> Response:
+    async def get_certificate_report(request: Request, address: str = address_path()) -> Response:
         check_own(caller_of(request), address, f"the certificate report of {address}")
         audit(request, address, "certificate report")
         return reply(certificate_report_view(node, address))

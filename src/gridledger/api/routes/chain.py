@@ -8,7 +8,8 @@ from fastapi.responses import Response
 
 from gridledger.api.auth import audit, caller_of
 from gridledger.api.consistency import consistent_get
-from gridledger.api.openapi import ok, reply
+from gridledger.api.openapi import errors, ok, reply
+from gridledger.api.parameters import unsigned_path
 from gridledger.client.replies import BlockReply, BlocksReply, ContractsReply, HeadReply
 from gridledger.ledger.genesis import Genesis
 from gridledger.node import Node
@@ -24,10 +25,14 @@ def router(node: Node) -> APIRouter:
     async def head() -> Response:
         return reply(head_view(node))
 
-    @read("/v1/blocks/{height}", summary="A block by height", responses=ok(BlockReply))
+    @read(
+        "/v1/blocks/{height}",
+        summary="A block by height",
+        responses={**ok(BlockReply), **errors(400, 403, 404)},
+    )
     async def get_block(
         request: Request,
-        height: int,
+        height: int = unsigned_path("The block's height"),
         transactions: bool = Query(True, description="Include decoded transactions"),
     ) -> Response:
         caller = caller_of(request)
@@ -38,7 +43,11 @@ def router(node: Node) -> APIRouter:
             view = redact_block(caller, view)
         return reply(view)
 
-    @read("/v1/blocks", summary="Recent block headers, newest first", responses=ok(BlocksReply))
+    @read(
+        "/v1/blocks",
+        summary="Recent block headers, newest first",
+        responses={**ok(BlocksReply), **errors(403)},
+    )
     async def list_blocks(
         request: Request,
         limit: int = Query(20, ge=1, le=500),
@@ -50,13 +59,17 @@ def router(node: Node) -> APIRouter:
     @read(
         "/v1/contracts",
         summary="Contracts, methods and argument schemas",
-        responses=ok(ContractsReply),
+        responses={**ok(ContractsReply), **errors(403)},
     )
     async def contracts(request: Request) -> Response:
         check_member(caller_of(request))
         return reply(contracts_view(node))
 
-    @read("/v1/genesis", summary="The genesis document", responses=ok(Genesis))
+    @read(
+        "/v1/genesis",
+        summary="The genesis document",
+        responses={**ok(Genesis), **errors(403)},
+    )
     async def genesis(request: Request) -> Response:
         check_member(caller_of(request))
         return Response(msgspec.json.encode(node.genesis), media_type="application/json")

@@ -8,18 +8,20 @@ and flags of trades it bought or sold in.
 from __future__ import annotations
 
 import msgspec
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from gridledger.api.auth import audit, caller_of, member_reading_everyone
 from gridledger.api.consistency import consistent_get
-from gridledger.api.openapi import ok, reply
+from gridledger.api.openapi import errors, ok, reply
+from gridledger.api.parameters import PERIOD_PATH
 from gridledger.client.correction_replies import CorrectionsReply, FlagsReply
 from gridledger.client.market_replies import TradeCorrectionsReply
 from gridledger.contracts.corrections import read_trade
 from gridledger.node import Node
 from gridledger.node.access import check_member, check_own
 from gridledger.node.correction_views import (
+    MAX_TRADE_ID,
     flags_view,
     period_corrections_view,
     trade_corrections_view,
@@ -34,9 +36,15 @@ def router(node: Node) -> APIRouter:
         "/v1/corrections/trades/{trade_id}",
         summary="A trade as recorded, with its corrections and audit flags",
         description=trade_corrections_view.__doc__ or "",
-        responses=ok(TradeCorrectionsReply),
+        responses={**ok(TradeCorrectionsReply), **errors(400, 403, 404)},
     )
-    async def trade_corrections(request: Request, trade_id: str) -> Response:
+    async def trade_corrections(
+        request: Request,
+        trade_id: str = Path(
+            description=f"A trade's id (1 to {MAX_TRADE_ID} characters)",
+            json_schema_extra={"minLength": 1, "maxLength": MAX_TRADE_ID},
+        ),
+    ) -> Response:
         caller = caller_of(request)
         check_member(caller)
         view = trade_corrections_view(node, trade_id)
@@ -49,9 +57,9 @@ def router(node: Node) -> APIRouter:
         "/v1/corrections/periods/{period}",
         summary="Every correction of a period's trades",
         description=period_corrections_view.__doc__ or "",
-        responses=ok(CorrectionsReply),
+        responses={**ok(CorrectionsReply), **errors(400, 403)},
     )
-    async def period_corrections(request: Request, period: int) -> Response:
+    async def period_corrections(request: Request, period: int = PERIOD_PATH) -> Response:
         caller = member_reading_everyone(request, f"corrections of period {period}")
         view = period_corrections_view(node, period)
         if not caller.is_auditor:
@@ -65,7 +73,7 @@ def router(node: Node) -> APIRouter:
         "/v1/corrections/flags",
         summary="The regulator's audit flags",
         description=flags_view.__doc__ or "",
-        responses=ok(FlagsReply),
+        responses={**ok(FlagsReply), **errors(403)},
     )
     async def audit_flags(request: Request) -> Response:
         caller = member_reading_everyone(request, "audit flags")

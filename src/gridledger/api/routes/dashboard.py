@@ -4,12 +4,13 @@ by `gridledger.api.dashboard`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from gridledger.api.auth import audit, caller_of
 from gridledger.api.consistency import consistent_get
-from gridledger.api.openapi import ok, reply
+from gridledger.api.openapi import errors, ok, reply
+from gridledger.api.parameters import address_path, count_query, unsigned_path, unsigned_query
 from gridledger.client.dashboard_replies import (
     HeaderBytesReply,
     MemberActivityReply,
@@ -19,14 +20,13 @@ from gridledger.client.dashboard_replies import (
 from gridledger.node import Node
 from gridledger.node.access import check_member, check_own, redact_overview
 from gridledger.node.dashboard_views import (
-    MAX_PERIODS,
     header_bytes_view,
     member_activity_view,
     overview_view,
     periods_view,
 )
 
-CountQuery = Query(24, description=f"How many periods (1 to {MAX_PERIODS})")
+CountQuery = count_query()
 
 
 def router(node: Node) -> APIRouter:
@@ -37,7 +37,7 @@ def router(node: Node) -> APIRouter:
         "/v1/dashboard/overview",
         summary="Members, balances and today",
         description=overview_view.__doc__ or "",
-        responses=ok(OverviewReply),
+        responses={**ok(OverviewReply), **errors(403)},
     )
     async def dashboard_overview(request: Request) -> Response:
         caller = caller_of(request)
@@ -49,13 +49,12 @@ def router(node: Node) -> APIRouter:
         "/v1/dashboard/periods",
         summary="Trades, prices, metered energy and grid exchange per period",
         description=periods_view.__doc__ or "",
-        responses=ok(PeriodsReply),
+        responses={**ok(PeriodsReply), **errors(400, 403)},
     )
     async def dashboard_periods(
         request: Request,
-        to_period: int | None = Query(
-            None,
-            description="Last period (default: the one open for orders by the newest block's time)",
+        to_period: int | None = unsigned_query(
+            "Last period (default: the one open for orders by the newest block's time)"
         ),
         count: int = CountQuery,
     ) -> Response:
@@ -65,9 +64,11 @@ def router(node: Node) -> APIRouter:
     @read(
         "/v1/dashboard/members/{address}",
         summary="A member's open orders and settlement statements over recent periods",
-        responses=ok(MemberActivityReply),
+        responses={**ok(MemberActivityReply), **errors(400, 403, 404)},
     )
-    async def dashboard_member(request: Request, address: str, count: int = CountQuery) -> Response:
+    async def dashboard_member(
+        request: Request, address: str = address_path(), count: int = CountQuery
+    ) -> Response:
         check_own(caller_of(request), address, f"the activity of {address}")
         audit(request, address, "orders and statements")
         return reply(member_activity_view(node, address, count))
@@ -76,9 +77,11 @@ def router(node: Node) -> APIRouter:
         "/v1/dashboard/blocks/{height}/header",
         summary="A block header's canonical bytes (hex) and its hash",
         description=header_bytes_view.__doc__ or "",
-        responses=ok(HeaderBytesReply),
+        responses={**ok(HeaderBytesReply), **errors(400, 403, 404)},
     )
-    async def dashboard_header(request: Request, height: int) -> Response:
+    async def dashboard_header(
+        request: Request, height: int = unsigned_path("The block's height")
+    ) -> Response:
         check_member(caller_of(request))
         return reply(header_bytes_view(node, height))
 

@@ -11,7 +11,8 @@ from fastapi.responses import Response
 
 from gridledger.api.auth import member_reading_everyone
 from gridledger.api.consistency import consistent_get
-from gridledger.api.openapi import ok, reply
+from gridledger.api.openapi import errors, ok, reply
+from gridledger.api.parameters import unsigned_path
 from gridledger.client.governance_replies import ProposalReply, ProposalsReply
 from gridledger.node import Node
 from gridledger.node.governance_views import proposal_view, proposals_view
@@ -24,7 +25,7 @@ def router(node: Node) -> APIRouter:
     @read(
         "/v1/governance/proposals",
         summary="Every proposal, with the community's voting rules",
-        responses=ok(ProposalsReply),
+        responses={**ok(ProposalsReply), **errors(403)},
     )
     async def list_proposals(request: Request) -> Response:
         member_reading_everyone(request, "proposals")
@@ -33,9 +34,11 @@ def router(node: Node) -> APIRouter:
     @read(
         "/v1/governance/proposals/{proposal_id}",
         summary="One proposal: its ballots so far and its tally once counted",
-        responses=ok(ProposalReply),
+        responses={**ok(ProposalReply), **errors(400, 403, 404)},
     )
-    async def get_proposal(request: Request, proposal_id: int) -> Response:
+    async def get_proposal(
+        request: Request, proposal_id: int = unsigned_path("The proposal's number")
+    ) -> Response:
         member_reading_everyone(request, "proposal")
         return reply(proposal_view(node, proposal_id))
 

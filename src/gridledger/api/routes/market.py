@@ -8,12 +8,13 @@ settling and meter readings all go through ``POST /v1/transactions`` (see
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from gridledger.api.auth import audit, caller_of, member_reading_everyone
 from gridledger.api.consistency import consistent_get
-from gridledger.api.openapi import ok, reply
+from gridledger.api.openapi import errors, ok, reply
+from gridledger.api.parameters import PERIOD_PATH, address_query, order_id_path, unsigned_query
 from gridledger.client.market_replies import (
     BookReply,
     DayAheadReply,
@@ -36,6 +37,7 @@ from gridledger.node.access import (
     redact_trades,
 )
 from gridledger.node.market_views import (
+    MAX_DAY,
     book_view,
     current_view,
     day_ahead_view,
@@ -67,8 +69,8 @@ hex in JSON or raw octets), never special routes:
 `gridledger market buy|sell|cancel|clear|settle|reading` builds and signs these.
 """.strip()
 
-PeriodQuery = Query(None, description="Delivery period (default: the current period)")
-OwnerQuery = Query(None, description="Only this owner's orders (an address)")
+PeriodQuery = unsigned_query("Delivery period (default: the current period)")
+OwnerQuery = address_query("Only this owner's orders (an address)")
 
 
 def described(view: object) -> str:
@@ -84,7 +86,7 @@ def router(node: Node) -> APIRouter:
         "/v1/market/current",
         summary="The current delivery period and the next one open for orders",
         description=described(current_view),
-        responses=ok(MarketCurrentReply),
+        responses={**ok(MarketCurrentReply), **errors(403)},
     )
     async def market_current(request: Request) -> Response:
         check_member(caller_of(request))
@@ -93,7 +95,7 @@ def router(node: Node) -> APIRouter:
     @read(
         "/v1/market/parameters",
         summary="Market parameters in force for a period, and the schedule of changes",
-        responses=ok(ParametersReply),
+        responses={**ok(ParametersReply), **errors(400, 403)},
     )
     async def market_parameters(request: Request, period: int | None = PeriodQuery) -> Response:
         check_member(caller_of(request))
@@ -103,9 +105,9 @@ def router(node: Node) -> APIRouter:
         "/v1/market/periods/{period}/book",
         summary="Order book depth per price level, flags and time window of a period",
         description=described(book_view),
-        responses=ok(BookReply),
+        responses={**ok(BookReply), **errors(400, 403)},
     )
-    async def market_book(request: Request, period: int) -> Response:
+    async def market_book(request: Request, period: int = PERIOD_PATH) -> Response:
         check_member(caller_of(request))
         return reply(book_view(node, period))
 
@@ -113,10 +115,10 @@ def router(node: Node) -> APIRouter:
         "/v1/market/periods/{period}/orders",
         summary="Orders of a period (optionally one owner's)",
         description=described(orders_view),
-        responses=ok(OrdersReply),
+        responses={**ok(OrdersReply), **errors(400, 403)},
     )
     async def market_orders(
-        request: Request, period: int, owner: str | None = OwnerQuery
+        request: Request, period: int = PERIOD_PATH, owner: str | None = OwnerQuery
     ) -> Response:
         caller = caller_of(request)
         if owner is not None:
@@ -130,9 +132,9 @@ def router(node: Node) -> APIRouter:
         "/v1/market/orders/{order_id}",
         summary="One order by id",
         description=described(order_view),
-        responses=ok(OrderReply),
+        responses={**ok(OrderReply), **errors(400, 403, 404)},
     )
-    async def market_order(request: Request, order_id: str) -> Response:
+    async def market_order(request: Request, order_id: str = order_id_path()) -> Response:
         caller = caller_of(request)
         check_member(caller)
         found = check_order(caller, order_view(node, order_id))
@@ -142,9 +144,9 @@ def router(node: Node) -> APIRouter:
     @read(
         "/v1/market/periods/{period}/trades",
         summary="Trades of a period",
-        responses=ok(TradesReply),
+        responses={**ok(TradesReply), **errors(400, 403)},
     )
-    async def market_trades(request: Request, period: int) -> Response:
+    async def market_trades(request: Request, period: int = PERIOD_PATH) -> Response:
         caller = member_reading_everyone(request, f"trades of period {period}")
         return reply(redact_trades(caller, trades_view(node, period)))
 
@@ -152,9 +154,9 @@ def router(node: Node) -> APIRouter:
         "/v1/market/periods/{period}/price",
         summary="The price the operator posted for a period (pricing contract, seed 003)",
         description=price_view.__doc__ or "",
-        responses=ok(PriceReply),
+        responses={**ok(PriceReply), **errors(400, 403, 404)},
     )
-    async def market_price(request: Request, period: int) -> Response:
+    async def market_price(request: Request, period: int = PERIOD_PATH) -> Response:
         check_member(caller_of(request))
         return reply(price_view(node, period))
 
@@ -162,9 +164,9 @@ def router(node: Node) -> APIRouter:
         "/v1/market/periods/{period}/offers",
         summary="Bilateral offers published for a period",
         description=described(offers_view),
-        responses=ok(OffersReply),
+        responses={**ok(OffersReply), **errors(400, 403)},
     )
-    async def market_offers(request: Request, period: int) -> Response:
+    async def market_offers(request: Request, period: int = PERIOD_PATH) -> Response:
         caller = caller_of(request)
         check_member(caller)
         return reply(redact_offers(caller, offers_view(node, period)))
@@ -173,9 +175,15 @@ def router(node: Node) -> APIRouter:
         "/v1/market/day-ahead/{day}",
         summary="A delivery day's day-ahead auction: gate, products, result, orders",
         description=described(day_ahead_view),
-        responses=ok(DayAheadReply),
+        responses={**ok(DayAheadReply), **errors(400, 403)},
     )
-    async def market_day_ahead(request: Request, day: int) -> Response:
+    async def market_day_ahead(
+        request: Request,
+        day: int = Path(
+            description=f"A delivery day (0 to {MAX_DAY})",
+            json_schema_extra={"minimum": 0, "maximum": MAX_DAY},
+        ),
+    ) -> Response:
         caller = caller_of(request)
         check_member(caller)
         audit(request, "*", f"day-ahead orders of day {day}")

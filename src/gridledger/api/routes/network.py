@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from gridledger.api.auth import caller_of
 from gridledger.api.consistency import consistent_get
-from gridledger.api.openapi import ok, reply
+from gridledger.api.openapi import errors, ok, reply
 from gridledger.client.replies import NetworkReply
 from gridledger.node import Node, SoloService
 from gridledger.node.access import check_member
@@ -20,7 +20,7 @@ def router(node: Node, service: SoloService) -> APIRouter:
     @read(
         "/v1/network",
         summary="Ordering mode, this peer, the peers' attestations, finality and any alarm",
-        responses=ok(NetworkReply),
+        responses={**ok(NetworkReply), **errors(403)},
     )
     async def network(request: Request) -> Response:
         check_member(caller_of(request))

@@ -16,15 +16,18 @@ The registry is never read over the API: the regulator's commands read its file.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import msgspec
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from gridledger.api.errors import ApiError
-from gridledger.api.openapi import ok, reply
+from gridledger.api.openapi import errors, ok, reply
+from gridledger.api.parameters import ADDRESS_SCHEMA
 from gridledger.client.replies import RegistrationReceivedReply
 from gridledger.contracts.membership import read_member
+from gridledger.ledger import MAX_REGISTRATION_FIELDS
 from gridledger.node import Node
 from gridledger.node.registry import (
     MAX_SUBMISSION_BYTES,
@@ -49,6 +52,19 @@ async def _body(request: Request) -> bytes:
     return bytes(body)
 
 
+def submission_schema() -> dict[str, Any]:
+    """The body's JSON schema: `Submission`'s, with the shapes `check_submission` checks."""
+    _, components = msgspec.json.schema_components([Submission])
+    body: dict[str, Any] = dict(components["Submission"])
+    properties = {name: dict(value) for name, value in body["properties"].items()}
+    properties["address"].update(ADDRESS_SCHEMA)
+    properties["public_key"].update(pattern="^[0-9a-fA-F]{64}$", minLength=64, maxLength=64)
+    properties["signature"].update(pattern="^[0-9a-fA-F]{128}$", minLength=128, maxLength=128)
+    properties["disclosures"]["maxItems"] = MAX_REGISTRATION_FIELDS
+    body["properties"] = properties
+    return body
+
+
 def router(node: Node, registry: PersonalDataRegistry | None = None) -> APIRouter:
     """The registry route; the registry is the file beside the node's chain unless given."""
     kept = registry or PersonalDataRegistry.beside(getattr(node.storage, "path", None))
@@ -58,10 +74,13 @@ def router(node: Node, registry: PersonalDataRegistry | None = None) -> APIRoute
         "/v1/registry/applications",
         summary="An applicant's personal data (signed disclosures) for the regulator's registry",
         status_code=201,
-        responses=ok(RegistrationReceivedReply, "Kept", 201),
+        responses={
+            **ok(RegistrationReceivedReply, "Kept", 201),
+            **errors(400, 401, 403, 404, 413, 422),
+        },
         openapi_extra={
             "requestBody": {
-                "content": {"application/json": {"schema": msgspec.json.schema(Submission)}},
+                "content": {"application/json": {"schema": submission_schema()}},
                 "required": True,
             }
         },

@@ -8,7 +8,8 @@ from fastapi.responses import Response
 
 from gridledger.api.auth import audit, caller_of, member_reading_everyone
 from gridledger.api.consistency import consistent_get
-from gridledger.api.openapi import ok, reply
+from gridledger.api.openapi import errors, ok, reply
+from gridledger.api.parameters import PERIOD_PATH, address_path
 from gridledger.api.routes.market import described
 from gridledger.client.market_replies import (
     MemberStatementReply,
@@ -28,18 +29,18 @@ def router(node: Node) -> APIRouter:
         "/v1/settlement/periods/{period}",
         summary="Settlement summary of a period",
         description=described(settlement_view),
-        responses=ok(SettlementReply),
+        responses={**ok(SettlementReply), **errors(400, 403, 404)},
     )
-    async def settlement_summary(request: Request, period: int) -> Response:
+    async def settlement_summary(request: Request, period: int = PERIOD_PATH) -> Response:
         check_member(caller_of(request))
         return reply(settlement_view(node, period))
 
     @read(
         "/v1/settlement/periods/{period}/statements",
         summary="Every member's settlement statement of a period",
-        responses=ok(StatementsReply),
+        responses={**ok(StatementsReply), **errors(400, 403, 404)},
     )
-    async def settlement_statements(request: Request, period: int) -> Response:
+    async def settlement_statements(request: Request, period: int = PERIOD_PATH) -> Response:
         caller = member_reading_everyone(request, f"statements of period {period}")
         return reply(redact_statements(caller, statements_view(node, period)))
 
@@ -47,9 +48,11 @@ def router(node: Node) -> APIRouter:
         "/v1/settlement/periods/{period}/statements/{member}",
         summary="One member's settlement statement of a period",
         description=statement_view.__doc__ or "",
-        responses=ok(MemberStatementReply),
+        responses={**ok(MemberStatementReply), **errors(400, 403, 404)},
     )
-    async def settlement_statement(request: Request, period: int, member: str) -> Response:
+    async def settlement_statement(
+        request: Request, period: int = PERIOD_PATH, member: str = address_path("The member")
+    ) -> Response:
         check_own(caller_of(request), member, f"the statement of {member}")
         audit(request, member, f"statement of period {period}")
         return reply(statement_view(node, period, member))

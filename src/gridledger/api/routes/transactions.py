@@ -20,15 +20,17 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import msgspec
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
 
 from gridledger.api.auth import audit, caller_of
 from gridledger.api.consistency import consistent_get
 from gridledger.api.errors import ApiError
 from gridledger.api.limits import Limited, RefusalLimiter
-from gridledger.api.openapi import ok, reply
+from gridledger.api.openapi import errors, ok, reply
+from gridledger.api.parameters import transaction_id_path
 from gridledger.client.replies import (
     BatchReply,
     PendingReply,
@@ -49,12 +51,27 @@ MAX_WAIT_MS = 60_000
 T = TypeVar("T")
 
 
+HEX_TRANSACTION: JsonDict = {
+    "pattern": "^([0-9a-fA-F]{2})+$",
+    "minLength": 2,
+    "maxLength": 2 * MAX_TRANSACTION_BYTES,
+}
+"""A transaction's canonical bytes in hex: what `bytes.fromhex` reads, within the size limit
+(longer is refused 413 oversized)."""
+
+
 class SubmitRequest(BaseModel):
-    transaction: str = Field(description="Hex of the canonical signed transaction bytes")
+    transaction: str = Field(
+        description="Hex of the canonical signed transaction bytes",
+        json_schema_extra=HEX_TRANSACTION,
+    )
 
 
 class BatchRequest(BaseModel):
-    transactions: list[str] = Field(description="Hex of each canonical signed transaction")
+    transactions: list[str] = Field(
+        description="Hex of each canonical signed transaction",
+        json_schema_extra={"items": {"type": "string", **HEX_TRANSACTION}, "maxItems": MAX_BATCH},
+    )
 
 
 SUBMIT_BODY = {
@@ -193,6 +210,7 @@ def router(node: Node, service: SoloService, limiter: RefusalLimiter) -> APIRout
         responses={
             **ok(TransactionStatus, "Committed (with wait)"),
             **ok(PendingReply, "Admitted", 202),
+            **errors(400, 403, 409, 413, 422, 429, 503),
         },
     )
     async def submit(
@@ -228,7 +246,7 @@ def router(node: Node, service: SoloService, limiter: RefusalLimiter) -> APIRout
         "/v1/transactions/batch",
         summary="Submit many transactions",
         openapi_extra=BATCH_BODY,
-        responses=ok(BatchReply),
+        responses={**ok(BatchReply), **errors(400, 409, 413, 422, 429, 503)},
     )
     async def submit_batch(request: Request) -> Response:
         parsed = await refused_body(request, limiter, _batch_raws(request))
@@ -257,9 +275,13 @@ def router(node: Node, service: SoloService, limiter: RefusalLimiter) -> APIRout
     @read(
         "/v1/transactions/{transaction_id}",
         summary="A committed transaction with its receipt and Merkle proofs",
-        responses=ok(TransactionStatus),
+        responses={**ok(TransactionStatus), **errors(400, 403, 404)},
     )
-    async def get_transaction(request: Request, transaction_id: str) -> Response:
+    async def get_transaction(
+        request: Request, transaction_id: str = transaction_id_path()
+    ) -> Response:
+        if transaction_id == "batch":  # the path of POST /v1/transactions/batch
+            raise HTTPException(405, headers={"Allow": "POST"})
         view = transaction_view(node, transaction_id, service.is_pending)
         if isinstance(view, TransactionReply):
             what = f"transaction {transaction_id}"
