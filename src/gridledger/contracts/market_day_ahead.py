@@ -87,6 +87,7 @@ from gridledger.contracts.market_state import (
 from gridledger.contracts.membership import require_role
 from gridledger.contracts.parameters import (
     DayAhead,
+    MarketParameters,
     SealedOrders,
     day_ahead_gate_s,
     day_ahead_of,
@@ -203,6 +204,37 @@ def day_book(context: Context, day: int, day_ahead: DayAhead) -> DayAheadBook:
     return book
 
 
+def open_day_book(
+    context: Context, period: int, day_ahead: DayAhead
+) -> tuple[MarketParameters, int, DayAheadBook, int]:
+    """The parameters in force for `period`, its day, the day's book and now (seconds), for
+    placing an order; refuse after the day's gate or beyond the order horizon."""
+    parameters = parameters_in_force(context.overlay, period)
+    day = day_of(period, parameters.period_seconds)
+    book = day_book(context, day, day_ahead)
+    now_s = context.timestamp_ms // 1000
+    if now_s >= book.gate_s:
+        raise DayAheadGateClosed(day, book.gate_s, now_s)
+    start_s = period * parameters.period_seconds
+    if start_s - now_s > HORIZON_SECONDS:
+        raise BeyondHorizon(period, start_s, HORIZON_SECONDS, now_s)
+    return parameters, day, book, now_s
+
+
+def store_new_order(
+    context: Context, day: int, book: DayAheadBook, order: StoredDayAheadOrder
+) -> None:
+    """Write a new order (plain or sealed) of `day` at the book's next sequence, and count it."""
+    context.write(NAMESPACE, order_key(day, order.sequence), order)
+    context.write(
+        NAMESPACE,
+        book_key(day),
+        msgspec.structs.replace(
+            book, next_sequence=order.sequence + 1, open_count=book.open_count + 1
+        ),
+    )
+
+
 class PlaceDayAheadArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     side: str
     energy_wh: int
@@ -227,23 +259,16 @@ def place_day_ahead_order(context: Context, args: PlaceDayAheadArgs) -> None:
     else:
         require_role(context, TRADING_ROLES, "buy energy")
     day_ahead = offered_day_ahead(context, f"period {args.period}")
-    parameters = parameters_in_force(context.overlay, args.period)
-    day = day_of(args.period, parameters.period_seconds)
-    book = day_book(context, day, day_ahead)
-    now_s = context.timestamp_ms // 1000
-    if now_s >= book.gate_s:
-        raise DayAheadGateClosed(day, book.gate_s, now_s)
-    start_s = args.period * parameters.period_seconds
-    if start_s - now_s > HORIZON_SECONDS:
-        raise BeyondHorizon(args.period, start_s, HORIZON_SECONDS, now_s)
+    parameters, day, book, now_s = open_day_book(context, args.period, day_ahead)
     sequence = book.next_sequence
     order_id = f"da{day}-{sequence}"
     escrow_price = min(args.price_micro_per_kwh, parameters.cap_price_micro_per_kwh)
     escrow = trade_value_micro(args.energy_wh, escrow_price) if args.side == "buy" else 0
     move(context, context.sender, ESCROW, escrow, f"escrow {order_id}")
-    context.write(
-        NAMESPACE,
-        order_key(day, sequence),
+    store_new_order(
+        context,
+        day,
+        book,
         StoredDayAheadOrder(
             order_id=order_id,
             owner=context.sender,
@@ -261,11 +286,6 @@ def place_day_ahead_order(context: Context, args: PlaceDayAheadArgs) -> None:
             height=context.height,
             closed_at_s=0,
         ),
-    )
-    context.write(
-        NAMESPACE,
-        book_key(day),
-        msgspec.structs.replace(book, next_sequence=sequence + 1, open_count=book.open_count + 1),
     )
     context.emit(
         NAMESPACE,

@@ -46,18 +46,17 @@ import msgspec
 from gridledger.contracts.errors import EnergyOutOfRange, NegativeValue, NotHex
 from gridledger.contracts.market_day_ahead import (
     StoredDayAheadOrder,
-    book_key,
     day_book,
     offered_day_ahead,
+    open_day_book,
     order_key,
     parse_order_id,
     read_day_ahead_book,
     read_day_ahead_order,
     reveal_closes_s,
+    store_new_order,
 )
 from gridledger.contracts.market_errors import (
-    BeyondHorizon,
-    DayAheadGateClosed,
     InvalidSide,
     NotOrderOwner,
     OrderNotOpen,
@@ -73,10 +72,8 @@ from gridledger.contracts.market_sealed_errors import (
     RevealWindowClosed,
     SealedOrdersNotOffered,
 )
-from gridledger.contracts.market_session import parameters_in_force
 from gridledger.contracts.market_state import (
     ESCROW,
-    HORIZON_SECONDS,
     MAX_ORDER_ENERGY_WH,
     MAX_PRICE_MICRO_PER_KWH,
     NAMESPACE,
@@ -86,7 +83,7 @@ from gridledger.contracts.market_state import (
     contract,
 )
 from gridledger.contracts.membership import require_role
-from gridledger.contracts.parameters import SealedOrders, day_of, sealed_orders_of
+from gridledger.contracts.parameters import SealedOrders, sealed_orders_of
 from gridledger.contracts.tokens import move
 from gridledger.crypto.privacy import (
     Opening,
@@ -234,15 +231,7 @@ def place_sealed_day_ahead_order(context: Context, args: PlaceSealedArgs) -> Non
     )
     day_ahead = offered_day_ahead(context, f"period {args.period}")
     rules = _sealed_rules(context)
-    parameters = parameters_in_force(context.overlay, args.period)
-    day = day_of(args.period, parameters.period_seconds)
-    book = day_book(context, day, day_ahead)
-    now_s = context.timestamp_ms // 1000
-    if now_s >= book.gate_s:
-        raise DayAheadGateClosed(day, book.gate_s, now_s)
-    start_s = args.period * parameters.period_seconds
-    if start_s - now_s > HORIZON_SECONDS:
-        raise BeyondHorizon(args.period, start_s, HORIZON_SECONDS, now_s)
+    parameters, day, book, now_s = open_day_book(context, args.period, day_ahead)
     price_c = _commitment("price_commitment", args.price_commitment)
     energy_c = _commitment("energy_commitment", args.energy_commitment)
     low = parameters.feed_in_price_micro_per_kwh
@@ -269,9 +258,10 @@ def place_sealed_day_ahead_order(context: Context, args: PlaceSealedArgs) -> Non
     fee = rules.non_reveal_fee_micro
     escrow = fee + (trade_value_micro(args.max_energy_wh, high) if args.side == "buy" else 0)
     move(context, owner, ESCROW, escrow, f"escrow sealed {order_id}")
-    context.write(
-        NAMESPACE,
-        order_key(day, sequence),
+    store_new_order(
+        context,
+        day,
+        book,
         StoredDayAheadOrder(
             order_id=order_id,
             owner=owner,
@@ -294,11 +284,6 @@ def place_sealed_day_ahead_order(context: Context, args: PlaceSealedArgs) -> Non
         NAMESPACE,
         sealed_key(day, sequence),
         StoredSealedOrder(order_id, price_c, energy_c, low, high, args.max_energy_wh, fee, False),
-    )
-    context.write(
-        NAMESPACE,
-        book_key(day),
-        msgspec.structs.replace(book, next_sequence=sequence + 1, open_count=book.open_count + 1),
     )
     context.emit(
         NAMESPACE,
