@@ -68,9 +68,21 @@ def expand_entry(entry: bytes) -> bytes:
     return hashlib.shake_128(entry).digest(LATTICE_BYTES)
 
 
+SUM_CHUNK = 1024
+"""Entries expanded and summed at a time: 2 MiB of expansions, which stay in the CPU's
+caches. Joining the expansions of a whole state first (~580 MiB for 284,000 entries)
+took longer than expanding them; the sum modulo 2**16 is the same in any grouping."""
+
+
 def lane_sum(entries: list[bytes]) -> LaneVector:
     """The lane-wise sum modulo 2**16 of the expansions of `entries` (no memo)."""
-    return _sum_expansions([expand_entry(entry) for entry in entries])
+    if len(entries) <= SUM_CHUNK:
+        return _sum_expansions([expand_entry(entry) for entry in entries])
+    total = np.zeros(LATTICE_LANES, dtype=np.uint16)
+    for start in range(0, len(entries), SUM_CHUNK):
+        chunk = entries[start : start + SUM_CHUNK]
+        total += _sum_expansions([expand_entry(entry) for entry in chunk])
+    return total
 
 
 def _sum_expansions(expansions: list[bytes]) -> LaneVector:
@@ -140,9 +152,10 @@ def _sums(
         sums = summer(added, missing)
     if sums is not None:
         return sums[0], sums[1] + known
+    if not keep:
+        return lane_sum(added), lane_sum(missing) + known
     expansions = [expand_entry(entry) for entry in added]
-    if keep:
-        _CACHE.keep(added, expansions)
+    _CACHE.keep(added, expansions)
     return _sum_expansions(expansions), lane_sum(missing) + known
 
 
