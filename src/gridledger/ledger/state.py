@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -83,6 +83,12 @@ def lane_sum(entries: list[bytes]) -> LaneVector:
         chunk = entries[start : start + SUM_CHUNK]
         total += _sum_expansions([expand_entry(entry) for entry in chunk])
     return total
+
+
+def lane_sum_of_items(items: Sequence[tuple[str, str, bytes]]) -> LaneVector:
+    """`lane_sum` of the entries (namespace, key, value): what a worker process computes for
+    a part of a whole state (the node's start-up check, a snapshot's restore)."""
+    return lane_sum([entry_bytes(namespace, key, value) for namespace, key, value in items])
 
 
 def _sum_expansions(expansions: list[bytes]) -> LaneVector:
@@ -209,10 +215,19 @@ class State:
         """The writes last passed to `hash_after` (a copy) and the lattice they give."""
 
     @classmethod
-    def from_entries(cls, entries: Mapping[StateKey, bytes]) -> State:
-        """A state holding exactly `entries`, with its hash computed from scratch."""
+    def from_entries(
+        cls, entries: Mapping[StateKey, bytes], lanes: LaneVector | None = None
+    ) -> State:
+        """A state holding exactly `entries`, with its hash computed from scratch.
+
+        `lanes`: the `lane_sum` of exactly these entries, computed elsewhere (the node's
+        worker processes, `lane_sum_of_items`); the caller vouches for it.
+        """
         state = cls()
         state._data = dict(entries)
+        if lanes is not None:
+            state._lattice = LatticeHash(lanes.astype(np.uint16, copy=True))
+            return state
         state._lattice.update(
             [entry_bytes(ns, key, value) for (ns, key), value in entries.items()], [], keep=False
         )

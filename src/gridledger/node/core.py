@@ -55,6 +55,7 @@ from gridledger.node.integrity import check_chain
 from gridledger.node.memory_storage import MemoryStorage
 from gridledger.node.mempool import Mempool, PendingTransaction
 from gridledger.node.ordering import check_block_limits
+from gridledger.node.state_sums import load_checked_state
 from gridledger.node.storage import CHECKPOINT_PAGES, BlockRecord, SQLiteStorage, Storage
 from gridledger.node.verifier import Verifier
 
@@ -176,7 +177,7 @@ class Node:
                 raise CorruptChain(0, "no genesis document is stored", path)
             raise StorageError(path, "holds no chain; run `gridledger init`")
         head = cls.check_stored_chain(storage, genesis)
-        state = State.from_entries(storage.load_state())
+        state = load_checked_state(storage)
         if state.state_hash() != head.state_hash:
             raise StorageError(
                 path,

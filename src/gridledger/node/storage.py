@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +108,10 @@ class Storage(Protocol):
     def head(self) -> BlockHeader | None: ...
 
     def load_state(self) -> dict[StateKey, bytes]: ...
+
+    def state_items(self, part_entries: int) -> Iterator[list[tuple[str, str, bytes]]]:
+        """Every stored state entry as (namespace, key, value), `part_entries` at a time,
+        all from one consistent version of the state."""
 
     def state_heights(self) -> dict[StateKey, int]:
         """For each stored state entry, the height of the block that last wrote it."""
@@ -378,20 +382,20 @@ class SQLiteStorage:
         base: BlockHeader,
         entries: Mapping[StateKey, tuple[bytes, int]],
         log_position: int,
+        before_commit: Callable[[], None] | None = None,
     ) -> None:
         """Start an empty file at block `base` with its state (a checked snapshot's).
 
         The blocks up to `base` are not stored; `base()` returns its header, the next
         block must name its hash, and `verify` needs them from an archive.
+        `before_commit` runs once every row is written, inside the same transaction: if
+        it raises (the caller's last check of the state failed), nothing is stored.
         """
         from gridledger.ledger import block_hash
 
         with self._lock:
             if not self.is_empty():
                 raise StorageError(self.path, "already holds a chain")
-            by_height: dict[int, dict[StateKey, bytes | None]] = {}
-            for key, (value, height) in entries.items():
-                by_height.setdefault(height, {})[key] = value
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -402,12 +406,33 @@ class SQLiteStorage:
                     "INSERT OR REPLACE INTO meta VALUES ('log_position', ?)",
                     (encode(log_position),),
                 )
-                for height, writes in sorted(by_height.items()):
-                    self._write_state(height, writes)
+                self._insert_state(entries)
+                if before_commit is not None:
+                    before_commit()
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
+                self._namespaces = dict(db.execute("SELECT name, id FROM namespaces").fetchall())
+                self._namespace_names = {n: name for name, n in self._namespaces.items()}
                 raise
+
+    def _insert_state(self, entries: Mapping[StateKey, tuple[bytes, int]]) -> None:
+        """Insert `entries` into an empty state table (inside the caller's transaction).
+
+        The rows are packed first and inserted in primary-key order by one statement:
+        SQLite then appends to its B-tree rather than inserting all over it.
+        """
+        for namespace in sorted({namespace for namespace, _ in entries}):
+            number = self._number("namespaces", self._namespaces, namespace)
+            self._namespace_names[number] = namespace
+        numbers = self._namespaces
+        pack = self._codec.pack
+        rows = [
+            (numbers[namespace], pack_key(key), pack("state", value), height)
+            for (namespace, key), (value, height) in entries.items()
+        ]
+        rows.sort(key=_row_key)
+        self._db.executemany("INSERT INTO state VALUES (?, ?, ?, ?)", rows)
 
     def block_with_receipts(self, height: int) -> tuple[int, bytes, bytes, list[bytes], list[str]]:
         """(height, hash, canonical block, canonical receipts, senders) of a stored block."""
@@ -528,25 +553,42 @@ class SQLiteStorage:
         """Each stored state entry's value and the height of the block that wrote it last."""
         with self._lock:
             rows = self._db.execute("SELECT namespace, key, value, height FROM state").fetchall()
+        return {(ns, key): (value, height) for ns, key, value, height in self._unpack_rows(rows)}
+
+    def state_items(self, part_entries: int) -> Iterator[list[tuple[str, str, bytes]]]:
+        """Every stored state entry as (namespace, key, value), `part_entries` at a time.
+
+        The rows are read by one query (one version of the state) and unpacked a part at
+        a time, so that the caller can work on a part (hash it elsewhere) meanwhile.
+        """
+        with self._lock:
+            rows = self._db.execute("SELECT namespace, key, value, height FROM state").fetchall()
+        for start in range(0, len(rows), part_entries):
+            part = self._unpack_rows(rows[start : start + part_entries])
+            yield [(ns, key, value) for ns, key, value, _ in part]
+
+    def _unpack_rows(self, rows: list[Any]) -> list[tuple[str, str, bytes, int]]:
+        """(namespace, key, value, height) of stored state rows; `CorruptChain` names the
+        height of a row that does not unpack."""
         names = self._namespace_names
         unpack = self._codec.unpack
-        state: dict[StateKey, tuple[bytes, int]] = {}
+        unpacked: list[tuple[str, str, bytes, int]] = []
         for ns, packed_key, value, height in rows:
             name = names.get(ns)
             if name is None:
                 raise CorruptChain(height, f"a state entry names namespace {ns}, never stored")
             try:
-                key = (name, unpack_key(bytes(packed_key)))
+                key = unpack_key(bytes(packed_key))
             except FormError as error:
                 raise CorruptChain(
                     height, f"a stored state key does not unpack ({error})"
                 ) from error
             try:
-                state[key] = (unpack(value), height)
+                unpacked.append((name, key, unpack(value), height))
             except UnpackError as error:
-                reason = f"stored value of state entry {key[0]}/{key[1]} {error}"
+                reason = f"stored value of state entry {name}/{key} {error}"
                 raise CorruptChain(height, reason) from error
-        return state
+        return unpacked
 
     def state_heights(self) -> dict[StateKey, int]:
         with self._lock:
@@ -730,6 +772,11 @@ RECENT_BLOCKS = 8
 
 _TAILS = msgspec.msgpack.Decoder(list[bytes])
 _TAILS_ENCODE = msgspec.msgpack.Encoder().encode
+
+
+def _row_key(row: tuple[int, bytes, bytes, int]) -> tuple[int, bytes]:
+    """A state row's primary key (namespace number, packed key): the order SQLite keeps."""
+    return row[0], row[1]
 
 
 def _prefix_bytes(prefix: int) -> bytes:
