@@ -39,7 +39,7 @@ from gridledger.ledger import (
     load_genesis,
     transaction_id,
 )
-from gridledger.node.compression import Codec, Dictionary, Trainer, UnpackError
+from gridledger.node.compression import Codec, Dictionary, Trainer, UnpackError, pack_raw
 from gridledger.node.errors import CorruptChain, StorageError
 from gridledger.node.storage_schema import open_schema, refuse_other_versions
 from gridledger.node.stored_forms import (
@@ -419,16 +419,19 @@ class SQLiteStorage:
     def _insert_state(self, entries: Mapping[StateKey, tuple[bytes, int]]) -> None:
         """Insert `entries` into an empty state table (inside the caller's transaction).
 
-        The rows are packed first and inserted in primary-key order by one statement:
-        SQLite then appends to its B-tree rather than inserting all over it.
+        The rows are inserted in primary-key order by one statement: SQLite then appends
+        to its B-tree rather than inserting all over it. The values are stored raw
+        (`pack_raw`): a new file has no dictionary trained on this community's values
+        yet, and zstd without one saves ~8 % of them (3 of 36 MB on the 1,000-household
+        day) for ~1 s of the restore's CPU and ~0.3 s of every start-up check; a value
+        a later block writes is packed as usual.
         """
         for namespace in sorted({namespace for namespace, _ in entries}):
             number = self._number("namespaces", self._namespaces, namespace)
             self._namespace_names[number] = namespace
         numbers = self._namespaces
-        pack = self._codec.pack
         rows = [
-            (numbers[namespace], pack_key(key), pack("state", value), height)
+            (numbers[namespace], pack_key(key), pack_raw(value), height)
             for (namespace, key), (value, height) in entries.items()
         ]
         rows.sort(key=_row_key)
@@ -571,6 +574,14 @@ class SQLiteStorage:
         """(namespace, key, value, height) of stored state rows; `CorruptChain` names the
         height of a row that does not unpack."""
         names = self._namespace_names
+        try:  # the usual case, in bulk; a fault is looked for row by row below
+            values = self._codec.unpack_many([value for _, _, value, _ in rows])
+            return [
+                (names[ns], unpack_key(packed_key), value, height)
+                for (ns, packed_key, _, height), value in zip(rows, values, strict=True)
+            ]
+        except (KeyError, FormError, UnpackError):
+            pass
         unpack = self._codec.unpack
         unpacked: list[tuple[str, str, bytes, int]] = []
         for ns, packed_key, value, height in rows:
