@@ -144,6 +144,11 @@ class Storage(Protocol):
     def close(self) -> None: ...
 
 
+LOOKUP_CHUNK = 500
+"""Transaction ids looked up per query by `SQLiteStorage.committed_among` (SQLite allows
+32,766 parameters a statement; smaller lists keep each statement's plan cheap)."""
+
+
 class SQLiteStorage:
     """A peer's chain and state in one SQLite file (WAL mode, synchronous=FULL).
 
@@ -690,8 +695,34 @@ class SQLiteStorage:
         return self._locate(transaction_id) is not None
 
     def committed_among(self, transaction_ids: Sequence[bytes]) -> set[bytes]:
-        """The ids among `transaction_ids` that are stored."""
-        return {tx_id for tx_id in transaction_ids if self._locate(tx_id) is not None}
+        """The ids among `transaction_ids` that are stored.
+
+        Admission asks this of every batch a client sends. One query per
+        `LOOKUP_CHUNK` ids (an ``IN`` list on the id-prefix index) instead of one per id:
+        a fresh id, nearly every one, costs an index probe inside SQLite and no Python.
+        A prefix that matches is confirmed against the whole id in its block.
+        """
+        wanted: dict[int, list[bytes]] = {}
+        for tx_id in transaction_ids:
+            wanted.setdefault(id_prefix(tx_id), []).append(tx_id)
+        prefixes = list(wanted)
+        rows: list[tuple[int, int, int]] = []
+        with self._lock:
+            for start in range(0, len(prefixes), LOOKUP_CHUNK):
+                chunk = prefixes[start : start + LOOKUP_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows += self._db.execute(
+                    f"SELECT id, height, position FROM transactions WHERE id IN ({marks})",
+                    chunk,
+                ).fetchall()
+        found: set[bytes] = set()
+        for prefix, height, position in rows:
+            transactions = self._transactions(height, cached=True) or []
+            if position < len(transactions):
+                stored_id = transaction_id(transactions[position])
+                if stored_id in wanted[prefix]:
+                    found.add(stored_id)
+        return found
 
     def transaction_index(self, height: int) -> list[tuple[int, bytes, int]]:
         """(position, id prefix (8 bytes), code) of each indexed transaction of block `height`."""
