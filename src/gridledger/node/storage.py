@@ -463,6 +463,27 @@ class SQLiteStorage:
                 raise
             self._recent.clear()
 
+    def compact(self) -> None:
+        """Give the pages that pruning freed back to the file system (SQLite's ``VACUUM``).
+
+        Deleting rows only marks their pages free inside the file; ``VACUUM`` rewrites the
+        database without them. The write-ahead log is checkpointed first and emptied after
+        (the rewrite passes through it). Needs free disk space about the size of the file,
+        and the writer lock: `gridledger archive` runs it with the node stopped.
+        """
+        with self._lock:
+            db = self._db
+            try:
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                db.execute("VACUUM")
+                busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except sqlite3.Error as error:
+                raise StorageError(self.path, f"cannot be compacted ({error})") from error
+        if busy:
+            raise StorageError(
+                self.path, "another connection holds the write-ahead log; compact it later"
+            )
+
     @contextmanager
     def read_transaction(self) -> Iterator[None]:
         """Reads inside see one consistent version of the file (a writer may go on)."""
