@@ -20,7 +20,12 @@ state hash at its height. Each peer adds its attestation after checking the snap
 block and state hash against its own chain (`attest_snapshot`).
 
 A peer started from a snapshot (`restore_snapshot`) stores the state and the snapshot's
-block header as its base (`SQLiteStorage.base`) and replays only the blocks after it.
+block header as its base (`SQLiteStorage.base`) and replays only the blocks after it. It
+writes them in one SQLite transaction that commits only once the entries give the
+attested state hash, summed meanwhile in worker processes (`node.state_sums`): a refused
+snapshot, or a crash before the commit, leaves a file that holds no chain. The node's
+start-up check then hashes the stored state again, as at every start: nothing in the
+file is trusted in its place.
 
 The ordering-log position in the header (where a nats peer resumes reading) is not part
 of what peers attest. A wrong one cannot pass unnoticed: the peer would cut other

@@ -13,6 +13,7 @@ committed block and loses nothing that was reported as committed.
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -439,7 +440,7 @@ class SQLiteStorage:
             (numbers[namespace], pack_key(key), pack_raw(value), height)
             for (namespace, key), (value, height) in entries.items()
         ]
-        rows.sort(key=_row_key)
+        rows.sort(key=_STATE_ROW_KEY)
         self._db.executemany("INSERT INTO state VALUES (?, ?, ?, ?)", rows)
 
     def block_with_receipts(self, height: int) -> tuple[int, bytes, bytes, list[bytes], list[str]]:
@@ -834,12 +835,9 @@ RECENT_BLOCKS = 8
 """Decoded blocks kept for lookups by id or sender (each a few hundred KiB at most)."""
 
 _TAILS = msgspec.msgpack.Decoder(list[bytes])
+_STATE_ROW_KEY = operator.itemgetter(0, 1)
+"""A state row's primary key (namespace number, packed key): the order SQLite keeps."""
 _TAILS_ENCODE = msgspec.msgpack.Encoder().encode
-
-
-def _row_key(row: tuple[int, bytes, bytes, int]) -> tuple[int, bytes]:
-    """A state row's primary key (namespace number, packed key): the order SQLite keeps."""
-    return row[0], row[1]
 
 
 def _prefix_bytes(prefix: int) -> bytes:
