@@ -15,6 +15,11 @@ is the very lane vector `State.from_entries` computes. If the workers cannot sta
 part fails, the parts not summed are summed here: the check is never skipped, only moved.
 A state of fewer than `PARALLEL_MIN_ENTRIES` entries is summed here from the start
 (starting processes costs more than it saves).
+
+As with the verifier's workers, ``spawn`` imports the main module again in each worker: a
+script that opens a large chain or restores a snapshot keeps its work under
+``if __name__ == "__main__":``. One that does not gets no help from the workers (they fail
+to start or die), and its state is summed here, after a delay and a warning.
 """
 
 from __future__ import annotations
