@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gridledger.ledger import Genesis, LatticeHash, State
+from gridledger.ledger import Block, Genesis, LatticeHash, State
 from gridledger.ledger.state import lane_sum_of_items
-from gridledger.node import Node, SQLiteStorage, StorageError, state_sums
+from gridledger.node import MemoryStorage, Node, SQLiteStorage, StorageError, state_sums
 from gridledger.node.compression import pack_raw
-from gridledger.node.state_sums import StateSummer, load_checked_state
+from gridledger.node.state_sums import StateSummer, load_checked_state, start_early
 from gridledger.node.stored_forms import pack_key
 from tests.node.harness import grow_chain, write_community
 
@@ -120,3 +120,33 @@ def test_a_changed_stored_value_is_refused_at_start_up(
     db.close()
     with pytest.raises(StorageError, match="stored state does not match block 4's state hash"):
         Node.open_path(path)
+
+
+def test_the_start_up_check_starts_its_workers_early_only_for_a_large_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = chain_with_state(tmp_path)
+    storage = SQLiteStorage(path)
+    memory = MemoryStorage()
+    try:
+        entries = len(storage.load_state())
+        memory.initialise(*genesis_of(storage), storage.load_state())
+        for counted in (storage, memory):
+            assert counted.state_entries(5) == 5
+            assert counted.state_entries(10**6) == entries
+            assert counted.state_entries(0) == 0
+        for threshold, early in ((entries, True), (entries + 1, False)):
+            monkeypatch.setattr(state_sums, "PARALLEL_MIN_ENTRIES", threshold)
+            with start_early(storage) as summer:
+                assert summer.parallel == early
+                state = load_checked_state(storage, summer)
+            assert dict(state.items()) == storage.load_state()
+    finally:
+        storage.close()
+
+
+def genesis_of(storage: SQLiteStorage) -> tuple[Genesis, Block]:
+    genesis = storage.genesis()
+    block0 = storage.block(0)
+    assert genesis is not None and block0 is not None
+    return genesis, block0

@@ -114,6 +114,9 @@ class Storage(Protocol):
         """Every stored state entry as (namespace, key, value), `part_entries` at a time,
         all from one consistent version of the state."""
 
+    def state_entries(self, at_most: int) -> int:
+        """How many state entries are stored, counted up to `at_most` (a cheap bound)."""
+
     def state_heights(self) -> dict[StateKey, int]:
         """For each stored state entry, the height of the block that last wrote it."""
 
@@ -584,6 +587,11 @@ class SQLiteStorage:
         with self._lock:
             rows = self._db.execute("SELECT namespace, key, value, height FROM state").fetchall()
         return {(ns, key): (value, height) for ns, key, value, height in self._unpack_rows(rows)}
+
+    def state_entries(self, at_most: int) -> int:
+        return int(
+            self._first("SELECT COUNT(*) FROM (SELECT 1 FROM state LIMIT ?)", max(at_most, 0))
+        )
 
     def state_items(self, part_entries: int) -> Iterator[list[tuple[str, str, bytes]]]:
         """Every stored state entry as (namespace, key, value), `part_entries` at a time.
