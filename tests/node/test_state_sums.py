@@ -74,6 +74,18 @@ def test_workers_that_die_leave_their_parts_to_this_process() -> None:
         assert not summer.parallel  # given up: a broken pool is not used again
 
 
+@pytest.mark.usefixtures("few_make_workers")
+def test_a_process_that_may_not_have_children_sums_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("daemonic processes are not allowed to have children")
+
+    monkeypatch.setattr(state_sums.ProcessPoolExecutor, "submit", refuse)
+    with StateSummer() as summer:
+        summer.add(ITEMS)
+        assert not summer.parallel
+        assert (summer.lanes() == lane_sum_of_items(ITEMS)).all()
+
+
 def chain_with_state(directory: Path) -> Path:
     genesis: Genesis = write_community(directory)
     grow_chain(directory / "chain.sqlite", genesis, 4, 3)

@@ -81,7 +81,7 @@ class StateSummer:
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=exit_with_parent,
             )
-        except (OSError, ValueError) as error:  # no processes here: sum in this one
+        except Exception as error:  # no processes here (no semaphores...): sum in this one
             log.warning("state-hash workers could not start (%r); summing here", error)
             return
         self._parts = [(part, self._submit(part)) for part, _ in self._parts]
@@ -91,7 +91,7 @@ class StateSummer:
             return None
         try:
             return self._pool.submit(lane_sum_of_items, part)
-        except RuntimeError as error:  # a broken pool: the rest is summed here
+        except Exception as error:  # a broken pool, or no children allowed: summed here
             self._give_up(error)
             return None
 
