@@ -65,7 +65,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 
 import msgspec
 import numpy as np
@@ -84,7 +84,7 @@ from gridledger.ledger import (
     decode_transaction,
     validate_transaction,
 )
-from gridledger.ledger.state import LATTICE_LANES, LaneVector, lane_sum
+from gridledger.ledger.state import LATTICE_LANES, LaneVector, lane_sums_remembered
 
 log = logging.getLogger("gridledger.verifier")
 
@@ -189,6 +189,9 @@ def valid_range_proofs(signed: SignedTransaction) -> list[bytes]:
 Digests = tuple[list[bytes], list[bytes]]
 """(`signature_digest`s, `range_proof_digest`s) of the valid checks found embedded."""
 
+WorkerAnswer = tuple[list[bool], Digests]
+"""What a worker process answers for a chunk (`_accepted_in_worker`)."""
+
 
 def _check_and_digest(
     raws: Sequence[bytes], chain_id: str, known_keys: KeyCache
@@ -227,7 +230,7 @@ _WORKER_KEYS = KeyCache()
 """The key cache of a worker process."""
 
 
-def _accepted_in_worker(raws: Sequence[bytes], chain_id: str) -> tuple[list[bool], Digests]:
+def _accepted_in_worker(raws: Sequence[bytes], chain_id: str) -> WorkerAnswer:
     """In a worker process: whether each transaction passes every stateless check, and the
     digests of the valid signatures and range proofs its contract call will check (for the
     node's caches)."""
@@ -236,8 +239,84 @@ def _accepted_in_worker(raws: Sequence[bytes], chain_id: str) -> tuple[list[bool
 
 
 def _lane_sums_in_worker(added: list[bytes], removed: list[bytes]) -> bytes:
-    """In a worker process: `lane_sum(added)` then `lane_sum(removed)`, 2,048 bytes each."""
-    return lane_sum(added).astype("<u2").tobytes() + lane_sum(removed).astype("<u2").tobytes()
+    """In a worker process: `lane_sum(added)` then `lane_sum(removed)`, 2,048 bytes each.
+
+    Through the worker's expansion memo (`lane_sums_remembered`): an entry a block adds
+    is usually removed by a later one (a nonce, a balance), and the same entry always
+    comes to the same worker (`partition`), which then need not expand it again.
+    """
+    plus, minus = lane_sums_remembered(added, removed)
+    return plus.astype("<u2").tobytes() + minus.astype("<u2").tobytes()
+
+
+def partition(entries: list[bytes], parts: int) -> list[list[bytes]]:
+    """`entries` split into `parts` lists, each entry by its hash: within one process the
+    same entry always goes to the same part (a sum does not depend on the order)."""
+    split: list[list[bytes]] = [[] for _ in range(parts)]
+    for entry in entries:
+        split[hash(entry) % parts].append(entry)
+    return split
+
+
+def _add_parts(parts: Sequence[bytes]) -> tuple[LaneVector, LaneVector]:
+    plus = np.zeros(LATTICE_LANES, dtype=np.uint16)
+    minus = np.zeros(LATTICE_LANES, dtype=np.uint16)
+    for part in parts:  # uint16 arithmetic wraps: the sums stay modulo 2**16
+        plus += np.frombuffer(part, dtype="<u2", count=LATTICE_LANES)
+        minus += np.frombuffer(part, dtype="<u2", offset=2 * LATTICE_LANES)
+    return plus, minus
+
+
+class PendingCheck:
+    """The stateless checks of a batch, running in the worker processes
+    (`Verifier.submit_check`); `outcomes` waits for them."""
+
+    def __init__(
+        self, verifier: Verifier, raws: Sequence[bytes], parts: list[Future[WorkerAnswer]]
+    ) -> None:
+        self.verifier = verifier
+        self.raws = raws
+        self.parts = parts
+
+    def outcomes(self) -> list[Outcome]:
+        """The outcome of each transaction, in order (as `Verifier.check` gives it)."""
+        verifier = self.verifier
+        try:
+            answers = [part.result() for part in self.parts]
+        except Exception as error:  # a broken pool: threads check this batch
+            verifier._give_up_processes("checking a batch", "threads check batches", error)
+            return verifier._check_in_threads(self.raws)
+        return verifier._outcomes_from(self.raws, answers)
+
+
+class PendingSums:
+    """A block's lane sums, computed in the worker processes (`Verifier.submit_lane_sums`);
+    `sums` waits for them."""
+
+    def __init__(
+        self,
+        verifier: Verifier,
+        added: list[bytes],
+        removed: list[bytes],
+        parts: list[Future[bytes]],
+    ) -> None:
+        self.verifier = verifier
+        self.added = added
+        self.removed = removed
+        self.parts = parts
+
+    def done(self) -> bool:
+        return all(part.done() for part in self.parts)
+
+    def sums(self) -> tuple[LaneVector, LaneVector]:
+        """(`lane_sum(added)`, `lane_sum(removed)`)."""
+        try:
+            return _add_parts([part.result() for part in self.parts])
+        except Exception as error:  # a broken pool: expand here
+            self.verifier._give_up_processes(
+                "summing lanes", "the state expands entries itself", error
+            )
+            return lane_sums_remembered(self.added, self.removed)
 
 
 def _ready() -> bool:
@@ -311,6 +390,29 @@ class Verifier:
         size = max(PROCESS_CHUNK, -(-len(raws) // self.workers))
         chunks = [list(raws[i : i + size]) for i in range(0, len(raws), size)]
         parts = list(processes.map(_accepted_in_worker, chunks, [self.chain_id] * len(chunks)))
+        return self._outcomes_from(raws, parts)
+
+    def submit_check(self, raws: Sequence[bytes]) -> PendingCheck | list[Outcome]:
+        """Start the stateless checks of `raws` and return at once: a `PendingCheck` when
+        they run in the worker processes (for a replay that checks blocks ahead while it
+        executes: `node.verify`), else the outcomes, checked here (as `check`)."""
+        processes = self._processes
+        if processes is None or not raws or self.workers <= 1:
+            return self.check(raws)
+        size = -(-len(raws) // self.workers)
+        try:
+            parts = [
+                processes.submit(_accepted_in_worker, list(raws[i : i + size]), self.chain_id)
+                for i in range(0, len(raws), size)
+            ]
+        except Exception as error:  # a broken pool: threads take over for a while
+            self._give_up_processes("checking a batch", "threads check batches", error)
+            return self._check_in_threads(raws)
+        return PendingCheck(self, raws, parts)
+
+    def _outcomes_from(self, raws: Sequence[bytes], parts: list[WorkerAnswer]) -> list[Outcome]:
+        """The outcomes of `raws` from the workers' answers (in order): an accepted
+        transaction decoded here, a refused one checked again here for its exact error."""
         accepted = [ok for oks, _ in parts for ok in oks]
         _remember(
             [digest for _, (signatures, _) in parts for digest in signatures],
@@ -340,19 +442,35 @@ class Verifier:
         if processes is None:
             return None
         count = self.workers
-        adds = [added[i::count] for i in range(count)]  # a sum does not depend on the order
-        removes = [removed[i::count] for i in range(count)]
         try:
-            parts = list(processes.map(_lane_sums_in_worker, adds, removes))
+            parts = list(
+                processes.map(
+                    _lane_sums_in_worker, partition(added, count), partition(removed, count)
+                )
+            )
         except Exception as error:  # a broken pool: the state expands locally for a while
             self._give_up_processes("summing lanes", "the state expands entries itself", error)
             return None
-        plus = np.zeros(LATTICE_LANES, dtype=np.uint16)
-        minus = np.zeros(LATTICE_LANES, dtype=np.uint16)
-        for part in parts:  # uint16 arithmetic wraps: the sums stay modulo 2**16
-            plus += np.frombuffer(part, dtype="<u2", count=LATTICE_LANES)
-            minus += np.frombuffer(part, dtype="<u2", offset=2 * LATTICE_LANES)
-        return plus, minus
+        return _add_parts(parts)
+
+    def submit_lane_sums(self, added: list[bytes], removed: list[bytes]) -> PendingSums | None:
+        """Start `lane_sums` in the worker processes and return at once (None while none
+        run: the caller then sums the lanes itself)."""
+        processes = self._processes
+        if processes is None:
+            return None
+        count = self.workers
+        try:
+            parts = [
+                processes.submit(_lane_sums_in_worker, adds, removes)
+                for adds, removes in zip(
+                    partition(added, count), partition(removed, count), strict=True
+                )
+            ]
+        except Exception as error:  # a broken pool: the caller expands locally
+            self._give_up_processes("summing lanes", "the state expands entries itself", error)
+            return None
+        return PendingSums(self, added, removed, parts)
 
     def enable_processes(self) -> None:
         """Let large batches go to worker processes, started on first use.

@@ -21,17 +21,19 @@ from gridledger.contracts import Registry, default_registry
 from gridledger.ledger import (
     Block,
     BlockError,
+    BlockHeader,
     LedgerError,
     Receipt,
     State,
-    apply_block,
     block_hash,
     genesis_block,
 )
+from gridledger.ledger.execution import Replayed, check_state_hash, replay_block
+from gridledger.ledger.state import LaneVector, lane_sums_remembered
 from gridledger.node.archive import Archive, ArchivedBlock
 from gridledger.node.errors import CorruptChain, StorageError
 from gridledger.node.storage import SQLiteStorage
-from gridledger.node.verifier import Outcome, Verifier
+from gridledger.node.verifier import Outcome, PendingCheck, PendingSums, Verifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +50,15 @@ log = logging.getLogger("gridledger.verify")
 PROCESSES_FROM = 2_000
 """Transactions in a chain from which `verify_storage` checks signatures in worker
 processes (starting them takes a second or two; below this, threads check them)."""
-LOOKAHEAD_BLOCKS = 8
+LOOKAHEAD_BLOCKS = 12
 """Blocks read and checked ahead of the one being replayed (a block holds at most 8 MiB;
 the 1,000-household day's blocks hold ~430 transactions, ~150 KiB)."""
+SUMS_PENDING_BLOCKS = 3 * LOOKAHEAD_BLOCKS
+"""Replayed blocks whose state hash may wait for its lane sums before the replay waits.
+
+The workers take tasks in the order given: a block's sums come after the signature
+checks of the `LOOKAHEAD_BLOCKS` blocks submitted before them, so waiting for them
+at once (as the node does) would leave the replay idle that long."""
 
 
 class ArchiveNeeded(StorageError):
@@ -142,12 +150,10 @@ def verify_storage(
         if verifier.workers > 1 and large:
             try:
                 verifier.start_processes_and_wait()
-                state.lane_summer = verifier.lane_sums
             except (TimeoutError, OSError) as error:  # threads check the signatures instead
                 log.warning("verify: no worker processes (%s); checking in threads", error)
         return _replay(source, registry, block0, state, verifier, progress)
     finally:
-        state.lane_summer = None
         verifier.close()
 
 
@@ -162,30 +168,78 @@ def _replay(
     parent = block0.header
     transactions = 0
     height = -1
-    for block, outcomes in _checked_blocks(source, verifier):
-        height = block.header.height
-        stored_hash = source.stored_hash(height)
-        if stored_hash != block_hash(block.header):
-            raise CorruptChain(height, "stored block hash is not the hash of the stored header")
-        if height == 0:
-            if block_hash(block.header) != block_hash(block0.header):
-                raise CorruptChain(0, "block 0 does not match the genesis document")
-            continue
-        if height != parent.height + 1:
-            raise CorruptChain(parent.height + 1, f"missing; next stored block is {height}")
-        try:
-            execution = apply_block(state, parent, block, registry, outcomes)
-        except BlockError as error:
-            raise CorruptChain(height, str(error).removeprefix(f"block {height}: ")) from error
-        _check_receipts(source, height, execution.receipts, execution.receipt_bytes)
-        transactions += len(block.transactions)
-        parent = block.header
-        if progress is not None:
-            progress(height)
+    owed: deque[OwedHash] = deque()
+    try:
+        for block, outcomes in _checked_blocks(source, verifier):
+            height = block.header.height
+            stored_hash = source.stored_hash(height)
+            if stored_hash != block_hash(block.header):
+                raise CorruptChain(height, "stored block hash is not the hash of the stored header")
+            if height == 0:
+                if block_hash(block.header) != block_hash(block0.header):
+                    raise CorruptChain(0, "block 0 does not match the genesis document")
+                continue
+            if height != parent.height + 1:
+                raise CorruptChain(parent.height + 1, f"missing; next stored block is {height}")
+            try:
+                replayed = replay_block(state, parent, block, registry, outcomes)
+            except BlockError as error:
+                raise _corrupt(height, error) from error
+            owed.append(_sum_lanes(verifier, block.header, replayed))
+            _check_receipts(source, height, replayed.receipts, replayed.receipt_bytes)
+            _settle(state, owed, SUMS_PENDING_BLOCKS)
+            transactions += len(block.transactions)
+            parent = block.header
+            if progress is not None:
+                progress(height)
+    except CorruptChain:
+        _settle(state, owed, 0)  # a wrong state hash in an earlier block is reported first
+        raise
+    _settle(state, owed, 0)
     if height < 0:
         raise CorruptChain(0, "no blocks stored")
     _compare_state(source.storage, dict(state.items()), parent.height)
     return VerifyReport(parent.height, transactions, block_hash(parent), state.state_hash())
+
+
+@dataclass(frozen=True, slots=True)
+class OwedHash:
+    """A replayed block whose state hash waits for its lane sums."""
+
+    header: BlockHeader
+    sums: PendingSums | tuple[LaneVector, LaneVector]
+    """Being summed in the worker processes, or summed here already."""
+
+
+def _sum_lanes(verifier: Verifier, header: BlockHeader, replayed: Replayed) -> OwedHash:
+    """Start summing the lanes of what a block added and removed (in the workers, while
+    the next blocks replay; here if none run)."""
+    pending = verifier.submit_lane_sums(replayed.added, replayed.removed)
+    if pending is None:
+        return OwedHash(header, lane_sums_remembered(replayed.added, replayed.removed))
+    return OwedHash(header, pending)
+
+
+def _settle(state: State, owed: deque[OwedHash], keep: int) -> None:
+    """Settle the owed blocks' lane sums, oldest first, and check each block's state hash:
+    every block whose sums are ready, and as many more (waiting) as leave `keep` owed."""
+    while owed:
+        first = owed[0]
+        sums = first.sums
+        if isinstance(sums, PendingSums):
+            if len(owed) <= keep and not sums.done():
+                return
+            sums = sums.sums()
+        owed.popleft()
+        try:
+            check_state_hash(first.header, state.settle(*sums))
+        except BlockError as error:
+            owed.clear()
+            raise _corrupt(first.header.height, error) from error
+
+
+def _corrupt(height: int, error: BlockError) -> CorruptChain:
+    return CorruptChain(height, str(error).removeprefix(f"block {height}: "))
 
 
 def _checked_blocks(
@@ -193,23 +247,25 @@ def _checked_blocks(
 ) -> Iterator[tuple[Block, list[Outcome]]]:
     """Each stored block in height order with its transactions' stateless outcomes.
 
-    Blocks are read, decompressed and checked `LOOKAHEAD_BLOCKS` ahead in a thread (the
-    signatures themselves in the verifier's workers) while the caller replays; an error
-    reading a block is raised when its turn comes.
+    Blocks are read and decompressed `LOOKAHEAD_BLOCKS` ahead in a thread, which hands
+    their transactions to the verifier's worker processes without waiting (or checks
+    them itself, in threads, when none run), while the caller replays; the outcomes
+    of a block are collected when its turn comes. An error reading a block is raised
+    when its turn comes.
     """
 
-    def read_and_check(height: int) -> tuple[Block, list[Outcome]] | None:
+    def read_and_submit(height: int) -> tuple[Block, PendingCheck | list[Outcome]] | None:
         block = _read_block(source, height)
         if block is None:
             return None
-        return block, verifier.check(block.transactions) if block.transactions else []
+        return block, verifier.submit_check(block.transactions) if block.transactions else []
 
-    ahead: deque[Future[tuple[Block, list[Outcome]] | None]] = deque()
+    ahead: deque[Future[tuple[Block, PendingCheck | list[Outcome]] | None]] = deque()
     with ThreadPoolExecutor(1, thread_name_prefix="verify-read") as reader:
         height = 0
         while True:
             while len(ahead) < LOOKAHEAD_BLOCKS:
-                ahead.append(reader.submit(read_and_check, height + len(ahead)))
+                ahead.append(reader.submit(read_and_submit, height + len(ahead)))
             found = ahead.popleft().result()
             if found is None:
                 for pending in ahead:
@@ -218,7 +274,8 @@ def _checked_blocks(
                 if following is not None:
                     raise CorruptChain(height, f"missing (the next stored block is {following})")
                 return
-            yield found
+            block, checked = found
+            yield block, checked.outcomes() if isinstance(checked, PendingCheck) else checked
             height += 1
 
 
