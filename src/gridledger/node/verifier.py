@@ -53,7 +53,14 @@ go to the worker processes.
 The same worker processes also expand a block's state entries for the state hash
 (`Verifier.lane_sums`, the node's `ledger.state.LaneSummer`): SHAKE-128 holds the
 GIL, and a market order adds and removes about five entries, ~20 µs of the main
-thread's time per order; the workers return only the two lane sums.
+thread's time per order; the workers return only the two lane sums. Entries are split
+between the workers by their hash, so an entry always goes to the same worker, which
+remembers the expansions of the entries it added: an entry a block adds is usually
+removed by a later block (a nonce, a balance), and is then not expanded again.
+
+`submit_check` and `submit_lane_sums` start the same work and return at once
+(`PendingCheck`, `PendingSums`): `node.verify` replays a long chain while the workers
+check blocks ahead of it and sum the lanes of blocks behind it.
 """
 
 from __future__ import annotations

@@ -132,6 +132,12 @@ def verify_storage(
     on `workers` cores, default all up to 4), and the state hash's lane sums go to the
     same workers; the replay itself runs in block order, as every peer runs it.
 
+    Nothing waits for a round trip to the workers: blocks' checks are queued
+    `LOOKAHEAD_BLOCKS` ahead, and a block's lane sums are settled (its state hash
+    checked) up to `SUMS_PENDING_BLOCKS` blocks after it replayed, in block order. A
+    block found bad meanwhile is reported only once every earlier block's hash has been
+    checked, so the first bad block is still the one named.
+
     A chain file whose older blocks were archived (or that started from a snapshot)
     needs its `archive`: those blocks are read from there (`ArchiveNeeded` otherwise).
     """
