@@ -22,7 +22,7 @@ from gridledger.node import verify as verify_module
 from gridledger.node.verifier import PendingCheck, PendingSums, Verifier
 from gridledger.node.verify import VerifyReport, verify_storage
 from tests.node.harness import grow_chain, write_community
-from tests.node.stored_rows import canonical_block, set_block
+from tests.node.stored_rows import canonical_block, raw_value, set_block
 
 BLOCKS = 6
 
@@ -140,3 +140,28 @@ def test_a_stored_state_that_differs_is_found_after_every_hash_is_settled(
     db.close()
     with pytest.raises(CorruptChain, match="missing in the stored state"):
         verified(chain, workers=2)
+
+
+@pytest.mark.parametrize("change", ["swapped", "dropped"])
+def test_stored_receipts_that_decode_but_differ_are_named(
+    chain: Path, in_processes: list[str], change: str
+) -> None:
+    """The receipts are compared as stored (without ids and codes): two of block 3's
+    swapped, or its last one dropped, in a well-formed stored value, name block 3."""
+    storage = SQLiteStorage(chain)
+    try:
+        tails = storage.receipt_tails(3)
+    finally:
+        storage.close()
+    assert len(tails) == 4 and tails[0] != tails[1]
+    changed = [tails[1], tails[0], *tails[2:]] if change == "swapped" else tails[:-1]
+    with sqlite3.connect(chain) as db:
+        db.execute(
+            "UPDATE blocks SET receipts = ? WHERE height = 3",
+            (raw_value(msgspec.msgpack.encode(changed)),),
+        )
+    db.close()
+    with pytest.raises(CorruptChain) as raised:
+        verified(chain, workers=2)
+    assert raised.value.height == 3
+    assert "receipt" in raised.value.reason
