@@ -17,6 +17,7 @@ from gridledger.ledger.state import (
     LATTICE_BYTES,
     LATTICE_LANES,
     OFFLOAD_MIN,
+    SUM_CHUNK,
     entry_bytes,
     lane_sum,
     lane_sums_remembered,
@@ -332,6 +333,19 @@ def test_lane_sum_is_the_sum_of_the_expansions_modulo_2_16() -> None:
     expected = (np.sum(lanes, axis=0, dtype=np.uint64) % (1 << 16)).astype(np.uint16)
     assert (lane_sum(entries) == expected).all()
     assert (lane_sum([]) == np.zeros(LATTICE_LANES, dtype=np.uint16)).all()
+
+
+def test_a_lane_sum_over_many_chunks_is_the_sum_of_all_expansions() -> None:
+    entries = [f"entry {n}".encode() for n in range(2 * SUM_CHUNK + 7)]
+    lanes = [
+        np.frombuffer(hashlib.shake_128(e).digest(LATTICE_BYTES), dtype="<u2") for e in entries
+    ]
+    expected = (np.sum(lanes, axis=0, dtype=np.uint64) % (1 << 16)).astype(np.uint16)
+    assert (lane_sum(entries) == expected).all()
+    state = State.from_entries({("ns", e.decode()): e for e in entries})
+    by_entry = [entry_bytes("ns", e.decode(), e) for e in entries]
+    lanes_of_state = lane_sum(by_entry[:5]) + lane_sum(by_entry[5:])
+    assert state.state_hash() == sha256(lanes_of_state.astype("<u2").tobytes())
 
 
 def test_state_lookup_is_get_by_pair() -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,9 +68,27 @@ def expand_entry(entry: bytes) -> bytes:
     return hashlib.shake_128(entry).digest(LATTICE_BYTES)
 
 
+SUM_CHUNK = 1024
+"""Entries expanded and summed at a time: 2 MiB of expansions, which stay in the CPU's
+caches. Joining the expansions of a whole state first (~580 MiB for 284,000 entries)
+took longer than expanding them; the sum modulo 2**16 is the same in any grouping."""
+
+
 def lane_sum(entries: list[bytes]) -> LaneVector:
     """The lane-wise sum modulo 2**16 of the expansions of `entries` (no memo)."""
-    return _sum_expansions([expand_entry(entry) for entry in entries])
+    if len(entries) <= SUM_CHUNK:
+        return _sum_expansions([expand_entry(entry) for entry in entries])
+    total = np.zeros(LATTICE_LANES, dtype=np.uint16)
+    for start in range(0, len(entries), SUM_CHUNK):
+        chunk = entries[start : start + SUM_CHUNK]
+        total += _sum_expansions([expand_entry(entry) for entry in chunk])
+    return total
+
+
+def lane_sum_of_items(items: Sequence[tuple[str, str, bytes]]) -> LaneVector:
+    """`lane_sum` of the entries (namespace, key, value): what a worker process computes for
+    a part of a whole state (the node's start-up check, a snapshot's restore)."""
+    return lane_sum([entry_bytes(namespace, key, value) for namespace, key, value in items])
 
 
 def _sum_expansions(expansions: list[bytes]) -> LaneVector:
@@ -140,9 +158,10 @@ def _sums(
         sums = summer(added, missing)
     if sums is not None:
         return sums[0], sums[1] + known
+    if not keep:
+        return lane_sum(added), lane_sum(missing) + known
     expansions = [expand_entry(entry) for entry in added]
-    if keep:
-        _CACHE.keep(added, expansions)
+    _CACHE.keep(added, expansions)
     return _sum_expansions(expansions), lane_sum(missing) + known
 
 
@@ -208,10 +227,19 @@ class State:
         """Blocks committed by `commit_unhashed` whose lane sums are not `settle`d yet."""
 
     @classmethod
-    def from_entries(cls, entries: Mapping[StateKey, bytes]) -> State:
-        """A state holding exactly `entries`, with its hash computed from scratch."""
+    def from_entries(
+        cls, entries: Mapping[StateKey, bytes], lanes: LaneVector | None = None
+    ) -> State:
+        """A state holding exactly `entries`, with its hash computed from scratch.
+
+        `lanes`: the `lane_sum` of exactly these entries, computed elsewhere (the node's
+        worker processes, `lane_sum_of_items`); the caller vouches for it.
+        """
         state = cls()
         state._data = dict(entries)
+        if lanes is not None:
+            state._lattice = LatticeHash(lanes.astype(np.uint16, copy=True))
+            return state
         state._lattice.update(
             [entry_bytes(ns, key, value) for (ns, key), value in entries.items()], [], keep=False
         )

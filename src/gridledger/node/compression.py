@@ -5,7 +5,8 @@ computed over the canonical encoding, which `unpack` gives back byte for byte.
 
 A packed value starts with one format byte:
 
-- ``0``: the bytes follow as they are (values too small to gain anything);
+- ``0``: the bytes follow as they are (values too small to gain anything, and the state
+  a chain file starts from a snapshot with: see `SQLiteStorage.start_from`);
 - ``1``: a zstd frame (RFC 8878) without a dictionary;
 - ``n >= 2``: a zstd frame compressed with the dictionary whose id is ``n - 1``.
 
@@ -153,6 +154,27 @@ class Codec:
         dictionary_id = self.latest(kind)
         return bytes((dictionary_id + 1,)) + self._compressor(dictionary_id).compress(data)
 
+    def unpack_many(self, stored: Sequence[bytes]) -> list[bytes]:
+        """`unpack` of each of `stored` (one lookup of each decompressor, not one per value)."""
+        decompressors: dict[int, zstandard.ZstdDecompressor] = {}
+        unpacked: list[bytes] = []
+        append = unpacked.append
+        for value in stored:
+            if not value:
+                raise UnpackError("is empty")
+            form = value[0]
+            if form == RAW:
+                append(value[1:])
+                continue
+            decompressor = decompressors.get(form)
+            if decompressor is None:
+                decompressor = decompressors[form] = self._decompressor(form - 1)
+            try:
+                append(decompressor.decompress(value[1:]))
+            except zstandard.ZstdError as error:
+                raise UnpackError(f"does not decompress ({error})") from error
+        return unpacked
+
     def unpack(self, stored: bytes) -> bytes:
         """The bytes `pack` was given; `UnpackError` if `stored` is not a packed value."""
         if not stored:
@@ -164,6 +186,11 @@ class Codec:
             return self._decompressor(form - 1).decompress(stored[1:])
         except zstandard.ZstdError as error:
             raise UnpackError(f"does not decompress ({error})") from error
+
+
+def pack_raw(data: bytes) -> bytes:
+    """`data` stored as it is (format byte 0), whatever its size: `unpack` gives it back."""
+    return b"\x00" + data
 
 
 def train(kind: str, dictionary_id: int, samples: Sequence[bytes]) -> Dictionary | None:

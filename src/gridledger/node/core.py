@@ -55,6 +55,7 @@ from gridledger.node.integrity import check_chain
 from gridledger.node.memory_storage import MemoryStorage
 from gridledger.node.mempool import Mempool, PendingTransaction
 from gridledger.node.ordering import check_block_limits
+from gridledger.node.state_sums import load_checked_state, start_early
 from gridledger.node.storage import CHECKPOINT_PAGES, BlockRecord, SQLiteStorage, Storage
 from gridledger.node.verifier import Verifier
 
@@ -165,18 +166,19 @@ class Node:
         """Resume from what `storage` holds: the last committed block and its state."""
         registry = registry or default_registry()
         path = str(getattr(storage, "path", "?"))
-        try:
-            genesis = storage.genesis()
-        except LedgerError as error:
-            raise CorruptChain(
-                0, f"the genesis document does not decode ({error})", path
-            ) from error
-        if genesis is None:
-            if storage.block_rows(0, 1):
-                raise CorruptChain(0, "no genesis document is stored", path)
-            raise StorageError(path, "holds no chain; run `gridledger init`")
-        head = cls.check_stored_chain(storage, genesis)
-        state = State.from_entries(storage.load_state())
+        with start_early(storage) as summer:  # its workers start while the chain is checked
+            try:
+                genesis = storage.genesis()
+            except LedgerError as error:
+                raise CorruptChain(
+                    0, f"the genesis document does not decode ({error})", path
+                ) from error
+            if genesis is None:
+                if storage.block_rows(0, 1):
+                    raise CorruptChain(0, "no genesis document is stored", path)
+                raise StorageError(path, "holds no chain; run `gridledger init`")
+            head = cls.check_stored_chain(storage, genesis)
+            state = load_checked_state(storage, summer)
         if state.state_hash() != head.state_hash:
             raise StorageError(
                 path,

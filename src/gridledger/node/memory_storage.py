@@ -63,6 +63,16 @@ class MemoryStorage:
         with self._lock:
             return dict(self._state)
 
+    def state_entries(self, at_most: int) -> int:
+        with self._lock:
+            return min(len(self._state), max(at_most, 0))
+
+    def state_items(self, part_entries: int) -> Iterator[list[tuple[str, str, bytes]]]:
+        with self._lock:
+            items = [(ns, key, value) for (ns, key), value in self._state.items()]
+        for start in range(0, len(items), part_entries):
+            yield items[start : start + part_entries]
+
     def state_heights(self) -> dict[StateKey, int]:
         with self._lock:
             return dict(self._heights)

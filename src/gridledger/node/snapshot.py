@@ -20,7 +20,12 @@ state hash at its height. Each peer adds its attestation after checking the snap
 block and state hash against its own chain (`attest_snapshot`).
 
 A peer started from a snapshot (`restore_snapshot`) stores the state and the snapshot's
-block header as its base (`SQLiteStorage.base`) and replays only the blocks after it.
+block header as its base (`SQLiteStorage.base`) and replays only the blocks after it. It
+writes them in one SQLite transaction that commits only once the entries give the
+attested state hash, summed meanwhile in worker processes (`node.state_sums`): a refused
+snapshot, or a crash before the commit, leaves a file that holds no chain. The node's
+start-up check then hashes the stored state again, as at every start: nothing in the
+file is trusted in its place.
 
 The ordering-log position in the header (where a nats peer resumes reading) is not part
 of what peers attest. A wrong one cannot pass unnoticed: the peer would cut other
@@ -44,6 +49,7 @@ from gridledger.crypto.keys import KeyPair
 from gridledger.ledger import (
     BlockHeader,
     Genesis,
+    LatticeHash,
     State,
     StateKey,
     block_hash,
@@ -60,6 +66,7 @@ from gridledger.node.attestation import (
     sign_attestation,
 )
 from gridledger.node.errors import NodeError
+from gridledger.node.state_sums import StateSummer
 
 MAGIC = b"GLSNAP1\n"
 FORMAT_VERSION = 1
@@ -268,10 +275,10 @@ def check_attestations(snapshot: Snapshot, peers: Sequence[PeerInfo], path: str 
     return len(agreeing)
 
 
-def check_snapshot(
-    snapshot: Snapshot, peers: Sequence[PeerInfo], path: str = "?"
-) -> tuple[Genesis, dict[StateKey, tuple[bytes, int]]]:
-    """Everything `restore_snapshot` trusts, checked: attestations, genesis, entries, state hash."""
+def _checked_body(
+    snapshot: Snapshot, peers: Sequence[PeerInfo], path: str
+) -> tuple[Genesis, SnapshotBody]:
+    """The snapshot's genesis and body, once its attestations, genesis and count are checked."""
     header = snapshot.header
     if header.header.chain_id != header.chain_id or header.header.height != header.height:
         raise SnapshotError(path, "its header and its block header disagree")
@@ -284,29 +291,69 @@ def check_snapshot(
         raise SnapshotError(
             path, f"holds {len(body.entries)} entries, its header says {header.entries}"
         )
+    return genesis, body
+
+
+def _entries(body: SnapshotBody, path: str) -> dict[StateKey, tuple[bytes, int]]:
     entries = {(ns, key): (value, height) for ns, key, value, height in body.entries}
     if len(entries) != len(body.entries):
         raise SnapshotError(path, "holds an entry twice")
-    state = State.from_entries({key: value for key, (value, _) in entries.items()})
-    if state.state_hash() != header.header.state_hash:
+    return entries
+
+
+def _sum_entries(summer: StateSummer, body: SnapshotBody) -> None:
+    summer.add([(ns, key, value) for ns, key, value, _ in body.entries])
+
+
+def _check_state_hash(summer: StateSummer, snapshot: Snapshot, path: str) -> None:
+    """`SnapshotError` unless the entries summed give the snapshot's attested state hash."""
+    header = snapshot.header.header
+    if LatticeHash(summer.lanes()).digest() != header.state_hash:
         raise SnapshotError(path, f"its entries do not give block {header.height}'s state hash")
+
+
+def check_snapshot(
+    snapshot: Snapshot, peers: Sequence[PeerInfo], path: str = "?"
+) -> tuple[Genesis, dict[StateKey, tuple[bytes, int]]]:
+    """Everything `restore_snapshot` trusts, checked: attestations, genesis, entries, state hash."""
+    genesis, body = _checked_body(snapshot, peers, path)
+    with StateSummer() as summer:
+        _sum_entries(summer, body)
+        entries = _entries(body, path)
+        _check_state_hash(summer, snapshot, path)
     return genesis, entries
 
 
 def restore_snapshot(
     snapshot: Snapshot, peers: Sequence[PeerInfo], chain_path: Path, path: str = "?"
 ) -> BlockHeader:
-    """Start the chain file `chain_path` (new or empty) from a checked snapshot; its head."""
+    """Start the chain file `chain_path` (new or empty) from a checked snapshot; its head.
+
+    Everything `check_snapshot` checks is checked. The state hash of the entries is
+    summed in worker processes while this process packs and writes the rows, in one
+    SQLite transaction that commits only once the hash is the attested one: a snapshot
+    whose entries do not give it, or a crash before the commit, leaves the file empty
+    (a node refuses to open it: it holds no chain).
+    """
     from gridledger.node.storage import SQLiteStorage
 
-    genesis, entries = check_snapshot(snapshot, peers, path)
+    genesis, body = _checked_body(snapshot, peers, path)
     storage = SQLiteStorage(chain_path)
     try:
         if not storage.is_empty():
             raise SnapshotError(
                 path, f"{chain_path} holds a chain already; start from an empty one"
             )
-        storage.start_from(genesis, snapshot.header.header, entries, snapshot.header.log_position)
+        with StateSummer() as summer:
+            _sum_entries(summer, body)
+            entries = _entries(body, path)
+            storage.start_from(
+                genesis,
+                snapshot.header.header,
+                entries,
+                snapshot.header.log_position,
+                before_commit=lambda: _check_state_hash(summer, snapshot, path),
+            )
         head = storage.head()
     except sqlite3.DatabaseError as error:
         raise SnapshotError(path, f"cannot write {chain_path} ({error})") from error

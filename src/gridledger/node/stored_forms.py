@@ -67,6 +67,13 @@ def receipt_bytes(tail: bytes, transaction_id: bytes, code: int) -> bytes:
 
 def _pack_run(run: re.Match[bytes]) -> bytes:
     digits = run.group()
+    length = len(digits) // 2
+    if length <= MAX_RUN_BYTES:  # the usual run (an address, a hash): one escape
+        return (
+            bytes((ESCAPE, length))
+            + bytes.fromhex(digits[: 2 * length].decode())
+            + (digits[2 * length :])
+        )
     out = bytearray()
     end = len(digits) - len(digits) % 2
     for start in range(0, end, 2 * MAX_RUN_BYTES):

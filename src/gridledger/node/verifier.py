@@ -335,7 +335,7 @@ def _ready() -> bool:
     return True
 
 
-def _exit_with_parent() -> None:
+def exit_with_parent() -> None:
     """In a worker process: exit as soon as the node process is gone, however it ended.
 
     A node stopped by a signal may never shut its pool down (uvicorn re-raises SIGTERM
@@ -523,7 +523,7 @@ class Verifier:
                     ProcessPoolExecutor(
                         size,
                         mp_context=multiprocessing.get_context("spawn"),
-                        initializer=_exit_with_parent,
+                        initializer=exit_with_parent,
                     )
                 )
             ready = [pool.submit(_ready) for pool in pools for _ in range(self.workers)]
