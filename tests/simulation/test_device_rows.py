@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from gridledger.client.market_replies import StatementReply
 from gridledger.simulation.device_rows import (
     DEVICE_DATA_FIELDS,
     DeviceRows,
@@ -12,7 +11,7 @@ from gridledger.simulation.device_rows import (
     device_rows_csv,
 )
 from gridledger.simulation.kpis import device_totals
-from gridledger.simulation.records import DeviceDataMismatch, StructRow, check_device_batches
+from gridledger.simulation.records import DeviceDataMismatch, check_device_batches
 
 
 def row(
@@ -74,24 +73,3 @@ def test_a_period_with_no_records_is_an_empty_file_body() -> None:
     device = DeviceRows()
     assert device.csv() == ",".join(DEVICE_DATA_FIELDS) + "\n"
     assert list(device) == [] and device_totals(device) == ({}, 0)
-
-
-def statement() -> StatementReply:
-    fields = {name: 0 for name in StatementReply.__struct_fields__}
-    return StatementReply(**(fields | {"member": "gl1", "period": 7, "reading": "metered"}))
-
-
-def test_a_struct_row_reads_like_the_dict_of_its_fields() -> None:
-    reply = statement()
-    view = StructRow(reply)
-    assert view == {name: getattr(reply, name) for name in reply.__struct_fields__}
-    assert view["member"] == "gl1" and list(view)[:2] == ["member", "period"]
-    assert {**view, "member_name": "a"}["member_name"] == "a"
-
-
-def test_a_struct_row_refuses_what_is_not_a_field() -> None:
-    view = StructRow(statement())
-    for name in ("__class__", "missing", "__struct_fields__"):
-        with pytest.raises(KeyError):
-            view[name]
-    assert view.get("missing", "none") == "none"

@@ -59,7 +59,7 @@ MEMBER_KINDS = ("order", "bilateral")
 
 
 Row = Mapping[str, Any]
-"""A record as a result-file row: a dict, or a reply read by field name (`StructRow`)."""
+"""A record as a result-file row: a dict, or a row of a `ReplyTable` (what `read_chain` gives)."""
 
 DeviceData = DeviceRows | Sequence[Row]
 """A run's device data: its `DeviceRows`, or any rows of `DEVICE_DATA_FIELDS` (tests)."""

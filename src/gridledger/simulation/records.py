@@ -12,18 +12,19 @@ a ``device_data.csv`` whose batches do not match those anchors.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
 from gridledger.client import EmbeddedClient
+from gridledger.client.market_replies import OrderReply, StatementReply, TradeReply
 from gridledger.ledger import ResultCode, SignedTransaction, Transaction
 from gridledger.simulation.device_rows import DeviceRows, text_digest
+from gridledger.simulation.reply_table import ReplyTable
 
 ANCHOR_LABEL = re.compile(r"^device data, period (\d+)$")
 
@@ -50,10 +51,11 @@ class ChainRecords:
     head_hash: str
     periods: list[int]
     parameters: dict[int, dict[str, Any]]
-    orders: list[Mapping[str, Any]] = field(default_factory=list)
-    trades: list[Mapping[str, Any]] = field(default_factory=list)
+    orders: Sequence[Mapping[str, Any]] = field(default_factory=list)
+    """Rows by field name: dicts, or a `ReplyTable`'s rows (what `read_chain` gives)."""
+    trades: Sequence[Mapping[str, Any]] = field(default_factory=list)
     settlements: list[dict[str, Any]] = field(default_factory=list)
-    statements: list[Mapping[str, Any]] = field(default_factory=list)
+    statements: Sequence[Mapping[str, Any]] = field(default_factory=list)
     transaction_counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     transaction_bytes: int = 0
     anchors: dict[int, str] = field(default_factory=dict)
@@ -83,13 +85,16 @@ def read_chain(client: EmbeddedClient, periods: list[int]) -> ChainRecords:
         periods=list(periods),
         parameters={p: _row(client.parameters(p).parameters) for p in periods},
     )
+    orders, trades = ReplyTable.of(OrderReply), ReplyTable.of(TradeReply)
+    statements = ReplyTable.of(StatementReply)
     for period in periods:
-        records.orders.extend(map(StructRow, client.market_orders(period).orders))
-        records.trades.extend(map(StructRow, client.market_trades(period).trades))
+        orders.extend(client.market_orders(period).orders)
+        trades.extend(client.market_trades(period).trades)
         summary = client.settlement(period).summary
         if summary is not None:
             records.settlements.append(_row(summary))
-        records.statements.extend(map(StructRow, client.statements(period).statements))
+        statements.extend(client.statements(period).statements)
+    records.orders, records.trades, records.statements = orders, trades, statements
     _walk_blocks(client, records)
     members = client.members().members
     records.members = [_row(m) for m in members]
@@ -121,39 +126,6 @@ def certificate_figures(client: EmbeddedClient, members: list[str]) -> dict[str,
         "claimed_wh": claimed,
         "matching_score_bp": matched * 10_000 // consumed if consumed else 0,
     }
-
-
-class StructRow(Mapping[str, Any]):
-    """A reply read as a result-file row (its fields by name), without copying it into a dict.
-
-    A day of ten thousand households has a million orders and statements: as dicts they
-    took over a kilobyte each, as the reply Struct behind this view about a quarter of it.
-    """
-
-    __slots__ = ("_reply",)
-
-    def __init__(self, reply: msgspec.Struct) -> None:
-        self._reply = reply
-
-    def __getitem__(self, name: str) -> Any:
-        reply = self._reply
-        if name not in _field_set(type(reply)):
-            raise KeyError(name)
-        return getattr(reply, name)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._reply.__struct_fields__)
-
-    def __len__(self) -> int:
-        return len(self._reply.__struct_fields__)
-
-    def __repr__(self) -> str:
-        return f"StructRow({self._reply!r})"
-
-
-@functools.cache
-def _field_set(reply_type: type[msgspec.Struct]) -> frozenset[str]:
-    return frozenset(reply_type.__struct_fields__)
 
 
 def _row(reply: msgspec.Struct) -> dict[str, Any]:
