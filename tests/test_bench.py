@@ -267,3 +267,36 @@ def test_reads_go_round_robin_over_members_and_their_own_records() -> None:
         (1, read_paths(bob.address, 7)[2]),
     ]
     assert read_paths(alice.address, 7)[1] == f"/v1/settlement/periods/7/statements/{alice.address}"
+
+
+def _bench(*options: str) -> tuple[int, dict[str, object]]:
+    completed = subprocess.run(
+        [sys.executable, "-m", "gridledger.cli", "bench", *options],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    lines = completed.stdout.strip().splitlines()
+    assert lines, completed.stderr
+    return completed.returncode, json.loads(lines[-1])
+
+
+def test_the_bench_node_cuts_blocks_of_the_size_asked() -> None:
+    code, figures = _bench(
+        "--rate", "100", "--duration", "2", "--accounts", "10", "--block-transactions", "7"
+    )
+    assert code == 0, figures
+    assert figures["successes"] == 200
+    blocks = figures["blocks"]
+    assert isinstance(blocks, int) and blocks >= 200 // 7  # never more than 7 in a block
+
+
+def test_block_transactions_out_of_range_or_with_url_is_refused() -> None:
+    code, figures = _bench("--block-transactions", "0", "--duration", "1")
+    assert code == 2 and figures == {"error": "--block-transactions must be at least 1, got 0"}
+    code, figures = _bench(
+        "--url", "http://127.0.0.1:9", "--block-transactions", "10", "--duration", "1"
+    )
+    assert code == 2
+    assert figures == {"error": "--block-transactions sets up the bench's own node; not with --url"}

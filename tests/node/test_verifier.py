@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import time
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
@@ -52,9 +53,14 @@ def test_worker_processes_sum_lanes_as_the_state_does() -> None:
     assert (only_added[1] == np.zeros_like(only_added[1])).all()
 
 
-def broken_worker_processes(verifier: Verifier) -> None:
-    """Start the verifier's worker processes, then break their pool: one worker dies."""
+def broken_worker_processes(verifier: Verifier, pool_of: str = "checks") -> None:
+    """Start the verifier's worker processes, then break one of their pools (the checks' or
+    the lane sums'): one worker dies."""
     pool = verifier.start_processes_and_wait()
+    if pool_of == "lanes":
+        hashers = verifier.hasher_pool()
+        assert hashers is not None
+        pool = hashers
     with pytest.raises(BrokenProcessPool):
         pool.submit(os._exit, 1).result(timeout=60)
 
@@ -91,7 +97,7 @@ def test_a_broken_pool_while_summing_lanes_is_logged_once(
 ) -> None:
     verifier = Verifier("chain", workers=2)
     try:
-        broken_worker_processes(verifier)
+        broken_worker_processes(verifier, "lanes")
         with caplog.at_level(logging.WARNING, logger="gridledger.verifier"):
             assert verifier.lane_sums([b"added"], []) is None
             assert verifier.lane_sums([b"added"], []) is None
@@ -113,8 +119,10 @@ def test_the_pool_restarts_after_a_failure_and_says_so(
     added = [f"added {n}".encode() for n in range(9)]
     try:
         broken = verifier.start_processes_and_wait()
+        hashers = verifier.hasher_pool()
+        assert hashers is not None
         with pytest.raises(BrokenProcessPool):
-            broken.submit(os._exit, 1).result(timeout=60)
+            hashers.submit(os._exit, 1).result(timeout=60)
         with caplog.at_level(logging.WARNING, logger="gridledger.verifier"):
             assert verifier.lane_sums(added, []) is None  # the failure, logged
             restarted = verifier.start_processes_and_wait()
@@ -132,7 +140,7 @@ def test_no_new_pool_within_the_delay_after_a_failure() -> None:
     verifier = Verifier("chain", workers=2)
     verifier.restart_delay_s = 3_600.0
     try:
-        broken_worker_processes(verifier)
+        broken_worker_processes(verifier, "lanes")
         assert verifier.lane_sums([b"added"], []) is None
         with pytest.raises(TimeoutError):
             verifier.start_processes_and_wait(timeout_s=1.0)
@@ -197,3 +205,35 @@ def test_settle_heap_freezes_and_raises_the_thresholds(monkeypatch: pytest.Monke
     monkeypatch.setattr(gc, "set_threshold", lambda *t: called.append(t))
     service.settle_heap()
     assert called == ["collect", "freeze", service.GC_THRESHOLDS]
+
+
+def test_lane_sums_do_not_wait_behind_a_batch_of_checks() -> None:
+    """The lane sums have worker processes of their own: a block's state hash is not
+    queued behind the signature checks of a client's batch (a process pool runs its tasks
+    first in, first out)."""
+    verifier = Verifier("chain", workers=2)
+    added = [f"added {n}".encode() for n in range(50)]
+    try:
+        checks = verifier.start_processes_and_wait()
+        hashers = verifier.hasher_pool()
+        assert hashers is not None and hashers is not checks
+        busy = [checks.submit(time.sleep, 5) for _ in range(verifier.workers)]
+        sums = verifier.lane_sums(added, [])
+        assert not any(future.done() for future in busy), "the sums came before the checks"
+        assert sums is not None and (sums[0] == lane_sum(added)).all()
+        for future in busy:
+            future.result(timeout=60)
+    finally:
+        verifier.close()
+
+
+def test_a_broken_checks_pool_takes_the_lane_sums_pool_out_with_it() -> None:
+    verifier = Verifier("chain", workers=2)
+    added = [f"added {n}".encode() for n in range(5)]
+    try:
+        broken_worker_processes(verifier)
+        verifier.check([b"not a transaction"] * PROCESS_BATCH)  # finds the pool broken
+        assert verifier.hasher_pool() is None
+        assert verifier.lane_sums(added, []) is None  # the state expands entries itself
+    finally:
+        verifier.close()

@@ -54,11 +54,23 @@ def run_bench(
     node_options: list[str] | None = None,
     passphrase: PassphraseSource | None = None,
     lifetime_days: int = 0,
+    block_transactions: int | None = None,
 ) -> int:
     """Run the bench; 0 if every transaction committed, 1 if some failed, 2 if it could not run.
 
-    `passphrase` opens the encrypted key files of `directory` (with `url`)."""
+    `passphrase` opens the encrypted key files of `directory` (with `url`);
+    `block_transactions` sets the block size of the node the bench starts (not with `url`)."""
     try:
+        if block_transactions is not None:
+            if url is not None:
+                raise BenchError(
+                    "--block-transactions sets up the bench's own node; not with --url"
+                )
+            if block_transactions < 1:
+                raise BenchError(
+                    f"--block-transactions must be at least 1, got {block_transactions}"
+                )
+            node_options = [*(node_options or []), "--block-transactions", str(block_transactions)]
         figures = _run(
             url,
             rate,

@@ -40,6 +40,11 @@ def bench(
         min=0,
         help="The bench community's currency lifetime in days (seed 004 §3.4; 0: no expiry)",
     ),
+    block_transactions: int | None = typer.Option(
+        None,
+        help="The bench's own node cuts a block at this many transactions (its "
+        "`--block-transactions`; default the node's, 2,000). Not with --url",
+    ),
 ) -> None:
     """Load generator: signed transfers at a fixed send rate; reports like Hyperledger Caliper.
 
@@ -59,5 +64,6 @@ def bench(
             drain_timeout_s=drain_timeout,
             passphrase=passphrase_source(),
             lifetime_days=lifetime_days,
+            block_transactions=block_transactions,
         )
     )

@@ -87,6 +87,12 @@ def archive(
         None, "--to", help="Archive directory (default DIR/archive, beside the chain file)"
     ),
     keep: int = typer.Option(1000, "--keep", min=1, help="Newest blocks kept in the chain file"),
+    compact: bool = typer.Option(
+        True,
+        "--compact/--no-compact",
+        help="Rewrite the chain file without the pruned blocks' pages, so it shrinks "
+        "(needs free space about its size)",
+    ),
 ) -> None:
     """Move old blocks to archive files and prune them from the chain file (stop the node first).
 
@@ -97,7 +103,7 @@ def archive(
     path = _path(directory, database)
     target = to or path.parent / "archive"
     try:
-        report = archive_chain(path, target, keep)
+        report = archive_chain(path, target, keep, compact)
     except NodeError as error:
         raise fail(str(error)) from error
     if not report.files:
@@ -105,7 +111,9 @@ def archive(
         return
     console().print(
         f"archived blocks {report.first}-{report.last} ({report.transactions:,} transactions) "
-        f"to {len(report.files)} file(s) in {target}; pruned them from {path}"
+        f"to {len(report.files)} file(s) in {target}; pruned them from {path} "
+        f"({report.chain_bytes_before:,} -> {report.chain_bytes_after:,} bytes"
+        f"{'' if compact else '; not compacted: SQLite reuses the free pages'})"
     )
 
 

@@ -55,7 +55,7 @@ from gridledger.contracts.errors import (
     MemberNotActive,
     TextLengthOutOfRange,
 )
-from gridledger.contracts.membership import read_member, require_role
+from gridledger.contracts.membership import require_role, standing
 from gridledger.contracts.policies import (
     ISSUER,
     admit_policy_account_or_member,
@@ -175,11 +175,11 @@ def transfer(context: Context, args: TransferArgs) -> None:
     _check_amount(args.amount_micro)
     if len(args.memo) > MAX_MEMO:
         raise TextLengthOutOfRange("memo", len(args.memo), 0, MAX_MEMO)
-    recipient = read_member(context.overlay, args.to)
-    if (recipient is None or recipient.status != "active") and args.to != policy_account(
+    recipient = standing(context.overlay, args.to)  # (status, role), memoised
+    if (recipient is None or recipient[0] != "active") and args.to != policy_account(
         context.overlay, ISSUER
     ):  # members pay the issuer what they cash out
-        status = "unknown" if recipient is None else recipient.status
+        status = "unknown" if recipient is None else recipient[0]
         raise MemberNotActive(args.to, status)
     if args.to == context.sender:
         raise SelfTransfer(context.sender)
@@ -206,9 +206,9 @@ def mint(context: Context, args: MintArgs) -> None:
     """The issuer creates currency for a member who paid in from outside."""
     require_issuer(context, "mint currency")
     _check_amount(args.amount_micro)
-    recipient = read_member(context.overlay, args.to)
-    if recipient is None or recipient.status != "active":
-        raise MemberNotActive(args.to, "unknown" if recipient is None else recipient.status)
+    recipient = standing(context.overlay, args.to)
+    if recipient is None or recipient[0] != "active":
+        raise MemberNotActive(args.to, "unknown" if recipient is None else recipient[0])
     issued = issued_total(context.overlay)
     if issued + args.amount_micro > MAX_INTEGER:
         raise SupplyOverflow(issued, args.amount_micro, MAX_INTEGER)

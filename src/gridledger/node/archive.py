@@ -58,6 +58,10 @@ class ArchiveReport:
     first: int
     last: int
     transactions: int
+    chain_bytes_before: int = 0
+    """The chain file's size before archiving, in bytes."""
+    chain_bytes_after: int = 0
+    """Its size after pruning (and compacting, unless that was turned off), in bytes."""
 
 
 def archive_name(first: int, last: int) -> str:
@@ -150,14 +154,22 @@ class Archive:
             raise CorruptChain(height, f"archived block does not decode ({error})") from error
 
 
-def archive_chain(chain_path: Path, directory: Path, keep: int) -> ArchiveReport:
-    """Move every stored block below the newest `keep` ones to archive files in `directory`."""
+def archive_chain(
+    chain_path: Path, directory: Path, keep: int, compact: bool = True
+) -> ArchiveReport:
+    """Move every stored block below the newest `keep` ones to archive files in `directory`.
+
+    With `compact` (the default) the chain file is then rewritten without the pages the
+    pruned blocks held (`SQLiteStorage.compact`): without it, the file keeps its size and
+    SQLite reuses the free pages for new blocks.
+    """
     from gridledger.node.core import acquire_writer_lock
     from gridledger.node.storage import SQLiteStorage
 
     if keep < 1:
         raise StorageError(str(chain_path), f"--keep must be at least 1 (the head), not {keep}")
     lock = acquire_writer_lock(chain_path)
+    before = chain_path.stat().st_size if chain_path.exists() else 0
     storage = SQLiteStorage(chain_path)
     try:
         head = storage.head()
@@ -180,10 +192,13 @@ def archive_chain(chain_path: Path, directory: Path, keep: int) -> ArchiveReport
             assert block is not None
             newest = block.header
             storage.prune_through(newest)
+            if compact:
+                storage.compact()
     finally:
         storage.close()
         lock.close()
-    return ArchiveReport(written, first, last if newest else first - 1, transactions)
+    after = chain_path.stat().st_size
+    return ArchiveReport(written, first, last if newest else first - 1, transactions, before, after)
 
 
 def _chunks(storage: SQLiteStorage, first: int, last: int) -> Iterator[list[ArchivedBlock]]:

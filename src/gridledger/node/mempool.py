@@ -100,16 +100,20 @@ class Mempool:
         taken: list[PendingTransaction] = []
         size = 0
         with self._lock:
-            while self._pending and len(taken) < max_transactions:
-                tx_id, pending = next(iter(self._pending.items()))
-                if taken and size + len(pending.raw) > max_bytes:
+            pending_by_id = self._pending
+            while pending_by_id and len(taken) < max_transactions:
+                tx_id, pending = pending_by_id.popitem(last=False)
+                length = len(pending.raw)
+                if taken and size + length > max_bytes:
+                    pending_by_id[tx_id] = pending  # it stays first in line
+                    pending_by_id.move_to_end(tx_id, last=False)
                     break
-                del self._pending[tx_id]
-                self._in_flight.add(tx_id)
-                self._admitted_at.popleft()
-                size += len(pending.raw)
-                self._bytes -= len(pending.raw)
+                size += length
                 taken.append(pending)
+            self._in_flight.update(p.transaction_id for p in taken)
+            for _ in taken:
+                self._admitted_at.popleft()
+            self._bytes -= size
         return taken
 
     def committed(self, taken: list[PendingTransaction]) -> None:
