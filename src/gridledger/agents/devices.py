@@ -59,6 +59,10 @@ class SeriesProfile:
         object.__setattr__(self, "energy_per_step_wh", energies)
         object.__setattr__(self, "_cumulative", cumulative)
 
+    def __hash__(self) -> int:
+        """As when the series was a tuple (an ``array`` is not hashable)."""
+        return hash((self.start_s, self.step_seconds, tuple(self.energy_per_step_wh)))
+
     @property
     def cycle_seconds(self) -> int:
         return self.step_seconds * len(self.energy_per_step_wh)
