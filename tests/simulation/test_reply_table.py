@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gridledger.client.market_replies import StatementReply, TradeReply
+from gridledger.simulation.outputs import named
 from gridledger.simulation.reply_table import ReplyTable
 
 
@@ -53,6 +54,7 @@ def test_rows_are_the_dicts_of_the_replies_in_order() -> None:
     assert table[-1]["paid_micro"] == 2**40 and table[0] == as_dict(replies[0])
     assert [dict(r) for r in table[::-1]] == [as_dict(r) for r in reversed(replies)]
     assert {**table[1], "member_name": "b"}["member_name"] == "b"
+    assert list(table.dicts()) == [as_dict(r) for r in replies]
 
 
 def test_booleans_none_and_huge_numbers_keep_their_types() -> None:
@@ -60,7 +62,7 @@ def test_booleans_none_and_huge_numbers_keep_their_types() -> None:
     table = ReplyTable.of(TradeReply)
     table.extend(replies)
     rows = [dict(row) for row in table]
-    assert rows == [as_dict(r) for r in replies]
+    assert rows == [as_dict(r) for r in replies] == list(table.dicts())
     assert rows[0]["clamped"] is False and rows[1]["clamped"] is True
     assert rows[1]["buy_order_time_s"] is None and rows[1]["value_micro"] == 2**70
 
@@ -81,3 +83,15 @@ def test_a_name_that_is_not_a_field_or_a_row_beyond_the_end_is_refused() -> None
     for index in (1, -2):
         with pytest.raises(IndexError):
             table[index]
+
+
+def test_named_rows_of_a_table_are_those_of_its_dicts() -> None:
+    table = ReplyTable.of(StatementReply)
+    table.extend([statement("gl1", 1), statement("gl9", 2)])
+    names = {"gl1": "a"}
+    expected = [
+        {**as_dict(r), "member_name": n}
+        for r, n in zip([statement("gl1", 1), statement("gl9", 2)], ["a", ""], strict=True)
+    ]
+    assert list(named(table, names, member="member_name")) == expected
+    assert list(named([dict(row) for row in table], names, member="member_name")) == expected

@@ -29,6 +29,7 @@ from gridledger.ledger import load_genesis
 from gridledger.simulation.kpis import compute_kpis, period_rows, privacy_kpis
 from gridledger.simulation.plots import write_plots
 from gridledger.simulation.records import ChainRecords, check_device_batches, read_chain
+from gridledger.simulation.reply_table import ReplyTable
 from gridledger.simulation.report import render_report
 from gridledger.simulation.runner import Runner, RunSummary
 
@@ -79,6 +80,11 @@ def named(
 ) -> Iterator[dict[str, Any]]:
     """Rows with a member-name column added for each address column (``address=name_column``),
     one at a time (see `write_csv`)."""
+    if isinstance(rows, ReplyTable):  # each row a new dict already
+        for fresh in rows.dicts():
+            fresh.update({name: names.get(fresh[address], "") for address, name in columns.items()})
+            yield fresh
+        return
     for row in rows:
         yield {**row, **{name: names.get(row[address], "") for address, name in columns.items()}}
 
