@@ -3,7 +3,8 @@
 Run: ``.venv/bin/python benchmarks/verify_bench.py [--transactions N] [--senders N] [--repeat N]``
 
 or, to time `gridledger verify` on a whole chain file (e.g. the 1,000-household day kept
-by ``benchmarks/simulate_bench.py --out DIR``):
+by ``benchmarks/simulate_bench.py --out DIR``, or a chain of plain transfers written by
+``benchmarks/transfer_chain.py --out DIR``):
 ``.venv/bin/python benchmarks/verify_bench.py --chain DIR/community/chain.sqlite [--workers N]``
 
 The node checks every submitted transaction before admission (decoding,
@@ -88,29 +89,115 @@ def measure(
     return best
 
 
+TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_s(stat_path: str) -> float | None:
+    """User + system CPU seconds of a process or thread, from its /proc stat file."""
+    try:
+        with open(stat_path) as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S
+
+
+class ChildrenCpu:
+    """CPU seconds of this process's children (the verifier's workers), sampled from /proc
+    every `every_s` seconds until `stop` (a child's last figure is kept once it ends)."""
+
+    def __init__(self, every_s: float = 0.25) -> None:
+        self.every_s = every_s
+        self.last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="children-cpu", daemon=True)
+
+    def _children(self) -> list[int]:
+        pids: list[int] = []
+        for task in os.listdir(f"/proc/{os.getpid()}/task"):
+            try:
+                with open(f"/proc/{os.getpid()}/task/{task}/children") as listed:
+                    pids += [int(pid) for pid in listed.read().split()]
+            except OSError:
+                continue
+        return pids
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every_s):
+            self.sample()
+
+    def sample(self) -> None:
+        for pid in self._children():
+            cpu = _cpu_s(f"/proc/{pid}/stat")
+            if cpu is not None:
+                self.last[pid] = cpu
+
+    def start(self) -> None:
+        if os.path.isdir("/proc/self/task"):
+            self._thread.start()
+
+    def stop(self) -> float | None:
+        """Total CPU seconds of the children seen (None without /proc)."""
+        if not self._thread.is_alive():
+            return None
+        self._stop.set()
+        self._thread.join()
+        return sum(self.last.values())
+
+
 def verify_chain(path: Path, workers: int | None) -> None:
     """Time the whole re-verification of a chain file, as `gridledger verify` runs it.
 
     Every block replayed from genesis: signatures checked ahead in the `Verifier`'s
     worker processes, execution in block order, receipts and state compared. Target:
     >= 25,000 transactions per second on the 2-core development machine.
+
+    Also prints where the CPU went (the main thread, the main process's other threads,
+    the worker processes, from /proc where there is one) and the ceiling it gives on
+    this machine's cores: all that CPU divided by the cores, as if none waited.
     """
     load_before = os.getloadavg()[0]
     storage = SQLiteStorage(path)
+    children = ChildrenCpu()
+    children.start()
+    main_thread_stat = f"/proc/{os.getpid()}/task/{threading.get_native_id()}/stat"
+    main_thread_started = _cpu_s(main_thread_stat)
     started = time.perf_counter()
     cpu_started = time.process_time()
     try:
         report = verify_storage(storage, workers=workers)
+        children.sample()  # before the workers are gone
     finally:
         storage.close()
     elapsed = time.perf_counter() - started
     main_cpu = time.process_time() - cpu_started
+    main_thread_ended = _cpu_s(main_thread_stat)
+    workers_cpu = children.stop()
     tps = report.transactions / elapsed
+    count = max(report.transactions, 1)
+    cores = os.cpu_count() or 1
     print(
         f"verified {report.transactions:,} transactions in {report.height + 1:,} blocks in "
         f"{elapsed:.1f} s: {tps:,.0f} tx/s ({1e6 / tps:.1f} us/tx; main process CPU "
-        f"{1e6 * main_cpu / max(report.transactions, 1):.1f} us/tx); target >= 25,000 tx/s"
+        f"{1e6 * main_cpu / count:.1f} us/tx); target >= 25,000 tx/s"
     )
+    figures: dict[str, object] = {}
+    if workers_cpu is not None and main_thread_started is not None and main_thread_ended:
+        replay_s = main_thread_ended - main_thread_started
+        total_s = main_cpu + workers_cpu
+        figures = {
+            "main_thread_cpu_s": round(replay_s, 2),
+            "main_process_cpu_s": round(main_cpu, 2),
+            "workers_cpu_s": round(workers_cpu, 2),
+            "workers_cpu_us_per_tx": round(1e6 * workers_cpu / count, 1),
+            "ceiling_tps": round(report.transactions * cores / total_s),
+        }
+        print(
+            f"CPU: replay (main thread) {replay_s:.1f} s, main process {main_cpu:.1f} s, "
+            f"workers {workers_cpu:.1f} s ({1e6 * workers_cpu / count:.1f} us/tx); the main "
+            f"thread waited {max(0.0, elapsed - replay_s):.1f} s; ceiling on {cores} cores "
+            f"(all CPU / cores) {total_s / cores:.1f} s = {figures['ceiling_tps']:,} tx/s"
+        )
     print(
         json.dumps(
             {
@@ -119,9 +206,8 @@ def verify_chain(path: Path, workers: int | None) -> None:
                 "blocks": report.height + 1,
                 "seconds": round(elapsed, 2),
                 "tps": round(tps),
-                "main_process_cpu_us_per_tx": round(
-                    1e6 * main_cpu / max(report.transactions, 1), 1
-                ),
+                "main_process_cpu_us_per_tx": round(1e6 * main_cpu / count, 1),
+                **figures,
                 "workers": workers or min(4, os.cpu_count() or 1),
                 "target_tps": 25_000,
                 "load_average_before": round(load_before, 2),

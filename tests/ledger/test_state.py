@@ -19,6 +19,7 @@ from gridledger.ledger.state import (
     OFFLOAD_MIN,
     entry_bytes,
     lane_sum,
+    lane_sums_remembered,
 )
 
 namespaces = st.sampled_from(["ledger", "membership", "tokens", "market"])
@@ -363,3 +364,71 @@ def test_state_lookup_is_get_by_pair() -> None:
     state = State.from_entries({("a", "k"): b"v"})
     assert state.lookup(("a", "k")) == state.get("a", "k") == b"v"
     assert state.lookup(("a", "missing")) is None
+
+
+# -- a replay that owes the hash its lane sums (`commit_unhashed`, `settle`) -------------------
+
+
+def test_commit_unhashed_then_settle_gives_the_hash_apply_writes_gives() -> None:
+    """Two blocks committed unhashed, their sums settled in order: each hash is the one
+    `apply_writes` reaches, and the removed entries are the replaced and deleted ones."""
+    first = {("tokens", "a"): b"1", ("tokens", "b"): b"2"}
+    second = {("tokens", "a"): b"3", ("tokens", "b"): None, ("tokens", "c"): b"2"}
+    plain, owing = State(), State()
+    plain.apply_writes(first)
+    after_first = plain.state_hash()
+    plain.apply_writes(second)
+    owed = [owing.commit_unhashed(first), owing.commit_unhashed(second)]
+    assert owing.get("tokens", "a") == b"3" and owing.get("tokens", "b") is None  # reads: merged
+    added, removed = owed[1]
+    assert sorted(removed) == sorted(
+        [entry_bytes("tokens", "a", b"1"), entry_bytes("tokens", "b", b"2")]
+    )
+    assert sorted(added) == sorted(
+        [entry_bytes("tokens", "a", b"3"), entry_bytes("tokens", "c", b"2")]
+    )
+    hashes = [owing.settle(lane_sum(a), lane_sum(r)) for a, r in owed]
+    assert hashes == [after_first, plain.state_hash()] == [after_first, owing.state_hash()]
+
+
+def test_a_write_of_the_same_value_changes_no_entry() -> None:
+    state = State()
+    state.apply_writes({("tokens", "a"): b"1"})
+    assert state.commit_unhashed({("tokens", "a"): b"1", ("tokens", "z"): None}) == ([], [])
+
+
+def test_the_hash_of_a_state_that_owes_lane_sums_is_refused() -> None:
+    """Until every block committed unhashed is settled, nothing that needs the lattice runs:
+    the hash would silently be wrong."""
+    state = State()
+    state.commit_unhashed({("tokens", "a"): b"1"})
+    for needs_the_lattice in (
+        state.state_hash,
+        state.copy,
+        lambda: state.hash_after({("tokens", "b"): b"2"}),
+        lambda: state.apply_writes({("tokens", "b"): b"2"}),
+    ):
+        with pytest.raises(RuntimeError, match="owes the lane sums of 1 block"):
+            needs_the_lattice()
+    state.settle(lane_sum([entry_bytes("tokens", "a", b"1")]), lane_sum([]))
+    assert state.state_hash() == state_hash_of({("tokens", "a"): b"1"})
+
+
+def test_settling_what_is_not_owed_is_refused() -> None:
+    state = State()
+    with pytest.raises(RuntimeError, match="no block committed by commit_unhashed"):
+        state.settle(lane_sum([]), lane_sum([]))
+    assert state.state_hash() == State().state_hash()
+
+
+def test_remembered_lane_sums_equal_plain_ones_added_again_and_removed() -> None:
+    """`lane_sums_remembered` (what a worker runs) is `lane_sum`, however often an entry
+    is added and removed through the memo."""
+    entries = [f"entry {n}".encode() for n in range(50)]
+    plus, minus = lane_sums_remembered(entries, [])
+    assert (plus == lane_sum(entries)).all() and (minus == lane_sum([])).all()
+    again_plus, again_minus = lane_sums_remembered(entries[:10], entries)  # removed: remembered
+    assert (again_plus == lane_sum(entries[:10])).all()
+    assert (again_minus == lane_sum(entries)).all()
+    _, fresh = lane_sums_remembered([], entries)  # removed again: no longer remembered
+    assert (fresh == lane_sum(entries)).all()

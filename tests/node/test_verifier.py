@@ -6,6 +6,7 @@ import gc
 import logging
 import os
 import time
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
@@ -23,6 +24,7 @@ from gridledger.ledger import (
     NotAMember,
     State,
     TooDeeplyNested,
+    TransactionError,
     decode_checked_transaction,
     decode_transaction,
     encode,
@@ -32,7 +34,14 @@ from gridledger.ledger import (
 )
 from gridledger.ledger.state import lane_sum
 from gridledger.node import service
-from gridledger.node.verifier import PROCESS_BATCH, Verifier
+from gridledger.node.verifier import (
+    PROCESS_BATCH,
+    PendingCheck,
+    PendingSums,
+    Verifier,
+    WorkerAnswer,
+    partition,
+)
 from tests.community import CHAIN_ID, nested_raw
 
 
@@ -60,7 +69,7 @@ def broken_worker_processes(verifier: Verifier, pool_of: str = "checks") -> None
     if pool_of == "lanes":
         hashers = verifier.hasher_pool()
         assert hashers is not None
-        pool = hashers
+        pool = hashers[0]
     with pytest.raises(BrokenProcessPool):
         pool.submit(os._exit, 1).result(timeout=60)
 
@@ -122,7 +131,7 @@ def test_the_pool_restarts_after_a_failure_and_says_so(
         hashers = verifier.hasher_pool()
         assert hashers is not None
         with pytest.raises(BrokenProcessPool):
-            hashers.submit(os._exit, 1).result(timeout=60)
+            hashers[0].submit(os._exit, 1).result(timeout=60)
         with caplog.at_level(logging.WARNING, logger="gridledger.verifier"):
             assert verifier.lane_sums(added, []) is None  # the failure, logged
             restarted = verifier.start_processes_and_wait()
@@ -207,6 +216,110 @@ def test_settle_heap_freezes_and_raises_the_thresholds(monkeypatch: pytest.Monke
     assert called == ["collect", "freeze", service.GC_THRESHOLDS]
 
 
+# -- submitted ahead: `submit_check`, `submit_lane_sums` (what `node.verify` uses) -------------
+
+
+def test_partition_sends_the_same_entry_to_the_same_part() -> None:
+    entries = [f"entry {n}".encode() for n in range(200)]
+    parts = partition(entries, 3)
+    again = partition(list(reversed(entries)), 3)
+    assert sorted(e for part in parts for e in part) == sorted(entries)  # each once
+    assert [set(part) for part in parts] == [set(part) for part in again]
+    assert all(parts)  # 200 entries: each part gets some
+
+
+def test_checks_and_sums_submitted_ahead_equal_those_waited_for() -> None:
+    keys = keypair_from_name("alice", "test")
+    raws = [
+        encode_transaction(make_transaction(keys, "chain", n, "tokens", "transfer", {"n": n}))
+        for n in range(100)
+    ]
+    forged = raws[7][:-1] + bytes([raws[7][-1] ^ 1])  # the signature's last byte
+    batch = [*raws[:7], forged, *raws[8:]]
+    added = [f"added {n}".encode() for n in range(100)]
+    verifier = Verifier("chain", workers=2)
+    try:
+        assert verifier.submit_lane_sums(added, []) is None  # no worker processes yet
+        verifier.start_processes_and_wait()
+        pending = verifier.submit_check(batch)
+        sums = verifier.submit_lane_sums(added, added[:40])
+        assert isinstance(pending, PendingCheck) and sums is not None
+        outcomes = pending.outcomes()
+        plus, minus = sums.sums()
+        assert sums.done()
+    finally:
+        verifier.close()
+    assert [type(o) for o in outcomes] == [type(o) for o in Verifier("chain", 1).check(batch)]
+    assert isinstance(outcomes[7], TransactionError)
+    assert outcomes[8] == decode_checked_transaction(raws[8])
+    assert (plus == lane_sum(added)).all() and (minus == lane_sum(added[:40])).all()
+
+
+def test_a_check_submitted_to_a_pool_that_broke_is_done_in_threads(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    keys = keypair_from_name("alice", "test")
+    raws = [
+        encode_transaction(make_transaction(keys, "chain", n, "tokens", "transfer", {"n": n}))
+        for n in range(3)
+    ]
+    broken: Future[WorkerAnswer] = Future()
+    broken.set_exception(BrokenProcessPool("a worker died"))
+    verifier = Verifier("chain", workers=2)
+    try:
+        verifier.start_processes_and_wait()
+        with caplog.at_level(logging.WARNING, logger="gridledger.verifier"):
+            outcomes = PendingCheck(verifier, raws, [broken]).outcomes()
+        assert verifier.submit_lane_sums([b"added"], []) is None  # the pool is out of service
+    finally:
+        verifier.close()
+    assert outcomes == [decode_checked_transaction(raw) for raw in raws]
+    [record] = fallbacks(caplog)
+    assert "failed checking a batch" in record.getMessage()
+
+
+def test_sums_submitted_to_a_pool_that_broke_are_computed_here(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    added, removed = [b"added"], [b"removed"]
+    broken: Future[bytes] = Future()
+    broken.set_exception(BrokenProcessPool("a worker died"))
+    verifier = Verifier("chain", workers=2)
+    try:
+        verifier.start_processes_and_wait()
+        with caplog.at_level(logging.WARNING, logger="gridledger.verifier"):
+            plus, minus = PendingSums(verifier, added, removed, [broken]).sums()
+        assert verifier.submit_lane_sums(added, []) is None  # the pool is out of service
+    finally:
+        verifier.close()
+    assert (plus == lane_sum(added)).all() and (minus == lane_sum(removed)).all()
+    [record] = fallbacks(caplog)
+    assert "failed summing lanes" in record.getMessage()
+
+
+def test_a_check_submitted_to_a_broken_pool_is_done_in_threads(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    keys = keypair_from_name("alice", "test")
+    raws = [
+        encode_transaction(make_transaction(keys, "chain", n, "tokens", "transfer", {"n": n}))
+        for n in range(3)
+    ]
+    verifier = Verifier("chain", workers=2)
+    try:
+        broken_worker_processes(verifier)
+        with caplog.at_level(logging.WARNING, logger="gridledger.verifier"):
+            checked = verifier.submit_check(raws)
+            if isinstance(checked, PendingCheck):  # the pool may notice at the result
+                checked = checked.outcomes()
+            assert verifier.submit_lane_sums([b"added"], []) is None  # out of service now
+    finally:
+        verifier.close()
+    assert checked == [decode_checked_transaction(raw) for raw in raws]
+    [record] = fallbacks(caplog)
+    assert "failed checking a batch" in record.getMessage()
+
+
 def test_lane_sums_do_not_wait_behind_a_batch_of_checks() -> None:
     """The lane sums have worker processes of their own: a block's state hash is not
     queued behind the signature checks of a client's batch (a process pool runs its tasks
@@ -216,7 +329,7 @@ def test_lane_sums_do_not_wait_behind_a_batch_of_checks() -> None:
     try:
         checks = verifier.start_processes_and_wait()
         hashers = verifier.hasher_pool()
-        assert hashers is not None and hashers is not checks
+        assert hashers is not None and checks not in hashers
         busy = [checks.submit(time.sleep, 5) for _ in range(verifier.workers)]
         sums = verifier.lane_sums(added, [])
         assert not any(future.done() for future in busy), "the sums came before the checks"
@@ -237,3 +350,20 @@ def test_a_broken_checks_pool_takes_the_lane_sums_pool_out_with_it() -> None:
         assert verifier.lane_sums(added, []) is None  # the state expands entries itself
     finally:
         verifier.close()
+
+
+def test_each_part_of_the_lane_sums_goes_to_a_process_of_its_own() -> None:
+    """An entry always goes to the same process (`partition`), so the process that
+    remembered its expansion when a block added it is the one that subtracts it."""
+    verifier = Verifier("chain", workers=2)
+    try:
+        verifier.start_processes_and_wait()
+        hashers = verifier.hasher_pool()
+        assert hashers is not None and len(hashers) == verifier.workers
+        first = [hasher.submit(os.getpid).result(timeout=60) for hasher in hashers]
+        again = [
+            hasher.submit(os.getpid).result(timeout=60) for _ in range(3) for hasher in hashers
+        ]
+    finally:
+        verifier.close()
+    assert len(set(first)) == len(hashers) and again == first * 3

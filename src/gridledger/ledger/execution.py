@@ -244,16 +244,29 @@ def execute_transactions(
     prevalidated: Sequence[SignedTransaction | TransactionError | None] | None = None,
 ) -> Execution:
     """Execute `raw_transactions` in order on top of `state`, without changing it."""
+    receipts, writes, receipt_bytes = run_transactions(
+        state, (chain_id, height, timestamp_ms), raw_transactions, dispatcher, prevalidated
+    )
+    return Execution(receipts, writes, state.hash_after(writes), receipt_bytes)
+
+
+def run_transactions(
+    state: State,
+    header_fields: tuple[str, int, int],
+    raw_transactions: Sequence[bytes],
+    dispatcher: Dispatcher,
+    prevalidated: Sequence[SignedTransaction | TransactionError | None] | None = None,
+) -> tuple[list[Receipt], dict[StateKey, bytes | None], list[bytes]]:
+    """(receipts, writes, receipts' canonical bytes) of executing `raw_transactions` in
+    order on top of `state` (not changed); `header_fields` as in `apply_transaction`."""
     overlay = Overlay(state)
-    fields = (chain_id, height, timestamp_ms)
     receipts = [
         apply_transaction(
-            overlay, raw, fields, dispatcher, prevalidated[i] if prevalidated else None
+            overlay, raw, header_fields, dispatcher, prevalidated[i] if prevalidated else None
         )
         for i, raw in enumerate(raw_transactions)
     ]
-    receipt_bytes = [encode_receipt(receipt) for receipt in receipts]
-    return Execution(receipts, overlay.writes, state.hash_after(overlay.writes), receipt_bytes)
+    return receipts, overlay.writes, [encode_receipt(receipt) for receipt in receipts]
 
 
 def build_block(
@@ -346,9 +359,52 @@ def apply_block(
     )
     results = merkle_root(execution.receipt_bytes)
     _expect(header.height, "results_root", results, header.results_root)
-    _expect(header.height, "state_hash", execution.state_hash, header.state_hash)
+    check_state_hash(header, execution.state_hash)
     commit_execution(state, execution)
     return execution
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """A block executed and committed by `replay_block`, its state hash still owed."""
+
+    receipts: list[Receipt]
+    receipt_bytes: list[bytes]
+    added: list[bytes]
+    """The `entry_bytes` the block added to the state (for its lane sums)."""
+    removed: list[bytes]
+    """The `entry_bytes` it removed."""
+
+
+def replay_block(
+    state: State,
+    parent: BlockHeader,
+    block: Block,
+    dispatcher: Dispatcher,
+    prevalidated: Sequence[SignedTransaction | TransactionError | None] | None = None,
+) -> Replayed:
+    """`apply_block` but for the state hash: check the block against its parent, execute
+    it, check its results root, and commit it with `State.commit_unhashed`.
+
+    The caller sums the lanes of the entries returned (elsewhere, while it replays the
+    next blocks), settles them with `State.settle` in block order, and checks each
+    hash with `check_state_hash`. Raises `InvalidBlock` (state unchanged) as
+    `apply_block` does for everything but the state hash.
+    """
+    validate_header(parent, block)
+    header = block.header
+    fields = (header.chain_id, header.height, header.timestamp_ms)
+    receipts, writes, receipt_bytes = run_transactions(
+        state, fields, block.transactions, dispatcher, prevalidated
+    )
+    _expect(header.height, "results_root", merkle_root(receipt_bytes), header.results_root)
+    added, removed = state.commit_unhashed(writes)
+    return Replayed(receipts, receipt_bytes, added, removed)
+
+
+def check_state_hash(header: BlockHeader, state_hash: bytes) -> None:
+    """Raise `InvalidBlock` if the state hash a replay reached is not the header's."""
+    _expect(header.height, "state_hash", state_hash, header.state_hash)
 
 
 def genesis_block(genesis: Genesis, dispatcher: Dispatcher) -> tuple[Block, State]:

@@ -146,6 +146,16 @@ def _sums(
     return _sum_expansions(expansions), lane_sum(missing) + known
 
 
+def lane_sums_remembered(added: list[bytes], removed: list[bytes]) -> tuple[LaneVector, LaneVector]:
+    """(`lane_sum(added)`, `lane_sum(removed)`) through this process's expansion memo.
+
+    The expansions of `added` are remembered, and a removed entry whose expansion is
+    remembered is not expanded again: what a worker process that sums a block's lanes
+    runs, when the same entry is always sent to the same worker (`Verifier.lane_sums`).
+    """
+    return _sums(added, removed, True, None)
+
+
 @dataclass(slots=True)
 class LatticeHash:
     """A multiset hash of state entries; see the module docstring."""
@@ -189,7 +199,7 @@ class State:
     thousand households keeps 2.8 million entries.
     """
 
-    __slots__ = ("_data", "_lattice", "_pending", "lane_summer")
+    __slots__ = ("_data", "_lattice", "_owed", "_pending", "lane_summer")
 
     def __init__(self) -> None:
         self.lane_summer: LaneSummer | None = None
@@ -198,6 +208,8 @@ class State:
         self._lattice = LatticeHash()
         self._pending: tuple[dict[StateKey, bytes | None], LatticeHash] | None = None
         """The writes last passed to `hash_after` (a copy) and the lattice they give."""
+        self._owed = 0
+        """Blocks committed by `commit_unhashed` whose lane sums are not `settle`d yet."""
 
     @classmethod
     def from_entries(cls, entries: Mapping[StateKey, bytes]) -> State:
@@ -237,7 +249,11 @@ class State:
         """Keys of `namespace` starting with `prefix`, sorted (a scan of the namespace)."""
         return sorted(k for k in self._data.get(namespace, ()) if k.startswith(prefix))
 
-    def _lattice_after(self, writes: Mapping[StateKey, bytes | None]) -> LatticeHash:
+    def entry_changes(
+        self, writes: Mapping[StateKey, bytes | None]
+    ) -> tuple[list[bytes], list[bytes]]:
+        """(added, removed): the `entry_bytes` that `writes` would add to and remove from
+        this state (a write of the value already there changes nothing)."""
         added: list[bytes] = []
         removed: list[bytes] = []
         lookup = self.lookup
@@ -249,6 +265,15 @@ class State:
                 removed.append(entry_bytes(*state_key, old))
             if value is not None:
                 added.append(entry_bytes(*state_key, value))
+        return added, removed
+
+    def _check_settled(self) -> None:
+        if self._owed:
+            raise RuntimeError(f"the state hash owes the lane sums of {self._owed} block(s)")
+
+    def _lattice_after(self, writes: Mapping[StateKey, bytes | None]) -> LatticeHash:
+        self._check_settled()
+        added, removed = self.entry_changes(writes)
         lattice = self._lattice.copy()
         lattice.update(added, removed, summer=self.lane_summer)
         return lattice
@@ -267,6 +292,10 @@ class State:
         else:
             lattice = self._lattice_after(writes)
         self._pending = None
+        self._merge(writes)
+        self._lattice = lattice
+
+    def _merge(self, writes: Mapping[StateKey, bytes | None]) -> None:
         data = self._data
         for (namespace, key), value in writes.items():
             space = data.get(namespace)
@@ -277,14 +306,45 @@ class State:
             if space is None:
                 space = data[namespace] = {}
             space[key] = value
-        self._lattice = lattice
+
+    def commit_unhashed(
+        self, writes: Mapping[StateKey, bytes | None]
+    ) -> tuple[list[bytes], list[bytes]]:
+        """Merge a block's writes now and owe the hash its lane sums; return (added, removed).
+
+        For a replay that computes the sums elsewhere while it executes the next blocks
+        (`node.verify`): the caller passes `lane_sum(added)` and `lane_sum(removed)` to
+        `settle`, block after block in the order committed; until every committed
+        block is settled, `state_hash`, `hash_after` and `apply_writes` raise
+        `RuntimeError` (the hash would be wrong), while reads see the merged writes.
+        """
+        added, removed = self.entry_changes(writes)
+        self._pending = None
+        self._merge(writes)
+        self._owed += 1
+        return added, removed
+
+    def settle(self, plus: LaneVector, minus: LaneVector) -> bytes:
+        """Add the lane sums of the oldest block committed by `commit_unhashed` and
+        return the state hash after that block.
+
+        Blocks must be settled in the order they were committed for the hash returned
+        to be the one after each block (the last one settled gives the state's hash).
+        """
+        if not self._owed:
+            raise RuntimeError("no block committed by commit_unhashed is owed its lane sums")
+        self._lattice = LatticeHash(self._lattice.lanes + plus - minus)
+        self._owed -= 1
+        return self._lattice.digest()
 
     def state_hash(self) -> bytes:
         """The 32-byte hash of the whole state (see the module docstring)."""
+        self._check_settled()
         return self._lattice.digest()
 
     def copy(self) -> State:
         """An independent copy (the data maps are copied; values are immutable bytes)."""
+        self._check_settled()
         other = State()
         other._data = {namespace: dict(space) for namespace, space in self._data.items()}
         other._lattice = self._lattice.copy()

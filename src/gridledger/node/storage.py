@@ -686,6 +686,16 @@ class SQLiteStorage:
             for tail, tx_id, (code,) in zip(tails, ids, codes, strict=True)
         ]
 
+    def receipt_tails(self, height: int) -> list[bytes]:
+        """Block `height`'s receipts as stored: each without its transaction id and code
+        (`stored_forms.receipt_tail`); the ids are the block's transactions', the codes the
+        transaction index's. Empty for a block not stored."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT receipts FROM blocks WHERE height = ?", (height,)
+            ).fetchone()
+        return [] if row is None else self._tails(height, row[0])
+
     def transaction_count(self) -> int:
         """How many transactions the stored blocks hold."""
         return int(self._first("SELECT COUNT(*) FROM transactions"))

@@ -58,7 +58,14 @@ return only the two lane sums. It is a pool of its own because a process pool ru
 its tasks first in, first out: behind a client's batch of 3,000 signatures (~80 ms per
 worker) the block being committed waited for its sums, and under a load of 16,000
 transfers a second that wait was a third of the block cutter's time. In their own
-processes the sums start at once and share the cores with the checks.
+processes the sums start at once and share the cores with the checks. Entries are split between the
+workers by their hash, so an entry always goes to the same worker, which remembers the
+expansions of the entries it added: an entry a block adds is usually removed by a later
+block (a nonce, a balance), and is then not expanded again.
+
+`submit_check` and `submit_lane_sums` start the same work and return at once
+(`PendingCheck`, `PendingSums`): `node.verify` replays a long chain while the workers
+check blocks ahead of it and sum the lanes of blocks behind it.
 """
 
 from __future__ import annotations
@@ -70,7 +77,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 
 import msgspec
 import numpy as np
@@ -89,7 +96,7 @@ from gridledger.ledger import (
     decode_transaction,
     validate_transaction,
 )
-from gridledger.ledger.state import LATTICE_LANES, LaneVector, lane_sum
+from gridledger.ledger.state import LATTICE_LANES, LaneVector, lane_sums_remembered
 
 log = logging.getLogger("gridledger.verifier")
 
@@ -194,6 +201,9 @@ def valid_range_proofs(signed: SignedTransaction) -> list[bytes]:
 Digests = tuple[list[bytes], list[bytes]]
 """(`signature_digest`s, `range_proof_digest`s) of the valid checks found embedded."""
 
+WorkerAnswer = tuple[list[bool], Digests]
+"""What a worker process answers for a chunk (`_accepted_in_worker`)."""
+
 
 def _check_and_digest(
     raws: Sequence[bytes], chain_id: str, known_keys: KeyCache
@@ -232,7 +242,7 @@ _WORKER_KEYS = KeyCache()
 """The key cache of a worker process."""
 
 
-def _accepted_in_worker(raws: Sequence[bytes], chain_id: str) -> tuple[list[bool], Digests]:
+def _accepted_in_worker(raws: Sequence[bytes], chain_id: str) -> WorkerAnswer:
     """In a worker process: whether each transaction passes every stateless check, and the
     digests of the valid signatures and range proofs its contract call will check (for the
     node's caches)."""
@@ -241,8 +251,84 @@ def _accepted_in_worker(raws: Sequence[bytes], chain_id: str) -> tuple[list[bool
 
 
 def _lane_sums_in_worker(added: list[bytes], removed: list[bytes]) -> bytes:
-    """In a worker process: `lane_sum(added)` then `lane_sum(removed)`, 2,048 bytes each."""
-    return lane_sum(added).astype("<u2").tobytes() + lane_sum(removed).astype("<u2").tobytes()
+    """In a worker process: `lane_sum(added)` then `lane_sum(removed)`, 2,048 bytes each.
+
+    Through the worker's expansion memo (`lane_sums_remembered`): an entry a block adds
+    is usually removed by a later one (a nonce, a balance), and the same entry always
+    comes to the same worker (`partition`), which then need not expand it again.
+    """
+    plus, minus = lane_sums_remembered(added, removed)
+    return plus.astype("<u2").tobytes() + minus.astype("<u2").tobytes()
+
+
+def partition(entries: list[bytes], parts: int) -> list[list[bytes]]:
+    """`entries` split into `parts` lists, each entry by its hash: within one process the
+    same entry always goes to the same part (a sum does not depend on the order)."""
+    split: list[list[bytes]] = [[] for _ in range(parts)]
+    for entry in entries:
+        split[hash(entry) % parts].append(entry)
+    return split
+
+
+def _add_parts(parts: Sequence[bytes]) -> tuple[LaneVector, LaneVector]:
+    plus = np.zeros(LATTICE_LANES, dtype=np.uint16)
+    minus = np.zeros(LATTICE_LANES, dtype=np.uint16)
+    for part in parts:  # uint16 arithmetic wraps: the sums stay modulo 2**16
+        plus += np.frombuffer(part, dtype="<u2", count=LATTICE_LANES)
+        minus += np.frombuffer(part, dtype="<u2", offset=2 * LATTICE_LANES)
+    return plus, minus
+
+
+class PendingCheck:
+    """The stateless checks of a batch, running in the worker processes
+    (`Verifier.submit_check`); `outcomes` waits for them."""
+
+    def __init__(
+        self, verifier: Verifier, raws: Sequence[bytes], parts: list[Future[WorkerAnswer]]
+    ) -> None:
+        self.verifier = verifier
+        self.raws = raws
+        self.parts = parts
+
+    def outcomes(self) -> list[Outcome]:
+        """The outcome of each transaction, in order (as `Verifier.check` gives it)."""
+        verifier = self.verifier
+        try:
+            answers = [part.result() for part in self.parts]
+        except Exception as error:  # a broken pool: threads check this batch
+            verifier._give_up_processes("checking a batch", "threads check batches", error)
+            return verifier._check_in_threads(self.raws)
+        return verifier._outcomes_from(self.raws, answers)
+
+
+class PendingSums:
+    """A block's lane sums, computed in the worker processes (`Verifier.submit_lane_sums`);
+    `sums` waits for them."""
+
+    def __init__(
+        self,
+        verifier: Verifier,
+        added: list[bytes],
+        removed: list[bytes],
+        parts: list[Future[bytes]],
+    ) -> None:
+        self.verifier = verifier
+        self.added = added
+        self.removed = removed
+        self.parts = parts
+
+    def done(self) -> bool:
+        return all(part.done() for part in self.parts)
+
+    def sums(self) -> tuple[LaneVector, LaneVector]:
+        """(`lane_sum(added)`, `lane_sum(removed)`)."""
+        try:
+            return _add_parts([part.result() for part in self.parts])
+        except Exception as error:  # a broken pool: expand here
+            self.verifier._give_up_processes(
+                "summing lanes", "the state expands entries itself", error
+            )
+            return lane_sums_remembered(self.added, self.removed)
 
 
 def _ready() -> bool:
@@ -277,9 +363,10 @@ class Verifier:
         self.use_processes = False
         """Whether large batches may go to worker processes (`enable_processes`)."""
         self._processes: Executor | None = None
-        self._hashers: Executor | None = None
-        """The pool that computes lane sums (`lane_sums`); started and stopped with
-        `_processes`, as one unit."""
+        self._hashers: list[Executor] | None = None
+        """The processes that compute lane sums (`lane_sums`), one pool of one process
+        each, so that an entry always goes to the same process (`partition`); started
+        and stopped with `_processes`, as one unit."""
         self._starting = False
         """A pool is being started (or runs): no second one is started meanwhile."""
         self._closed = False
@@ -319,6 +406,29 @@ class Verifier:
         size = max(PROCESS_CHUNK, -(-len(raws) // self.workers))
         chunks = [list(raws[i : i + size]) for i in range(0, len(raws), size)]
         parts = list(processes.map(_accepted_in_worker, chunks, [self.chain_id] * len(chunks)))
+        return self._outcomes_from(raws, parts)
+
+    def submit_check(self, raws: Sequence[bytes]) -> PendingCheck | list[Outcome]:
+        """Start the stateless checks of `raws` and return at once: a `PendingCheck` when
+        they run in the worker processes (for a replay that checks blocks ahead while it
+        executes: `node.verify`), else the outcomes, checked here (as `check`)."""
+        processes = self._processes
+        if processes is None or not raws or self.workers <= 1:
+            return self.check(raws)
+        size = -(-len(raws) // self.workers)
+        try:
+            parts = [
+                processes.submit(_accepted_in_worker, list(raws[i : i + size]), self.chain_id)
+                for i in range(0, len(raws), size)
+            ]
+        except Exception as error:  # a broken pool: threads take over for a while
+            self._give_up_processes("checking a batch", "threads check batches", error)
+            return self._check_in_threads(raws)
+        return PendingCheck(self, raws, parts)
+
+    def _outcomes_from(self, raws: Sequence[bytes], parts: list[WorkerAnswer]) -> list[Outcome]:
+        """The outcomes of `raws` from the workers' answers (in order): an accepted
+        transaction decoded here, a refused one checked again here for its exact error."""
         accepted = [ok for oks, _ in parts for ok in oks]
         _remember(
             [digest for _, (signatures, _) in parts for digest in signatures],
@@ -344,23 +454,33 @@ class Verifier:
         pipes, in one task per worker. None while no worker processes run: the state
         then expands the entries itself.
         """
-        processes = self._hashers
-        if processes is None:
+        pending = self.submit_lane_sums(added, removed)
+        if pending is None:
             return None
-        count = self.workers
-        adds = [added[i::count] for i in range(count)]  # a sum does not depend on the order
-        removes = [removed[i::count] for i in range(count)]
         try:
-            parts = list(processes.map(_lane_sums_in_worker, adds, removes))
+            return _add_parts([part.result() for part in pending.parts])
         except Exception as error:  # a broken pool: the state expands locally for a while
             self._give_up_processes("summing lanes", "the state expands entries itself", error)
             return None
-        plus = np.zeros(LATTICE_LANES, dtype=np.uint16)
-        minus = np.zeros(LATTICE_LANES, dtype=np.uint16)
-        for part in parts:  # uint16 arithmetic wraps: the sums stay modulo 2**16
-            plus += np.frombuffer(part, dtype="<u2", count=LATTICE_LANES)
-            minus += np.frombuffer(part, dtype="<u2", offset=2 * LATTICE_LANES)
-        return plus, minus
+
+    def submit_lane_sums(self, added: list[bytes], removed: list[bytes]) -> PendingSums | None:
+        """Start `lane_sums` in the worker processes and return at once (None while none
+        run: the caller then sums the lanes itself)."""
+        hashers = self._hashers
+        if hashers is None:
+            return None
+        count = len(hashers)
+        try:
+            parts = [
+                hasher.submit(_lane_sums_in_worker, adds, removes)
+                for hasher, adds, removes in zip(
+                    hashers, partition(added, count), partition(removed, count), strict=True
+                )
+            ]
+        except Exception as error:  # a broken pool: the caller expands locally
+            self._give_up_processes("summing lanes", "the state expands entries itself", error)
+            return None
+        return PendingSums(self, added, removed, parts)
 
     def enable_processes(self) -> None:
         """Let large batches go to worker processes, started on first use.
@@ -390,17 +510,18 @@ class Verifier:
             self._starting = True
         threading.Thread(target=self._spawn, name="verify-spawn", daemon=True).start()
 
-    def hasher_pool(self) -> Executor | None:
+    def hasher_pool(self) -> list[Executor] | None:
         """The worker processes that compute lane sums, if they run (for tests)."""
         return self._hashers
 
     def _spawn(self) -> None:
         pools: list[ProcessPoolExecutor] = []
         try:
-            for _ in range(2):  # the checks' pool, then the lane sums'
+            # the checks' pool, then the lane sums': one pool of one process per worker
+            for size in [self.workers] + [1] * self.workers:
                 pools.append(
                     ProcessPoolExecutor(
-                        self.workers,
+                        size,
                         mp_context=multiprocessing.get_context("spawn"),
                         initializer=_exit_with_parent,
                     )
@@ -425,7 +546,7 @@ class Verifier:
                 for pool in pools:
                     pool.shutdown(wait=False, cancel_futures=True)
                 return
-            self._processes, self._hashers = pools
+            self._processes, self._hashers = pools[0], list(pools[1:])
         if self.failures:
             log.warning("verify worker processes restarted after %d failure(s)", self.failures)
 
@@ -460,8 +581,8 @@ class Verifier:
         with self._lock:
             processes, self._processes = self._processes, None
             hashers, self._hashers = self._hashers, None
-        if hashers is not None:
-            hashers.shutdown(wait=False, cancel_futures=True)
+        for hasher in hashers or []:
+            hasher.shutdown(wait=False, cancel_futures=True)
         if processes is None:
             return False
         processes.shutdown(wait=False, cancel_futures=True)

@@ -21,17 +21,20 @@ from gridledger.contracts import Registry, default_registry
 from gridledger.ledger import (
     Block,
     BlockError,
+    BlockHeader,
     LedgerError,
     Receipt,
     State,
-    apply_block,
     block_hash,
     genesis_block,
 )
+from gridledger.ledger.execution import Replayed, check_state_hash, replay_block
+from gridledger.ledger.state import LaneVector, lane_sums_remembered
 from gridledger.node.archive import Archive, ArchivedBlock
 from gridledger.node.errors import CorruptChain, StorageError
 from gridledger.node.storage import SQLiteStorage
-from gridledger.node.verifier import Outcome, Verifier
+from gridledger.node.stored_forms import receipt_tail
+from gridledger.node.verifier import Outcome, PendingCheck, PendingSums, Verifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +51,15 @@ log = logging.getLogger("gridledger.verify")
 PROCESSES_FROM = 2_000
 """Transactions in a chain from which `verify_storage` checks signatures in worker
 processes (starting them takes a second or two; below this, threads check them)."""
-LOOKAHEAD_BLOCKS = 8
+LOOKAHEAD_BLOCKS = 12
 """Blocks read and checked ahead of the one being replayed (a block holds at most 8 MiB;
 the 1,000-household day's blocks hold ~430 transactions, ~150 KiB)."""
+SUMS_PENDING_BLOCKS = 3 * LOOKAHEAD_BLOCKS
+"""Replayed blocks whose state hash may wait for its lane sums before the replay waits.
+
+The workers take tasks in the order given: a block's sums come after the signature
+checks of the `LOOKAHEAD_BLOCKS` blocks submitted before them, so waiting for them
+at once (as the node does) would leave the replay idle that long."""
 
 
 class ArchiveNeeded(StorageError):
@@ -99,6 +108,13 @@ class ChainSource:
         record = self._archived(height)
         return record.receipts if record is not None else self.storage.receipt_bytes(height)
 
+    def receipt_tails(self, height: int) -> list[bytes] | None:
+        """The stored receipts of a stored block without ids and codes (None for an
+        archived one: its receipts are whole, `receipt_bytes`)."""
+        if self._archived(height) is not None:
+            return None
+        return self.storage.receipt_tails(height)
+
     def transaction_index(self, height: int) -> list[tuple[int, bytes, int]] | None:
         """The live index of a stored block (None for an archived one: it has none)."""
         if self._archived(height) is not None:
@@ -124,6 +140,12 @@ def verify_storage(
     on `workers` cores, default all up to 4), and the state hash's lane sums go to the
     same workers; the replay itself runs in block order, as every peer runs it.
 
+    Nothing waits for a round trip to the workers: blocks' checks are queued
+    `LOOKAHEAD_BLOCKS` ahead, and a block's lane sums are settled (its state hash
+    checked) up to `SUMS_PENDING_BLOCKS` blocks after it replayed, in block order. A
+    block found bad meanwhile is reported only once every earlier block's hash has been
+    checked, so the first bad block is still the one named.
+
     A chain file whose older blocks were archived (or that started from a snapshot)
     needs its `archive`: those blocks are read from there (`ArchiveNeeded` otherwise).
     """
@@ -142,12 +164,10 @@ def verify_storage(
         if verifier.workers > 1 and large:
             try:
                 verifier.start_processes_and_wait()
-                state.lane_summer = verifier.lane_sums
             except (TimeoutError, OSError) as error:  # threads check the signatures instead
                 log.warning("verify: no worker processes (%s); checking in threads", error)
         return _replay(source, registry, block0, state, verifier, progress)
     finally:
-        state.lane_summer = None
         verifier.close()
 
 
@@ -162,30 +182,78 @@ def _replay(
     parent = block0.header
     transactions = 0
     height = -1
-    for block, outcomes in _checked_blocks(source, verifier):
-        height = block.header.height
-        stored_hash = source.stored_hash(height)
-        if stored_hash != block_hash(block.header):
-            raise CorruptChain(height, "stored block hash is not the hash of the stored header")
-        if height == 0:
-            if block_hash(block.header) != block_hash(block0.header):
-                raise CorruptChain(0, "block 0 does not match the genesis document")
-            continue
-        if height != parent.height + 1:
-            raise CorruptChain(parent.height + 1, f"missing; next stored block is {height}")
-        try:
-            execution = apply_block(state, parent, block, registry, outcomes)
-        except BlockError as error:
-            raise CorruptChain(height, str(error).removeprefix(f"block {height}: ")) from error
-        _check_receipts(source, height, execution.receipts, execution.receipt_bytes)
-        transactions += len(block.transactions)
-        parent = block.header
-        if progress is not None:
-            progress(height)
+    owed: deque[OwedHash] = deque()
+    try:
+        for block, outcomes in _checked_blocks(source, verifier):
+            height = block.header.height
+            stored_hash = source.stored_hash(height)
+            if stored_hash != block_hash(block.header):
+                raise CorruptChain(height, "stored block hash is not the hash of the stored header")
+            if height == 0:
+                if block_hash(block.header) != block_hash(block0.header):
+                    raise CorruptChain(0, "block 0 does not match the genesis document")
+                continue
+            if height != parent.height + 1:
+                raise CorruptChain(parent.height + 1, f"missing; next stored block is {height}")
+            try:
+                replayed = replay_block(state, parent, block, registry, outcomes)
+            except BlockError as error:
+                raise _corrupt(height, error) from error
+            owed.append(_sum_lanes(verifier, block.header, replayed))
+            _check_receipts(source, height, replayed.receipts, replayed.receipt_bytes)
+            _settle(state, owed, SUMS_PENDING_BLOCKS)
+            transactions += len(block.transactions)
+            parent = block.header
+            if progress is not None:
+                progress(height)
+    except CorruptChain:
+        _settle(state, owed, 0)  # a wrong state hash in an earlier block is reported first
+        raise
+    _settle(state, owed, 0)
     if height < 0:
         raise CorruptChain(0, "no blocks stored")
     _compare_state(source.storage, dict(state.items()), parent.height)
     return VerifyReport(parent.height, transactions, block_hash(parent), state.state_hash())
+
+
+@dataclass(frozen=True, slots=True)
+class OwedHash:
+    """A replayed block whose state hash waits for its lane sums."""
+
+    header: BlockHeader
+    sums: PendingSums | tuple[LaneVector, LaneVector]
+    """Being summed in the worker processes, or summed here already."""
+
+
+def _sum_lanes(verifier: Verifier, header: BlockHeader, replayed: Replayed) -> OwedHash:
+    """Start summing the lanes of what a block added and removed (in the workers, while
+    the next blocks replay; here if none run)."""
+    pending = verifier.submit_lane_sums(replayed.added, replayed.removed)
+    if pending is None:
+        return OwedHash(header, lane_sums_remembered(replayed.added, replayed.removed))
+    return OwedHash(header, pending)
+
+
+def _settle(state: State, owed: deque[OwedHash], keep: int) -> None:
+    """Settle the owed blocks' lane sums, oldest first, and check each block's state hash:
+    every block whose sums are ready, and as many more (waiting) as leave `keep` owed."""
+    while owed:
+        first = owed[0]
+        sums = first.sums
+        if isinstance(sums, PendingSums):
+            if len(owed) <= keep and not sums.done():
+                return
+            sums = sums.sums()
+        owed.popleft()
+        try:
+            check_state_hash(first.header, state.settle(*sums))
+        except BlockError as error:
+            owed.clear()
+            raise _corrupt(first.header.height, error) from error
+
+
+def _corrupt(height: int, error: BlockError) -> CorruptChain:
+    return CorruptChain(height, str(error).removeprefix(f"block {height}: "))
 
 
 def _checked_blocks(
@@ -193,23 +261,25 @@ def _checked_blocks(
 ) -> Iterator[tuple[Block, list[Outcome]]]:
     """Each stored block in height order with its transactions' stateless outcomes.
 
-    Blocks are read, decompressed and checked `LOOKAHEAD_BLOCKS` ahead in a thread (the
-    signatures themselves in the verifier's workers) while the caller replays; an error
-    reading a block is raised when its turn comes.
+    Blocks are read and decompressed `LOOKAHEAD_BLOCKS` ahead in a thread, which hands
+    their transactions to the verifier's worker processes without waiting (or checks
+    them itself, in threads, when none run), while the caller replays; the outcomes
+    of a block are collected when its turn comes. An error reading a block is raised
+    when its turn comes.
     """
 
-    def read_and_check(height: int) -> tuple[Block, list[Outcome]] | None:
+    def read_and_submit(height: int) -> tuple[Block, PendingCheck | list[Outcome]] | None:
         block = _read_block(source, height)
         if block is None:
             return None
-        return block, verifier.check(block.transactions) if block.transactions else []
+        return block, verifier.submit_check(block.transactions) if block.transactions else []
 
-    ahead: deque[Future[tuple[Block, list[Outcome]] | None]] = deque()
+    ahead: deque[Future[tuple[Block, PendingCheck | list[Outcome]] | None]] = deque()
     with ThreadPoolExecutor(1, thread_name_prefix="verify-read") as reader:
         height = 0
         while True:
             while len(ahead) < LOOKAHEAD_BLOCKS:
-                ahead.append(reader.submit(read_and_check, height + len(ahead)))
+                ahead.append(reader.submit(read_and_submit, height + len(ahead)))
             found = ahead.popleft().result()
             if found is None:
                 for pending in ahead:
@@ -218,7 +288,8 @@ def _checked_blocks(
                 if following is not None:
                     raise CorruptChain(height, f"missing (the next stored block is {following})")
                 return
-            yield found
+            block, checked = found
+            yield block, checked.outcomes() if isinstance(checked, PendingCheck) else checked
             height += 1
 
 
@@ -237,6 +308,8 @@ def _compare_state(
 ) -> None:
     rows = storage.state_rows()
     stored = {key: value for key, (value, _) in rows.items()}
+    if stored == replayed:  # the usual case, in one comparison; else find the first entry
+        return
     heights = {key: height for key, (_, height) in rows.items()}
     bad: list[tuple[int, str]] = []
     for key in sorted(set(stored) | set(replayed)):
@@ -256,7 +329,14 @@ def _compare_state(
 def _check_receipts(
     source: ChainSource, height: int, receipts: list[Receipt], replayed: list[bytes]
 ) -> None:
-    """The stored receipts and the transaction index must agree with the replay."""
+    """The stored receipts and the transaction index must agree with the replay.
+
+    A stored block's receipts are stored without their ids and codes (the block's
+    transactions give the ids, the index the codes): once the index agrees with the
+    replay, the stored tails equal to the replayed receipts' tails is the stored
+    receipts equal to the replayed ones, without rebuilding them (and hashing every
+    transaction again) to compare.
+    """
     rows = source.transaction_index(height)
     if rows is not None:
         if len(rows) != len(receipts):
@@ -268,7 +348,14 @@ def _check_receipts(
                 raise CorruptChain(
                     height, f"transaction index entry {position} differs from replay"
                 )
-    stored = source.receipt_bytes(height)
+        tails = source.receipt_tails(height)
+        if tails is not None:
+            _compare_receipts(height, tails, [receipt_tail(raw) for raw in replayed])
+            return
+    _compare_receipts(height, source.receipt_bytes(height), replayed)
+
+
+def _compare_receipts(height: int, stored: list[bytes], replayed: list[bytes]) -> None:
     if stored != replayed:
         for position, (mine, theirs) in enumerate(zip(replayed, stored, strict=False)):
             if mine != theirs:
