@@ -61,6 +61,39 @@ def test_series_refuses_negative_energy_and_empty_series() -> None:
         SeriesProfile(0, 3600, ())
 
 
+@settings(deadline=None)
+@given(
+    values=st.lists(st.floats(0, 5_000, allow_nan=False), min_size=1, max_size=30),
+    factor=st.floats(0, 3, allow_nan=False),
+    start=st.integers(-100_000, 100_000),
+    seconds=st.integers(0, 40_000),
+)
+def test_packed_series_answers_what_float_tuples_did(
+    values: list[float], factor: float, start: int, seconds: int
+) -> None:
+    """The sums the series kept as a tuple of floats, computed the same way."""
+    profile = SeriesProfile(0, 900, tuple(values)).scaled(factor)
+    energies = [v * factor for v in values]
+    cumulative = [0.0]
+    for energy in energies:
+        cumulative.append(cumulative[-1] + energy)
+
+    def since(time_s: int) -> float:
+        cycles, within = divmod(time_s, 900 * len(energies))
+        step, into = divmod(within, 900)
+        return cycles * cumulative[-1] + cumulative[step] + energies[step] * into / 900
+
+    assert profile.energy_wh(start, seconds) == max(0, round(since(start + seconds) - since(start)))
+
+
+def test_a_series_is_hashable_and_equal_by_its_values() -> None:
+    packed = SeriesProfile(60, 900, (1.0, 2.5)).scaled(2.0)
+    again = SeriesProfile(60, 900, [2.0, 5.0])
+    assert packed == again and hash(packed) == hash(again)
+    assert packed != SeriesProfile(60, 900, (2.0, 5.5))
+    assert list(packed.energy_per_step_wh) == [2.0, 5.0]
+
+
 def test_clear_sky_pv_is_dark_at_night_bright_at_noon_and_scales_with_peak() -> None:
     five = clear_sky_pv_profile(BERLIN, JUNE_3_2024, 86_400, 5000)
     ten = clear_sky_pv_profile(BERLIN, JUNE_3_2024, 86_400, 10_000)

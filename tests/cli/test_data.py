@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gridledger.simulation.runner import DEVICE_DATA_FIELDS
+from gridledger.simulation.device_rows import DEVICE_DATA_FIELDS
 from gridledger.simulation.simulate import simulate
 from tests.cli.helpers import cli, fails, ok
 from tests.node.harness import NodeProcess, one_line

@@ -226,6 +226,32 @@ def test_items_are_sorted_and_prefix_queries_stay_in_their_namespace() -> None:
     assert state.keys_with_prefix("ledger", "") == []
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.dictionaries(state_keys, st.none() | values, max_size=12), max_size=6))
+def test_a_state_answers_what_a_flat_map_of_its_entries_would(
+    blocks: list[dict[StateKey, bytes | None]],
+) -> None:
+    """Entries are kept per namespace; reads, order, counts and prefixes are the flat map's."""
+    state, flat = State(), {}
+    for writes in blocks:
+        state.apply_writes(writes)
+        for state_key, value in writes.items():
+            if value is None:
+                flat.pop(state_key, None)
+            else:
+                flat[state_key] = value
+        assert list(state.items()) == sorted(flat.items())
+        assert len(state) == len(flat)
+        assert state.state_hash() == state_hash_of(flat)
+        for namespace, key in [*writes, ("nowhere", "x")]:
+            assert state.get(namespace, key) == flat.get((namespace, key))
+            assert state.lookup((namespace, key)) == flat.get((namespace, key))
+            assert state.keys_with_prefix(namespace, key[:1]) == sorted(
+                k for (ns, k) in flat if ns == namespace and k.startswith(key[:1])
+            )
+    assert dict(state.copy().items()) == flat
+
+
 # --- overlays ---------------------------------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ from gridledger.simulation.batches import (
     prove_anchor,
     read_batch,
 )
-from gridledger.simulation.runner import DEVICE_DATA_FIELDS, device_batch_digest
+from gridledger.simulation.device_rows import DEVICE_DATA_FIELDS, device_batch_digest
 from gridledger.simulation.simulate import simulate
 from tests.simulation.small import small_scenario
 

@@ -21,15 +21,17 @@ from gridledger.ledger import load_genesis
 from gridledger.node import SQLiteStorage
 from gridledger.node.verify import verify_storage
 from gridledger.simulation.community import member_keys
+from gridledger.simulation.device_rows import (
+    DEVICE_DATA_FIELDS,
+    device_batch_digest,
+    device_rows_csv,
+)
 from gridledger.simulation.records import DeviceDataMismatch, check_device_data, read_chain
 from gridledger.simulation.runner import (
     CLEAR,
-    DEVICE_DATA_FIELDS,
     ORDERS,
     READINGS,
     SETTLE,
-    device_batch_digest,
-    device_rows_csv,
     outcomes_of,
     schedule,
 )

@@ -20,6 +20,8 @@ from __future__ import annotations
 import functools
 import math
 import warnings
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 SECONDS_PER_HOUR = 3600
@@ -30,13 +32,16 @@ class SeriesProfile:
     """Energy per step of ``step_seconds`` from ``start_s`` (Unix seconds), repeated cyclically.
 
     ``energy_per_step_wh`` may hold fractions (models give them); what
-    `energy_wh` answers is rounded once, to whole watt-hours.
+    `energy_wh` answers is rounded once, to whole watt-hours. The series and its running
+    sums are kept as packed doubles (``array('d')``, 8 bytes a step instead of a float
+    object and a pointer, 32): every household has its own scaled copy, and the same
+    doubles give the same sums, so the energies answered are unchanged.
     """
 
     start_s: int
     step_seconds: int
-    energy_per_step_wh: tuple[float, ...]
-    _cumulative: tuple[float, ...] = field(init=False, repr=False, compare=False)
+    energy_per_step_wh: Sequence[float]
+    _cumulative: array[float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.step_seconds <= 0:
@@ -45,10 +50,18 @@ class SeriesProfile:
             raise ValueError("energy_per_step_wh must hold at least one step")
         if any(not math.isfinite(e) or e < 0 for e in self.energy_per_step_wh):
             raise ValueError("energy_per_step_wh must hold finite, non-negative energies")
-        cumulative = [0.0]
-        for energy in self.energy_per_step_wh:
-            cumulative.append(cumulative[-1] + energy)
-        object.__setattr__(self, "_cumulative", tuple(cumulative))
+        energies = array("d", self.energy_per_step_wh)
+        cumulative = array("d", [0.0])
+        total = 0.0
+        for energy in energies:
+            total += energy
+            cumulative.append(total)
+        object.__setattr__(self, "energy_per_step_wh", energies)
+        object.__setattr__(self, "_cumulative", cumulative)
+
+    def __hash__(self) -> int:
+        """As when the series was a tuple (an ``array`` is not hashable)."""
+        return hash((self.start_s, self.step_seconds, tuple(self.energy_per_step_wh)))
 
     @property
     def cycle_seconds(self) -> int:
@@ -72,9 +85,8 @@ class SeriesProfile:
         """The same shape times ``factor`` (a bigger roof, a bigger household)."""
         if not math.isfinite(factor) or factor < 0:
             raise ValueError(f"factor must be finite and non-negative, got {factor}")
-        return SeriesProfile(
-            self.start_s, self.step_seconds, tuple(e * factor for e in self.energy_per_step_wh)
-        )
+        scaled = array("d", [e * factor for e in self.energy_per_step_wh])
+        return SeriesProfile(self.start_s, self.step_seconds, scaled)
 
 
 @dataclass(frozen=True)

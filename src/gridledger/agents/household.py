@@ -101,6 +101,10 @@ def split_net(net_wh: int) -> tuple[int, int]:
     return (net_wh, 0) if net_wh >= 0 else (0, -net_wh)
 
 
+SCALE_PERIODS = 24
+"""Delivered periods whose realised energy over the models' scales a day-ahead forecast."""
+
+
 @dataclass
 class Household:
     """A member's devices and forecaster, and its own history of generation and load."""
@@ -120,8 +124,10 @@ class Household:
     """Delayable loads (EV, heat pump): what they draw is decided before each period
     (`plan_flexible`) and is then known exactly, on top of the load profile."""
     model_history_wh: list[tuple[int, int]] = field(default_factory=list)
-    """The device models' (generation, load) of each delivered period, beside the history:
-    how far the realised values fell from the models (`day_ahead_positions`)."""
+    """The device models' (generation, load) of the last `SCALE_PERIODS` delivered periods,
+    beside the history: how far the realised values fell from the models
+    (`day_ahead_positions`, which reads no further back; older ones are dropped, 10 KB a
+    household a day)."""
     _flexible_wh: dict[int, int] = field(default_factory=dict, init=False, repr=False)
     """Energy the delayable loads draw, by period start (decided, not yet delivered)."""
     _planned_model_wh: dict[tuple[int, int], tuple[int, int]] = field(
@@ -171,13 +177,17 @@ class Household:
         so each product sees the state of charge the hours before it leave.
         """
         planned = None if self.battery is None or self.trades_from_storage else self.battery.copy()
-        recent = self.model_history_wh[-24:]
+        recent = self.model_history_wh[-SCALE_PERIODS:]
         model_generation = sum(g for g, _ in recent)
         model_load = sum(c for _, c in recent)
         pv_scale = (
-            sum(self.generation_history_wh[-24:]) / model_generation if model_generation else 1.0
+            sum(self.generation_history_wh[-SCALE_PERIODS:]) / model_generation
+            if model_generation
+            else 1.0
         )
-        load_scale = sum(self.consumption_history_wh[-24:]) / model_load if model_load else 1.0
+        load_scale = (
+            sum(self.consumption_history_wh[-SCALE_PERIODS:]) / model_load if model_load else 1.0
+        )
         wanted = set(product_starts_s)
         positions: list[Position] = []
         start = min(from_s, product_starts_s[0]) if product_starts_s else from_s
@@ -219,6 +229,8 @@ class Household:
         model_generation, model_load = self.model_wh(start_s, seconds)
         self._planned_model_wh.pop((start_s, seconds), None)
         self.model_history_wh.append((model_generation, model_load))
+        if len(self.model_history_wh) > SCALE_PERIODS:
+            del self.model_history_wh[0]
         draw = random.Random(f"{self.seed}/{self.name}/{period}")
         pv_factor = 1 - self.variation.pv * draw.random()
         load_factor = 1 + self.variation.load * (2 * draw.random() - 1)

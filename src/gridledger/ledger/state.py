@@ -212,6 +212,10 @@ class State:
 
     Storage (``node/storage.py``) persists it; this class only holds it and
     keeps its `LatticeHash` current.
+
+    Entries are kept in one dict per namespace, keyed by the key alone: a (namespace,
+    key) tuple per entry cost 56 bytes more, a seventh of an entry, and a day of ten
+    thousand households keeps 2.8 million entries.
     """
 
     __slots__ = ("_data", "_lattice", "_owed", "_pending", "lane_summer")
@@ -219,7 +223,7 @@ class State:
     def __init__(self) -> None:
         self.lane_summer: LaneSummer | None = None
         """Where a block's entries are expanded for the hash, if not here (`LaneSummer`)."""
-        self._data: dict[StateKey, bytes] = {}
+        self._data: dict[str, dict[str, bytes]] = {}
         self._lattice = LatticeHash()
         self._pending: tuple[dict[StateKey, bytes | None], LatticeHash] | None = None
         """The writes last passed to `hash_after` (a copy) and the lattice they give."""
@@ -236,7 +240,12 @@ class State:
         worker processes, `lane_sum_of_items`); the caller vouches for it.
         """
         state = cls()
-        state._data = dict(entries)
+        data = state._data
+        for (namespace, key), value in entries.items():
+            space = data.get(namespace)
+            if space is None:
+                space = data[namespace] = {}
+            space[key] = value
         if lanes is not None:
             state._lattice = LatticeHash(lanes.astype(np.uint16, copy=True))
             return state
@@ -246,23 +255,27 @@ class State:
         return state
 
     def get(self, namespace: str, key: str) -> bytes | None:
-        return self._data.get((namespace, key))
+        space = self._data.get(namespace)
+        return None if space is None else space.get(key)
 
     def lookup(self, state_key: StateKey) -> bytes | None:
         """`get` by a (namespace, key) pair already built (what an `Overlay` has)."""
-        return self._data.get(state_key)
+        space = self._data.get(state_key[0])
+        return None if space is None else space.get(state_key[1])
 
     def __len__(self) -> int:
-        return len(self._data)
+        return sum(len(space) for space in self._data.values())
 
     def items(self) -> Iterator[tuple[StateKey, bytes]]:
         """All entries, in sorted key order."""
-        for state_key in sorted(self._data):
-            yield state_key, self._data[state_key]
+        for namespace in sorted(self._data):
+            space = self._data[namespace]
+            for key in sorted(space):
+                yield (namespace, key), space[key]
 
     def keys_with_prefix(self, namespace: str, prefix: str) -> list[str]:
-        """Keys of `namespace` starting with `prefix`, sorted (a linear scan, for queries)."""
-        return sorted(k for (ns, k) in self._data if ns == namespace and k.startswith(prefix))
+        """Keys of `namespace` starting with `prefix`, sorted (a scan of the namespace)."""
+        return sorted(k for k in self._data.get(namespace, ()) if k.startswith(prefix))
 
     def entry_changes(
         self, writes: Mapping[StateKey, bytes | None]
@@ -271,9 +284,9 @@ class State:
         this state (a write of the value already there changes nothing)."""
         added: list[bytes] = []
         removed: list[bytes] = []
-        data = self._data
+        lookup = self.lookup
         for state_key, value in writes.items():
-            old = data.get(state_key)
+            old = lookup(state_key)
             if old == value:
                 continue
             if old is not None:
@@ -312,11 +325,15 @@ class State:
 
     def _merge(self, writes: Mapping[StateKey, bytes | None]) -> None:
         data = self._data
-        for state_key, value in writes.items():
+        for (namespace, key), value in writes.items():
+            space = data.get(namespace)
             if value is None:
-                data.pop(state_key, None)
-            else:
-                data[state_key] = value
+                if space is not None:
+                    space.pop(key, None)
+                continue
+            if space is None:
+                space = data[namespace] = {}
+            space[key] = value
 
     def commit_unhashed(
         self, writes: Mapping[StateKey, bytes | None]
@@ -354,10 +371,10 @@ class State:
         return self._lattice.digest()
 
     def copy(self) -> State:
-        """An independent copy (the data map is copied; values are immutable bytes)."""
+        """An independent copy (the data maps are copied; values are immutable bytes)."""
         self._check_settled()
         other = State()
-        other._data = dict(self._data)
+        other._data = {namespace: dict(space) for namespace, space in self._data.items()}
         other._lattice = self._lattice.copy()
         return other
 

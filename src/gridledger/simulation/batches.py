@@ -45,7 +45,7 @@ from gridledger.client.replies import BlockReply, PendingReply
 from gridledger.crypto import InvalidProof, MerkleProof, verify_proof
 from gridledger.ledger import BlockHeader, block_hash, decode_transaction
 from gridledger.ledger.transactions import transaction_id
-from gridledger.simulation.runner import DEVICE_DATA_FIELDS
+from gridledger.simulation.device_rows import DEVICE_DATA_FIELDS
 
 ANCHOR_LABEL = "device data, period {period}"
 INTEGER_FIELDS = tuple(f for f in DEVICE_DATA_FIELDS if f not in ("member", "name"))

@@ -42,9 +42,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gridledger.market import trade_value_micro
+from gridledger.simulation.device_rows import DeviceRows
 from gridledger.simulation.records import ChainRecords
 
 
@@ -56,31 +58,52 @@ MEMBER_KINDS = ("order", "bilateral")
 """Trades between two members; kinds ``regulator`` and ``grid`` have a standing offer."""
 
 
-def member_trades(trades: list[dict[str, Any]]) -> list[dict[str, Any]]:
+Row = Mapping[str, Any]
+"""A record as a result-file row: a dict, or a row of a `ReplyTable` (what `read_chain` gives)."""
+
+DeviceData = DeviceRows | Sequence[Row]
+"""A run's device data: its `DeviceRows`, or any rows of `DEVICE_DATA_FIELDS` (tests)."""
+
+
+def device_totals(device_rows: DeviceData) -> tuple[dict[int, tuple[int, int]], int]:
+    """(generation, consumption) in Wh per period, and the number of households."""
+    if isinstance(device_rows, DeviceRows):
+        return device_rows.period_totals(), len(device_rows.members)
+    totals: dict[int, tuple[int, int]] = {}
+    members: set[str] = set()
+    for row in device_rows:
+        period = int(row["period"])
+        generation, consumption = totals.get(period, (0, 0))
+        totals[period] = (
+            generation + int(row["generation_wh"]),
+            consumption + int(row["consumption_wh"]),
+        )
+        members.add(str(row["member"]))
+    return totals, len(members)
+
+
+def member_trades(trades: Sequence[Row]) -> list[Row]:
     """The trades between members (not with a standing offer)."""
     return [t for t in trades if t["kind"] in MEMBER_KINDS]
 
 
-def standing_wh(trades: list[dict[str, Any]], kind: str) -> int:
+def standing_wh(trades: Sequence[Row], kind: str) -> int:
     """Energy traded with one standing offer (``regulator`` or ``grid``), Wh."""
     return sum(t["energy_wh"] for t in trades if t["kind"] == kind)
 
 
-def period_rows(records: ChainRecords, device_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def period_rows(records: ChainRecords, device_rows: DeviceData) -> list[dict[str, Any]]:
     """One row per period: prices, volumes, metered and device energy, grid flows."""
-    trades_by: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    standing_by: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    trades_by: dict[int, list[Row]] = defaultdict(list)
+    standing_by: dict[int, list[Row]] = defaultdict(list)
     for trade in records.trades:
         by = trades_by if trade["kind"] in MEMBER_KINDS else standing_by
         by[trade["period"]].append(trade)
-    orders_by: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    orders_by: dict[int, list[Row]] = defaultdict(list)
     for order in records.orders:
         orders_by[order["period"]].append(order)
     settled = {s["period"]: s for s in records.settlements}
-    devices: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for row in device_rows:
-        devices[int(row["period"])][0] += int(row["generation_wh"])
-        devices[int(row["period"])][1] += int(row["consumption_wh"])
+    devices, _ = device_totals(device_rows)
     rows = []
     for period in records.periods:
         trades = trades_by[period]
@@ -111,8 +134,8 @@ def period_rows(records: ChainRecords, device_rows: list[dict[str, Any]]) -> lis
                 "posted_price_micro_per_kwh": records.posted_prices.get(period, ""),
                 "min_price_micro_per_kwh": min(prices) if prices else "",
                 "max_price_micro_per_kwh": max(prices) if prices else "",
-                "generation_wh": devices[period][0],
-                "consumption_wh": devices[period][1],
+                "generation_wh": devices.get(period, (0, 0))[0],
+                "consumption_wh": devices.get(period, (0, 0))[1],
                 "exported_wh": exported,
                 "imported_wh": imported,
                 "grid_import_wh": max(0, imported - exported),
@@ -128,7 +151,7 @@ def period_rows(records: ChainRecords, device_rows: list[dict[str, Any]]) -> lis
     return rows
 
 
-def price_statistics(trades: list[dict[str, Any]]) -> dict[str, Any]:
+def price_statistics(trades: Sequence[Row]) -> dict[str, Any]:
     energy = sum(t["energy_wh"] for t in trades)
     if energy == 0:
         return {"trades": 0, "traded_wh": 0}
@@ -187,7 +210,7 @@ def transaction_kpis(records: ChainRecords) -> dict[str, Any]:
 
 def compute_kpis(
     records: ChainRecords,
-    device_rows: list[dict[str, Any]],
+    device_rows: DeviceData,
     scenario_name: str,
     seed: int,
     chain_file_bytes: int,
@@ -210,7 +233,7 @@ def compute_kpis(
         "scenario": scenario_name,
         "seed": seed,
         "periods": len(records.periods),
-        "households": len({str(r["member"]) for r in device_rows}),
+        "households": device_totals(device_rows)[1],
         "energy": {
             "generation_wh": generation,
             "consumption_wh": consumption,

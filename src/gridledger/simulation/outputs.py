@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,10 @@ from gridledger.client.privacy import all_outputs
 from gridledger.ledger import load_genesis
 from gridledger.simulation.kpis import compute_kpis, period_rows, privacy_kpis
 from gridledger.simulation.plots import write_plots
-from gridledger.simulation.records import ChainRecords, check_device_data, read_chain
+from gridledger.simulation.records import ChainRecords, check_device_batches, read_chain
+from gridledger.simulation.reply_table import ReplyTable
 from gridledger.simulation.report import render_report
-from gridledger.simulation.runner import Runner, RunSummary, device_batch_digest, device_rows_csv
+from gridledger.simulation.runner import Runner, RunSummary
 
 TRADE_FIELDS = (
     "trade_id",
@@ -53,23 +55,38 @@ TRADE_FIELDS = (
 )
 
 
-def write_csv(path: Path, rows: list[dict[str, Any]], fields: list[str] | None = None) -> None:
-    """Rows as CSV; the columns are ``fields`` or the first row's keys."""
-    columns = fields if fields is not None else (list(rows[0]) if rows else [])
+def write_csv(
+    path: Path, rows: Iterable[Mapping[str, Any]], fields: list[str] | None = None
+) -> None:
+    """Rows as CSV; the columns are ``fields`` or the first row's keys.
+
+    The rows are written as they come: an iterator of rows made on the fly (`named`) is
+    never held whole, which matters for a day of ten thousand households (a million
+    settlement statements).
+    """
+    rows = iter(rows)
+    first = next(rows, None)
+    columns = fields if fields is not None else (list(first) if first is not None else [])
     with path.open("w", newline="") as file:
         writer = csv.DictWriter(file, columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
+        if first is not None:
+            writer.writerow(first)
         writer.writerows(rows)
 
 
 def named(
-    rows: list[dict[str, Any]], names: dict[str, str], **columns: str
-) -> list[dict[str, Any]]:
-    """Rows with a member-name column added for each address column (``address=name_column``)."""
-    return [
-        {**row, **{name: names.get(row[address], "") for address, name in columns.items()}}
-        for row in rows
-    ]
+    rows: Iterable[Mapping[str, Any]], names: dict[str, str], **columns: str
+) -> Iterator[dict[str, Any]]:
+    """Rows with a member-name column added for each address column (``address=name_column``),
+    one at a time (see `write_csv`)."""
+    if isinstance(rows, ReplyTable):  # each row a new dict already
+        for fresh in rows.dicts():
+            fresh.update({name: names.get(fresh[address], "") for address, name in columns.items()})
+            yield fresh
+        return
+    for row in rows:
+        yield {**row, **{name: names.get(row[address], "") for address, name in columns.items()}}
 
 
 def balance_rows(records: ChainRecords, opening: dict[str, int]) -> list[dict[str, Any]]:
@@ -116,7 +133,7 @@ def write_results(
     size is measured while it is open).
     """
     records = read_chain(runner.client, summary.periods)
-    check_device_data(summary.device_rows, records.anchors, device_batch_digest)
+    check_device_batches(summary.device_rows, records.anchors)
     community = runner.directory
     scenario = runner.scenario
     private = scenario.privacy.sealed_orders or scenario.privacy.stealth_payouts
@@ -141,7 +158,7 @@ def write_results(
     write_csv(out / "periods.csv", rows)
     write_csv(out / "settlements.csv", named(records.statements, names, member="member_name"))
     write_csv(out / "balances.csv", balance_rows(records, opening))
-    (out / "device_data.csv").write_text(device_rows_csv(summary.device_rows))
+    (out / "device_data.csv").write_text(summary.device_rows.csv())
     (out / "kpis.json").write_text(json.dumps(kpis, indent=2) + "\n")
     write_plots(rows, out / "plots")
     (out / "report.html").write_text(render_report(kpis, scenario.description))

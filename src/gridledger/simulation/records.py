@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
 from gridledger.client import EmbeddedClient
+from gridledger.client.market_replies import OrderReply, StatementReply, TradeReply
 from gridledger.ledger import ResultCode, SignedTransaction, Transaction
+from gridledger.simulation.device_rows import DeviceRows, text_digest
+from gridledger.simulation.reply_table import ReplyTable
 
 ANCHOR_LABEL = re.compile(r"^device data, period (\d+)$")
 
@@ -47,10 +51,11 @@ class ChainRecords:
     head_hash: str
     periods: list[int]
     parameters: dict[int, dict[str, Any]]
-    orders: list[dict[str, Any]] = field(default_factory=list)
-    trades: list[dict[str, Any]] = field(default_factory=list)
+    orders: Sequence[Mapping[str, Any]] = field(default_factory=list)
+    """Rows by field name: dicts, or a `ReplyTable`'s rows (what `read_chain` gives)."""
+    trades: Sequence[Mapping[str, Any]] = field(default_factory=list)
     settlements: list[dict[str, Any]] = field(default_factory=list)
-    statements: list[dict[str, Any]] = field(default_factory=list)
+    statements: Sequence[Mapping[str, Any]] = field(default_factory=list)
     transaction_counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     transaction_bytes: int = 0
     anchors: dict[int, str] = field(default_factory=dict)
@@ -80,13 +85,16 @@ def read_chain(client: EmbeddedClient, periods: list[int]) -> ChainRecords:
         periods=list(periods),
         parameters={p: _row(client.parameters(p).parameters) for p in periods},
     )
+    orders, trades = ReplyTable.of(OrderReply), ReplyTable.of(TradeReply)
+    statements = ReplyTable.of(StatementReply)
     for period in periods:
-        records.orders.extend(_row(o) for o in client.market_orders(period).orders)
-        records.trades.extend(_row(t) for t in client.market_trades(period).trades)
+        orders.extend(client.market_orders(period).orders)
+        trades.extend(client.market_trades(period).trades)
         summary = client.settlement(period).summary
         if summary is not None:
             records.settlements.append(_row(summary))
-        records.statements.extend(_row(s) for s in client.statements(period).statements)
+        statements.extend(client.statements(period).statements)
+    records.orders, records.trades, records.statements = orders, trades, statements
     _walk_blocks(client, records)
     members = client.members().members
     records.members = [_row(m) for m in members]
@@ -195,5 +203,16 @@ def check_device_data(
         by_period.setdefault(int(row["period"]), []).append(row)
     for period, batch in sorted(by_period.items()):
         computed = digest(batch)
+        if anchors.get(period) != computed:
+            raise DeviceDataMismatch(period, anchors.get(period), computed)
+
+
+def check_device_batches(device_rows: DeviceRows, anchors: dict[int, str]) -> None:
+    """`check_device_data` for a run's `DeviceRows`: each period's kept text is hashed as is."""
+    by_period: dict[int, list[str]] = {}
+    for batch in device_rows.batches:
+        by_period.setdefault(batch.period, []).append(batch.text)
+    for period, texts in sorted(by_period.items()):
+        computed = text_digest("".join(texts))
         if anchors.get(period) != computed:
             raise DeviceDataMismatch(period, anchors.get(period), computed)

@@ -30,10 +30,6 @@ blocks at simulated times); the runner never imports the node.
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import operator
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -76,22 +72,10 @@ from gridledger.simulation.day_ahead import (
     uses_day_ahead,
     uses_intraday,
 )
+from gridledger.simulation.device_rows import DeviceRows
 from gridledger.simulation.households import build_household
 from gridledger.simulation.scenario import Scenario, ScenarioError, draws_key, start_seconds
 from gridledger.simulation.strategies import STORAGE_TRADING, make_regulator, make_strategy
-
-DEVICE_DATA_FIELDS = (
-    "period",
-    "member",
-    "name",
-    "generation_wh",
-    "consumption_wh",
-    "charged_wh",
-    "discharged_wh",
-    "state_of_charge_wh",
-    "exported_wh",
-    "imported_wh",
-)
 
 SELLING_ROLES = ("producer", "prosumer", "storage")
 """Roles that may sell: a consumer that bought more day-ahead than it needs keeps it."""
@@ -146,7 +130,7 @@ class RunSummary:
     periods: list[int]
     height: int
     head_hash: str
-    device_rows: list[dict[str, int | str]] = field(default_factory=list)
+    device_rows: DeviceRows = field(default_factory=DeviceRows)
 
 
 Progress = Callable[[int, int, str], None]
@@ -205,36 +189,6 @@ def mean_price(trades: Sequence[TradeReply]) -> int | None:
     return round(value / energy)
 
 
-def device_batch_digest(rows: list[dict[str, int | str]]) -> str:
-    """SHA-256 (hex) of a period's device data as CSV (the bytes anchored on chain)."""
-    return hashlib.sha256(device_rows_csv(rows, header=False).encode()).hexdigest()
-
-
-def device_rows_csv(rows: list[dict[str, int | str]], header: bool = True) -> str:
-    """Device data as CSV text, columns in `DEVICE_DATA_FIELDS` order (``\\n`` line ends).
-
-    Rows with exactly those keys (all the runner writes) go through a plain
-    ``csv.writer``, a third cheaper than ``DictWriter`` and byte for byte the same;
-    any other row shape keeps ``DictWriter``'s rules (missing keys empty, extra refused).
-    """
-    out = io.StringIO()
-    if all(row.keys() == _DEVICE_FIELD_SET for row in rows):
-        writer = csv.writer(out, lineterminator="\n")
-        if header:
-            writer.writerow(DEVICE_DATA_FIELDS)
-        writer.writerows(map(_device_values, rows))
-        return out.getvalue()
-    dict_writer = csv.DictWriter(out, DEVICE_DATA_FIELDS, lineterminator="\n")
-    if header:
-        dict_writer.writeheader()
-    dict_writer.writerows(rows)
-    return out.getvalue()
-
-
-_DEVICE_FIELD_SET = frozenset(DEVICE_DATA_FIELDS)
-_device_values = operator.itemgetter(*DEVICE_DATA_FIELDS)
-
-
 class Runner:
     """Runs one scenario on a fresh community in ``directory`` (which must not hold one)."""
 
@@ -280,7 +234,7 @@ class Runner:
             group.flexible or group.strategy.kind == "arbitrage" for group in scenario.members
         )
         """Some household plans on the hourly price profile (delayable loads, arbitrage)."""
-        self.device_rows: list[dict[str, int | str]] = []
+        self.device_rows = DeviceRows()
         self.time_s = genesis_time_ms // 1000
         self.sealed_openings: dict[str, tuple[Agent, SealedOpening]] = {}
         """Sealed orders' openings by price commitment (hex), until their reveal."""
@@ -541,13 +495,12 @@ class Runner:
                 "metering",
                 "anchor_batch",
                 {
-                    "sha256": device_batch_digest(rows),
+                    "sha256": self.device_rows.add(period, rows),
                     "label": f"device data, period {period}",
                     "record_count": len(rows),
                 },
             )
         )
-        self.device_rows.extend(rows)
         self.commit(time_s, raws)
 
     def settle(self, period: int, time_s: int) -> None:
