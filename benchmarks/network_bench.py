@@ -140,6 +140,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--accounts", type=int, default=200)
     parser.add_argument("--workload", default="orders", choices=["orders", "transfer"])
+    parser.add_argument(
+        "--block-transactions",
+        type=int,
+        default=2000,
+        help="transactions per block (the network's block limit, network.json)",
+    )
     parser.add_argument("--block-timeout-ms", type=int, default=100)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--plot", type=Path, default=None)
@@ -157,6 +163,7 @@ def main() -> None:
         servers=3,
         peers=[f"peer{i + 1}" for i in range(args.peers)],
         block_timeout_ms=args.block_timeout_ms,
+        block_transactions=args.block_transactions,
         community=str(community),
         insecure=args.insecure,
     )

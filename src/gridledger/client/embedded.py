@@ -12,7 +12,9 @@ reproducible.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +29,7 @@ from gridledger.client import replies
 from gridledger.client.errors import ClientError
 from gridledger.ledger import BlockHeader, Genesis, TransactionError
 from gridledger.node import (
+    Admission,
     CutterConfig,
     Node,
     NodeError,
@@ -136,8 +139,55 @@ class EmbeddedClient:
         return replies.PendingReply(id=admission.transaction_id.hex())
 
     def submit_batch(self, raws: Sequence[bytes]) -> replies.BatchReply:
+        return self._batch_reply(self.node.submit_many(list(raws)))
+
+    def submit_and_commit(
+        self, raws: Sequence[bytes], timestamp_ms: int | None = None
+    ) -> replies.BatchReply:
+        """`submit_batch(raws)` then `commit(timestamp_ms)`, pipelined: the stateless checks
+        (signatures) of the next block's transactions run in the verifier while this
+        thread executes the block before them.
+
+        The blocks are those of `submit_batch` followed by `commit`: the transactions are
+        admitted in order, a block's worth at a time, and a block is cut only once every
+        transaction it could take is admitted (at least the cutter's limit past what
+        earlier blocks took), so each cut takes the oldest pending ones, as it would from
+        the whole batch. After a refusal the rest is admitted before anything more is cut.
+        (A transaction's admission may see the state after earlier blocks of the batch
+        rather than before them; the simulation submits none that depend on each other.)
+        """
+        size = self.node.cutter.max_transactions
+        chunks = [list(raws[i : i + size]) for i in range(0, len(raws), size)]
+        if len(chunks) <= 1:
+            reply = self.submit_batch(raws)
+            self.commit(timestamp_ms)
+            return reply
+        admissions: list[Admission] = []
+        taken = -len(self.node.mempool)  # transactions pending before this batch go first
+        refused = False
+        with ThreadPoolExecutor(1, thread_name_prefix="admit") as admitting:
+            pending = deque(admitting.submit(self.node.submit_many, c) for c in chunks[:2])
+            following = iter(chunks[2:])
+            while pending or taken < len(admissions):
+                while pending and (refused or len(admissions) < taken + size):
+                    admitted = pending.popleft().result()
+                    admissions.extend(admitted)
+                    refused = refused or any(a.error is not None for a in admitted)
+                    chunk = next(following, None)
+                    if chunk is not None:
+                        pending.append(admitting.submit(self.node.submit_many, chunk))
+                if refused:
+                    break
+                committed = self.node.cut_block(timestamp_ms)
+                if committed is None:
+                    break
+                taken += len(committed.block.transactions)
+        self.commit(timestamp_ms)  # what is left (after a refusal: everything admitted)
+        return self._batch_reply(admissions)
+
+    def _batch_reply(self, admissions: Sequence[Admission]) -> replies.BatchReply:
         results = []
-        for admission in self.node.submit_many(list(raws)):
+        for admission in admissions:
             tx_id = admission.transaction_id.hex()
             error = admission.error
             if error is None:
