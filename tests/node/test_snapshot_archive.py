@@ -8,7 +8,6 @@ verifies from genesis with its archive, and a changed byte there is named by hei
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import msgspec
@@ -28,7 +27,7 @@ from gridledger.node.archive import (
     read_archive_file,
     write_archive_file,
 )
-from gridledger.node.attestation import PeerInfo, sign_attestation
+from gridledger.node.attestation import sign_attestation
 from gridledger.node.snapshot import (
     Snapshot,
     SnapshotError,
@@ -38,12 +37,12 @@ from gridledger.node.snapshot import (
     restore_snapshot,
     snapshot_body,
     snapshot_of_chain,
-    with_attestation,
     write_snapshot,
 )
 from gridledger.node.verify import ArchiveNeeded, verify_storage
 from tests.community import GENESIS_TIME_MS, make_genesis
 from tests.node.harness import grow_chain, one_line, write_community
+from tests.node.snapshots import attested, copied_chain, grown_community, infos
 from tests.node.test_compact_storage import grow
 
 BLOCKS = 8
@@ -55,29 +54,14 @@ def peers() -> list[KeyPair]:
     return [generate_keypair() for _ in range(4)]
 
 
-def infos(keys: list[KeyPair]) -> list[PeerInfo]:
-    return [PeerInfo(f"peer{i}", k.public_key) for i, k in enumerate(keys)]
-
-
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Genesis]:
-    directory = tmp_path_factory.mktemp("pristine")
-    genesis = write_community(directory)
-    grow_chain(directory / "chain.sqlite", genesis, BLOCKS, 3)
-    return directory, genesis
+    return grown_community(tmp_path_factory.mktemp("pristine"), BLOCKS)
 
 
 @pytest.fixture
 def chain(pristine: tuple[Path, Genesis], tmp_path: Path) -> Path:
-    directory = tmp_path / "community"
-    shutil.copytree(pristine[0], directory)
-    return directory / "chain.sqlite"
-
-
-def attested(snapshot: Snapshot, keys: list[KeyPair]) -> Snapshot:
-    for k in keys:
-        snapshot = with_attestation(snapshot, k)
-    return snapshot
+    return copied_chain(pristine[0], tmp_path)
 
 
 # -- snapshots ---------------------------------------------------------------------------------

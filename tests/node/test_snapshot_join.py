@@ -9,7 +9,6 @@ start; a value changed in a restored file is refused by the node's start-up chec
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -21,7 +20,6 @@ from gridledger.crypto import generate_keypair
 from gridledger.crypto.keys import KeyPair
 from gridledger.ledger import Genesis, encode
 from gridledger.node import CorruptChain, Node, SQLiteStorage, StorageError, state_sums
-from gridledger.node.attestation import PeerInfo
 from gridledger.node.compression import RAW, pack_raw
 from gridledger.node.snapshot import (
     Snapshot,
@@ -30,11 +28,10 @@ from gridledger.node.snapshot import (
     read_snapshot,
     restore_snapshot,
     snapshot_of_chain,
-    with_attestation,
     write_snapshot,
 )
 from gridledger.node.stored_forms import pack_key
-from tests.node.harness import grow_chain, write_community
+from tests.node.snapshots import attested, copied_chain, grown_community, infos
 
 BLOCKS = 5
 
@@ -44,35 +41,20 @@ def peers() -> list[KeyPair]:
     return [generate_keypair() for _ in range(4)]
 
 
-def infos(keys: list[KeyPair]) -> list[PeerInfo]:
-    return [PeerInfo(f"peer{i}", k.public_key) for i, k in enumerate(keys)]
-
-
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Genesis]:
-    directory = tmp_path_factory.mktemp("pristine")
-    genesis = write_community(directory)
-    grow_chain(directory / "chain.sqlite", genesis, BLOCKS, 3)
-    return directory, genesis
+    return grown_community(tmp_path_factory.mktemp("pristine"), BLOCKS)
 
 
 @pytest.fixture
 def chain(pristine: tuple[Path, Genesis], tmp_path: Path) -> Path:
-    directory = tmp_path / "community"
-    shutil.copytree(pristine[0], directory)
-    return directory / "chain.sqlite"
+    return copied_chain(pristine[0], tmp_path)
 
 
 @pytest.fixture(autouse=True)
 def workers_for_small_states(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(state_sums, "PARALLEL_MIN_ENTRIES", 1)
     monkeypatch.setattr(state_sums, "PART_ENTRIES", 4)
-
-
-def attested(snapshot: Snapshot, keys: list[KeyPair]) -> Snapshot:
-    for k in keys:
-        snapshot = with_attestation(snapshot, k)
-    return snapshot
 
 
 def forged_snapshot(chain: Path, peers: list[KeyPair]) -> Snapshot:

@@ -609,14 +609,18 @@ class SQLiteStorage:
         """(namespace, key, value, height) of stored state rows; `CorruptChain` names the
         height of a row that does not unpack."""
         names = self._namespace_names
-        try:  # the usual case, in bulk; a fault is looked for row by row below
+        try:  # the usual case, in bulk
             values = self._codec.unpack_many([value for _, _, value, _ in rows])
             return [
                 (names[ns], unpack_key(packed_key), value, height)
                 for (ns, packed_key, _, height), value in zip(rows, values, strict=True)
             ]
         except (KeyError, FormError, UnpackError):
-            pass
+            return self._unpack_rows_one_by_one(rows)
+
+    def _unpack_rows_one_by_one(self, rows: list[Any]) -> list[tuple[str, str, bytes, int]]:
+        """`_unpack_rows` row by row, to name the height of the row that does not unpack."""
+        names = self._namespace_names
         unpack = self._codec.unpack
         unpacked: list[tuple[str, str, bytes, int]] = []
         for ns, packed_key, value, height in rows:
