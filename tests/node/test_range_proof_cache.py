@@ -31,7 +31,8 @@ from gridledger.crypto.range_proof_cache import (
 )
 from gridledger.ledger import ResultCode, decode_transaction
 from gridledger.market import SealedOrder, proof_context, seal_order
-from gridledger.node.verifier import Verifier, valid_range_proofs
+from gridledger.node.stateless_checks import valid_range_proofs
+from gridledger.node.verifier import Verifier
 from tests.community import CHAIN_ID, Community, address, make_genesis, signed_raw
 
 DAY = 19_677

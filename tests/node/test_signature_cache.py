@@ -23,7 +23,8 @@ from gridledger.crypto.signature_cache import (
     signature_digest,
 )
 from gridledger.ledger import ResultCode, decode_transaction
-from gridledger.node.verifier import Verifier, embedded_signatures, valid_embedded
+from gridledger.node.stateless_checks import embedded_signatures, valid_embedded
+from gridledger.node.verifier import Verifier
 from tests.community import (
     CHAIN_ID,
     NEXT_PERIOD,

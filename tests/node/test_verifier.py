@@ -34,14 +34,8 @@ from gridledger.ledger import (
 )
 from gridledger.ledger.state import lane_sum
 from gridledger.node import service
-from gridledger.node.verifier import (
-    PROCESS_BATCH,
-    PendingCheck,
-    PendingSums,
-    Verifier,
-    WorkerAnswer,
-    partition,
-)
+from gridledger.node.stateless_checks import WorkerAnswer, partition
+from gridledger.node.verifier import PROCESS_BATCH, PendingCheck, PendingSums, Verifier
 from tests.community import CHAIN_ID, nested_raw
 
 

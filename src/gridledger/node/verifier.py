@@ -1,5 +1,8 @@
 """Stateless checks of many transactions at once, spread over worker threads or processes.
 
+This module runs the pools; the checks themselves, and the functions the worker processes
+run, are in `gridledger.node.stateless_checks`.
+
 Signature verification is the costliest stateless check (about 120 µs per
 Ed25519 verification on the 2-core development machine). libsodium releases
 Python's GIL while it verifies, so a thread pool can use every core; but the
@@ -72,37 +75,29 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import multiprocessing.connection
 import os
 import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 
-import msgspec
-import numpy as np
-
-from gridledger.contracts.market_sealed import sealed_range_proofs
-from gridledger.contracts.metering import reading_message
-from gridledger.crypto import is_valid_signature, range_proof_cache
-from gridledger.crypto.signature_cache import remember_valid, signature_digest
-from gridledger.ledger import (
-    LedgerError,
-    SignedTransaction,
-    TransactionError,
-    WrongChain,
-    check_authorization,
-    decode_checked_transaction,
-    decode_transaction,
-    validate_transaction,
+from gridledger.ledger import decode_checked_transaction
+from gridledger.ledger.state import LaneVector, lane_sums_remembered
+from gridledger.node.stateless_checks import (
+    KeyCache,
+    Outcome,
+    WorkerAnswer,
+    accepted_in_worker,
+    add_lane_parts,
+    check_chunk,
+    exit_with_parent,
+    lane_sums_in_worker,
+    partition,
+    remember_digests,
+    worker_ready,
 )
-from gridledger.ledger.state import LATTICE_LANES, LaneVector, lane_sums_remembered
 
 log = logging.getLogger("gridledger.verifier")
-
-Outcome = SignedTransaction | TransactionError
-SignatureCheck = tuple[bytes, bytes, bytes]
-"""(public key, message, signature) of one Ed25519 check."""
 
 CHUNK = 64
 """Transactions per thread-pool task."""
@@ -122,161 +117,6 @@ doubles that cost.
 
 RESTART_DELAY_S = 5.0
 """Seconds after a failure of the worker processes before a new pool may be started."""
-
-
-class KeyCache:
-    """Sender keys that `validate_public_key` accepted (a bounded set; cleared when full)."""
-
-    def __init__(self, limit: int = 100_000) -> None:
-        self.limit = limit
-        self._keys: set[bytes] = set()
-
-    def __contains__(self, key: bytes) -> bool:
-        return key in self._keys
-
-    def add(self, key: bytes) -> None:
-        if len(self._keys) >= self.limit:
-            self._keys.clear()
-        self._keys.add(key)
-
-
-def check_transaction(raw: bytes, chain_id: str, known_keys: KeyCache) -> SignedTransaction:
-    """`validate_transaction`, skipping only the key check for a key already accepted."""
-    signed = decode_transaction(raw)
-    body = signed.transaction
-    if body.sender not in known_keys:
-        checked = validate_transaction(raw, chain_id)  # every check, the key's included
-        known_keys.add(body.sender)
-        return checked
-    if body.chain_id != chain_id:
-        raise WrongChain(expected=chain_id, got=body.chain_id)
-    check_authorization(signed)
-    return signed
-
-
-def embedded_signatures(signed: SignedTransaction, chain_id: str) -> list[SignatureCheck]:
-    """(key, message, signature) of each signature the transaction's contract call will
-    check itself: today a meter's signature over its reading (`metering.record_reading`).
-
-    Malformed arguments give none: the contract then refuses the call as it always did.
-    """
-    body = signed.transaction
-    if (body.contract, body.method) != ("metering", "record_reading"):
-        return []
-    args = body.args
-    try:
-        key = bytes.fromhex(str(args["meter_key"]))
-        signature = bytes.fromhex(str(args["signature"]))
-        message = reading_message(
-            chain_id, args["member"], args["period"], args["exported_wh"], args["imported_wh"]
-        )
-    except (KeyError, ValueError, TypeError, msgspec.EncodeError, LedgerError):
-        return []
-    return [(key, message, signature)]
-
-
-def valid_embedded(signed: SignedTransaction, chain_id: str) -> list[bytes]:
-    """The `signature_digest` of each embedded signature that is valid (verified here)."""
-    return [
-        signature_digest(key, message, signature)
-        for key, message, signature in embedded_signatures(signed, chain_id)
-        if is_valid_signature(key, message, signature)
-    ]
-
-
-def valid_range_proofs(signed: SignedTransaction) -> list[bytes]:
-    """The `range_proof_digest` of each range proof in the transaction's contract call
-    (a sealed order's two, `market_sealed.sealed_range_proofs`) that is valid for the range
-    it claims (verified here)."""
-    body = signed.transaction
-    if body.contract != "market":
-        return []
-    found = (
-        range_proof_cache.verified_digest(commitment, proof, context)
-        for commitment, proof, context in sealed_range_proofs(body.sender, body.method, body.args)
-    )
-    return [digest for digest in found if digest is not None]
-
-
-Digests = tuple[list[bytes], list[bytes]]
-"""(`signature_digest`s, `range_proof_digest`s) of the valid checks found embedded."""
-
-WorkerAnswer = tuple[list[bool], Digests]
-"""What a worker process answers for a chunk (`_accepted_in_worker`)."""
-
-
-def _check_and_digest(
-    raws: Sequence[bytes], chain_id: str, known_keys: KeyCache
-) -> tuple[list[Outcome], Digests]:
-    outcomes: list[Outcome] = []
-    signatures: list[bytes] = []
-    proofs: list[bytes] = []
-    for raw in raws:
-        try:
-            signed = check_transaction(raw, chain_id, known_keys)
-        except TransactionError as error:
-            outcomes.append(error)
-            continue
-        outcomes.append(signed)
-        signatures.extend(valid_embedded(signed, chain_id))
-        proofs.extend(valid_range_proofs(signed))
-    return outcomes, (signatures, proofs)
-
-
-def _remember(signatures: list[bytes], proofs: list[bytes]) -> None:
-    if signatures:
-        remember_valid(signatures)
-    if proofs:
-        range_proof_cache.remember_valid(proofs)
-
-
-def _check_chunk(raws: Sequence[bytes], chain_id: str, known_keys: KeyCache) -> list[Outcome]:
-    """Check each transaction; embedded signatures and range proofs found valid are
-    remembered here."""
-    outcomes, (signatures, proofs) = _check_and_digest(raws, chain_id, known_keys)
-    _remember(signatures, proofs)
-    return outcomes
-
-
-_WORKER_KEYS = KeyCache()
-"""The key cache of a worker process."""
-
-
-def _accepted_in_worker(raws: Sequence[bytes], chain_id: str) -> WorkerAnswer:
-    """In a worker process: whether each transaction passes every stateless check, and the
-    digests of the valid signatures and range proofs its contract call will check (for the
-    node's caches)."""
-    outcomes, digests = _check_and_digest(raws, chain_id, _WORKER_KEYS)
-    return [not isinstance(outcome, TransactionError) for outcome in outcomes], digests
-
-
-def _lane_sums_in_worker(added: list[bytes], removed: list[bytes]) -> bytes:
-    """In a worker process: `lane_sum(added)` then `lane_sum(removed)`, 2,048 bytes each.
-
-    Through the worker's expansion memo (`lane_sums_remembered`): an entry a block adds
-    is usually removed by a later one (a nonce, a balance), and the same entry always
-    comes to the same worker (`partition`), which then need not expand it again.
-    """
-    plus, minus = lane_sums_remembered(added, removed)
-    return plus.astype("<u2").tobytes() + minus.astype("<u2").tobytes()
-
-
-def partition(entries: list[bytes], parts: int) -> list[list[bytes]]:
-    """`entries` split into `parts` lists, each entry by its hash: within one process the
-    same entry always goes to the same part (a sum does not depend on the order)."""
-    split: list[list[bytes]] = [[] for _ in range(parts)]
-    for entry in entries:
-        split[hash(entry) % parts].append(entry)
-    return split
-
-
-def _add_parts(parts: Sequence[bytes]) -> tuple[LaneVector, LaneVector]:
-    plus = np.zeros(LATTICE_LANES, dtype=np.uint16)
-    minus = np.zeros(LATTICE_LANES, dtype=np.uint16)
-    for part in parts:  # uint16 arithmetic wraps: the sums stay modulo 2**16
-        plus += np.frombuffer(part, dtype="<u2", count=LATTICE_LANES)
-        minus += np.frombuffer(part, dtype="<u2", offset=2 * LATTICE_LANES)
-    return plus, minus
 
 
 class PendingCheck:
@@ -323,33 +163,12 @@ class PendingSums:
     def sums(self) -> tuple[LaneVector, LaneVector]:
         """(`lane_sum(added)`, `lane_sum(removed)`)."""
         try:
-            return _add_parts([part.result() for part in self.parts])
+            return add_lane_parts([part.result() for part in self.parts])
         except Exception as error:  # a broken pool: expand here
             self.verifier._give_up_processes(
                 "summing lanes", "the state expands entries itself", error
             )
             return lane_sums_remembered(self.added, self.removed)
-
-
-def _ready() -> bool:
-    return True
-
-
-def exit_with_parent() -> None:
-    """In a worker process: exit as soon as the node process is gone, however it ended.
-
-    A node stopped by a signal may never shut its pool down (uvicorn re-raises SIGTERM
-    once it has stopped serving), and an idle worker would otherwise wait forever.
-    """
-    parent = multiprocessing.parent_process()
-    if parent is None:  # pragma: no cover - always set in a spawned worker
-        return
-
-    def watch() -> None:
-        multiprocessing.connection.wait([parent.sentinel])
-        os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 class Verifier:
@@ -392,10 +211,10 @@ class Verifier:
 
     def _check_in_threads(self, raws: Sequence[bytes]) -> list[Outcome]:
         if len(raws) <= CHUNK or self.workers == 1:
-            return _check_chunk(raws, self.chain_id, self.known_keys)
+            return check_chunk(raws, self.chain_id, self.known_keys)
         chunks = [raws[i : i + CHUNK] for i in range(0, len(raws), CHUNK)]
         results = self._pool.map(
-            _check_chunk,
+            check_chunk,
             chunks,
             [self.chain_id] * len(chunks),
             [self.known_keys] * len(chunks),
@@ -405,7 +224,7 @@ class Verifier:
     def _check_in_processes(self, processes: Executor, raws: Sequence[bytes]) -> list[Outcome]:
         size = max(PROCESS_CHUNK, -(-len(raws) // self.workers))
         chunks = [list(raws[i : i + size]) for i in range(0, len(raws), size)]
-        parts = list(processes.map(_accepted_in_worker, chunks, [self.chain_id] * len(chunks)))
+        parts = list(processes.map(accepted_in_worker, chunks, [self.chain_id] * len(chunks)))
         return self._outcomes_from(raws, parts)
 
     def submit_check(self, raws: Sequence[bytes]) -> PendingCheck | list[Outcome]:
@@ -418,7 +237,7 @@ class Verifier:
         size = -(-len(raws) // self.workers)
         try:
             parts = [
-                processes.submit(_accepted_in_worker, list(raws[i : i + size]), self.chain_id)
+                processes.submit(accepted_in_worker, list(raws[i : i + size]), self.chain_id)
                 for i in range(0, len(raws), size)
             ]
         except Exception as error:  # a broken pool: threads take over for a while
@@ -430,7 +249,7 @@ class Verifier:
         """The outcomes of `raws` from the workers' answers (in order): an accepted
         transaction decoded here, a refused one checked again here for its exact error."""
         accepted = [ok for oks, _ in parts for ok in oks]
-        _remember(
+        remember_digests(
             [digest for _, (signatures, _) in parts for digest in signatures],
             [digest for _, (_, proofs) in parts for digest in proofs],
         )
@@ -439,7 +258,7 @@ class Verifier:
             if ok:
                 outcomes.append(decode_checked_transaction(raw))  # the worker ran every check
             else:
-                outcomes.extend(_check_chunk([raw], self.chain_id, self.known_keys))
+                outcomes.extend(check_chunk([raw], self.chain_id, self.known_keys))
         return outcomes
 
     def lane_sums(
@@ -458,7 +277,7 @@ class Verifier:
         if pending is None:
             return None
         try:
-            return _add_parts([part.result() for part in pending.parts])
+            return add_lane_parts([part.result() for part in pending.parts])
         except Exception as error:  # a broken pool: the state expands locally for a while
             self._give_up_processes("summing lanes", "the state expands entries itself", error)
             return None
@@ -472,7 +291,7 @@ class Verifier:
         count = len(hashers)
         try:
             parts = [
-                hasher.submit(_lane_sums_in_worker, adds, removes)
+                hasher.submit(lane_sums_in_worker, adds, removes)
                 for hasher, adds, removes in zip(
                     hashers, partition(added, count), partition(removed, count), strict=True
                 )
@@ -526,7 +345,7 @@ class Verifier:
                         initializer=exit_with_parent,
                     )
                 )
-            ready = [pool.submit(_ready) for pool in pools for _ in range(self.workers)]
+            ready = [pool.submit(worker_ready) for pool in pools for _ in range(self.workers)]
             for future in ready:
                 future.result(timeout=60)
         except Exception as error:  # no processes here: threads go on serving

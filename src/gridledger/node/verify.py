@@ -32,9 +32,10 @@ from gridledger.ledger.execution import Replayed, check_state_hash, replay_block
 from gridledger.ledger.state import LaneVector, lane_sums_remembered
 from gridledger.node.archive import Archive, ArchivedBlock
 from gridledger.node.errors import CorruptChain, StorageError
+from gridledger.node.stateless_checks import Outcome
 from gridledger.node.storage import SQLiteStorage
 from gridledger.node.stored_forms import receipt_tail
-from gridledger.node.verifier import Outcome, PendingCheck, PendingSums, Verifier
+from gridledger.node.verifier import PendingCheck, PendingSums, Verifier
 
 
 @dataclass(frozen=True, slots=True)
