@@ -196,3 +196,22 @@ def test_a_changed_byte_of_an_attestation_never_passes_as_another(position: int,
     encoded[index] ^= flip
     decoded = decode_snapshot_attestation(bytes(encoded))
     assert decoded is None or decoded == attestation
+
+
+@pytest.mark.parametrize("written", [-1, BLOCKS + 1])
+def test_an_entry_written_after_the_snapshot_or_before_genesis_is_refused(
+    chain: Path, tmp_path: Path, peers: list[KeyPair], written: int
+) -> None:
+    """The state hash does not cover the heights, so they are checked for what they can be."""
+    taken = snapshot_of_chain(chain)
+    storage = SQLiteStorage(chain)
+    try:
+        genesis, rows = storage.genesis(), storage.state_rows()
+    finally:
+        storage.close()
+    assert genesis is not None
+    key = min(rows)
+    rows[key] = (rows[key][0], written)
+    forged = attested(make_snapshot(genesis, taken.header.header, rows, 10 * BLOCKS), peers)
+    with pytest.raises(SnapshotError, match=f"written by block {written} "):
+        restore_snapshot(forged, infos(peers), tmp_path / "new.sqlite")

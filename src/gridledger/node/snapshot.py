@@ -304,10 +304,17 @@ def _consistent_body(snapshot: Snapshot, path: str) -> tuple[Genesis, SnapshotBo
     return genesis, body
 
 
-def _entries(body: SnapshotBody, path: str) -> dict[StateKey, tuple[bytes, int]]:
-    entries = {(ns, key): (value, height) for ns, key, value, height in body.entries}
+def _entries(body: SnapshotBody, path: str, height: int) -> dict[StateKey, tuple[bytes, int]]:
+    """The entries by key; `SnapshotError` for a key given twice, or an entry said to be
+    written by a block after the snapshot's (`height`) or before genesis."""
+    entries = {(ns, key): (value, written) for ns, key, value, written in body.entries}
     if len(entries) != len(body.entries):
         raise SnapshotError(path, "holds an entry twice")
+    for (ns, key), (_, written) in entries.items():
+        if not 0 <= written <= height:
+            raise SnapshotError(
+                path, f"entry {ns}/{key} is said to be written by block {written} (0..{height})"
+            )
     return entries
 
 
@@ -329,7 +336,7 @@ def check_snapshot(
     genesis, body = _checked_body(snapshot, peers, path)
     with StateSummer() as summer:
         _sum_entries(summer, body)
-        entries = _entries(body, path)
+        entries = _entries(body, path, snapshot.header.height)
         _check_state_hash(summer, snapshot, path)
     return genesis, entries
 
@@ -356,7 +363,7 @@ def restore_snapshot(
             )
         with StateSummer() as summer:
             _sum_entries(summer, body)
-            entries = _entries(body, path)
+            entries = _entries(body, path, snapshot.header.height)
             storage.start_from(
                 genesis,
                 snapshot.header.header,
