@@ -12,13 +12,8 @@ import pytest
 
 from gridledger.client.privacy import scan_outputs, stealth_keys_of
 from gridledger.simulation.runner import DAY_AHEAD_CLEAR, DAY_AHEAD_REVEAL, Runner, run_scenario
-from gridledger.simulation.scenario import (
-    PrivacySpec,
-    ScenarioError,
-    decode_scenario,
-    load_scenario,
-    with_periods,
-)
+from gridledger.simulation.scenario import PrivacySpec, ScenarioError, with_periods
+from gridledger.simulation.scenario_files import decode_scenario, load_scenario
 
 PERIODS = 24
 """One delivery day (the shipped scenario runs two): both runs together take about a minute."""

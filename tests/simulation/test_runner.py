@@ -35,7 +35,8 @@ from gridledger.simulation.runner import (
     outcomes_of,
     schedule,
 )
-from gridledger.simulation.scenario import ScenarioError, decode_scenario
+from gridledger.simulation.scenario import ScenarioError
+from gridledger.simulation.scenario_files import decode_scenario
 from gridledger.simulation.simulate import simulate
 from tests.simulation.small import small_data, small_scenario
 
