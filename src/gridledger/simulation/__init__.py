@@ -2,7 +2,7 @@
 
 from gridledger.simulation.outputs import write_results
 from gridledger.simulation.records import ChainRecords, DeviceDataMismatch, read_chain
-from gridledger.simulation.runner import Runner, RunSummary, run_scenario, schedule
+from gridledger.simulation.runner import Runner, RunSummary, run_scenario
 from gridledger.simulation.scenario import Scenario, ScenarioError, with_periods
 from gridledger.simulation.scenario_files import (
     decode_scenario,
@@ -11,6 +11,7 @@ from gridledger.simulation.scenario_files import (
     shipped_scenarios,
 )
 from gridledger.simulation.simulate import simulate
+from gridledger.simulation.steps import schedule
 
 __all__ = [
     "ChainRecords",
