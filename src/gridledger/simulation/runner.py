@@ -21,9 +21,11 @@ With ``market.stages: [day_ahead, ...]`` each delivery day also has its day-ahea
 orders and clear the day before (`simulation.day_ahead`), and the orders of step 1 are
 only what the day-ahead trades left open. Households with delayable loads decide what
 those draw in the period just before step 1 (`agents.flexible`), on the prices they
-expect (`expected_prices`).
+expect (`households.expected_prices`).
 
-Steps of neighbouring periods interleave; they run in time order. Agents and
+Steps of neighbouring periods interleave; they run in time order (`steps.schedule`).
+What each step signs is built in `simulation.step_transactions`, what it reads back in
+`simulation.period_outcomes`; the runner holds the clock and the run's state. Agents and
 the runner use only the client (`EmbeddedClient`, which opens the node and cuts
 blocks at simulated times); the runner never imports the node.
 """
@@ -38,7 +40,7 @@ from typing import Any, Protocol
 
 from gridledger.agents.household import Position
 from gridledger.agents.interfaces import MarketView, Outcome, PriceBand
-from gridledger.client import EmbeddedClient, Wallet
+from gridledger.client import Wallet
 from gridledger.market import SealedOpening
 from gridledger.simulation.bilateral import (
     agreements,
@@ -51,7 +53,7 @@ from gridledger.simulation.community import (
     expand_members,
     member_keys,
     meter_keys,
-    write_community,
+    open_community,
 )
 from gridledger.simulation.day_ahead import (
     day_ahead_transactions,
@@ -68,7 +70,7 @@ from gridledger.simulation.period_outcomes import (
     outcomes_of,
     period_band,
 )
-from gridledger.simulation.scenario import Scenario, ScenarioError, draws_key
+from gridledger.simulation.scenario import Scenario, draws_key
 from gridledger.simulation.step_transactions import (
     daily_issue_transactions,
     grid_funding_transactions,
@@ -95,13 +97,6 @@ from gridledger.simulation.strategies import STORAGE_TRADING, make_regulator, ma
 
 SELLING_ROLES = ("producer", "prosumer", "storage")
 """Roles that may sell: a consumer that bought more day-ahead than it needs keeps it."""
-
-
-WORKER_PROCESSES_FROM = 5_000
-"""Households from which a run starts the node's worker processes (signature checks and
-lane sums off the main thread: about 15 % less time for the orders and readings of a
-3,000-household run, for ~2 s of start-up, which a small community would not win back).
-Where the checks run changes no result."""
 
 
 class OperatorAgent(Protocol):
@@ -151,18 +146,9 @@ class Runner:
         self.intraday = uses_intraday(scenario)
         genesis_time_ms = (self.steps[0].time_s - 10) * 1000
         self.genesis = build_genesis(scenario, self.households, genesis_time_ms)
-        directory.mkdir(parents=True, exist_ok=True)
-        if (directory / "genesis.json").exists():
-            raise ScenarioError("", f"{directory} already holds a community; choose a new --out")
-        write_community(directory, scenario, self.households, self.genesis)
-        self.client = EmbeddedClient.open(
-            directory / "chain.sqlite", self.genesis, max_block_transactions=block_transactions
+        self.client = open_community(
+            directory, scenario, self.households, self.genesis, block_transactions
         )
-        if len(self.households) >= WORKER_PROCESSES_FROM:
-            # the signature checks and the state hash's lane sums in worker processes, the
-            # checks of a step's later blocks while its earlier ones execute
-            # (`EmbeddedClient.submit_and_commit`): the second core works too
-            self.client.node.verifier.start_processes_and_wait()
         self.operator = Wallet(member_keys(scenario, OPERATOR), self.client)
         self.regulator = Wallet(member_keys(scenario, REGULATOR), self.client)
         self.operator_agent = operator_agent
