@@ -26,7 +26,7 @@ FIRST = DAY * 24
 WINDOW = 600
 FEE = 5_000
 FEED_IN, CAP = 770_000, 850_000
-"""The default bounds (`parameters.MarketParameters`)."""
+"""The default bounds (`market_parameters.MarketParameters`)."""
 
 
 def sealed_community(**market: Any) -> Community:

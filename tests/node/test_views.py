@@ -17,9 +17,9 @@ from gridledger.client.market_replies import (
     TradeReply,
 )
 from gridledger.client.replies import MemberReply
+from gridledger.contracts.market_parameters import MarketParameters
 from gridledger.contracts.market_state import DepthLevel, Offer, StoredOrder, Trade
 from gridledger.contracts.membership import Member
-from gridledger.contracts.parameters import MarketParameters
 from gridledger.contracts.pricing import PostedPrice
 from gridledger.contracts.settlement import PeriodSettlement, Statement
 from gridledger.node import Node

@@ -36,7 +36,7 @@ Mechanism
 
 Standing offers
     While the regulator's cap is below the grid price
-    (`parameters.standing_offers_in_force`), the regulator's standing offer
+    (`market_parameters.standing_offers_in_force`), the regulator's standing offer
     (unlimited energy at the cap) and the grid's standing bid (unlimited
     purchase at the feed-in price) trade at the clear, after the members'
     matching: a buy still open with a limit at or above the cap is filled by

@@ -1,7 +1,7 @@
 """The day-ahead auction on the ledger: orders until a day's gate, one clear at the gate.
 
 Seed 002 §5.3.3's first market stage. A community offers it by naming
-``day_ahead_gate_seconds`` in its genesis (`parameters.DayAhead`); the
+``day_ahead_gate_seconds`` in its genesis (`day_ahead_parameters.DayAhead`); the
 products of a delivery day are its periods (one UTC day: 24 hourly products
 with hourly periods) and its gate is ``gate_seconds`` before the day starts
 (noon the day before by default). After the gate the periods go on to their
@@ -59,6 +59,12 @@ from collections import defaultdict
 
 import msgspec
 
+from gridledger.contracts.day_ahead_parameters import (
+    DayAhead,
+    SealedOrders,
+    day_ahead_gate_s,
+    day_of,
+)
 from gridledger.contracts.errors import EnergyOutOfRange, NegativeValue, PriceOutOfRange
 from gridledger.contracts.market_errors import (
     BeyondHorizon,
@@ -71,6 +77,7 @@ from gridledger.contracts.market_errors import (
     OrderNotOpen,
     UnknownOrder,
 )
+from gridledger.contracts.market_parameters import MarketParameters
 from gridledger.contracts.market_sealed_errors import RevealWindowOpen
 from gridledger.contracts.market_session import Session, draft_trade, parameters_in_force
 from gridledger.contracts.market_state import (
@@ -85,15 +92,7 @@ from gridledger.contracts.market_state import (
     contract,
 )
 from gridledger.contracts.membership import require_role
-from gridledger.contracts.parameters import (
-    DayAhead,
-    MarketParameters,
-    SealedOrders,
-    day_ahead_gate_s,
-    day_ahead_of,
-    day_of,
-    sealed_orders_of,
-)
+from gridledger.contracts.parameters import day_ahead_of, sealed_orders_of
 from gridledger.contracts.tokens import move
 from gridledger.ledger import Context, InsufficientFunds, StateReader
 from gridledger.market import DayAheadOrder, Side, clear_product, trade_value_micro

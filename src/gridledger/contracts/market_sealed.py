@@ -1,7 +1,7 @@
 """Sealed orders in the day-ahead call auction (issue 15 part 3; docs/privacy.md "Sealed bids").
 
 A community takes them when its genesis names ``sealed_reveal_window_seconds``
-(`parameters.SealedOrders`, with the day-ahead auction). Timing of a delivery day:
+(`day_ahead_parameters.SealedOrders`, with the day-ahead auction). Timing of a delivery day:
 
     orders (plain and sealed) → gate → reveal window → clear
                                  ^ gate_s          ^ gate_s + reveal_window_seconds
@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import msgspec
 
+from gridledger.contracts.day_ahead_parameters import SealedOrders
 from gridledger.contracts.errors import EnergyOutOfRange, NegativeValue, NotHex
 from gridledger.contracts.market_day_ahead import (
     StoredDayAheadOrder,
@@ -83,7 +84,7 @@ from gridledger.contracts.market_state import (
     contract,
 )
 from gridledger.contracts.membership import require_role
-from gridledger.contracts.parameters import SealedOrders, sealed_orders_of
+from gridledger.contracts.parameters import sealed_orders_of
 from gridledger.contracts.tokens import move
 from gridledger.crypto.privacy import (
     Opening,

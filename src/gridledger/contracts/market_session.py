@@ -15,6 +15,7 @@ import msgspec
 from gridledger.contracts.errors import NegativeValue
 from gridledger.contracts.market_errors import BeyondHorizon, EscrowOverdrawn, PeriodClosed
 from gridledger.contracts.market_levels import BookStore
+from gridledger.contracts.market_parameters import MarketParameters, ScheduledParameters
 from gridledger.contracts.market_state import (
     ESCROW,
     HORIZON_SECONDS,
@@ -33,7 +34,6 @@ from gridledger.contracts.market_state import (
     trade_key,
 )
 from gridledger.contracts.parameters import NAMESPACE as PARAMETERS
-from gridledger.contracts.parameters import MarketParameters, ScheduledParameters
 from gridledger.contracts.tokens import move
 from gridledger.ledger import Context, StateReader, decode
 from gridledger.market import GRID, REGULATOR, Match, PriceBounds, trade_value_micro
