@@ -45,7 +45,7 @@ import msgspec
 
 from gridledger.contracts.day_ahead_parameters import SealedOrders
 from gridledger.contracts.errors import EnergyOutOfRange, NegativeValue, NotHex
-from gridledger.contracts.market_day_ahead import (
+from gridledger.contracts.market_day_ahead_state import (
     StoredDayAheadOrder,
     day_book,
     offered_day_ahead,

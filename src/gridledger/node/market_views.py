@@ -43,7 +43,7 @@ from gridledger.client.market_replies import (
 from gridledger.contracts.corrections import corrections_for_period
 from gridledger.contracts.day_ahead_parameters import DAY_SECONDS, day_ahead_gate_s
 from gridledger.contracts.market_bilateral import offers_for_period
-from gridledger.contracts.market_day_ahead import (
+from gridledger.contracts.market_day_ahead_state import (
     day_ahead_orders,
     read_day_ahead_book,
     reveal_closes_s,
