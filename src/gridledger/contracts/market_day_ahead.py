@@ -63,18 +63,18 @@ from collections import defaultdict
 
 import msgspec
 
-from gridledger.contracts.errors import EnergyOutOfRange, NegativeValue, PriceOutOfRange
+from gridledger.contracts.errors import NegativeValue
 from gridledger.contracts.market_day_ahead_clearing import clear_period, drop_unrevealed
 from gridledger.contracts.market_day_ahead_state import (
     StoredDayAheadOrder,
     book_key,
     close_order,
+    day_ahead_order_id,
     day_ahead_orders,
     day_book,
+    find_day_ahead_order,
     offered_day_ahead,
     open_day_book,
-    parse_order_id,
-    read_day_ahead_order,
     reveal_closes_s,
     store_new_order,
 )
@@ -82,23 +82,17 @@ from gridledger.contracts.market_errors import (
     DayAheadAlreadyCleared,
     DayAheadGateClosed,
     DayAheadGateNotReached,
-    InvalidSide,
     NotOrderOwner,
     OrderNotOpen,
-    UnknownOrder,
 )
 from gridledger.contracts.market_sealed_errors import RevealWindowOpen
+from gridledger.contracts.market_session import check_limit_order, require_trading_role
 from gridledger.contracts.market_state import (
     ESCROW,
-    MAX_ORDER_ENERGY_WH,
-    MAX_PRICE_MICRO_PER_KWH,
     NAMESPACE,
-    SELLING_ROLES,
-    TRADING_ROLES,
     OrderStatus,
     contract,
 )
-from gridledger.contracts.membership import require_role
 from gridledger.contracts.parameters import sealed_orders_of
 from gridledger.contracts.tokens import move
 from gridledger.ledger import Context
@@ -118,22 +112,12 @@ class PlaceDayAheadArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
 @contract.method(PlaceDayAheadArgs)
 def place_day_ahead_order(context: Context, args: PlaceDayAheadArgs) -> None:
     """Place a limit order in the day-ahead auction of the period's day; a buy escrows."""
-    if args.side not in ("buy", "sell"):
-        raise InvalidSide(args.side)
-    if not 0 < args.energy_wh <= MAX_ORDER_ENERGY_WH:
-        raise EnergyOutOfRange("energy_wh", args.energy_wh, 1, MAX_ORDER_ENERGY_WH)
-    if not 0 <= args.price_micro_per_kwh <= MAX_PRICE_MICRO_PER_KWH:
-        raise PriceOutOfRange(args.price_micro_per_kwh, 0, MAX_PRICE_MICRO_PER_KWH)
-    if args.period < 0:
-        raise NegativeValue("period", args.period)
-    if args.side == "sell":
-        require_role(context, SELLING_ROLES, "sell energy")
-    else:
-        require_role(context, TRADING_ROLES, "buy energy")
+    check_limit_order(args.side, args.energy_wh, args.price_micro_per_kwh, args.period)
+    require_trading_role(context, args.side)
     day_ahead = offered_day_ahead(context, f"period {args.period}")
     parameters, day, book, now_s = open_day_book(context, args.period, day_ahead)
     sequence = book.next_sequence
-    order_id = f"da{day}-{sequence}"
+    order_id = day_ahead_order_id(day, sequence)
     escrow_price = min(args.price_micro_per_kwh, parameters.cap_price_micro_per_kwh)
     escrow = trade_value_micro(args.energy_wh, escrow_price) if args.side == "buy" else 0
     move(context, context.sender, ESCROW, escrow, f"escrow {order_id}")
@@ -180,15 +164,11 @@ class CancelDayAheadArgs(msgspec.Struct, frozen=True, forbid_unknown_fields=True
 @contract.method(CancelDayAheadArgs)
 def cancel_day_ahead_order(context: Context, args: CancelDayAheadArgs) -> None:
     """Withdraw one's own open day-ahead order before the gate; its escrow is released."""
-    parsed = parse_order_id(args.order_id)
-    stored = None if parsed is None else read_day_ahead_order(context.overlay, *parsed)
-    if parsed is None or stored is None:
-        raise UnknownOrder(args.order_id)
+    day, _, stored = find_day_ahead_order(context.overlay, args.order_id)
     if stored.owner != context.sender:
         raise NotOrderOwner(args.order_id, stored.owner, context.sender)
     if stored.status not in (OrderStatus.OPEN, OrderStatus.SEALED):
         raise OrderNotOpen(args.order_id, stored.status)
-    day = parsed[0]
     book = day_book(context, day, offered_day_ahead(context, f"order {args.order_id}"))
     now_s = context.timestamp_ms // 1000
     if now_s >= book.gate_s:

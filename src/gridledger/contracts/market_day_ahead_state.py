@@ -17,7 +17,12 @@ from gridledger.contracts.day_ahead_parameters import (
     day_ahead_gate_s,
     day_of,
 )
-from gridledger.contracts.market_errors import BeyondHorizon, DayAheadGateClosed, DayAheadNotOffered
+from gridledger.contracts.market_errors import (
+    BeyondHorizon,
+    DayAheadGateClosed,
+    DayAheadNotOffered,
+    UnknownOrder,
+)
 from gridledger.contracts.market_parameters import MarketParameters
 from gridledger.contracts.market_session import parameters_in_force
 from gridledger.contracts.market_state import ESCROW, HORIZON_SECONDS, NAMESPACE
@@ -30,8 +35,10 @@ __all__ = [
     "StoredDayAheadOrder",
     "book_key",
     "close_order",
+    "day_ahead_order_id",
     "day_ahead_orders",
     "day_book",
+    "find_day_ahead_order",
     "offered_day_ahead",
     "open_day_book",
     "order_key",
@@ -99,6 +106,20 @@ def day_ahead_orders(state: StateReader, day: int) -> list[StoredDayAheadOrder]:
     count = 0 if book is None else book.next_sequence
     found = (read_day_ahead_order(state, day, s) for s in range(count))
     return [o for o in found if o is not None]
+
+
+def day_ahead_order_id(day: int, sequence: int) -> str:
+    """The id of the ``sequence``-th order of delivery day ``day`` (`parse_order_id` reads it)."""
+    return f"da{day}-{sequence}"
+
+
+def find_day_ahead_order(state: StateReader, order_id: str) -> tuple[int, int, StoredDayAheadOrder]:
+    """(day, sequence, order) of a stored day-ahead order (plain or sealed), or `UnknownOrder`."""
+    parsed = parse_order_id(order_id)
+    stored = None if parsed is None else read_day_ahead_order(state, *parsed)
+    if parsed is None or stored is None:
+        raise UnknownOrder(order_id)
+    return parsed[0], parsed[1], stored
 
 
 def parse_order_id(order_id: str) -> tuple[int, int] | None:
