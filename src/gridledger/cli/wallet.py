@@ -23,6 +23,7 @@ from gridledger.cli.common import (
     address_of,
     call,
     connect,
+    connect_signed,
     console,
     fail,
     finish,
@@ -56,8 +57,7 @@ def keys_command(
     as_json: bool = JsonOption,
 ) -> None:
     """Publish your view and spend public keys (derived from your key) and choose payouts."""
-    keys = load_key(directory, key)
-    with connect(url, directory, write=True, key=key) as client:
+    with connect_signed(url, directory, key) as (client, keys):
         args = register_keys_args(keys, stealth_payouts)
         finish(call(client, keys, "privacy", "register_keys", args), as_json, args)
 
