@@ -10,6 +10,7 @@ signed by its one-time key. Every command follows the rule of `gridledger.cli.co
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import typer
@@ -30,6 +31,7 @@ from gridledger.cli.common import (
     load_key,
     print_json,
 )
+from gridledger.client import EmbeddedClient, HttpClient
 from gridledger.client.privacy import (
     new_output_for,
     register_keys_args,
@@ -44,6 +46,15 @@ wallet_app = typer.Typer(
     help="Stealth payments: publish your keys, pay privately, scan for and spend your outputs.",
     no_args_is_help=True,
 )
+
+
+def _new_output(client: HttpClient | EmbeddedClient, address: str) -> dict[str, Any]:
+    """A fresh one-time output paying the member at `address`; refused if it has published
+    no stealth keys (`gridledger wallet keys`)."""
+    try:
+        return new_output_for(registered_keys(client, address))
+    except LookupError as error:
+        raise fail(str(error)) from error
 
 
 @wallet_app.command("keys")
@@ -75,10 +86,7 @@ def pay_stealth_command(
     keys = load_key(directory, key)
     to = address_of(recipient, directory)
     with connect(url, directory, write=True, key=key) as client:
-        try:
-            output = new_output_for(registered_keys(client, to))
-        except LookupError as error:
-            raise fail(str(error)) from error
+        output = _new_output(client, to)
         args = {"amount_micro": amount_micro, "output": output}
         finish(call(client, keys, "privacy", "pay", args), as_json, {"output": output})
 
@@ -136,13 +144,7 @@ def spend_command(
         if not chosen:
             raise fail(f"output {output_number} is not yours (gridledger wallet scan lists them)")
         if stealth:
-            try:
-                args = {
-                    "amount_micro": amount_micro,
-                    "output": new_output_for(registered_keys(client, recipient)),
-                }
-            except LookupError as error:
-                raise fail(str(error)) from error
+            args = {"amount_micro": amount_micro, "output": _new_output(client, recipient)}
         else:
             args = {"amount_micro": amount_micro, "to": recipient}
         signed = spend_transaction(client.chain_id(), chosen[0], chosen[0].output.nonce, args)
