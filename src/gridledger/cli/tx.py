@@ -77,13 +77,15 @@ def read_file(path: Path) -> SignedTransaction:
 
 
 def write_file(path: Path, signed: SignedTransaction) -> None:
-    """Write the file whole (a temporary file renamed), so a signer never sees half of it."""
+    """Write the file whole (a temporary file renamed), so a signer never sees half of it;
+    then say who has signed it so far."""
     temporary = path.with_name(f".{path.name}.tmp")
     try:
         temporary.write_bytes(dump_transaction_file(signed))
         temporary.replace(path)
     except OSError as error:
         raise fail(f"cannot write {path}: {error.strerror}") from error
+    say_signers(signed, path)
 
 
 def say_signers(signed: SignedTransaction, path: Path) -> None:
@@ -125,7 +127,6 @@ def build_command(
     for keys in {k.public_key: k for k in signers}.values():  # each key signs once
         signed = _cosigned(signed, keys)
     write_file(out, signed)
-    say_signers(signed, out)
 
 
 def _cosigned(signed: SignedTransaction, keys: KeyPair) -> SignedTransaction:
@@ -144,7 +145,6 @@ def cosign_command(
     """Add this key's signature to a transaction file (offline: no node is needed)."""
     signed = _cosigned(read_file(file), load_key(directory, key))
     write_file(file, signed)
-    say_signers(signed, file)
 
 
 @tx_app.command("show")
@@ -250,7 +250,6 @@ def correct_command(
         signed = build_transaction(client, keys.public_key, ("corrections", "correct", args))
     signed = _cosigned(signed, keys)
     write_file(out, signed)
-    say_signers(signed, out)
     console().print(
         f"the trade's buyer {current.trade.buyer}, seller {current.trade.seller} and a "
         "regulator must all sign it: `gridledger tx cosign` it, then `gridledger tx submit`",
