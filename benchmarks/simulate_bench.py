@@ -33,7 +33,7 @@ from typing import Any
 
 from gridledger.simulation.outputs import write_results
 from gridledger.simulation.runner import Runner
-from gridledger.simulation.scenario import decode_scenario
+from gridledger.simulation.scenario_files import decode_scenario
 from gridledger.simulation.simulate import prepare_output
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from gridledger.simulation.scenario import load_scenario, with_periods
+from gridledger.simulation.scenario import with_periods
+from gridledger.simulation.scenario_files import load_scenario
 from gridledger.simulation.simulate import simulate
 from tests.cli.helpers import fails, ok, ok_json
 

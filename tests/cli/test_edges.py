@@ -1,6 +1,6 @@
 """Hostile command lines (issue 16, defect 6): each is one line on stderr and exit code 2,
 never a traceback, and an oversized scenario is refused before it grows (its size is
-estimated first, under the limits of `gridledger.simulation.scenario`)."""
+estimated first, under the limits of `gridledger.simulation.scenario_checks`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gridledger.simulation.scenario import MAX_HOUSEHOLDS, MAX_PERIODS
+from gridledger.simulation.scenario_checks import MAX_HOUSEHOLDS, MAX_PERIODS
 from tests.cli.helpers import fails
 from tests.node.harness import free_port, one_line, run_cli
 from tests.simulation.small import small_data

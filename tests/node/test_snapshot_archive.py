@@ -27,7 +27,6 @@ from gridledger.node.archive import (
     read_archive_file,
     write_archive_file,
 )
-from gridledger.node.attestation import sign_attestation
 from gridledger.node.snapshot import (
     Snapshot,
     SnapshotError,
@@ -39,6 +38,7 @@ from gridledger.node.snapshot import (
     snapshot_of_chain,
     write_snapshot,
 )
+from gridledger.node.snapshot_attestation import sign_snapshot
 from gridledger.node.verify import ArchiveNeeded, verify_storage
 from tests.community import GENESIS_TIME_MS, make_genesis
 from tests.node.harness import grow_chain, one_line, write_community
@@ -113,17 +113,15 @@ def test_a_snapshot_attested_by_two_thirds_or_fewer_is_refused(
     )
 
 
-def test_attestations_of_another_block_or_state_do_not_count(
+def test_attestations_of_another_snapshot_height_or_chain_do_not_count(
     chain: Path, tmp_path: Path, peers: list[KeyPair]
 ) -> None:
     taken = snapshot_of_chain(chain)
-    header = taken.header.header
+    header = taken.header
     wrong = [
-        sign_attestation(peers[1], header.chain_id, header.height, b"\x01" * 32, header.state_hash),
-        sign_attestation(peers[2], header.chain_id, header.height, taken.block_hash, b"\x02" * 32),
-        sign_attestation(
-            peers[3], header.chain_id, header.height - 1, taken.block_hash, header.state_hash
-        ),
+        sign_snapshot(peers[1], header.chain_id, header.height, b"\x01" * 32),
+        sign_snapshot(peers[2], header.chain_id, header.height - 1, taken.hash),
+        sign_snapshot(peers[3], "another-chain", header.height, taken.hash),
     ]
     forged = Snapshot(
         taken.header,
@@ -367,7 +365,7 @@ def test_peers_attest_and_a_new_peer_restores_through_the_commands(
     restore = ["chain", "restore", str(out), "--network", network_file, "--dir"]
     refused = runner.invoke(app, [*restore, str(tmp_path / "new")])
     assert refused.exit_code == 1
-    assert "1 of 4 listed peers attest block 8" in one_line(refused.output)
+    assert "1 of 4 listed peers attest this snapshot of block 8" in one_line(refused.output)
     for peer in ("p2", "p3"):
         attest = ["chain", "attest", str(out), "--network", network_file, "--peer", peer]
         result = runner.invoke(app, [*attest, "--dir", directory])

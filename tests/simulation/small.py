@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gridledger.simulation.scenario import Scenario, decode_scenario
+from gridledger.simulation.scenario import Scenario
+from gridledger.simulation.scenario_files import decode_scenario
 
 
 def small_data(periods: int = 4, seed: int = 1, **changes: Any) -> dict[str, Any]:

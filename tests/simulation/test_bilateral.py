@@ -11,7 +11,8 @@ import pytest
 
 from gridledger.client import EmbeddedClient
 from gridledger.ledger import load_genesis
-from gridledger.simulation.scenario import ScenarioError, load_scenario, with_periods
+from gridledger.simulation.scenario import ScenarioError, with_periods
+from gridledger.simulation.scenario_files import load_scenario
 from gridledger.simulation.simulate import simulate
 from gridledger.simulation.strategies import make_strategy
 
@@ -75,7 +76,7 @@ def test_the_bilateral_strategy_refuses_bad_parameters() -> None:
 def test_a_scenario_window_out_of_range_is_named() -> None:
     import msgspec
 
-    from gridledger.simulation.scenario import check_scenario
+    from gridledger.simulation.scenario_checks import check_scenario
 
     scenario = load_scenario("seed001_bilateral")
     market = msgspec.structs.replace(scenario.market, commit_seconds=0)

@@ -22,7 +22,8 @@ from gridledger.contracts.settlement import CLEARING
 from gridledger.contracts.tokens import balance_of, total_supply
 from gridledger.ledger import load_genesis
 from gridledger.simulation.community import expand_members, member_keys
-from gridledger.simulation.scenario import Scenario, load_scenario, with_periods
+from gridledger.simulation.scenario import Scenario, with_periods
+from gridledger.simulation.scenario_files import load_scenario
 from gridledger.simulation.simulate import simulate
 from tests.conservation import assert_period_conserved
 

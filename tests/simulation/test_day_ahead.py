@@ -7,8 +7,8 @@ from pathlib import Path
 
 from gridledger.agents.household import Position
 from gridledger.simulation.day_ahead import day_ahead_steps, intraday_position, products_of_day
-from gridledger.simulation.runner import DAY_AHEAD_CLEAR, DAY_AHEAD_ORDERS, ORDERS, schedule
 from gridledger.simulation.simulate import simulate
+from gridledger.simulation.steps import DAY_AHEAD_CLEAR, DAY_AHEAD_ORDERS, ORDERS, schedule
 from tests.simulation.small import small_scenario
 
 DAY = 19_877  # 2024-06-03

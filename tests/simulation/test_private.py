@@ -11,14 +11,10 @@ import msgspec
 import pytest
 
 from gridledger.client.privacy import scan_outputs, stealth_keys_of
-from gridledger.simulation.runner import DAY_AHEAD_CLEAR, DAY_AHEAD_REVEAL, Runner, run_scenario
-from gridledger.simulation.scenario import (
-    PrivacySpec,
-    ScenarioError,
-    decode_scenario,
-    load_scenario,
-    with_periods,
-)
+from gridledger.simulation.runner import Runner, run_scenario
+from gridledger.simulation.scenario import PrivacySpec, ScenarioError, with_periods
+from gridledger.simulation.scenario_files import decode_scenario, load_scenario
+from gridledger.simulation.steps import DAY_AHEAD_CLEAR, DAY_AHEAD_REVEAL
 
 PERIODS = 24
 """One delivery day (the shipped scenario runs two): both runs together take about a minute."""
@@ -98,7 +94,7 @@ def test_every_member_gets_the_same_money(both: tuple[Runner, Runner]) -> None:
 
 def test_the_private_run_has_reveals_and_waits_for_the_window() -> None:
     scenario = with_periods(load_scenario("community30_private"), PERIODS)
-    from gridledger.simulation.runner import schedule
+    from gridledger.simulation.steps import schedule
 
     steps = schedule(scenario)
     [reveal] = [s for s in steps if s.kind == DAY_AHEAD_REVEAL]

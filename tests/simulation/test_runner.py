@@ -26,17 +26,12 @@ from gridledger.simulation.device_rows import (
     device_batch_digest,
     device_rows_csv,
 )
+from gridledger.simulation.period_outcomes import outcomes_of
 from gridledger.simulation.records import DeviceDataMismatch, check_device_data, read_chain
-from gridledger.simulation.runner import (
-    CLEAR,
-    ORDERS,
-    READINGS,
-    SETTLE,
-    outcomes_of,
-    schedule,
-)
-from gridledger.simulation.scenario import ScenarioError, decode_scenario
+from gridledger.simulation.scenario import ScenarioError
+from gridledger.simulation.scenario_files import decode_scenario
 from gridledger.simulation.simulate import simulate
+from gridledger.simulation.steps import CLEAR, ORDERS, READINGS, SETTLE, schedule
 from tests.simulation.small import small_data, small_scenario
 
 

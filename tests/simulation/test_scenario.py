@@ -8,15 +8,12 @@ from typing import Any
 import pytest
 import yaml
 
-from gridledger.simulation.scenario import (
-    ScenarioError,
+from gridledger.simulation.scenario import ScenarioError, member_names, start_seconds, with_periods
+from gridledger.simulation.scenario_files import (
     decode_scenario,
     load_scenario,
-    member_names,
     parse_scenario,
     shipped_scenarios,
-    start_seconds,
-    with_periods,
 )
 from tests.simulation.small import small_data
 

@@ -8,7 +8,8 @@ import pytest
 
 from gridledger.client import EmbeddedClient
 from gridledger.ledger import load_genesis
-from gridledger.simulation.scenario import load_scenario, start_seconds, with_periods
+from gridledger.simulation.scenario import start_seconds, with_periods
+from gridledger.simulation.scenario_files import load_scenario
 from gridledger.simulation.simulate import simulate
 from tests.conservation import assert_period_conserved, settled_periods
 

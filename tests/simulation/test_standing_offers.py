@@ -9,7 +9,8 @@ from pathlib import Path
 from gridledger.client import EmbeddedClient
 from gridledger.ledger import load_genesis
 from gridledger.market import REGULATOR, trade_value_micro
-from gridledger.simulation.scenario import load_scenario, with_periods
+from gridledger.simulation.scenario import with_periods
+from gridledger.simulation.scenario_files import load_scenario
 from gridledger.simulation.simulate import simulate
 
 

@@ -9,12 +9,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from gridledger.cli.common import console, fail
-from gridledger.simulation.scenario import (
-    ScenarioError,
-    load_scenario,
-    shipped_scenarios,
-    with_periods,
-)
+from gridledger.simulation.scenario import ScenarioError, with_periods
+from gridledger.simulation.scenario_files import load_scenario, shipped_scenarios
 
 
 def simulate_command(

@@ -34,6 +34,7 @@ class MemoryStorage:
         self._state: dict[StateKey, bytes] = {}
         self._heights: dict[StateKey, int] = {}
         self._log_position = 0
+        self._log_positions: dict[int, int] = {}
 
     def initialise(
         self, genesis: Genesis, block0: Block, entries: Mapping[StateKey, bytes]
@@ -98,9 +99,17 @@ class MemoryStorage:
                     self._heights[key] = height
             if record.log_position is not None:
                 self._log_position = record.log_position
+                self._log_positions[height] = record.log_position
 
     def log_position(self) -> int:
         return self._log_position
+
+    def log_position_at(self, height: int) -> int | None:
+        with self._lock:
+            if height in self._log_positions:
+                return self._log_positions[height]
+            known = 0 <= height < len(self._blocks)
+            return 0 if known and not self._log_positions else None
 
     def block(self, height: int) -> Block | None:
         with self._lock:

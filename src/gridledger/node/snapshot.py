@@ -8,16 +8,18 @@ A snapshot file holds, in this order:
   number of entries and the SHA-256 of the body;
 - the body: zstd-compressed msgpack of the genesis document and every state entry
   (namespace, key, value, height that wrote it), sorted by namespace and key;
-- the attestations (`node.attestation.Attestation`): peers' signatures over (chain id,
-  height, block hash, state hash), the very statement a peer signs after each commit.
+- the attestations (`node.snapshot_attestation.SnapshotAttestation`): peers' signatures
+  over (chain id, height, snapshot hash).
 
 The snapshot hash is the SHA-256 of the header part; it names the snapshot and, through
 the body hash, covers every entry. A snapshot is accepted (`check_snapshot`) only if its
 body has the header's hash, its entries give the header's state hash (the state hash
 commits to the state alone, see `ledger.state`), the genesis document has the header's
-genesis hash, and more than two thirds of the listed peers attest its block hash and
-state hash at its height. Each peer adds its attestation after checking the snapshot's
-block and state hash against its own chain (`attest_snapshot`).
+genesis hash, and more than two thirds of the listed peers attest its snapshot hash at
+its height. Each peer adds its attestation after checking the snapshot's block hash,
+genesis hash, state hash and ordering-log position against its own chain
+(`attest_snapshot`); the snapshot hash covers all of them, so no part of the header can
+be changed once attested.
 
 A peer started from a snapshot (`restore_snapshot`) stores the state and the snapshot's
 block header as its base (`SQLiteStorage.base`) and replays only the blocks after it. It
@@ -27,10 +29,9 @@ snapshot, or a crash before the commit, leaves a file that holds no chain. The n
 start-up check then hashes the stored state again, as at every start: nothing in the
 file is trusted in its place.
 
-The ordering-log position in the header (where a nats peer resumes reading) is not part
-of what peers attest. A wrong one cannot pass unnoticed: the peer would cut other
-blocks than its peers from the log, and the first attestation of another block at the
-same height raises the alarm and stops it (`node.attestation`).
+Format 1 files carried per-commit attestations (block and state hash only), which left
+the ordering-log position (where a nats peer resumes reading) unattested; they are
+refused with a message that says to write and attest a new snapshot.
 """
 
 from __future__ import annotations
@@ -57,19 +58,21 @@ from gridledger.ledger import (
     genesis_hash,
     load_genesis,
 )
-from gridledger.node.attestation import (
-    Attestation,
-    PeerInfo,
-    decode_attestation,
-    encode_attestation,
-    quorum,
-    sign_attestation,
-)
+from gridledger.node.attestation import PeerInfo
 from gridledger.node.errors import NodeError
+from gridledger.node.snapshot_attestation import (
+    SnapshotAttestation,
+    attesting_peers,
+    decode_snapshot_attestation,
+    encode_snapshot_attestation,
+    needed_attestations,
+    sign_snapshot,
+)
 from gridledger.node.state_sums import StateSummer
 
 MAGIC = b"GLSNAP1\n"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: attestations sign the snapshot hash (1: block and state hash only, refused)."""
 MAX_PART_BYTES = 4 * 1024**3 - 1
 
 
@@ -109,7 +112,7 @@ class Snapshot:
     header: SnapshotHeader
     header_bytes: bytes
     body: bytes
-    attestations: list[Attestation]
+    attestations: list[SnapshotAttestation]
 
     @property
     def hash(self) -> bytes:
@@ -175,11 +178,10 @@ def snapshot_of_chain(path: Path) -> Snapshot:
 
 
 def with_attestation(snapshot: Snapshot, keys: KeyPair) -> Snapshot:
-    """`snapshot` with this peer's signed attestation of its block and state hash added."""
-    header = snapshot.header.header
-    attestation = sign_attestation(
-        keys, header.chain_id, header.height, block_hash(header), header.state_hash
-    )
+    """`snapshot` with this peer's signed attestation of its snapshot hash added (replacing
+    an earlier one of the same peer). The caller has checked it against this peer's chain."""
+    header = snapshot.header
+    attestation = sign_snapshot(keys, header.chain_id, header.height, snapshot.hash)
     kept = [a for a in snapshot.attestations if a.peer_key != keys.public_key]
     return Snapshot(snapshot.header, snapshot.header_bytes, snapshot.body, [*kept, attestation])
 
@@ -187,7 +189,7 @@ def with_attestation(snapshot: Snapshot, keys: KeyPair) -> Snapshot:
 def write_snapshot(snapshot: Snapshot, path: Path) -> None:
     """Write `snapshot` to `path` atomically (a temporary file, synced, then renamed)."""
     attestations = msgspec.msgpack.encode(
-        [msgspec.msgpack.decode(encode_attestation(a)) for a in snapshot.attestations]
+        [msgspec.msgpack.decode(encode_snapshot_attestation(a)) for a in snapshot.attestations]
     )
     parts = [snapshot.header_bytes, snapshot.body, attestations]
     if any(len(part) > MAX_PART_BYTES for part in parts):
@@ -232,13 +234,20 @@ def read_snapshot(path: Path) -> Snapshot:
         raw_attestations = msgspec.msgpack.decode(parts[2], type=list[msgspec.Raw])
     except (msgspec.DecodeError, msgspec.ValidationError) as error:
         raise SnapshotError(str(path), f"header does not decode ({error})") from error
+    if header.format_version == 1:
+        raise SnapshotError(
+            str(path),
+            "format version 1: its attestations do not cover the ordering-log position; "
+            "write a new snapshot (`gridledger chain snapshot`) and have the peers attest it "
+            "(`gridledger chain attest`)",
+        )
     if header.format_version != FORMAT_VERSION:
         raise SnapshotError(str(path), f"format version {header.format_version} is not supported")
     if sha256(parts[1]) != header.body_hash:
         raise SnapshotError(str(path), "its body does not have the hash its header names")
     attestations = []
     for raw in raw_attestations:
-        attestation = decode_attestation(bytes(raw))
+        attestation = decode_snapshot_attestation(bytes(raw))
         if attestation is None:
             raise SnapshotError(str(path), "holds an attestation with a bad signature")
         attestations.append(attestation)
@@ -254,23 +263,19 @@ def snapshot_body(snapshot: Snapshot, path: str = "?") -> SnapshotBody:
 
 
 def check_attestations(snapshot: Snapshot, peers: Sequence[PeerInfo], path: str = "?") -> int:
-    """How many listed peers attest the snapshot's block and state; `SnapshotError` if not
-    more than two thirds of them."""
-    header = snapshot.header.header
+    """How many listed peers attest this snapshot (its hash, at its height); `SnapshotError`
+    if not more than two thirds of them."""
+    header = snapshot.header
     listed = {peer.public_key for peer in peers}
-    agreeing = {
-        a.peer_key
-        for a in snapshot.attestations
-        if a.peer_key in listed
-        and (a.chain_id, a.height, a.block_hash, a.state_hash)
-        == (header.chain_id, header.height, snapshot.block_hash, header.state_hash)
-    }
-    needed = quorum(len(listed))
+    agreeing = attesting_peers(
+        snapshot.attestations, peers, header.chain_id, header.height, snapshot.hash
+    )
+    needed = needed_attestations(peers)
     if not listed or len(agreeing) < needed:
         raise SnapshotError(
             path,
-            f"{len(agreeing)} of {len(listed)} listed peers attest block {header.height} with "
-            f"this block and state hash; more than two thirds ({needed}) must",
+            f"{len(agreeing)} of {len(listed)} listed peers attest this snapshot of block "
+            f"{header.height} (hash {snapshot.hash.hex()}); more than two thirds ({needed}) must",
         )
     return len(agreeing)
 
@@ -279,10 +284,15 @@ def _checked_body(
     snapshot: Snapshot, peers: Sequence[PeerInfo], path: str
 ) -> tuple[Genesis, SnapshotBody]:
     """The snapshot's genesis and body, once its attestations, genesis and count are checked."""
+    check_attestations(snapshot, peers, path)
+    return _consistent_body(snapshot, path)
+
+
+def _consistent_body(snapshot: Snapshot, path: str) -> tuple[Genesis, SnapshotBody]:
+    """The snapshot's genesis and body, once its header, genesis and count agree."""
     header = snapshot.header
     if header.header.chain_id != header.chain_id or header.header.height != header.height:
         raise SnapshotError(path, "its header and its block header disagree")
-    check_attestations(snapshot, peers, path)
     body = snapshot_body(snapshot, path)
     genesis = load_genesis(body.genesis)
     if genesis_hash(genesis) != header.genesis_hash or genesis.chain_id != header.chain_id:
@@ -294,10 +304,17 @@ def _checked_body(
     return genesis, body
 
 
-def _entries(body: SnapshotBody, path: str) -> dict[StateKey, tuple[bytes, int]]:
-    entries = {(ns, key): (value, height) for ns, key, value, height in body.entries}
+def _entries(body: SnapshotBody, path: str, height: int) -> dict[StateKey, tuple[bytes, int]]:
+    """The entries by key; `SnapshotError` for a key given twice, or an entry said to be
+    written by a block after the snapshot's (`height`) or before genesis."""
+    entries = {(ns, key): (value, written) for ns, key, value, written in body.entries}
     if len(entries) != len(body.entries):
         raise SnapshotError(path, "holds an entry twice")
+    for (ns, key), (_, written) in entries.items():
+        if not 0 <= written <= height:
+            raise SnapshotError(
+                path, f"entry {ns}/{key} is said to be written by block {written} (0..{height})"
+            )
     return entries
 
 
@@ -319,7 +336,7 @@ def check_snapshot(
     genesis, body = _checked_body(snapshot, peers, path)
     with StateSummer() as summer:
         _sum_entries(summer, body)
-        entries = _entries(body, path)
+        entries = _entries(body, path, snapshot.header.height)
         _check_state_hash(summer, snapshot, path)
     return genesis, entries
 
@@ -346,7 +363,7 @@ def restore_snapshot(
             )
         with StateSummer() as summer:
             _sum_entries(summer, body)
-            entries = _entries(body, path)
+            entries = _entries(body, path, snapshot.header.height)
             storage.start_from(
                 genesis,
                 snapshot.header.header,
@@ -364,30 +381,61 @@ def restore_snapshot(
 
 
 def attest_snapshot(path: Path, chain_path: Path, keys: KeyPair) -> int:
-    """Add this peer's attestation to the snapshot in `path`, after checking that this peer's
-    chain (`chain_path`) holds the snapshot's block at its height and that the snapshot's
-    entries give its state hash. Returns how many attestations it then carries."""
+    """Add this peer's attestation to the snapshot in `path`, after checking it against this
+    peer's chain (`chain_path`): the same genesis document, the snapshot's block at its
+    height, the ordering-log position this peer recorded for that block, and entries that
+    give the block's state hash. Returns how many attestations it then carries."""
     from gridledger.node.storage import SQLiteStorage
 
     snapshot = read_snapshot(path)
+    _, body = _consistent_body(snapshot, str(path))
     height = snapshot.header.height
     storage = SQLiteStorage(chain_path)
     try:
         ours = storage.stored_hash(height)
+        our_genesis = storage.genesis()
+        our_position = storage.log_position_at(height)
     finally:
         storage.close()
-    if ours is None:
-        raise SnapshotError(str(path), f"{chain_path} has not committed block {height}")
-    if ours != snapshot.block_hash:
-        raise SnapshotError(
-            str(path),
-            f"block {height} is {snapshot.block_hash.hex()} in the snapshot, "
-            f"{ours.hex()} in {chain_path}; not attested",
-        )
-    body = snapshot_body(snapshot, str(path))
+    refuse = _refusal(snapshot, chain_path, ours, our_genesis, our_position)
+    if refuse is not None:
+        raise SnapshotError(str(path), refuse + "; not attested")
     state = State.from_entries({(ns, key): value for ns, key, value, _ in body.entries})
     if state.state_hash() != snapshot.header.header.state_hash:
         raise SnapshotError(str(path), f"its entries do not give block {height}'s state hash")
     attested = with_attestation(snapshot, keys)
     write_snapshot(attested, path)
     return len(attested.attestations)
+
+
+def _refusal(
+    snapshot: Snapshot,
+    chain_path: Path,
+    ours: bytes | None,
+    our_genesis: Genesis | None,
+    our_position: int | None,
+) -> str | None:
+    """Why this peer's chain does not back the snapshot's header, or None if it does."""
+    header = snapshot.header
+    height = header.height
+    if our_genesis is None or ours is None:
+        return f"{chain_path} has not committed block {height}"
+    if genesis_hash(our_genesis) != header.genesis_hash:
+        return f"its genesis document is not the one of {chain_path}"
+    if ours != snapshot.block_hash:
+        return (
+            f"block {height} is {snapshot.block_hash.hex()} in the snapshot, "
+            f"{ours.hex()} in {chain_path}"
+        )
+    if our_position is None:
+        return (
+            f"{chain_path} did not record the ordering-log position of block {height} "
+            f"(committed before positions were kept per block); attest a snapshot of a "
+            f"later block"
+        )
+    if our_position != header.log_position:
+        return (
+            f"it resumes the ordering log after sequence {header.log_position}, "
+            f"block {height} closed at sequence {our_position} in {chain_path}"
+        )
+    return None

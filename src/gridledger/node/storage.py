@@ -126,6 +126,9 @@ class Storage(Protocol):
     def log_position(self) -> int:
         """The ordering-log sequence stored with the last block (0 if none)."""
 
+    def log_position_at(self, height: int) -> int | None:
+        """The ordering-log sequence stored with block `height` (0: no log; None: unknown)."""
+
     def block(self, height: int) -> Block | None: ...
 
     def receipts(self, height: int) -> list[Receipt]: ...
@@ -353,6 +356,10 @@ class SQLiteStorage:
                         "INSERT OR REPLACE INTO meta VALUES ('log_position', ?)",
                         (encode(record.log_position),),
                     )
+                    db.execute(
+                        "INSERT OR REPLACE INTO log_positions VALUES (?, ?)",
+                        (height, record.log_position),
+                    )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -414,6 +421,10 @@ class SQLiteStorage:
                 db.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('log_position', ?)",
                     (encode(log_position),),
+                )
+                db.execute(
+                    "INSERT OR REPLACE INTO log_positions VALUES (?, ?)",
+                    (base.height, log_position),
                 )
                 self._insert_state(entries)
                 if before_commit is not None:
@@ -649,6 +660,23 @@ class SQLiteStorage:
     def log_position(self) -> int:
         raw = self._meta("log_position")
         return 0 if raw is None else decode(raw, int)
+
+    def log_position_at(self, height: int) -> int | None:
+        """The ordering-log sequence of the entry that closed block `height`.
+
+        0 for every block of a chain never ordered by a log (solo and embedded nodes);
+        None where this file did not record it: a block committed before the file kept
+        positions per block (the head's is known all the same), or one it never stored.
+        """
+        value = self._first("SELECT position FROM log_positions WHERE height = ?", height)
+        if value is not None:
+            return int(value)
+        if self._meta("log_position") is None:
+            return 0 if self.stored_hash(height) is not None else None
+        head = self.head()
+        if head is not None and head.height == height:
+            return self.log_position()
+        return None
 
     def block(self, height: int) -> Block | None:
         raw = self._first("SELECT block FROM blocks WHERE height = ?", height)

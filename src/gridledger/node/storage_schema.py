@@ -12,6 +12,10 @@ Schema version 2 (this one) stores compressed, deduplicated rows (`node.compress
 - ``archived``: the hashes of blocks moved to archive files (`node.archive`); the meta
   entry ``base`` holds the header of the newest block the file no longer holds
   (archived, or before the snapshot the chain started from, `node.snapshot`);
+- ``log_positions``: per height, the ordering-log sequence of the entry that closed the
+  block (``nats`` ordering only), so that a peer can vouch for a snapshot's resume
+  position (`node.snapshot_attestation`); added to version 2 files as they are opened
+  (a file written before it has none for its older blocks);
 - ``dictionaries``: the zstd dictionaries the packed values name, never changed once
   stored; ``senders`` and ``namespaces``: the numbers the other tables use.
 
@@ -48,6 +52,7 @@ CREATE TABLE IF NOT EXISTS blocks (
     receipts BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS archived (height INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS log_positions (height INTEGER PRIMARY KEY, position INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS transactions (
     height INTEGER NOT NULL,
     position INTEGER NOT NULL,

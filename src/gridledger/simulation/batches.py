@@ -5,7 +5,7 @@ battery, export and import, in Wh) stays off chain in ``device_data.csv``; the
 operator anchors the SHA-256 of the period's records on chain
 (``metering.anchor_batch``, label ``device data, period P``, with the record
 count). The hashed bytes are the period's records as CSV without the header, in
-file order, ``\\n`` line ends (`gridledger.simulation.runner.device_batch_digest`).
+file order, ``\\n`` line ends (`gridledger.simulation.device_rows.device_batch_digest`).
 
 What the chain allows to be proven, and so what `compare` can say:
 

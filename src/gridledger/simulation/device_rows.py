@@ -18,6 +18,8 @@ import operator
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from gridledger.agents.household import Metered
+
 DEVICE_DATA_FIELDS = (
     "period",
     "member",
@@ -137,3 +139,18 @@ class DeviceRows:
                 consumption + batch.consumption_wh,
             )
         return totals
+
+
+def device_row(period: int, address: str, name: str, metered: Metered) -> dict[str, int | str]:
+    return {
+        "period": period,
+        "member": address,
+        "name": name,
+        "generation_wh": metered.generation_wh,
+        "consumption_wh": metered.consumption_wh,
+        "charged_wh": metered.charged_wh,
+        "discharged_wh": metered.discharged_wh,
+        "state_of_charge_wh": metered.state_of_charge_wh,
+        "exported_wh": metered.exported_wh,
+        "imported_wh": metered.imported_wh,
+    }

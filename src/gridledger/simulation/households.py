@@ -1,6 +1,15 @@
-"""From a scenario's member specs to households with devices, forecasters and strategies."""
+"""From a scenario's member specs to households with devices, forecasters and strategies.
+
+`build_household` gives a household its devices over the horizon; the runner wraps each in
+an `Agent` with its strategy, keys and randomness. `expected_prices` is what a household
+with delayable loads plans them on.
+"""
 
 from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from gridledger.agents.devices import (
     Battery,
@@ -13,6 +22,9 @@ from gridledger.agents.devices import (
 from gridledger.agents.flexible import DelayableLoad, FlexibleDemand
 from gridledger.agents.forecast import make_forecaster
 from gridledger.agents.household import Household, Variation
+from gridledger.agents.interfaces import PriceBand, Strategy
+from gridledger.client import Wallet
+from gridledger.crypto import KeyPair
 from gridledger.simulation.community import HouseholdSpec
 from gridledger.simulation.scenario import (
     MemberSpec,
@@ -104,3 +116,39 @@ def flexible_demand(group: MemberSpec, until_s: int) -> FlexibleDemand | None:
     )
     immediate = any(f.control == "immediate" for f in group.flexible)
     return FlexibleDemand(loads, "immediate" if immediate else "smart", until_s=until_s)
+
+
+@dataclass
+class Agent:
+    """One household member: devices, strategy, keys and randomness."""
+
+    name: str
+    role: str
+    household: Household
+    strategy: Strategy
+    wallet: Wallet
+    meter: KeyPair
+    meter_wallet: Wallet
+    rng: random.Random
+
+
+def expected_prices(
+    household: Household, band: PriceBand, profile: tuple[int | None, ...], seconds: int
+) -> Callable[[list[int]], list[int]]:
+    """The price a household with delayable loads expects for each period start it is asked:
+    the feed-in price where its own device models give a surplus (its own energy is worth
+    only that), else the community's price in that period of the day
+    (`runner.Runner.hourly_profile`), else the grid price."""
+
+    def prices(starts: list[int]) -> list[int]:
+        expected = []
+        for start in starts:
+            generation, load = household.model_wh(start, seconds)
+            if household.pv is not None and generation > load:
+                expected.append(band.feed_in_micro_per_kwh)
+                continue
+            known = profile[(start // seconds) % len(profile)] if profile else None
+            expected.append(band.grid_micro_per_kwh if known is None else known)
+        return expected
+
+    return prices

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from gridledger.client.replies import TransactionReply
 from gridledger.ledger import transaction_id
+from gridledger.simulation.period_outcomes import period_band
 from gridledger.simulation.scenario import Scenario, ScenarioError
 
 if TYPE_CHECKING:
@@ -40,7 +41,6 @@ class PricingOperator:
 
     def before_orders(self, runner: Runner, period: int) -> None:
         from gridledger.agents.pricing_agent import HouseholdPosition
-        from gridledger.simulation.runner import period_band
 
         seconds = runner.scenario.market.period_seconds
         positions = []

@@ -21,9 +21,11 @@ With ``market.stages: [day_ahead, ...]`` each delivery day also has its day-ahea
 orders and clear the day before (`simulation.day_ahead`), and the orders of step 1 are
 only what the day-ahead trades left open. Households with delayable loads decide what
 those draw in the period just before step 1 (`agents.flexible`), on the prices they
-expect (`expected_prices`).
+expect (`households.expected_prices`).
 
-Steps of neighbouring periods interleave; they run in time order. Agents and
+Steps of neighbouring periods interleave; they run in time order (`steps.schedule`).
+What each step signs is built in `simulation.step_transactions`, what it reads back in
+`simulation.period_outcomes`; the runner holds the clock and the run's state. Agents and
 the runner use only the client (`EmbeddedClient`, which opens the node and cuts
 blocks at simulated times); the runner never imports the node.
 """
@@ -31,29 +33,18 @@ blocks at simulated times); the runner never imports the node.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from gridledger.agents.household import Household, Metered, Position
-from gridledger.agents.interfaces import Bid, MarketView, Outcome, PriceBand, Strategy
-from gridledger.client import EmbeddedClient, Wallet
-from gridledger.client.market_replies import (
-    OrderReply,
-    ParametersReply,
-    StatementReply,
-    TradeReply,
-)
-from gridledger.client.privacy import register_keys_args
-from gridledger.contracts.metering import reading_message
-from gridledger.crypto import KeyPair
-from gridledger.market import SealedOpening, trade_value_micro
+from gridledger.agents.household import Position
+from gridledger.agents.interfaces import MarketView, Outcome, PriceBand
+from gridledger.client import Wallet
+from gridledger.market import SealedOpening
 from gridledger.simulation.bilateral import (
     agreements,
     offer_transactions,
-    trading_steps,
-    uses_bilateral,
 )
 from gridledger.simulation.community import (
     OPERATOR,
@@ -62,10 +53,9 @@ from gridledger.simulation.community import (
     expand_members,
     member_keys,
     meter_keys,
-    write_community,
+    open_community,
 )
 from gridledger.simulation.day_ahead import (
-    day_ahead_steps,
     day_ahead_transactions,
     intraday_position,
     reveal_transactions,
@@ -73,53 +63,40 @@ from gridledger.simulation.day_ahead import (
     uses_intraday,
 )
 from gridledger.simulation.device_rows import DeviceRows
-from gridledger.simulation.households import build_household
-from gridledger.simulation.scenario import Scenario, ScenarioError, draws_key, start_seconds
+from gridledger.simulation.households import Agent, build_household, expected_prices
+from gridledger.simulation.period_outcomes import (
+    committed_exports,
+    mean_price,
+    outcomes_of,
+    period_band,
+)
+from gridledger.simulation.scenario import Scenario, draws_key
+from gridledger.simulation.step_transactions import (
+    daily_issue_transactions,
+    grid_funding_transactions,
+    order_args,
+    reading_transactions,
+    retirement_transactions,
+    stealth_registrations,
+)
+from gridledger.simulation.steps import (
+    AGREEMENTS,
+    CLEAR,
+    DAY_AHEAD_CLEAR,
+    DAY_AHEAD_ORDERS,
+    DAY_AHEAD_REVEAL,
+    ISSUE,
+    OFFERS,
+    ORDERS,
+    READINGS,
+    SETTLE,
+    STEP_NAMES,
+    schedule,
+)
 from gridledger.simulation.strategies import STORAGE_TRADING, make_regulator, make_strategy
 
 SELLING_ROLES = ("producer", "prosumer", "storage")
 """Roles that may sell: a consumer that bought more day-ahead than it needs keeps it."""
-
-# step kinds, in the order they run when they fall on the same second
-ORDERS, CLEAR, READINGS, SETTLE = 0, 1, 2, 3
-OFFERS, AGREEMENTS = 4, 5
-"""Seed 001's bilateral steps, only in scenarios with a ``bilateral`` strategy."""
-DAY_AHEAD_ORDERS, DAY_AHEAD_CLEAR = 6, 7
-"""The day-ahead stage's steps (their ``period`` is the delivery day), only in scenarios
-whose ``market.stages`` name ``day_ahead`` (`simulation.day_ahead`)."""
-DAY_AHEAD_REVEAL = 8
-"""Sealed orders' reveals (``privacy.sealed_orders``), at the gate."""
-ISSUE = 9
-"""The operator's daily issue to every household (scenarios with ``currency.daily_issue_micro``)."""
-DAY_SECONDS = 86_400
-
-
-WORKER_PROCESSES_FROM = 5_000
-"""Households from which a run starts the node's worker processes (signature checks and
-lane sums off the main thread: about 15 % less time for the orders and readings of a
-3,000-household run, for ~2 s of start-up, which a small community would not win back).
-Where the checks run changes no result."""
-
-
-@dataclass(frozen=True, order=True)
-class Step:
-    time_s: int
-    kind: int
-    period: int
-
-
-@dataclass
-class Agent:
-    """One household member: devices, strategy, keys and randomness."""
-
-    name: str
-    role: str
-    household: Household
-    strategy: Strategy
-    wallet: Wallet
-    meter: KeyPair
-    meter_wallet: Wallet
-    rng: random.Random
 
 
 class OperatorAgent(Protocol):
@@ -142,58 +119,6 @@ class RunSummary:
 
 Progress = Callable[[int, int, str], None]
 """Called with (steps done, steps in all, what just ran)."""
-
-
-def schedule(scenario: Scenario) -> list[Step]:
-    """Every step of every period, in the order they run."""
-    market = scenario.market
-    length = market.period_seconds
-    first = start_seconds(scenario.horizon) // length
-    lead = min(60, max(1, (length - market.gate_closure_seconds) // 2))
-    after = min(60, market.meter_window_seconds // 2)
-    steps: list[Step] = []
-    for period in range(first, first + scenario.horizon.periods):
-        start = period * length
-        steps.append(Step(start - market.gate_closure_seconds - lead, ORDERS, period))
-        steps.append(Step(start - market.gate_closure_seconds, CLEAR, period))
-        steps.append(Step(start + length + after, READINGS, period))
-        steps.append(Step(start + length + market.meter_window_seconds, SETTLE, period))
-    if scenario.currency.daily_issue_micro:
-        horizon_start = first * length
-        horizon_end = (first + scenario.horizon.periods) * length
-        day = horizon_start // DAY_SECONDS + 1
-        while day * DAY_SECONDS < horizon_end:
-            steps.append(Step(day * DAY_SECONDS, ISSUE, day * DAY_SECONDS // length))
-            day += 1
-    if uses_bilateral(scenario):
-        kinds = {"offers": OFFERS, "agreements": AGREEMENTS}
-        periods = range(first, first + scenario.horizon.periods)
-        steps.extend(Step(t, kinds[k], p) for t, k, p in trading_steps(scenario, periods))
-    if uses_day_ahead(scenario):
-        periods = range(first, first + scenario.horizon.periods)
-        stage = {
-            "day_ahead_orders": DAY_AHEAD_ORDERS,
-            "day_ahead_reveal": DAY_AHEAD_REVEAL,
-            "day_ahead_clear": DAY_AHEAD_CLEAR,
-        }
-        steps.extend(Step(t, stage[k], d) for t, k, d in day_ahead_steps(scenario, periods))
-    return sorted(steps)
-
-
-def period_band(parameters: ParametersReply) -> PriceBand:
-    p = parameters.parameters
-    return PriceBand(
-        p.feed_in_price_micro_per_kwh, p.grid_price_micro_per_kwh, p.cap_price_micro_per_kwh
-    )
-
-
-def mean_price(trades: Sequence[TradeReply]) -> int | None:
-    """Volume-weighted mean trade price (micro-units per kWh), None without trades."""
-    energy: int = sum(t.energy_wh for t in trades)
-    if energy == 0:
-        return None
-    value: int = sum(t.energy_wh * t.price_micro_per_kwh for t in trades)
-    return round(value / energy)
 
 
 class Runner:
@@ -221,18 +146,9 @@ class Runner:
         self.intraday = uses_intraday(scenario)
         genesis_time_ms = (self.steps[0].time_s - 10) * 1000
         self.genesis = build_genesis(scenario, self.households, genesis_time_ms)
-        directory.mkdir(parents=True, exist_ok=True)
-        if (directory / "genesis.json").exists():
-            raise ScenarioError("", f"{directory} already holds a community; choose a new --out")
-        write_community(directory, scenario, self.households, self.genesis)
-        self.client = EmbeddedClient.open(
-            directory / "chain.sqlite", self.genesis, max_block_transactions=block_transactions
+        self.client = open_community(
+            directory, scenario, self.households, self.genesis, block_transactions
         )
-        if len(self.households) >= WORKER_PROCESSES_FROM:
-            # the signature checks and the state hash's lane sums in worker processes, the
-            # checks of a step's later blocks while its earlier ones execute
-            # (`EmbeddedClient.submit_and_commit`): the second core works too
-            self.client.node.verifier.start_processes_and_wait()
         self.operator = Wallet(member_keys(scenario, OPERATOR), self.client)
         self.regulator = Wallet(member_keys(scenario, REGULATOR), self.client)
         self.operator_agent = operator_agent
@@ -284,28 +200,9 @@ class Runner:
 
     def run(self, progress: Progress | None = None) -> RunSummary:
         """Run every step; returns the periods run and the chain head."""
-        self.commit(
-            self.time_s + 1,
-            [
-                self.operator.sign(
-                    "settlement",
-                    "fund_grid",
-                    {"amount_micro": self.scenario.grid_funding_micro, "reference": "simulation"},
-                )
-            ]
-            if self.scenario.grid_funding_micro
-            else [],
-        )
+        self.commit(self.time_s + 1, grid_funding_transactions(self.scenario, self.operator))
         if self.scenario.privacy.stealth_payouts:  # every household is paid in stealth
-            self.commit(
-                self.time_s + 1,
-                [
-                    agent.wallet.sign(
-                        "privacy", "register_keys", register_keys_args(agent.wallet.keys, True)
-                    )
-                    for agent in self.agents
-                ],
-            )
+            self.commit(self.time_s + 1, stealth_registrations(self.agents))
         actions = {
             ORDERS: self.place_orders,
             CLEAR: self.clear,
@@ -318,14 +215,10 @@ class Runner:
             ISSUE: self.issue_daily,
             DAY_AHEAD_REVEAL: self.reveal_day_ahead,
         }
-        names = {ORDERS: "orders", CLEAR: "clear", READINGS: "readings", SETTLE: "settle"}
-        names |= {OFFERS: "offers", AGREEMENTS: "agreements", ISSUE: "issue"}
-        names |= {DAY_AHEAD_ORDERS: "day-ahead orders", DAY_AHEAD_CLEAR: "day-ahead clear"}
-        names |= {DAY_AHEAD_REVEAL: "day-ahead reveals"}
         for done, step in enumerate(self.steps, start=1):
             actions[step.kind](step.period, step.time_s)
             if progress is not None:
-                progress(done, len(self.steps), f"{names[step.kind]} {step.period}")
+                progress(done, len(self.steps), f"{STEP_NAMES[step.kind]} {step.period}")
         if self.scenario.certificates.retire_at_end:
             self.retire_certificates()
         head = self.client.head()
@@ -336,36 +229,11 @@ class Runner:
     def issue_daily(self, period: int, time_s: int) -> None:
         """The operator issues the day's currency to every household (seed 004 §3.4)."""
         amount = self.scenario.currency.daily_issue_micro
-        self.commit(
-            time_s,
-            [
-                self.operator.sign(
-                    "tokens",
-                    "mint",
-                    {"to": agent.wallet.address, "amount_micro": amount, "reference": "daily"},
-                )
-                for agent in self.agents
-            ],
-        )
+        self.commit(time_s, daily_issue_transactions(self.operator, self.agents, amount))
 
     def retire_certificates(self) -> None:
         """Every household retires the certificates it holds, for its own consumption."""
-        raws = [
-            agent.wallet.sign(
-                "certificates",
-                "retire",
-                {
-                    "period": holding.period,
-                    "producer": holding.producer,
-                    "energy_wh": holding.energy_wh,
-                    "beneficiary": agent.name,
-                    "purpose": "household consumption",
-                },
-            )
-            for agent in self.agents
-            for holding in self.client.certificates(agent.wallet.address).holdings
-        ]
-        self.commit(self.time_s + 1, raws)
+        self.commit(self.time_s + 1, retirement_transactions(self.client, self.agents))
 
     def place_orders(self, period: int, time_s: int) -> None:
         self.regulate(period, time_s - 2)
@@ -478,38 +346,12 @@ class Runner:
             self.period_prices[period] = price
 
     def record_readings(self, period: int, time_s: int) -> None:
+        """Every household's meter reading of ``period`` and the anchor of its device data."""
         seconds = self.scenario.market.period_seconds
-        start = period * seconds
         committed = committed_exports(self.client.market_trades(period).trades)
         chain_id = self.client.chain_id()
-        raws: list[bytes] = []
-        rows: list[dict[str, int | str]] = []
-        for agent in self.agents:
-            address = agent.wallet.address
-            metered = agent.household.deliver(period, start, seconds, committed.get(address, 0))
-            rows.append(device_row(period, address, agent.name, metered))
-            message = reading_message(
-                chain_id, address, period, metered.exported_wh, metered.imported_wh
-            )
-            args = {
-                "member": address,
-                "period": period,
-                "exported_wh": metered.exported_wh,
-                "imported_wh": metered.imported_wh,
-                "meter_key": agent.meter.public_key.hex(),
-                "signature": agent.meter.sign(message).hex(),
-            }
-            raws.append(agent.meter_wallet.sign("metering", "record_reading", args))
-        raws.append(
-            self.operator.sign(
-                "metering",
-                "anchor_batch",
-                {
-                    "sha256": self.device_rows.add(period, rows),
-                    "label": f"device data, period {period}",
-                    "record_count": len(rows),
-                },
-            )
+        raws = reading_transactions(
+            self.agents, self.operator, self.device_rows, chain_id, period, seconds, committed
         )
         self.commit(time_s, raws)
 
@@ -531,85 +373,6 @@ class Runner:
         self.client.close()
 
 
-def order_args(bid: Bid, period: int) -> dict[str, Any]:
-    return {
-        "side": bid.side,
-        "energy_wh": bid.energy_wh,
-        "price_micro_per_kwh": bid.price_micro_per_kwh,
-        "period": period,
-    }
-
-
-def committed_exports(trades: Sequence[TradeReply]) -> dict[str, int]:
-    """Per member, energy sold minus energy bought in the period's trades (Wh)."""
-    net: dict[str, int] = {}
-    for trade in trades:
-        net[trade.seller] = net.get(trade.seller, 0) + trade.energy_wh
-        net[trade.buyer] = net.get(trade.buyer, 0) - trade.energy_wh
-    return net
-
-
-def device_row(period: int, address: str, name: str, metered: Metered) -> dict[str, int | str]:
-    return {
-        "period": period,
-        "member": address,
-        "name": name,
-        "generation_wh": metered.generation_wh,
-        "consumption_wh": metered.consumption_wh,
-        "charged_wh": metered.charged_wh,
-        "discharged_wh": metered.discharged_wh,
-        "state_of_charge_wh": metered.state_of_charge_wh,
-        "exported_wh": metered.exported_wh,
-        "imported_wh": metered.imported_wh,
-    }
-
-
-def outcomes_of(
-    period: int,
-    orders: Sequence[OrderReply],
-    trades: Sequence[TradeReply],
-    statements: Sequence[StatementReply],
-    grid_price_micro_per_kwh: int,
-) -> dict[str, Outcome]:
-    """What became of every member's bids in a settled period, from the chain's records.
-
-    Members without orders, trades or a statement are absent (their outcome is all zeros).
-    """
-    price = mean_price(trades)
-    totals: dict[str, dict[str, int]] = {}
-
-    def of(member: str) -> dict[str, int]:
-        return totals.setdefault(member, dict.fromkeys(OUTCOME_FIELDS, 0))
-
-    for order in orders:
-        side = "offered_wh" if order.side == "sell" else "wanted_wh"
-        of(order.owner)[side] += order.energy_wh
-    for trade in trades:
-        seller, buyer = of(trade.seller), of(trade.buyer)
-        seller["sold_wh"] += trade.energy_wh
-        seller["sold_value_micro"] += trade.value_micro
-        buyer["bought_wh"] += trade.energy_wh
-        buyer["bought_value_micro"] += trade.value_micro
-    for statement in statements:
-        shortfall = trade_value_micro(statement.shortfall_wh, grid_price_micro_per_kwh)
-        of(statement.member)["penalty_micro"] += statement.penalised_micro + shortfall
-    return {
-        member: Outcome(period=period, mean_price_micro_per_kwh=price, **values)
-        for member, values in totals.items()
-    }
-
-
-OUTCOME_FIELDS = (
-    "offered_wh",
-    "sold_wh",
-    "wanted_wh",
-    "bought_wh",
-    "sold_value_micro",
-    "bought_value_micro",
-    "penalty_micro",
-)
-
-
 def run_scenario(
     scenario: Scenario,
     directory: Path,
@@ -624,25 +387,3 @@ def run_scenario(
         runner.close()
         raise
     return runner, summary
-
-
-def expected_prices(
-    household: Household, band: PriceBand, profile: tuple[int | None, ...], seconds: int
-) -> Callable[[list[int]], list[int]]:
-    """The price a household with delayable loads expects for each period start it is asked:
-    the feed-in price where its own device models give a surplus (its own energy is worth
-    only that), else the community's price in that period of the day (`Runner.hourly_profile`),
-    else the grid price."""
-
-    def prices(starts: list[int]) -> list[int]:
-        expected = []
-        for start in starts:
-            generation, load = household.model_wh(start, seconds)
-            if household.pv is not None and generation > load:
-                expected.append(band.feed_in_micro_per_kwh)
-                continue
-            known = profile[(start // seconds) % len(profile)] if profile else None
-            expected.append(band.grid_micro_per_kwh if known is None else known)
-        return expected
-
-    return prices
