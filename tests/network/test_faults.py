@@ -10,14 +10,16 @@ Every wait is bounded; every process is stopped by its pid when the test ends.
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from gridledger.client import HttpClient, Wallet
-from gridledger.ledger import encode_transaction, make_transaction
+from gridledger.client import ClientError, HttpClient, Wallet
+from gridledger.ledger import encode_transaction, make_transaction, transaction_id
 from gridledger.node.keystore import read_key
 from gridledger.node.nats_security import check_ordering_cluster
 from gridledger.node.network_config import NetworkSpec
@@ -164,10 +166,23 @@ def test_the_same_transaction_sent_to_two_peers_is_committed_once(
     )
     one = HttpClient(network.url("p1"), timeout_s=60, keys=alice)
     two = HttpClient(network.url("p2"), timeout_s=60, keys=alice)
-    first = one.submit(raw)
-    second = two.submit(raw)
-    assert first.id == second.id
-    tx_id = first.id
+    start_together = threading.Barrier(2)
+
+    def send(client: HttpClient) -> str:
+        """The id the peer accepted, or the refusal's slug: a peer that has already
+        committed the copy it read from the log refuses the second as a duplicate (409),
+        which is the other correct answer (a slow machine sees either)."""
+        start_together.wait(timeout=30)
+        try:
+            return client.submit(raw).id
+        except ClientError as refused:
+            assert (refused.status, refused.error) == (409, "duplicate"), refused
+            return refused.error
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(send, [one, two]))
+    tx_id = transaction_id(raw).hex()
+    assert tx_id in answers and set(answers) <= {tx_id, "duplicate"}, answers
     for name in ("p1", "p2"):
         assert wait_until(lambda n=name: transaction_height(network.url(n), tx_id, network.reader))  # type: ignore[misc]
     # one more block after it, so a second copy would have had every chance to be applied
