@@ -56,7 +56,8 @@ from gridledger.node.memory_storage import MemoryStorage
 from gridledger.node.mempool import Mempool, PendingTransaction
 from gridledger.node.ordering import check_block_limits
 from gridledger.node.state_sums import load_checked_state, start_early
-from gridledger.node.storage import CHECKPOINT_PAGES, BlockRecord, SQLiteStorage, Storage
+from gridledger.node.storage import CHECKPOINT_PAGES, SQLiteStorage
+from gridledger.node.storage_interface import BlockRecord, Storage
 from gridledger.node.verifier import Verifier
 
 CHECKED_LIMIT = 200_000

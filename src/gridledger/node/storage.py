@@ -1,6 +1,6 @@
 """Where a peer keeps its chain and its state.
 
-`Storage` is the small interface the node uses; `SQLiteStorage` keeps
+`Storage` (`node.storage_interface`) is the small interface the node uses; `SQLiteStorage` keeps
 everything in one SQLite file in WAL mode, `MemoryStorage` keeps it in memory
 for tests and throw-away simulations.
 
@@ -19,9 +19,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 
@@ -42,6 +41,7 @@ from gridledger.ledger import (
 )
 from gridledger.node.compression import Codec, Dictionary, Trainer, UnpackError, pack_raw
 from gridledger.node.errors import CorruptChain, StorageError
+from gridledger.node.storage_interface import BlockRecord, TransactionLocation
 from gridledger.node.storage_schema import open_schema, refuse_other_versions
 from gridledger.node.stored_forms import (
     FormError,
@@ -68,91 +68,6 @@ once per ~20 s at 2,800 orders/s. Durability is unchanged: every commit still sy
 the log (``synchronous=FULL``). Measured on the orders bench: SQLite's CPU per order
 ~33 → ~25 µs.
 """
-
-
-@dataclass(frozen=True, slots=True)
-class TransactionLocation:
-    height: int
-    position: int
-    receipt: Receipt
-
-
-@dataclass(frozen=True, slots=True)
-class BlockRecord:
-    """A block and everything `Storage.append_block` stores with it, atomically.
-
-    `log_position` (nats ordering) is the ordering-log sequence of the entry that
-    closed the block (see `node/ordering.py`); `receipt_bytes` are the receipts'
-    canonical bytes if the caller has them already.
-    """
-
-    block: Block
-    block_hash: bytes
-    receipts: list[Receipt]
-    senders: list[str]
-    writes: Mapping[StateKey, bytes | None]
-    log_position: int | None = None
-    receipt_bytes: Sequence[bytes] | None = None
-
-
-class Storage(Protocol):
-    def initialise(
-        self, genesis: Genesis, block0: Block, entries: Mapping[StateKey, bytes]
-    ) -> None:
-        """Store the genesis document, block 0 and the genesis state. Only on an empty store."""
-
-    def genesis(self) -> Genesis | None: ...
-
-    def base(self) -> BlockHeader | None:
-        """The header of the newest block no longer stored (archived, or before a snapshot)."""
-
-    def head(self) -> BlockHeader | None: ...
-
-    def load_state(self) -> dict[StateKey, bytes]: ...
-
-    def state_items(self, part_entries: int) -> Iterator[list[tuple[str, str, bytes]]]:
-        """Every stored state entry as (namespace, key, value), `part_entries` at a time,
-        all from one consistent version of the state."""
-
-    def state_entries(self, at_most: int) -> int:
-        """How many state entries are stored, counted up to `at_most` (a cheap bound)."""
-
-    def state_heights(self) -> dict[StateKey, int]:
-        """For each stored state entry, the height of the block that last wrote it."""
-
-    def append_block(self, record: BlockRecord) -> None:
-        """Store a block with its receipts, its state writes and its log position, atomically."""
-
-    def log_position(self) -> int:
-        """The ordering-log sequence stored with the last block (0 if none)."""
-
-    def log_position_at(self, height: int) -> int | None:
-        """The ordering-log sequence stored with block `height` (0: no log; None: unknown)."""
-
-    def block(self, height: int) -> Block | None: ...
-
-    def receipts(self, height: int) -> list[Receipt]: ...
-
-    def find_transaction(self, transaction_id: bytes) -> TransactionLocation | None: ...
-
-    def has_transaction(self, transaction_id: bytes) -> bool: ...
-
-    def blocks(self) -> Iterator[Block]:
-        """Every stored block, in height order."""
-
-    def transactions_of(self, sender: str, limit: int) -> list[tuple[int, int, bytes, int]]:
-        """(height, position, id, code) of the sender's latest transactions, newest first."""
-
-    def block_rows(self, first: int, limit: int) -> list[tuple[int, bytes, bytes]]:
-        """(height, hash, block bytes) of up to `limit` stored blocks from `first` on, in order."""
-
-    def receipt_rows(self, first: int, last: int) -> list[tuple[int, int, bytes, int, bytes]]:
-        """(height, position, id, code, receipt bytes) of blocks `first` to `last`, in order."""
-
-    def highest_receipt_height(self) -> int | None:
-        """The greatest height a stored receipt names (None if there is none)."""
-
-    def close(self) -> None: ...
 
 
 LOOKUP_CHUNK = 500
