@@ -13,7 +13,6 @@ committed block and loses nothing that was reported as committed.
 
 from __future__ import annotations
 
-import operator
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -39,17 +38,15 @@ from gridledger.ledger import (
     load_genesis,
     transaction_id,
 )
-from gridledger.node.compression import Codec, Dictionary, Trainer, UnpackError, pack_raw
+from gridledger.node.compression import Codec, Dictionary, Trainer, UnpackError
 from gridledger.node.errors import CorruptChain, StorageError
+from gridledger.node.state_rows import StateRows
 from gridledger.node.storage_interface import BlockRecord, TransactionLocation
-from gridledger.node.storage_schema import open_schema, refuse_other_versions
+from gridledger.node.storage_schema import number_for, open_schema, refuse_other_versions
 from gridledger.node.stored_forms import (
-    FormError,
     id_prefix,
-    pack_key,
     receipt_bytes,
     receipt_tail,
-    unpack_key,
 )
 
 CACHE_KIB = 64 * 1024
@@ -112,8 +109,7 @@ class SQLiteStorage:
         self._codec = Codec(self._stored_dictionaries())
         self._trainer = Trainer(self._codec, self._first("SELECT COUNT(*) FROM transactions"))
         self._senders = dict(self._db.execute("SELECT address, id FROM senders").fetchall())
-        self._namespaces = dict(self._db.execute("SELECT name, id FROM namespaces").fetchall())
-        self._namespace_names = {number: name for name, number in self._namespaces.items()}
+        self._state = StateRows(self._db, self._lock, self._codec)
         self._recent: OrderedDict[int, list[bytes]] = OrderedDict()
 
     # -- rows ------------------------------------------------------------------------------
@@ -170,15 +166,6 @@ class SQLiteStorage:
         except msgspec.DecodeError as error:
             raise CorruptChain(height, f"stored receipts do not decode ({error})") from error
 
-    def _number(self, table: str, known: dict[str, int], name: str) -> int:
-        """The number `table` gives `name`, added (inside the caller's transaction) if new."""
-        number = known.get(name)
-        if number is None:
-            number = len(known) + 1
-            self._db.execute(f"INSERT INTO {table} VALUES (?, ?)", (number, name))
-            known[name] = number
-        return number
-
     # -- writing -----------------------------------------------------------------------------
 
     def initialise(
@@ -201,25 +188,11 @@ class SQLiteStorage:
                         self._codec.pack("receipts", _TAILS_ENCODE([])),
                     ),
                 )
-                self._write_state(0, dict(entries))
+                self._state.write(0, dict(entries))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-
-    def _write_state(self, height: int, writes: Mapping[StateKey, bytes | None]) -> None:
-        upserts = []
-        deletes = []
-        pack = self._codec.pack
-        for (namespace, key), value in writes.items():
-            number = self._number("namespaces", self._namespaces, namespace)
-            self._namespace_names[number] = namespace
-            if value is None:
-                deletes.append((number, pack_key(key)))
-            else:
-                upserts.append((number, pack_key(key), pack("state", value), height))
-        self._db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?)", upserts)
-        self._db.executemany("DELETE FROM state WHERE namespace = ? AND key = ?", deletes)
 
     def append_block(self, record: BlockRecord) -> None:
         height = record.block.header.height
@@ -251,7 +224,6 @@ class SQLiteStorage:
                         pack("receipts", _TAILS_ENCODE(tails)),
                     ),
                 )
-                number = self._number
                 db.executemany(
                     "INSERT INTO transactions VALUES (?, ?, ?, ?, ?)",
                     [
@@ -259,13 +231,13 @@ class SQLiteStorage:
                             height,
                             position,
                             id_prefix(receipt.transaction_id),
-                            number("senders", self._senders, senders[position]),
+                            number_for(db, "senders", self._senders, senders[position]),
                             receipt.code,
                         )
                         for position, receipt in enumerate(receipts)
                     ],
                 )
-                self._write_state(height, record.writes)
+                self._state.write(height, record.writes)
                 if record.log_position is not None:
                     db.execute(
                         "INSERT OR REPLACE INTO meta VALUES ('log_position', ?)",
@@ -282,7 +254,7 @@ class SQLiteStorage:
                     self._codec.remove(dictionary.id)
                 self._trainer.give_back(trained)
                 self._senders = dict(db.execute("SELECT address, id FROM senders").fetchall())
-                self._namespaces = dict(db.execute("SELECT name, id FROM namespaces").fetchall())
+                self._state.reload_numbers()
                 raise
         self._trainer.counted(len(receipts))
 
@@ -301,7 +273,7 @@ class SQLiteStorage:
             try:
                 db.execute("DELETE FROM state")
                 for height, writes in sorted(by_height.items()):
-                    self._write_state(height, writes)
+                    self._state.write(height, writes)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -341,36 +313,14 @@ class SQLiteStorage:
                     "INSERT OR REPLACE INTO log_positions VALUES (?, ?)",
                     (base.height, log_position),
                 )
-                self._insert_state(entries)
+                self._state.insert(entries)
                 if before_commit is not None:
                     before_commit()
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
-                self._namespaces = dict(db.execute("SELECT name, id FROM namespaces").fetchall())
-                self._namespace_names = {n: name for name, n in self._namespaces.items()}
+                self._state.reload_numbers()
                 raise
-
-    def _insert_state(self, entries: Mapping[StateKey, tuple[bytes, int]]) -> None:
-        """Insert `entries` into an empty state table (inside the caller's transaction).
-
-        The rows are inserted in primary-key order by one statement: SQLite then appends
-        to its B-tree rather than inserting all over it. The values are stored raw
-        (`pack_raw`): a new file has no dictionary trained on this community's values
-        yet, and zstd without one saves ~8 % of them (3 of 36 MB on the 1,000-household
-        day) for ~1 s of the restore's CPU and ~0.3 s of every start-up check; a value
-        a later block writes is packed as usual.
-        """
-        for namespace in sorted({namespace for namespace, _ in entries}):
-            number = self._number("namespaces", self._namespaces, namespace)
-            self._namespace_names[number] = namespace
-        numbers = self._namespaces
-        rows = [
-            (numbers[namespace], pack_key(key), pack_raw(value), height)
-            for (namespace, key), (value, height) in entries.items()
-        ]
-        rows.sort(key=_STATE_ROW_KEY)
-        self._db.executemany("INSERT INTO state VALUES (?, ?, ?, ?)", rows)
 
     def block_with_receipts(self, height: int) -> tuple[int, bytes, bytes, list[bytes], list[str]]:
         """(height, hash, canonical block, canonical receipts, senders) of a stored block."""
@@ -510,67 +460,18 @@ class SQLiteStorage:
 
     def state_rows(self) -> dict[StateKey, tuple[bytes, int]]:
         """Each stored state entry's value and the height of the block that wrote it last."""
-        with self._lock:
-            rows = self._db.execute("SELECT namespace, key, value, height FROM state").fetchall()
-        return {(ns, key): (value, height) for ns, key, value, height in self._unpack_rows(rows)}
+        return self._state.rows()
 
     def state_entries(self, at_most: int) -> int:
-        return int(
-            self._first("SELECT COUNT(*) FROM (SELECT 1 FROM state LIMIT ?)", max(at_most, 0))
-        )
+        return self._state.count(at_most)
 
     def state_items(self, part_entries: int) -> Iterator[list[tuple[str, str, bytes]]]:
-        """Every stored state entry as (namespace, key, value), `part_entries` at a time.
-
-        The rows are read by one query (one version of the state) and unpacked a part at
-        a time, so that the caller can work on a part (hash it elsewhere) meanwhile.
-        """
-        with self._lock:
-            rows = self._db.execute("SELECT namespace, key, value, height FROM state").fetchall()
-        for start in range(0, len(rows), part_entries):
-            part = self._unpack_rows(rows[start : start + part_entries])
-            yield [(ns, key, value) for ns, key, value, _ in part]
-
-    def _unpack_rows(self, rows: list[Any]) -> list[tuple[str, str, bytes, int]]:
-        """(namespace, key, value, height) of stored state rows; `CorruptChain` names the
-        height of a row that does not unpack."""
-        names = self._namespace_names
-        try:  # the usual case, in bulk
-            values = self._codec.unpack_many([value for _, _, value, _ in rows])
-            return [
-                (names[ns], unpack_key(packed_key), value, height)
-                for (ns, packed_key, _, height), value in zip(rows, values, strict=True)
-            ]
-        except (KeyError, FormError, UnpackError):
-            return self._unpack_rows_one_by_one(rows)
-
-    def _unpack_rows_one_by_one(self, rows: list[Any]) -> list[tuple[str, str, bytes, int]]:
-        """`_unpack_rows` row by row, to name the height of the row that does not unpack."""
-        names = self._namespace_names
-        unpack = self._codec.unpack
-        unpacked: list[tuple[str, str, bytes, int]] = []
-        for ns, packed_key, value, height in rows:
-            name = names.get(ns)
-            if name is None:
-                raise CorruptChain(height, f"a state entry names namespace {ns}, never stored")
-            try:
-                key = unpack_key(bytes(packed_key))
-            except FormError as error:
-                raise CorruptChain(
-                    height, f"a stored state key does not unpack ({error})"
-                ) from error
-            try:
-                unpacked.append((name, key, unpack(value), height))
-            except UnpackError as error:
-                reason = f"stored value of state entry {name}/{key} {error}"
-                raise CorruptChain(height, reason) from error
-        return unpacked
+        """Every stored state entry as (namespace, key, value), `part_entries` at a time,
+        read by one query (one version of the state) and unpacked a part at a time."""
+        return self._state.items(part_entries)
 
     def state_heights(self) -> dict[StateKey, int]:
-        with self._lock:
-            rows = self._db.execute("SELECT namespace, key, height FROM state").fetchall()
-        names = self._namespace_names
-        return {(names[ns], unpack_key(bytes(key))): height for ns, key, height in rows}
+        return self._state.heights()
 
     def log_position(self) -> int:
         raw = self._meta("log_position")
@@ -800,8 +701,6 @@ RECENT_BLOCKS = 8
 """Decoded blocks kept for lookups by id or sender (each a few hundred KiB at most)."""
 
 _TAILS = msgspec.msgpack.Decoder(list[bytes])
-_STATE_ROW_KEY = operator.itemgetter(0, 1)
-"""A state row's primary key (namespace number, packed key): the order SQLite keeps."""
 _TAILS_ENCODE = msgspec.msgpack.Encoder().encode
 
 
