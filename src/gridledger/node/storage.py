@@ -42,12 +42,13 @@ from gridledger.node.compression import Codec, Dictionary, Trainer, UnpackError
 from gridledger.node.errors import CorruptChain, StorageError
 from gridledger.node.state_rows import StateRows
 from gridledger.node.storage_interface import BlockRecord, TransactionLocation
-from gridledger.node.storage_schema import number_for, open_schema, refuse_other_versions
+from gridledger.node.storage_schema import open_schema, refuse_other_versions
 from gridledger.node.stored_forms import (
-    id_prefix,
+    prefix_bytes,
     receipt_bytes,
     receipt_tail,
 )
+from gridledger.node.transaction_index import TransactionIndex
 
 CACHE_KIB = 64 * 1024
 """SQLite's page cache per connection, in KiB (its default is 2,000 KiB).
@@ -65,11 +66,6 @@ once per ~20 s at 2,800 orders/s. Durability is unchanged: every commit still sy
 the log (``synchronous=FULL``). Measured on the orders bench: SQLite's CPU per order
 ~33 → ~25 µs.
 """
-
-
-LOOKUP_CHUNK = 500
-"""Transaction ids looked up per query by `SQLiteStorage.committed_among` (SQLite allows
-32,766 parameters a statement; smaller lists keep each statement's plan cheap)."""
 
 
 class SQLiteStorage:
@@ -108,7 +104,7 @@ class SQLiteStorage:
         self._lock = threading.RLock()
         self._codec = Codec(self._stored_dictionaries())
         self._trainer = Trainer(self._codec, self._first("SELECT COUNT(*) FROM transactions"))
-        self._senders = dict(self._db.execute("SELECT address, id FROM senders").fetchall())
+        self._index = TransactionIndex(self._db, self._lock, self._transactions)
         self._state = StateRows(self._db, self._lock, self._codec)
         self._recent: OrderedDict[int, list[bytes]] = OrderedDict()
 
@@ -224,19 +220,7 @@ class SQLiteStorage:
                         pack("receipts", _TAILS_ENCODE(tails)),
                     ),
                 )
-                db.executemany(
-                    "INSERT INTO transactions VALUES (?, ?, ?, ?, ?)",
-                    [
-                        (
-                            height,
-                            position,
-                            id_prefix(receipt.transaction_id),
-                            number_for(db, "senders", self._senders, senders[position]),
-                            receipt.code,
-                        )
-                        for position, receipt in enumerate(receipts)
-                    ],
-                )
+                self._index.add_block(height, receipts, senders)
                 self._state.write(height, record.writes)
                 if record.log_position is not None:
                     db.execute(
@@ -253,7 +237,7 @@ class SQLiteStorage:
                 for dictionary in trained:
                     self._codec.remove(dictionary.id)
                 self._trainer.give_back(trained)
-                self._senders = dict(db.execute("SELECT address, id FROM senders").fetchall())
+                self._index.reload_numbers()
                 self._state.reload_numbers()
                 raise
         self._trainer.counted(len(receipts))
@@ -548,12 +532,11 @@ class SQLiteStorage:
                 receipt = b""  # indexed beyond the block: the counts name the block
             else:
                 receipt = receipt_bytes(tails[height][position], ids[height][position], code)
-            rows.append((height, position, _prefix_bytes(prefix), code, receipt))
+            rows.append((height, position, prefix_bytes(prefix), code, receipt))
         return rows
 
     def highest_receipt_height(self) -> int | None:
-        value = self._first("SELECT MAX(height) FROM transactions")
-        return None if value is None else int(value)
+        return self._index.highest_height()
 
     def next_height(self, after: int) -> int | None:
         """The lowest stored height above `after` (None if there is none)."""
@@ -608,88 +591,29 @@ class SQLiteStorage:
 
     def transaction_count(self) -> int:
         """How many transactions the stored blocks hold."""
-        return int(self._first("SELECT COUNT(*) FROM transactions"))
-
-    def _locate(self, transaction_id_: bytes) -> tuple[int, int] | None:
-        """(height, position) of the transaction with this id, confirmed in its block."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT height, position FROM transactions WHERE id = ? ORDER BY height, position",
-                (id_prefix(transaction_id_),),
-            ).fetchall()
-        for height, position in rows:
-            transactions = self._transactions(height, cached=True) or []
-            if position < len(transactions) and transaction_id(transactions[position]) == (
-                transaction_id_
-            ):
-                return height, position
-        return None
+        return self._index.count()
 
     def find_transaction(self, transaction_id: bytes) -> TransactionLocation | None:
-        found = self._locate(transaction_id)
+        found = self._index.locate(transaction_id)
         if found is None:
             return None
         height, position = found
         return TransactionLocation(height, position, self.receipts(height)[position])
 
     def has_transaction(self, transaction_id: bytes) -> bool:
-        return self._locate(transaction_id) is not None
+        return self._index.locate(transaction_id) is not None
 
     def committed_among(self, transaction_ids: Sequence[bytes]) -> set[bytes]:
-        """The ids among `transaction_ids` that are stored.
-
-        Admission asks this of every batch a client sends. One query per
-        `LOOKUP_CHUNK` ids (an ``IN`` list on the id-prefix index) instead of one per id:
-        a fresh id, nearly every one, costs an index probe inside SQLite and no Python.
-        A prefix that matches is confirmed against the whole id in its block.
-        """
-        wanted: dict[int, list[bytes]] = {}
-        for tx_id in transaction_ids:
-            wanted.setdefault(id_prefix(tx_id), []).append(tx_id)
-        prefixes = list(wanted)
-        rows: list[tuple[int, int, int]] = []
-        with self._lock:
-            for start in range(0, len(prefixes), LOOKUP_CHUNK):
-                chunk = prefixes[start : start + LOOKUP_CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows += self._db.execute(
-                    f"SELECT id, height, position FROM transactions WHERE id IN ({marks})",
-                    chunk,
-                ).fetchall()
-        found: set[bytes] = set()
-        for prefix, height, position in rows:
-            transactions = self._transactions(height, cached=True) or []
-            if position < len(transactions):
-                stored_id = transaction_id(transactions[position])
-                if stored_id in wanted[prefix]:
-                    found.add(stored_id)
-        return found
+        """The ids among `transaction_ids` that are stored (admission's batched check;
+        see `TransactionIndex.committed_among`)."""
+        return self._index.committed_among(transaction_ids)
 
     def transaction_index(self, height: int) -> list[tuple[int, bytes, int]]:
         """(position, id prefix (8 bytes), code) of each indexed transaction of block `height`."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT position, id, code FROM transactions WHERE height = ? ORDER BY position",
-                (height,),
-            ).fetchall()
-        return [(p, _prefix_bytes(i), c) for p, i, c in rows]
+        return self._index.of_block(height)
 
     def transactions_of(self, sender: str, limit: int) -> list[tuple[int, int, bytes, int]]:
-        number = self._senders.get(sender)
-        if number is None:
-            return []
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT height, position, code FROM transactions WHERE sender = ? "
-                "ORDER BY height DESC, position DESC LIMIT ?",
-                (number, limit),
-            ).fetchall()
-        found = []
-        for height, position, code in rows:
-            transactions = self._transactions(height, cached=True) or []
-            if position < len(transactions):
-                found.append((height, position, transaction_id(transactions[position]), code))
-        return found
+        return self._index.of_sender(sender, limit)
 
     def close(self) -> None:
         self._trainer.close()
@@ -702,10 +626,6 @@ RECENT_BLOCKS = 8
 
 _TAILS = msgspec.msgpack.Decoder(list[bytes])
 _TAILS_ENCODE = msgspec.msgpack.Encoder().encode
-
-
-def _prefix_bytes(prefix: int) -> bytes:
-    return int(prefix).to_bytes(8, "big", signed=True)
 
 
 def _decode_block(height: int, raw: bytes) -> Block:
