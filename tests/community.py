@@ -316,7 +316,7 @@ class Community:
 # --- market and settlement helpers ------------------------------------------------------------
 
 PERIOD_SECONDS = 3600
-"""The default delivery period (parameters.MarketParameters)."""
+"""The default delivery period (market_parameters.MarketParameters)."""
 GATE_CLOSURE_SECONDS = 300
 METER_WINDOW_SECONDS = 900
 GENESIS_PERIOD = GENESIS_TIME_MS // 1000 // PERIOD_SECONDS

@@ -19,7 +19,7 @@ from gridledger.cli.demo_market import (
     metered,
 )
 from gridledger.client.market_replies import TradeReply
-from gridledger.contracts.parameters import MarketParameters
+from gridledger.contracts.market_parameters import MarketParameters
 
 DEFAULTS = MarketParameters()
 

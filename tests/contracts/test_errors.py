@@ -44,7 +44,7 @@ def test_the_tree_is_not_empty_and_every_contract_has_rules() -> None:
         "errors",
         "membership_errors",
         "tokens",
-        "parameters",
+        "parameters_errors",
         "metering",
         "market_errors",
         "settlement_errors",

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gridledger.contracts.market_day_ahead import day_ahead_orders, read_day_ahead_book
+from gridledger.contracts.market_day_ahead_state import day_ahead_orders, read_day_ahead_book
 from gridledger.contracts.market_state import ESCROW, trades_for_period
 from gridledger.contracts.settlement import statements_for_period
 from gridledger.contracts.tokens import balance_of

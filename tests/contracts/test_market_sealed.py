@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridledger.contracts.market_day_ahead import NON_REVEAL_FEE_ACCOUNT, day_ahead_orders
+from gridledger.contracts.market_day_ahead_clearing import NON_REVEAL_FEE_ACCOUNT
+from gridledger.contracts.market_day_ahead_state import day_ahead_orders
 from gridledger.contracts.market_sealed import sealed_orders_of_day
 from gridledger.contracts.market_state import ESCROW, trades_for_period
 from gridledger.contracts.settlement import GRID
@@ -26,7 +27,7 @@ FIRST = DAY * 24
 WINDOW = 600
 FEE = 5_000
 FEED_IN, CAP = 770_000, 850_000
-"""The default bounds (`parameters.MarketParameters`)."""
+"""The default bounds (`market_parameters.MarketParameters`)."""
 
 
 def sealed_community(**market: Any) -> Community:

@@ -10,6 +10,7 @@ position out) is refused with what to do instead.
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import msgspec
@@ -26,6 +27,7 @@ from gridledger.node.snapshot import (
     Snapshot,
     SnapshotError,
     attest_snapshot,
+    check_snapshot,
     make_snapshot,
     read_snapshot,
     restore_snapshot,
@@ -215,3 +217,30 @@ def test_an_entry_written_after_the_snapshot_or_before_genesis_is_refused(
     forged = attested(make_snapshot(genesis, taken.header.header, rows, 10 * BLOCKS), peers)
     with pytest.raises(SnapshotError, match=f"written by block {written} "):
         restore_snapshot(forged, infos(peers), tmp_path / "new.sqlite")
+
+
+@pytest.fixture(scope="module")
+def snapshot_bytes(tmp_path_factory: pytest.TempPathFactory, peers: list[KeyPair]) -> bytes:
+    directory = tmp_path_factory.mktemp("flips")
+    genesis = write_community(directory / "community")
+    chain = directory / "community" / "chain.sqlite"
+    ordered_chain(chain, genesis, BLOCKS)
+    path = directory / "state.glsnap"
+    write_snapshot(attested(snapshot_of_chain(chain), peers), path)
+    return path.read_bytes()
+
+
+@settings(max_examples=300, deadline=None)
+@given(position=st.integers(min_value=0), flip=st.integers(1, 255))
+def test_any_changed_byte_of_an_attested_snapshot_is_refused_with_a_snapshot_error(
+    snapshot_bytes: bytes, peers: list[KeyPair], position: int, flip: int
+) -> None:
+    """Header, body, attestations or a length prefix: a changed byte never passes, and never
+    fails with anything but `SnapshotError` (no decoder's exception leaks)."""
+    changed = bytearray(snapshot_bytes)
+    changed[position % len(changed)] ^= flip
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "changed.glsnap"
+        path.write_bytes(bytes(changed))
+        with pytest.raises(SnapshotError):
+            check_snapshot(read_snapshot(path), infos(peers), str(path))

@@ -6,7 +6,9 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from gridledger.client.correction_replies import CorrectionReply
 from gridledger.client.market_replies import (
+    DayAheadOrderReply,
     DepthLevelReply,
     MarketParametersReply,
     OfferReply,
@@ -17,9 +19,11 @@ from gridledger.client.market_replies import (
     TradeReply,
 )
 from gridledger.client.replies import MemberReply
+from gridledger.contracts.corrections import Correction
+from gridledger.contracts.market_day_ahead_state import StoredDayAheadOrder
+from gridledger.contracts.market_parameters import MarketParameters
 from gridledger.contracts.market_state import DepthLevel, Offer, StoredOrder, Trade
 from gridledger.contracts.membership import Member
-from gridledger.contracts.parameters import MarketParameters
 from gridledger.contracts.pricing import PostedPrice
 from gridledger.contracts.settlement import PeriodSettlement, Statement
 from gridledger.node import Node
@@ -39,6 +43,8 @@ MIRRORS = [
     (MarketParameters, MarketParametersReply, []),
     (PostedPrice, PriceReply, ["window", "now_s", "phase"]),
     (Member, MemberReply, []),
+    (StoredDayAheadOrder, DayAheadOrderReply, ["sealed"]),
+    (Correction, CorrectionReply, []),
 ]
 
 

@@ -22,13 +22,11 @@ from gridledger.cli.common import (
     ReadKeyOption,
     UrlOption,
     address_of,
-    call,
     connect,
     console,
     fail,
-    finish,
-    load_key,
     print_json,
+    submit_call,
 )
 
 certificates_app = typer.Typer(
@@ -38,6 +36,7 @@ certificates_app = typer.Typer(
 ProducerOption = typer.Option(..., "--producer", help="The producer (key name or address)")
 PeriodOption = typer.Option(..., "--period", help="The delivery period the energy was made in")
 EnergyOption = typer.Option(..., "--wh", help="Energy in Wh")
+MemberArgument = typer.Argument(..., help="Key name or address")
 
 
 def _percent(basis_points: int) -> str:
@@ -46,7 +45,7 @@ def _percent(basis_points: int) -> str:
 
 @certificates_app.command("list")
 def list_command(
-    member: str = typer.Argument(..., help="Key name or address"),
+    member: str = MemberArgument,
     directory: Path = DirOption,
     url: str | None = UrlOption,
     key: str | None = ReadKeyOption,
@@ -92,9 +91,7 @@ def transfer_command(
         "producer": address_of(producer, directory),
         "energy_wh": energy_wh,
     }
-    keys = load_key(directory, key)
-    with connect(url, directory, write=True, key=key) as client:
-        finish(call(client, keys, "certificates", "transfer", args), as_json)
+    submit_call(url, directory, key, ("certificates", "transfer", args), as_json)
 
 
 @certificates_app.command("retire")
@@ -117,14 +114,12 @@ def retire_command(
         "beneficiary": beneficiary,
         "purpose": purpose,
     }
-    keys = load_key(directory, key)
-    with connect(url, directory, write=True, key=key) as client:
-        finish(call(client, keys, "certificates", "retire", args), as_json)
+    submit_call(url, directory, key, ("certificates", "retire", args), as_json)
 
 
 @certificates_app.command("report")
 def report_command(
-    member: str = typer.Argument(..., help="Key name or address"),
+    member: str = MemberArgument,
     directory: Path = DirOption,
     url: str | None = UrlOption,
     key: str | None = ReadKeyOption,

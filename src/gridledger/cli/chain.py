@@ -25,6 +25,7 @@ from gridledger.cli.common import (
     load_key,
     peer_urls,
     print_json,
+    print_read,
 )
 from gridledger.ledger import LedgerError
 from gridledger.node import CorruptChain, NodeError, SQLiteStorage
@@ -33,6 +34,8 @@ show_app = typer.Typer(
     help="Show a transaction, block, member, balance, the currency supply or the head.",
     no_args_is_help=True,
 )
+ArgOption = typer.Option([], "--arg", "-a", help="name=value (integers are detected)")
+ArgsOption = typer.Option(None, "--args", help="All arguments as a JSON object")
 
 
 def parse_args(pairs: list[str], args_json: str | None) -> dict[str, Any]:
@@ -61,8 +64,8 @@ def submit(
     contract: str,
     method: str,
     key: str = KeyOption,
-    arg: list[str] = typer.Option([], "--arg", "-a", help="name=value (integers are detected)"),
-    args_json: str | None = typer.Option(None, "--args", help="All arguments as a JSON object"),
+    arg: list[str] = ArgOption,
+    args_json: str | None = ArgsOption,
     directory: Path = DirOption,
     url: str | None = UrlOption,
     wait: bool = typer.Option(True, help="Wait for the transaction to commit"),
@@ -85,8 +88,7 @@ def show_head(
     directory: Path = DirOption, url: str | None = UrlOption, key: str | None = ReadKeyOption
 ) -> None:
     """The chain head."""
-    with connect(url, directory, key=key) as client:
-        print_json(client.head())
+    print_read(url, directory, key, lambda client: client.head())
 
 
 @show_app.command("block")
@@ -97,8 +99,7 @@ def show_block(
     key: str | None = ReadKeyOption,
 ) -> None:
     """A block with its decoded transactions and receipts."""
-    with connect(url, directory, key=key) as client:
-        print_json(client.block(height))
+    print_read(url, directory, key, lambda client: client.block(height))
 
 
 @show_app.command("tx")
@@ -113,8 +114,7 @@ def show_transaction(
         bytes.fromhex(transaction_id)
     except ValueError as error:
         raise fail(f"{transaction_id!r} is not a hex transaction id") from error
-    with connect(url, directory, key=key) as client:
-        print_json(client.transaction(transaction_id))
+    print_read(url, directory, key, lambda client: client.transaction(transaction_id))
 
 
 @show_app.command("member")
@@ -126,8 +126,7 @@ def show_member(
 ) -> None:
     """A member, by address or key name."""
     address = address_of(who, directory)
-    with connect(url, directory, key=key) as client:
-        print_json(client.member(address))
+    print_read(url, directory, key, lambda client: client.member(address))
 
 
 @show_app.command("members")
@@ -152,8 +151,7 @@ def show_balance(
 ) -> None:
     """An account's balance (micro-units) and nonce, by address or key name."""
     address = address_of(who, directory)
-    with connect(url, directory, key=key) as client:
-        print_json(client.account(address))
+    print_read(url, directory, key, lambda client: client.account(address))
 
 
 @show_app.command("supply")

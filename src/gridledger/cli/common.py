@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from rich.markup import escape
 from gridledger.client import ClientError, EmbeddedClient, HttpClient, Wallet
 from gridledger.client.replies import PendingReply, TransactionReply
 from gridledger.crypto import KeyPair, is_address
+from gridledger.crypto.privacy import MAX_RING_SIZE
 from gridledger.ledger import GenesisError, load_genesis
 from gridledger.node import Node, NodeError
 from gridledger.node.keystore import KeyFileError, find_key, key_info, key_path
@@ -67,6 +68,9 @@ PASSPHRASE_FILE_HELP = (
     f"default ${PASSPHRASE_FILE_ENV}, else asked on a terminal"
 )
 PassphraseFileOption = typer.Option(None, "--passphrase-file", help=PASSPHRASE_FILE_HELP)
+RingSizeOption = typer.Option(
+    MAX_RING_SIZE, "--ring-size", min=2, max=MAX_RING_SIZE, help="Keys in the ring"
+)
 
 
 def console() -> Console:
@@ -98,15 +102,21 @@ def open_node(directory: Path, hold_lock: bool = False, **options: Any) -> Node:
     run; reads only check it. The caller closes the node (``try``/``finally``): Typer
     vendors its own click, so a click context cannot do it.
     """
-    genesis_file = directory / "genesis.json"
-    if not genesis_file.exists():
-        raise fail(f"{genesis_file} not found; run `gridledger init --dir {directory}` first")
+    genesis_file = _genesis_file(directory)
     try:
         genesis = load_genesis(genesis_file.read_bytes())
         opened = Node.open_path(chain_path(directory), genesis, hold_lock=hold_lock, **options)
     except (GenesisError, NodeError) as error:
         raise fail(str(error)) from error
     return opened
+
+
+def _genesis_file(directory: Path) -> Path:
+    """The community's genesis.json; refused, naming `gridledger init`, if there is none."""
+    genesis_file = directory / "genesis.json"
+    if not genesis_file.exists():
+        raise fail(f"{genesis_file} not found; run `gridledger init --dir {directory}` first")
+    return genesis_file
 
 
 def peer_urls(url: str | None) -> list[str]:
@@ -123,9 +133,7 @@ def make_client(
     peers = peer_urls(url)
     if peers:
         return HttpClient(peers, keys=None if key is None else load_key(directory, key))
-    genesis_file = directory / "genesis.json"
-    if not genesis_file.exists():
-        raise fail(f"{genesis_file} not found; run `gridledger init --dir {directory}` first")
+    genesis_file = _genesis_file(directory)
     try:
         genesis = load_genesis(genesis_file.read_bytes())
         return EmbeddedClient.open(chain_path(directory), genesis, hold_lock=write)
@@ -226,3 +234,41 @@ def finish(
         console().print(
             f"committed in block {view.height} (transaction {view.id})", highlight=False
         )
+
+
+def print_read(
+    url: str | None,
+    directory: Path,
+    key: str | None,
+    read: Callable[[HttpClient | EmbeddedClient], Any],
+) -> None:
+    """Print as JSON what `read` answers over the client of the rule (its reads signed by
+    the key named `key` over HTTP, if any)."""
+    with connect(url, directory, key=key) as client:
+        print_json(read(client))
+
+
+@contextlib.contextmanager
+def connect_signed(
+    url: str | None, directory: Path, key: str
+) -> Iterator[tuple[HttpClient | EmbeddedClient, KeyPair]]:
+    """The key named `key` (its passphrase asked first, if encrypted), then a client to
+    write with (`connect` with `write`; over HTTP its reads are signed by that key)."""
+    keys = load_key(directory, key)
+    with connect(url, directory, write=True, key=key) as client:
+        yield client, keys
+
+
+def submit_call(
+    url: str | None,
+    directory: Path,
+    key: str,
+    call_of: tuple[str, str, dict[str, Any]],
+    as_json: bool,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Sign ``call_of`` = (contract, method, args) with the key named `key`, submit it, wait
+    for its block and print it (`finish`: exit 2 if the contract refused it)."""
+    contract, method, args = call_of
+    with connect_signed(url, directory, key) as (client, keys):
+        finish(call(client, keys, contract, method, args), as_json, extra)

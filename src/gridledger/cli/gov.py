@@ -23,24 +23,26 @@ from gridledger.cli.common import (
     JsonOption,
     KeyOption,
     ReadKeyOption,
+    RingSizeOption,
     UrlOption,
     address_of,
     call,
     connect,
+    connect_signed,
     console,
     fail,
     finish,
-    load_key,
     print_json,
+    submit_call,
 )
 from gridledger.client.privacy import secret_ballot, submit_ring_call
 from gridledger.contracts.governance import CHOICES, KINDS
-from gridledger.crypto.privacy import MAX_RING_SIZE
 
 gov_app = typer.Typer(
     help="Community decisions by vote: propose, vote, tally and list proposals.",
     no_args_is_help=True,
 )
+ProposalArgument = typer.Argument(..., help="The proposal's number")
 
 
 def parse_changes(assignments: list[str]) -> dict[str, Any]:
@@ -88,22 +90,19 @@ def propose_command(
     if change:
         args["changes"] = parse_changes(change)
         args["from_period"] = from_period
-    keys = load_key(directory, key)
-    with connect(url, directory, write=True, key=key) as client:
-        view = call(client, keys, "governance", "propose", args)
-        finish(view, as_json, {"deadline_ms": deadline})
+    submit_call(
+        url, directory, key, ("governance", "propose", args), as_json, {"deadline_ms": deadline}
+    )
 
 
 @gov_app.command("vote")
 def vote_command(
-    proposal_id: int = typer.Argument(..., help="The proposal's number"),
+    proposal_id: int = ProposalArgument,
     choice: str = typer.Argument(..., help=f"One of {', '.join(CHOICES)}"),
     secret: bool = typer.Option(
         False, "--secret", help="Ring-signed from a throwaway key, for a secret vote"
     ),
-    ring_size: int = typer.Option(
-        MAX_RING_SIZE, "--ring-size", min=2, max=MAX_RING_SIZE, help="Keys in the ring"
-    ),
+    ring_size: int = RingSizeOption,
     key: str = KeyOption,
     directory: Path = DirOption,
     url: str | None = UrlOption,
@@ -112,8 +111,7 @@ def vote_command(
     """Vote yes, no or abstain on an open proposal (once); ``--secret`` on a secret vote."""
     if choice not in CHOICES:
         raise fail(f"choice {choice!r}: expected one of {', '.join(CHOICES)}")
-    keys = load_key(directory, key)
-    with connect(url, directory, write=True, key=key) as client:
+    with connect_signed(url, directory, key) as (client, keys):
         if secret:
             ballot = secret_ballot(client, keys, proposal_id, choice, ring_size)
             finish(submit_ring_call(client, ballot), as_json)
@@ -134,25 +132,20 @@ def veto_command(
     as_json: bool = JsonOption,
 ) -> None:
     """The regulator vetoes an open admission, with a reason; the applicant is rejected."""
-    keys = load_key(directory, key)
-    with connect(url, directory, write=True, key=key) as client:
-        view = call(
-            client, keys, "governance", "veto", {"proposal_id": proposal_id, "reason": reason}
-        )
-        finish(view, as_json)
+    args = {"proposal_id": proposal_id, "reason": reason}
+    submit_call(url, directory, key, ("governance", "veto", args), as_json)
 
 
 @gov_app.command("tally")
 def tally_command(
-    proposal_id: int = typer.Argument(..., help="The proposal's number"),
+    proposal_id: int = ProposalArgument,
     key: str = KeyOption,
     directory: Path = DirOption,
     url: str | None = UrlOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Count a proposal after its deadline; the contract records the tally and applies it."""
-    keys = load_key(directory, key)
-    with connect(url, directory, write=True, key=key) as client:
+    with connect_signed(url, directory, key) as (client, keys):
         view = call(client, keys, "governance", "tally", {"proposal_id": proposal_id})
         if as_json:
             finish(view, True, {"proposal": client.proposal(proposal_id)})

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.table import Table
@@ -22,10 +21,12 @@ from gridledger.cli.common import (
     DirOption,
     JsonOption,
     KeyOption,
+    RingSizeOption,
     UrlOption,
     address_of,
     call,
     connect,
+    connect_signed,
     console,
     fail,
     finish,
@@ -34,11 +35,11 @@ from gridledger.cli.common import (
 )
 from gridledger.cli.market_day_ahead import day_ahead_app
 from gridledger.cli.market_reads import names_of, number, period_or_open, print_summary
+from gridledger.cli.orders import ENERGY_OPTIONS, LIMIT_OPTIONS, order_args
 from gridledger.client import EmbeddedClient, HttpClient
 from gridledger.client.privacy import anonymous_offer, anonymous_withdrawal, submit_ring_call
 from gridledger.client.privacy import seller_proof as privacy_seller_proof
 from gridledger.client.replies import TransactionReply
-from gridledger.crypto.privacy import MAX_RING_SIZE
 
 market_app = typer.Typer(
     help=(
@@ -71,19 +72,9 @@ def _place(
     as_json: bool,
     all_or_none: bool = False,
 ) -> None:
-    keys = load_key(directory, key)
-    with connect(url, directory, write=True, key=key) as client:
+    with connect_signed(url, directory, key) as (client, keys):
         target = period_or_open(client, period)
-        args: dict[str, Any] = {
-            "side": side,
-            "energy_wh": energy_wh,
-            "price_micro_per_kwh": price,
-            "period": target,
-        }
-        if expiry:
-            args["expiry_s"] = expiry
-        if all_or_none:  # the chain refuses it with all_or_none_not_supported, and says why
-            args["all_or_none"] = True
+        args = order_args(side, energy_wh, price, target, expiry, all_or_none)
         view = call(client, keys, "market", "place_order", args)
         events = view.events if isinstance(view, TransactionReply) else []
         placed = [
@@ -113,38 +104,30 @@ def _place(
     )
 
 
-@market_app.command("buy")
-def buy(
-    key: str = KeyOption,
-    energy_wh: int = typer.Option(..., "--energy-wh", help="Energy to buy, Wh"),
-    price: int = typer.Option(..., "--price", help="Limit: the most you pay, micro-units per kWh"),
-    period: int | None = PeriodOption,
-    expiry: int = ExpiryOption,
-    all_or_none: bool = AllOrNoneOption,
-    directory: Path = DirOption,
-    url: str | None = UrlOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """Place a buy order (escrows its maximum cost)."""
-    _place("buy", key, energy_wh, price, period, expiry, directory, url, as_json, all_or_none)
+def _order_command(side: str, summary: str) -> Callable[..., None]:
+    """The command that places a `side` order (buy, sell); `summary` is its help."""
+
+    def command(
+        key: str = KeyOption,
+        energy_wh: int = ENERGY_OPTIONS[side],
+        price: int = LIMIT_OPTIONS[side],
+        period: int | None = PeriodOption,
+        expiry: int = ExpiryOption,
+        all_or_none: bool = AllOrNoneOption,
+        directory: Path = DirOption,
+        url: str | None = UrlOption,
+        as_json: bool = JsonOption,
+    ) -> None:
+        _place(side, key, energy_wh, price, period, expiry, directory, url, as_json, all_or_none)
+
+    command.__doc__ = summary
+    return command
 
 
-@market_app.command("sell")
-def sell(
-    key: str = KeyOption,
-    energy_wh: int = typer.Option(..., "--energy-wh", help="Energy to sell, Wh"),
-    price: int = typer.Option(
-        ..., "--price", help="Limit: the least you accept, micro-units per kWh"
-    ),
-    period: int | None = PeriodOption,
-    expiry: int = ExpiryOption,
-    all_or_none: bool = AllOrNoneOption,
-    directory: Path = DirOption,
-    url: str | None = UrlOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """Place a sell order."""
-    _place("sell", key, energy_wh, price, period, expiry, directory, url, as_json, all_or_none)
+buy = market_app.command("buy")(
+    _order_command("buy", "Place a buy order (escrows its maximum cost).")
+)
+sell = market_app.command("sell")(_order_command("sell", "Place a sell order."))
 
 
 @market_app.command("cancel")
@@ -156,8 +139,7 @@ def cancel(
     as_json: bool = JsonOption,
 ) -> None:
     """Cancel one of your open orders (before gate closure); its escrow is released."""
-    keys = load_key(directory, key)
-    with connect(url, directory, write=True, key=key) as client:
+    with connect_signed(url, directory, key) as (client, keys):
         client.market_order(order_id)  # a clear "no order" before signing anything
         view = call(client, keys, "market", "cancel_order", {"order_id": order_id})
         order = client.market_order(order_id)
@@ -175,9 +157,8 @@ def amend(
     as_json: bool = JsonOption,
 ) -> None:
     """Amend one of your open orders: it is placed anew and loses its time priority."""
-    keys = load_key(directory, key)
     args = {"order_id": order_id, "energy_wh": energy_wh, "price_micro_per_kwh": price}
-    with connect(url, directory, write=True, key=key) as client:
+    with connect_signed(url, directory, key) as (client, keys):
         client.market_order(order_id)  # a clear "no order" before signing anything
         view = call(client, keys, "market", "amend_order", args)
         events = view.events if isinstance(view, TransactionReply) else []
@@ -209,9 +190,8 @@ def withdraw(
     When the community sets an amend window (seed 003), an order can be withdrawn only
     that long after it was placed.
     """
-    keys = load_key(directory, key)
     is_offer = "-o" in order_or_offer_id
-    with connect(url, directory, write=True, key=key) as client:
+    with connect_signed(url, directory, key) as (client, keys):
         if is_offer and anonymous:
             withdrawal = anonymous_withdrawal(
                 client, keys, order_or_offer_id, offer_period(order_or_offer_id)
@@ -241,17 +221,14 @@ def offer(
     anonymous: bool = typer.Option(
         False, "--anonymous", help="Ring-signed: the seller is named only to its buyer"
     ),
-    ring_size: int = typer.Option(
-        MAX_RING_SIZE, "--ring-size", min=2, max=MAX_RING_SIZE, help="Keys in the ring"
-    ),
+    ring_size: int = RingSizeOption,
     directory: Path = DirOption,
     url: str | None = UrlOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Publish a bilateral offer (seed 001 MakeOffer), in the period's negotiation window;
     ``--anonymous`` ring-signs it (one anonymous offer per member per period)."""
-    keys = load_key(directory, key)
-    with connect(url, directory, write=True, key=key) as client:
+    with connect_signed(url, directory, key) as (client, keys):
         target = period_or_open(client, period)
         args = {
             "energy_wh": energy_wh,
@@ -305,8 +282,7 @@ def accept(
     """
     from gridledger.contracts.market_bilateral import agreement_message
 
-    keys = load_key(directory, key)
-    with connect(url, directory, write=True, key=key) as client:
+    with connect_signed(url, directory, key) as (client, keys):
         chain_id = client.chain_id()
         if sign_for is not None:
             buyer = address_of(sign_for, directory)
@@ -369,8 +345,7 @@ def _close_period(
     report: Callable[[Client, int], None],
 ) -> None:
     """Call `contract.method(period)`; once committed and accepted, `report` what it did."""
-    keys = load_key(directory, key)
-    with connect(url, directory, write=True, key=key) as client:
+    with connect_signed(url, directory, key) as (client, keys):
         target = period_or_open(client, period)
         view = call(client, keys, contract, method, {"period": target})
         if not as_json and isinstance(view, TransactionReply) and view.code == 0:

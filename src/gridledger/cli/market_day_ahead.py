@@ -24,8 +24,8 @@ with ``--period``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.table import Table
@@ -38,13 +38,16 @@ from gridledger.cli.common import (
     UrlOption,
     call,
     connect,
+    connect_signed,
     console,
     fail,
     finish,
     load_key,
     print_json,
+    submit_call,
 )
 from gridledger.cli.market_reads import names_of, number, who
+from gridledger.cli.orders import ENERGY_OPTIONS, LIMIT_OPTIONS, order_args
 from gridledger.cli.sealed_openings import (
     OpeningsFileError,
     load_openings,
@@ -160,16 +163,8 @@ def _place(
         return
     if max_energy_wh is not None:
         raise fail("--max-energy-wh goes with --sealed")
-    keys = load_key(directory, key)
-    args: dict[str, Any] = {
-        "side": side,
-        "energy_wh": energy_wh,
-        "price_micro_per_kwh": price,
-        "period": period,
-    }
-    if all_or_none:
-        args["all_or_none"] = True
-    with connect(url, directory, write=True, key=key) as client:
+    args = order_args(side, energy_wh, price, period, all_or_none=all_or_none)
+    with connect_signed(url, directory, key) as (client, keys):
         view = call(client, keys, "market", "place_day_ahead_order", args)
     if not as_json and isinstance(view, TransactionReply) and view.code == 0:
         [placed] = [e.attributes for e in view.events if e.name == "day_ahead_order_placed"]
@@ -183,64 +178,47 @@ def _place(
     finish(view, as_json)
 
 
-@day_ahead_app.command("buy")
-def buy(
-    key: str = KeyOption,
-    energy_wh: int = typer.Option(..., "--energy-wh", help="Energy to buy, Wh"),
-    price: int = typer.Option(..., "--price", help="Limit: the most you pay, micro-units per kWh"),
-    period: int = PeriodRequired,
-    all_or_none: bool = AllOrNoneOption,
-    sealed: bool = SealedOption,
-    max_energy_wh: int | None = MaxEnergyOption,
-    directory: Path = DirOption,
-    url: str | None = UrlOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """Bid for one hour of the next day, until the day's gate (escrows its maximum cost)."""
-    _place(
-        "buy",
-        key,
-        energy_wh,
-        price,
-        period,
-        all_or_none,
-        directory,
-        url,
-        as_json,
-        sealed,
-        max_energy_wh,
-    )
+def _order_command(side: str, summary: str) -> Callable[..., None]:
+    """The command that places a `side` day-ahead order (buy, sell); `summary` is its help."""
+
+    def command(
+        key: str = KeyOption,
+        energy_wh: int = ENERGY_OPTIONS[side],
+        price: int = LIMIT_OPTIONS[side],
+        period: int = PeriodRequired,
+        all_or_none: bool = AllOrNoneOption,
+        sealed: bool = SealedOption,
+        max_energy_wh: int | None = MaxEnergyOption,
+        directory: Path = DirOption,
+        url: str | None = UrlOption,
+        as_json: bool = JsonOption,
+    ) -> None:
+        _place(
+            side,
+            key,
+            energy_wh,
+            price,
+            period,
+            all_or_none,
+            directory,
+            url,
+            as_json,
+            sealed,
+            max_energy_wh,
+        )
+
+    command.__doc__ = summary
+    return command
 
 
-@day_ahead_app.command("sell")
-def sell(
-    key: str = KeyOption,
-    energy_wh: int = typer.Option(..., "--energy-wh", help="Energy to sell, Wh"),
-    price: int = typer.Option(
-        ..., "--price", help="Limit: the least you accept, micro-units per kWh"
-    ),
-    period: int = PeriodRequired,
-    all_or_none: bool = AllOrNoneOption,
-    sealed: bool = SealedOption,
-    max_energy_wh: int | None = MaxEnergyOption,
-    directory: Path = DirOption,
-    url: str | None = UrlOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """Offer energy for one hour of the next day, until the day's gate."""
-    _place(
-        "sell",
-        key,
-        energy_wh,
-        price,
-        period,
-        all_or_none,
-        directory,
-        url,
-        as_json,
-        sealed,
-        max_energy_wh,
+buy = day_ahead_app.command("buy")(
+    _order_command(
+        "buy", "Bid for one hour of the next day, until the day's gate (escrows its maximum cost)."
     )
+)
+sell = day_ahead_app.command("sell")(
+    _order_command("sell", "Offer energy for one hour of the next day, until the day's gate.")
+)
 
 
 @day_ahead_app.command("cancel")
@@ -252,10 +230,8 @@ def cancel(
     as_json: bool = JsonOption,
 ) -> None:
     """Withdraw one of your open day-ahead orders, until the gate; its escrow is released."""
-    keys = load_key(directory, key)
-    with connect(url, directory, write=True, key=key) as client:
-        view = call(client, keys, "market", "cancel_day_ahead_order", {"order_id": order_id})
-    finish(view, as_json)
+    args = {"order_id": order_id}
+    submit_call(url, directory, key, ("market", "cancel_day_ahead_order", args), as_json)
 
 
 @day_ahead_app.command("reveal")
@@ -306,8 +282,7 @@ def clear(
     """Clear the auction of DAY, once, at or after its gate (any active member)."""
     if day < 0:
         raise fail(f"day {day} is negative")
-    keys = load_key(directory, key)
-    with connect(url, directory, write=True, key=key) as client:
+    with connect_signed(url, directory, key) as (client, keys):
         view = call(client, keys, "market", "clear_day_ahead", {"day": day})
     if not as_json and isinstance(view, TransactionReply) and view.code == 0:
         prices = [e.attributes for e in view.events if e.name == "day_ahead_price"]

@@ -44,6 +44,12 @@ ORDER_COLUMNS = (
 TRADE_COLUMNS = (
     "trade", "kind", "buyer", "seller", "energy Wh", "price µ/kWh", "value µ", "how",
 )  # fmt: skip
+OFFER_COLUMNS = (
+    "offer", "seller", "energy Wh", "left Wh", "ask µ/kWh", "cost µ/kWh", "status",
+)  # fmt: skip
+AGREEMENT_COLUMNS = (
+    "agreement", "offer", "buyer", "seller", "energy Wh", "price µ/kWh", "signed",
+)  # fmt: skip
 STATEMENT_COLUMNS = (
     ("bought Wh", "bought_wh"),
     ("sold Wh", "sold_wh"),
@@ -110,6 +116,15 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]
     out = console()
     out.print(table)
     return out
+
+
+def print_table_and_line(
+    title: str, columns: Sequence[str], rows: Iterable[Sequence[str]], line: str
+) -> None:
+    """`print_table`, then `line` under it unless it is empty (a period's trading windows)."""
+    out = print_table(title, columns, rows)
+    if line:
+        out.print(line, highlight=False)
 
 
 def order_row(order: OrderReply, names: dict[str, str]) -> tuple[str, ...]:
@@ -311,12 +326,8 @@ def offers(
     if as_json:
         print_json(view)
         return
-    table = Table(
-        "offer", "seller", "energy Wh", "left Wh", "ask µ/kWh", "cost µ/kWh", "status",
-        title=f"period {view.period} offers",
-    )  # fmt: skip
-    for item in view.offers:
-        table.add_row(
+    rows = (
+        (
             item.offer_id,
             who(item.seller, names),
             number(item.energy_wh),
@@ -325,10 +336,9 @@ def offers(
             number(item.production_cost_micro_per_kwh),
             item.status,
         )
-    out = console()
-    out.print(table)
-    if line:
-        out.print(line, highlight=False)
+        for item in view.offers
+    )
+    print_table_and_line(f"period {view.period} offers", OFFER_COLUMNS, rows, line)
 
 
 def agreements(
@@ -348,12 +358,8 @@ def agreements(
     if as_json:
         print_json({"period": target, "agreements": signed})
         return
-    table = Table(
-        "agreement", "offer", "buyer", "seller", "energy Wh", "price µ/kWh", "signed",
-        title=f"period {target} agreements",
-    )  # fmt: skip
-    for trade in signed:
-        table.add_row(
+    rows = (
+        (
             trade.buy_order_id.removeprefix("agreement:"),
             trade.sell_order_id,
             who(trade.buyer, names),
@@ -362,10 +368,9 @@ def agreements(
             number(trade.price_micro_per_kwh),
             moment(trade.matched_at_s),
         )
-    out = console()
-    out.print(table)
-    if line:
-        out.print(line, highlight=False)
+        for trade in signed
+    )
+    print_table_and_line(f"period {target} agreements", AGREEMENT_COLUMNS, rows, line)
 
 
 def price(

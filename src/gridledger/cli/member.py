@@ -34,11 +34,13 @@ from gridledger.cli.common import (
     address_of,
     call,
     connect,
+    connect_signed,
     console,
     fail,
     finish,
     load_key,
     print_json,
+    submit_call,
 )
 from gridledger.client import ClientError, EmbeddedClient, HttpClient
 from gridledger.client.replies import MemberReply, RegistrationReceivedReply, TransactionReply
@@ -65,6 +67,8 @@ EXPORT_PERIODS = 168
 """Periods of orders and statements an export covers (the dashboard view's most: a week)."""
 EXPORT_TRANSACTIONS = 1000
 """Latest transactions per account an export lists (the API's most per request)."""
+ApplicantArgument = typer.Argument(..., help="The applicant: a key name in DIR/keys or an address")
+MemberArgument = typer.Argument(..., help="The member: a key name in DIR/keys or an address")
 
 
 def now_ms() -> int:
@@ -192,7 +196,7 @@ def _checked(directory: Path, member: MemberReply) -> list[str]:
 
 @member_app.command("approve")
 def approve_command(
-    name: str = typer.Argument(..., help="The applicant: a key name in DIR/keys or an address"),
+    name: str = ApplicantArgument,
     key: str = KeyOption,
     reason: str = typer.Option("", "--reason"),
     directory: Path = DirOption,
@@ -201,8 +205,7 @@ def approve_command(
 ) -> None:
     """The regulator admits an applicant, once its registry data matches its digests."""
     address = address_of(name, directory)
-    keys = load_key(directory, key)
-    with connect(url, directory, write=True, key=key) as client:
+    with connect_signed(url, directory, key) as (client, keys):
         fields = _checked(directory, client.member(address))
         if not as_json:
             console().print(f"checked {', '.join(fields) or 'no personal fields'}: match")
@@ -212,7 +215,7 @@ def approve_command(
 
 @member_app.command("reject")
 def reject_command(
-    name: str = typer.Argument(..., help="The applicant: a key name in DIR/keys or an address"),
+    name: str = ApplicantArgument,
     key: str = KeyOption,
     reason: str = typer.Option(..., "--reason"),
     directory: Path = DirOption,
@@ -220,16 +223,13 @@ def reject_command(
     as_json: bool = JsonOption,
 ) -> None:
     """The regulator turns down an applicant, with a reason."""
-    address = address_of(name, directory)
-    keys = load_key(directory, key)
-    with connect(url, directory, write=True, key=key) as client:
-        view = call(client, keys, "membership", "reject", {"address": address, "reason": reason})
-        finish(view, as_json)
+    args = {"address": address_of(name, directory), "reason": reason}
+    submit_call(url, directory, key, ("membership", "reject", args), as_json)
 
 
 @member_app.command("erase")
 def erase_command(
-    name: str = typer.Argument(..., help="The member: a key name in DIR/keys or an address"),
+    name: str = MemberArgument,
     directory: Path = DirOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -281,7 +281,7 @@ def _chain_part(client: HttpClient | EmbeddedClient, address: str) -> dict[str, 
 
 @member_app.command("export")
 def export_command(
-    name: str = typer.Argument(..., help="The member: a key name in DIR/keys or an address"),
+    name: str = MemberArgument,
     out: Path | None = typer.Option(None, "--out", help="Write the JSON here, not to stdout"),
     directory: Path = DirOption,
     url: str | None = UrlOption,

@@ -25,20 +25,21 @@ from pathlib import Path
 
 import typer
 
-from gridledger.cli.chain import parse_args
+from gridledger.cli.chain import ArgOption, ArgsOption, parse_args
 from gridledger.cli.common import (
     DirOption,
     JsonOption,
     KeyOption,
     ReadKeyOption,
     UrlOption,
-    call,
     connect,
     console,
     fail,
     finish,
     load_key,
     print_json,
+    print_read,
+    submit_call,
 )
 from gridledger.client.cosigning import (
     TransactionFileError,
@@ -63,6 +64,7 @@ audit_app = typer.Typer(
 )
 
 OutOption = typer.Option(..., "--out", "-o", help="The transaction file to write")
+FileArgument = typer.Argument(..., help="The transaction file")
 
 
 def read_file(path: Path) -> SignedTransaction:
@@ -75,13 +77,15 @@ def read_file(path: Path) -> SignedTransaction:
 
 
 def write_file(path: Path, signed: SignedTransaction) -> None:
-    """Write the file whole (a temporary file renamed), so a signer never sees half of it."""
+    """Write the file whole (a temporary file renamed), so a signer never sees half of it;
+    then say who has signed it so far."""
     temporary = path.with_name(f".{path.name}.tmp")
     try:
         temporary.write_bytes(dump_transaction_file(signed))
         temporary.replace(path)
     except OSError as error:
         raise fail(f"cannot write {path}: {error.strerror}") from error
+    say_signers(signed, path)
 
 
 def say_signers(signed: SignedTransaction, path: Path) -> None:
@@ -100,8 +104,8 @@ def build_command(
     policy: str = typer.Option("", "--as", help="Send from this policy account: issuer, grid"),
     sender: str = typer.Option("", "--from", help="Send from this member's key (it signs first)"),
     key: str | None = typer.Option(None, "--key", "-k", help="Sign it now with this key too"),
-    arg: list[str] = typer.Option([], "--arg", "-a", help="name=value (integers are detected)"),
-    args_json: str | None = typer.Option(None, "--args", help="All arguments as a JSON object"),
+    arg: list[str] = ArgOption,
+    args_json: str | None = ArgsOption,
     nonce: int | None = typer.Option(None, help="The sender's nonce (default: its next)"),
     directory: Path = DirOption,
     url: str | None = UrlOption,
@@ -123,7 +127,6 @@ def build_command(
     for keys in {k.public_key: k for k in signers}.values():  # each key signs once
         signed = _cosigned(signed, keys)
     write_file(out, signed)
-    say_signers(signed, out)
 
 
 def _cosigned(signed: SignedTransaction, keys: KeyPair) -> SignedTransaction:
@@ -142,18 +145,17 @@ def cosign_command(
     """Add this key's signature to a transaction file (offline: no node is needed)."""
     signed = _cosigned(read_file(file), load_key(directory, key))
     write_file(file, signed)
-    say_signers(signed, file)
 
 
 @tx_app.command("show")
-def show_command(file: Path = typer.Argument(..., help="The transaction file")) -> None:
+def show_command(file: Path = FileArgument) -> None:
     """What a transaction file asks for, and who has signed it so far (JSON)."""
     print_json(summary_of(read_file(file)))
 
 
 @tx_app.command("submit")
 def submit_command(
-    file: Path = typer.Argument(..., help="The transaction file"),
+    file: Path = FileArgument,
     key: str | None = ReadKeyOption,
     directory: Path = DirOption,
     url: str | None = UrlOption,
@@ -182,10 +184,8 @@ def flag_command(
     """The regulator flags a trade or a transaction for audit; nothing else changes."""
     if kind not in FLAG_KINDS:
         raise fail(f"kind {kind!r}: expected one of {', '.join(FLAG_KINDS)}")
-    keys = load_key(directory, key)
     args = {"kind": kind, "subject": subject, "reason": reason}
-    with connect(url, directory, write=True, key=key) as client:
-        finish(call(client, keys, "corrections", "flag", args), as_json)
+    submit_call(url, directory, key, ("corrections", "flag", args), as_json)
 
 
 @audit_app.command("flags")
@@ -193,8 +193,7 @@ def flags_command(
     directory: Path = DirOption, url: str | None = UrlOption, key: str | None = ReadKeyOption
 ) -> None:
     """Every audit flag you may see (JSON)."""
-    with connect(url, directory, key=key) as client:
-        print_json(client.audit_flags())
+    print_read(url, directory, key, lambda client: client.audit_flags())
 
 
 @audit_app.command("trade")
@@ -205,8 +204,7 @@ def trade_command(
     key: str | None = ReadKeyOption,
 ) -> None:
     """A trade as recorded, with its corrections and flags beside it (JSON)."""
-    with connect(url, directory, key=key) as client:
-        print_json(client.trade_corrections(trade_id))
+    print_read(url, directory, key, lambda client: client.trade_corrections(trade_id))
 
 
 @audit_app.command("corrections")
@@ -219,8 +217,7 @@ def corrections_command(
     """Every correction of a period's trades you may see (JSON)."""
     if period < 0:
         raise fail(f"period {period} is negative")
-    with connect(url, directory, key=key) as client:
-        print_json(client.period_corrections(period))
+    print_read(url, directory, key, lambda client: client.period_corrections(period))
 
 
 @audit_app.command("correct")
@@ -253,7 +250,6 @@ def correct_command(
         signed = build_transaction(client, keys.public_key, ("corrections", "correct", args))
     signed = _cosigned(signed, keys)
     write_file(out, signed)
-    say_signers(signed, out)
     console().print(
         f"the trade's buyer {current.trade.buyer}, seller {current.trade.seller} and a "
         "regulator must all sign it: `gridledger tx cosign` it, then `gridledger tx submit`",

@@ -10,6 +10,7 @@ signed by its one-time key. Every command follows the rule of `gridledger.cli.co
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import typer
@@ -23,12 +24,14 @@ from gridledger.cli.common import (
     address_of,
     call,
     connect,
+    connect_signed,
     console,
     fail,
     finish,
     load_key,
     print_json,
 )
+from gridledger.client import EmbeddedClient, HttpClient
 from gridledger.client.privacy import (
     new_output_for,
     register_keys_args,
@@ -45,6 +48,15 @@ wallet_app = typer.Typer(
 )
 
 
+def _new_output(client: HttpClient | EmbeddedClient, address: str) -> dict[str, Any]:
+    """A fresh one-time output paying the member at `address`; refused if it has published
+    no stealth keys (`gridledger wallet keys`)."""
+    try:
+        return new_output_for(registered_keys(client, address))
+    except LookupError as error:
+        raise fail(str(error)) from error
+
+
 @wallet_app.command("keys")
 def keys_command(
     stealth_payouts: bool = typer.Option(
@@ -56,8 +68,7 @@ def keys_command(
     as_json: bool = JsonOption,
 ) -> None:
     """Publish your view and spend public keys (derived from your key) and choose payouts."""
-    keys = load_key(directory, key)
-    with connect(url, directory, write=True, key=key) as client:
+    with connect_signed(url, directory, key) as (client, keys):
         args = register_keys_args(keys, stealth_payouts)
         finish(call(client, keys, "privacy", "register_keys", args), as_json, args)
 
@@ -75,10 +86,7 @@ def pay_stealth_command(
     keys = load_key(directory, key)
     to = address_of(recipient, directory)
     with connect(url, directory, write=True, key=key) as client:
-        try:
-            output = new_output_for(registered_keys(client, to))
-        except LookupError as error:
-            raise fail(str(error)) from error
+        output = _new_output(client, to)
         args = {"amount_micro": amount_micro, "output": output}
         finish(call(client, keys, "privacy", "pay", args), as_json, {"output": output})
 
@@ -136,13 +144,7 @@ def spend_command(
         if not chosen:
             raise fail(f"output {output_number} is not yours (gridledger wallet scan lists them)")
         if stealth:
-            try:
-                args = {
-                    "amount_micro": amount_micro,
-                    "output": new_output_for(registered_keys(client, recipient)),
-                }
-            except LookupError as error:
-                raise fail(str(error)) from error
+            args = {"amount_micro": amount_micro, "output": _new_output(client, recipient)}
         else:
             args = {"amount_micro": amount_micro, "to": recipient}
         signed = spend_transaction(client.chain_id(), chosen[0], chosen[0].output.nonce, args)

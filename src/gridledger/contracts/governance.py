@@ -77,6 +77,7 @@ from gridledger.contracts.governance_parameters import (
 )
 from gridledger.contracts.membership import Status, change_status, read_member, require_role
 from gridledger.contracts.membership_errors import ReasonRequired
+from gridledger.contracts.parameters_errors import ParametersError
 from gridledger.contracts.registry import Access, Contract, Submission
 from gridledger.ledger import Context, StateReader, decode
 
@@ -454,6 +455,6 @@ def _carry_out(
     if proposal.kind == "parameters":
         try:
             parameters.schedule_change(context, proposal.from_period, proposal.changes)
-        except parameters.ParametersError as error:
+        except ParametersError as error:
             return ProposalStatus.LAPSED, str(error)
     return ProposalStatus.PASSED, ""

@@ -36,7 +36,7 @@ Mechanism
 
 Standing offers
     While the regulator's cap is below the grid price
-    (`parameters.standing_offers_in_force`), the regulator's standing offer
+    (`market_parameters.standing_offers_in_force`), the regulator's standing offer
     (unlimited energy at the cap) and the grid's standing bid (unlimited
     purchase at the feed-in price) trade at the clear, after the members'
     matching: a buy still open with a limit at or above the cap is filled by
@@ -95,7 +95,7 @@ import msgspec
 from gridledger.contracts import market_bilateral as _bilateral  # noqa: F401 (registers methods)
 from gridledger.contracts import market_day_ahead as _day_ahead  # noqa: F401 (registers methods)
 from gridledger.contracts import market_sealed as _sealed  # noqa: F401 (registers methods)
-from gridledger.contracts.errors import EnergyOutOfRange, NegativeValue, PriceOutOfRange
+from gridledger.contracts.errors import EnergyOutOfRange, PriceOutOfRange
 from gridledger.contracts.market_clearing import clear_book, reconcile_escrow
 from gridledger.contracts.market_continuous import match_on_arrival
 from gridledger.contracts.market_errors import (
@@ -103,7 +103,6 @@ from gridledger.contracts.market_errors import (
     AmendWindowClosed,
     ExpiryNotInFuture,
     GateNotClosed,
-    InvalidSide,
     NothingToAmend,
     NotOrderOwner,
     OrderNotOpen,
@@ -111,7 +110,12 @@ from gridledger.contracts.market_errors import (
     PeriodAlreadySettled,
     UnknownOrder,
 )
-from gridledger.contracts.market_session import Session, within_horizon
+from gridledger.contracts.market_session import (
+    Session,
+    check_limit_order,
+    require_trading_role,
+    within_horizon,
+)
 from gridledger.contracts.market_state import (
     ESCROW,
     KIND_REGULATOR,
@@ -119,8 +123,6 @@ from gridledger.contracts.market_state import (
     MAX_PRICE_MICRO_PER_KWH,
     NAMESPACE,
     REASON_UNMET,
-    SELLING_ROLES,
-    TRADING_ROLES,
     OrderStatus,
     StoredOrder,
     Trade,
@@ -129,7 +131,6 @@ from gridledger.contracts.market_state import (
     read_order,
     trades_for_period,
 )
-from gridledger.contracts.membership import require_role
 from gridledger.contracts.parameters import windows_for
 from gridledger.ledger import Context
 from gridledger.market import REGULATOR, Mechanism, PriceRule, Side, trade_value_micro
@@ -155,14 +156,7 @@ _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 
 
 def _check_order_args(args: PlaceOrderArgs) -> Side:
-    if args.side not in ("buy", "sell"):
-        raise InvalidSide(args.side)
-    if not 0 < args.energy_wh <= MAX_ORDER_ENERGY_WH:
-        raise EnergyOutOfRange("energy_wh", args.energy_wh, 1, MAX_ORDER_ENERGY_WH)
-    if not 0 <= args.price_micro_per_kwh <= MAX_PRICE_MICRO_PER_KWH:
-        raise PriceOutOfRange(args.price_micro_per_kwh, 0, MAX_PRICE_MICRO_PER_KWH)
-    if args.period < 0:
-        raise NegativeValue("period", args.period)
+    check_limit_order(args.side, args.energy_wh, args.price_micro_per_kwh, args.period)
     return _SIDES[args.side]
 
 
@@ -170,10 +164,7 @@ def _check_order_args(args: PlaceOrderArgs) -> Side:
 def place_order(context: Context, args: PlaceOrderArgs) -> None:
     """Place a limit order for a delivery period; a buy escrows its maximum cost."""
     side = _check_order_args(args)
-    if side is Side.SELL:
-        require_role(context, SELLING_ROLES, "sell energy")
-    else:
-        require_role(context, TRADING_ROLES, "buy energy")
+    require_trading_role(context, side)
     session = Session(context, args.period)
     if args.all_or_none:
         raise AllOrNoneNotSupported(session.mechanism)

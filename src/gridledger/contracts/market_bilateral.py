@@ -40,7 +40,7 @@ the offer's event: only its author's signature carries the offer's key image
 Windows (seed 001 §4.1: "In that time window of 5 min, agents cannot continue
 their negotiations. Then, after 55 min, the agents will only sign the
 agreements"). Each delivery period is traded in one window that ends at its
-gate closure (`parameters.bilateral_window`, lengths from the community's
+gate closure (`market_parameters.bilateral_window`, lengths from the community's
 `TradingWindows`): offers are published in ``[opens_s, commit_opens_s)``, the
 negotiation window (``negotiation_seconds``, 55 minutes by default), and
 agreements are signed in ``[commit_opens_s, closes_s)``, the commit window
@@ -77,6 +77,7 @@ from gridledger.contracts.market_errors import (
     OwnOffer,
     UnknownOffer,
 )
+from gridledger.contracts.market_parameters import BilateralWindow, bilateral_window
 from gridledger.contracts.market_session import Session, within_horizon
 from gridledger.contracts.market_state import (
     MAX_ORDER_ENERGY_WH,
@@ -92,7 +93,7 @@ from gridledger.contracts.market_state import (
     read_period,
 )
 from gridledger.contracts.membership import Member, read_member, require_role
-from gridledger.contracts.parameters import BilateralWindow, bilateral_window, windows_for
+from gridledger.contracts.parameters import windows_for
 from gridledger.contracts.privacy_errors import InvalidSellerProof
 from gridledger.contracts.registry import Access, Submission
 from gridledger.crypto import is_valid_signature

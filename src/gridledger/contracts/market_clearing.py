@@ -8,7 +8,7 @@ book through the `Session`, and every order still open is closed as unfilled.
 in the first transaction that sees a new cap.
 
 The standing offers (seed 000 §2.2 (4)). While the regulator's cap is below the
-grid price (`parameters.standing_offers_in_force`), the clear runs the
+grid price (`market_parameters.standing_offers_in_force`), the clear runs the
 library's `match_against_standing_offers` after the members' own matching,
 whatever the mechanism: every buy still open whose limit reaches the cap is
 filled by the regulator at the cap (a trade of kind ``regulator``) and every
@@ -26,13 +26,13 @@ from __future__ import annotations
 import msgspec
 
 from gridledger.contracts.market_errors import BookInconsistent
+from gridledger.contracts.market_parameters import standing_offers_in_force
 from gridledger.contracts.market_session import Session, draft_trade
 from gridledger.contracts.market_state import (
     SIDES,
     OrderStatus,
     book_of,
 )
-from gridledger.contracts.parameters import standing_offers_in_force
 from gridledger.ledger import InsufficientFunds
 from gridledger.market import (
     GRID,

@@ -225,7 +225,7 @@ __all__ = [
 ]
 
 
-# -- seed 001's windows (`parameters.bilateral_window`) and seed 003's amend window ----------
+# -- seed 001's windows (`market_parameters.bilateral_window`), seed 003's amend window -------
 
 
 class NegotiationNotOpen(MarketContractError):

@@ -1,7 +1,7 @@
 """Sealed orders in the day-ahead call auction (issue 15 part 3; docs/privacy.md "Sealed bids").
 
 A community takes them when its genesis names ``sealed_reveal_window_seconds``
-(`parameters.SealedOrders`, with the day-ahead auction). Timing of a delivery day:
+(`day_ahead_parameters.SealedOrders`, with the day-ahead auction). Timing of a delivery day:
 
     orders (plain and sealed) → gate → reveal window → clear
                                  ^ gate_s          ^ gate_s + reveal_window_seconds
@@ -43,16 +43,17 @@ from __future__ import annotations
 
 import msgspec
 
+from gridledger.contracts.day_ahead_parameters import SealedOrders
 from gridledger.contracts.errors import EnergyOutOfRange, NegativeValue, NotHex
-from gridledger.contracts.market_day_ahead import (
+from gridledger.contracts.market_day_ahead_state import (
     StoredDayAheadOrder,
+    day_ahead_order_id,
     day_book,
+    find_day_ahead_order,
     offered_day_ahead,
     open_day_book,
     order_key,
-    parse_order_id,
     read_day_ahead_book,
-    read_day_ahead_order,
     reveal_closes_s,
     store_new_order,
 )
@@ -60,7 +61,6 @@ from gridledger.contracts.market_errors import (
     InvalidSide,
     NotOrderOwner,
     OrderNotOpen,
-    UnknownOrder,
 )
 from gridledger.contracts.market_sealed_errors import (
     InvalidCommitment,
@@ -72,18 +72,16 @@ from gridledger.contracts.market_sealed_errors import (
     RevealWindowClosed,
     SealedOrdersNotOffered,
 )
+from gridledger.contracts.market_session import require_trading_role
 from gridledger.contracts.market_state import (
     ESCROW,
     MAX_ORDER_ENERGY_WH,
     MAX_PRICE_MICRO_PER_KWH,
     NAMESPACE,
-    SELLING_ROLES,
-    TRADING_ROLES,
     OrderStatus,
     contract,
 )
-from gridledger.contracts.membership import require_role
-from gridledger.contracts.parameters import SealedOrders, sealed_orders_of
+from gridledger.contracts.parameters import sealed_orders_of
 from gridledger.contracts.tokens import move
 from gridledger.crypto.privacy import (
     Opening,
@@ -224,11 +222,7 @@ def place_sealed_day_ahead_order(context: Context, args: PlaceSealedArgs) -> Non
         raise EnergyOutOfRange("max_energy_wh", args.max_energy_wh, 2, MAX_ORDER_ENERGY_WH)
     if args.period < 0:
         raise NegativeValue("period", args.period)
-    require_role(
-        context,
-        SELLING_ROLES if args.side == "sell" else TRADING_ROLES,
-        "sell energy" if args.side == "sell" else "buy energy",
-    )
+    require_trading_role(context, args.side)
     day_ahead = offered_day_ahead(context, f"period {args.period}")
     rules = _sealed_rules(context)
     parameters, day, book, now_s = open_day_book(context, args.period, day_ahead)
@@ -254,7 +248,7 @@ def place_sealed_day_ahead_order(context: Context, args: PlaceSealedArgs) -> Non
         proof_context(owner, args.side, args.period, "energy"),
     )
     sequence = book.next_sequence
-    order_id = f"da{day}-{sequence}"
+    order_id = day_ahead_order_id(day, sequence)
     fee = rules.non_reveal_fee_micro
     escrow = fee + (trade_value_micro(args.max_energy_wh, high) if args.side == "buy" else 0)
     move(context, owner, ESCROW, escrow, f"escrow sealed {order_id}")
@@ -318,11 +312,7 @@ def _opening(field: str, value: int, blinding_hex: str) -> Opening:
 @contract.method(RevealArgs)
 def reveal_day_ahead_order(context: Context, args: RevealArgs) -> None:
     """Open a sealed order in its reveal window: it becomes a plain open order."""
-    parsed = parse_order_id(args.order_id)
-    stored = None if parsed is None else read_day_ahead_order(context.overlay, *parsed)
-    if parsed is None or stored is None:
-        raise UnknownOrder(args.order_id)
-    day, sequence = parsed
+    day, sequence, stored = find_day_ahead_order(context.overlay, args.order_id)
     sealed = read_sealed_order(context.overlay, day, sequence)
     if sealed is None:
         raise OrderNotSealed(args.order_id)

@@ -12,18 +12,28 @@ from __future__ import annotations
 
 import msgspec
 
-from gridledger.contracts.errors import NegativeValue
-from gridledger.contracts.market_errors import BeyondHorizon, EscrowOverdrawn, PeriodClosed
+from gridledger.contracts.errors import EnergyOutOfRange, NegativeValue, PriceOutOfRange
+from gridledger.contracts.market_errors import (
+    BeyondHorizon,
+    EscrowOverdrawn,
+    InvalidSide,
+    PeriodClosed,
+)
 from gridledger.contracts.market_levels import BookStore
+from gridledger.contracts.market_parameters import MarketParameters, ScheduledParameters
 from gridledger.contracts.market_state import (
     ESCROW,
     HORIZON_SECONDS,
     KIND_GRID,
     KIND_ORDER,
     KIND_REGULATOR,
+    MAX_ORDER_ENERGY_WH,
+    MAX_PRICE_MICRO_PER_KWH,
     NAMESPACE,
     REASON_CAP,
     REASON_FEED_IN,
+    SELLING_ROLES,
+    TRADING_ROLES,
     OrderStatus,
     PeriodBook,
     StoredOrder,
@@ -32,8 +42,8 @@ from gridledger.contracts.market_state import (
     read_period,
     trade_key,
 )
+from gridledger.contracts.membership import require_role
 from gridledger.contracts.parameters import NAMESPACE as PARAMETERS
-from gridledger.contracts.parameters import MarketParameters, ScheduledParameters
 from gridledger.contracts.tokens import move
 from gridledger.ledger import Context, StateReader, decode
 from gridledger.market import GRID, REGULATOR, Match, PriceBounds, trade_value_micro
@@ -325,4 +335,32 @@ def within_horizon(session: Session, period: int) -> None:
         raise BeyondHorizon(period, session.period_start_s, HORIZON_SECONDS, session.now_s)
 
 
-__all__ = ["Session", "draft_trade", "parameters_in_force", "within_horizon"]
+def check_limit_order(side: str, energy_wh: int, price_micro_per_kwh: int, period: int) -> None:
+    """Refuse a limit order's side, energy, price or period, the first out of range (the
+    period's market and the day-ahead auction take the same orders)."""
+    if side not in ("buy", "sell"):
+        raise InvalidSide(side)
+    if not 0 < energy_wh <= MAX_ORDER_ENERGY_WH:
+        raise EnergyOutOfRange("energy_wh", energy_wh, 1, MAX_ORDER_ENERGY_WH)
+    if not 0 <= price_micro_per_kwh <= MAX_PRICE_MICRO_PER_KWH:
+        raise PriceOutOfRange(price_micro_per_kwh, 0, MAX_PRICE_MICRO_PER_KWH)
+    if period < 0:
+        raise NegativeValue("period", period)
+
+
+def require_trading_role(context: Context, side: str) -> None:
+    """Refuse a sender whose role may not place an order on `side` ("buy" or "sell")."""
+    if side == "sell":
+        require_role(context, SELLING_ROLES, "sell energy")
+    else:
+        require_role(context, TRADING_ROLES, "buy energy")
+
+
+__all__ = [
+    "Session",
+    "check_limit_order",
+    "draft_trade",
+    "parameters_in_force",
+    "require_trading_role",
+    "within_horizon",
+]

@@ -29,7 +29,7 @@ Per member, with S sold, B bought (trades), E exported, I imported (meter):
   breakdown penalty σ (seed 000 eq. 1) to the grid account: the grid is the
   party that covered the breakdown.
 
-The standing offers (seed 000 §2.2 (4); `parameters.standing_offers_in_force`:
+The standing offers (seed 000 §2.2 (4); `market_parameters.standing_offers_in_force`:
 while the regulator's cap is below the grid price):
 
 - trades with a standing offer made at the clear count in the member's S and B
@@ -102,10 +102,11 @@ from gridledger.contracts import certificates, market, privacy
 from gridledger.contracts.currency import lifetime_days, sweep_accounts
 from gridledger.contracts.errors import AmountOutOfRange, MemberNotActive, NegativeValue
 from gridledger.contracts.market_errors import PeriodAlreadySettled
+from gridledger.contracts.market_parameters import standing_offers_in_force
 from gridledger.contracts.market_state import ESCROW, KIND_GRID
 from gridledger.contracts.membership import read_member, require_role, roster
 from gridledger.contracts.metering import meter_window
-from gridledger.contracts.parameters import parameters_for, standing_offers_in_force
+from gridledger.contracts.parameters import parameters_for
 from gridledger.contracts.policies import (
     GRID_CONTROLLER,
     admit_policy_account_or_member,

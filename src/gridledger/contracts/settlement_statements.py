@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import msgspec
 
+from gridledger.contracts.market_parameters import MarketParameters, standing_offers_in_force
 from gridledger.contracts.market_state import KIND_GRID, KIND_REGULATOR, Trade
 from gridledger.contracts.membership import roster
 from gridledger.contracts.metering import read_reading
-from gridledger.contracts.parameters import MarketParameters, standing_offers_in_force
 from gridledger.contracts.settlement_errors import EnergyUnbalanced
 from gridledger.ledger import StateReader
 from gridledger.ledger.encoding import omit_empty_last_field

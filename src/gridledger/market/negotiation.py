@@ -4,7 +4,7 @@ Trading for a delivery period happens in a one-hour window that ends at the
 period's gate closure: 55 minutes of negotiation, then 5 minutes in which the
 parties only sign what they agreed and the chain records it (seed 001: "In that
 time window of 5 min, agents cannot continue their negotiations"). Both
-lengths are community parameters (`contracts.parameters.TradingWindows`), and
+lengths are community parameters (`contracts.market_parameters.TradingWindows`), and
 the market contract enforces them from the block time: offers are published
 only in the negotiation window, agreements signed only in the commit window
 (`contracts.market_bilateral`). `window_before_gate` gives the same window.

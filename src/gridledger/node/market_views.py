@@ -41,12 +41,14 @@ from gridledger.client.market_replies import (
     WindowReply,
 )
 from gridledger.contracts.corrections import corrections_for_period
+from gridledger.contracts.day_ahead_parameters import DAY_SECONDS, day_ahead_gate_s
 from gridledger.contracts.market_bilateral import offers_for_period
-from gridledger.contracts.market_day_ahead import (
+from gridledger.contracts.market_day_ahead_state import (
     day_ahead_orders,
     read_day_ahead_book,
     reveal_closes_s,
 )
+from gridledger.contracts.market_parameters import MarketParameters, bilateral_window
 from gridledger.contracts.market_sealed import StoredSealedOrder, sealed_orders_of_day
 from gridledger.contracts.market_state import (
     StoredOrder,
@@ -57,10 +59,6 @@ from gridledger.contracts.market_state import (
     trades_for_period,
 )
 from gridledger.contracts.parameters import (
-    DAY_SECONDS,
-    MarketParameters,
-    bilateral_window,
-    day_ahead_gate_s,
     day_ahead_of,
     parameters_for,
     period_of,

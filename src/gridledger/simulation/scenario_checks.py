@@ -17,12 +17,8 @@ import re
 from gridledger.agents.devices import BDEW_PROFILES
 from gridledger.agents.flexible import CONTROLS, DelayableLoad
 from gridledger.agents.forecast import FORECASTERS
-from gridledger.contracts.parameters import (
-    WINDOW_FIELDS,
-    InvalidParameter,
-    TradingWindows,
-    check_windows,
-)
+from gridledger.contracts.market_parameters import WINDOW_FIELDS, TradingWindows, check_windows
+from gridledger.contracts.parameters_errors import InvalidParameter
 from gridledger.ledger.genesis import MAX_LIFETIME_DAYS
 from gridledger.simulation.scenario import (
     MarketSpec,
