@@ -8,8 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridledger.ledger import transaction_id
-from gridledger.node import Node, SQLiteStorage
-from gridledger.node import storage as storage_module
+from gridledger.node import Node, SQLiteStorage, transaction_index
 from gridledger.node.stored_forms import id_prefix
 from tests.community import GENESIS_TIME_MS, address, make_genesis, signed_raw
 
@@ -32,7 +31,7 @@ def _chain(path: Path, count: int) -> tuple[Node, list[bytes]]:
 
 
 def test_finds_exactly_the_committed_ids_across_chunks(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(storage_module, "LOOKUP_CHUNK", 4)  # many chunks, a partial last one
+    monkeypatch.setattr(transaction_index, "LOOKUP_CHUNK", 4)  # many chunks, a partial last one
     node, committed = _chain(tmp_path / "chain.sqlite", 23)
     try:
         fresh = [transaction_id(_transfer("carol", nonce)) for nonce in range(9)]

@@ -188,7 +188,7 @@ def test_a_value_changed_in_a_restored_file_is_refused_at_start_up(
         (namespace, key), value = next(
             (k, v) for k, v in sorted(storage.load_state().items()) if k[0] == "tokens"
         )
-        number = storage._namespaces[namespace]
+        number = storage._state.namespaces[namespace]
     finally:
         storage.close()
     assert callable(stored)

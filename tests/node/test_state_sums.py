@@ -120,7 +120,7 @@ def test_a_changed_stored_value_is_refused_at_start_up(
         (namespace, key), value = next(
             (k, v) for k, v in sorted(storage.load_state().items()) if k[0] == "tokens"
         )
-        number = storage._namespaces[namespace]
+        number = storage._state.namespaces[namespace]
     finally:
         storage.close()
     with sqlite3.connect(path) as db:

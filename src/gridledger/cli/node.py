@@ -17,11 +17,11 @@ from gridledger.cli.common import (
     passphrase_source,
 )
 from gridledger.node import CutterConfig, Node, NodeError, StorageError
+from gridledger.node.chain_file import CHECKPOINT_PAGES
 from gridledger.node.keystore import KeyFileError, read_key
 from gridledger.node.network_config import NetworkConfigError, load_network, peer_ordering_log
 from gridledger.node.network_processes import peer_pid_file, remove_pid_file, write_pid_file
 from gridledger.node.ordered_service import OrderedService
-from gridledger.node.storage import CHECKPOINT_PAGES
 
 
 def node(

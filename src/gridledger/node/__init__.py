@@ -11,7 +11,8 @@ from gridledger.node.errors import (
 )
 from gridledger.node.memory_storage import MemoryStorage
 from gridledger.node.service import SoloService
-from gridledger.node.storage import SQLiteStorage, Storage
+from gridledger.node.storage import SQLiteStorage
+from gridledger.node.storage_interface import Storage
 
 __all__ = [
     "Admission",

@@ -50,13 +50,15 @@ from gridledger.node.acknowledged import (
     acknowledged_path,
     check_acknowledged,
 )
+from gridledger.node.chain_file import CHECKPOINT_PAGES
 from gridledger.node.errors import CorruptChain, MempoolFull, StorageError
 from gridledger.node.integrity import check_chain
 from gridledger.node.memory_storage import MemoryStorage
 from gridledger.node.mempool import Mempool, PendingTransaction
 from gridledger.node.ordering import check_block_limits
 from gridledger.node.state_sums import load_checked_state, start_early
-from gridledger.node.storage import CHECKPOINT_PAGES, BlockRecord, SQLiteStorage, Storage
+from gridledger.node.storage import SQLiteStorage
+from gridledger.node.storage_interface import BlockRecord, Storage
 from gridledger.node.verifier import Verifier
 
 CHECKED_LIMIT = 200_000
@@ -221,7 +223,7 @@ class Node:
         a chain file that lost acknowledged blocks is refused with `ChainBehind`,
         unless `accept_rollback`, which records the loss and serves what is left.
         `checkpoint_pages`: how much write-ahead log SQLite gathers before it copies it
-        into the chain file (`gridledger.node.storage.CHECKPOINT_PAGES`).
+        into the chain file (`gridledger.node.chain_file.CHECKPOINT_PAGES`).
         """
         accept = accept_rollback
         chain_path = Path(path)

@@ -16,7 +16,7 @@ from gridledger.ledger import (
     encode_receipt,
 )
 from gridledger.node.errors import StorageError
-from gridledger.node.storage import BlockRecord, TransactionLocation
+from gridledger.node.storage_interface import BlockRecord, TransactionLocation
 
 
 class MemoryStorage:

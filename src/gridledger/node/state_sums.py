@@ -35,7 +35,7 @@ import numpy as np
 from gridledger.ledger import State, StateKey
 from gridledger.ledger.state import LATTICE_LANES, LaneVector, lane_sum_of_items
 from gridledger.node.stateless_checks import exit_with_parent
-from gridledger.node.storage import Storage
+from gridledger.node.storage_interface import Storage
 
 log = logging.getLogger("gridledger.state_sums")
 

@@ -1,8 +1,9 @@
-"""Where a peer keeps its chain and its state.
+"""`SQLiteStorage`: a peer's chain and state in one SQLite file, and every write to it.
 
-`Storage` is the small interface the node uses; `SQLiteStorage` keeps
-everything in one SQLite file in WAL mode, `MemoryStorage` keeps it in memory
-for tests and throw-away simulations.
+Opening and reading the file are `ChainFile`'s (`node.chain_file`); the state rows and
+the transaction index are kept by `node.state_rows` and `node.transaction_index`.
+`Storage` (`node.storage_interface`) is the small interface the node uses;
+`MemoryStorage` implements it in memory for tests and throw-away simulations.
 
 A block, its receipts and the state writes it produces are stored in one
 SQLite transaction (``append_block``): after a crash at any point the file
@@ -13,15 +14,9 @@ committed block and loses nothing that was reported as committed.
 
 from __future__ import annotations
 
-import operator
 import sqlite3
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
 
 import msgspec
 
@@ -29,242 +24,32 @@ from gridledger.ledger import (
     Block,
     BlockHeader,
     Genesis,
-    LedgerError,
-    Receipt,
     StateKey,
-    decode,
-    decode_block,
     dump_genesis,
     encode,
     encode_block,
-    load_genesis,
-    transaction_id,
 )
-from gridledger.node.compression import Codec, Dictionary, Trainer, UnpackError, pack_raw
-from gridledger.node.errors import CorruptChain, StorageError
-from gridledger.node.storage_schema import open_schema, refuse_other_versions
-from gridledger.node.stored_forms import (
-    FormError,
-    id_prefix,
-    pack_key,
-    receipt_bytes,
-    receipt_tail,
-    unpack_key,
-)
-
-CACHE_KIB = 64 * 1024
-"""SQLite's page cache per connection, in KiB (its default is 2,000 KiB).
-
-Every block inserts its transactions into two indexes keyed by random ids and
-senders, and replaces balances and nonces all over the state table: with the
-default cache those pages are read back from the OS at every commit.
-"""
-CHECKPOINT_PAGES = 10_000
-"""Pages (4 KiB) the write-ahead log may hold before it is copied into the database.
-
-SQLite's default, 1,000, checkpoints every few blocks under load, and the same hot
-index pages are copied again each time; 10,000 (~40 MiB of log) copies each of them
-once per ~20 s at 2,800 orders/s. Durability is unchanged: every commit still syncs
-the log (``synchronous=FULL``). Measured on the orders bench: SQLite's CPU per order
-~33 → ~25 µs.
-"""
+from gridledger.node.chain_file import CHECKPOINT_PAGES, ChainFile
+from gridledger.node.compression import Dictionary, Trainer
+from gridledger.node.errors import StorageError
+from gridledger.node.storage_interface import BlockRecord
+from gridledger.node.stored_forms import receipt_tail
 
 
-@dataclass(frozen=True, slots=True)
-class TransactionLocation:
-    height: int
-    position: int
-    receipt: Receipt
-
-
-@dataclass(frozen=True, slots=True)
-class BlockRecord:
-    """A block and everything `Storage.append_block` stores with it, atomically.
-
-    `log_position` (nats ordering) is the ordering-log sequence of the entry that
-    closed the block (see `node/ordering.py`); `receipt_bytes` are the receipts'
-    canonical bytes if the caller has them already.
-    """
-
-    block: Block
-    block_hash: bytes
-    receipts: list[Receipt]
-    senders: list[str]
-    writes: Mapping[StateKey, bytes | None]
-    log_position: int | None = None
-    receipt_bytes: Sequence[bytes] | None = None
-
-
-class Storage(Protocol):
-    def initialise(
-        self, genesis: Genesis, block0: Block, entries: Mapping[StateKey, bytes]
-    ) -> None:
-        """Store the genesis document, block 0 and the genesis state. Only on an empty store."""
-
-    def genesis(self) -> Genesis | None: ...
-
-    def base(self) -> BlockHeader | None:
-        """The header of the newest block no longer stored (archived, or before a snapshot)."""
-
-    def head(self) -> BlockHeader | None: ...
-
-    def load_state(self) -> dict[StateKey, bytes]: ...
-
-    def state_items(self, part_entries: int) -> Iterator[list[tuple[str, str, bytes]]]:
-        """Every stored state entry as (namespace, key, value), `part_entries` at a time,
-        all from one consistent version of the state."""
-
-    def state_entries(self, at_most: int) -> int:
-        """How many state entries are stored, counted up to `at_most` (a cheap bound)."""
-
-    def state_heights(self) -> dict[StateKey, int]:
-        """For each stored state entry, the height of the block that last wrote it."""
-
-    def append_block(self, record: BlockRecord) -> None:
-        """Store a block with its receipts, its state writes and its log position, atomically."""
-
-    def log_position(self) -> int:
-        """The ordering-log sequence stored with the last block (0 if none)."""
-
-    def log_position_at(self, height: int) -> int | None:
-        """The ordering-log sequence stored with block `height` (0: no log; None: unknown)."""
-
-    def block(self, height: int) -> Block | None: ...
-
-    def receipts(self, height: int) -> list[Receipt]: ...
-
-    def find_transaction(self, transaction_id: bytes) -> TransactionLocation | None: ...
-
-    def has_transaction(self, transaction_id: bytes) -> bool: ...
-
-    def blocks(self) -> Iterator[Block]:
-        """Every stored block, in height order."""
-
-    def transactions_of(self, sender: str, limit: int) -> list[tuple[int, int, bytes, int]]:
-        """(height, position, id, code) of the sender's latest transactions, newest first."""
-
-    def block_rows(self, first: int, limit: int) -> list[tuple[int, bytes, bytes]]:
-        """(height, hash, block bytes) of up to `limit` stored blocks from `first` on, in order."""
-
-    def receipt_rows(self, first: int, last: int) -> list[tuple[int, int, bytes, int, bytes]]:
-        """(height, position, id, code, receipt bytes) of blocks `first` to `last`, in order."""
-
-    def highest_receipt_height(self) -> int | None:
-        """The greatest height a stored receipt names (None if there is none)."""
-
-    def close(self) -> None: ...
-
-
-LOOKUP_CHUNK = 500
-"""Transaction ids looked up per query by `SQLiteStorage.committed_among` (SQLite allows
-32,766 parameters a statement; smaller lists keep each statement's plan cheap)."""
-
-
-class SQLiteStorage:
+class SQLiteStorage(ChainFile):
     """A peer's chain and state in one SQLite file (WAL mode, synchronous=FULL).
 
-    Rows are stored compressed and without repetition (`node.storage_schema`); every
-    read gives back the canonical bytes. A packed row that does not unpack is reported
-    as a `CorruptChain` naming its height.
+    Reads are `ChainFile`'s; this class writes, each write in one SQLite transaction,
+    and trains the compression dictionaries on what it stores (`compression.Trainer`).
     """
 
     def __init__(self, path: str | Path, checkpoint_pages: int = CHECKPOINT_PAGES) -> None:
         """Open (or create) the chain file at `path`; `checkpoint_pages`: see
         `CHECKPOINT_PAGES` (a smaller value checkpoints more often, a larger one less)."""
-        if checkpoint_pages < 1:
-            raise StorageError(
-                str(path), f"checkpoint_pages must be at least 1, got {checkpoint_pages}"
-            )
-        self.path = str(path)
-        try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        except sqlite3.Error as error:
-            raise StorageError(self.path, f"cannot be opened ({error})") from error
-        try:
-            refuse_other_versions(self._db, self.path)  # before WAL mode changes the file
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-            self._db.execute(f"PRAGMA wal_autocheckpoint={int(checkpoint_pages)}")
-            open_schema(self._db, self.path)
-        except sqlite3.DatabaseError as error:
-            self._db.close()
-            raise StorageError(self.path, f"not a usable SQLite database ({error})") from error
-        except StorageError:
-            self._db.close()
-            raise
-        self._lock = threading.RLock()
-        self._codec = Codec(self._stored_dictionaries())
+        super().__init__(path, checkpoint_pages)
         self._trainer = Trainer(self._codec, self._first("SELECT COUNT(*) FROM transactions"))
-        self._senders = dict(self._db.execute("SELECT address, id FROM senders").fetchall())
-        self._namespaces = dict(self._db.execute("SELECT name, id FROM namespaces").fetchall())
-        self._namespace_names = {number: name for name, number in self._namespaces.items()}
-        self._recent: OrderedDict[int, list[bytes]] = OrderedDict()
 
-    # -- rows ------------------------------------------------------------------------------
-
-    def _first(self, sql: str, *params: object) -> Any:
-        """The first column of the first row `sql` returns, or None when there is no row."""
-        with self._lock:
-            row = self._db.execute(sql, params).fetchone()
-        return None if row is None else row[0]
-
-    def _meta(self, key: str) -> bytes | None:
-        value = self._first("SELECT value FROM meta WHERE key = ?", key)
-        return None if value is None else bytes(value)
-
-    def _stored_dictionaries(self) -> list[Dictionary]:
-        rows = self._db.execute("SELECT id, kind, data FROM dictionaries ORDER BY id").fetchall()
-        return [Dictionary(number, kind, bytes(data)) for number, kind, data in rows]
-
-    def _unpack(self, height: int, what: str, stored: bytes) -> bytes:
-        try:
-            return self._codec.unpack(stored)
-        except UnpackError as error:
-            raise CorruptChain(height, f"stored {what} {error}") from error
-
-    def _block_bytes(self, height: int, stored: bytes) -> bytes:
-        return self._unpack(height, "block", bytes(stored))
-
-    def _transactions(self, height: int, cached: bool = False) -> list[bytes] | None:
-        """The raw transactions of block `height`.
-
-        Lookups by id or sender (`cached`) keep a few recent blocks decoded; checks and
-        reads of whole blocks always read the stored row.
-        """
-        with self._lock:
-            found = self._recent.get(height) if cached else None
-            if found is not None:
-                return found
-            row = self._db.execute(
-                "SELECT block FROM blocks WHERE height = ?", (height,)
-            ).fetchone()
-        if row is None:
-            return None
-        transactions = _decode_block(height, self._block_bytes(height, row[0])).transactions
-        with self._lock:
-            self._recent[height] = transactions
-            while len(self._recent) > RECENT_BLOCKS:
-                self._recent.popitem(last=False)
-        return transactions
-
-    def _tails(self, height: int, stored: bytes) -> list[bytes]:
-        raw = self._unpack(height, "receipts", bytes(stored))
-        try:
-            return _TAILS.decode(raw)
-        except msgspec.DecodeError as error:
-            raise CorruptChain(height, f"stored receipts do not decode ({error})") from error
-
-    def _number(self, table: str, known: dict[str, int], name: str) -> int:
-        """The number `table` gives `name`, added (inside the caller's transaction) if new."""
-        number = known.get(name)
-        if number is None:
-            number = len(known) + 1
-            self._db.execute(f"INSERT INTO {table} VALUES (?, ?)", (number, name))
-            known[name] = number
-        return number
-
-    # -- writing -----------------------------------------------------------------------------
+    # -- writing ---------------------------------------------------------------------
 
     def initialise(
         self, genesis: Genesis, block0: Block, entries: Mapping[StateKey, bytes]
@@ -286,25 +71,11 @@ class SQLiteStorage:
                         self._codec.pack("receipts", _TAILS_ENCODE([])),
                     ),
                 )
-                self._write_state(0, dict(entries))
+                self._state.write(0, dict(entries))
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-
-    def _write_state(self, height: int, writes: Mapping[StateKey, bytes | None]) -> None:
-        upserts = []
-        deletes = []
-        pack = self._codec.pack
-        for (namespace, key), value in writes.items():
-            number = self._number("namespaces", self._namespaces, namespace)
-            self._namespace_names[number] = namespace
-            if value is None:
-                deletes.append((number, pack_key(key)))
-            else:
-                upserts.append((number, pack_key(key), pack("state", value), height))
-        self._db.executemany("INSERT OR REPLACE INTO state VALUES (?, ?, ?, ?)", upserts)
-        self._db.executemany("DELETE FROM state WHERE namespace = ? AND key = ?", deletes)
 
     def append_block(self, record: BlockRecord) -> None:
         height = record.block.header.height
@@ -336,21 +107,8 @@ class SQLiteStorage:
                         pack("receipts", _TAILS_ENCODE(tails)),
                     ),
                 )
-                number = self._number
-                db.executemany(
-                    "INSERT INTO transactions VALUES (?, ?, ?, ?, ?)",
-                    [
-                        (
-                            height,
-                            position,
-                            id_prefix(receipt.transaction_id),
-                            number("senders", self._senders, senders[position]),
-                            receipt.code,
-                        )
-                        for position, receipt in enumerate(receipts)
-                    ],
-                )
-                self._write_state(height, record.writes)
+                self._index.add_block(height, receipts, senders)
+                self._state.write(height, record.writes)
                 if record.log_position is not None:
                     db.execute(
                         "INSERT OR REPLACE INTO meta VALUES ('log_position', ?)",
@@ -366,8 +124,8 @@ class SQLiteStorage:
                 for dictionary in trained:
                     self._codec.remove(dictionary.id)
                 self._trainer.give_back(trained)
-                self._senders = dict(db.execute("SELECT address, id FROM senders").fetchall())
-                self._namespaces = dict(db.execute("SELECT name, id FROM namespaces").fetchall())
+                self._index.reload_numbers()
+                self._state.reload_numbers()
                 raise
         self._trainer.counted(len(receipts))
 
@@ -386,7 +144,7 @@ class SQLiteStorage:
             try:
                 db.execute("DELETE FROM state")
                 for height, writes in sorted(by_height.items()):
-                    self._write_state(height, writes)
+                    self._state.write(height, writes)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -426,58 +184,14 @@ class SQLiteStorage:
                     "INSERT OR REPLACE INTO log_positions VALUES (?, ?)",
                     (base.height, log_position),
                 )
-                self._insert_state(entries)
+                self._state.insert(entries)
                 if before_commit is not None:
                     before_commit()
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
-                self._namespaces = dict(db.execute("SELECT name, id FROM namespaces").fetchall())
-                self._namespace_names = {n: name for name, n in self._namespaces.items()}
+                self._state.reload_numbers()
                 raise
-
-    def _insert_state(self, entries: Mapping[StateKey, tuple[bytes, int]]) -> None:
-        """Insert `entries` into an empty state table (inside the caller's transaction).
-
-        The rows are inserted in primary-key order by one statement: SQLite then appends
-        to its B-tree rather than inserting all over it. The values are stored raw
-        (`pack_raw`): a new file has no dictionary trained on this community's values
-        yet, and zstd without one saves ~8 % of them (3 of 36 MB on the 1,000-household
-        day) for ~1 s of the restore's CPU and ~0.3 s of every start-up check; a value
-        a later block writes is packed as usual.
-        """
-        for namespace in sorted({namespace for namespace, _ in entries}):
-            number = self._number("namespaces", self._namespaces, namespace)
-            self._namespace_names[number] = namespace
-        numbers = self._namespaces
-        rows = [
-            (numbers[namespace], pack_key(key), pack_raw(value), height)
-            for (namespace, key), (value, height) in entries.items()
-        ]
-        rows.sort(key=_STATE_ROW_KEY)
-        self._db.executemany("INSERT INTO state VALUES (?, ?, ?, ?)", rows)
-
-    def block_with_receipts(self, height: int) -> tuple[int, bytes, bytes, list[bytes], list[str]]:
-        """(height, hash, canonical block, canonical receipts, senders) of a stored block."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT hash, block FROM blocks WHERE height = ?", (height,)
-            ).fetchone()
-            senders = self._db.execute(
-                "SELECT senders.address FROM transactions JOIN senders "
-                "ON senders.id = transactions.sender WHERE height = ? ORDER BY position",
-                (height,),
-            ).fetchall()
-        if row is None:
-            raise StorageError(self.path, f"block {height} is not stored")
-        receipts = self.receipt_bytes(height)
-        return (
-            height,
-            bytes(row[0]),
-            self._block_bytes(height, row[1]),
-            receipts,
-            [address for (address,) in senders],
-        )
 
     def prune_through(self, newest: BlockHeader) -> None:
         """Remove every stored block up to `newest` (archived already) and make it the base."""
@@ -527,16 +241,6 @@ class SQLiteStorage:
                 self.path, "another connection holds the write-ahead log; compact it later"
             )
 
-    @contextmanager
-    def read_transaction(self) -> Iterator[None]:
-        """Reads inside see one consistent version of the file (a writer may go on)."""
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                yield
-            finally:
-                self._db.execute("COMMIT")
-
     def set_log_position(self, position: int) -> None:
         """Record the ordering-log position of the last stored block (see `BlockRecord`)."""
         with self._lock:
@@ -559,343 +263,9 @@ class SQLiteStorage:
         """Train dictionaries on the samples seen so far, now; the next block stores them."""
         return self._trainer.train_now()
 
-    # -- reading -----------------------------------------------------------------------------
-
-    def is_empty(self) -> bool:
-        """Whether nothing of a chain is stored: no genesis document and no block."""
-        return not self._first(
-            "SELECT EXISTS (SELECT 1 FROM blocks) OR EXISTS (SELECT 1 FROM meta WHERE key = ?)",
-            "genesis",
-        )
-
-    def genesis(self) -> Genesis | None:
-        raw = self._meta("genesis")
-        return None if raw is None else load_genesis(raw)
-
-    def base(self) -> BlockHeader | None:
-        raw = self._meta("base")
-        if raw is None:
-            return None
-        try:
-            return decode(raw, BlockHeader)
-        except LedgerError as error:
-            raise CorruptChain(0, f"the stored base header does not decode ({error})") from error
-
-    def head(self) -> BlockHeader | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT height, block FROM blocks ORDER BY height DESC LIMIT 1"
-            ).fetchone()
-        if row is None:
-            return self.base()
-        return _decode_block(row[0], self._block_bytes(row[0], row[1])).header
-
-    def load_state(self) -> dict[StateKey, bytes]:
-        return {key: value for key, (value, _) in self.state_rows().items()}
-
-    def state_rows(self) -> dict[StateKey, tuple[bytes, int]]:
-        """Each stored state entry's value and the height of the block that wrote it last."""
-        with self._lock:
-            rows = self._db.execute("SELECT namespace, key, value, height FROM state").fetchall()
-        return {(ns, key): (value, height) for ns, key, value, height in self._unpack_rows(rows)}
-
-    def state_entries(self, at_most: int) -> int:
-        return int(
-            self._first("SELECT COUNT(*) FROM (SELECT 1 FROM state LIMIT ?)", max(at_most, 0))
-        )
-
-    def state_items(self, part_entries: int) -> Iterator[list[tuple[str, str, bytes]]]:
-        """Every stored state entry as (namespace, key, value), `part_entries` at a time.
-
-        The rows are read by one query (one version of the state) and unpacked a part at
-        a time, so that the caller can work on a part (hash it elsewhere) meanwhile.
-        """
-        with self._lock:
-            rows = self._db.execute("SELECT namespace, key, value, height FROM state").fetchall()
-        for start in range(0, len(rows), part_entries):
-            part = self._unpack_rows(rows[start : start + part_entries])
-            yield [(ns, key, value) for ns, key, value, _ in part]
-
-    def _unpack_rows(self, rows: list[Any]) -> list[tuple[str, str, bytes, int]]:
-        """(namespace, key, value, height) of stored state rows; `CorruptChain` names the
-        height of a row that does not unpack."""
-        names = self._namespace_names
-        try:  # the usual case, in bulk
-            values = self._codec.unpack_many([value for _, _, value, _ in rows])
-            return [
-                (names[ns], unpack_key(packed_key), value, height)
-                for (ns, packed_key, _, height), value in zip(rows, values, strict=True)
-            ]
-        except (KeyError, FormError, UnpackError):
-            return self._unpack_rows_one_by_one(rows)
-
-    def _unpack_rows_one_by_one(self, rows: list[Any]) -> list[tuple[str, str, bytes, int]]:
-        """`_unpack_rows` row by row, to name the height of the row that does not unpack."""
-        names = self._namespace_names
-        unpack = self._codec.unpack
-        unpacked: list[tuple[str, str, bytes, int]] = []
-        for ns, packed_key, value, height in rows:
-            name = names.get(ns)
-            if name is None:
-                raise CorruptChain(height, f"a state entry names namespace {ns}, never stored")
-            try:
-                key = unpack_key(bytes(packed_key))
-            except FormError as error:
-                raise CorruptChain(
-                    height, f"a stored state key does not unpack ({error})"
-                ) from error
-            try:
-                unpacked.append((name, key, unpack(value), height))
-            except UnpackError as error:
-                reason = f"stored value of state entry {name}/{key} {error}"
-                raise CorruptChain(height, reason) from error
-        return unpacked
-
-    def state_heights(self) -> dict[StateKey, int]:
-        with self._lock:
-            rows = self._db.execute("SELECT namespace, key, height FROM state").fetchall()
-        names = self._namespace_names
-        return {(names[ns], unpack_key(bytes(key))): height for ns, key, height in rows}
-
-    def log_position(self) -> int:
-        raw = self._meta("log_position")
-        return 0 if raw is None else decode(raw, int)
-
-    def log_position_at(self, height: int) -> int | None:
-        """The ordering-log sequence of the entry that closed block `height`.
-
-        0 for every block of a chain never ordered by a log (solo and embedded nodes);
-        None where this file did not record it: a block committed before the file kept
-        positions per block (the head's is known all the same), or one it never stored.
-        """
-        value = self._first("SELECT position FROM log_positions WHERE height = ?", height)
-        if value is not None:
-            return int(value)
-        if self._meta("log_position") is None:
-            return 0 if self.stored_hash(height) is not None else None
-        head = self.head()
-        if head is not None and head.height == height:
-            return self.log_position()
-        return None
-
-    def block(self, height: int) -> Block | None:
-        raw = self._first("SELECT block FROM blocks WHERE height = ?", height)
-        return None if raw is None else decode_block(self._block_bytes(height, raw))
-
-    def blocks(self) -> Iterator[Block]:
-        """Every stored block in height order (read in pages, for verification)."""
-        height = 0
-        while True:
-            rows = self.block_rows(height, 64)
-            if not rows:
-                return
-            for row_height, _, raw in rows:
-                yield decode_block(raw)
-                height = row_height + 1
-
-    def block_rows(self, first: int, limit: int) -> list[tuple[int, bytes, bytes]]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT height, hash, block FROM blocks WHERE height >= ? ORDER BY height LIMIT ?",
-                (first, limit),
-            ).fetchall()
-        return [(h, bytes(hash_), self._block_bytes(h, block)) for h, hash_, block in rows]
-
-    def receipt_rows(self, first: int, last: int) -> list[tuple[int, int, bytes, int, bytes]]:
-        """Receipts of blocks `first` to `last` as canonical bytes; the id column is the
-        stored 8-byte prefix (the receipt bytes carry the full id of the block's transaction)."""
-        with self._lock:
-            index = self._db.execute(
-                "SELECT height, position, id, code FROM transactions "
-                "WHERE height BETWEEN ? AND ? ORDER BY height, position",
-                (first, last),
-            ).fetchall()
-            stored = dict(
-                self._db.execute(
-                    "SELECT height, receipts FROM blocks WHERE height BETWEEN ? AND ?",
-                    (first, last),
-                ).fetchall()
-            )
-        rows: list[tuple[int, int, bytes, int, bytes]] = []
-        tails: dict[int, list[bytes]] = {}
-        ids: dict[int, list[bytes]] = {}
-        for height, position, prefix, code in index:
-            if height not in tails:
-                tails[height] = self._tails(height, stored[height]) if height in stored else []
-                ids[height] = [transaction_id(raw) for raw in self._transactions(height) or []]
-                if len(tails[height]) != len(ids[height]):
-                    raise CorruptChain(
-                        height,
-                        f"{len(tails[height])} receipts stored for {len(ids[height])} transactions",
-                    )
-            if position >= len(ids[height]):
-                receipt = b""  # indexed beyond the block: the counts name the block
-            else:
-                receipt = receipt_bytes(tails[height][position], ids[height][position], code)
-            rows.append((height, position, _prefix_bytes(prefix), code, receipt))
-        return rows
-
-    def highest_receipt_height(self) -> int | None:
-        value = self._first("SELECT MAX(height) FROM transactions")
-        return None if value is None else int(value)
-
-    def next_height(self, after: int) -> int | None:
-        """The lowest stored height above `after` (None if there is none)."""
-        value = self._first("SELECT MIN(height) FROM blocks WHERE height > ?", after)
-        return None if value is None else int(value)
-
-    def stored_hash(self, height: int) -> bytes | None:
-        """The hash of block `height`, also of an archived block (None if unknown)."""
-        value = self._first(
-            "SELECT hash FROM blocks WHERE height = ? UNION ALL "
-            "SELECT hash FROM archived WHERE height = ? LIMIT 1",
-            height,
-            height,
-        )
-        return None if value is None else bytes(value)
-
-    def receipts(self, height: int) -> list[Receipt]:
-        return [decode(raw, Receipt) for raw in self.receipt_bytes(height)]
-
-    def receipt_bytes(self, height: int) -> list[bytes]:
-        """The canonical bytes of block `height`'s receipts (what its results root covers)."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT receipts FROM blocks WHERE height = ?", (height,)
-            ).fetchone()
-            codes = self._db.execute(
-                "SELECT code FROM transactions WHERE height = ? ORDER BY position", (height,)
-            ).fetchall()
-        if row is None:
-            return []
-        tails = self._tails(height, row[0])
-        ids = [transaction_id(raw) for raw in self._transactions(height) or []]
-        if not len(tails) == len(ids) == len(codes):
-            raise CorruptChain(
-                height,
-                f"{len(tails)} receipts and {len(codes)} codes stored for {len(ids)} transactions",
-            )
-        return [
-            receipt_bytes(tail, tx_id, code)
-            for tail, tx_id, (code,) in zip(tails, ids, codes, strict=True)
-        ]
-
-    def receipt_tails(self, height: int) -> list[bytes]:
-        """Block `height`'s receipts as stored: each without its transaction id and code
-        (`stored_forms.receipt_tail`); the ids are the block's transactions', the codes the
-        transaction index's. Empty for a block not stored."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT receipts FROM blocks WHERE height = ?", (height,)
-            ).fetchone()
-        return [] if row is None else self._tails(height, row[0])
-
-    def transaction_count(self) -> int:
-        """How many transactions the stored blocks hold."""
-        return int(self._first("SELECT COUNT(*) FROM transactions"))
-
-    def _locate(self, transaction_id_: bytes) -> tuple[int, int] | None:
-        """(height, position) of the transaction with this id, confirmed in its block."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT height, position FROM transactions WHERE id = ? ORDER BY height, position",
-                (id_prefix(transaction_id_),),
-            ).fetchall()
-        for height, position in rows:
-            transactions = self._transactions(height, cached=True) or []
-            if position < len(transactions) and transaction_id(transactions[position]) == (
-                transaction_id_
-            ):
-                return height, position
-        return None
-
-    def find_transaction(self, transaction_id: bytes) -> TransactionLocation | None:
-        found = self._locate(transaction_id)
-        if found is None:
-            return None
-        height, position = found
-        return TransactionLocation(height, position, self.receipts(height)[position])
-
-    def has_transaction(self, transaction_id: bytes) -> bool:
-        return self._locate(transaction_id) is not None
-
-    def committed_among(self, transaction_ids: Sequence[bytes]) -> set[bytes]:
-        """The ids among `transaction_ids` that are stored.
-
-        Admission asks this of every batch a client sends. One query per
-        `LOOKUP_CHUNK` ids (an ``IN`` list on the id-prefix index) instead of one per id:
-        a fresh id, nearly every one, costs an index probe inside SQLite and no Python.
-        A prefix that matches is confirmed against the whole id in its block.
-        """
-        wanted: dict[int, list[bytes]] = {}
-        for tx_id in transaction_ids:
-            wanted.setdefault(id_prefix(tx_id), []).append(tx_id)
-        prefixes = list(wanted)
-        rows: list[tuple[int, int, int]] = []
-        with self._lock:
-            for start in range(0, len(prefixes), LOOKUP_CHUNK):
-                chunk = prefixes[start : start + LOOKUP_CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows += self._db.execute(
-                    f"SELECT id, height, position FROM transactions WHERE id IN ({marks})",
-                    chunk,
-                ).fetchall()
-        found: set[bytes] = set()
-        for prefix, height, position in rows:
-            transactions = self._transactions(height, cached=True) or []
-            if position < len(transactions):
-                stored_id = transaction_id(transactions[position])
-                if stored_id in wanted[prefix]:
-                    found.add(stored_id)
-        return found
-
-    def transaction_index(self, height: int) -> list[tuple[int, bytes, int]]:
-        """(position, id prefix (8 bytes), code) of each indexed transaction of block `height`."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT position, id, code FROM transactions WHERE height = ? ORDER BY position",
-                (height,),
-            ).fetchall()
-        return [(p, _prefix_bytes(i), c) for p, i, c in rows]
-
-    def transactions_of(self, sender: str, limit: int) -> list[tuple[int, int, bytes, int]]:
-        number = self._senders.get(sender)
-        if number is None:
-            return []
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT height, position, code FROM transactions WHERE sender = ? "
-                "ORDER BY height DESC, position DESC LIMIT ?",
-                (number, limit),
-            ).fetchall()
-        found = []
-        for height, position, code in rows:
-            transactions = self._transactions(height, cached=True) or []
-            if position < len(transactions):
-                found.append((height, position, transaction_id(transactions[position]), code))
-        return found
-
     def close(self) -> None:
         self._trainer.close()
-        with self._lock:
-            self._db.close()
+        super().close()
 
 
-RECENT_BLOCKS = 8
-"""Decoded blocks kept for lookups by id or sender (each a few hundred KiB at most)."""
-
-_TAILS = msgspec.msgpack.Decoder(list[bytes])
-_STATE_ROW_KEY = operator.itemgetter(0, 1)
-"""A state row's primary key (namespace number, packed key): the order SQLite keeps."""
 _TAILS_ENCODE = msgspec.msgpack.Encoder().encode
-
-
-def _prefix_bytes(prefix: int) -> bytes:
-    return int(prefix).to_bytes(8, "big", signed=True)
-
-
-def _decode_block(height: int, raw: bytes) -> Block:
-    try:
-        return decode_block(raw)
-    except LedgerError as error:
-        raise CorruptChain(height, f"stored block does not decode ({error})") from error

@@ -24,7 +24,8 @@ from gridledger.ledger import LedgerError, Receipt, State, decode, decode_block,
 from gridledger.node.core import acquire_writer_lock
 from gridledger.node.errors import CorruptChain, StorageError
 from gridledger.node.integrity import check_chain
-from gridledger.node.storage import BlockRecord, SQLiteStorage
+from gridledger.node.storage import SQLiteStorage
+from gridledger.node.storage_interface import BlockRecord
 from gridledger.node.storage_schema import stored_version
 from gridledger.node.stored_forms import receipt_tail
 

@@ -124,6 +124,20 @@ def open_schema(db: sqlite3.Connection, path: str) -> None:
         )
 
 
+def number_for(db: sqlite3.Connection, table: str, known: dict[str, int], name: str) -> int:
+    """The number `table` (``senders`` or ``namespaces``) gives `name`.
+
+    `known` is the caller's copy of the table; a name not in it is given the next number,
+    inserted inside the caller's transaction (the caller reloads `known` if that rolls back).
+    """
+    number = known.get(name)
+    if number is None:
+        number = len(known) + 1
+        db.execute(f"INSERT INTO {table} VALUES (?, ?)", (number, name))
+        known[name] = number
+    return number
+
+
 def table_bytes(db: sqlite3.Connection) -> dict[str, int]:
     """Bytes of database pages each table and index occupies (SQLite's ``dbstat``)."""
     try:

@@ -41,6 +41,11 @@ def id_prefix(transaction_id: bytes) -> int:
     return int.from_bytes(transaction_id[:8], "big", signed=True)
 
 
+def prefix_bytes(prefix: int) -> bytes:
+    """The 8 bytes `id_prefix` was given, from its stored integer."""
+    return int(prefix).to_bytes(8, "big", signed=True)
+
+
 def _code_length(raw: bytes, at: int) -> int:
     first = raw[at]
     if first < 0x80 or first >= 0xE0:  # positive or negative fixint
