@@ -34,8 +34,9 @@ from gridledger.cli.common import (
     print_json,
 )
 from gridledger.cli.market_day_ahead import day_ahead_app
-from gridledger.cli.market_reads import names_of, number, period_or_open, print_summary
+from gridledger.cli.market_reads import period_or_open, print_summary
 from gridledger.cli.orders import ENERGY_OPTIONS, LIMIT_OPTIONS, order_args
+from gridledger.cli.tables import names_of, number
 from gridledger.client import EmbeddedClient, HttpClient
 from gridledger.client.privacy import anonymous_offer, anonymous_withdrawal, submit_ring_call
 from gridledger.client.privacy import seller_proof as privacy_seller_proof

@@ -46,7 +46,6 @@ from gridledger.cli.common import (
     print_json,
     submit_call,
 )
-from gridledger.cli.market_reads import names_of, number, who
 from gridledger.cli.orders import ENERGY_OPTIONS, LIMIT_OPTIONS, order_args
 from gridledger.cli.sealed_openings import (
     OpeningsFileError,
@@ -54,6 +53,7 @@ from gridledger.cli.sealed_openings import (
     openings_path,
     save_openings,
 )
+from gridledger.cli.tables import names_of, number, who
 from gridledger.client.replies import TransactionReply
 from gridledger.crypto.privacy import PrivacyError
 from gridledger.market import seal_order

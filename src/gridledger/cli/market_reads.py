@@ -3,15 +3,11 @@ market's reads, and how market views are printed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from itertools import zip_longest
 from pathlib import Path
 
 import msgspec
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from gridledger.cli.common import (
     DirOption,
@@ -24,6 +20,7 @@ from gridledger.cli.common import (
     fail,
     print_json,
 )
+from gridledger.cli.tables import moment, names_of, number, print_table, print_table_and_line, who
 from gridledger.client import EmbeddedClient, HttpClient
 from gridledger.client.correction_replies import CorrectionReply
 from gridledger.client.market_replies import (
@@ -78,27 +75,6 @@ def period_or_open(client: HttpClient | EmbeddedClient, period: int | None) -> i
     return period
 
 
-def names_of(client: HttpClient | EmbeddedClient) -> dict[str, str]:
-    """Member names by address, to show names instead of addresses."""
-    return {m.address: m.name for m in client.members().members}
-
-
-def who(address: str, names: dict[str, str]) -> str:
-    return names.get(address, address)
-
-
-def moment(seconds: int) -> str:
-    try:
-        text = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    except (OverflowError, ValueError, OSError):
-        return f"{seconds} s"
-    return f"{text} ({seconds} s)"
-
-
-def number(value: int | None) -> str:
-    return "" if value is None else f"{value:,}"
-
-
 def window_lines(view: PeriodTimes) -> str:
     times = view.window
     return (
@@ -106,25 +82,6 @@ def window_lines(view: PeriodTimes) -> str:
         f"gate closure {moment(times.gate_closure_s)}, start {moment(times.start_s)}, "
         f"end {moment(times.end_s)}, meter window ends {moment(times.meter_window_end_s)}"
     )
-
-
-def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> Console:
-    """Print `rows` as a table under `columns`; returns the console for what follows it."""
-    table = Table(*columns, title=title)
-    for row in rows:
-        table.add_row(*row)
-    out = console()
-    out.print(table)
-    return out
-
-
-def print_table_and_line(
-    title: str, columns: Sequence[str], rows: Iterable[Sequence[str]], line: str
-) -> None:
-    """`print_table`, then `line` under it unless it is empty (a period's trading windows)."""
-    out = print_table(title, columns, rows)
-    if line:
-        out.print(line, highlight=False)
 
 
 def order_row(order: OrderReply, names: dict[str, str]) -> tuple[str, ...]:
