@@ -78,7 +78,6 @@ MAX_FLAGS = 8
 """Audit flags one trade or transaction may have."""
 MAX_REASON = 512
 """Longest reason, in characters."""
-FLAG_KINDS = ("trade", "transaction")
 
 
 class Correction(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):

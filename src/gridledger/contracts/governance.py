@@ -79,13 +79,12 @@ from gridledger.contracts.membership import Status, change_status, read_member, 
 from gridledger.contracts.membership_errors import ReasonRequired
 from gridledger.contracts.parameters_errors import ParametersError
 from gridledger.contracts.registry import Access, Contract, Submission
+from gridledger.contracts.vocabulary import CHOICES, KINDS
 from gridledger.ledger import Context, StateReader, decode
 
 NAMESPACE = "governance"
 contract = Contract(NAMESPACE)
 
-KINDS = ("admission", "revocation", "parameters", "motion")
-CHOICES = ("yes", "no", "abstain")
 PROPOSERS = ("regulator", "operator")
 """Roles that may propose revocations and parameter changes; any active member may propose
 an admission or a motion."""

@@ -32,6 +32,7 @@ from gridledger.ledger import (
     load_genesis,
     transaction_id,
 )
+from gridledger.node.checkpoints import CHECKPOINT_PAGES
 from gridledger.node.compression import Codec, Dictionary, UnpackError
 from gridledger.node.errors import CorruptChain, StorageError
 from gridledger.node.state_rows import StateRows
@@ -46,15 +47,6 @@ CACHE_KIB = 64 * 1024
 Every block inserts its transactions into two indexes keyed by random ids and
 senders, and replaces balances and nonces all over the state table: with the
 default cache those pages are read back from the OS at every commit.
-"""
-CHECKPOINT_PAGES = 10_000
-"""Pages (4 KiB) the write-ahead log may hold before it is copied into the database.
-
-SQLite's default, 1,000, checkpoints every few blocks under load, and the same hot
-index pages are copied again each time; 10,000 (~40 MiB of log) copies each of them
-once per ~20 s at 2,800 orders/s. Durability is unchanged: every commit still syncs
-the log (``synchronous=FULL``). Measured on the orders bench: SQLite's CPU per order
-~33 → ~25 µs.
 """
 
 
