@@ -22,7 +22,6 @@ from gridledger.cli.common import (
     peer_urls,
     print_json,
 )
-from gridledger.client import HttpClient
 from gridledger.client.replies import AccessLogReply
 from gridledger.node.access_log import FILE_NAME, AccessLog
 
@@ -39,6 +38,8 @@ def login(
     peers = peer_urls(url)
     if not peers:
         raise fail("dashboard login needs the node's --url (or $GRIDLEDGER_URL)")
+    from gridledger.client.http import HttpClient
+
     with connect(url, directory, key=key) as client:
         assert isinstance(client, HttpClient)
         code = client.login_code()
@@ -57,6 +58,8 @@ def access_log(
     With --url the node answers from its log; without, the log beside the chain in --dir.
     """
     if peer_urls(url):
+        from gridledger.client.http import HttpClient
+
         with connect(url, directory, key=key) as client:
             assert isinstance(client, HttpClient)
             view = client.access_log(limit)

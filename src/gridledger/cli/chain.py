@@ -28,7 +28,7 @@ from gridledger.cli.common import (
     print_read,
 )
 from gridledger.ledger import LedgerError
-from gridledger.node import CorruptChain, NodeError, SQLiteStorage
+from gridledger.node.errors import CorruptChain, NodeError
 
 show_app = typer.Typer(
     help="Show a transaction, block, member, balance, the currency supply or the head.",
@@ -199,6 +199,7 @@ def verify(
     first bad block.
     """
     from gridledger.node.archive import Archive
+    from gridledger.node.storage import SQLiteStorage
     from gridledger.node.verify import verify_storage
 
     path = database or chain_path(directory)

@@ -19,21 +19,26 @@ import contextlib
 import contextvars
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from gridledger.client import ClientError, EmbeddedClient, HttpClient, Wallet
+from gridledger.client import ClientError, Wallet
 from gridledger.client.replies import PendingReply, TransactionReply
 from gridledger.crypto import KeyPair, is_address
 from gridledger.crypto.privacy import MAX_RING_SIZE
 from gridledger.ledger import GenesisError, load_genesis
-from gridledger.node import Node, NodeError
+from gridledger.node.errors import NodeError
 from gridledger.node.keystore import KeyFileError, find_key, key_info, key_path
 from gridledger.node.passphrase import PASSPHRASE_FILE_ENV, Passphrase
+
+if TYPE_CHECKING:  # imported where used: the node (and its contracts, numpy) and httpx
+    from gridledger.client.embedded import EmbeddedClient
+    from gridledger.client.http import HttpClient
+    from gridledger.node.core import Node
 
 URL_ENV = "GRIDLEDGER_URL"
 DEFAULT_DIR = Path("community")
@@ -102,6 +107,8 @@ def open_node(directory: Path, hold_lock: bool = False, **options: Any) -> Node:
     run; reads only check it. The caller closes the node (``try``/``finally``): Typer
     vendors its own click, so a click context cannot do it.
     """
+    from gridledger.node.core import Node
+
     genesis_file = _genesis_file(directory)
     try:
         genesis = load_genesis(genesis_file.read_bytes())
@@ -132,7 +139,11 @@ def make_client(
     holds the writer lock with `write`; no key is needed: the files are the owner's)."""
     peers = peer_urls(url)
     if peers:
+        from gridledger.client.http import HttpClient
+
         return HttpClient(peers, keys=None if key is None else load_key(directory, key))
+    from gridledger.client.embedded import EmbeddedClient
+
     genesis_file = _genesis_file(directory)
     try:
         genesis = load_genesis(genesis_file.read_bytes())
@@ -154,6 +165,8 @@ def connect(
     try:
         yield client
     except ClientError as error:
+        from gridledger.client.http import HttpClient
+
         unsigned = isinstance(client, HttpClient) and client.keys is None
         if error.status == 401 and unsigned:
             raise fail(f"{error}; {SIGN_HINT}") from error

@@ -22,8 +22,6 @@ from gridledger.crypto import generate_keypair
 from gridledger.crypto.sealing import COSTS, DEFAULT_COST
 from gridledger.ledger import GenesisError
 from gridledger.ledger.genesis import MAX_LIFETIME_DAYS
-from gridledger.node import Node
-from gridledger.node.community import init_community
 from gridledger.node.keystore import (
     KeyFileError,
     KeyInfo,
@@ -51,6 +49,9 @@ def init(
     ),
 ) -> None:
     """Write a demo community: genesis.json, a key per member and meter, and an empty chain."""
+    from gridledger.node.community import init_community
+    from gridledger.node.core import Node
+
     try:
         directory.mkdir(parents=True, exist_ok=True)
         genesis = init_community(

@@ -16,14 +16,6 @@ from gridledger.cli.common import (
     fail,
     print_json,
 )
-from gridledger.simulation.batches import (
-    AnchorNotProven,
-    BatchFileError,
-    compare,
-    period_evidence,
-    prove_anchor,
-    read_batch,
-)
 
 data_app = typer.Typer(
     help="Raw device data kept off the chain (seed 001 §4.3), checked against its anchors.",
@@ -47,6 +39,15 @@ def verify(
     from what the chain holds of it (its meter's signed reading, its energy balance, the
     anchored record count), or saying why the anchor cannot locate the difference.
     """
+    from gridledger.simulation.batches import (
+        AnchorNotProven,
+        BatchFileError,
+        compare,
+        period_evidence,
+        prove_anchor,
+        read_batch,
+    )
+
     try:
         records = read_batch(file, period)
     except BatchFileError as error:

@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -47,14 +48,15 @@ from gridledger.cli.demo_market import (
     trades_table,
 )
 from gridledger.cli.member import send_registration
-from gridledger.client import ClientError, EmbeddedClient, HttpClient, Wallet
+from gridledger.client import ClientError, Wallet
 from gridledger.client.cosigning import multisig_call, policy_sender
 from gridledger.client.replies import TransactionReply
-from gridledger.contracts.registration import application
 from gridledger.crypto import KeyPair, address_of, generate_keypair
-from gridledger.node.community import init_community
 from gridledger.node.keystore import read_key, write_key
-from gridledger.node.registry import PersonalDataRegistry, RegistryRefusal
+
+if TYPE_CHECKING:  # imported where used: the node (and its contracts, numpy) and httpx
+    from gridledger.client.embedded import EmbeddedClient
+    from gridledger.client.http import HttpClient
 
 FOUNDERS = ("regulator", "operator", "alice", "bob", "carol", "dave")
 """The members `init_community` writes (keys/NAME.key; the trading ones also NAME-meter.key)."""
@@ -92,6 +94,10 @@ def demo(
 def run_demo(directory: Path, port: int, serve: bool, out: Console) -> int:
     """Run the demo in a fresh `directory`; 0 if it went through, 1 if the node refused a step."""
     from gridledger.api.server import BackgroundServer
+    from gridledger.client.embedded import EmbeddedClient
+    from gridledger.client.http import HttpClient
+    from gridledger.node.community import init_community
+    from gridledger.node.registry import RegistryRefusal
     from gridledger.node.verify import verify_storage
 
     started = time.monotonic()
@@ -205,6 +211,9 @@ def admit_erin(
 ) -> Member:
     """Erin applies, the regulator checks her data and approves, the operator binds her meter
     and issues her currency; the operator also funds the grid account (it pays feed-in)."""
+    from gridledger.contracts.registration import application
+    from gridledger.node.registry import PersonalDataRegistry
+
     erin_keys = generate_keypair()
     write_key(directory / "keys", "erin", erin_keys)
     erin_meter = generate_keypair()

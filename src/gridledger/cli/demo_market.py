@@ -24,15 +24,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
-from gridledger.client import EmbeddedClient, Wallet
+from gridledger.client import Wallet
 from gridledger.client.market_replies import StatementReply, TradeReply
 from gridledger.client.replies import TransactionReply
-from gridledger.contracts.metering import reading_message
 from gridledger.crypto import KeyPair
 from gridledger.market import trade_value_micro
+
+if TYPE_CHECKING:  # the node (and its contracts, numpy): only `gridledger demo` loads it
+    from gridledger.client.embedded import EmbeddedClient
 
 HOUR_S = 3600
 DAY_S = 86_400
@@ -228,6 +231,8 @@ class TradingDay:
         self.commit(time_s, [self.operator.sign("market", "clear", {"period": period})])
 
     def read_meters(self, period: int, time_s: int) -> None:
+        from gridledger.contracts.metering import reading_message
+
         hour = self.hour_of(period)
         chain_id = self.client.chain_id()
         raws = []

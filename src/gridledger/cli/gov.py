@@ -35,8 +35,7 @@ from gridledger.cli.common import (
     print_json,
     submit_call,
 )
-from gridledger.client.privacy import secret_ballot, submit_ring_call
-from gridledger.contracts.governance import CHOICES, KINDS
+from gridledger.contracts.vocabulary import CHOICES, KINDS
 
 gov_app = typer.Typer(
     help="Community decisions by vote: propose, vote, tally and list proposals.",
@@ -113,6 +112,8 @@ def vote_command(
         raise fail(f"choice {choice!r}: expected one of {', '.join(CHOICES)}")
     with connect_signed(url, directory, key) as (client, keys):
         if secret:
+            from gridledger.client.privacy import secret_ballot, submit_ring_call
+
             ballot = secret_ballot(client, keys, proposal_id, choice, ring_size)
             finish(submit_ring_call(client, ballot), as_json)
             return

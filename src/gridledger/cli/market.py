@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -37,10 +38,13 @@ from gridledger.cli.market_day_ahead import day_ahead_app
 from gridledger.cli.market_reads import period_or_open, print_summary
 from gridledger.cli.orders import ENERGY_OPTIONS, LIMIT_OPTIONS, order_args
 from gridledger.cli.tables import names_of, number
-from gridledger.client import EmbeddedClient, HttpClient
-from gridledger.client.privacy import anonymous_offer, anonymous_withdrawal, submit_ring_call
-from gridledger.client.privacy import seller_proof as privacy_seller_proof
 from gridledger.client.replies import TransactionReply
+
+if TYPE_CHECKING:  # the clients load httpx or the node; `client.privacy` loads the contracts
+    from gridledger.client.embedded import EmbeddedClient
+    from gridledger.client.http import HttpClient
+
+    Client = HttpClient | EmbeddedClient
 
 market_app = typer.Typer(
     help=(
@@ -50,7 +54,6 @@ market_app = typer.Typer(
     no_args_is_help=True,
 )
 
-Client = HttpClient | EmbeddedClient
 PeriodOption = typer.Option(None, help="Delivery period (default: next open)")
 ExpiryOption = typer.Option(0, help="Expiry, seconds since the epoch (0: end of the period)")
 AllOrNoneOption = typer.Option(
@@ -194,6 +197,8 @@ def withdraw(
     is_offer = "-o" in order_or_offer_id
     with connect_signed(url, directory, key) as (client, keys):
         if is_offer and anonymous:
+            from gridledger.client.privacy import anonymous_withdrawal, submit_ring_call
+
             withdrawal = anonymous_withdrawal(
                 client, keys, order_or_offer_id, offer_period(order_or_offer_id)
             )
@@ -238,6 +243,8 @@ def offer(
             "production_cost_micro_per_kwh": cost,
         }
         if anonymous:
+            from gridledger.client.privacy import anonymous_offer, submit_ring_call
+
             view = submit_ring_call(client, anonymous_offer(client, keys, args, ring_size))
         else:
             view = call(client, keys, "market", "publish_offer", args)
@@ -281,6 +288,7 @@ def accept(
     seller names itself to the buyer: ``--seller`` with the seller's proof (``--seller-key``
     makes it here; ``--sign-for`` prints it as ``seller_proof``).
     """
+    from gridledger.client.privacy import seller_proof as privacy_seller_proof
     from gridledger.contracts.market_bilateral import agreement_message
 
     with connect_signed(url, directory, key) as (client, keys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from itertools import zip_longest
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import typer
@@ -21,7 +22,6 @@ from gridledger.cli.common import (
     print_json,
 )
 from gridledger.cli.tables import moment, names_of, number, print_table, print_table_and_line, who
-from gridledger.client import EmbeddedClient, HttpClient
 from gridledger.client.correction_replies import CorrectionReply
 from gridledger.client.market_replies import (
     BookReply,
@@ -31,6 +31,10 @@ from gridledger.client.market_replies import (
     SettlementReply,
     TradeReply,
 )
+
+if TYPE_CHECKING:  # the clients load httpx or the node
+    from gridledger.client.embedded import EmbeddedClient
+    from gridledger.client.http import HttpClient
 
 PeriodArgument = typer.Argument(
     None, help="Delivery period (default: the next period open for orders)", show_default=False

@@ -20,7 +20,7 @@ import json
 import re
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import typer
@@ -42,20 +42,17 @@ from gridledger.cli.common import (
     print_json,
     submit_call,
 )
-from gridledger.client import ClientError, EmbeddedClient, HttpClient
+from gridledger.client import ClientError
 from gridledger.client.replies import MemberReply, RegistrationReceivedReply, TransactionReply
-from gridledger.contracts.membership import read_member
 from gridledger.contracts.registration import application, is_personal
 from gridledger.crypto import KeyPair
 from gridledger.crypto import address_of as key_address
 from gridledger.crypto.disclosure import DisclosureError
-from gridledger.node.registry import (
-    REGISTRY_FILE,
-    PersonalDataRegistry,
-    RegistryRefusal,
-    check_submission,
-    sign_submission,
-)
+
+if TYPE_CHECKING:  # imported where used: the clients, and the registry (the contracts)
+    from gridledger.client.embedded import EmbeddedClient
+    from gridledger.client.http import HttpClient
+    from gridledger.node.registry import PersonalDataRegistry
 
 member_app = typer.Typer(
     help="Apply, approve, erase and export members; personal data stays off the chain.",
@@ -100,6 +97,8 @@ def read_registration(path: Path | None, fields: list[str]) -> dict[str, str | i
 
 def open_registry(directory: Path) -> PersonalDataRegistry:
     """The registry in `directory`; refused if there is none (not the regulator's node)."""
+    from gridledger.node.registry import REGISTRY_FILE, PersonalDataRegistry
+
     path = directory / REGISTRY_FILE
     if not path.exists():
         raise fail(
@@ -117,6 +116,15 @@ def send_registration(
     Over HTTP: ``POST /v1/registry/applications``. Embedded (the node in this process): the
     same checks, then the registry file beside the chain is written directly.
     """
+    from gridledger.client.http import HttpClient
+    from gridledger.contracts.membership import read_member
+    from gridledger.node.registry import (
+        PersonalDataRegistry,
+        RegistryRefusal,
+        check_submission,
+        sign_submission,
+    )
+
     submission = sign_submission(keys, client.chain_id(), disclosures, now_ms())
     if isinstance(client, HttpClient):
         body = msgspec.to_builtins(submission)
@@ -184,6 +192,8 @@ def apply_command(
 
 def _checked(directory: Path, member: MemberReply) -> list[str]:
     """The fields whose registry data opens the member's digests; refuse otherwise."""
+    from gridledger.node.registry import RegistryRefusal
+
     registry = open_registry(directory)
     try:
         opened = registry.check_member(member.address, member.registration_commitments)
@@ -238,6 +248,8 @@ def erase_command(
     Deletes its rows from the registry in --dir, then empties the write-ahead log and
     vacuums, so the bytes are in no file of the directory. The chain holds only digests.
     """
+    from gridledger.node.registry import RegistryRefusal
+
     address = address_of(name, directory)
     registry = open_registry(directory)
     try:
@@ -294,6 +306,8 @@ def export_command(
     Its registry data (when --dir is the regulator's node), member record, balance,
     orders, statements, readings and transactions.
     """
+    from gridledger.node.registry import REGISTRY_FILE, PersonalDataRegistry
+
     address = address_of(name, directory)
     registry_part: dict[str, Any] = {"available": False}
     if (directory / REGISTRY_FILE).exists():

@@ -20,14 +20,6 @@ from gridledger.cli.common import (
 )
 from gridledger.node.errors import NodeError
 from gridledger.node.keystore import KeyFileError
-from gridledger.node.network_config import NETWORK_FILE, NetworkConfigError, NetworkSpec, load_spec
-from gridledger.node.supervisor import (
-    NetworkError,
-    network_down,
-    network_init,
-    network_status,
-    network_up,
-)
 
 network_app = typer.Typer(
     help="A NATS JetStream ordering cluster and several peers on this machine.",
@@ -51,6 +43,14 @@ def up(
     Peers whose key files are encrypted get `gridledger --passphrase-file FILE` (or
     inherit $GRIDLEDGER_PASSPHRASE_FILE); they run detached, so nothing can prompt.
     """
+    from gridledger.node.network_config import (
+        NETWORK_FILE,
+        NetworkConfigError,
+        NetworkSpec,
+        load_spec,
+    )
+    from gridledger.node.supervisor import NetworkError, network_up
+
     try:
         spec = load_spec(config) if config is not None else NetworkSpec()
         records = network_up(directory, spec, passphrase_file=passphrase_source().file)
@@ -75,6 +75,9 @@ def init(
     directory: Path = NetworkDirOption,
 ) -> None:
     """Write network.json, the CA, certificates, credentials and server configs; start nothing."""
+    from gridledger.node.network_config import NetworkConfigError, load_spec
+    from gridledger.node.supervisor import NetworkError, network_init
+
     try:
         resolved = network_init(directory, load_spec(config))
     except (NetworkConfigError, NetworkError, NodeError, KeyFileError, ValueError) as error:
@@ -90,6 +93,8 @@ def init(
 @network_app.command("down")
 def down(directory: Path = NetworkDirOption) -> None:
     """Stop every process of the network by pid (peers first)."""
+    from gridledger.node.supervisor import network_down
+
     stopped = network_down(directory)
     console().print(f"stopped {len(stopped)} processes")
 
@@ -97,6 +102,8 @@ def down(directory: Path = NetworkDirOption) -> None:
 @network_app.command("status")
 def status(directory: Path = NetworkDirOption, as_json: bool = JsonOption) -> None:
     """Each process (alive?) and each peer's head, finalized height and alarm."""
+    from gridledger.node.supervisor import network_status
+
     rows = network_status(directory, passphrase_source())
     if as_json:
         print_json(rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -16,12 +17,14 @@ from gridledger.cli.common import (
     open_node,
     passphrase_source,
 )
-from gridledger.node import CutterConfig, Node, NodeError, StorageError
-from gridledger.node.chain_file import CHECKPOINT_PAGES
+from gridledger.node.checkpoints import CHECKPOINT_PAGES
+from gridledger.node.errors import NodeError, StorageError
 from gridledger.node.keystore import KeyFileError, read_key
-from gridledger.node.network_config import NetworkConfigError, load_network, peer_ordering_log
 from gridledger.node.network_processes import peer_pid_file, remove_pid_file, write_pid_file
-from gridledger.node.ordered_service import OrderedService
+
+if TYPE_CHECKING:  # imported where used: the node loads the contracts and numpy, nats its client
+    from gridledger.node.core import Node
+    from gridledger.node.ordered_service import OrderedService
 
 
 def node(
@@ -84,6 +87,7 @@ def node(
     """
     from gridledger.api.limits import RefusalLimits
     from gridledger.api.server import ListenError, serve_node
+    from gridledger.node.core import CutterConfig
 
     if ordering not in ("solo", "nats"):
         raise fail(f"--ordering must be solo or nats, got {ordering!r}")
@@ -199,6 +203,9 @@ def nats_service(
     The peer's key signs its attestations; if encrypted, its passphrase comes from
     `passphrase_file` (or ``$GRIDLEDGER_PASSPHRASE_FILE``, or a prompt on a terminal).
     """
+    from gridledger.node.network_config import NetworkConfigError, load_network, peer_ordering_log
+    from gridledger.node.ordered_service import OrderedService
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("nats").setLevel(logging.WARNING)
     try:

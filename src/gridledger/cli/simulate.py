@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from gridledger.cli.common import console, fail
-from gridledger.simulation.scenario import ScenarioError, with_periods
-from gridledger.simulation.scenario_files import load_scenario, shipped_scenarios
+
+
+def shipped_scenarios() -> list[str]:
+    """Names of the scenarios shipped with gridledger, as
+    `gridledger.simulation.scenario_files.shipped_scenarios` answers them, read here without
+    importing the simulation package (numpy, pandas, the node): `gridledger --help` names
+    them."""
+    folder = resources.files("gridledger") / "simulation" / "scenarios"
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
 
 
 def simulate_command(
@@ -31,6 +41,8 @@ def simulate_command(
     the results (CSV files, plots, report.html, kpis.json) are read back from the
     chain in OUT/community, which `gridledger verify --dir OUT/community` re-checks.
     """
+    from gridledger.simulation.scenario import ScenarioError, with_periods
+    from gridledger.simulation.scenario_files import load_scenario
     from gridledger.simulation.simulate import simulate
 
     out_console = console()

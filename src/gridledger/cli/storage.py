@@ -16,7 +16,7 @@ from gridledger.cli.common import (
     print_json,
 )
 from gridledger.crypto.keys import KeyPair
-from gridledger.node import NodeError
+from gridledger.node.errors import NodeError
 
 chain_app = typer.Typer(
     help="The chain file: its size per table, its schema.", no_args_is_help=True

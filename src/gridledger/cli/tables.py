@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
 from gridledger.cli.common import console
-from gridledger.client import EmbeddedClient, HttpClient
+
+if TYPE_CHECKING:  # the clients load httpx or the node
+    from gridledger.client.embedded import EmbeddedClient
+    from gridledger.client.http import HttpClient
 
 
 def names_of(client: HttpClient | EmbeddedClient) -> dict[str, str]:

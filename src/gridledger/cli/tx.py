@@ -50,7 +50,7 @@ from gridledger.client.cosigning import (
     policy_sender,
     summary_of,
 )
-from gridledger.contracts.corrections import FLAG_KINDS
+from gridledger.contracts.vocabulary import FLAG_KINDS
 from gridledger.crypto import KeyPair
 from gridledger.ledger import SignedTransaction, encode_transaction
 

@@ -10,7 +10,7 @@ signed by its one-time key. Every command follows the rule of `gridledger.cli.co
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import typer
@@ -31,16 +31,11 @@ from gridledger.cli.common import (
     load_key,
     print_json,
 )
-from gridledger.client import EmbeddedClient, HttpClient
-from gridledger.client.privacy import (
-    new_output_for,
-    register_keys_args,
-    registered_keys,
-    scan_outputs,
-    spend_transaction,
-    stealth_keys_of,
-)
 from gridledger.ledger.transactions import encode_transaction
+
+if TYPE_CHECKING:  # imported where used: the clients, and `client.privacy` (the contracts)
+    from gridledger.client.embedded import EmbeddedClient
+    from gridledger.client.http import HttpClient
 
 wallet_app = typer.Typer(
     help="Stealth payments: publish your keys, pay privately, scan for and spend your outputs.",
@@ -51,6 +46,8 @@ wallet_app = typer.Typer(
 def _new_output(client: HttpClient | EmbeddedClient, address: str) -> dict[str, Any]:
     """A fresh one-time output paying the member at `address`; refused if it has published
     no stealth keys (`gridledger wallet keys`)."""
+    from gridledger.client.privacy import new_output_for, registered_keys
+
     try:
         return new_output_for(registered_keys(client, address))
     except LookupError as error:
@@ -68,6 +65,8 @@ def keys_command(
     as_json: bool = JsonOption,
 ) -> None:
     """Publish your view and spend public keys (derived from your key) and choose payouts."""
+    from gridledger.client.privacy import register_keys_args
+
     with connect_signed(url, directory, key) as (client, keys):
         args = register_keys_args(keys, stealth_payouts)
         finish(call(client, keys, "privacy", "register_keys", args), as_json, args)
@@ -99,6 +98,8 @@ def scan_command(
     as_json: bool = JsonOption,
 ) -> None:
     """Find your stealth outputs with your view key: payments and payouts, and their total."""
+    from gridledger.client.privacy import scan_outputs, stealth_keys_of
+
     keys = load_key(directory, key)
     with connect(url, directory, key=key) as client:
         found = scan_outputs(client, stealth_keys_of(keys))
@@ -136,6 +137,8 @@ def spend_command(
     as_json: bool = JsonOption,
 ) -> None:
     """Pay out of one of your one-time accounts, signed by its one-time key (BIP 340)."""
+    from gridledger.client.privacy import scan_outputs, spend_transaction, stealth_keys_of
+
     keys = load_key(directory, key)
     recipient = address_of(to, directory)
     with connect(url, directory, write=True, key=key) as client:
