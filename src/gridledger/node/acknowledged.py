@@ -2,7 +2,7 @@
 
 A block is acknowledged once SQLite has committed it (``synchronous=FULL``: the
 write-ahead log is synced). It stays in the log until a checkpoint copies it
-into the database file, every ~40 MiB of log (`chain_file.CHECKPOINT_PAGES`, ~20 s
+into the database file, every ~40 MiB of log (`checkpoints.CHECKPOINT_PAGES`, ~20 s
 at 2,800 transactions/s). If the log is truncated or lost after a crash, or an
 older copy of the database file is put back, SQLite opens the older chain
 without a word, and the blocks the node acknowledged are gone.

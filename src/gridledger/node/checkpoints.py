@@ -2,7 +2,7 @@
 
 Alone in a module without imports: `gridledger node` offers it as the default of
 ``--checkpoint-pages``, and `gridledger --help` must not load the chain file (and with it
-the ledger state and numpy) to print it. `chain_file` uses it and binds it too.
+the ledger state and numpy) to print it. The chain file, its storage and the node use it.
 """
 
 CHECKPOINT_PAGES = 10_000

@@ -50,7 +50,7 @@ from gridledger.node.acknowledged import (
     acknowledged_path,
     check_acknowledged,
 )
-from gridledger.node.chain_file import CHECKPOINT_PAGES
+from gridledger.node.checkpoints import CHECKPOINT_PAGES
 from gridledger.node.errors import CorruptChain, MempoolFull, StorageError
 from gridledger.node.integrity import check_chain
 from gridledger.node.memory_storage import MemoryStorage
@@ -223,7 +223,7 @@ class Node:
         a chain file that lost acknowledged blocks is refused with `ChainBehind`,
         unless `accept_rollback`, which records the loss and serves what is left.
         `checkpoint_pages`: how much write-ahead log SQLite gathers before it copies it
-        into the chain file (`gridledger.node.chain_file.CHECKPOINT_PAGES`).
+        into the chain file (`gridledger.node.checkpoints.CHECKPOINT_PAGES`).
         """
         accept = accept_rollback
         chain_path = Path(path)

@@ -29,7 +29,8 @@ from gridledger.ledger import (
     encode,
     encode_block,
 )
-from gridledger.node.chain_file import CHECKPOINT_PAGES, ChainFile
+from gridledger.node.chain_file import ChainFile
+from gridledger.node.checkpoints import CHECKPOINT_PAGES
 from gridledger.node.compression import Dictionary, Trainer
 from gridledger.node.errors import StorageError
 from gridledger.node.storage_interface import BlockRecord
