@@ -89,16 +89,11 @@ def attesting_peers(
 ) -> set[bytes]:
     """The keys of the listed `peers` whose attestation names this very snapshot."""
     listed = {peer.public_key for peer in peers}
+    named = (chain_id, height, snapshot_hash)
     return {
         a.peer_key
         for a in attestations
-        if a.peer_key in listed
-        and (a.chain_id, a.height, a.snapshot_hash)
-        == (
-            chain_id,
-            height,
-            snapshot_hash,
-        )
+        if a.peer_key in listed and (a.chain_id, a.height, a.snapshot_hash) == named
     }
 
 
