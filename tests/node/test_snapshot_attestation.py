@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from gridledger.crypto import generate_keypair
 from gridledger.crypto.keys import KeyPair
+from gridledger.ledger import Genesis, StateKey
 from gridledger.node import SQLiteStorage
 from gridledger.node.attestation import sign_attestation
 from gridledger.node.snapshot import (
@@ -59,14 +60,20 @@ def chain(tmp_path: Path) -> Path:
     return path
 
 
-def _with_position(taken: Snapshot, chain: Path, log_position: int) -> Snapshot:
-    """`taken` rebuilt with another ordering-log position (a new header, so a new hash)."""
+def _genesis_and_rows(chain: Path) -> tuple[Genesis, dict[StateKey, tuple[bytes, int]]]:
+    """The chain's genesis and its state rows ((value, height that wrote it) per key)."""
     storage = SQLiteStorage(chain)
     try:
         genesis, rows = storage.genesis(), storage.state_rows()
     finally:
         storage.close()
     assert genesis is not None
+    return genesis, rows
+
+
+def _with_position(taken: Snapshot, chain: Path, log_position: int) -> Snapshot:
+    """`taken` rebuilt with another ordering-log position (a new header, so a new hash)."""
+    genesis, rows = _genesis_and_rows(chain)
     return make_snapshot(genesis, taken.header.header, rows, log_position)
 
 
@@ -137,13 +144,24 @@ def test_a_peer_without_the_position_of_an_older_block_does_not_attest_it(
     ordered_chain_grown = chain.parent / "later.sqlite"
     genesis = write_community(tmp_path / "later")
     ordered_chain(ordered_chain_grown, genesis, BLOCKS + 2)
-    with sqlite3.connect(ordered_chain_grown) as db:
-        db.execute("DELETE FROM log_positions")
+    as_written_before_rows(ordered_chain_grown)
     with pytest.raises(SnapshotError, match="did not record the ordering-log position of block 6"):
         attest_snapshot(path, ordered_chain_grown, peers[0])
-    with sqlite3.connect(chain) as db:  # at its head the file knows the position all the same
-        db.execute("DELETE FROM log_positions")
+    as_written_before_rows(chain)  # at its head the file knows the position all the same
     assert attest_snapshot(path, chain, peers[0]) == 1
+
+
+def as_written_before_rows(chain: Path) -> None:
+    """Make `chain` a file as written before positions were kept per block: only the
+    head's, in ``meta``."""
+    with sqlite3.connect(chain) as db:
+        (head_position,) = db.execute(
+            "SELECT position FROM log_positions ORDER BY height DESC LIMIT 1"
+        ).fetchone()
+        db.execute("DELETE FROM log_positions")
+        db.execute(
+            "INSERT INTO meta VALUES ('log_position', ?)", (msgspec.msgpack.encode(head_position),)
+        )
 
 
 def test_a_peer_with_another_block_does_not_attest(
@@ -206,12 +224,7 @@ def test_an_entry_written_after_the_snapshot_or_before_genesis_is_refused(
 ) -> None:
     """The state hash does not cover the heights, so they are checked for what they can be."""
     taken = snapshot_of_chain(chain)
-    storage = SQLiteStorage(chain)
-    try:
-        genesis, rows = storage.genesis(), storage.state_rows()
-    finally:
-        storage.close()
-    assert genesis is not None
+    genesis, rows = _genesis_and_rows(chain)
     key = min(rows)
     rows[key] = (rows[key][0], written)
     forged = attested(make_snapshot(genesis, taken.header.header, rows, 10 * BLOCKS), peers)

@@ -226,6 +226,11 @@ class ChainFile:
         return self._state.heights()
 
     def log_position(self) -> int:
+        """The ordering-log sequence of the newest block that recorded one; a file written
+        before positions were kept per block has it in ``meta``; 0 if neither."""
+        value = self._first("SELECT position FROM log_positions ORDER BY height DESC LIMIT 1")
+        if value is not None:
+            return int(value)
         raw = self._meta("log_position")
         return 0 if raw is None else decode(raw, int)
 
@@ -239,12 +244,13 @@ class ChainFile:
         value = self._first("SELECT position FROM log_positions WHERE height = ?", height)
         if value is not None:
             return int(value)
-        if self._meta("log_position") is None:
+        before_rows = self._meta("log_position")  # the head's, in a file from before
+        if before_rows is None:
+            if self._first("SELECT EXISTS (SELECT 1 FROM log_positions)"):
+                return None
             return 0 if self.stored_hash(height) is not None else None
         head = self.head()
-        if head is not None and head.height == height:
-            return self.log_position()
-        return None
+        return decode(before_rows, int) if head is not None and head.height == height else None
 
     def block(self, height: int) -> Block | None:
         raw = self._first("SELECT block FROM blocks WHERE height = ?", height)

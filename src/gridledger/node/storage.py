@@ -112,10 +112,6 @@ class SQLiteStorage(ChainFile):
                 self._state.write(height, record.writes)
                 if record.log_position is not None:
                     db.execute(
-                        "INSERT OR REPLACE INTO meta VALUES ('log_position', ?)",
-                        (encode(record.log_position),),
-                    )
-                    db.execute(
                         "INSERT OR REPLACE INTO log_positions VALUES (?, ?)",
                         (height, record.log_position),
                     )
@@ -177,14 +173,10 @@ class SQLiteStorage(ChainFile):
                 db.execute("INSERT INTO meta VALUES ('genesis', ?)", (dump_genesis(genesis),))
                 db.execute("INSERT INTO meta VALUES ('base', ?)", (encode(base),))
                 db.execute("INSERT INTO archived VALUES (?, ?)", (base.height, block_hash(base)))
-                db.execute(
-                    "INSERT OR REPLACE INTO meta VALUES ('log_position', ?)",
-                    (encode(log_position),),
-                )
-                db.execute(
-                    "INSERT OR REPLACE INTO log_positions VALUES (?, ?)",
-                    (base.height, log_position),
-                )
+                if log_position > 0:  # 0: a chain never ordered by a log records none
+                    db.execute(
+                        "INSERT INTO log_positions VALUES (?, ?)", (base.height, log_position)
+                    )
                 self._state.insert(entries)
                 if before_commit is not None:
                     before_commit()
@@ -243,7 +235,8 @@ class SQLiteStorage(ChainFile):
             )
 
     def set_log_position(self, position: int) -> None:
-        """Record the ordering-log position of the last stored block (see `BlockRecord`)."""
+        """Record the ordering-log position of the last stored block, as files did before
+        they kept one per block (`log_position_at`); for a file converted from version 1."""
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('log_position', ?)", (encode(position),)
